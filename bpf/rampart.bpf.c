@@ -1,0 +1,661 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The rampart packet datapath: XDP on ingress, tc (clsact) on egress.
+ *
+ *   parse -> malformed? drop + count
+ *         -> mode (open: pass, lockdown: drop, boot: outbound only)
+ *         -> implicit rule (ICMPv6 neighbour discovery, hop limit 255)
+ *         -> later fragment? pass only after an allowed first fragment
+ *         -> ICMP error? pass only when RELATED to a tracked flow
+ *         -> conntrack (tracked: pass and advance state)
+ *         -> cannot start a flow? drop as invalid
+ *         -> classify the new flow -> counters, log -> verdict
+ * See docs/datapath.md.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "rampart_types.h"
+#include "rampart_maps.h"
+#include "rampart_classifier.h"
+#include "parse.h"
+#include "conntrack.h"
+#include "log.h"
+#include "reject.h"
+#include "classify.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_config);
+} rp_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct rp_iface);
+} rp_ifaces SEC(".maps");
+
+/* Read by user space only (rampart rules/status); kept here so that the
+ * object creates and pins them with everything else. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sets nrules + ntables */
+	__type(key, __u32);
+	__type(value, struct rp_rule_meta);
+} rp_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_policy_info);
+} rp_policy_info SEC(".maps");
+
+/* Later fragments pass only after their first fragment passed. */
+struct rp_frag_key {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u32 id;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+#define RP_FRAG_TIMEOUT_NS (30 * RP_NSEC)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* losing an entry only drops fragments */
+	__uint(max_entries, 8192);
+	__type(key, struct rp_frag_key);
+	__type(value, __u64); /* expiry, coarse ns */
+} rp_frags SEC(".maps");
+
+/* Per-CPU scratch space: the parsed packet and the classifier's input and
+ * output.  The BPF stack (512 bytes for the whole call chain) is too small
+ * to hold these too.  A program runs to completion on its CPU with bottom
+ * halves disabled, so nothing else uses the slot meanwhile. */
+struct rp_scratch {
+	struct rp_pkt pkt;
+	struct cls_fields f;
+	struct cls_result r;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_scratch);
+} rp_scratch SEC(".maps");
+
+enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE };
+
+static __always_inline struct rp_config *rp_cfg(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&rp_config, &zero);
+}
+
+/* ---------- conntrack sweeper ---------- */
+
+static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	sw->clock_ns = now;
+	if (cfg && now >= sw->next_sweep_ns) {
+		struct rp_sweep_ctx c = { .cfg = cfg, .now = now };
+		bpf_for_each_map_elem(&rp_conntrack, rp_sweep_elem, &c, 0);
+		sw->runs++;
+		sw->deleted += c.deleted;
+		sw->next_sweep_ns = now + rp_sweep_interval(cfg);
+		__u32 k = RPC_CT_EXPIRED;
+		__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &k);
+		if (cnt)
+			*cnt += c.deleted;
+	}
+	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
+	return 0;
+}
+
+/* Armed by the first new flow after load; the timer lives in a pinned map,
+ * so it keeps running without user space. */
+static __always_inline void rp_sweeper_arm(const struct rp_config *cfg)
+{
+	__u32 zero = 0;
+	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
+	if (!sw || sw->armed)
+		return;
+	sw->armed = 1;
+	sw->clock_ns = bpf_ktime_get_coarse_ns();
+	sw->next_sweep_ns = sw->clock_ns + rp_sweep_interval(cfg);
+	bpf_timer_init(&sw->timer, &rp_sweeper, RP_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&sw->timer, rp_sweep);
+	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
+}
+
+/* The fast path's clock: the sweeper's tick, or the real clock while no
+ * timer runs (no flow was ever created, so nothing to compare with). */
+static __always_inline __u64 rp_now(void)
+{
+	__u32 zero = 0;
+	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
+	if (sw && sw->clock_ns)
+		return sw->clock_ns;
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* ---------- fragments ---------- */
+
+static __always_inline void rp_frag_key(struct rp_frag_key *k, const struct rp_pkt *p)
+{
+	rp_copy_addr(k->saddr, p->saddr);
+	rp_copy_addr(k->daddr, p->daddr);
+	k->id = p->frag_id;
+	k->proto = p->proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+/* kbuf: caller's scratch key (same size), to keep the stack small */
+static __always_inline void rp_frag_remember(const struct rp_pkt *p, __u64 now, void *kbuf)
+{
+	struct rp_frag_key *k = kbuf;
+	__u64 exp = now + RP_FRAG_TIMEOUT_NS;
+	rp_frag_key(k, p);
+	bpf_map_update_elem(&rp_frags, k, &exp, BPF_ANY);
+}
+
+static __always_inline int rp_frag_allowed(const struct rp_pkt *p, __u64 now, void *kbuf)
+{
+	struct rp_frag_key *k = kbuf;
+	rp_frag_key(k, p);
+	__u64 *exp = bpf_map_lookup_elem(&rp_frags, k);
+	return exp && *exp > now;
+}
+
+_Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key too small");
+
+/* ---------- parsing, verified once on its own ---------- */
+
+/* Parsing.  The common case (no IPv6 extension header) is inlined in
+ * the program: every call costs a return, and returns are expensive on
+ * CPUs that need return-stack mitigations.  The extension-header walk is a
+ * global (non-static) function, verified once on its own, which keeps the
+ * verifier's state space small: the caller only sees "some struct rp_pkt
+ * and a return code".  One set per context type. */
+#define RP_PARSE_FUNCS(name, ctx_t)                                                      \
+	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                         \
+	{                                                                                \
+		if (!c || !p)                                                            \
+			return RPC_DROP_TRUNC_L3;                                        \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
+		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                \
+			if (!rp_ext_pending(p))                                          \
+				break;                                                   \
+			int r = rp_parse_ext(p, data, end);                              \
+			if (r != RP_PARSE_OK)                                            \
+				return r;                                                \
+		}                                                                        \
+		if (rp_ext_pending(p))                                                   \
+			return RPC_DROP_EXT_CHAIN;                                       \
+		return rp_parse_l4(p, data, end);                                        \
+	}                                                                                \
+	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p)           \
+	{                                                                                \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
+		rp_pkt_reset(p);                                                         \
+		int r = rp_parse_l3(p, data, end);                                       \
+		if (r != RP_PARSE_OK)                                                    \
+			return r;                                                        \
+		if (rp_ext_pending(p))                                                   \
+			return rp_ext_##name(c, p);                                      \
+		return rp_parse_l4(p, data, end);                                        \
+	}
+
+RP_PARSE_FUNCS(xdp, struct xdp_md)
+RP_PARSE_FUNCS(skb, struct __sk_buff)
+
+/* Build the reject answer in place (bpf/reject.h). Global for the same
+ * reason as the parsers. */
+__noinline int rp_reject_xdp_g(struct xdp_md *ctx, const struct rp_pkt *p)
+{
+	if (!ctx || !p)
+		return XDP_DROP;
+	return rp_reject_xdp(ctx, p);
+}
+
+__noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p)
+{
+	if (!skb || !p)
+		return -1;
+	return rp_reject_tc(skb, p);
+}
+
+/* ---------- before the policy ---------- */
+
+/* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
+ * for a packet that starts a new flow (*ct_res says which kind). */
+static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k,
+				    int *src_is_a, int *ct_res)
+{
+	__u32 mode = cfg->mode;
+	if (mode != RP_MODE_ENFORCING) {
+		if (mode == RP_MODE_BOOT && cfg->boot_deadline_ns && now >= cfg->boot_deadline_ns &&
+		    !cfg->boot_fail_closed) {
+			cfg->mode = RP_MODE_OPEN; /* nobody applied a policy in time */
+			mode = RP_MODE_OPEN;
+		}
+		if (mode == RP_MODE_OPEN) {
+			rp_count(RPC_PASS_MODE_OPEN);
+			return RP_ACT_PASS;
+		}
+		if (mode == RP_MODE_LOCKDOWN) {
+			rp_count(RPC_DROP_MODE_LOCKDOWN);
+			return RP_ACT_DROP;
+		}
+	}
+	/* SPEC 3.4: neighbour discovery is never broken; hop limit 255 proves
+	 * it was not routed from elsewhere (RFC 4861). */
+	if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && p->icmp_type >= 133 && p->icmp_type <= 137 &&
+	    p->ttl == 255 && p->frag == RP_FRAG_NONE) {
+		rp_count(RPC_PASS_IMPLICIT_ND);
+		return RP_ACT_PASS;
+	}
+	if (p->frag == RP_FRAG_LATER) {
+		if (rp_frag_allowed(p, now, k)) {
+			rp_count(RPC_PASS_FRAG);
+			return RP_ACT_PASS;
+		}
+		rp_count(RPC_DROP_FRAG_ORPHAN);
+		return RP_ACT_DROP;
+	}
+	if (p->icmp_err != RP_ICMPERR_NO) {
+		if (rp_ct_related(cfg, p, now, k)) {
+			rp_count(RPC_PASS_RELATED);
+			return RP_ACT_PASS;
+		}
+		rp_count(RPC_DROP_ICMP_UNRELATED);
+		return RP_ACT_DROP;
+	}
+	int r = rp_ct_track(cfg, p, k, src_is_a, now);
+	*ct_res = r;
+	if (r == RP_CT_PASS) {
+		if (p->frag == RP_FRAG_FIRST) {
+			struct ct_key fk;
+			rp_frag_remember(p, now, &fk);
+		}
+		rp_count(RPC_PASS_FLOW); /* per-CPU: no shared cache line */
+		return RP_ACT_PASS;
+	}
+	if (r == RP_CT_INVALID) {
+		rp_count(RPC_DROP_INVALID);
+		return RP_ACT_DROP;
+	}
+	if (r == RP_CT_BAD_STATE) {
+		rp_count(RPC_DROP_INVALID_STATE);
+		return RP_ACT_DROP;
+	}
+	return RP_ACT_JUDGE;
+}
+
+/* ---------- judging a new flow ---------- */
+
+struct rp_event {
+	__u32 ifindex;
+	__u32 iface_id;
+	__u64 bytes;
+	__u8 dir;
+	__u8 event;
+	__u8 egress;
+	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;  /* enum rp_ct_res */
+	__u32 pad;
+};
+
+static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
+					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+{
+	int ok;
+	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);
+	if (!ok) {
+		rp_count(RPC_LOG_RATE_LIMITED);
+		rp_rule_log_dropped(slot, b);
+		return;
+	}
+	struct rp_log_event *e = bpf_ringbuf_reserve(&rp_log, sizeof(*e), 0);
+	if (!e) {
+		rp_count(RPC_LOG_RING_FULL);
+		rp_rule_log_dropped(slot, b);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_ns();
+	e->rule_slot = slot;
+	e->ifindex = ev->ifindex;
+	e->iface_id = ev->iface_id;
+	if (b) {
+		e->missed = b->missed;
+		if (b->missed)
+			__sync_fetch_and_sub(&b->missed, e->missed);
+	}
+	e->kind = RP_LOG_RULE;
+	e->verdict = verdict;
+	e->event = ev->event;
+	e->dir = ev->dir;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->icmp_type = p->icmp_type;
+	e->icmp_code = p->icmp_code;
+	e->tcp_flags = p->tcp_flags;
+	e->flags = flags | (ev->egress ? RP_LOGF_EGRESS : 0);
+	if (ev->dir == DIR_IN) {
+		rp_copy_addr(e->laddr, p->daddr);
+		rp_copy_addr(e->raddr, p->saddr);
+		if (p->has_ports) {
+			e->lport = bpf_ntohs(p->dport);
+			e->rport = bpf_ntohs(p->sport);
+		}
+	} else {
+		rp_copy_addr(e->laddr, p->saddr);
+		rp_copy_addr(e->raddr, p->daddr);
+		if (p->has_ports) {
+			e->lport = bpf_ntohs(p->sport);
+			e->rport = bpf_ntohs(p->dport);
+		}
+	}
+	bpf_ringbuf_submit(e, 0);
+	rp_count(RPC_LOG_SENT);
+	struct rp_rule_stats *s = bpf_map_lookup_elem(&rp_rule_stats, &slot);
+	if (s)
+		s->logged++;
+}
+
+static __always_inline void rp_fill_fields(struct cls_fields *f, const struct rp_pkt *p, const struct rp_event *ev)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+	f->dir = ev->dir;
+	f->event = ev->event;
+	f->family = p->family;
+	f->proto = p->proto;
+	f->iface = ev->iface_id;
+	if (ev->dir == DIR_IN) {
+		rp_copy_addr(f->laddr, p->daddr);
+		rp_copy_addr(f->raddr, p->saddr);
+	} else {
+		rp_copy_addr(f->laddr, p->saddr);
+		rp_copy_addr(f->raddr, p->daddr);
+	}
+	if (p->has_ports) {
+		f->has_ports = 1;
+		f->lport = bpf_ntohs(ev->dir == DIR_IN ? p->dport : p->sport);
+		f->rport = bpf_ntohs(ev->dir == DIR_IN ? p->sport : p->dport);
+	}
+	if (p->proto == RP_IPPROTO_ICMP && p->family == 4) {
+		f->has_icmp = 1;
+		f->icmp_type = p->icmp_type;
+	} else if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6) {
+		f->has_icmp = 1;
+		f->icmp_type = ICMPV6_TYPE_BASE + p->icmp_type;
+	}
+}
+
+static __always_inline __u8 rp_ct_initial_state(const struct rp_pkt *p)
+{
+	if (p->proto == RP_IPPROTO_TCP)
+		return CT_TCP_SYN_SENT;
+	if (p->is_echo)
+		return CT_ICMP;
+	return CT_UDP;
+}
+
+/* Create the flow entry for an allowed new flow.  Returns 0, or -1 when
+ * the table is full (the flow is then denied: never allowed untracked). */
+static __always_inline int rp_ct_create(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
+					int src_is_a, const struct rp_event *ev, __u32 slot, __u64 now)
+{
+	struct ct_value v = {
+		.last_seen_ns = now,
+		.created_ns = now,
+		.rule_slot = slot,
+		.ifindex = ev->ifindex,
+		.state = rp_ct_initial_state(p),
+		.flags = src_is_a ? CT_F_ORIG_IS_A : 0,
+		.dir = ev->dir,
+		.event = ev->event,
+		.family = p->family,
+	};
+	long err = bpf_map_update_elem(&rp_conntrack, k, &v, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another CPU created it just now */) {
+		rp_count(RPC_DROP_CT_FULL);
+		return -1;
+	}
+	rp_sweeper_arm(cfg);
+	return 0;
+}
+
+/* Judge a packet that starts a new flow.  Returns PASS/DROP/REJECT.
+ * Global: verified on its own (the classifier lives in here). */
+__noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_event *ev)
+{
+	__u32 verdict;
+	if (!p || !k || !ev)
+		return RP_ACT_DROP;
+	struct rp_config *cfg = rp_cfg();
+	if (!cfg)
+		return RP_ACT_DROP;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	int src_is_a = ev->src_is_a, ct_res = ev->ct_res;
+	__u32 slot = RP_SLOT_NONE;
+
+	if (cfg->mode == RP_MODE_BOOT) {
+		/* SPEC 4: outbound flows and their replies pass, new inbound is blocked */
+		if (ev->dir == DIR_IN) {
+			rp_count(RPC_DROP_BOOT_IN);
+			return RP_ACT_DROP;
+		}
+		rp_count(RPC_NEW_BOOT_OUT);
+		verdict = VERDICT_ALLOW;
+	} else {
+		__u32 zero = 0;
+		struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+		if (!sc)
+			return RP_ACT_DROP;
+		rp_fill_fields(&sc->f, p, ev);
+		const struct cls_result *res = &sc->r;
+		/* tables not (fully) written: deny by no rule, nothing recorded */
+		rp_classify(&sc->f, &sc->r);
+		/* continue/jump rules that matched: counted, and logged (continue
+		 * always, jump with `log`) */
+		__u32 nrec = res->nrecords;
+		for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
+			if (i >= nrec)
+				break;
+			__u32 rs = res->records[i].slot;
+			rp_rule_hit(rs, ev->bytes);
+			if (res->records[i].log)
+				rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
+		}
+		verdict = res->verdict;
+		slot = res->slot;
+		rp_rule_hit(slot, ev->bytes);
+		__u8 lflags = 0;
+		if (verdict == VERDICT_ASK) {
+			rp_count(RPC_NEW_ASK);
+			verdict = cfg->ask_default;
+			lflags = RP_LOGF_ASK;
+		}
+		if (res->log)
+			rp_log_rule(cfg, slot, verdict, lflags, p, ev, now);
+	}
+
+	if (verdict == VERDICT_ALLOW) {
+		if (ct_res != RP_CT_STATELESS && rp_ct_create(cfg, p, k, src_is_a, ev, slot, now))
+			return RP_ACT_DROP;
+		if (p->frag == RP_FRAG_FIRST) {
+			struct ct_key fk;
+			rp_frag_remember(p, now, &fk);
+		}
+		rp_count(RPC_NEW_ALLOW);
+		return RP_ACT_PASS;
+	}
+	if (verdict == VERDICT_REJECT) {
+		rp_count(RPC_NEW_REJECT);
+		return RP_ACT_REJECT;
+	}
+	rp_count(RPC_NEW_DENY);
+	return RP_ACT_DROP;
+}
+
+static __always_inline void rp_event_iface(struct rp_event *ev, const struct rp_config *cfg)
+{
+	struct rp_iface *ifc = bpf_map_lookup_elem(&rp_ifaces, &ev->ifindex);
+	ev->iface_id = ifc ? ifc->id : 0;
+	if (ev->egress)
+		ev->dir = DIR_OUT;
+	else if (cfg->flags & RP_CFG_F_HAVE_WAN)
+		ev->dir = ev->ifindex == cfg->wan_ifindex ? DIR_IN : DIR_OUT;
+	else
+		ev->dir = DIR_IN;
+}
+
+/* ---------- XDP ingress ---------- */
+
+/* accept / receive when a local socket waits for the packet, else packet. */
+static __always_inline __u8 rp_xdp_event(struct xdp_md *ctx, const struct rp_pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	__u32 tlen;
+	if (p->proto != RP_IPPROTO_TCP && p->proto != RP_IPPROTO_UDP)
+		return EVENT_PACKET;
+	if (p->family == 4) {
+		t.ipv4.saddr = p->saddr[3];
+		t.ipv4.daddr = p->daddr[3];
+		t.ipv4.sport = p->sport;
+		t.ipv4.dport = p->dport;
+		tlen = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->daddr, 16);
+		t.ipv6.sport = p->sport;
+		t.ipv6.dport = p->dport;
+		tlen = sizeof(t.ipv6);
+	}
+	if (p->proto == RP_IPPROTO_TCP) {
+		struct bpf_sock *sk = bpf_skc_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+		if (!sk)
+			return EVENT_PACKET;
+		bpf_sk_release(sk);
+		return EVENT_ACCEPT;
+	}
+	struct bpf_sock *sk = bpf_sk_lookup_udp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return EVENT_PACKET;
+	bpf_sk_release(sk);
+	return EVENT_RECEIVE;
+}
+
+/* Global (own stack frame, verified once): the event type of a new flow. */
+__noinline int rp_event_xdp_g(struct xdp_md *ctx, const struct rp_pkt *p)
+{
+	if (!ctx || !p)
+		return EVENT_PACKET;
+	return rp_xdp_event(ctx, p);
+}
+
+SEC("xdp")
+int rampart_xdp(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return XDP_DROP;
+	struct rp_pkt *p = &sc->pkt;
+	int r = rp_parse_xdp(ctx, p);
+	if (r != RP_PARSE_OK) {
+		rp_count(r);
+		return r == RPC_PASS_NONIP ? XDP_PASS : XDP_DROP;
+	}
+	struct rp_config *cfg = rp_cfg();
+	if (!cfg)
+		return XDP_DROP;
+	__u64 now = rp_now();
+	struct ct_key k;
+	int src_is_a = 0, ct_res = 0;
+	int act = rp_track(p, cfg, now, &k, &src_is_a, &ct_res);
+	if (act == RP_ACT_JUDGE) {
+		struct rp_event ev = { .ifindex = ctx->ingress_ifindex, .bytes = ctx->data_end - ctx->data,
+				       .src_is_a = src_is_a, .ct_res = ct_res };
+		rp_event_iface(&ev, cfg);
+		ev.event = rp_event_xdp_g(ctx, p);
+		act = rp_judge(p, &k, &ev);
+	}
+	if (act == RP_ACT_PASS)
+		return XDP_PASS;
+	if (act == RP_ACT_REJECT) {
+		int x = rp_reject_xdp_g(ctx, p);
+		if (x != XDP_TX)
+			rp_count(RPC_DROP_REJECT_FAILED);
+		return x;
+	}
+	return XDP_DROP;
+}
+
+/* ---------- tc egress ---------- */
+
+static __always_inline __u8 rp_tc_event(struct __sk_buff *skb, const struct rp_pkt *p)
+{
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return EVENT_PACKET; /* forwarded or raw without socket */
+	if (p->proto == RP_IPPROTO_TCP)
+		return EVENT_CONNECT;
+	if (p->proto == RP_IPPROTO_UDP)
+		return EVENT_SEND;
+	return EVENT_PACKET;
+}
+
+SEC("tc")
+int rampart_tc_egress(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return TC_ACT_SHOT;
+	struct rp_pkt *p = &sc->pkt;
+	int r = rp_parse_skb(skb, p);
+	/* headers may sit partly outside the linear area: pull once and retry */
+	if (r != RP_PARSE_OK && r != RPC_PASS_NONIP && skb->data_end - skb->data < skb->len) {
+		bpf_skb_pull_data(skb, skb->len < 512 ? skb->len : 512);
+		r = rp_parse_skb(skb, p);
+	}
+	if (r != RP_PARSE_OK) {
+		rp_count(r);
+		return r == RPC_PASS_NONIP ? TC_ACT_OK : TC_ACT_SHOT;
+	}
+	struct rp_config *cfg = rp_cfg();
+	if (!cfg)
+		return TC_ACT_SHOT;
+	__u64 now = rp_now();
+	struct ct_key k;
+	int src_is_a = 0, ct_res = 0;
+	int act = rp_track(p, cfg, now, &k, &src_is_a, &ct_res);
+	if (act == RP_ACT_JUDGE) {
+		struct rp_event ev = { .ifindex = skb->ifindex, .bytes = skb->len, .egress = 1,
+				       .src_is_a = src_is_a, .ct_res = ct_res };
+		rp_event_iface(&ev, cfg);
+		ev.event = rp_tc_event(skb, p);
+		act = rp_judge(p, &k, &ev);
+	}
+	if (act == RP_ACT_PASS)
+		return TC_ACT_OK;
+	if (act == RP_ACT_REJECT) {
+		__u32 ifindex = skb->ifindex;
+		if (rp_reject_tc_g(skb, p) == 0)
+			return bpf_redirect(ifindex, BPF_F_INGRESS);
+		rp_count(RPC_DROP_REJECT_FAILED);
+	}
+	return TC_ACT_SHOT;
+}

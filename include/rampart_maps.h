@@ -1,0 +1,263 @@
+/* The contract between the BPF datapath (bpf/rampart.bpf.c) and user space
+ * for everything except the classifier (include/rampart_classifier.h):
+ * conntrack, configuration, counters, log events, rule metadata and policy
+ * info.  Fixed-size types only, no pointers, explicit padding, so that the
+ * same bytes mean the same thing on both sides and in pinned maps that
+ * outlive the program that created them.
+ *
+ * Map names (pinned under --pin-dir with these names): see docs/datapath.md.
+ */
+#ifndef RAMPART_MAPS_H
+#define RAMPART_MAPS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bump when a layout below changes: a loader refuses to reuse pinned maps
+ * written by another layout version (see struct rp_policy_info). */
+#define RP_ABI_VERSION 1
+
+/* ---------- modes (SPEC 4) ---------- */
+
+enum rp_mode {
+	RP_MODE_ENFORCING = 0, /* the policy judges new flows */
+	RP_MODE_OPEN = 1,      /* permit everything (rampart stop, boot timeout) */
+	RP_MODE_LOCKDOWN = 2,  /* block everything in and out (rampart shutdown) */
+	RP_MODE_BOOT = 3,      /* outbound flows and their replies allowed, new inbound blocked */
+	RP_MODE_COUNT
+};
+
+/* ---------- conntrack ---------- */
+
+/* TCP states and the pseudo-states of the other protocols.  The value is
+ * the index into rp_config.timeout_ns. */
+enum rp_ct_state {
+	CT_NONE = 0,
+	CT_TCP_SYN_SENT,    /* originator sent SYN */
+	CT_TCP_SYN_RECV,    /* responder answered SYN-ACK (or simultaneous open) */
+	CT_TCP_ESTABLISHED, /* originator ACKed the SYN-ACK */
+	CT_TCP_FIN_WAIT,    /* one side sent FIN */
+	CT_TCP_CLOSING,     /* both sides sent FIN, last ACK pending */
+	CT_TCP_TIME_WAIT,   /* both FINs acknowledged */
+	CT_TCP_CLOSED,      /* RST seen */
+	CT_UDP,             /* UDP (and SCTP/UDPLite/other IP protocols) pseudo-flow */
+	CT_ICMP,            /* ICMP/ICMPv6 echo pseudo-flow */
+	CT_STATE_COUNT
+};
+
+/* Canonical key: the two endpoints ordered (smaller first by a fixed total
+ * order on (address, port)), so that both directions of a flow and both
+ * hooks (XDP ingress, tc egress) find the same entry.  Addresses are
+ * 16 bytes in network order, IPv4 as ::ffff:a.b.c.d.  Ports in network
+ * order; for ICMP echo both ports hold the echo identifier; for protocols
+ * without ports both are 0. */
+struct ct_key {
+	__u32 addr_a[4];
+	__u32 addr_b[4];
+	__u16 port_a;
+	__u16 port_b;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* ct_value.flags */
+#define CT_F_ORIG_IS_A   0x01 /* endpoint a started the flow */
+#define CT_F_REPLIED     0x02 /* a packet from the responder was seen */
+#define CT_F_FIN_ORIG    0x04 /* originator sent FIN */
+#define CT_F_FIN_REPLY   0x08 /* responder sent FIN */
+
+struct ct_value {
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed when it moved >= 1 s */
+	__u64 created_ns;
+	__u32 rule_slot;    /* the rule that allowed the flow (RP_SLOT_NONE: implicit/mode) */
+	__u32 ifindex;      /* where the first packet was seen */
+	__u8 state;         /* enum rp_ct_state */
+	__u8 flags;         /* CT_F_* */
+	__u8 dir;           /* enum direction of the judged event */
+	__u8 event;         /* enum event_type of the judged event */
+	__u8 family;        /* 4 or 6 */
+	__u8 pad[3];
+};
+
+/* ---------- configuration (map rp_config, one entry) ---------- */
+
+#define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
+
+struct rp_config {
+	__u32 mode;             /* enum rp_mode */
+	__u32 ask_default;      /* enum verdict applied to `ask` until an agent exists */
+	__u32 log_rate;         /* log events per second per rule (0: unlimited) */
+	__u32 log_burst;        /* bucket size (0: same as log_rate) */
+	__u32 wan_ifindex;      /* with RP_CFG_F_HAVE_WAN */
+	__u32 flags;            /* RP_CFG_F_* */
+	__u64 timeout_ns[CT_STATE_COUNT]; /* idle timeout per conntrack state */
+	__u64 sweep_interval_ns;          /* conntrack sweeper period (0: 5 s) */
+	__u64 boot_deadline_ns; /* RP_MODE_BOOT: bpf_ktime_get_ns() when boot ends (0: never) */
+	__u32 boot_fail_closed; /* after the deadline: 0 -> open, 1 -> keep blocking inbound */
+	__u32 generation;       /* bumped by every apply (informational) */
+};
+
+/* Default timeouts (seconds) for the states that have no option. */
+#define RP_TO_SYN_SENT   120
+#define RP_TO_SYN_RECV   60
+#define RP_TO_FIN_WAIT   120
+#define RP_TO_CLOSING    60
+#define RP_TO_TIME_WAIT  120
+#define RP_TO_CLOSED     10
+
+/* ---------- interfaces (map rp_ifaces: HASH ifindex -> id) ---------- */
+
+/* Value: the policy's interface id (1..N), absent = 0 (not named). */
+struct rp_iface {
+	__u32 id;
+	__u32 pad;
+};
+
+/* ---------- per-rule records ---------- */
+
+/* Rules are identified in counters, metadata, log events and conntrack by a
+ * slot: policy rule id r -> slot r; the default of table t -> slot
+ * nrules + t.  RP_SLOT_NONE marks "no rule" (implicit rules, modes). */
+#define RP_SLOT_NONE 0xffffffffu
+
+/* Map rp_rule_stats: PERCPU_ARRAY slot -> rp_rule_stats. */
+struct rp_rule_stats {
+	__u64 packets;     /* new flows / packets judged by this rule */
+	__u64 bytes;
+	__u64 logged;      /* log events emitted */
+	__u64 log_dropped; /* log events suppressed by the rate limit or a full ring */
+};
+
+/* Map rp_log_bucket: ARRAY slot -> token bucket (shared by all CPUs; races
+ * only make the limit slightly approximate). */
+struct rp_log_bucket {
+	__u64 last_ns;     /* last refill */
+	__u64 tokens_milli; /* tokens * 1000 */
+	__u64 missed;      /* suppressed since the last event sent (reported in it) */
+};
+
+#define RP_FILE_LEN  128
+#define RP_TABLE_LEN 64
+#define RP_TEXT_LEN  256
+
+/* Map rp_rules: ARRAY slot -> metadata, written by the loader so that
+ * `rampart rules/status/log` work from the pins alone. */
+struct rp_rule_meta {
+	char file[RP_FILE_LEN];    /* source file ("" for an implicit table default) */
+	char table[RP_TABLE_LEN];
+	char text[RP_TEXT_LEN];    /* the rule as written, or "default VERDICT" */
+	__u32 line;                /* 0 for a table default */
+	__u32 verdict;             /* enum verdict */
+	__u32 table_idx;
+	__u32 rule_id;             /* policy rule id, RP_SLOT_NONE for a default */
+	__u32 log;                 /* 1 when the rule has `log` */
+	__u32 valid;               /* 1 when the slot is in use */
+};
+
+/* Map rp_policy_info: ARRAY, one entry. */
+struct rp_policy_info {
+	char path[256];
+	__u8 sha256[32];
+	__u64 load_time_ns;  /* CLOCK_REALTIME of the apply */
+	__u32 nrules;
+	__u32 ntables;
+	__u32 nslots;        /* nrules + ntables */
+	__u32 abi_version;   /* RP_ABI_VERSION */
+	__u32 generation;
+	__u32 pad;
+};
+
+/* ---------- global counters (map rp_counters: PERCPU_ARRAY) ---------- */
+
+enum rp_counter {
+	/* passes */
+	RPC_PASS_FLOW = 0,      /* packet of a tracked flow */
+	RPC_PASS_RELATED,       /* ICMP error matching a tracked flow */
+	RPC_PASS_NONIP,         /* not IPv4/IPv6 (ARP, LLDP, ...) */
+	RPC_PASS_IMPLICIT_ND,   /* ICMPv6 neighbour discovery, hop limit 255 */
+	RPC_PASS_MODE_OPEN,     /* mode open */
+	RPC_PASS_FRAG,          /* non-first fragment of an allowed first fragment */
+	RPC_NEW_ALLOW,          /* new flow allowed by the policy */
+	RPC_NEW_DENY,           /* new flow denied */
+	RPC_NEW_REJECT,         /* new flow rejected (reply sent) */
+	RPC_NEW_ASK,            /* new flow reached `ask` (ask-default applied) */
+	RPC_NEW_BOOT_OUT,       /* boot mode: outbound flow allowed */
+	/* drops: malformed / evasive */
+	RPC_DROP_TRUNC_L2,      /* Ethernet/VLAN header cut short */
+	RPC_DROP_VLAN_DEPTH,    /* more than RP_MAX_VLAN tags */
+	RPC_DROP_TRUNC_L3,      /* IPv4/IPv6 header cut short */
+	RPC_DROP_BAD_VERSION,   /* IP version does not match the ethertype */
+	RPC_DROP_BAD_IHL,       /* IPv4 IHL < 5 */
+	RPC_DROP_BAD_LEN,       /* IP total/payload length smaller than the header or larger than the frame */
+	RPC_DROP_EXT_CHAIN,     /* IPv6 extension chain longer than RP_MAX_EXTHDR */
+	RPC_DROP_TRUNC_L4,      /* TCP/UDP/ICMP header cut short */
+	RPC_DROP_TCP_DOFF,      /* TCP data offset < 5 */
+	RPC_DROP_TCP_FLAGS,     /* impossible TCP flag set */
+	RPC_DROP_UDP_LEN,       /* UDP length field inconsistent */
+	RPC_DROP_FRAG_TINY,     /* first fragment without the whole transport header */
+	RPC_DROP_FRAG_OVERLAP,  /* non-first fragment overlapping the transport header */
+	RPC_DROP_FRAG_ORPHAN,   /* non-first fragment of no allowed first fragment */
+	/* drops: state */
+	RPC_DROP_INVALID,       /* cannot start a flow and belongs to none */
+	RPC_DROP_INVALID_STATE, /* impossible in the flow's TCP state */
+	RPC_DROP_ICMP_UNRELATED,/* ICMP error whose inner header matches no flow */
+	RPC_DROP_CT_FULL,       /* new allowed flow but the conntrack table is full */
+	RPC_DROP_MODE_LOCKDOWN, /* mode lockdown */
+	RPC_DROP_BOOT_IN,       /* boot mode: new inbound flow */
+	RPC_DROP_REJECT_FAILED, /* reject could not build the reply: dropped */
+	/* logging */
+	RPC_LOG_RATE_LIMITED,   /* log events suppressed by the per-rule rate limit */
+	RPC_LOG_RING_FULL,      /* log events lost because the ring buffer was full */
+	RPC_LOG_SENT,
+	/* conntrack housekeeping */
+	RPC_CT_EXPIRED,         /* entries removed because they timed out */
+	RPC_COUNTER_COUNT
+};
+
+/* ---------- log events (ring buffer rp_log) ---------- */
+
+enum rp_log_kind {
+	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
+};
+
+#define RP_LOGF_EGRESS  0x01 /* seen at tc egress (else XDP ingress) */
+#define RP_LOGF_RECORD  0x02 /* a continue/jump rule (did not decide) */
+#define RP_LOGF_ASK     0x04 /* the rule said ask; verdict is the ask-default applied */
+
+struct rp_log_event {
+	__u64 time_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 rule_slot;    /* see RP_SLOT_NONE */
+	__u32 ifindex;
+	__u32 iface_id;
+	__u32 missed;       /* events of this rule suppressed since the last one sent */
+	__u8 kind;          /* enum rp_log_kind */
+	__u8 verdict;       /* enum verdict: the rule's verdict (applied verdict for ask) */
+	__u8 event;         /* enum event_type */
+	__u8 dir;           /* enum direction */
+	__u8 family;        /* 4 or 6 */
+	__u8 proto;
+	__u8 icmp_type;     /* ICMP/ICMPv6 only */
+	__u8 icmp_code;
+	__u16 lport;        /* host order; tcp/udp only */
+	__u16 rport;
+	__u8 flags;         /* RP_LOGF_* */
+	__u8 tcp_flags;
+	__u16 pad;
+	__u32 laddr[4];     /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u32 raddr[4];
+	/* reserved for socket events (later issues) */
+	__u64 cgroup_id;
+	__u32 uid;
+	__u32 app_id;
+	__u32 pid;
+	__u32 pad2;
+};
+
+#define RP_LOG_RING_BYTES (256 * 1024)
+
+/* ---------- conntrack sweeper (map rp_sweeper: ARRAY, one entry) ---------- */
+
+/* Defined in the BPF program only (it embeds struct bpf_timer). */
+
+#endif

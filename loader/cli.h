@@ -1,0 +1,33 @@
+/* The rampart command line: shared options and one function per command. */
+#ifndef RAMPART_CLI_H
+#define RAMPART_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes (SPEC 1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_POLICY = 1,
+	EXIT_USAGE = 2,
+	EXIT_SYSTEM = 3,
+};
+
+#define DEFAULT_PIN_DIR "/sys/fs/bpf/rampart"
+#define DEFAULT_POLICY_FILE "/etc/rampart/policy.rules"
+
+struct cli {
+	const char *pin_dir;
+	bool json;
+	const char *prog;
+	int argc;      /* command arguments, global options removed, argv[0] = command */
+	char **argv;
+};
+
+/* Prints "rampart CMD: MESSAGE" and returns EXIT_USAGE. */
+int usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_check(struct cli *c);
+int cmd_explain(struct cli *c);
+
+#endif

@@ -1,0 +1,62 @@
+/* `rampart check [FILE]`: parse, resolve and lint a policy. */
+#include <stdio.h>
+#include "cli.h"
+#include "json.h"
+#include "policy.h"
+
+static void json_msgs(FILE *f, const struct diag *d, enum diag_level level)
+{
+	bool first = true;
+	fputc('[', f);
+	for (int i = 0; i < d->nmsgs; i++) {
+		const struct diag_msg *m = &d->msgs[i];
+		if (m->level != level)
+			continue;
+		fprintf(f, "%s{\"file\": ", first ? "" : ", ");
+		json_str(f, m->loc.file);
+		fprintf(f, ", \"line\": %d, \"col\": %d, \"message\": ", m->loc.line, m->loc.col);
+		json_str(f, m->text);
+		fputc('}', f);
+		first = false;
+	}
+	fputc(']', f);
+}
+
+int cmd_check(struct cli *c)
+{
+	const char *file = DEFAULT_POLICY_FILE;
+	if (c->argc > 2)
+		return usage_error(c, "takes at most one FILE, got %d arguments", c->argc - 1);
+	if (c->argc == 2)
+		file = c->argv[1];
+
+	struct policy p;
+	struct diag d;
+	struct load_opts o = { .resolve_hosts = true, .lookup_users = true };
+	diag_init(&d, c->json ? NULL : stderr, NULL);
+	int rc = policy_load_file(&p, file, &o, &d);
+	if (rc == 0 && d.nerrors == 0)
+		lint_policy(&p, &d);
+
+	bool ok = d.nerrors == 0;
+	if (c->json) {
+		printf("{\"file\": ");
+		json_str(stdout, file);
+		printf(", \"ok\": %s, \"tables\": %d, \"rules\": %d, \"errors\": ", ok ? "true" : "false",
+		       ok ? p.ntables : 0, ok ? p.nrules : 0);
+		json_msgs(stdout, &d, DIAG_ERROR);
+		printf(", \"warnings\": ");
+		json_msgs(stdout, &d, DIAG_WARNING);
+		printf("}\n");
+	} else if (ok) {
+		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables,
+		       p.ntables == 1 ? "" : "s", p.nrules, p.nrules == 1 ? "" : "s", d.nwarnings,
+		       d.nwarnings == 1 ? "" : "s");
+	} else {
+		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors,
+			d.nerrors == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
+	}
+	diag_free(&d);
+	policy_free(&p);
+	return ok ? EXIT_OK : EXIT_POLICY;
+}

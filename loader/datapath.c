@@ -1,0 +1,283 @@
+/* Open, size, load and configure the packet datapath (see datapath.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "datapath.h"
+#include "rampart.skel.h"
+
+/* Maps whose contents are state rather than policy: a new apply reuses the
+ * pinned ones so established flows, totals and unread log events survive. */
+const char *const datapath_state_maps[] = {
+	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", NULL,
+};
+
+int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, char *err, size_t errlen)
+{
+	struct rampart_bpf *skel = rampart_bpf__open();
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the datapath BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
+	uint32_t slots = o->nslots ? o->nslots : 1;
+	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
+	if (!e)
+		e = bpf_map__set_max_entries(skel->maps.rp_rule_stats, slots);
+	if (!e)
+		e = bpf_map__set_max_entries(skel->maps.rp_log_bucket, slots);
+	if (!e)
+		e = bpf_map__set_max_entries(skel->maps.rp_rules, slots);
+	if (e) {
+		snprintf(err, errlen, "cannot size the datapath maps: %s", strerror(-e));
+		rampart_bpf__destroy(skel);
+		return e;
+	}
+	if (o->reuse_dir) {
+		for (int i = 0; datapath_state_maps[i]; i++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/%s", o->reuse_dir, datapath_state_maps[i]);
+			int fd = bpf_obj_get(path);
+			if (fd < 0)
+				continue; /* not pinned yet: a fresh map is created */
+			struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, datapath_state_maps[i]);
+			struct bpf_map_info info = {};
+			__u32 len = sizeof(info);
+			/* a map of another size or layout cannot be shared: start fresh */
+			if (m && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+			    info.max_entries == bpf_map__max_entries(m) &&
+			    info.value_size == bpf_map__value_size(m) && info.key_size == bpf_map__key_size(m))
+				e = bpf_map__reuse_fd(m, fd);
+			close(fd);
+			if (e) {
+				snprintf(err, errlen, "cannot reuse pinned map %s: %s", path, strerror(-e));
+				rampart_bpf__destroy(skel);
+				return e;
+			}
+		}
+	}
+	*skelp = skel;
+	return 0;
+}
+
+int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen)
+{
+	int e = rampart_bpf__load(skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "the kernel refused the datapath programs (%s); run with LIBBPF_LOG=debug "
+			 "for the verifier log; rampart needs Linux >= 6.1 with BTF",
+			 strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+void datapath_destroy(struct rampart_bpf *skel)
+{
+	rampart_bpf__destroy(skel);
+}
+
+void datapath_config_from_options(struct rp_config *cfg, const struct options *opt)
+{
+	const uint64_t s = 1000000000ull;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = RP_MODE_ENFORCING;
+	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
+	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
+	cfg->timeout_ns[CT_TCP_SYN_SENT] = RP_TO_SYN_SENT * s;
+	cfg->timeout_ns[CT_TCP_SYN_RECV] = RP_TO_SYN_RECV * s;
+	cfg->timeout_ns[CT_TCP_ESTABLISHED] = (uint64_t)(opt ? opt->tcp_timeout : 3600) * s;
+	cfg->timeout_ns[CT_TCP_FIN_WAIT] = RP_TO_FIN_WAIT * s;
+	cfg->timeout_ns[CT_TCP_CLOSING] = RP_TO_CLOSING * s;
+	cfg->timeout_ns[CT_TCP_TIME_WAIT] = RP_TO_TIME_WAIT * s;
+	cfg->timeout_ns[CT_TCP_CLOSED] = RP_TO_CLOSED * s;
+	cfg->timeout_ns[CT_UDP] = (uint64_t)(opt ? opt->udp_timeout : 60) * s;
+	cfg->timeout_ns[CT_ICMP] = (uint64_t)(opt ? opt->icmp_timeout : 30) * s;
+	cfg->sweep_interval_ns = 5 * s;
+}
+
+int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg)
+{
+	__u32 zero = 0;
+	return bpf_map__update_elem(skel->maps.rp_config, &zero, sizeof(zero), cfg, sizeof(*cfg), BPF_ANY);
+}
+
+int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg)
+{
+	__u32 zero = 0;
+	return bpf_map__lookup_elem(skel->maps.rp_config, &zero, sizeof(zero), cfg, sizeof(*cfg), 0);
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p)
+{
+	uint32_t n = policy_nslots(p);
+	if (bpf_map__max_entries(skel->maps.rp_rules) < n)
+		return -E2BIG;
+	for (uint32_t slot = 0; slot < n; slot++) {
+		struct rp_rule_meta m;
+		memset(&m, 0, sizeof(m));
+		m.valid = 1;
+		if ((int)slot < p->nrules) {
+			const struct rule *r = &p->rules[slot];
+			copy_str(m.file, sizeof(m.file), r->loc.file);
+			copy_str(m.table, sizeof(m.table), p->tables[r->table].name);
+			copy_str(m.text, sizeof(m.text), r->text);
+			m.line = (uint32_t)r->loc.line;
+			m.verdict = r->verdict;
+			m.table_idx = (uint32_t)r->table;
+			m.rule_id = slot;
+			m.log = r->log;
+		} else {
+			int t = (int)slot - p->nrules;
+			const struct table *tb = &p->tables[t];
+			static const char *const vname[] = { "allow", "deny", "reject", "ask", "continue", "jump" };
+			copy_str(m.file, sizeof(m.file), tb->loc.file);
+			copy_str(m.table, sizeof(m.table), tb->name);
+			snprintf(m.text, sizeof(m.text), "default %s",
+				 tb->dflt < VERDICT_COUNT ? vname[tb->dflt] : "?");
+			m.line = 0;
+			m.verdict = tb->dflt;
+			m.table_idx = (uint32_t)t;
+			m.rule_id = RP_SLOT_NONE;
+		}
+		int e = bpf_map__update_elem(skel->maps.rp_rules, &slot, sizeof(slot), &m, sizeof(m), BPF_ANY);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p, const char *path,
+			       const uint8_t sha256[32])
+{
+	struct rp_policy_info info;
+	struct timespec ts;
+	__u32 zero = 0;
+	memset(&info, 0, sizeof(info));
+	copy_str(info.path, sizeof(info.path), path);
+	if (sha256)
+		memcpy(info.sha256, sha256, 32);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info.load_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	info.nrules = (uint32_t)p->nrules;
+	info.ntables = (uint32_t)p->ntables;
+	info.nslots = policy_nslots(p);
+	info.abi_version = RP_ABI_VERSION;
+	return bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info), BPF_ANY);
+}
+
+int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id)
+{
+	struct rp_iface v = { .id = id };
+	return bpf_map__update_elem(skel->maps.rp_ifaces, &ifindex, sizeof(ifindex), &v, sizeof(v), BPF_ANY);
+}
+
+int datapath_counters(int fd, uint64_t out[RPC_COUNTER_COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return -EINVAL;
+	uint64_t *v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < RPC_COUNTER_COUNT; c++) {
+		out[c] = 0;
+		if (bpf_map_lookup_elem(fd, &c, v) == 0)
+			for (int i = 0; i < ncpu; i++)
+				out[c] += v[i];
+	}
+	free(v);
+	return 0;
+}
+
+int datapath_rule_stats(int fd, uint32_t slot, struct rp_rule_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return -EINVAL;
+	struct rp_rule_stats *v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	int e = bpf_map_lookup_elem(fd, &slot, v);
+	if (e == 0)
+		for (int i = 0; i < ncpu; i++) {
+			out->packets += v[i].packets;
+			out->bytes += v[i].bytes;
+			out->logged += v[i].logged;
+			out->log_dropped += v[i].log_dropped;
+		}
+	free(v);
+	return e ? -errno : 0;
+}
+
+const char *datapath_counter_name(enum rp_counter c)
+{
+	static const char *const names[RPC_COUNTER_COUNT] = {
+		[RPC_PASS_FLOW] = "pass-flow",
+		[RPC_PASS_RELATED] = "pass-related",
+		[RPC_PASS_NONIP] = "pass-non-ip",
+		[RPC_PASS_IMPLICIT_ND] = "pass-neighbour-discovery",
+		[RPC_PASS_MODE_OPEN] = "pass-mode-open",
+		[RPC_PASS_FRAG] = "pass-fragment",
+		[RPC_NEW_ALLOW] = "new-allow",
+		[RPC_NEW_DENY] = "new-deny",
+		[RPC_NEW_REJECT] = "new-reject",
+		[RPC_NEW_ASK] = "new-ask",
+		[RPC_NEW_BOOT_OUT] = "new-boot-outbound",
+		[RPC_DROP_TRUNC_L2] = "drop-truncated-l2",
+		[RPC_DROP_VLAN_DEPTH] = "drop-vlan-depth",
+		[RPC_DROP_TRUNC_L3] = "drop-truncated-l3",
+		[RPC_DROP_BAD_VERSION] = "drop-bad-ip-version",
+		[RPC_DROP_BAD_IHL] = "drop-bad-ihl",
+		[RPC_DROP_BAD_LEN] = "drop-bad-ip-length",
+		[RPC_DROP_EXT_CHAIN] = "drop-ext-header-chain",
+		[RPC_DROP_TRUNC_L4] = "drop-truncated-l4",
+		[RPC_DROP_TCP_DOFF] = "drop-tcp-data-offset",
+		[RPC_DROP_TCP_FLAGS] = "drop-tcp-flags",
+		[RPC_DROP_UDP_LEN] = "drop-udp-length",
+		[RPC_DROP_FRAG_TINY] = "drop-fragment-tiny",
+		[RPC_DROP_FRAG_OVERLAP] = "drop-fragment-overlap",
+		[RPC_DROP_FRAG_ORPHAN] = "drop-fragment-orphan",
+		[RPC_DROP_INVALID] = "drop-invalid",
+		[RPC_DROP_INVALID_STATE] = "drop-invalid-state",
+		[RPC_DROP_ICMP_UNRELATED] = "drop-icmp-unrelated",
+		[RPC_DROP_CT_FULL] = "drop-conntrack-full",
+		[RPC_DROP_MODE_LOCKDOWN] = "drop-mode-lockdown",
+		[RPC_DROP_BOOT_IN] = "drop-boot-inbound",
+		[RPC_DROP_REJECT_FAILED] = "drop-reject-failed",
+		[RPC_LOG_RATE_LIMITED] = "log-rate-limited",
+		[RPC_LOG_RING_FULL] = "log-ring-full",
+		[RPC_LOG_SENT] = "log-sent",
+		[RPC_CT_EXPIRED] = "conntrack-expired",
+	};
+	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
+}
+
+const char *datapath_ct_state_name(enum rp_ct_state s)
+{
+	static const char *const names[CT_STATE_COUNT] = {
+		[CT_NONE] = "none",
+		[CT_TCP_SYN_SENT] = "syn-sent",
+		[CT_TCP_SYN_RECV] = "syn-recv",
+		[CT_TCP_ESTABLISHED] = "established",
+		[CT_TCP_FIN_WAIT] = "fin-wait",
+		[CT_TCP_CLOSING] = "closing",
+		[CT_TCP_TIME_WAIT] = "time-wait",
+		[CT_TCP_CLOSED] = "closed",
+		[CT_UDP] = "udp",
+		[CT_ICMP] = "icmp",
+	};
+	return (unsigned)s < CT_STATE_COUNT && names[s] ? names[s] : "?";
+}

@@ -1,0 +1,63 @@
+/* User-space side of the packet datapath (bpf/rampart.bpf.c): open the
+ * object with the map sizes the policy asks for, optionally reuse the maps
+ * pinned by a running instance (so flows, counters' history and the log ring
+ * survive an apply), load, and write the configuration, interface ids and
+ * rule metadata.  Used by `rampart apply` and the kernel tests.
+ *
+ * Order: datapath_open() -> (size the classifier maps) -> datapath_load()
+ *        -> fill classifier maps, rp_rules, rp_policy_info, rp_ifaces
+ *        -> write rp_config -> attach.
+ */
+#ifndef RAMPART_DATAPATH_H
+#define RAMPART_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "rampart_maps.h"
+#include "policy.h"
+
+struct rampart_bpf;
+
+struct datapath_opts {
+	uint32_t conntrack_size; /* 0: RP default (65536) */
+	uint32_t nslots;         /* rules + table defaults (policy_nslots); 0: 1 */
+	const char *reuse_dir;   /* pin dir whose state maps to reuse (NULL: fresh maps) */
+};
+
+/* Names of the maps that hold state which must survive an apply. */
+extern const char *const datapath_state_maps[];
+
+/* Open the skeleton and size the maps.  err gets a message on failure. */
+int datapath_open(struct rampart_bpf **skel, const struct datapath_opts *o, char *err, size_t errlen);
+/* Load into the kernel (verifier).  Returns 0 or a negative errno. */
+int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen);
+void datapath_destroy(struct rampart_bpf *skel);
+
+/* Rule slots: rule r -> r, default of table t -> nrules + t. */
+static inline uint32_t policy_nslots(const struct policy *p)
+{
+	return (uint32_t)(p->nrules + p->ntables);
+}
+static inline uint32_t policy_rule_slot(const struct policy *p, int rule, int table)
+{
+	return rule >= 0 ? (uint32_t)rule : (uint32_t)(p->nrules + table);
+}
+
+/* The configuration a policy's options ask for (mode enforcing). */
+void datapath_config_from_options(struct rp_config *cfg, const struct options *opt);
+int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg);
+int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg);
+/* Rule metadata for `rampart rules` (one entry per slot). */
+int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p);
+int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p, const char *path,
+			       const uint8_t sha256[32]);
+/* ifindex -> the policy's interface id; wan_ifindex (0: none) for gateway mode. */
+int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id);
+
+/* Sums over CPUs. */
+int datapath_counters(int counters_fd, uint64_t out[RPC_COUNTER_COUNT]);
+int datapath_rule_stats(int stats_fd, uint32_t slot, struct rp_rule_stats *out);
+const char *datapath_counter_name(enum rp_counter c);
+const char *datapath_ct_state_name(enum rp_ct_state s);
+
+#endif

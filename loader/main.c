@@ -1,0 +1,80 @@
+/* rampart: the command-line entry point.  Global options (--pin-dir, --json)
+ * may appear anywhere; everything else goes to the command. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *c);
+	const char *args;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "check", cmd_check, "[FILE]", "parse and validate a policy; print errors and warnings" },
+	{ "explain", cmd_explain, "[--policy FILE] [--json] EVENT",
+	  "show the path an event takes through the tables and the verdict" },
+};
+
+static void print_usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s [--pin-dir DIR] [--json] COMMAND [ARGS]\n\ncommands:\n", prog);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %-34s %s\n", commands[i].name, commands[i].args, commands[i].help);
+	fprintf(f, "\nDefault policy: %s   default pin dir: %s\n"
+		   "Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n",
+		DEFAULT_POLICY_FILE, DEFAULT_PIN_DIR);
+}
+
+int usage_error(const struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "rampart %s: ", c->argc > 0 ? c->argv[0] : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(run `rampart --help` for usage)\n");
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .pin_dir = DEFAULT_PIN_DIR, .prog = "rampart" };
+	char **rest = calloc(argc + 1, sizeof(char *));
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--pin-dir")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "rampart: --pin-dir needs a directory\n");
+				return EXIT_USAGE;
+			}
+			c.pin_dir = argv[++i];
+		} else if (!strncmp(a, "--pin-dir=", 10)) {
+			c.pin_dir = a + 10;
+		} else if (!strcmp(a, "--json")) {
+			c.json = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
+			print_usage(stdout, c.prog);
+			return EXIT_OK;
+		} else {
+			rest[n++] = argv[i];
+		}
+	}
+	if (n == 0) {
+		print_usage(stderr, c.prog);
+		return EXIT_USAGE;
+	}
+	c.argc = n;
+	c.argv = rest;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(rest[0], commands[i].name))
+			return commands[i].run(&c);
+	fprintf(stderr, "rampart: unknown command `%s`\n", rest[0]);
+	print_usage(stderr, c.prog);
+	return EXIT_USAGE;
+}

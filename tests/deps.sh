@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rampart needs to build and test, when missing.
+set -eu
+pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev libcmocka-dev bpftool iproute2
+      make gcc pkg-config iputils-ping netcat-openbsd python3 python3-scapy xdp-tools
+      jq curl socat"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "rampart: missing packages:$missing — run as root or: apt-get install$missing" >&2
+	exit 3
+fi
+echo "rampart: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

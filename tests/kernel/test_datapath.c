@@ -1,0 +1,1857 @@
+/* Kernel tests of the packet datapath (bpf/rampart.bpf.c) with
+ * BPF_PROG_TEST_RUN: crafted packets for every parser path, good and
+ * malformed, the conntrack lifecycle, reject answers (bytes and checksums),
+ * counters, log events, modes and a full conntrack table.  Policies are
+ * compiled from text with the policy library and the classifier compiler.
+ *
+ * Runs as root in a private network namespace (unshare), attaches nothing.
+ * `test_datapath bench [N]` prints ns/packet for an empty XDP program and
+ * for an established-flow packet instead of running the tests. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include "policy.h"
+#include "classify.h"
+#include "rampart_maps.h"
+#include "datapath.h"
+#include "classifier_maps.h"
+#include "rampart.skel.h"
+
+/* ---------- packet building ---------- */
+
+#define TF_FIN 0x01
+#define TF_SYN 0x02
+#define TF_RST 0x04
+#define TF_PSH 0x08
+#define TF_ACK 0x10
+#define TF_URG 0x20
+
+struct pk {
+	uint8_t d[2048];
+	uint32_t n;
+	uint32_t l3, l4;
+	uint32_t nh; /* offset of the byte naming the next protocol */
+	int fam;
+};
+
+static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
+static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+
+static void put(struct pk *p, const void *b, size_t n)
+{
+	assert_true(p->n + n <= sizeof(p->d));
+	if (b)
+		memcpy(p->d + p->n, b, n);
+	else
+		memset(p->d + p->n, 0, n);
+	p->n += (uint32_t)n;
+}
+static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
+static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
+static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
+static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] << 8 | b[1]); }
+static uint32_t get32(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+
+/* Ethernet (dst MAC_A = us, src MAC_B), nvlan tags, then `type`. */
+static void eth(struct pk *p, int nvlan, uint16_t type)
+{
+	memset(p, 0, sizeof(*p));
+	put(p, MAC_A, 6);
+	put(p, MAC_B, 6);
+	for (int i = 0; i < nvlan; i++) {
+		put16(p, i == 0 && nvlan > 1 ? 0x88a8 : 0x8100);
+		put16(p, (uint16_t)(100 + i));
+	}
+	put16(p, type);
+}
+
+static void ip4(struct pk *p, const char *src, const char *dst, int optwords, uint16_t frag, uint16_t id)
+{
+	struct in_addr s, d;
+	assert_int_equal(inet_pton(AF_INET, src, &s), 1);
+	assert_int_equal(inet_pton(AF_INET, dst, &d), 1);
+	p->l3 = p->n;
+	p->fam = 4;
+	put8(p, (uint8_t)(0x45 + optwords));
+	put8(p, 0);
+	put16(p, 0); /* total length: fin() */
+	put16(p, id);
+	put16(p, frag);
+	put8(p, 64);
+	put8(p, 0); /* protocol */
+	put16(p, 0);
+	put(p, &s, 4);
+	put(p, &d, 4);
+	for (int i = 0; i < optwords; i++)
+		put32(p, 0x01010101); /* NOPs */
+	p->nh = p->l3 + 9;
+	p->l4 = p->n;
+}
+
+static void ip6(struct pk *p, const char *src, const char *dst, uint8_t hlim)
+{
+	struct in6_addr s, d;
+	assert_int_equal(inet_pton(AF_INET6, src, &s), 1);
+	assert_int_equal(inet_pton(AF_INET6, dst, &d), 1);
+	p->l3 = p->n;
+	p->fam = 6;
+	put32(p, 0x60000000);
+	put16(p, 0);
+	put8(p, 59);
+	put8(p, hlim);
+	put(p, &s, 16);
+	put(p, &d, 16);
+	p->nh = p->l3 + 6;
+	p->l4 = p->n;
+}
+
+static void set_nh(struct pk *p, uint8_t proto)
+{
+	p->d[p->nh] = proto;
+}
+
+/* An options-type extension header of (len8 + 1) * 8 bytes. */
+static void ext6(struct pk *p, uint8_t type, int len8)
+{
+	set_nh(p, type);
+	p->nh = p->n;
+	put8(p, 59);
+	put8(p, (uint8_t)len8);
+	put8(p, 1); /* PadN */
+	put8(p, (uint8_t)(4 + len8 * 8));
+	put(p, NULL, 4 + (size_t)len8 * 8);
+	p->l4 = p->n;
+}
+
+static void frag6(struct pk *p, uint16_t offset, int more, uint32_t id)
+{
+	set_nh(p, 44);
+	p->nh = p->n;
+	put8(p, 59);
+	put8(p, 0);
+	put16(p, (uint16_t)(offset | (more ? 1 : 0)));
+	put32(p, id);
+	p->l4 = p->n;
+}
+
+static void tcp(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags, int payload)
+{
+	set_nh(p, 6);
+	p->l4 = p->n;
+	put16(p, sp);
+	put16(p, dp);
+	put32(p, seq);
+	put32(p, ack);
+	put8(p, 5 << 4);
+	put8(p, flags);
+	put16(p, 65535);
+	put16(p, 0);
+	put16(p, 0);
+	for (int i = 0; i < payload; i++)
+		put8(p, (uint8_t)('a' + i % 26));
+}
+
+static void udp(struct pk *p, uint16_t sp, uint16_t dp, int payload)
+{
+	set_nh(p, 17);
+	p->l4 = p->n;
+	put16(p, sp);
+	put16(p, dp);
+	put16(p, (uint16_t)(8 + payload));
+	put16(p, 0);
+	for (int i = 0; i < payload; i++)
+		put8(p, (uint8_t)i);
+}
+
+static void icmp(struct pk *p, uint8_t type, uint8_t code, uint16_t id, uint16_t seq)
+{
+	set_nh(p, p->fam == 4 ? 1 : 58);
+	p->l4 = p->n;
+	put8(p, type);
+	put8(p, code);
+	put16(p, 0);
+	put16(p, id);
+	put16(p, seq);
+}
+
+/* Set the IP length fields from the frame length. */
+static void fin(struct pk *p)
+{
+	if (p->fam == 4) {
+		uint16_t tot = htons((uint16_t)(p->n - p->l3));
+		memcpy(p->d + p->l3 + 2, &tot, 2);
+	} else {
+		uint16_t pl = htons((uint16_t)(p->n - p->l3 - 40));
+		memcpy(p->d + p->l3 + 4, &pl, 2);
+	}
+}
+
+/* ---------- checksums (to verify the datapath's answers) ---------- */
+
+static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	return s;
+}
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+/* 0xffff when the checksum over the region (checksum field included) is right */
+static uint16_t check_ip4_hdr(const uint8_t *ip) { return fold(sum16(ip, (ip[0] & 15) * 4, 0)); }
+static uint16_t check_l4(const uint8_t *frame, uint32_t l3, uint32_t len)
+{
+	const uint8_t *ip = frame + l3;
+	uint32_t s = 0;
+	if ((ip[0] >> 4) == 4) {
+		uint32_t hl = (ip[0] & 15) * 4, tot = get16(ip + 2);
+		if (ip[9] != 1) { /* ICMPv4 has no pseudo header */
+			s = sum16(ip + 12, 8, 0) + ip[9] + (tot - hl);
+		}
+		assert_true(l3 + tot <= len);
+		return fold(sum16(ip + hl, tot - hl, s));
+	}
+	uint32_t pl = get16(ip + 4);
+	s = sum16(ip + 8, 32, 0) + ip[6] + pl;
+	assert_true(l3 + 40 + pl <= len);
+	return fold(sum16(ip + 40, pl, s));
+}
+
+/* ---------- environment ---------- */
+
+static struct rampart_bpf *skel;
+static int counters_fd, stats_fd;
+static uint64_t base_ctr[RPC_COUNTER_COUNT];
+static struct policy pol;
+static bool pol_loaded;
+static int lo_ifindex = 1;
+
+/* A policy for most tests.  Local host 192.0.2.1 / 2001:db8::1. */
+static const char *P0 =
+	"table root default deny {\n"
+	"    allow in proto tcp local port 80\n"                          /* 1: rule 0 */
+	"    allow in proto tcp local port 8443 log\n"                    /* rule 1 */
+	"    reject in proto tcp local port 81\n"                         /* rule 2 */
+	"    reject in proto udp local port 5353\n"                       /* rule 3 */
+	"    reject in proto icmp icmp-type echo-request remote 203.0.113.9\n" /* rule 4 */
+	"    allow in proto udp local port 53\n"                          /* rule 5 */
+	"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"    /* rule 6 */
+	"    continue in proto tcp local port 8080\n"                     /* rule 7 */
+	"    allow in proto tcp local port 8080\n"                        /* rule 8 */
+	"    ask in proto tcp local port 9000\n"                          /* rule 9 */
+	"    allow in event accept proto tcp local port 7100\n"           /* rule 10 */
+	"    allow in event receive proto udp local port 7200\n"          /* rule 11 */
+	"    allow in on lo proto tcp local port 7000\n"                  /* rule 12 */
+	"    reject out proto tcp remote port 25 log\n"                   /* rule 13 */
+	"    reject out proto udp remote port 9999\n"                     /* rule 14 */
+	"    allow out\n"                                                 /* rule 15 */
+	"}\n";
+
+static void unload(void)
+{
+	if (skel)
+		datapath_destroy(skel);
+	skel = NULL;
+	if (pol_loaded)
+		policy_free(&pol);
+	pol_loaded = false;
+}
+
+static void snap(void)
+{
+	assert_int_equal(datapath_counters(counters_fd, base_ctr), 0);
+}
+
+/* How much counter c grew since the last snap(). */
+static uint64_t ctr(enum rp_counter c)
+{
+	uint64_t now[RPC_COUNTER_COUNT];
+	assert_int_equal(datapath_counters(counters_fd, now), 0);
+	return now[c] - base_ctr[c];
+}
+
+static void set_config(void (*edit)(struct rp_config *))
+{
+	struct rp_config cfg;
+	assert_int_equal(datapath_read_config(skel, &cfg), 0);
+	edit(&cfg);
+	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+}
+
+/* Compile `text`, load the datapath with conntrack capacity ct_size and
+ * write every map, as `rampart apply` does. */
+static void load_policy_sized(const char *text, uint32_t ct_size)
+{
+	struct diag d;
+	struct load_opts lo = { 0 };
+	struct flat_policy fp = { 0 };
+	struct cls_tables t;
+	char err[512];
+
+	unload();
+	diag_init(&d, stderr, NULL);
+	assert_int_equal(policy_load_string(&pol, "test.rules", text, &lo, &d), 0);
+	pol_loaded = true;
+	assert_int_equal(flatten_policy(&pol, &fp, &d), 0);
+	memset(&t, 0, sizeof(t));
+	if (cls_compile(&fp, (uint32_t)pol.nrules, &t, err, sizeof(err)) != 0)
+		fail_msg("cls_compile: %s", err);
+
+	struct datapath_opts o = { .conntrack_size = ct_size, .nslots = policy_nslots(&pol) };
+	if (datapath_open(&skel, &o, err, sizeof(err)))
+		fail_msg("%s", err);
+	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
+			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+	if (cls_maps_size(&cm, &t, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (datapath_load(skel, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (cls_maps_write(&cm, &t, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(datapath_write_rules(skel, &pol), 0);
+	uint8_t sha[32] = { 1, 2, 3 };
+	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
+	uint32_t lo_id = policy_iface_id(&pol, "lo");
+	if (lo_id)
+		assert_int_equal(datapath_set_iface(skel, (uint32_t)lo_ifindex, lo_id), 0);
+	struct rp_config cfg;
+	datapath_config_from_options(&cfg, &pol.opt);
+	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+	cls_tables_free(&t);
+	flat_policy_free(&fp);
+	diag_free(&d);
+	counters_fd = bpf_map__fd(skel->maps.rp_counters);
+	stats_fd = bpf_map__fd(skel->maps.rp_rule_stats);
+	snap();
+}
+
+static void load_policy(const char *text)
+{
+	load_policy_sized(text, 1024);
+}
+
+static int setup_p0(void **state)
+{
+	load_policy(P0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unload();
+	return 0;
+}
+
+/* ---------- running packets ---------- */
+
+static struct pk out; /* the packet as the program left it */
+
+static int run_xdp_if(struct pk *p, int ifindex)
+{
+	struct xdp_md ctx = { .data_end = p->n, .ingress_ifindex = (uint32_t)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->d, .data_size_in = p->n, .data_out = out.d,
+		    .data_size_out = sizeof(out.d), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int e = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_xdp), &o);
+	if (e)
+		fail_msg("BPF_PROG_TEST_RUN (xdp): %s", strerror(errno));
+	out.n = o.data_size_out;
+	return (int)o.retval;
+}
+
+static int run_xdp(struct pk *p)
+{
+	return run_xdp_if(p, lo_ifindex);
+}
+
+#define TC_OK 0
+#define TC_SHOT 2
+#define TC_REDIRECT 7
+
+static int run_tc(struct pk *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->d, .data_size_in = p->n, .data_out = out.d,
+		    .data_size_out = sizeof(out.d), .repeat = 1);
+	int e = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_tc_egress), &o);
+	if (e)
+		fail_msg("BPF_PROG_TEST_RUN (tc): %s", strerror(errno));
+	out.n = o.data_size_out;
+	return (int)o.retval;
+}
+
+/* Common packets: remote 198.51.100.7 (R) -> local 192.0.2.1 (L) and back. */
+#define L4 "192.0.2.1"
+#define R4 "198.51.100.7"
+#define L6 "2001:db8::1"
+#define R6 "2001:db8::7"
+
+static void tcp4_in(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl)
+{
+	eth(p, 0, ETH_P_IP);
+	ip4(p, R4, L4, 0, 0, 1);
+	tcp(p, sp, dp, seq, ack, fl, 0);
+	fin(p);
+}
+static void tcp4_out(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl)
+{
+	eth(p, 0, ETH_P_IP);
+	ip4(p, L4, R4, 0, 0, 1);
+	tcp(p, sp, dp, seq, ack, fl, 0);
+	fin(p);
+}
+static void udp4(struct pk *p, const char *s, const char *d, uint16_t sp, uint16_t dp, int payload)
+{
+	eth(p, 0, ETH_P_IP);
+	ip4(p, s, d, 0, 0, 7);
+	udp(p, sp, dp, payload);
+	fin(p);
+}
+static void tcp6_in(struct pk *p, uint16_t sp, uint16_t dp, uint8_t fl)
+{
+	eth(p, 0, ETH_P_IPV6);
+	ip6(p, R6, L6, 64);
+	tcp(p, sp, dp, 1000, 0, fl, 0);
+	fin(p);
+}
+
+static int ct_state(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto)
+{
+	struct ct_key k;
+	struct ct_value v;
+	uint32_t a[4] = { 0 }, b[4] = { 0 };
+	if (strchr(s, ':')) {
+		inet_pton(AF_INET6, s, a);
+		inet_pton(AF_INET6, d, b);
+	} else {
+		a[2] = b[2] = htonl(0xffff);
+		inet_pton(AF_INET, s, &a[3]);
+		inet_pton(AF_INET, d, &b[3]);
+	}
+	/* the same canonical order as bpf/conntrack.h: word by word, then port */
+	int a_first = 1;
+	for (int i = 0; i < 4; i++)
+		if (a[i] != b[i]) {
+			a_first = a[i] < b[i];
+			goto done;
+		}
+	a_first = htons(sp) <= htons(dp);
+done:
+	memset(&k, 0, sizeof(k));
+	memcpy(k.addr_a, a_first ? a : b, 16);
+	memcpy(k.addr_b, a_first ? b : a, 16);
+	k.port_a = htons(a_first ? sp : dp);
+	k.port_b = htons(a_first ? dp : sp);
+	k.proto = proto;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, &v))
+		return -1;
+	return v.state;
+}
+
+static int ct_count(void)
+{
+	struct ct_key k, nk;
+	int n = 0, fd = bpf_map__fd(skel->maps.rp_conntrack);
+	void *prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
+		n++;
+		k = nk;
+		prev = &k;
+	}
+	return n;
+}
+
+/* ---------- parser: malformed and evasive packets ---------- */
+
+static void test_non_ip_passes(void **state)
+{
+	struct pk p;
+	eth(&p, 0, 0x0806); /* ARP */
+	put(&p, NULL, 28);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_PASS_NONIP), 1);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_NONIP), 2);
+}
+
+static void test_truncated_ethernet(void **state)
+{
+	struct pk p;
+	/* (BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header,
+	 * as drivers never deliver them; cut-short VLAN tags are testable) */
+	eth(&p, 0, 0x8100);
+	put8(&p, 0);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L2), 1);
+	eth(&p, 1, 0x88a8); /* second tag missing */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L2), 3);
+	assert_int_equal(ctr(RPC_PASS_NONIP), 0);
+}
+
+static void test_truncated_ipv4_header(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IP);
+	put8(&p, 0x45);
+	put(&p, NULL, 9);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L3), 1);
+	assert_int_equal(ctr(RPC_NEW_ALLOW) + ctr(RPC_NEW_DENY), 0);
+}
+
+static void test_bad_ihl_and_version(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	p.d[p.l3] = 0x44; /* IHL 4 */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_BAD_IHL), 1);
+	p.d[p.l3] = 0x65; /* version 6 behind ethertype IPv4 */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_BAD_VERSION), 1);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_bad_total_length(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	uint16_t big = htons((uint16_t)(p.n - p.l3 + 1)); /* longer than the frame */
+	memcpy(p.d + p.l3 + 2, &big, 2);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	uint16_t small = htons(19); /* shorter than the header */
+	memcpy(p.d + p.l3 + 2, &small, 2);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_BAD_LEN), 2);
+	/* total length that ends inside the TCP header: the header is cut short */
+	uint16_t cut = htons(20 + 10);
+	memcpy(p.d + p.l3 + 2, &cut, 2);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L4), 1);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_ethernet_padding_is_fine(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	put(&p, NULL, 6); /* frame padding after the datagram */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+}
+
+static void test_ipv4_options_skipped(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 3, 0, 1);
+	tcp(&p, 40001, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ct_state(R4, 40001, L4, 80, 6), CT_TCP_SYN_SENT);
+	/* the same with the port denied: options do not hide the port */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 10, 0, 1);
+	tcp(&p, 40001, 23, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+}
+
+static void test_truncated_transport_headers(void **state)
+{
+	struct pk p;
+	/* TCP: 12 bytes only */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	set_nh(&p, 6);
+	put16(&p, 40000);
+	put16(&p, 80);
+	put(&p, NULL, 8);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* UDP: 4 bytes */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	set_nh(&p, 17);
+	put16(&p, 40000);
+	put16(&p, 53);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* ICMP: 4 bytes */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	set_nh(&p, 1);
+	put32(&p, 0x08000000);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* ICMPv6: 6 bytes */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	set_nh(&p, 58);
+	put(&p, NULL, 6);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L4), 4);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_tcp_data_offset(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	p.d[p.l4 + 12] = 4 << 4;
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TCP_DOFF), 1);
+	p.d[p.l4 + 12] = 15 << 4; /* 60 bytes of header in a 20-byte segment */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L4), 1);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_impossible_tcp_flags(void **state)
+{
+	static const uint8_t bad[] = {
+		TF_SYN | TF_FIN, TF_SYN | TF_RST, TF_FIN, 0, TF_FIN | TF_PSH | TF_URG,
+		TF_RST | TF_FIN | TF_ACK, TF_SYN | TF_FIN | TF_RST | TF_PSH | TF_ACK | TF_URG, TF_URG, TF_PSH,
+	};
+	struct pk p;
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		tcp4_in(&p, 40000, 80, 1, 0, bad[i]);
+		assert_int_equal(run_xdp(&p), XDP_DROP);
+		assert_int_equal(ctr(RPC_DROP_TCP_FLAGS), 2 * i + 1);
+		tcp4_out(&p, 80, 40000, 1, 0, bad[i]);
+		assert_int_equal(run_tc(&p), TC_SHOT);
+	}
+	assert_int_equal(ctr(RPC_DROP_TCP_FLAGS), 2 * sizeof(bad));
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_udp_length_field(void **state)
+{
+	struct pk p;
+	udp4(&p, R4, L4, 40000, 53, 8);
+	p.d[p.l4 + 4] = 0;
+	p.d[p.l4 + 5] = 4; /* below the header size */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	p.d[p.l4 + 5] = 40; /* beyond the datagram */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_UDP_LEN), 2);
+	p.d[p.l4 + 5] = 16;
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+}
+
+static void test_vlan_tags(void **state)
+{
+	struct pk p;
+	for (int tags = 1; tags <= 2; tags++) {
+		eth(&p, tags, ETH_P_IP);
+		ip4(&p, R4, L4, 0, 0, 1);
+		tcp(&p, (uint16_t)(41000 + tags), 80, 1, 0, TF_SYN, 0);
+		fin(&p);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+		/* a denied port behind tags stays denied */
+		eth(&p, tags, ETH_P_IP);
+		ip4(&p, R4, L4, 0, 0, 1);
+		tcp(&p, (uint16_t)(41000 + tags), 23, 1, 0, TF_SYN, 0);
+		fin(&p);
+		assert_int_equal(run_xdp(&p), XDP_DROP);
+	}
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
+	assert_int_equal(ctr(RPC_NEW_DENY), 2);
+	eth(&p, 3, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	tcp(&p, 41003, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_VLAN_DEPTH), 1);
+}
+
+static void test_ipv6_extension_chain(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	ext6(&p, 0, 0);  /* hop-by-hop */
+	ext6(&p, 60, 1); /* destination options */
+	ext6(&p, 43, 0); /* routing */
+	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ct_state(R6, 40000, L6, 80, 6), CT_TCP_SYN_SENT);
+	/* the port behind the chain is what is judged */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	ext6(&p, 60, 0);
+	tcp(&p, 40000, 23, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+}
+
+static void test_ipv6_chain_too_long(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	for (int i = 0; i < 9; i++)
+		ext6(&p, 60, 0);
+	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_EXT_CHAIN), 1);
+	/* exactly the limit is fine */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	for (int i = 0; i < 8; i++)
+		ext6(&p, 60, 0);
+	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	/* hop-by-hop anywhere but first */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	ext6(&p, 60, 0);
+	ext6(&p, 0, 0);
+	tcp(&p, 40002, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_EXT_CHAIN), 2);
+}
+
+static void test_ipv6_truncated_and_bad_length(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	put(&p, NULL, 30);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L3), 1);
+	/* an extension header whose length runs past the datagram */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	ext6(&p, 60, 0);
+	p.d[p.l4 - 8 + 1] = 20;
+	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_TRUNC_L3), 2);
+	/* payload length beyond the frame, and 0 (jumbogram) */
+	tcp6_in(&p, 40000, 80, TF_SYN);
+	p.d[p.l3 + 5] += 1;
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	p.d[p.l3 + 4] = p.d[p.l3 + 5] = 0;
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_BAD_LEN), 2);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void frag4(struct pk *p, uint16_t id, uint16_t fragfield, uint16_t dport, int tcp_bytes)
+{
+	eth(p, 0, ETH_P_IP);
+	ip4(p, R4, L4, 0, fragfield, id);
+	if (tcp_bytes >= 20) {
+		tcp(p, 40000, dport, 1, 0, TF_SYN, tcp_bytes - 20);
+	} else {
+		set_nh(p, 6);
+		put(p, NULL, (size_t)tcp_bytes);
+	}
+	fin(p);
+}
+
+static void test_ipv4_fragments(void **state)
+{
+	struct pk p;
+	/* first fragment of an allowed flow, then its later fragments */
+	frag4(&p, 77, 0x2000, 80, 24);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	frag4(&p, 77, 0x2000 | 3, 80, 16);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	frag4(&p, 77, 6, 80, 16); /* last fragment */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_PASS_FRAG), 2);
+	/* a later fragment of nothing that passed */
+	frag4(&p, 78, 3, 80, 16);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_FRAG_ORPHAN), 1);
+	/* the first fragment of a denied flow: its followers are orphans too */
+	frag4(&p, 79, 0x2000, 23, 24);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	frag4(&p, 79, 3, 23, 16);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_FRAG_ORPHAN), 2);
+	/* tiny first fragment: the TCP header does not fit */
+	frag4(&p, 80, 0x2000, 80, 16);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_FRAG_TINY), 1);
+	/* a later fragment overlapping the TCP header (offset 8 bytes, RFC 1858) */
+	frag4(&p, 77, 1, 80, 16);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_FRAG_OVERLAP), 1);
+}
+
+static void test_ipv6_fragments(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	frag6(&p, 0, 1, 0x1234);
+	tcp(&p, 40000, 80, 1, 0, TF_SYN, 8);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	frag6(&p, 32, 0, 0x1234);
+	p.d[p.nh] = 6;
+	put(&p, NULL, 16);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_PASS_FRAG), 1);
+	/* unknown identification */
+	p.d[p.l4 - 1] ^= 0xff;
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_FRAG_ORPHAN), 1);
+	/* first fragment without the whole upper-layer header */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	frag6(&p, 0, 1, 0x5678);
+	p.d[p.nh] = 6;
+	put(&p, NULL, 8);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_FRAG_TINY), 1);
+	/* an atomic fragment (offset 0, no more) is a whole packet */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	frag6(&p, 0, 0, 0x9999);
+	tcp(&p, 40001, 80, 1, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R6, 40001, L6, 80, 6), CT_TCP_SYN_SENT);
+}
+
+/* ---------- conntrack ---------- */
+
+static void test_tcp_lifecycle(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1000, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_SYN_SENT);
+	tcp4_out(&p, 80, 40000, 5000, 1001, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_SYN_RECV);
+	tcp4_in(&p, 40000, 80, 1001, 5001, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_ESTABLISHED);
+	tcp4_in(&p, 40000, 80, 1001, 5001, TF_ACK | TF_PSH);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, 40000, 5001, 1010, TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 4);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1); /* judged once */
+	tcp4_in(&p, 40000, 80, 1010, 5001, TF_FIN | TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_FIN_WAIT);
+	tcp4_out(&p, 80, 40000, 5001, 1011, TF_FIN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_CLOSING);
+	tcp4_in(&p, 40000, 80, 1011, 5002, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_TIME_WAIT);
+	/* port reuse: a new SYN is a new flow, judged again */
+	tcp4_in(&p, 40000, 80, 9000, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_SYN_SENT);
+	/* RST closes */
+	tcp4_out(&p, 80, 40000, 0, 9001, TF_RST | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_CLOSED);
+}
+
+static void test_outbound_flow_replies_pass(void **state)
+{
+	struct pk p;
+	tcp4_out(&p, 50000, 443, 1, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(L4, 50000, R4, 443, 6), CT_TCP_SYN_SENT);
+	/* the reply comes in on XDP; inbound 443 is not allowed by itself */
+	tcp4_in(&p, 443, 50000, 7000, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 50000, 443, 2, 7001, TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(L4, 50000, R4, 443, 6), CT_TCP_ESTABLISHED);
+	/* a new inbound SYN to that port is judged and denied */
+	tcp4_in(&p, 443, 50001, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+}
+
+static void test_stray_packets_are_invalid(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 1, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_in(&p, 40000, 80, 1, 1, TF_SYN | TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_in(&p, 40000, 80, 1, 1, TF_RST);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_in(&p, 40000, 80, 1, 1, TF_FIN | TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_out(&p, 80, 40000, 1, 1, TF_ACK);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	/* echo reply without a request */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	icmp(&p, 0, 0, 9, 1);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_INVALID), 6);
+	assert_int_equal(ctr(RPC_NEW_ALLOW) + ctr(RPC_NEW_DENY), 0);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_reply_to_denied_flow_dropped(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 23, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	tcp4_out(&p, 23, 40000, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	assert_int_equal(ctr(RPC_DROP_INVALID), 1);
+	tcp4_in(&p, 40000, 23, 2, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_INVALID), 2);
+}
+
+static void test_tcp_state_violations(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	/* the originator ACKs before any SYN-ACK */
+	tcp4_in(&p, 40000, 80, 2, 1, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* the responder sends data without a SYN-ACK */
+	tcp4_out(&p, 80, 40000, 1, 2, TF_ACK | TF_PSH);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	assert_int_equal(ctr(RPC_DROP_INVALID_STATE), 2);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_SYN_SENT);
+	/* a retransmitted SYN is fine */
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+}
+
+static void test_udp_flow(void **state)
+{
+	struct pk p;
+	udp4(&p, R4, L4, 40000, 53, 12);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 40000, L4, 53, 17), CT_UDP);
+	udp4(&p, L4, R4, 53, 40000, 40);
+	assert_int_equal(run_tc(&p), TC_OK);
+	udp4(&p, R4, L4, 40000, 53, 12);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 2);
+	udp4(&p, R4, L4, 40000, 54, 12);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	/* IPv6 too */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	udp(&p, 40000, 53, 4);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R6, 40000, L6, 53, 17), CT_UDP);
+}
+
+static void test_icmp_echo_flow(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	icmp(&p, 8, 0, 0x4242, 1);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 0x4242, L4, 0x4242, 1), CT_ICMP);
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, L4, R4, 0, 0, 1);
+	icmp(&p, 0, 0, 0x4242, 1);
+	fin(&p);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 1);
+	/* a reply with another identifier is no reply */
+	p.d[p.l4 + 4] ^= 1;
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	/* ICMPv6 echo */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	icmp(&p, 128, 0, 7, 1);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, L6, R6, 64);
+	icmp(&p, 129, 0, 7, 1);
+	fin(&p);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 2);
+}
+
+/* An ICMP error from `from` to L4 quoting the packet L4:sp -> dst:dp (udp). */
+static void icmp4_error_about(struct pk *p, const char *from, uint8_t type, const char *dst, uint16_t sp,
+			      uint16_t dp)
+{
+	struct pk inner;
+	udp4(&inner, L4, dst, sp, dp, 20);
+	eth(p, 0, ETH_P_IP);
+	ip4(p, from, L4, 0, 0, 1);
+	icmp(p, type, 3, 0, 0);
+	put(p, inner.d + inner.l3, 28); /* IP header + 8 bytes */
+	fin(p);
+}
+
+static void test_icmp_errors_related_only(void **state)
+{
+	struct pk p;
+	udp4(&p, L4, R4, 4000, 53, 20);
+	assert_int_equal(run_tc(&p), TC_OK);
+	/* port unreachable from the peer, and time exceeded from a router */
+	icmp4_error_about(&p, R4, 3, R4, 4000, 53);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	icmp4_error_about(&p, "203.0.113.1", 11, R4, 4000, 53);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_PASS_RELATED), 2);
+	/* about a flow that does not exist */
+	icmp4_error_about(&p, R4, 3, R4, 4001, 53);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* quoting a packet that was not ours */
+	struct pk inner;
+	udp4(&inner, "192.0.2.99", R4, 4000, 53, 20);
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	icmp(&p, 3, 3, 0, 0);
+	put(&p, inner.d + inner.l3, 28);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* quote cut short */
+	icmp4_error_about(&p, R4, 3, R4, 4000, 53);
+	p.n -= 6;
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_ICMP_UNRELATED), 3);
+	assert_int_equal(ctr(RPC_NEW_ALLOW) , 1);
+}
+
+static void test_icmpv6_errors_related_only(void **state)
+{
+	struct pk p, inner;
+	eth(&inner, 0, ETH_P_IPV6);
+	ip6(&inner, L6, R6, 64);
+	tcp(&inner, 50000, 443, 1, 0, TF_SYN, 0);
+	fin(&inner);
+	assert_int_equal(run_tc(&inner), TC_OK);
+	/* packet too big for that flow */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, "2001:db8::fe", L6, 64);
+	icmp(&p, 2, 0, 0, 1280);
+	put(&p, inner.d + inner.l3, 48);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_PASS_RELATED), 1);
+	/* the same about another port */
+	p.d[p.l4 + 8 + 40 + 3] ^= 1;
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_ICMP_UNRELATED), 1);
+}
+
+static void test_neighbour_discovery_implicit(void **state)
+{
+	struct pk p;
+	for (uint8_t t = 133; t <= 137; t++) {
+		eth(&p, 0, ETH_P_IPV6);
+		ip6(&p, "fe80::2", "ff02::1", 255);
+		icmp(&p, t, 0, 0, 0);
+		fin(&p);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+		assert_int_equal(run_tc(&p), TC_OK);
+	}
+	assert_int_equal(ctr(RPC_PASS_IMPLICIT_ND), 10);
+	/* routed from elsewhere (hop limit below 255): judged, and denied here */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	icmp(&p, 135, 0, 0, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	/* nothing else is implicit: an MLD report is judged */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, "fe80::2", "ff02::16", 255);
+	icmp(&p, 143, 0, 0, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 2);
+}
+
+static void short_udp(struct rp_config *c)
+{
+	c->timeout_ns[CT_UDP] = 1;
+}
+
+static void test_expired_flow_is_gone(void **state)
+{
+	struct pk p;
+	udp4(&p, L4, R4, 4000, 53, 20);
+	assert_int_equal(run_tc(&p), TC_OK);
+	set_config(short_udp);
+	usleep(250000); /* established flows see the sweeper's 100 ms clock */
+	/* the reply now belongs to no flow: judged as new inbound, denied */
+	udp4(&p, R4, L4, 53, 4000, 20);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	assert_int_equal(ct_state(L4, 4000, R4, 53, 17), -1);
+}
+
+static void fast_sweep(struct rp_config *c)
+{
+	c->timeout_ns[CT_UDP] = 1000000;   /* 1 ms */
+	c->timeout_ns[CT_TCP_SYN_SENT] = 1000000;
+	c->sweep_interval_ns = 10000000;   /* 10 ms */
+}
+
+static void test_sweeper_removes_expired(void **state)
+{
+	struct pk p;
+	set_config(fast_sweep);
+	for (int i = 0; i < 5; i++) {
+		udp4(&p, L4, R4, (uint16_t)(4000 + i), 53, 20);
+		assert_int_equal(run_tc(&p), TC_OK);
+	}
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_count(), 6);
+	/* no packet looks at them again: only the timer can remove them */
+	for (int i = 0; i < 100 && ct_count() > 0; i++)
+		usleep(20000);
+	assert_int_equal(ct_count(), 0);
+	assert_true(ctr(RPC_CT_EXPIRED) >= 6);
+}
+
+static void test_conntrack_full(void **state)
+{
+	struct pk p;
+	load_policy_sized(P0, 4);
+	for (int i = 0; i < 4; i++) {
+		tcp4_in(&p, (uint16_t)(30000 + i), 80, 1, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(ct_count(), 4);
+	/* no room: the new flow is denied, never passed untracked */
+	tcp4_in(&p, 30004, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	udp4(&p, L4, R4, 4000, 53, 20);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	assert_int_equal(ctr(RPC_DROP_CT_FULL), 2);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 4);
+	/* and its later packets are invalid, not silently allowed */
+	tcp4_in(&p, 30004, 80, 2, 1, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* existing flows keep working */
+	tcp4_out(&p, 80, 30001, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	/* a closed flow that expires frees its slot */
+	tcp4_out(&p, 80, 30000, 0, 2, TF_RST | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	struct rp_config cfg;
+	assert_int_equal(datapath_read_config(skel, &cfg), 0);
+	cfg.timeout_ns[CT_TCP_CLOSED] = 1;
+	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+	usleep(250000);
+	tcp4_in(&p, 30000, 80, 5, 0, TF_ACK); /* finds it expired, deletes it */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_in(&p, 30004, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+}
+
+/* ---------- reject ---------- */
+
+static void test_reject_tcp_rst_ipv4(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 81, 1000, 0, TF_SYN);
+	put(&p, "hello", 5);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 1);
+	assert_int_equal(out.n, 14 + 20 + 20);
+	assert_memory_equal(out.d, MAC_B, 6);
+	assert_memory_equal(out.d + 6, MAC_A, 6);
+	const uint8_t *ip = out.d + 14, *t = ip + 20;
+	assert_int_equal(ip[0], 0x45);
+	assert_int_equal(get16(ip + 2), 40);
+	assert_int_equal(ip[9], 6);
+	assert_memory_equal(ip + 12, p.d + p.l3 + 16, 4); /* src = old dst */
+	assert_memory_equal(ip + 16, p.d + p.l3 + 12, 4);
+	assert_int_equal(check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(get16(t), 81);
+	assert_int_equal(get16(t + 2), 40000);
+	assert_int_equal(get32(t + 4), 0);          /* no ACK in the SYN: seq 0 */
+	assert_int_equal(get32(t + 8), 1000 + 5 + 1); /* ack = seq + data + SYN */
+	assert_int_equal(t[13], TF_RST | TF_ACK);
+	assert_int_equal(t[12] >> 4, 5);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(ct_count(), 0);
+}
+
+static void test_reject_tcp_rst_ipv6_with_options(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	ext6(&p, 60, 1);
+	tcp(&p, 40000, 81, 0xfffffffe, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(out.n, 14 + 40 + 20);
+	const uint8_t *ip = out.d + 14, *t = ip + 40;
+	assert_int_equal(ip[0] >> 4, 6);
+	assert_int_equal(ip[6], 6); /* no extension headers echoed */
+	assert_int_equal(get16(ip + 4), 20);
+	assert_memory_equal(ip + 8, p.d + p.l3 + 24, 16);
+	assert_memory_equal(ip + 24, p.d + p.l3 + 8, 16);
+	assert_int_equal(get32(t + 8), 0xffffffff); /* seq + 1 */
+	assert_int_equal(t[13], TF_RST | TF_ACK);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+}
+
+static void test_reject_udp_icmp_unreachable_ipv4(void **state)
+{
+	struct pk p;
+	eth(&p, 1, ETH_P_IP); /* behind a VLAN tag */
+	ip4(&p, R4, L4, 1, 0, 99);
+	udp(&p, 40000, 5353, 30);
+	fin(&p);
+	struct pk orig = p;
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	uint32_t l3 = 18, ohl = 24, olen = orig.n - orig.l3;
+	uint32_t q = olen & ~3u;
+	assert_int_equal(out.n, l3 + 20 + 8 + q);
+	assert_memory_equal(out.d, MAC_B, 6);
+	assert_memory_equal(out.d + 6, MAC_A, 6);
+	assert_memory_equal(out.d + 12, orig.d + 12, 6); /* tag kept */
+	const uint8_t *ip = out.d + l3, *ic = ip + 20;
+	assert_int_equal(ip[9], 1);
+	assert_int_equal(get16(ip + 2), 20 + 8 + q);
+	assert_int_equal(check_ip4_hdr(ip), 0xffff);
+	assert_memory_equal(ip + 12, orig.d + orig.l3 + 16, 4);
+	assert_memory_equal(ip + 16, orig.d + orig.l3 + 12, 4);
+	assert_int_equal(ic[0], 3);
+	assert_int_equal(ic[1], 3); /* port unreachable */
+	assert_memory_equal(ic + 8, orig.d + orig.l3, ohl + 8); /* quoted header + 8 bytes */
+	assert_int_equal(check_l4(out.d, l3, out.n), 0xffff);
+	/* an ICMP echo from a rejected host: administratively prohibited */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, "203.0.113.9", L4, 0, 0, 1);
+	icmp(&p, 8, 0, 5, 5);
+	fin(&p);
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(out.d[14 + 20], 3);
+	assert_int_equal(out.d[14 + 20 + 1], 13);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 2);
+}
+
+static void test_reject_udp_icmpv6_unreachable(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, R6, L6, 64);
+	udp(&p, 40000, 5353, 600); /* longer than the quote limit */
+	fin(&p);
+	struct pk orig = p;
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(out.n, 14 + 40 + 8 + 512);
+	const uint8_t *ip = out.d + 14, *ic = ip + 40;
+	assert_int_equal(ip[6], 58);
+	assert_int_equal(ip[7], 64);
+	assert_int_equal(get16(ip + 4), 8 + 512);
+	assert_int_equal(ic[0], 1);
+	assert_int_equal(ic[1], 4);
+	assert_memory_equal(ic + 8, orig.d + orig.l3, 512);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+}
+
+static void test_reject_not_answered_to_multicast(void **state)
+{
+	struct pk p;
+	udp4(&p, R4, "224.0.0.251", 5353, 5353, 10);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 1);
+	assert_int_equal(ctr(RPC_DROP_REJECT_FAILED), 1);
+}
+
+static void test_reject_egress_back_to_local_stack(void **state)
+{
+	struct pk p;
+	tcp4_out(&p, 50000, 25, 777, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_REDIRECT);
+	assert_int_equal(out.n, 54);
+	const uint8_t *ip = out.d + 14, *t = ip + 20;
+	assert_memory_equal(ip + 12, p.d + p.l3 + 16, 4); /* from the remote */
+	assert_memory_equal(ip + 16, p.d + p.l3 + 12, 4); /* to the local app */
+	assert_int_equal(get16(t), 25);
+	assert_int_equal(get16(t + 2), 50000);
+	assert_int_equal(get32(t + 8), 778);
+	assert_int_equal(t[13], TF_RST | TF_ACK);
+	assert_int_equal(check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	/* UDP: ICMP port unreachable to the local app */
+	udp4(&p, L4, R4, 50000, 9999, 13);
+	struct pk orig = p;
+	assert_int_equal(run_tc(&p), TC_REDIRECT);
+	ip = out.d + 14;
+	assert_int_equal(ip[9], 1);
+	assert_int_equal(ip[20], 3);
+	assert_int_equal(ip[21], 3);
+	assert_memory_equal(ip + 28, orig.d + 14, 28);
+	assert_int_equal(check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 2);
+	assert_int_equal(ct_count(), 0);
+}
+
+/* ---------- counters and log ---------- */
+
+static struct rp_log_event logs[64];
+static int nlogs;
+
+static int on_log(void *ctx, void *data, size_t len)
+{
+	assert_int_equal(len, sizeof(struct rp_log_event));
+	if (nlogs < 64)
+		memcpy(&logs[nlogs++], data, sizeof(struct rp_log_event));
+	return 0;
+}
+
+static int read_logs(void)
+{
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rp_log), on_log, NULL, NULL);
+	assert_non_null(rb);
+	nlogs = 0;
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return nlogs;
+}
+
+static void test_rule_counters(void **state)
+{
+	struct pk p;
+	uint32_t bytes = 0;
+	for (int i = 0; i < 3; i++) {
+		tcp4_in(&p, (uint16_t)(42000 + i), 80, 1, 0, TF_SYN);
+		bytes += p.n;
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+		/* later packets of the flow are not counted to the rule */
+		tcp4_out(&p, 80, (uint16_t)(42000 + i), 1, 2, TF_SYN | TF_ACK);
+		assert_int_equal(run_tc(&p), TC_OK);
+	}
+	struct rp_rule_stats st;
+	assert_int_equal(datapath_rule_stats(stats_fd, 0, &st), 0);
+	assert_int_equal(st.packets, 3);
+	assert_int_equal(st.bytes, bytes);
+	/* the root default (slot nrules + root table) counts the denied */
+	tcp4_in(&p, 42000, 23, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(datapath_rule_stats(stats_fd, policy_rule_slot(&pol, -1, pol.root), &st), 0);
+	assert_int_equal(st.packets, 1);
+	/* metadata for `rampart rules` */
+	struct rp_rule_meta m;
+	uint32_t slot = 1;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_rules), &slot, &m), 0);
+	assert_string_equal(m.file, "test.rules");
+	assert_int_equal(m.line, 3);
+	assert_string_equal(m.table, "root");
+	assert_int_equal(m.verdict, VERDICT_ALLOW);
+	assert_int_equal(m.log, 1);
+	assert_non_null(strstr(m.text, "8443"));
+}
+
+static void test_log_event_fields(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 43210, 8443, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(read_logs(), 1);
+	struct rp_log_event *e = &logs[0];
+	assert_int_equal(e->rule_slot, 1);
+	assert_int_equal(e->verdict, VERDICT_ALLOW);
+	assert_int_equal(e->dir, DIR_IN);
+	assert_int_equal(e->event, EVENT_PACKET);
+	assert_int_equal(e->family, 4);
+	assert_int_equal(e->proto, 6);
+	assert_int_equal(e->lport, 8443);
+	assert_int_equal(e->rport, 43210);
+	assert_int_equal(e->tcp_flags, TF_SYN);
+	assert_int_equal(e->ifindex, (uint32_t)lo_ifindex);
+	assert_int_equal(e->flags & RP_LOGF_EGRESS, 0);
+	assert_memory_equal(&e->laddr[3], p.d + p.l3 + 16, 4);
+	assert_memory_equal(&e->raddr[3], p.d + p.l3 + 12, 4);
+	assert_int_equal(ntohl(e->laddr[2]), 0xffff);
+	assert_true(e->time_ns > 0);
+	/* flows are logged once, not per packet */
+	tcp4_in(&p, 43210, 8443, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(read_logs(), 0);
+	/* egress: reject out to port 25 is logged, flagged egress */
+	tcp4_out(&p, 50000, 25, 1, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_REDIRECT);
+	assert_int_equal(read_logs(), 1);
+	assert_int_equal(logs[0].rule_slot, 13);
+	assert_int_equal(logs[0].verdict, VERDICT_REJECT);
+	assert_int_equal(logs[0].dir, DIR_OUT);
+	assert_int_equal(logs[0].lport, 50000);
+	assert_int_equal(logs[0].rport, 25);
+	assert_true(logs[0].flags & RP_LOGF_EGRESS);
+	assert_int_equal(ctr(RPC_LOG_SENT), 2);
+}
+
+static void test_continue_rule_recorded(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 43000, 8080, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(read_logs(), 1);
+	assert_int_equal(logs[0].rule_slot, 7);
+	assert_int_equal(logs[0].verdict, VERDICT_CONTINUE);
+	assert_true(logs[0].flags & RP_LOGF_RECORD);
+	struct rp_rule_stats st;
+	assert_int_equal(datapath_rule_stats(stats_fd, 7, &st), 0);
+	assert_int_equal(st.packets, 1);
+	assert_int_equal(datapath_rule_stats(stats_fd, 8, &st), 0);
+	assert_int_equal(st.packets, 1);
+}
+
+static void log_rate_2(struct rp_config *c)
+{
+	c->log_rate = 2;
+}
+
+static void test_log_rate_limit(void **state)
+{
+	struct pk p;
+	set_config(log_rate_2);
+	for (int i = 0; i < 6; i++) {
+		tcp4_in(&p, (uint16_t)(44000 + i), 8443, 1, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(read_logs(), 2);
+	assert_int_equal(ctr(RPC_LOG_RATE_LIMITED), 4);
+	struct rp_rule_stats st;
+	assert_int_equal(datapath_rule_stats(stats_fd, 1, &st), 0);
+	assert_int_equal(st.packets, 6);
+	assert_int_equal(st.logged, 2);
+	assert_int_equal(st.log_dropped, 4);
+	/* after a refill the next event says how many were missed */
+	usleep(600000);
+	tcp4_in(&p, 44100, 8443, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(read_logs(), 1);
+	assert_int_equal(logs[0].missed, 4);
+}
+
+static void ask_allow(struct rp_config *c)
+{
+	c->ask_default = VERDICT_ALLOW;
+}
+
+static void test_ask_uses_ask_default(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 45000, 9000, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_ASK), 1);
+	set_config(ask_allow);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_ASK), 2);
+	assert_int_equal(ct_state(R4, 45000, L4, 9000, 6), CT_TCP_SYN_SENT);
+}
+
+/* ---------- modes, interfaces, events ---------- */
+
+static enum rp_mode want_mode;
+static void set_mode(struct rp_config *c)
+{
+	c->mode = want_mode;
+}
+
+static void test_mode_open_and_lockdown(void **state)
+{
+	struct pk p;
+	want_mode = RP_MODE_OPEN;
+	set_config(set_mode);
+	tcp4_in(&p, 40000, 23, 1, 1, TF_ACK); /* would be invalid */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 50000, 25, 1, 0, TF_SYN); /* would be rejected */
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_MODE_OPEN), 2);
+	want_mode = RP_MODE_LOCKDOWN;
+	set_config(set_mode);
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_out(&p, 50000, 443, 1, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	assert_int_equal(ctr(RPC_DROP_MODE_LOCKDOWN), 2);
+	assert_int_equal(ct_count(), 0);
+	/* malformed packets are dropped whatever the mode */
+	want_mode = RP_MODE_OPEN;
+	set_config(set_mode);
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN | TF_FIN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+}
+
+static void test_mode_lockdown_blocks_established(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	want_mode = RP_MODE_LOCKDOWN;
+	set_config(set_mode);
+	tcp4_out(&p, 80, 40000, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_SHOT);
+	want_mode = RP_MODE_ENFORCING;
+	set_config(set_mode);
+	assert_int_equal(run_tc(&p), TC_OK);
+}
+
+static void boot_mode(struct rp_config *c)
+{
+	c->mode = RP_MODE_BOOT;
+	c->boot_deadline_ns = 0;
+}
+
+static void test_mode_boot(void **state)
+{
+	struct pk p;
+	set_config(boot_mode);
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN); /* the policy would allow it */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_BOOT_IN), 1);
+	tcp4_out(&p, 50000, 25, 1, 0, TF_SYN); /* the policy would reject it */
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, 25, 50000, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_NEW_BOOT_OUT), 1);
+}
+
+static void boot_expired(struct rp_config *c)
+{
+	c->mode = RP_MODE_BOOT;
+	c->boot_deadline_ns = 1; /* long past */
+	c->boot_fail_closed = 0;
+}
+
+static void test_mode_boot_timeout_opens(void **state)
+{
+	struct pk p;
+	set_config(boot_expired);
+	tcp4_in(&p, 40000, 23, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	struct rp_config cfg;
+	assert_int_equal(datapath_read_config(skel, &cfg), 0);
+	assert_int_equal(cfg.mode, RP_MODE_OPEN);
+}
+
+static void gateway_wan_elsewhere(struct rp_config *c)
+{
+	c->flags |= RP_CFG_F_HAVE_WAN;
+	c->wan_ifindex = 9999;
+}
+
+static void gateway_wan_lo(struct rp_config *c)
+{
+	c->flags |= RP_CFG_F_HAVE_WAN;
+	c->wan_ifindex = (uint32_t)lo_ifindex;
+}
+
+static void test_gateway_direction(void **state)
+{
+	struct pk p;
+	/* arriving on a non-wan interface: direction out (matches `allow out`) */
+	set_config(gateway_wan_elsewhere);
+	tcp4_in(&p, 40000, 23, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	/* arriving on the wan interface: in (denied) */
+	set_config(gateway_wan_lo);
+	tcp4_in(&p, 40001, 23, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+}
+
+static void test_interface_id(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 7000, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS); /* on lo: ifindex 1 mapped to "lo" */
+	uint32_t ifx = (uint32_t)lo_ifindex;
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.rp_ifaces), &ifx), 0);
+	tcp4_in(&p, 40001, 7000, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+}
+
+static int bound_socket(int type, uint16_t port)
+{
+	int s = socket(AF_INET, type, 0);
+	assert_true(s >= 0);
+	int one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(s, 4), 0);
+	return s;
+}
+
+static void test_accept_and_receive_events(void **state)
+{
+	struct pk p;
+	/* no listener: a plain packet event, which the policy does not allow */
+	tcp4_in(&p, 40000, 7100, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	int ls = bound_socket(SOCK_STREAM, 7100);
+	tcp4_in(&p, 40001, 7100, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	udp4(&p, R4, L4, 40000, 7200, 4);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	int us = bound_socket(SOCK_DGRAM, 7200);
+	udp4(&p, R4, L4, 40001, 7200, 4);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	close(ls);
+	close(us);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
+	assert_int_equal(ctr(RPC_NEW_DENY), 2);
+}
+
+static void test_policy_info_pinned_metadata(void **state)
+{
+	struct rp_policy_info info;
+	uint32_t zero = 0;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_policy_info), &zero, &info), 0);
+	assert_string_equal(info.path, "test.rules");
+	assert_int_equal(info.nrules, (uint32_t)pol.nrules);
+	assert_int_equal(info.nslots, (uint32_t)(pol.nrules + pol.ntables));
+	assert_int_equal(info.abi_version, RP_ABI_VERSION);
+	assert_int_equal(info.sha256[1], 2);
+	assert_true(info.load_time_ns > 1600000000ull * 1000000000ull);
+}
+
+
+static void test_reject_egress_ipv6(void **state)
+{
+	struct pk p;
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, L6, R6, 64);
+	udp(&p, 50000, 9999, 21);
+	fin(&p);
+	struct pk orig = p;
+	assert_int_equal(run_tc(&p), TC_REDIRECT);
+	uint32_t q = (orig.n - orig.l3) & ~3u;
+	assert_int_equal(out.n, 14 + 40 + 8 + q);
+	const uint8_t *ip = out.d + 14, *ic = ip + 40;
+	assert_int_equal(get16(out.d + 12), ETH_P_IPV6);
+	assert_int_equal(ip[6], 58);
+	assert_memory_equal(ip + 8, orig.d + orig.l3 + 24, 16); /* from the remote */
+	assert_memory_equal(ip + 24, orig.d + orig.l3 + 8, 16); /* to the local app */
+	assert_int_equal(ic[0], 1);
+	assert_int_equal(ic[1], 4);
+	assert_memory_equal(ic + 8, orig.d + orig.l3, 48);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	/* TCP over IPv6 with a destination-options header: a plain RST */
+	eth(&p, 0, ETH_P_IPV6);
+	ip6(&p, L6, R6, 64);
+	ext6(&p, 60, 0);
+	tcp(&p, 50001, 25, 41, 0, TF_SYN, 0);
+	fin(&p);
+	assert_int_equal(run_tc(&p), TC_REDIRECT);
+	assert_int_equal(out.n, 14 + 40 + 20);
+	assert_int_equal(out.d[14 + 6], 6);
+	assert_int_equal(get32(out.d + 14 + 40 + 8), 42);
+	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 2);
+}
+
+static void test_egress_event_types(void **state)
+{
+	struct pk p;
+	/* test runs give the skb a socket: TCP SYN is `connect`, UDP `send` */
+	tcp4_out(&p, 50000, 25, 1, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_REDIRECT);
+	assert_int_equal(read_logs(), 1);
+	assert_int_equal(logs[0].event, EVENT_CONNECT);
+	/* inbound with no local socket: `packet` */
+	tcp4_in(&p, 43210, 8443, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(read_logs(), 1);
+	assert_int_equal(logs[0].event, EVENT_PACKET);
+	/* with a listener: `accept` */
+	int ls = bound_socket(SOCK_STREAM, 8443);
+	tcp4_in(&p, 43211, 8443, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	close(ls);
+	assert_int_equal(read_logs(), 1);
+	assert_int_equal(logs[0].event, EVENT_ACCEPT);
+}
+
+/* ---------- bench: ns per packet under BPF_PROG_TEST_RUN ---------- */
+
+static double ns_per_packet(int prog_fd, struct pk *p, int repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->d, .data_size_in = p->n, .repeat = repeat);
+	double best = 1e9;
+	for (int i = 0; i < 15; i++) {
+		if (bpf_prog_test_run_opts(prog_fd, &o))
+			return -1;
+		if (o.duration < best)
+			best = o.duration;
+	}
+	return best;
+}
+
+static int bench(int repeat)
+{
+	struct pk p;
+	load_policy(P0);
+	/* an empty XDP program: the floor */
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int empty = bpf_prog_load(BPF_PROG_TYPE_XDP, "empty", "GPL", insns, 2, NULL);
+	if (empty < 0) {
+		perror("loading the empty XDP program");
+		return 1;
+	}
+	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
+	run_xdp(&p);
+	tcp4_out(&p, 80, 40000, 1, 2, TF_SYN | TF_ACK);
+	run_tc(&p);
+	tcp4_in(&p, 40000, 80, 2, 2, TF_ACK);
+	run_xdp(&p);
+	tcp4_in(&p, 40000, 80, 2, 2, TF_ACK | TF_PSH);
+	put(&p, NULL, 100);
+	fin(&p);
+	double floor = ns_per_packet(empty, &p, repeat);
+	double est = ns_per_packet(bpf_program__fd(skel->progs.rampart_xdp), &p, repeat);
+	tcp4_in(&p, 40001, 23, 1, 0, TF_SYN);
+	double newf = ns_per_packet(bpf_program__fd(skel->progs.rampart_xdp), &p, repeat);
+	printf("empty XDP program           %7.1f ns/packet\n", floor);
+	printf("rampart, established flow   %7.1f ns/packet  (%.2fx the empty program)\n", est, est / floor);
+	printf("rampart, new flow (denied)  %7.1f ns/packet  (%.2fx)\n", newf, newf / floor);
+	close(empty);
+	unload();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (geteuid() != 0) {
+		printf("test_datapath: needs root (BPF_PROG_TEST_RUN), skipped\n");
+		return 0;
+	}
+	/* a private network namespace: sockets opened by the tests and the
+	 * sk lookups of the datapath see nothing else */
+	if (unshare(CLONE_NEWNET) != 0) {
+		perror("unshare(CLONE_NEWNET)");
+		return 1;
+	}
+	libbpf_set_print(NULL);
+	if (argc > 1 && strcmp(argv[1], "bench") == 0)
+		return bench(argc > 2 ? atoi(argv[2]) : 1000000);
+
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_p0, teardown)
+		T(test_non_ip_passes),
+		T(test_truncated_ethernet),
+		T(test_truncated_ipv4_header),
+		T(test_bad_ihl_and_version),
+		T(test_bad_total_length),
+		T(test_ethernet_padding_is_fine),
+		T(test_ipv4_options_skipped),
+		T(test_truncated_transport_headers),
+		T(test_tcp_data_offset),
+		T(test_impossible_tcp_flags),
+		T(test_udp_length_field),
+		T(test_vlan_tags),
+		T(test_ipv6_extension_chain),
+		T(test_ipv6_chain_too_long),
+		T(test_ipv6_truncated_and_bad_length),
+		T(test_ipv4_fragments),
+		T(test_ipv6_fragments),
+		T(test_tcp_lifecycle),
+		T(test_outbound_flow_replies_pass),
+		T(test_stray_packets_are_invalid),
+		T(test_reply_to_denied_flow_dropped),
+		T(test_tcp_state_violations),
+		T(test_udp_flow),
+		T(test_icmp_echo_flow),
+		T(test_icmp_errors_related_only),
+		T(test_icmpv6_errors_related_only),
+		T(test_neighbour_discovery_implicit),
+		T(test_expired_flow_is_gone),
+		T(test_sweeper_removes_expired),
+		T(test_conntrack_full),
+		T(test_reject_tcp_rst_ipv4),
+		T(test_reject_tcp_rst_ipv6_with_options),
+		T(test_reject_udp_icmp_unreachable_ipv4),
+		T(test_reject_udp_icmpv6_unreachable),
+		T(test_reject_not_answered_to_multicast),
+		T(test_reject_egress_back_to_local_stack),
+		T(test_rule_counters),
+		T(test_log_event_fields),
+		T(test_continue_rule_recorded),
+		T(test_log_rate_limit),
+		T(test_ask_uses_ask_default),
+		T(test_mode_open_and_lockdown),
+		T(test_mode_lockdown_blocks_established),
+		T(test_mode_boot),
+		T(test_mode_boot_timeout_opens),
+		T(test_gateway_direction),
+		T(test_interface_id),
+		T(test_accept_and_receive_events),
+		T(test_policy_info_pinned_metadata),
+		T(test_reject_egress_ipv6),
+		T(test_egress_event_types),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
