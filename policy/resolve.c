@@ -176,6 +176,11 @@ struct rctx {
 	int *setstack, nsetstack;
 	/* table index of each ast table; -1 for a duplicate */
 	int *ast_table;
+	/* line starts of the source last quoted (rule texts are taken in file
+	 * order, so this keeps loading linear in the number of rules) */
+	const struct source *lsrc;
+	const char **lstart;
+	int nlines;
 };
 
 static int find_set(const struct rctx *c, const char *name)
@@ -1011,17 +1016,34 @@ static const struct source *find_source(const struct policy *p, const char *file
  * its line -- or of its last line when a `{` list spans lines -- with
  * comments dropped and whitespace squeezed.  Stops at a `}` that closes the
  * table (one-line tables). */
-static char *rule_source_text(const struct policy *p, struct src_loc loc)
+static const char *source_line(struct rctx *c, const struct source *src, int line)
 {
-	const struct source *src = find_source(p, loc.file);
+	if (c->lsrc != src) {
+		free(c->lstart);
+		c->lsrc = src;
+		c->nlines = 0;
+		int cap = 64;
+		c->lstart = xrealloc(NULL, cap * sizeof(*c->lstart));
+		for (const char *q = src->text; q; ) {
+			if (c->nlines == cap) {
+				cap *= 2;
+				c->lstart = xrealloc(c->lstart, cap * sizeof(*c->lstart));
+			}
+			c->lstart[c->nlines++] = q;
+			q = strchr(q, '\n');
+			if (q)
+				q++;
+		}
+	}
+	return line <= c->nlines ? c->lstart[line - 1] : NULL;
+}
+
+static char *rule_source_text(struct rctx *c, struct src_loc loc)
+{
+	const struct source *src = find_source(c->p, loc.file);
 	if (!src || loc.line <= 0)
 		return xstrdup("");
-	const char *q = src->text;
-	for (int l = 1; l < loc.line && q; l++) {
-		q = strchr(q, '\n');
-		if (q)
-			q++;
-	}
+	const char *q = source_line(c, src, loc.line);
 	if (!q)
 		return xstrdup("");
 	for (int col = 1; col < loc.col && *q && *q != '\n'; col++)
@@ -1102,7 +1124,7 @@ static void resolve_rule(struct rctx *c, const struct ast_rule *ar, int table)
 	r->log = ar->log;
 	r->comment = ar->comment ? xstrdup(ar->comment) : NULL;
 	r->loc = ar->loc;
-	r->text = rule_source_text(p, ar->loc);
+	r->text = rule_source_text(c, ar->loc);
 
 	/* proto first: a numeric icmp-type depends on it */
 	for (int pass = 0; pass < 2; pass++)
@@ -1367,5 +1389,6 @@ int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct 
 	free(c.setstate);
 	free(c.setstack);
 	free(c.ast_table);
+	free(c.lstart);
 	return d->nerrors > before ? -1 : 0;
 }
