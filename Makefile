@@ -27,6 +27,9 @@ KTEST_BIN  := $(KTEST_SRC:tests/kernel/%.c=$(B)/ktests/%)
 LOADER_LIB_OBJ := $(filter-out $(B)/loader/main.o,$(LOADER_OBJ))
 HDRS       := $(wildcard include/*.h policy/*.h loader/*.h)
 
+# keep BPF objects and skeletons (make would delete them as intermediates)
+.SECONDARY:
+
 .PHONY: all deps test unit-test kernel-test demo bench fuzz clean install
 
 all: deps rampart
@@ -80,7 +83,7 @@ kernel-test: deps rampart
 	@bash tests/run-kernel.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@bash tests/run-all.sh $(UNIT_BIN)
 
 demo: all
