@@ -29,5 +29,11 @@ int usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format
 
 int cmd_check(struct cli *c);
 int cmd_explain(struct cli *c);
+int cmd_apply(struct cli *c);   /* cmd_apply.c */
+int cmd_unload(struct cli *c);  /* cmd_apply.c */
+int cmd_status(struct cli *c);  /* cmd_status.c */
+int cmd_rules(struct cli *c);   /* cmd_rules.c */
+int cmd_flows(struct cli *c);   /* cmd_flows.c */
+int cmd_log(struct cli *c);     /* cmd_log.c */
 
 #endif

@@ -6,6 +6,7 @@
  * the end of its line) so that every mistake in a file is reported in one
  * run, without a cascade of follow-up errors. */
 #include "policy.h"
+#include "suggest.h"
 #include "lexer.h"
 
 #include <glob.h>
@@ -87,50 +88,7 @@ static bool in_list(const char *w, const char *const *list)
 	return false;
 }
 
-/* Optimal string alignment distance (Levenshtein with transpositions),
- * for "did you mean" suggestions; both strings are short keywords. */
-static int edit_distance(const char *a, const char *b)
-{
-	int la = strlen(a), lb = strlen(b);
-	if (la > 32 || lb > 32)
-		return 99;
-	int d[33][33];
-	for (int i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (int j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (int i = 1; i <= la; i++)
-		for (int j = 1; j <= lb; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
-}
 
-/* The closest keyword, if it is close enough to be a likely typo. */
-static const char *suggest(const char *w, const char *const *list)
-{
-	const char *best = NULL;
-	int bestd = 99;
-	for (int i = 0; list[i]; i++) {
-		int dist = edit_distance(w, list[i]);
-		if (dist < bestd) {
-			bestd = dist;
-			best = list[i];
-		}
-	}
-	int len = strlen(best ? best : "");
-	int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
-	return bestd <= limit && bestd < (int)strlen(w) + 1 ? best : NULL;
-}
 
 static bool valid_name(const char *s)
 {
@@ -585,7 +543,7 @@ static bool parse_condition(struct parser *p, struct rule_state *rs)
 			     "own line", w);
 		return false;
 	}
-	const char *s = suggest(w, condition_words);
+	const char *s = suggest_name(w, condition_words, -1);
 	if (s)
 		error(p, kw, "unknown condition `%.40s`; did you mean `%s`?", w, s);
 	else
@@ -605,7 +563,7 @@ static void parse_rule(struct parser *p, struct ast_table *t)
 
 	enum verdict v;
 	if (p->tok.kind != TOK_WORD || !verdict_from_name(p->tok.text, &v)) {
-		const char *s = p->tok.kind == TOK_WORD ? suggest(p->tok.text, verdict_words) : NULL;
+		const char *s = p->tok.kind == TOK_WORD ? suggest_name(p->tok.text, verdict_words, -1) : NULL;
 		if (s)
 			error(p, p->tok.loc, "unknown verdict `%.40s`; did you mean `%s`?",
 			      p->tok.text, s);
@@ -1047,7 +1005,7 @@ static void parse_statement(struct parser *p)
 		if (in_list(w, verdict_words))
 			error(p, p->tok.loc, "rules must be inside a table, e.g. table root { ... }");
 		else {
-			const char *s = suggest(w, statement_words);
+			const char *s = suggest_name(w, statement_words, -1);
 			if (s)
 				error(p, p->tok.loc, "unknown statement `%.40s`; did you mean `%s`?", w, s);
 			else

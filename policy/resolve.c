@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "policy.h"
+#include "suggest.h"
 
 #define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 
@@ -85,47 +86,7 @@ static enum field set_kind_field(enum set_kind k)
 	return F_RADDR;
 }
 
-static int edit_distance(const char *a, const char *b)
-{
-	int la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return 99;
-	int d[65][65];
-	for (int i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (int j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (int i = 1; i <= la; i++)
-		for (int j = 1; j <= lb; j++) {
-			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			/* swapped neighbours ("lna" for "lan") count as one typo */
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < c)
-				c = d[i - 2][j - 2] + 1;
-			d[i][j] = c;
-		}
-	return d[la][lb];
-}
 
-/* Closest of names[0..n) to `s` when close enough to be a typo, else NULL. */
-static const char *suggest(const char *s, const char *const *names, int n)
-{
-	const char *best = NULL;
-	int bestd = 3;
-	int limit = strlen(s) <= 3 ? 1 : 2;
-	for (int i = 0; i < n; i++) {
-		int dd = edit_distance(s, names[i]);
-		if (dd <= limit && dd < bestd) {
-			bestd = dd;
-			best = names[i];
-		}
-	}
-	return best;
-}
 
 /* "line 3" or "other.rules:3" for pointing at an earlier definition. */
 static const char *where(struct src_loc first, struct src_loc here, char *buf, size_t len)
@@ -769,12 +730,12 @@ static const struct vset *resolve_setref(struct rctx *c, const struct ast_item *
 		for (int k = 0; k < c->ast->nsets; k++)
 			if ((int)c->ast->sets[k].kind == kind)
 				names[n++] = c->ast->sets[k].name;
-		const char *s = suggest(it->text, names, n);
+		const char *s = suggest_name(it->text, names, n);
 		if (!s) { /* a typo of a set of the wrong kind is still worth naming */
 			n = 0;
 			for (int k = 0; k < c->ast->nsets; k++)
 				names[n++] = c->ast->sets[k].name;
-			s = suggest(it->text, names, n);
+			s = suggest_name(it->text, names, n);
 		}
 		if (s)
 			diag_error(c->d, it->loc, "unknown set `@%s`; did you mean `@%s`?", it->text, s);
@@ -1183,7 +1144,7 @@ static void resolve_rules(struct rctx *c)
 			const char **names = xrealloc(NULL, p->ntables * sizeof(char *));
 			for (int j = 0; j < p->ntables; j++)
 				names[j] = p->tables[j].name;
-			const char *s = suggest(ar->jump_target ? ar->jump_target : "", names, p->ntables);
+			const char *s = suggest_name(ar->jump_target ? ar->jump_target : "", names, p->ntables);
 			struct src_loc loc = ar->target_loc.line ? ar->target_loc : ar->loc;
 			if (s)
 				diag_error(c->d, loc, "unknown table `%s` in jump; did you mean `%s`?",
@@ -1339,7 +1300,7 @@ static void resolve_options(struct rctx *c)
 			const char *names[NOPTS];
 			for (int k = 0; k < NOPTS; k++)
 				names[k] = opt_descs[k].name;
-			const char *s = suggest(ao->name, names, NOPTS);
+			const char *s = suggest_name(ao->name, names, NOPTS);
 			if (s)
 				diag_error(c->d, ao->loc, "unknown option `%s`; did you mean `%s`?",
 					   ao->name, s);
