@@ -24,6 +24,8 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 KTEST_SRC  := $(wildcard tests/kernel/test_*.c)
 KTEST_BIN  := $(KTEST_SRC:tests/kernel/%.c=$(B)/ktests/%)
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 LOADER_LIB_OBJ := $(filter-out $(B)/loader/main.o,$(LOADER_OBJ))
 HDRS       := $(wildcard include/*.h policy/*.h loader/*.h)
 
@@ -72,6 +74,11 @@ $(B)/ktests/%: tests/kernel/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKEL
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a -lbpf -lelf -lz -lcmocka
 
+# Benchmarks (make bench): like the kernel tests, without cmocka.
+$(B)/bench/%: tests/bench/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a -lbpf -lelf -lz
+
 $(B)/tests/%: tests/unit/%.c $(B)/libpolicy.a $(HDRS) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libpolicy.a -lcmocka
@@ -89,7 +96,7 @@ test: deps
 demo: all
 	@bash tests/demo.sh
 
-bench: all
+bench: all $(BENCH_BIN)
 	@bash tests/bench.sh
 
 fuzz: deps

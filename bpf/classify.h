@@ -65,9 +65,11 @@ struct {
 } cls_actions SEC(".maps");
 
 /* Class of an interval field's value (cls_values). */
-/* The helpers are separate BPF functions (not inlined) so that their keys
- * do not pile up in the caller's stack frame. */
-static __noinline int cls_leaf_value(const struct cls_config *c, int field, __u32 v, int carried,
+/* The helpers are inlined: a BPF-to-BPF call and its return cost more than
+ * the lookup itself on CPUs with return-stack mitigations (AMD "Safe
+ * RET"), and the compiler reuses the keys' stack slots, so the judging
+ * path stays within the 512-byte stack (the verifier checks it). */
+static __always_inline int cls_leaf_value(const struct cls_config *c, int field, __u32 v, int carried,
 				     struct cls_class *out)
 {
 	__u32 idx = c->base[field];
@@ -85,7 +87,7 @@ static __noinline int cls_leaf_value(const struct cls_config *c, int field, __u3
 
 /* Class of an address or uid (cls_prefixes); bytes are in network order,
  * len 16 or 4, 0 when the event does not carry the field. */
-static __noinline int cls_leaf_prefix(const struct cls_config *c, int field, const __u8 *bytes, int len,
+static __always_inline int cls_leaf_prefix(const struct cls_config *c, int field, const __u8 *bytes, int len,
 				      struct cls_class *out)
 {
 	if (len != 16 && len != 4) {
@@ -108,7 +110,7 @@ static __noinline int cls_leaf_prefix(const struct cls_config *c, int field, con
 }
 
 /* Class of inner node `node` from its children's classes a (left), b (right). */
-static __noinline int cls_combine(const struct cls_config *c, __u32 node, const struct cls_class *a,
+static __always_inline int cls_combine(const struct cls_config *c, __u32 node, const struct cls_class *a,
 				  const struct cls_class *b, struct cls_class *out)
 {
 	struct cls_class *v = 0;

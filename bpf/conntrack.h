@@ -14,6 +14,7 @@
 
 #include "rampart_maps.h"
 #include "parse.h"
+#include "flowcache.h"
 
 #ifndef RP_CT_DEFAULT_SIZE
 #define RP_CT_DEFAULT_SIZE 65536
@@ -194,16 +195,32 @@ out:
 	return RP_CT_PASS;
 }
 
+/* How long the flow cache may answer for v: until the conntrack would
+ * refresh last-seen (1 s), and never past the state's timeout. */
+static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const struct ct_value *v)
+{
+	__u64 to = rp_ct_timeout(cfg, v->state);
+	return v->last_seen_ns + (to < RP_NSEC ? to : RP_NSEC);
+}
+
 /* Look the packet's flow up and advance its state.  *k is filled with the
- * flow's key, *src_is_a with the packet's side. */
+ * flow's key, *src_is_a with the packet's side.  Ordinary packets of
+ * established flows are answered by the per-CPU flow cache
+ * (bpf/flowcache.h) when it has them. */
 static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct rp_pkt *p,
 				       struct ct_key *k, int *src_is_a, __u64 now)
 {
 	*src_is_a = rp_ct_key(k, p->saddr, p->sport, p->daddr, p->dport, p->proto);
+	__u32 h = rp_fc_hash(k);
+	int cacheable = p->frag == RP_FRAG_NONE && !(p->tcp_flags & (RP_TCP_SYN | RP_TCP_FIN | RP_TCP_RST));
+	if (cacheable && rp_fc_hit(k, h, p->tcp_flags, now))
+		return RP_CT_PASS;
+	__u32 gen = rp_ct_gen_read(h); /* before the lookup: see flowcache.h */
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, k);
 	if (v) {
 		if (rp_ct_expired(cfg, v, now)) {
 			bpf_map_delete_elem(&rp_conntrack, k);
+			rp_ct_gen_bump(h);
 			v = 0;
 		}
 	}
@@ -211,15 +228,23 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 		if ((p->proto == RP_IPPROTO_ICMP || p->proto == RP_IPPROTO_ICMPV6) && p->icmp_type &&
 		    !p->is_echo)
 			return RP_CT_STATELESS;
-		if (p->proto == RP_IPPROTO_ICMPV6 && !p->is_echo)
-			return RP_CT_STATELESS; /* ICMPv6 type 0 (reserved) */
+		/* ICMPv6 type 0 (reserved); ICMPv6 in IPv4 is a plain protocol, tracked */
+		if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && !p->is_echo)
+			return RP_CT_STATELESS;
 		return rp_ct_can_start(p) ? RP_CT_NEW : RP_CT_INVALID;
 	}
 	int from_orig = !!(v->flags & CT_F_ORIG_IS_A) == *src_is_a;
 	if (p->proto == RP_IPPROTO_TCP) {
+		__u8 st0 = v->state;
 		int r = rp_ct_tcp(v, p, from_orig, now);
-		if (r == RP_CT_NEW)
+		if (r == RP_CT_NEW) {
 			bpf_map_delete_elem(&rp_conntrack, k);
+			rp_ct_gen_bump(h);
+		} else if (st0 == CT_TCP_ESTABLISHED && v->state != CT_TCP_ESTABLISHED) {
+			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
+		} else if (r == RP_CT_PASS && cacheable && v->state == CT_TCP_ESTABLISHED) {
+			rp_fc_fill(k, h, gen, rp_fc_until(cfg, v));
+		}
 		return r;
 	}
 	if (!from_orig && !(v->flags & CT_F_REPLIED)) {
@@ -229,6 +254,9 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 	} else if (now > v->last_seen_ns + RP_NSEC) {
 		v->last_seen_ns = now;
 	}
+	/* both directions seen: nothing but time changes the entry any more */
+	if (cacheable && (v->flags & CT_F_REPLIED))
+		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v));
 	return RP_CT_PASS;
 }
 
@@ -262,8 +290,10 @@ static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value
 			  struct rp_sweep_ctx *c)
 {
 	if (rp_ct_expired(c->cfg, v, c->now)) {
-		if (bpf_map_delete_elem(map, k) == 0)
+		if (bpf_map_delete_elem(map, k) == 0) {
 			c->deleted++;
+			rp_ct_gen_bump(rp_fc_hash(k));
+		}
 	}
 	return 0;
 }

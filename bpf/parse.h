@@ -357,7 +357,10 @@ static __always_inline int rp_parse_l4(struct rp_pkt *p, void *data, void *end)
 	}
 }
 
-static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end, __u32 off)
+/* wire_len: the whole packet's length.  At tc egress a GSO packet is longer
+ * than its linear part (end - data), so length fields are checked against it. */
+static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end, __u32 off,
+					__u32 wire_len)
 {
 	struct iphdr *ip = data + off;
 	if ((void *)(ip + 1) > end)
@@ -368,8 +371,7 @@ static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end,
 		return RPC_DROP_BAD_IHL;
 	__u32 hl = ip->ihl * 4;
 	__u32 tot = bpf_ntohs(ip->tot_len);
-	__u32 len = end - data;
-	if (tot < hl || off + tot > len)
+	if (tot < hl || off + tot > wire_len)
 		return RPC_DROP_BAD_LEN;
 	p->family = 4;
 	p->proto = ip->protocol;
@@ -392,7 +394,8 @@ static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end,
 /* The fixed IPv6 header.  The extension-header chain is walked afterwards,
  * one header per rp_parse_ext() call (p->proto = next header type,
  * p->l4off = where it starts). */
-static __always_inline int rp_parse_ip6(struct rp_pkt *p, void *data, void *end, __u32 off)
+static __always_inline int rp_parse_ip6(struct rp_pkt *p, void *data, void *end, __u32 off,
+					__u32 wire_len)
 {
 	struct ipv6hdr *ip6 = data + off;
 	if ((void *)(ip6 + 1) > end)
@@ -400,9 +403,8 @@ static __always_inline int rp_parse_ip6(struct rp_pkt *p, void *data, void *end,
 	if (ip6->version != 6)
 		return RPC_DROP_BAD_VERSION;
 	__u32 plen = bpf_ntohs(ip6->payload_len);
-	__u32 len = end - data;
 	/* payload length 0 is a jumbogram (RFC 2675): not on these links */
-	if (plen == 0 || off + sizeof(*ip6) + plen > len)
+	if (plen == 0 || off + sizeof(*ip6) + plen > wire_len)
 		return RPC_DROP_BAD_LEN;
 	p->family = 6;
 	p->ttl = ip6->hop_limit;
@@ -462,7 +464,7 @@ static __always_inline int rp_parse_ext(struct rp_pkt *p, void *data, void *end)
  * (at most RP_MAX_EXTHDR times, else RPC_DROP_EXT_CHAIN), then
  * rp_parse_l4().  The steps are separate so that the datapath can verify
  * each once (see the global functions in rampart.bpf.c). */
-static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end)
+static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end, __u32 wire_len)
 {
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > end)
@@ -482,9 +484,9 @@ static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end)
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 		return RPC_DROP_VLAN_DEPTH;
 	if (proto == bpf_htons(ETH_P_IP))
-		return rp_parse_ip4(p, data, end, off);
+		return rp_parse_ip4(p, data, end, off, wire_len);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return rp_parse_ip6(p, data, end, off);
+		return rp_parse_ip6(p, data, end, off, wire_len);
 	return RPC_PASS_NONIP;
 }
 

@@ -81,6 +81,7 @@ struct rp_scratch {
 	struct rp_pkt pkt;
 	struct cls_fields f;
 	struct cls_result r;
+	struct ct_key k __attribute__((aligned(8))); /* the flow key (also the fragment key's buffer) */
 };
 
 struct {
@@ -186,7 +187,7 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
  * global (non-static) function, verified once on its own, which keeps the
  * verifier's state space small: the caller only sees "some struct rp_pkt
  * and a return code".  One set per context type. */
-#define RP_PARSE_FUNCS(name, ctx_t)                                                      \
+#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                                    \
 	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                         \
 	{                                                                                \
 		if (!c || !p)                                                            \
@@ -207,7 +208,7 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
 	{                                                                                \
 		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
 		rp_pkt_reset(p);                                                         \
-		int r = rp_parse_l3(p, data, end);                                       \
+		int r = rp_parse_l3(p, data, end, (wire_len));                           \
 		if (r != RP_PARSE_OK)                                                    \
 			return r;                                                        \
 		if (rp_ext_pending(p))                                                   \
@@ -215,8 +216,8 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
 		return rp_parse_l4(p, data, end);                                        \
 	}
 
-RP_PARSE_FUNCS(xdp, struct xdp_md)
-RP_PARSE_FUNCS(skb, struct __sk_buff)
+RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)(end - data))
+RP_PARSE_FUNCS(skb, struct __sk_buff, c->len)
 
 /* Build the reject answer in place (bpf/reject.h). Global for the same
  * reason as the parsers. */
@@ -283,10 +284,8 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 	int r = rp_ct_track(cfg, p, k, src_is_a, now);
 	*ct_res = r;
 	if (r == RP_CT_PASS) {
-		if (p->frag == RP_FRAG_FIRST) {
-			struct ct_key fk;
-			rp_frag_remember(p, now, &fk);
-		}
+		if (p->frag == RP_FRAG_FIRST)
+			rp_frag_remember(p, now, k); /* k is not needed any more: reuse its stack */
 		rp_count(RPC_PASS_FLOW); /* per-CPU: no shared cache line */
 		return RP_ACT_PASS;
 	}
@@ -582,15 +581,15 @@ int rampart_xdp(struct xdp_md *ctx)
 	if (!cfg)
 		return XDP_DROP;
 	__u64 now = rp_now();
-	struct ct_key k;
+	struct ct_key *k = &sc->k;
 	int src_is_a = 0, ct_res = 0;
-	int act = rp_track(p, cfg, now, &k, &src_is_a, &ct_res);
+	int act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
 	if (act == RP_ACT_JUDGE) {
 		struct rp_event ev = { .ifindex = ctx->ingress_ifindex, .bytes = ctx->data_end - ctx->data,
 				       .src_is_a = src_is_a, .ct_res = ct_res };
 		rp_event_iface(&ev, cfg);
 		ev.event = rp_event_xdp_g(ctx, p);
-		act = rp_judge(p, &k, &ev);
+		act = rp_judge(p, k, &ev);
 	}
 	if (act == RP_ACT_PASS)
 		return XDP_PASS;
@@ -639,15 +638,15 @@ int rampart_tc_egress(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_SHOT;
 	__u64 now = rp_now();
-	struct ct_key k;
+	struct ct_key *k = &sc->k;
 	int src_is_a = 0, ct_res = 0;
-	int act = rp_track(p, cfg, now, &k, &src_is_a, &ct_res);
+	int act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
 	if (act == RP_ACT_JUDGE) {
 		struct rp_event ev = { .ifindex = skb->ifindex, .bytes = skb->len, .egress = 1,
 				       .src_is_a = src_is_a, .ct_res = ct_res };
 		rp_event_iface(&ev, cfg);
 		ev.event = rp_tc_event(skb, p);
-		act = rp_judge(p, &k, &ev);
+		act = rp_judge(p, k, &ev);
 	}
 	if (act == RP_ACT_PASS)
 		return TC_ACT_OK;

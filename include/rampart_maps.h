@@ -80,6 +80,14 @@ struct ct_value {
 	__u8 pad[3];
 };
 
+/* Map rp_ct_gen: ARRAY of RP_CT_GEN_SLOTS __u32 generation counters in
+ * front of which the datapath caches established flows per CPU
+ * (bpf/flowcache.h).  Whoever deletes an rp_conntrack entry or changes
+ * its state, user space included, must then increment the counters
+ * (all of them, from user space: datapath_flow_cache_invalidate()), or a
+ * CPU may keep passing that flow's packets for up to a second. */
+#define RP_CT_GEN_SLOTS 4096
+
 /* ---------- configuration (map rp_config, one entry) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */

@@ -14,7 +14,7 @@
 /* Maps whose contents are state rather than policy: a new apply reuses the
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
-	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", NULL,
+	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen", NULL,
 };
 
 int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, char *err, size_t errlen)
@@ -105,7 +105,9 @@ void datapath_config_from_options(struct rp_config *cfg, const struct options *o
 int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg)
 {
 	__u32 zero = 0;
-	return bpf_map__update_elem(skel->maps.rp_config, &zero, sizeof(zero), cfg, sizeof(*cfg), BPF_ANY);
+	int e = bpf_map__update_elem(skel->maps.rp_config, &zero, sizeof(zero), cfg, sizeof(*cfg), BPF_ANY);
+	/* cached flows were checked against the old timeouts */
+	return e ? e : datapath_flow_cache_invalidate(bpf_map__fd(skel->maps.rp_ct_gen));
 }
 
 int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg)
@@ -220,6 +222,22 @@ int datapath_rule_stats(int fd, uint32_t slot, struct rp_rule_stats *out)
 		}
 	free(v);
 	return e ? -errno : 0;
+}
+
+int datapath_flow_cache_invalidate(int gen_fd)
+{
+	__u32 keys[RP_CT_GEN_SLOTS], g[RP_CT_GEN_SLOTS];
+	__u32 n = RP_CT_GEN_SLOTS, batch = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	/* read all, add one, write all: a counter the datapath bumps meanwhile
+	 * may lose that bump, but it still moves, which is all that matters */
+	if (bpf_map_lookup_batch(gen_fd, NULL, &batch, keys, g, &n, &o) && errno != ENOENT)
+		return -errno;
+	if (n != RP_CT_GEN_SLOTS)
+		return -EINVAL;
+	for (__u32 i = 0; i < n; i++)
+		g[i]++;
+	return bpf_map_update_batch(gen_fd, keys, g, &n, &o) ? -errno : 0;
 }
 
 const char *datapath_counter_name(enum rp_counter c)

@@ -57,6 +57,10 @@ int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id);
 /* Sums over CPUs. */
 int datapath_counters(int counters_fd, uint64_t out[RPC_COUNTER_COUNT]);
 int datapath_rule_stats(int stats_fd, uint32_t slot, struct rp_rule_stats *out);
+/* After deleting or changing rp_conntrack entries from user space: makes
+ * every CPU's established-flow cache ask the conntrack again (bumps every
+ * rp_ct_gen counter).  gen_fd: the rp_ct_gen map. */
+int datapath_flow_cache_invalidate(int gen_fd);
 const char *datapath_counter_name(enum rp_counter c);
 const char *datapath_ct_state_name(enum rp_ct_state s);
 

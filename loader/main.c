@@ -17,6 +17,14 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "[FILE]", "parse and validate a policy; print errors and warnings" },
 	{ "explain", cmd_explain, "[--policy FILE] [--json] EVENT",
 	  "show the path an event takes through the tables and the verdict" },
+	{ "apply", cmd_apply, "[FILE] [--iface IF]... [--cgroup PATH]",
+	  "compile, load, attach and pin a policy (replaces a running one atomically)" },
+	{ "unload", cmd_unload, "", "detach and unpin everything in the pin dir" },
+	{ "status", cmd_status, "[--json]", "mode, policy, attachments, conntrack usage and totals" },
+	{ "rules", cmd_rules, "[--json]", "the loaded rules in order with their hit counters" },
+	{ "flows", cmd_flows, "[--json]", "the tracked connections (conntrack)" },
+	{ "log", cmd_log, "[-f] [--json]",
+	  "rule-match log events; reading consumes them (one reader sees each event)" },
 };
 
 static void print_usage(FILE *f, const char *prog)

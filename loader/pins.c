@@ -77,6 +77,29 @@ bool pins_loaded(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname)
+{
+	int n = snprintf(buf, len, "%s-%s", hook, ifname);
+	for (int i = (int)strlen(hook) + 1; i < n && i < (int)len; i++)
+		if (buf[i] == '.')
+			buf[i] = ':';
+}
+
+bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *ifname, size_t iflen)
+{
+	const char *dash = strchr(name, '-');
+	if (!dash || dash == name || !dash[1])
+		return false;
+	snprintf(hook, hooklen, "%.*s", (int)(dash - name), name);
+	if (strcmp(hook, "xdp") && strcmp(hook, "tc") && strcmp(hook, "tcf"))
+		return false;
+	int n = snprintf(ifname, iflen, "%s", dash + 1);
+	for (int i = 0; i < n && i < (int)iflen; i++)
+		if (ifname[i] == ':')
+			ifname[i] = '.';
+	return true;
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path) == 0 || errno == ENOENT ? 0 : -1;

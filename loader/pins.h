@@ -3,10 +3,17 @@
  *
  *   DIR/maps/NAME          every map of the datapath object, by its BPF name
  *                          (rp_conntrack, rp_config, rp_rules, cls_pairs, ...)
- *   DIR/links/xdp.IFNAME   the XDP link of each protected interface
- *   DIR/links/tc.IFNAME    the tc egress link (or nothing when tc is attached
- *                          through a clsact filter, see attach.c)
+ *   DIR/links/xdp-IFNAME   the XDP link of each protected interface
+ *   DIR/links/tc-IFNAME    the tc egress link (tcx)
+ *   DIR/links/tcf-IFNAME   instead of tc-IFNAME when tc egress is a clsact
+ *                          filter (kernels without tcx): the program, as a
+ *                          marker that tells unload to remove the filter
  *   DIR/progs/xdp, DIR/progs/tc   the programs now in force
+ *
+ * bpffs refuses dots in names (the kernel reserves them), hence `-`; a dot
+ * in an interface name (eth0.100) is pinned as `:`, which interface names
+ * cannot contain.  apply builds a new set in DIR/maps-new and DIR/progs-new
+ * and exchanges it with the current one in one rename (see apply.c).
  *
  * `status`, `rules`, `flows` and `log` read these pins only: no daemon needed. */
 #ifndef RAMPART_PINS_H
@@ -26,6 +33,11 @@ void pins_path(char *buf, size_t len, const char *dir, const char *sub, const ch
 int pins_open_map(const char *dir, const char *name);
 /* A policy is loaded in dir (its configuration map is pinned). */
 bool pins_loaded(const char *dir);
+/* Link pin names: "xdp-eth0", "tc-eth0", "tcf-eth0" (see above). */
+void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname);
+/* Splits a link pin name into hook and interface name; false if it is not one. */
+bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *ifname,
+			  size_t iflen);
 /* Removes everything under dir and dir itself (unpinning drops the kernel
  * objects once nothing else holds them).  0 or -errno. */
 int pins_remove_all(const char *dir);

@@ -1,20 +1,82 @@
 #!/usr/bin/env bash
-# `make demo`: rampart's main job on the embedded default policy.
-# Checks the shipped default policy and shows how it judges typical events.
-set -eu
+# `make demo`: rampart protecting a network namespace, live.
+# Two namespaces joined by a veth pair: "host" (192.0.2.1, 2001:db8::1) runs
+# rampart with the shipped policy/default.rules; "peer" (192.0.2.2,
+# 2001:db8::2) sends it traffic.  Everything is removed on exit.
+set -u
 cd "$(dirname "$0")/.."
-R=./rampart
-P=policy/default.rules
+if [ "$(id -u)" != 0 ]; then
+	echo "make demo needs root (it creates network namespaces and loads BPF programs)"
+	exit 3
+fi
+RP_ID=demo$$
+. tests/kernel/lib.sh
+. tests/kernel/traffic_lib.sh
+rp_setup
+R() { in_a "$RAMPART" --pin-dir "$RP_PIN" "$@"; }
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+# try WHAT NS PROTO HOST PORT: one probe, its outcome in words
+try() {
+	local what=$1; shift
+	local out; out=$(probe "$@" 1.5)
+	printf '  %-48s -> %s (%s ms)\n' "$what" "${out% *}" "${out#* }"
+}
+pingtry() {
+	local what=$1 ns=$2 addr=$3 r=answered
+	$ns timeout 5 ping -c 1 -W 1 "$addr" >/dev/null 2>&1 || r="no answer"
+	printf '  %-48s -> %s\n' "$what" "$r"
+}
 
-echo "rampart demo: the shipped default policy ($P)"
-step $R check $P
-step $R explain --policy $P out proto tcp remote 198.51.100.80 port 443 app /usr/bin/curl
-step $R explain --policy $P in proto tcp remote 203.0.113.9 port 40000 local port 22
-step $R explain --policy $P in proto udp remote 192.0.2.1 port 67 local 255.255.255.255 port 68
-step $R explain --policy $P in proto icmpv6 icmp-type router-advertisement remote fe80::1
-step $R explain --policy $P --json in proto tcp on lo remote 127.0.0.1 port 40000 local port 22
+cp policy/default.rules "$RP_TMP/policy.rules"
+say "rampart protects namespace 'host' ($RP_IF_A) with the shipped policy/default.rules"
+grep -v '^#' "$RP_TMP/policy.rules" | grep -v '^$'
 echo
-echo "The Jetico tutorial's tables (policy/examples/jetico.rules), Event 2:"
-step $R explain --policy policy/examples/jetico.rules event network app /usr/bin/firefox
+run R apply "$RP_TMP/policy.rules" --iface "$RP_IF_A" || exit 1
+
+listen in_a tcp 22; listen in_a udp 5353; listen in_b tcp 80
+say "traffic"
+pingtry "peer pings host (inbound echo)" in_b $RP_A4
+try "peer -> host tcp/22 (inbound, IPv4)" in_b tcp $RP_A4 22
+try "peer -> host tcp/22 (inbound, IPv6)" in_b tcp $RP_A6 22
+try "peer -> host udp/5353 (inbound)" in_b udp $RP_A4 5353
+try "host -> peer tcp/80 (outbound; reply by state)" in_a tcp $RP_B4 80
+try "host -> peer tcp/80 over IPv6" in_a tcp $RP_B6 80
+pingtry "host pings peer (outbound)" in_a $RP_B6
+
+say "what the kernel decided (rampart log: rules marked \`log\`)"
+if "$RAMPART" --help | grep -q '^  log '; then
+	run R log
+else
+	run R rules
+fi
+
+say "a second policy, applied over the running one (atomic replace)"
+cat > "$RP_TMP/web.rules" <<'P'
+table root default deny {
+    allow on lo
+    allow out
+    allow in proto tcp local port 8080           log comment "the web service"
+    reject in proto tcp local port 8081          log comment "refused at once"
+    allow in proto icmp icmp-type echo-request   comment "IPv4 ping"
+    deny in log
+}
+P
+grep -v '^$' "$RP_TMP/web.rules"
+echo
+run R apply "$RP_TMP/web.rules" || exit 1
+listen in_a tcp 8080; listen in_a tcp 8081
+try "peer -> host tcp/8080 (allowed)" in_b tcp $RP_A4 8080
+try "peer -> host tcp/8081 (reject: RST at once)" in_b tcp $RP_A4 8081
+try "peer -> host tcp/22 (denied: silent)" in_b tcp $RP_A4 22
+pingtry "peer pings host (now allowed)" in_b $RP_A4
+echo
+run R rules
+echo
+run R status
+say "unload: detach and unpin"
+run R unload
+try "peer -> host tcp/22 (no firewall)" in_b tcp $RP_A4 22
+echo
+echo "demo done; namespaces and pins are removed on exit"

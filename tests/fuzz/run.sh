@@ -30,3 +30,17 @@ if [ "$rc" != 0 ]; then
 	exit 1
 fi
 echo "fuzz: no crash in ${secs}s"
+
+# The kernel/interpreter differential test (tests/kernel/test_differential.c),
+# scaled up: needs root for BPF_PROG_TEST_RUN.
+if [ "$(id -u)" = 0 ]; then
+	cases=${RAMPART_DIFF_CASES:-30000}
+	make -s build/ktests/test_differential
+	echo "fuzz: differential test, $cases random policy x packet cases"
+	if ! RAMPART_DIFF_CASES=$cases build/ktests/test_differential; then
+		echo "fuzz: differential test FAILED (the seed is printed above)" >&2
+		exit 1
+	fi
+else
+	echo "fuzz: not root, differential test skipped"
+fi

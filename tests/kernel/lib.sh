@@ -71,10 +71,34 @@ rp_setup() {
 	in_b ip -6 addr add $RP_B6/64 dev "$RP_IF_B" nodad
 	in_a ip link set "$RP_IF_A" up
 	in_b ip link set "$RP_IF_B" up
-	# veth with XDP needs GRO or a program on the peer for XDP_TX/redirect to work
-	in_b ip link set "$RP_IF_B" gro on 2>/dev/null || true
+	# a veth receives the frames its peer's XDP program sends back (XDP_TX:
+	# rampart's reject) only when it runs NAPI, i.e. has an XDP program itself
+	# (GRO alone does not do it on current kernels): give the peer a pass-all one
+	rp_peer_xdp_pass
 	mkdir -p "$RP_PIN"
 	rmdir "$RP_PIN"   # rampart creates it
+}
+
+# rp_peer_xdp_pass: attaches an XDP program that passes everything to the
+# peer's veth (by netlink: once the temporary pin is removed, only the
+# interface holds it, and it goes away with the namespace).
+rp_peer_xdp_pass() {
+	local obj=$RP_ROOT/build/bpf/peer_pass.o
+	if [ ! -s "$obj" ]; then
+		mkdir -p "$(dirname "$obj")"
+		printf '%s\n' \
+			'__attribute__((section("xdp"), used)) int peer_pass(void *ctx) { return 2; /* XDP_PASS */ }' \
+			'char LICENSE[] __attribute__((section("license"), used)) = "GPL";' \
+			> "$obj.$$.c"
+		clang -target bpf -O2 -c "$obj.$$.c" -o "$obj.$$.tmp" && mv "$obj.$$.tmp" "$obj"
+		rm -f "$obj.$$.c"
+	fi
+	local pin=/sys/fs/bpf/rampart-peer-$RP_ID
+	bpftool prog load "$obj" "$pin" type xdp &&
+		in_b bpftool net attach xdp pinned "$pin" dev "$RP_IF_B"
+	local rc=$?
+	rm -f "$pin"
+	return $rc
 }
 
 # rp_child_cgroup NAME: creates $RP_CG/NAME, a child of the cgroup2 mount

@@ -1732,6 +1732,104 @@ static void test_egress_event_types(void **state)
 	assert_int_equal(logs[0].event, EVENT_ACCEPT);
 }
 
+/* ---------- the per-CPU established-flow cache (bpf/flowcache.h) ---------- */
+
+/* Opens 198.51.100.7:sp -> 192.0.2.1:80 and sends n data segments: from the
+ * second one on they are answered by the flow cache. */
+static void open_tcp_flow(uint16_t sp, int n)
+{
+	struct pk p;
+	tcp4_in(&p, sp, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, sp, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, sp, 80, 2, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	for (int i = 0; i < n; i++) {
+		tcp4_in(&p, sp, 80, 2, 2, TF_ACK | TF_PSH);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(ct_state(R4, sp, L4, 80, 6), CT_TCP_ESTABLISHED);
+}
+
+static void test_flow_cache_follows_tcp_close(void **state)
+{
+	struct pk p;
+	open_tcp_flow(40000, 3);
+	/* FIN at tc egress, FIN back at XDP: closing */
+	tcp4_out(&p, 80, 40000, 2, 2, TF_FIN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_FIN_WAIT);
+	tcp4_in(&p, 40000, 80, 2, 3, TF_FIN | TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_CLOSING);
+	/* the last ACK is an ordinary segment: the cache, filled while the
+	 * flow was established, must not answer it, or the flow would never
+	 * reach time-wait */
+	tcp4_in(&p, 40000, 80, 3, 3, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 40000, L4, 80, 6), CT_TCP_TIME_WAIT);
+}
+
+static void test_flow_cache_forgets_deleted_flows(void **state)
+{
+	struct pk p;
+	open_tcp_flow(40001, 3);
+	/* user space deletes the flow and invalidates the caches */
+	struct ct_key k, nk;
+	int fd = bpf_map__fd(skel->maps.rp_conntrack);
+	while (bpf_map_get_next_key(fd, NULL, &nk) == 0) {
+		k = nk;
+		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+	}
+	assert_int_equal(datapath_flow_cache_invalidate(bpf_map__fd(skel->maps.rp_ct_gen)), 0);
+	snap();
+	tcp4_in(&p, 40001, 80, 2, 2, TF_ACK | TF_PSH);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_INVALID), 1);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 0);
+}
+
+static void test_flow_cache_follows_new_timeouts(void **state)
+{
+	struct pk p;
+	udp4(&p, L4, R4, 4001, 53, 20);
+	assert_int_equal(run_tc(&p), TC_OK);
+	for (int i = 0; i < 3; i++) { /* the reply, then cached packets */
+		udp4(&p, R4, L4, 53, 4001, 20);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	/* a shorter timeout applies to cached flows at once */
+	set_config(short_udp);
+	usleep(250000);
+	snap();
+	udp4(&p, R4, L4, 53, 4001, 20);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 0);
+}
+
+static void udp_1ms(struct rp_config *c)
+{
+	c->timeout_ns[CT_UDP] = 1000000;
+}
+
+static void test_flow_cache_never_outlives_timeout(void **state)
+{
+	struct pk p;
+	set_config(udp_1ms);
+	udp4(&p, L4, R4, 4002, 53, 20);
+	assert_int_equal(run_tc(&p), TC_OK);
+	udp4(&p, R4, L4, 53, 4002, 20);
+	assert_int_equal(run_xdp(&p), XDP_PASS); /* fills the cache */
+	usleep(250000);
+	/* idle longer than its timeout: expired, though cached less than 1 s ago */
+	snap();
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	assert_int_equal(ctr(RPC_PASS_FLOW), 0);
+}
+
 /* ---------- bench: ns per packet under BPF_PROG_TEST_RUN ---------- */
 
 static double ns_per_packet(int prog_fd, struct pk *p, int repeat)
@@ -1851,6 +1949,10 @@ int main(int argc, char **argv)
 		T(test_policy_info_pinned_metadata),
 		T(test_reject_egress_ipv6),
 		T(test_egress_event_types),
+		T(test_flow_cache_follows_tcp_close),
+		T(test_flow_cache_forgets_deleted_flows),
+		T(test_flow_cache_follows_new_timeouts),
+		T(test_flow_cache_never_outlives_timeout),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

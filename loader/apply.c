@@ -1,0 +1,819 @@
+/* The apply pipeline: compile, load next to the running policy, fill every
+ * map, switch each hook in one step, re-pin.  And unload.
+ *
+ * Why this order: until the switch, the running programs keep judging with
+ * their own, untouched policy maps, so any failure before it changes
+ * nothing.  The switch is one bpf_link_update per hook; a packet is judged
+ * either by the old or by the new complete policy.  The state maps
+ * (conntrack, counters, log ring, sweeper, config) are shared by the old
+ * and the new object, so established flows survive. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "apply.h"
+#include "ast.h"
+#include "attach.h"
+#include "classifier_maps.h"
+#include "classify.h"
+#include "cli.h"
+#include "datapath.h"
+#include "pins.h"
+#include "policy.h"
+#include "rampart.skel.h"
+#include "sha256.h"
+
+#define ERRLEN 1024
+
+/* DIR/links/HOOK-IFNAME */
+static void link_pin(char *buf, size_t len, const char *dir, const char *hook, const char *ifname)
+{
+	char name[NAME_MAX];
+	pins_link_name(name, sizeof(name), hook, ifname);
+	pins_path(buf, len, dir, "links", name);
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Serialises apply/unload of all instances (the pin dir itself may not
+ * exist yet, or be removed by unload): a lock on its parent directory. */
+static int lock_parent(const char *pin_dir)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = 0;
+	else
+		snprintf(parent, sizeof(parent), "/");
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
+	return fd;
+}
+
+static bool same_map(int a, int b)
+{
+	struct bpf_map_info ia = {}, ib = {};
+	__u32 la = sizeof(ia), lb = sizeof(ib);
+	return a >= 0 && b >= 0 && bpf_obj_get_info_by_fd(a, &ia, &la) == 0 &&
+	       bpf_obj_get_info_by_fd(b, &ib, &lb) == 0 && ia.id == ib.id;
+}
+
+/* ---------- interfaces attached before ---------- */
+
+/* Interface names with a pin under DIR/links (xdp-X, tc-X, tcf-X). */
+static int attached_ifaces(const char *dir, char names[][IF_NAMESIZE], int max)
+{
+	char path[PATH_MAX];
+	pins_path(path, sizeof(path), dir, "links", NULL);
+	DIR *d = opendir(path);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char hook[8], ifname[IF_NAMESIZE];
+		if (!pins_parse_link_name(e->d_name, hook, sizeof(hook), ifname, sizeof(ifname)))
+			continue;
+		bool dup = false;
+		for (int i = 0; i < n; i++)
+			dup |= strcmp(names[i], ifname) == 0;
+		if (!dup && n < max)
+			snprintf(names[n++], IF_NAMESIZE, "%s", ifname);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Removes the attachments of one interface (pins of links: unpinning the
+ * last reference detaches; clsact filters: detached explicitly). */
+static void detach_iface(const char *dir, const char *ifname)
+{
+	char path[PATH_MAX];
+	link_pin(path, sizeof(path), dir, "xdp", ifname);
+	unlink(path);
+	link_pin(path, sizeof(path), dir, "tc", ifname);
+	unlink(path);
+	link_pin(path, sizeof(path), dir, "tcf", ifname);
+	if (exists(path)) {
+		unsigned idx = if_nametoindex(ifname);
+		if (idx)
+			detach_tc_clsact(idx);
+		unlink(path);
+	}
+}
+
+/* ---------- the policy's wan interface ---------- */
+
+/* The resolved policy keeps interface aliases only as names, so read the
+ * `interface wan = IF` declaration from the parse tree (includes too). */
+static bool policy_wan_ifname(const struct policy *p, char *out, size_t outlen)
+{
+	struct ast_policy ast;
+	struct sources srcs;
+	struct diag quiet;
+	bool found = false;
+	if (p->srcs.n == 0)
+		return false;
+	memset(&ast, 0, sizeof(ast));
+	sources_init(&srcs);
+	diag_init(&quiet, NULL, NULL);
+	parse_source(&ast, &srcs, p->srcs.v[0], &quiet);
+	for (int i = 0; i < ast.nifaces; i++)
+		if (!strcmp(ast.ifaces[i].name, "wan")) {
+			snprintf(out, outlen, "%s", ast.ifaces[i].ifname);
+			found = true;
+		}
+	ast_policy_free(&ast);
+	sources_free(&srcs);
+	diag_free(&quiet);
+	return found;
+}
+
+/* ---------- hooks ---------- */
+
+enum hook_kind { HK_XDP, HK_TCX, HK_CLSACT };
+
+struct hook {
+	enum hook_kind kind;
+	bool is_xdp;
+	struct apply_iface *ifc;
+	int link_fd;      /* XDP / tcx link; -1 for clsact */
+	int old_prog_fd;  /* program in force before the switch; -1 when none */
+	char pin[PATH_MAX];
+	bool fresh;       /* no attachment before: attached by this apply */
+	bool done;        /* switched (or attached) */
+};
+
+static int open_pinned_link(struct hook *h)
+{
+	int fd = bpf_obj_get(h->pin);
+	uint32_t ifindex = 0, prog_id = 0;
+	if (fd < 0)
+		return -1;
+	/* a link whose device went away (ifindex 0) or was re-created under the
+	 * same name cannot be updated: attach afresh over the stale pin */
+	if (link_target(fd, &ifindex, &prog_id) || ifindex != h->ifc->ifindex || !prog_id) {
+		close(fd);
+		return -1;
+	}
+	h->link_fd = fd;
+	h->old_prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	return 0;
+}
+
+/* Read-only: what is attached to this hook now. */
+static void hook_prepare(struct hook *h, const char *dir)
+{
+	char tcf[PATH_MAX];
+	h->link_fd = h->old_prog_fd = -1;
+	h->fresh = true;
+	if (h->is_xdp) {
+		h->kind = HK_XDP;
+		link_pin(h->pin, sizeof(h->pin), dir, "xdp", h->ifc->name);
+		if (open_pinned_link(h) == 0)
+			h->fresh = false;
+		return;
+	}
+	link_pin(h->pin, sizeof(h->pin), dir, "tc", h->ifc->name);
+	link_pin(tcf, sizeof(tcf), dir, "tcf", h->ifc->name);
+	h->kind = HK_TCX;
+	if (open_pinned_link(h) == 0) {
+		h->fresh = false;
+	} else if (exists(tcf)) {
+		LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = (int)h->ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, to, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
+		h->kind = HK_CLSACT;
+		snprintf(h->pin, sizeof(h->pin), "%s", tcf);
+		if (bpf_tc_query(&th, &to) == 0 && to.prog_id) {
+			h->old_prog_fd = bpf_prog_get_fd_by_id(to.prog_id);
+			h->fresh = false;
+		}
+	}
+}
+
+/* Pins fd at path, replacing what is there in one step (rename). */
+static int pin_replace(int fd, const char *path)
+{
+	char tmp[PATH_MAX + 8];
+	char *slash = strrchr(path, '/');
+	snprintf(tmp, sizeof(tmp), "%.*s/new-%s", (int)(slash - path), path, slash + 1);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	return 0;
+}
+
+static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size_t errlen)
+{
+	int e;
+	if (!h->fresh) {
+		e = h->kind == HK_CLSACT ? attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen)
+					 : link_switch(h->link_fd, prog_fd, err, errlen);
+		if (!e && h->kind == HK_CLSACT)
+			pin_replace(prog_fd, h->pin); /* the marker holds the program in force */
+		h->done = !e;
+		return e;
+	}
+	if (h->is_xdp) {
+		bool generic;
+		e = attach_xdp(prog_fd, h->ifc->ifindex, &generic, err, errlen);
+		if (e < 0)
+			return e;
+		h->link_fd = e;
+		if (generic)
+			fprintf(notes, "note: %s: the driver has no native XDP; using generic (skb) mode, "
+				       "which is slower\n", h->ifc->name);
+	} else {
+		const char *force = getenv("RAMPART_TC_ATTACH");
+		e = -EOPNOTSUPP;
+		if (!force || strcmp(force, "clsact") != 0) {
+			e = attach_tcx_egress(prog_fd, h->ifc->ifindex, err, errlen);
+			if (e < 0)
+				fprintf(notes, "note: %s: %s; using a clsact filter instead\n", h->ifc->name, err);
+		}
+		if (e >= 0) {
+			h->link_fd = e;
+		} else {
+			char tcf[PATH_MAX];
+			e = attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen);
+			if (e)
+				return e;
+			h->kind = HK_CLSACT;
+			/* the marker pin (the program) tells unload to remove the filter */
+			snprintf(tcf, sizeof(tcf), "%s", h->pin);
+			char *dash = strrchr(tcf, '/') + 1;
+			memmove(dash + 3, dash + 2, strlen(dash + 2) + 1);
+			memcpy(dash, "tcf", 3); /* tc-IF -> tcf-IF */
+			snprintf(h->pin, sizeof(h->pin), "%s", tcf);
+		}
+	}
+	h->done = true;
+	/* the pin is what keeps it attached once this process exits */
+	e = pin_replace(h->kind == HK_CLSACT ? prog_fd : h->link_fd, h->pin);
+	if (e) {
+		snprintf(err, errlen, "cannot pin %.900s: %s", h->pin, strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static void hook_rollback(struct hook *h)
+{
+	char err[ERRLEN];
+	if (!h->done)
+		return;
+	if (h->fresh) {
+		unlink(h->pin);
+		if (h->kind == HK_CLSACT)
+			detach_tc_clsact(h->ifc->ifindex);
+		if (h->link_fd >= 0)
+			close(h->link_fd); /* last reference: detached */
+		h->link_fd = -1;
+	} else if (h->kind == HK_CLSACT) {
+		attach_tc_clsact(h->old_prog_fd, h->ifc->ifindex, err, sizeof(err));
+		pin_replace(h->old_prog_fd, h->pin);
+	} else {
+		link_switch(h->link_fd, h->old_prog_fd, err, sizeof(err));
+	}
+	h->done = false;
+}
+
+static void hook_close(struct hook *h)
+{
+	if (h->link_fd >= 0)
+		close(h->link_fd);
+	if (h->old_prog_fd >= 0)
+		close(h->old_prog_fd);
+}
+
+/* ---------- pinning the object ---------- */
+
+/* Pins every map (or both programs) of the new object under DIR/SUB-new. */
+static int pin_set(struct rampart_bpf *skel, const char *dir, bool progs, char *err, size_t errlen)
+{
+	char sub[16], path[PATH_MAX];
+	snprintf(sub, sizeof(sub), "%s-new", progs ? "progs" : "maps");
+	pins_path(path, sizeof(path), dir, sub, NULL);
+	pins_remove_all(path); /* left over by an apply that crashed */
+	if (mkdir(path, 0700)) {
+		snprintf(err, errlen, "cannot create %.900s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (progs) {
+		pins_path(path, sizeof(path), dir, sub, "xdp");
+		if (bpf_program__pin(skel->progs.rampart_xdp, path))
+			goto fail;
+		pins_path(path, sizeof(path), dir, sub, "tc");
+		if (bpf_program__pin(skel->progs.rampart_tc_egress, path))
+			goto fail;
+		return 0;
+	}
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, skel->obj) {
+		if (strchr(bpf_map__name(m), '.'))
+			continue; /* libbpf's internal .rodata/.bss */
+		pins_path(path, sizeof(path), dir, sub, bpf_map__name(m));
+		if (bpf_obj_pin(bpf_map__fd(m), path))
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot pin %.900s: %s", path, strerror(errno));
+	return -errno;
+}
+
+/* DIR/SUB-new becomes DIR/SUB in one step (renameat2 RENAME_EXCHANGE on
+ * bpffs), so readers see the old complete set or the new one. */
+static int pin_set_commit(const char *dir, const char *sub)
+{
+	char cur[PATH_MAX], next[PATH_MAX], name[32];
+	snprintf(name, sizeof(name), "%s-new", sub);
+	pins_path(cur, sizeof(cur), dir, sub, NULL);
+	pins_path(next, sizeof(next), dir, name, NULL);
+	if (!exists(cur))
+		return rename(next, cur) ? -errno : 0;
+	if (renameat2(AT_FDCWD, next, AT_FDCWD, cur, RENAME_EXCHANGE))
+		return -errno;
+	return pins_remove_all(next);
+}
+
+/* ---------- state carried over ---------- */
+
+/* When conntrack-size changed the table cannot be shared: copy the flows. */
+static void copy_conntrack(const char *dir, int new_fd, FILE *notes)
+{
+	int old_fd = pins_open_map(dir, "rp_conntrack");
+	struct bpf_map_info oi = {}, ni = {};
+	__u32 ol = sizeof(oi), nl = sizeof(ni);
+	if (old_fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(old_fd, &oi, &ol) || bpf_obj_get_info_by_fd(new_fd, &ni, &nl) ||
+	    oi.id == ni.id || oi.key_size != sizeof(struct ct_key) ||
+	    oi.value_size != sizeof(struct ct_value) || ni.key_size != oi.key_size ||
+	    ni.value_size != oi.value_size) {
+		close(old_fd);
+		return;
+	}
+	struct ct_key k, next;
+	struct ct_value v;
+	unsigned copied = 0, lost = 0;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(old_fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(old_fd, &k, &v) == 0) {
+			if (bpf_map_update_elem(new_fd, &k, &v, BPF_NOEXIST) == 0)
+				copied++;
+			else
+				lost++;
+		}
+	}
+	close(old_fd);
+	fprintf(notes, "note: conntrack-size changed: %u flows copied into the new table", copied);
+	if (lost)
+		fprintf(notes, ", %u did not fit (their next packets will be judged as new/invalid)", lost);
+	fputc('\n', notes);
+}
+
+/* ---------- apply ---------- */
+
+static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_report *rep,
+			  char old[][IF_NAMESIZE], int nold, FILE *notes)
+{
+	if (rq->nifnames > APPLY_MAX_IFACES) {
+		fprintf(stderr, "rampart apply: at most %d interfaces\n", APPLY_MAX_IFACES);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < rq->nifnames; i++) {
+		const char *n = rq->ifnames[i];
+		unsigned idx = if_nametoindex(n);
+		if (strlen(n) >= IF_NAMESIZE || !idx) {
+			fprintf(stderr,
+				"rampart apply: interface `%s` not found in this network namespace; "
+				"check `ip link` (rampart acts in the namespace it runs in)\n", n);
+			return EXIT_SYSTEM;
+		}
+		bool dup = false;
+		for (int j = 0; j < rep->nifaces; j++)
+			dup |= rep->ifaces[j].ifindex == idx;
+		if (dup)
+			continue;
+		struct apply_iface *f = &rep->ifaces[rep->nifaces++];
+		snprintf(f->name, sizeof(f->name), "%s", n);
+		f->ifindex = idx;
+	}
+	if (rq->nifnames)
+		return EXIT_OK;
+	if (loaded || nold) {
+		/* keep what was attached before */
+		for (int i = 0; i < nold; i++) {
+			unsigned idx = if_nametoindex(old[i]);
+			if (!idx) {
+				fprintf(notes, "note: %s (attached before) no longer exists here: dropped\n", old[i]);
+				continue;
+			}
+			struct apply_iface *f = &rep->ifaces[rep->nifaces++];
+			snprintf(f->name, sizeof(f->name), "%.15s", old[i]);
+			f->ifindex = idx;
+		}
+		return EXIT_OK;
+	}
+	/* first apply without --iface: every interface of this namespace but lo */
+	struct if_nameindex *all = if_nameindex();
+	for (struct if_nameindex *i = all; i && i->if_index; i++) {
+		if (!strcmp(i->if_name, "lo") || rep->nifaces >= APPLY_MAX_IFACES)
+			continue;
+		struct apply_iface *f = &rep->ifaces[rep->nifaces++];
+		snprintf(f->name, sizeof(f->name), "%s", i->if_name);
+		f->ifindex = i->if_index;
+	}
+	if (all)
+		if_freenameindex(all);
+	return EXIT_OK;
+}
+
+int resolve_cgroup_path(const char *arg, char *out, size_t outlen, char *err, size_t errlen)
+{
+	char mnt[PATH_MAX] = "";
+	FILE *f = fopen("/proc/mounts", "r");
+	char dev[256], dir[PATH_MAX], type[64];
+	while (f && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(mnt, sizeof(mnt), "%s", dir);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!mnt[0]) {
+		snprintf(err, errlen, "no cgroup2 filesystem is mounted (see /proc/mounts); mount one: "
+				      "mount -t cgroup2 none /sys/fs/cgroup");
+		return EXIT_SYSTEM;
+	}
+	size_t ml = strlen(mnt);
+	if (arg[0] == '/' && !strncmp(arg, mnt, ml) && (arg[ml] == 0 || arg[ml] == '/'))
+		snprintf(out, outlen, "%s", arg);
+	else if (arg[0] == '/' && (ml > 1))
+		/* "/system.slice" means relative to the mount too, as in policies */
+		snprintf(out, outlen, "%s%s", mnt, arg);
+	else
+		snprintf(out, outlen, "%s/%s", mnt, arg);
+	struct stat st;
+	if (stat(out, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cgroup `%s` does not exist (looked for %s under the cgroup2 mount %s)",
+			 arg, out, mnt);
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *notes)
+{
+	struct timespec t0, t1;
+	char err[ERRLEN] = "";
+	int rc = EXIT_SYSTEM;
+	struct policy p;
+	struct diag d;
+	struct flat_policy fp;
+	struct cls_tables t;
+	struct rampart_bpf *skel = NULL;
+	struct hook hooks[2 * APPLY_MAX_IFACES];
+	int nhooks = 0, lock_fd = -1;
+	bool created_dir = false, switched = false;
+	char old[APPLY_MAX_IFACES][IF_NAMESIZE];
+	const char *dir = rq->pin_dir;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(rep, 0, sizeof(*rep));
+	memset(&fp, 0, sizeof(fp));
+	memset(&t, 0, sizeof(t));
+	memset(&p, 0, sizeof(p));
+	diag_init(&d, stderr, NULL);
+
+	if (pins_check_bpffs(dir, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out;
+	}
+	if (rq->cgroup && (rc = resolve_cgroup_path(rq->cgroup, rep->cgroup, sizeof(rep->cgroup), err,
+						      sizeof(err)))) {
+		fprintf(stderr, "rampart apply: --cgroup: %s\n", err);
+		goto out;
+	}
+
+	/* 1. the policy, entirely in user space */
+	struct load_opts lo = { .resolve_hosts = true, .lookup_users = true };
+	rc = EXIT_POLICY;
+	if (policy_load_file(&p, rq->file, &lo, &d) || d.nerrors) {
+		fprintf(stderr, "rampart apply: %s: %d error%s; nothing was changed\n", rq->file, d.nerrors,
+			d.nerrors == 1 ? "" : "s");
+		goto out;
+	}
+	if (flatten_policy(&p, &fp, &d) || d.nerrors) {
+		fprintf(stderr, "rampart apply: %s: cannot flatten the policy; nothing was changed\n", rq->file);
+		goto out;
+	}
+	if (cls_compile(&fp, (uint32_t)p.nrules, &t, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s: %s; nothing was changed\n", rq->file, err);
+		goto out;
+	}
+	uint8_t digest[32];
+	sha256(p.srcs.v[0]->text, p.srcs.v[0]->len, digest);
+	sha256_hex(digest, rep->sha256);
+	rep->nrules = p.nrules;
+	rep->ntables = p.ntables;
+
+	/* 2. what runs now (read only) */
+	rc = EXIT_SYSTEM;
+	lock_fd = lock_parent(dir);
+	bool loaded = pins_loaded(dir);
+	int nold = attached_ifaces(dir, old, APPLY_MAX_IFACES);
+	if ((rc = resolve_ifaces(rq, loaded, rep, old, nold, notes)))
+		goto out;
+	rc = EXIT_SYSTEM;
+	if (rep->nifaces == 0 && !rq->cgroup) {
+		fprintf(stderr, "rampart apply: no interface to protect; name one with --iface IF\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	struct rp_config old_cfg;
+	bool have_old_cfg = false, reuse = loaded;
+	char maps_dir[PATH_MAX];
+	pins_path(maps_dir, sizeof(maps_dir), dir, "maps", NULL);
+	if (loaded) {
+		int fd = pins_open_map(dir, "rp_config");
+		__u32 zero = 0;
+		have_old_cfg = fd >= 0 && bpf_map_lookup_elem(fd, &zero, &old_cfg) == 0;
+		if (fd >= 0)
+			close(fd);
+		struct rp_policy_info info;
+		fd = pins_open_map(dir, "rp_policy_info");
+		if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &info) == 0 && info.abi_version != RP_ABI_VERSION) {
+			fprintf(notes, "note: the running policy was loaded by another rampart version "
+				       "(map layout %u, this one %u): flows and counters start afresh\n",
+				info.abi_version, RP_ABI_VERSION);
+			reuse = false;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	rep->replaced = loaded;
+
+	/* 3. the new object, loaded next to the running one */
+	struct datapath_opts o = {
+		.conntrack_size = (uint32_t)p.opt.conntrack_size,
+		.nslots = policy_nslots(&p),
+		.reuse_dir = reuse ? maps_dir : NULL,
+	};
+	if (datapath_open(&skel, &o, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out;
+	}
+	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
+			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+	if (cls_maps_size(&cm, &t, err, sizeof(err)) || datapath_load(skel, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out_skel;
+	}
+
+	/* 4. fill every map of the new object; the running programs do not see them */
+	if (cls_maps_write(&cm, &t, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out_skel;
+	}
+	char abspath[PATH_MAX];
+	if (!realpath(rq->file, abspath))
+		snprintf(abspath, sizeof(abspath), "%s", rq->file);
+	rep->generation = have_old_cfg ? old_cfg.generation + 1 : 1;
+	int e = datapath_write_rules(skel, &p);
+	if (!e)
+		e = datapath_write_policy_info(skel, &p, abspath, digest);
+	if (!e) {
+		struct rp_policy_info info;
+		__u32 zero = 0;
+		e = bpf_map__lookup_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info), 0);
+		info.generation = rep->generation;
+		if (!e)
+			e = bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info,
+						 sizeof(info), BPF_ANY);
+	}
+	for (int i = 0; !e && i < rep->nifaces; i++) {
+		struct apply_iface *f = &rep->ifaces[i];
+		f->policy_id = policy_iface_id(&p, f->name);
+		if (f->policy_id)
+			e = datapath_set_iface(skel, f->ifindex, f->policy_id);
+	}
+	if (e) {
+		fprintf(stderr, "rampart apply: cannot write the policy maps: %s\n", strerror(e < 0 ? -e : e));
+		goto out_skel;
+	}
+	int old_ct = loaded ? pins_open_map(dir, "rp_conntrack") : -1;
+	rep->state_reused = loaded && same_map(old_ct, bpf_map__fd(skel->maps.rp_conntrack));
+	if (old_ct >= 0)
+		close(old_ct);
+	if (loaded && !rep->state_reused)
+		copy_conntrack(dir, bpf_map__fd(skel->maps.rp_conntrack), notes);
+
+	struct rp_config cfg;
+	char wan[IF_NAMESIZE * 4] = "";
+	datapath_config_from_options(&cfg, &p.opt);
+	cfg.generation = rep->generation;
+	if (policy_wan_ifname(&p, wan, sizeof(wan))) {
+		for (int i = 0; i < rep->nifaces; i++)
+			if (!strcmp(rep->ifaces[i].name, wan)) {
+				cfg.flags |= RP_CFG_F_HAVE_WAN;
+				cfg.wan_ifindex = rep->ifaces[i].ifindex;
+				snprintf(rep->wan, sizeof(rep->wan), "%s", wan);
+			}
+		if (!rep->wan[0])
+			fprintf(notes, "note: the policy declares `interface wan = %s` but %s is not attached: "
+				       "host mode (attach it with --iface %s for gateway mode)\n", wan, wan, wan);
+	}
+
+	/* 5. pins of the new set, beside the current ones (nothing reads them yet) */
+	if (!exists(dir)) {
+		if (pins_mkdirs(dir)) {
+			fprintf(stderr, "rampart apply: cannot create %s: %s\n", dir, strerror(errno));
+			goto out_skel;
+		}
+		created_dir = true;
+	}
+	pins_mkdirs(dir);
+	if (pin_set(skel, dir, false, err, sizeof(err)) || pin_set(skel, dir, true, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out_unpin;
+	}
+
+	/* 6. the configuration last: mode enforcing (shared with the running
+	 * programs when reused: restored if the switch fails) */
+	bool cfg_shared = false;
+	if (loaded) {
+		int fd = pins_open_map(dir, "rp_config");
+		cfg_shared = same_map(fd, bpf_map__fd(skel->maps.rp_config));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (datapath_write_config(skel, &cfg)) {
+		fprintf(stderr, "rampart apply: cannot write the configuration: %s\n", strerror(errno));
+		goto out_unpin;
+	}
+
+	/* 7. the switch: one step per hook; on failure, back to the old programs */
+	for (int i = 0; i < rep->nifaces; i++)
+		for (int x = 0; x < 2; x++) {
+			struct hook *h = &hooks[nhooks++];
+			memset(h, 0, sizeof(*h));
+			h->is_xdp = x == 0;
+			h->ifc = &rep->ifaces[i];
+			hook_prepare(h, dir);
+			h->ifc->added |= h->fresh;
+		}
+	int xdp_fd = bpf_program__fd(skel->progs.rampart_xdp);
+	int tc_fd = bpf_program__fd(skel->progs.rampart_tc_egress);
+	for (int i = 0; i < nhooks; i++) {
+		struct hook *h = &hooks[i];
+		if (hook_switch(h, h->is_xdp ? xdp_fd : tc_fd, notes, err, sizeof(err))) {
+			fprintf(stderr, "rampart apply: %s: %s\n", h->ifc->name, err);
+			for (int j = i; j >= 0; j--)
+				hook_rollback(&hooks[j]);
+			if (cfg_shared && have_old_cfg)
+				datapath_write_config(skel, &old_cfg);
+			fprintf(stderr, "rampart apply: every interface is back to the policy it had; "
+					"nothing was changed\n");
+			goto out_unpin;
+		}
+	}
+	switched = true;
+
+	/* 8. commit: drop interfaces no longer listed, publish the new pins */
+	for (int i = 0; i < nold; i++) {
+		bool keep = false;
+		for (int j = 0; j < rep->nifaces; j++)
+			keep |= !strcmp(old[i], rep->ifaces[j].name);
+		if (!keep) {
+			detach_iface(dir, old[i]);
+			snprintf(rep->detached[rep->ndetached++], IF_NAMESIZE, "%.15s", old[i]);
+		}
+	}
+	if ((e = pin_set_commit(dir, "maps")) || (e = pin_set_commit(dir, "progs")))
+		fprintf(notes, "warning: the new policy is in force but its pins could not be "
+			       "published (%s); run `rampart apply` again\n", strerror(-e));
+	for (int i = 0; i < rep->nifaces; i++) {
+		struct apply_iface *f = &rep->ifaces[i];
+		snprintf(f->xdp_mode, sizeof(f->xdp_mode), "%s", xdp_mode_name(f->ifindex));
+		f->tc_kind = hooks[2 * i + 1].kind == HK_CLSACT ? "clsact" : "tcx";
+	}
+	rc = EXIT_OK;
+
+out_unpin:
+	if (!switched) {
+		char path[PATH_MAX];
+		pins_path(path, sizeof(path), dir, "maps-new", NULL);
+		pins_remove_all(path);
+		pins_path(path, sizeof(path), dir, "progs-new", NULL);
+		pins_remove_all(path);
+		if (created_dir)
+			pins_remove_all(dir);
+	}
+out_skel:
+	for (int i = 0; i < nhooks; i++)
+		hook_close(&hooks[i]);
+	/* the pins hold what must stay: the object's own references can go */
+	datapath_destroy(skel);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	cls_tables_free(&t);
+	flat_policy_free(&fp);
+	diag_free(&d);
+	policy_free(&p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return rc;
+}
+
+/* ---------- unload ---------- */
+
+/* Only remove what rampart pinned: never wipe a directory that holds
+ * something else (e.g. --pin-dir /sys/fs/bpf by mistake). */
+static bool looks_like_pin_dir(const char *dir, int *nentries)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool ok = true;
+	*nentries = 0;
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		(*nentries)++;
+		ok &= !strcmp(e->d_name, "maps") || !strcmp(e->d_name, "links") ||
+		      !strcmp(e->d_name, "progs") || !strcmp(e->d_name, "maps-new") ||
+		      !strcmp(e->d_name, "progs-new");
+	}
+	closedir(d);
+	return ok;
+}
+
+int unload_pins(const char *dir, FILE *out)
+{
+	char err[ERRLEN];
+	int n = 0;
+	if (pins_check_bpffs(dir, err, sizeof(err))) {
+		fprintf(stderr, "rampart unload: %s\n", err);
+		return EXIT_SYSTEM;
+	}
+	int lock_fd = lock_parent(dir);
+	if (!exists(dir)) {
+		fprintf(out, "nothing loaded in %s\n", dir);
+		close(lock_fd);
+		return EXIT_OK;
+	}
+	if (!looks_like_pin_dir(dir, &n)) {
+		fprintf(stderr, "rampart unload: %s holds pins that rampart did not make; "
+				"refusing to remove it (check --pin-dir)\n", dir);
+		close(lock_fd);
+		return EXIT_SYSTEM;
+	}
+	char names[APPLY_MAX_IFACES][IF_NAMESIZE];
+	int nif = attached_ifaces(dir, names, APPLY_MAX_IFACES);
+	bool loaded = pins_loaded(dir);
+	for (int i = 0; i < nif; i++)
+		detach_iface(dir, names[i]);
+	int e = pins_remove_all(dir);
+	close(lock_fd);
+	if (e) {
+		fprintf(stderr, "rampart unload: cannot remove %s: %s\n", dir, strerror(-e));
+		return EXIT_SYSTEM;
+	}
+	if (!loaded && nif == 0) {
+		fprintf(out, "nothing loaded in %s\n", dir);
+		return EXIT_OK;
+	}
+	fprintf(out, "unloaded %s", dir);
+	if (nif) {
+		fprintf(out, "; detached from");
+		for (int i = 0; i < nif; i++)
+			fprintf(out, " %s", names[i]);
+	}
+	fputc('\n', out);
+	return EXIT_OK;
+}

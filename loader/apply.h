@@ -1,0 +1,59 @@
+/* `rampart apply` and `rampart unload` without the command line: compile a
+ * policy, load it next to (or in place of) the running one, switch every
+ * hook atomically, and pin the result.  See docs/architecture.md, "Loading
+ * and atomic replace". */
+#ifndef RAMPART_APPLY_H
+#define RAMPART_APPLY_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define APPLY_MAX_IFACES 64
+
+struct apply_req {
+	const char *pin_dir;
+	const char *file;
+	const char *const *ifnames; /* --iface; none: keep the attached ones (or all but lo) */
+	int nifnames;
+	const char *cgroup;         /* --cgroup as given, or NULL */
+};
+
+struct apply_iface {
+	char name[IF_NAMESIZE];
+	uint32_t ifindex;
+	uint32_t policy_id;   /* the policy's interface id, 0 when it does not name it */
+	char xdp_mode[16];    /* native / generic */
+	const char *tc_kind;  /* "tcx" or "clsact" */
+	bool added;           /* attached by this apply (not there before) */
+};
+
+struct apply_report {
+	char sha256[65];
+	char cgroup[4096];    /* the resolved --cgroup ("" when not given) */
+	int nrules, ntables;
+	uint32_t generation;
+	bool replaced;        /* a policy was running and has been replaced */
+	bool state_reused;    /* conntrack and the other state maps were kept */
+	struct apply_iface ifaces[APPLY_MAX_IFACES];
+	int nifaces;
+	char detached[APPLY_MAX_IFACES][IF_NAMESIZE];
+	int ndetached;
+	char wan[IF_NAMESIZE]; /* gateway mode: the attached wan interface, "" if none */
+	double seconds;
+};
+
+/* Returns an exit code of cli.h; diagnostics and errors go to stderr, notes
+ * (fallbacks, dropped interfaces) to `notes`. */
+int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *notes);
+
+/* Detaches and unpins everything in pin_dir.  Returns an exit code; says
+ * what it did on out. */
+int unload_pins(const char *pin_dir, FILE *out);
+
+/* --cgroup PATH: absolute under the cgroup2 mount, or relative to it, and
+ * existing.  Writes the absolute path.  0, or an exit code with a message. */
+int resolve_cgroup_path(const char *arg, char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

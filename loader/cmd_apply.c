@@ -1,0 +1,130 @@
+/* `rampart apply [FILE] [--iface IF]... [--cgroup PATH]` and `rampart unload`. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "apply.h"
+#include "cli.h"
+#include "json.h"
+
+static int need_root(const char *cmd)
+{
+	if (geteuid() == 0)
+		return EXIT_OK;
+	fprintf(stderr, "rampart %s: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n", cmd);
+	return EXIT_SYSTEM;
+}
+
+static void print_json(const struct apply_req *rq, const struct apply_report *r)
+{
+	printf("{\"file\": ");
+	json_str(stdout, rq->file);
+	printf(", \"sha256\": \"%s\", \"rules\": %d, \"tables\": %d, \"generation\": %u, "
+	       "\"replaced\": %s, \"state_kept\": %s, \"seconds\": %.3f, \"interfaces\": [",
+	       r->sha256, r->nrules, r->ntables, r->generation, r->replaced ? "true" : "false",
+	       r->state_reused ? "true" : "false", r->seconds);
+	for (int i = 0; i < r->nifaces; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(stdout, r->ifaces[i].name);
+		printf(", \"xdp\": \"%s\", \"tc\": \"%s\", \"added\": %s}", r->ifaces[i].xdp_mode,
+		       r->ifaces[i].tc_kind, r->ifaces[i].added ? "true" : "false");
+	}
+	printf("], \"detached\": [");
+	for (int i = 0; i < r->ndetached; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(stdout, r->detached[i]);
+	}
+	printf("], \"wan\": ");
+	if (r->wan[0])
+		json_str(stdout, r->wan);
+	else
+		printf("null");
+	printf(", \"cgroup\": ");
+	if (r->cgroup[0])
+		json_str(stdout, r->cgroup);
+	else
+		printf("null");
+	printf("}\n");
+}
+
+static void print_text(const struct apply_req *rq, const struct apply_report *r)
+{
+	printf("applied %s (sha256 %.12s) in %.2f s\n", rq->file, r->sha256, r->seconds);
+	printf("  %d rule%s in %d table%s, generation %u%s\n", r->nrules, r->nrules == 1 ? "" : "s",
+	       r->ntables, r->ntables == 1 ? "" : "s", r->generation,
+	       !r->replaced ? ""
+	       : r->state_reused ? "; replaced the running policy atomically, flows kept"
+				 : "; replaced the running policy atomically");
+	for (int i = 0; i < r->nifaces; i++)
+		printf("  %-16s xdp %s, tc egress (%s)%s%s\n", r->ifaces[i].name, r->ifaces[i].xdp_mode,
+		       r->ifaces[i].tc_kind, r->ifaces[i].added && r->replaced ? ", newly attached" : "",
+		       !strcmp(r->ifaces[i].name, r->wan) ? ", wan (gateway mode)" : "");
+	for (int i = 0; i < r->ndetached; i++)
+		printf("  %-16s detached\n", r->detached[i]);
+	if (r->cgroup[0])
+		printf("  cgroup %s: noted; socket hooks (app/user/cgroup rules on local sockets) "
+		       "are not attached yet by this version\n", r->cgroup);
+	printf("  pinned in %s, mode enforcing\n", rq->pin_dir);
+}
+
+int cmd_apply(struct cli *c)
+{
+	struct apply_req rq = { .pin_dir = c->pin_dir, .file = NULL };
+	const char *ifnames[APPLY_MAX_IFACES + 1];
+	int nif = 0;
+
+	for (int i = 1; i < c->argc; i++) {
+		const char *a = c->argv[i];
+		const char *val = NULL;
+		if (!strcmp(a, "--iface") || !strcmp(a, "--cgroup")) {
+			if (i + 1 >= c->argc)
+				return usage_error(c, "%s needs a value", a);
+			val = c->argv[++i];
+		} else if (!strncmp(a, "--iface=", 8) || !strncmp(a, "--cgroup=", 9)) {
+			val = strchr(a, '=') + 1;
+		}
+		if (val && !strncmp(a, "--iface", 7)) {
+			if (nif >= APPLY_MAX_IFACES)
+				return usage_error(c, "at most %d --iface", APPLY_MAX_IFACES);
+			if (!*val)
+				return usage_error(c, "--iface needs an interface name");
+			ifnames[nif++] = val;
+		} else if (val) {
+			if (!*val)
+				return usage_error(c, "--cgroup needs a path");
+			rq.cgroup = val;
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error(c, "unknown option `%s`", a);
+		} else if (rq.file) {
+			return usage_error(c, "takes at most one FILE (got `%s` and `%s`)", rq.file, a);
+		} else {
+			rq.file = a;
+		}
+	}
+	if (!rq.file)
+		rq.file = DEFAULT_POLICY_FILE;
+	rq.ifnames = ifnames;
+	rq.nifnames = nif;
+	int rc = need_root("apply");
+	if (rc)
+		return rc;
+
+	struct apply_report rep;
+	rc = apply_policy(&rq, &rep, stderr);
+	if (rc == EXIT_OK) {
+		if (c->json)
+			print_json(&rq, &rep);
+		else
+			print_text(&rq, &rep);
+	}
+	return rc;
+}
+
+int cmd_unload(struct cli *c)
+{
+	if (c->argc > 1)
+		return usage_error(c, "takes no arguments (the pin dir is --pin-dir, now %s)", c->pin_dir);
+	int rc = need_root("unload");
+	if (rc)
+		return rc;
+	return unload_pins(c->pin_dir, stdout);
+}

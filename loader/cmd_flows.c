@@ -1,0 +1,218 @@
+/* `rampart flows [--json]`: the connections the datapath tracks
+ * (rp_conntrack), originator first, with state, idle time, time left before
+ * the idle timeout, and the rule that allowed each. */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "cli.h"
+#include "datapath.h"
+#include "fields.h"
+#include "format.h"
+#include "json.h"
+#include "view.h"
+
+struct flow {
+	struct ct_key k;
+	struct ct_value v;
+};
+
+static int by_age(const void *a, const void *b)
+{
+	const struct flow *x = a, *y = b;
+	return x->v.created_ns < y->v.created_ns ? -1 : x->v.created_ns > y->v.created_ns;
+}
+
+/* Every entry, bounded by the capacity: a hash walk restarts when its
+ * current key is deleted under it. */
+static int read_flows(int fd, struct flow **out)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	*out = NULL;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+		return -1;
+	int cap = 64, n = 0;
+	struct flow *f = malloc((size_t)cap * sizeof(*f));
+	struct ct_key k, next;
+	void *prev = NULL;
+	while (f && (uint32_t)n < info.max_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (n == cap) {
+			struct flow *g = realloc(f, (size_t)cap * 2 * sizeof(*f));
+			if (!g)
+				break;
+			f = g;
+			cap *= 2;
+		}
+		if (bpf_map_lookup_elem(fd, &k, &f[n].v) != 0)
+			continue; /* deleted meanwhile */
+		f[n].k = k;
+		n++;
+	}
+	if (n > 1)
+		qsort(f, (size_t)n, sizeof(*f), by_age);
+	*out = f;
+	return n;
+}
+
+/* The flow's two ends, originator first. */
+static void endpoints(const struct flow *f, char *orig, char *resp, size_t n, bool *ports)
+{
+	bool a_first = f->v.flags & CT_F_ORIG_IS_A;
+	*ports = proto_has_ports(f->k.proto);
+	uint16_t pa = ntohs(f->k.port_a), pb = ntohs(f->k.port_b);
+	fmt_endpoint(orig, n, a_first ? f->k.addr_a : f->k.addr_b, a_first ? pa : pb, *ports);
+	fmt_endpoint(resp, n, a_first ? f->k.addr_b : f->k.addr_a, a_first ? pb : pa, *ports);
+}
+
+struct times {
+	uint64_t idle, age;
+	int64_t left; /* < 0: expired, waiting for the sweeper */
+};
+
+static struct times flow_times(const struct view *v, const struct flow *f, uint64_t now)
+{
+	struct times t;
+	t.idle = now > f->v.last_seen_ns ? now - f->v.last_seen_ns : 0;
+	t.age = now > f->v.created_ns ? now - f->v.created_ns : 0;
+	uint64_t to = f->v.state < CT_STATE_COUNT ? v->cfg.timeout_ns[f->v.state] : 0;
+	t.left = (int64_t)to - (int64_t)t.idle;
+	return t;
+}
+
+static void ifname(uint32_t ifindex, char *buf)
+{
+	if (!ifindex || !if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE + 1, ifindex ? "%u" : "-", ifindex);
+}
+
+static void print_json(const struct view *v, const struct flow *fl, int n)
+{
+	uint64_t now = now_mono_ns();
+	char orig[FMT_ADDR_LEN], resp[FMT_ADDR_LEN], proto[16], where[RP_FILE_LEN + 32], ifn[IF_NAMESIZE + 16];
+	char oa[FMT_ADDR_LEN], ra[FMT_ADDR_LEN];
+	printf("[");
+	for (int i = 0; i < n; i++) {
+		const struct flow *f = &fl[i];
+		bool ports, a_first = f->v.flags & CT_F_ORIG_IS_A;
+		endpoints(f, orig, resp, sizeof(orig), &ports);
+		struct times t = flow_times(v, f, now);
+		ifname(f->v.ifindex, ifn);
+		printf("%s\n  {\"proto\": \"%s\", \"proto_num\": %u, \"family\": %u", i ? "," : "",
+		       fmt_proto(proto, sizeof(proto), f->k.proto), f->k.proto,
+		       f->v.family ? f->v.family : (unsigned)addr_family(f->k.addr_a));
+		printf(", \"orig\": {\"addr\": \"%s\"", fmt_addr(oa, sizeof(oa), a_first ? f->k.addr_a : f->k.addr_b));
+		if (ports)
+			printf(", \"port\": %u", ntohs(a_first ? f->k.port_a : f->k.port_b));
+		printf("}, \"reply\": {\"addr\": \"%s\"", fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
+		if (ports)
+			printf(", \"port\": %u", ntohs(a_first ? f->k.port_b : f->k.port_a));
+		if (f->k.proto == 1 || f->k.proto == 58)
+			printf("}, \"echo_id\": %u", ntohs(f->k.port_a));
+		else
+			printf("}");
+		printf(", \"state\": \"%s\", \"replied\": %s, \"direction\": \"%s\", \"event\": \"%s\"",
+		       datapath_ct_state_name((enum rp_ct_state)f->v.state),
+		       f->v.flags & CT_F_REPLIED ? "true" : "false", direction_name((enum direction)f->v.dir),
+		       event_name((enum event_type)f->v.event));
+		printf(", \"idle_s\": %.1f, \"age_s\": %.1f, \"expires_in_s\": %.1f", (double)t.idle / 1e9,
+		       (double)t.age / 1e9, t.left > 0 ? (double)t.left / 1e9 : 0.0);
+		printf(", \"iface\": ");
+		json_str(stdout, ifn);
+		printf(", \"ifindex\": %u, \"rule\": ", f->v.ifindex);
+		const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
+		if (m && m->rule_id != RP_SLOT_NONE) {
+			snprintf(where, sizeof(where), "%s:%u", m->file, m->line);
+			json_str(stdout, where);
+		} else {
+			printf("null");
+		}
+		printf(", \"rule_slot\": ");
+		if (f->v.rule_slot == RP_SLOT_NONE)
+			printf("null");
+		else
+			printf("%u", f->v.rule_slot);
+		printf(", \"table\": ");
+		json_str(stdout, m ? m->table : NULL);
+		printf("}");
+	}
+	printf("%s]\n", n ? "\n" : "");
+}
+
+static void print_text(const struct view *v, const struct flow *fl, int n, uint32_t capacity)
+{
+	if (n == 0) {
+		printf("no tracked connections (capacity %u)\n", capacity);
+		return;
+	}
+	uint64_t now = now_mono_ns();
+	struct columns t;
+	columns_init(&t, 9, 1u << 4 | 1u << 5);
+	const char *head[] = { "PROTO", "ORIGINATOR", "RESPONDER", "STATE", "IDLE", "EXPIRES", "DIR", "IFACE", "RULE" };
+	columns_add(&t, head);
+	char orig[FMT_ADDR_LEN], resp[FMT_ADDR_LEN], proto[16], state[48], idle[32], left[32];
+	char ifn[IF_NAMESIZE + 16], where[RP_FILE_LEN + 80];
+	for (int i = 0; i < n; i++) {
+		const struct flow *f = &fl[i];
+		bool ports;
+		endpoints(f, orig, resp, sizeof(orig), &ports);
+		struct times tm = flow_times(v, f, now);
+		snprintf(state, sizeof(state), "%s%s", datapath_ct_state_name((enum rp_ct_state)f->v.state),
+			 f->v.flags & CT_F_REPLIED ? "" : " [unreplied]");
+		fmt_duration(idle, sizeof(idle), tm.idle);
+		if (tm.left > 0)
+			fmt_duration(left, sizeof(left), (uint64_t)tm.left);
+		else
+			snprintf(left, sizeof(left), "expired");
+		ifname(f->v.ifindex, ifn);
+		if (f->v.rule_slot == RP_SLOT_NONE) {
+			snprintf(where, sizeof(where), "(no rule: boot mode or implicit)");
+		} else {
+			const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
+			if (m && m->rule_id == RP_SLOT_NONE)
+				snprintf(where, sizeof(where), "default of %s", m->table);
+			else if (m)
+				snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
+			else
+				snprintf(where, sizeof(where), "slot %u (not in the loaded policy)", f->v.rule_slot);
+		}
+		const char *cells[] = { fmt_proto(proto, sizeof(proto), f->k.proto), orig, resp, state, idle, left,
+					direction_name((enum direction)f->v.dir), ifn, where };
+		columns_add(&t, cells);
+	}
+	columns_print(&t, stdout, "");
+	columns_free(&t);
+	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n,
+	       n == 1 ? "" : "s", capacity);
+}
+
+int cmd_flows(struct cli *c)
+{
+	if (c->argc > 1)
+		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
+	struct view v;
+	int rc = view_open(&v, c->pin_dir, "flows", VIEW_RULES | VIEW_CONNTRACK, false);
+	if (rc)
+		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	bpf_obj_get_info_by_fd(v.conntrack_fd, &info, &len);
+	struct flow *fl;
+	int n = read_flows(v.conntrack_fd, &fl);
+	if (n < 0) {
+		fprintf(stderr, "rampart flows: cannot read %s/maps/rp_conntrack\n", c->pin_dir);
+		view_close(&v);
+		return EXIT_SYSTEM;
+	}
+	if (c->json)
+		print_json(&v, fl, n);
+	else
+		print_text(&v, fl, n, info.max_entries);
+	free(fl);
+	view_close(&v);
+	return EXIT_OK;
+}

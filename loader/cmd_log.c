@@ -1,0 +1,268 @@
+/* `rampart log [-f] [--json]`: the rule-match events of the datapath (rules
+ * marked `log`, `continue` rules, `jump ... log`), read from the pinned ring
+ * buffer rp_log.  A ring buffer has one reader position: events printed
+ * here are consumed, so two readers (say this and the daemon) each see a
+ * part.  Without -f: print what is buffered and exit; with -f: follow until
+ * SIGINT/SIGTERM. */
+#include <errno.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "fields.h"
+#include "format.h"
+#include "json.h"
+#include "pins.h"
+#include "view.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+struct log_reader {
+	struct view *v;
+	bool json;
+	unsigned long events;
+	bool warned_size;
+};
+
+static const char *verdict_text(const struct rp_log_event *e, char *buf, size_t n)
+{
+	if (e->flags & RP_LOGF_ASK)
+		snprintf(buf, n, "ask->%s", verdict_name((enum verdict)e->verdict));
+	else
+		snprintf(buf, n, "%s", verdict_name((enum verdict)e->verdict));
+	return buf;
+}
+
+static void event_ifname(const struct rp_log_event *e, char *buf)
+{
+	if (!e->ifindex || !if_indextoname(e->ifindex, buf))
+		snprintf(buf, IF_NAMESIZE + 1, e->ifindex ? "if%u" : "-", e->ifindex);
+}
+
+/* Source and destination as the packet travelled: remote -> local for
+ * `in`, local -> remote for `out`. */
+static void src_dst(const struct rp_log_event *e, char *src, char *dst, size_t n)
+{
+	bool ports = proto_has_ports(e->proto);
+	if (e->dir == DIR_IN) {
+		fmt_endpoint(src, n, e->raddr, e->rport, ports);
+		fmt_endpoint(dst, n, e->laddr, e->lport, ports);
+	} else {
+		fmt_endpoint(src, n, e->laddr, e->lport, ports);
+		fmt_endpoint(dst, n, e->raddr, e->rport, ports);
+	}
+}
+
+static void print_text(struct log_reader *r, const struct rp_log_event *e)
+{
+	char when[48], verdict[32], where[RP_FILE_LEN + RP_TABLE_LEN + 32], proto[16];
+	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], ifn[IF_NAMESIZE + 16], extra[64];
+	const struct rp_rule_meta *m = view_rule(r->v, e->rule_slot);
+	if (m && m->rule_id != RP_SLOT_NONE)
+		snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
+	else if (m)
+		snprintf(where, sizeof(where), "default [%s]", m->table);
+	else
+		snprintf(where, sizeof(where), "slot %u", e->rule_slot);
+	src_dst(e, src, dst, sizeof(src));
+	event_ifname(e, ifn);
+	extra[0] = '\0';
+	if (e->proto == 6 && e->tcp_flags)
+		fmt_tcp_flags(extra, sizeof(extra), e->tcp_flags);
+	else if (e->proto == 1 || e->proto == 58) {
+		const char *t = icmp_type_name(e->proto == 1 ? 4 : 6, e->icmp_type);
+		if (t)
+			snprintf(extra, sizeof(extra), "%s", t);
+		else
+			snprintf(extra, sizeof(extra), "type %u code %u", e->icmp_type, e->icmp_code);
+	}
+	printf("%s  %-10s %-28s %-3s %-5s %s -> %s  on %s  %s%s%s%s", fmt_time_local(when, sizeof(when),
+	       mono_to_realtime_ns(e->time_ns), true), verdict_text(e, verdict, sizeof(verdict)), where,
+	       direction_name((enum direction)e->dir), fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn,
+	       event_name((enum event_type)e->event), extra[0] ? " " : "", extra,
+	       e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
+	if (e->missed)
+		printf("  (%u event%s of this rule %s rate-limited since the last one)", e->missed,
+		       e->missed == 1 ? "" : "s", e->missed == 1 ? "was" : "were");
+	printf("\n");
+}
+
+static void json_endpoint(const char *name, const uint32_t addr[4], uint16_t port, bool ports)
+{
+	char a[FMT_ADDR_LEN];
+	printf(", \"%s\": {\"addr\": \"%s\"", name, fmt_addr(a, sizeof(a), addr));
+	if (ports)
+		printf(", \"port\": %u", port);
+	printf("}");
+}
+
+static void print_json(struct log_reader *r, const struct rp_log_event *e)
+{
+	char when[48], verdict[32], where[RP_FILE_LEN + 16], proto[16], ifn[IF_NAMESIZE + 16];
+	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], fl[64];
+	const struct rp_rule_meta *m = view_rule(r->v, e->rule_slot);
+	uint64_t real = mono_to_realtime_ns(e->time_ns);
+	bool ports = proto_has_ports(e->proto);
+	printf("{\"time\": \"%s\", \"time_ns\": %llu, \"verdict\": \"%s\"", fmt_time_utc(when, sizeof(when), real),
+	       (unsigned long long)real, verdict_text(e, verdict, sizeof(verdict)));
+	printf(", \"rule\": ");
+	if (m && m->rule_id != RP_SLOT_NONE) {
+		snprintf(where, sizeof(where), "%s:%u", m->file, m->line);
+		json_str(stdout, where);
+	} else {
+		printf("null");
+	}
+	printf(", \"slot\": %u, \"file\": ", e->rule_slot);
+	json_str(stdout, m && m->file[0] ? m->file : NULL);
+	printf(", \"line\": %u, \"table\": ", m ? m->line : 0);
+	json_str(stdout, m ? m->table : NULL);
+	printf(", \"text\": ");
+	json_str(stdout, m ? m->text : NULL);
+	src_dst(e, src, dst, sizeof(src));
+	event_ifname(e, ifn);
+	printf(", \"direction\": \"%s\", \"event\": \"%s\", \"family\": %u, \"proto\": \"%s\", \"proto_num\": %u",
+	       direction_name((enum direction)e->dir), event_name((enum event_type)e->event), e->family,
+	       fmt_proto(proto, sizeof(proto), e->proto), e->proto);
+	printf(", \"src\": \"%s\", \"dst\": \"%s\"", src, dst);
+	json_endpoint("local", e->laddr, e->lport, ports);
+	json_endpoint("remote", e->raddr, e->rport, ports);
+	printf(", \"iface\": ");
+	json_str(stdout, ifn);
+	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex, e->flags & RP_LOGF_EGRESS ? "tc-egress" : "xdp");
+	printf(", \"record\": %s, \"ask\": %s", e->flags & RP_LOGF_RECORD ? "true" : "false",
+	       e->flags & RP_LOGF_ASK ? "true" : "false");
+	if (e->proto == 6)
+		printf(", \"tcp_flags\": \"%s\"", fmt_tcp_flags(fl, sizeof(fl), e->tcp_flags));
+	if (e->proto == 1 || e->proto == 58)
+		printf(", \"icmp_type\": %u, \"icmp_code\": %u", e->icmp_type, e->icmp_code);
+	printf(", \"missed\": %u}\n", e->missed);
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct log_reader *r = ctx;
+	if (len < sizeof(struct rp_log_event)) {
+		if (!r->warned_size)
+			fprintf(stderr, "rampart log: skipping events of %zu bytes (expected %zu): the datapath "
+					"comes from another rampart version\n", len, sizeof(struct rp_log_event));
+		r->warned_size = true;
+		return 0;
+	}
+	struct rp_log_event e;
+	memcpy(&e, data, sizeof(e));
+	if (r->json)
+		print_json(r, &e);
+	else
+		print_text(r, &e);
+	r->events++;
+	return 0;
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* The id of the map pinned at DIR/maps/NAME now (0: not pinned). */
+static uint32_t pinned_id(const char *dir, const char *name)
+{
+	int fd = pins_open_map(dir, name);
+	uint32_t id = map_id(fd);
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+static int follow(struct cli *c, struct view *v, struct ring_buffer **rb, struct log_reader *r)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uint64_t last_check = now_mono_ns();
+	while (!stop_requested) {
+		int e = ring_buffer__poll(*rb, 500);
+		if (e < 0 && e != -EINTR) {
+			fprintf(stderr, "rampart log: reading %s/maps/rp_log failed: %s\n", c->pin_dir, strerror(-e));
+			return EXIT_SYSTEM;
+		}
+		fflush(stdout);
+		if (now_mono_ns() - last_check < 1000000000ull)
+			continue;
+		last_check = now_mono_ns();
+		/* an apply pins new rule metadata; an unload removes everything */
+		uint32_t ring = pinned_id(c->pin_dir, "rp_log");
+		if (!ring) {
+			fprintf(stderr, "rampart log: the policy was unloaded from %s; stopping\n", c->pin_dir);
+			return EXIT_OK;
+		}
+		if (pinned_id(c->pin_dir, "rp_rules") != map_id(v->rules_fd))
+			view_reload_rules(v);
+		if (ring != map_id(v->log_fd)) {
+			int fd = pins_open_map(c->pin_dir, "rp_log");
+			struct ring_buffer *nrb = fd >= 0 ? ring_buffer__new(fd, on_event, r, NULL) : NULL;
+			if (nrb) {
+				ring_buffer__consume(*rb);
+				ring_buffer__free(*rb);
+				*rb = nrb;
+				close(v->log_fd);
+				v->log_fd = fd;
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+	}
+	return EXIT_OK;
+}
+
+int cmd_log(struct cli *c)
+{
+	bool follow_mode = false;
+	for (int i = 1; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "-f") || !strcmp(c->argv[i], "--follow"))
+			follow_mode = true;
+		else
+			return usage_error(c, "unknown argument `%s` (takes -f and --json)", c->argv[i]);
+	}
+	struct view v;
+	int rc = view_open(&v, c->pin_dir, "log", VIEW_RULES | VIEW_LOG, false);
+	if (rc)
+		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
+	struct log_reader r = { .v = &v, .json = c->json };
+	struct ring_buffer *rb = ring_buffer__new(v.log_fd, on_event, &r, NULL);
+	if (!rb) {
+		int e = errno;
+		fprintf(stderr, "rampart log: cannot map the ring buffer %s/maps/rp_log: %s%s\n", c->pin_dir,
+			strerror(e), e == EPERM || e == EACCES ? "; run as root" : "");
+		view_close(&v);
+		return EXIT_SYSTEM;
+	}
+	if (follow_mode) {
+		rc = follow(c, &v, &rb, &r);
+	} else {
+		int e = ring_buffer__consume(rb);
+		rc = EXIT_OK;
+		if (e < 0) {
+			fprintf(stderr, "rampart log: reading %s/maps/rp_log failed: %s\n", c->pin_dir, strerror(-e));
+			rc = EXIT_SYSTEM;
+		} else if (r.events == 0 && !c->json) {
+			fprintf(stderr, "rampart log: no buffered events (use -f to wait for new ones)\n");
+		}
+	}
+	ring_buffer__free(rb);
+	view_close(&v);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/* `rampart rules [--json]`: the loaded rules in evaluation order (rules in
+ * policy order, then the table defaults), each with where it was written,
+ * its table and verdict, and how many new flows it decided or recorded. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "datapath.h"
+#include "fields.h"
+#include "format.h"
+#include "json.h"
+#include "view.h"
+
+static void where(const struct rp_rule_meta *m, char *buf, size_t n)
+{
+	if (m->rule_id != RP_SLOT_NONE)
+		snprintf(buf, n, "%s:%u", m->file, m->line);
+	else
+		snprintf(buf, n, "%s", m->file[0] ? m->file : "(implicit)");
+}
+
+static void print_json(const struct view *v)
+{
+	bool first = true;
+	printf("{\"policy\": ");
+	if (v->have_info)
+		json_str(stdout, v->info.path);
+	else
+		printf("null");
+	printf(", \"rules\": [");
+	for (uint32_t s = 0; s < v->nslots; s++) {
+		const struct rp_rule_meta *m = view_rule(v, s);
+		if (!m)
+			continue;
+		struct rp_rule_stats st;
+		datapath_rule_stats(v->stats_fd, s, &st);
+		bool dflt = m->rule_id == RP_SLOT_NONE;
+		printf("%s\n  {\"slot\": %u, \"file\": ", first ? "" : ",", s);
+		json_str(stdout, m->file[0] ? m->file : NULL);
+		printf(", \"line\": %u, \"table\": ", m->line);
+		json_str(stdout, m->table);
+		printf(", \"verdict\": ");
+		json_str(stdout, verdict_name((enum verdict)m->verdict));
+		printf(", \"default\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false", m->log ? "true" : "false");
+		json_str(stdout, m->text);
+		printf(", \"packets\": %llu, \"bytes\": %llu, \"logged\": %llu, \"log_dropped\": %llu}",
+		       (unsigned long long)st.packets, (unsigned long long)st.bytes, (unsigned long long)st.logged,
+		       (unsigned long long)st.log_dropped);
+		first = false;
+	}
+	printf("%s]}\n", first ? "" : "\n");
+}
+
+static void print_text(const struct view *v)
+{
+	struct columns t;
+	char num[16], where_buf[RP_FILE_LEN + 16], pk[32], by[32], text[RP_TEXT_LEN + 64];
+	uint32_t shown = 0;
+	/* columns: #, where, table, verdict, packets, bytes, rule */
+	columns_init(&t, 7, 1u << 0 | 1u << 4 | 1u << 5);
+	const char *head[] = { "#", "WHERE", "TABLE", "VERDICT", "PACKETS", "BYTES", "RULE" };
+	columns_add(&t, head);
+	for (uint32_t s = 0; s < v->nslots; s++) {
+		const struct rp_rule_meta *m = view_rule(v, s);
+		if (!m)
+			continue;
+		struct rp_rule_stats st;
+		datapath_rule_stats(v->stats_fd, s, &st);
+		snprintf(num, sizeof(num), "%u", ++shown);
+		where(m, where_buf, sizeof(where_buf));
+		snprintf(pk, sizeof(pk), "%llu", (unsigned long long)st.packets);
+		fmt_bytes(by, sizeof(by), st.bytes);
+		if (st.log_dropped)
+			snprintf(text, sizeof(text), "%s   [%llu log event%s rate-limited or lost]", m->text,
+				 (unsigned long long)st.log_dropped, st.log_dropped == 1 ? "" : "s");
+		else
+			snprintf(text, sizeof(text), "%s", m->text);
+		const char *cells[] = { num, where_buf, m->table, verdict_name((enum verdict)m->verdict), pk, by, text };
+		columns_add(&t, cells);
+	}
+	if (v->have_info)
+		printf("policy %s: %u rule%s, %u table%s (packets and bytes: of the new flows each rule decided "
+		       "or recorded)\n\n",
+		       v->info.path[0] ? v->info.path : "(unnamed)", v->info.nrules, v->info.nrules == 1 ? "" : "s",
+		       v->info.ntables, v->info.ntables == 1 ? "" : "s");
+	columns_print(&t, stdout, "");
+	columns_free(&t);
+}
+
+int cmd_rules(struct cli *c)
+{
+	if (c->argc > 1)
+		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
+	struct view v;
+	int rc = view_open(&v, c->pin_dir, "rules", VIEW_RULES, false);
+	if (rc)
+		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
+	if (c->json)
+		print_json(&v);
+	else
+		print_text(&v);
+	view_close(&v);
+	return EXIT_OK;
+}

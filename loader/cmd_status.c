@@ -1,0 +1,362 @@
+/* `rampart status [--json]`: what is loaded in the pin dir and how it is
+ * doing, from the pins alone: mode, policy, attachments, conntrack usage,
+ * totals.  With nothing loaded it says so (mode `unloaded`) and exits 0. */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "cli.h"
+#include "datapath.h"
+#include "format.h"
+#include "json.h"
+#include "pins.h"
+#include "view.h"
+
+struct attachment {
+	char pin[256];     /* file name under DIR/links: HOOK.IFNAME */
+	char hook[32];
+	char ifname[IF_NAMESIZE + 1]; /* as pinned */
+	char now_name[IF_NAMESIZE + 1]; /* the interface the link holds now ("" when gone) */
+	uint32_t ifindex, prog_id;
+	const char *kind; /* "link" or "clsact filter" */
+	const char *detail; /* XDP mode, "tcx" or "clsact" */
+	bool alive;
+	const char *xdp_mode;
+};
+
+/* By interface, XDP (ingress) before tc (egress). */
+static int cmp_attachment(const void *a, const void *b)
+{
+	const struct attachment *x = a, *y = b;
+	int c = strcmp(x->ifname, y->ifname);
+	return c ? c : -strcmp(x->hook, y->hook);
+}
+
+/* tc egress through a clsact filter (kernels without tcx): the pin is the
+ * program, a marker; ask tc whether our filter still runs it. */
+static void query_clsact(struct attachment *a, const char *pin_path)
+{
+	uint32_t ifindex = if_nametoindex(a->ifname);
+	int fd = bpf_obj_get(pin_path);
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	a->prog_id = info.id;
+	a->ifindex = ifindex;
+	if (!ifindex)
+		return;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
+	a->alive = bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == info.id &&
+		   if_indextoname(ifindex, a->now_name);
+}
+
+/* The attachments pinned under DIR/links (see pins.h), each asked whether
+ * it still holds its interface (a link whose device was deleted reports
+ * ifindex 0). */
+static int read_attachments(const char *dir, struct attachment **out)
+{
+	char path[4096];
+	pins_path(path, sizeof(path), dir, "links", NULL);
+	DIR *d = opendir(path);
+	*out = NULL;
+	if (!d)
+		return 0;
+	int n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char hook[32], ifname[IF_NAMESIZE + 1];
+		if (de->d_name[0] == '.' ||
+		    !pins_parse_link_name(de->d_name, hook, sizeof(hook), ifname, sizeof(ifname)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct attachment *a = realloc(*out, (size_t)cap * sizeof(**out));
+			if (!a)
+				break;
+			*out = a;
+		}
+		struct attachment *a = &(*out)[n++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->pin, sizeof(a->pin), "%s", de->d_name);
+		snprintf(a->hook, sizeof(a->hook), "%s", strcmp(hook, "tcf") ? hook : "tc");
+		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+		char lp[4096];
+		pins_path(lp, sizeof(lp), dir, "links", de->d_name);
+		if (!strcmp(hook, "tcf")) {
+			a->kind = "clsact filter";
+			a->detail = "clsact";
+			query_clsact(a, lp);
+			continue;
+		}
+		a->kind = "link";
+		a->detail = strcmp(hook, "tc") ? NULL : "tcx";
+		int fd = bpf_obj_get(lp);
+		bool is_link = false;
+		if (fd >= 0) {
+			is_link = link_target(fd, &a->ifindex, &a->prog_id) == 0;
+			close(fd);
+		}
+		a->alive = is_link && a->ifindex != 0 && if_indextoname(a->ifindex, a->now_name);
+		if (a->alive && !strcmp(a->hook, "xdp"))
+			a->xdp_mode = a->detail = xdp_mode_name(a->ifindex);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(*out, (size_t)n, sizeof(**out), cmp_attachment);
+	return n;
+}
+
+/* Entries of the conntrack table, bounded so a table that changes under
+ * the walk (deletions restart a hash walk) still ends. */
+static uint64_t count_flows(int fd, uint32_t capacity)
+{
+	struct ct_key k, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+	while (n <= (uint64_t)capacity && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	return n > capacity ? capacity : n;
+}
+
+static uint32_t map_capacity(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+}
+
+struct totals {
+	uint64_t passed, dropped;
+};
+
+static struct totals sum_totals(const uint64_t c[RPC_COUNTER_COUNT])
+{
+	struct totals t = { 0 };
+	for (int i = RPC_PASS_FLOW; i <= RPC_PASS_FRAG; i++)
+		t.passed += c[i];
+	for (int i = RPC_DROP_TRUNC_L2; i <= RPC_DROP_REJECT_FAILED; i++)
+		t.dropped += c[i];
+	return t;
+}
+
+/* "(flow 1200, related 3)" for the non-zero counters in [from, to]. */
+static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], int from, int to, const char *strip)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = from; i <= to && o < n; i++) {
+		if (!c[i])
+			continue;
+		const char *name = datapath_counter_name((enum rp_counter)i);
+		if (strip && !strncmp(name, strip, strlen(strip)))
+			name += strlen(strip);
+		o += (size_t)snprintf(buf + o, n - o, "%s%s %llu", o ? ", " : "", name, (unsigned long long)c[i]);
+	}
+}
+
+static void print_unloaded(const struct cli *c)
+{
+	if (c->json) {
+		printf("{\"mode\": \"unloaded\", \"pin_dir\": ");
+		json_str(stdout, c->pin_dir);
+		printf(", \"policy\": null, \"attachments\": [], \"conntrack\": null, \"counters\": {}}\n");
+	} else {
+		printf("mode:         unloaded\n"
+		       "nothing is loaded in %s; load a policy with `rampart apply [FILE] --iface IF`\n",
+		       c->pin_dir);
+	}
+}
+
+static void print_json(const struct cli *c, const struct view *v, const struct attachment *att, int natt,
+		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
+{
+	char buf[128];
+	printf("{\"mode\": \"%s\", \"pin_dir\": ", mode_name(v->cfg.mode));
+	json_str(stdout, c->pin_dir);
+	printf(", \"generation\": %u", v->cfg.generation);
+	if (v->cfg.mode == RP_MODE_BOOT) {
+		uint64_t now = now_mono_ns(), dl = v->cfg.boot_deadline_ns;
+		printf(", \"boot\": {\"timeout_left_s\": ");
+		if (dl)
+			printf("%llu", (unsigned long long)(dl > now ? (dl - now) / 1000000000ull : 0));
+		else
+			printf("null");
+		printf(", \"after_timeout\": \"%s\"}", v->cfg.boot_fail_closed ? "closed" : "open");
+	}
+	printf(", \"policy\": ");
+	if (v->have_info) {
+		printf("{\"file\": ");
+		json_str(stdout, v->info.path);
+		printf(", \"sha256\": \"%s\"", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
+		printf(", \"loaded_at\": \"%s\"", fmt_time_utc(buf, sizeof(buf), v->info.load_time_ns));
+		printf(", \"loaded_at_ns\": %llu, \"rules\": %u, \"tables\": %u}",
+		       (unsigned long long)v->info.load_time_ns, v->info.nrules, v->info.ntables);
+	} else {
+		printf("null");
+	}
+	printf(", \"attachments\": [");
+	for (int i = 0; i < natt; i++) {
+		const struct attachment *a = &att[i];
+		printf("%s{\"hook\": ", i ? ", " : "");
+		json_str(stdout, a->hook);
+		printf(", \"interface\": ");
+		json_str(stdout, a->alive ? a->now_name : a->ifname);
+		printf(", \"pin\": ");
+		json_str(stdout, a->pin);
+		printf(", \"kind\": \"%s\", \"ifindex\": %u, \"prog_id\": %u, \"alive\": %s", a->kind, a->ifindex,
+		       a->prog_id, a->alive ? "true" : "false");
+		if (a->xdp_mode)
+			printf(", \"xdp_mode\": \"%s\"", a->xdp_mode);
+		printf("}");
+	}
+	printf("], \"conntrack\": {\"entries\": %llu, \"capacity\": %u}", (unsigned long long)entries, capacity);
+	struct totals t = sum_totals(ctr);
+	printf(", \"totals\": {\"passed\": %llu, \"new_allowed\": %llu, \"new_denied\": %llu, "
+	       "\"new_rejected\": %llu, \"new_asked\": %llu, \"new_boot_outbound\": %llu, \"dropped\": %llu, "
+	       "\"conntrack_full\": %llu, \"log_sent\": %llu, \"log_rate_limited\": %llu, "
+	       "\"log_ring_full\": %llu}",
+	       (unsigned long long)t.passed, (unsigned long long)ctr[RPC_NEW_ALLOW],
+	       (unsigned long long)ctr[RPC_NEW_DENY], (unsigned long long)ctr[RPC_NEW_REJECT],
+	       (unsigned long long)ctr[RPC_NEW_ASK], (unsigned long long)ctr[RPC_NEW_BOOT_OUT],
+	       (unsigned long long)t.dropped, (unsigned long long)ctr[RPC_DROP_CT_FULL],
+	       (unsigned long long)ctr[RPC_LOG_SENT], (unsigned long long)ctr[RPC_LOG_RATE_LIMITED],
+	       (unsigned long long)ctr[RPC_LOG_RING_FULL]);
+	printf(", \"counters\": {");
+	for (int i = 0; i < RPC_COUNTER_COUNT; i++)
+		printf("%s\"%s\": %llu", i ? ", " : "", datapath_counter_name((enum rp_counter)i),
+		       (unsigned long long)ctr[i]);
+	printf("}}\n");
+}
+
+static void print_text(const struct cli *c, const struct view *v, const struct attachment *att, int natt,
+		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
+{
+	char buf[512], b2[64];
+	printf("mode:         %s", mode_name(v->cfg.mode));
+	if (v->cfg.mode == RP_MODE_BOOT) {
+		uint64_t now = now_mono_ns(), dl = v->cfg.boot_deadline_ns;
+		if (!dl)
+			printf(" (new inbound flows blocked until a policy is applied)");
+		else if (dl > now)
+			printf(" (no policy applied: %s %s)", v->cfg.boot_fail_closed ? "keeps blocking inbound after" : "opens in",
+			       fmt_duration(b2, sizeof(b2), dl - now));
+		else
+			printf(" (boot timeout passed)");
+	} else if (v->cfg.mode == RP_MODE_OPEN) {
+		printf(" (everything passes; `rampart apply` enforces the policy again)");
+	} else if (v->cfg.mode == RP_MODE_LOCKDOWN) {
+		printf(" (all traffic blocked)");
+	}
+	printf("\n");
+	if (v->have_info) {
+		uint64_t now = now_realtime_ns();
+		printf("policy:       %s\n", v->info.path[0] ? v->info.path : "(unnamed)");
+		printf("  sha256:     %s\n", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
+		printf("  loaded:     %s", fmt_time_local(buf, sizeof(buf), v->info.load_time_ns, false));
+		if (now >= v->info.load_time_ns)
+			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - v->info.load_time_ns));
+		printf(", %u rule%s in %u table%s, generation %u\n", v->info.nrules, v->info.nrules == 1 ? "" : "s",
+		       v->info.ntables, v->info.ntables == 1 ? "" : "s", v->cfg.generation);
+	} else {
+		printf("policy:       (no policy information pinned)\n");
+	}
+	if (natt == 0) {
+		printf("attachments:  none (the programs judge no interface)\n");
+	} else {
+		printf("attachments:\n");
+		struct columns t;
+		columns_init(&t, 4, 0);
+		for (int i = 0; i < natt; i++) {
+			const struct attachment *a = &att[i];
+			char state[128];
+			if (!a->alive)
+				snprintf(state, sizeof(state), "%s, DETACHED (interface gone or filter removed)",
+					 a->kind);
+			else
+				snprintf(state, sizeof(state), "%s, attached, prog %u", a->kind, a->prog_id);
+			const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook,
+						a->detail ? a->detail : "", state };
+			columns_add(&t, cells);
+		}
+		columns_print(&t, stdout, "  ");
+		columns_free(&t);
+	}
+	printf("conntrack:    %llu / %u entries (%.1f%%)\n", (unsigned long long)entries, capacity,
+	       capacity ? 100.0 * (double)entries / capacity : 0.0);
+
+	struct totals tot = sum_totals(ctr);
+	struct columns t;
+	columns_init(&t, 3, 1u << 1);
+	char num[32];
+#define ROW(label, value, extra)                                                   \
+	do {                                                                       \
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(value));   \
+		const char *cells[] = { label, num, extra };                       \
+		columns_add(&t, cells);                                            \
+	} while (0)
+	detail(buf, sizeof(buf), ctr, RPC_PASS_FLOW, RPC_PASS_FRAG, "pass-");
+	ROW("passed", tot.passed, buf);
+	ROW("new flows allowed", ctr[RPC_NEW_ALLOW], "");
+	ROW("new flows denied", ctr[RPC_NEW_DENY], "");
+	ROW("new flows rejected", ctr[RPC_NEW_REJECT], "");
+	ROW("new flows asked", ctr[RPC_NEW_ASK], ctr[RPC_NEW_ASK] ? "(ask-default applied)" : "");
+	if (ctr[RPC_NEW_BOOT_OUT])
+		ROW("boot: outbound allowed", ctr[RPC_NEW_BOOT_OUT], "");
+	detail(buf, sizeof(buf), ctr, RPC_DROP_TRUNC_L2, RPC_DROP_REJECT_FAILED, "drop-");
+	ROW("dropped", tot.dropped, buf);
+	ROW("conntrack full", ctr[RPC_DROP_CT_FULL], ctr[RPC_DROP_CT_FULL] ? "(new allowed flows dropped)" : "");
+	ROW("conntrack expired", ctr[RPC_CT_EXPIRED], "");
+	ROW("log events sent", ctr[RPC_LOG_SENT], "");
+	ROW("log rate-limited", ctr[RPC_LOG_RATE_LIMITED], ctr[RPC_LOG_RATE_LIMITED] ? "(see `rampart rules`)" : "");
+	ROW("log ring full", ctr[RPC_LOG_RING_FULL], ctr[RPC_LOG_RING_FULL] ? "(nobody read `rampart log`)" : "");
+#undef ROW
+	printf("totals:\n");
+	columns_print(&t, stdout, "  ");
+	columns_free(&t);
+}
+
+int cmd_status(struct cli *c)
+{
+	if (c->argc > 1)
+		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
+	struct view v;
+	int rc = view_open(&v, c->pin_dir, "status", VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
+	if (rc == VIEW_UNLOADED) {
+		print_unloaded(c);
+		return EXIT_OK;
+	}
+	if (rc)
+		return rc;
+	uint64_t ctr[RPC_COUNTER_COUNT];
+	if (datapath_counters(v.counters_fd, ctr) != 0) {
+		fprintf(stderr, "rampart status: cannot read the counters in %s/maps/rp_counters\n", c->pin_dir);
+		view_close(&v);
+		return EXIT_SYSTEM;
+	}
+	uint32_t capacity = map_capacity(v.conntrack_fd);
+	uint64_t entries = count_flows(v.conntrack_fd, capacity);
+	struct attachment *att;
+	int natt = read_attachments(c->pin_dir, &att);
+	if (c->json)
+		print_json(c, &v, att, natt, entries, capacity, ctr);
+	else
+		print_text(c, &v, att, natt, entries, capacity, ctr);
+	free(att);
+	view_close(&v);
+	return EXIT_OK;
+}

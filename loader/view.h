@@ -1,0 +1,51 @@
+/* A read-only view of the rampart instance pinned in a pin dir, for the
+ * commands that work from the pins alone (status, rules, flows, log): opens
+ * the pinned maps, checks that their layout is the one this binary knows,
+ * and reads the rule metadata.  Errors are printed as
+ * "rampart CMD: WHAT; WHAT TO DO" and mapped to exit codes. */
+#ifndef RAMPART_VIEW_H
+#define RAMPART_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "rampart_maps.h"
+
+struct view {
+	const char *dir;
+	const char *cmd;
+	int config_fd, info_fd, rules_fd, stats_fd, counters_fd, conntrack_fd, log_fd;
+	struct rp_config cfg;
+	struct rp_policy_info info;
+	bool have_info;
+	uint32_t nslots;          /* entries of rp_rules */
+	struct rp_rule_meta *meta; /* nslots entries (valid == 0 where unreadable) */
+};
+
+/* What a command needs besides rp_config. */
+enum {
+	VIEW_RULES = 1 << 0,     /* rp_rules + rp_rule_stats + rp_policy_info */
+	VIEW_COUNTERS = 1 << 1,  /* rp_counters */
+	VIEW_CONNTRACK = 1 << 2, /* rp_conntrack */
+	VIEW_LOG = 1 << 3,       /* rp_log */
+};
+
+/* Where nothing is loaded: prints "nothing loaded in DIR; run `rampart
+ * apply`" (unless quiet_unloaded) and returns VIEW_UNLOADED.  Other errors
+ * (not root, layout mismatch) print what to do and return EXIT_SYSTEM.
+ * 0 on success. */
+#define VIEW_UNLOADED (-1)
+int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, bool quiet_unloaded);
+void view_close(struct view *v);
+/* Re-reads rp_rules and rp_policy_info from the pins (after an apply has
+ * replaced them).  0 or -errno. */
+int view_reload_rules(struct view *v);
+
+/* Rule metadata of a slot, NULL when the slot is unknown. */
+const struct rp_rule_meta *view_rule(const struct view *v, uint32_t slot);
+/* "file:line" of a rule, "file (default of TABLE)" for a table default,
+ * "-" for RP_SLOT_NONE (implicit rules, modes). */
+const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size_t n);
+
+const char *mode_name(uint32_t mode);
+
+#endif

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Traffic for the namespace tests: listeners and probes whose outcome is
+one word, so a shell test can assert it.
+
+  traffic.py listen tcp|udp PORT SECONDS     serve on [::]:PORT (IPv4 too), answer "pong"
+  traffic.py probe tcp|udp HOST PORT [TIMEOUT]
+        prints "open MS" (answered), "refused MS" (TCP RST or ICMP unreachable)
+        or "timeout MS" (nothing came back), MS = milliseconds it took
+  traffic.py stream-server PORT SECONDS      accept one connection, count the bytes
+        until EOF, send the count back, print it
+  traffic.py stream-client HOST PORT BYTES SECONDS
+        send BYTES spread over SECONDS, then print "sent N acked M" (M: the
+        server's count), or "error WHAT after N"
+Every call is bounded by its own timeouts."""
+import socket
+import sys
+import time
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def dual_stack(kind):
+    s = socket.socket(socket.AF_INET6, kind)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return s
+
+
+def listen(proto, port, seconds):
+    end = time.time() + seconds
+    if proto == "tcp":
+        s = dual_stack(socket.SOCK_STREAM)
+        s.bind(("::", port))
+        s.listen(16)
+        while time.time() < end:
+            s.settimeout(max(0.05, end - time.time()))
+            try:
+                c, _ = s.accept()
+            except socket.timeout:
+                break
+            c.settimeout(2)
+            try:
+                c.recv(100)
+                c.sendall(b"pong")
+            except OSError:
+                pass
+            c.close()
+    else:
+        s = dual_stack(socket.SOCK_DGRAM)
+        s.bind(("::", port))
+        while time.time() < end:
+            s.settimeout(max(0.05, end - time.time()))
+            try:
+                _, peer = s.recvfrom(2000)
+            except socket.timeout:
+                break
+            s.sendto(b"pong", peer)
+
+
+def probe(proto, host, port, timeout):
+    t0 = time.time()
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(family(host), kind)
+    s.settimeout(timeout)
+    try:
+        s.connect((host, port))
+        s.send(b"ping")
+        # UDP: an ICMP port unreachable for the datagram fails this recv
+        data = s.recv(100)
+        result = "open" if data == b"pong" else "closed"
+    except ConnectionRefusedError:
+        result = "refused"
+    except (socket.timeout, TimeoutError):
+        result = "timeout"
+    except ConnectionResetError:
+        result = "refused"
+    except OSError as e:
+        result = "error-" + (e.strerror or str(e)).replace(" ", "-")
+    print(result, int((time.time() - t0) * 1000))
+
+
+def stream_server(port, seconds):
+    s = dual_stack(socket.SOCK_STREAM)
+    s.bind(("::", port))
+    s.listen(1)
+    s.settimeout(seconds)
+    c, _ = s.accept()
+    c.settimeout(seconds)
+    n = 0
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        n += len(b)
+    c.sendall(str(n).encode())
+    c.close()
+    print(n)
+
+
+def stream_client(host, port, total, seconds):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.settimeout(5)
+    sent = 0
+    try:
+        s.connect((host, port))
+        chunks = 100
+        chunk = b"r" * (total // chunks)
+        t0 = time.time()
+        for i in range(chunks):
+            s.sendall(chunk)
+            sent += len(chunk)
+            pause = t0 + seconds * (i + 1) / chunks - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        s.shutdown(socket.SHUT_WR)
+        acked = s.recv(100).decode()
+        print("sent", sent, "acked", acked)
+    except OSError as e:
+        print("error", type(e).__name__, "after", sent)
+
+
+def main():
+    a = sys.argv[1:]
+    if len(a) >= 3 and a[0] == "listen":
+        listen(a[1], int(a[2]), float(a[3]) if len(a) > 3 else 30)
+    elif len(a) >= 4 and a[0] == "probe":
+        probe(a[1], a[2], int(a[3]), float(a[4]) if len(a) > 4 else 1.5)
+    elif len(a) == 3 and a[0] == "stream-server":
+        stream_server(int(a[1]), float(a[2]))
+    elif len(a) == 5 and a[0] == "stream-client":
+        stream_client(a[1], int(a[2]), int(a[3]), float(a[4]))
+    else:
+        sys.exit(__doc__)
+
+
+main()
