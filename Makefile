@@ -105,6 +105,11 @@ fuzz: deps
 install: all
 	install -D -m 0755 $(B)/rampart $(DESTDIR)/usr/local/sbin/rampart
 	install -D -m 0644 policy/default.rules $(DESTDIR)/usr/share/rampart/default.rules
+	for u in dist/*.service; do install -D -m 0644 $$u $(DESTDIR)/usr/local/lib/systemd/system/$${u#dist/}; done
+	install -D -m 0644 docs/operations.md $(DESTDIR)/usr/local/share/doc/rampart/operations.md
+	# the active policy: a sample on first install, never overwritten
+	[ -e $(DESTDIR)/etc/rampart/policy.rules ] || \
+		install -D -m 0644 policy/default.rules $(DESTDIR)/etc/rampart/policy.rules
 
 clean:
 	rm -rf $(B) rampart

@@ -153,51 +153,58 @@ static __always_inline int cls_prefix_len(const struct cls_fields *f, int field,
 }
 
 /* Combine the fields in the order of CLS_TREE_INIT, keeping few classes
- * alive at once (the caller's stack is small). */
-static __always_inline int rp_classify_lookup(const struct cls_fields *f, struct cls_result *res)
+ * alive at once (the caller's stack is small).  Returns the final class's
+ * action (a map value: read-only, valid for the program run), or NULL when
+ * the tables are not (fully) written. */
+static __always_inline const struct cls_result *rp_classify_action(const struct cls_fields *f)
 {
 	__u32 zero = 0;
 	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
 	struct cls_class x, y, n19, n22, n23;
 
 	if (!c || !c->ready)
-		return -1;
+		return 0;
 	__u32 uid_be = bpf_htonl(f->uid);
 
 	/* 13 = raddr x rport; 15 = dir x proto; 19 = 13 x 15 */
 	if (cls_leaf_prefix(c, F_RADDR, (const __u8 *)f->raddr, cls_prefix_len(f, F_RADDR, 1, 16), &x) ||
 	    cls_leaf_value(c, F_RPORT, f->rport, cls_carried(f, F_RPORT, f->has_ports), &y) ||
 	    cls_combine(c, 13, &x, &y, &n19))
-		return -1;
+		return 0;
 	if (cls_leaf_value(c, F_DIR, f->dir, cls_carried(f, F_DIR, 1), &x) ||
 	    cls_leaf_value(c, F_PROTO, f->proto, cls_carried(f, F_PROTO, 1), &y) ||
 	    cls_combine(c, 15, &x, &y, &n22) || cls_combine(c, 19, &n19, &n22, &n19))
-		return -1;
+		return 0;
 	/* 14 = laddr x lport; 20 = 14 x icmptype; 22 = 19 x 20 */
 	if (cls_leaf_prefix(c, F_LADDR, (const __u8 *)f->laddr, cls_prefix_len(f, F_LADDR, 1, 16), &x) ||
 	    cls_leaf_value(c, F_LPORT, f->lport, cls_carried(f, F_LPORT, f->has_ports), &y) ||
 	    cls_combine(c, 14, &x, &y, &n22))
-		return -1;
+		return 0;
 	if (cls_leaf_value(c, F_ICMPTYPE, f->icmp_type, cls_carried(f, F_ICMPTYPE, f->has_icmp), &x) ||
 	    cls_combine(c, 20, &n22, &x, &n22) || cls_combine(c, 22, &n19, &n22, &n22))
-		return -1;
+		return 0;
 	/* 16 = event x family; 17 = app x cgroup; 21 = 16 x 17 */
 	if (cls_leaf_value(c, F_EVENT, f->event, cls_carried(f, F_EVENT, 1), &x) ||
 	    cls_leaf_value(c, F_FAMILY, f->family, cls_carried(f, F_FAMILY, 1), &y) ||
 	    cls_combine(c, 16, &x, &y, &n23))
-		return -1;
+		return 0;
 	if (cls_leaf_value(c, F_APP, f->app, cls_carried(f, F_APP, f->has_app), &x) ||
 	    cls_leaf_value(c, F_CGROUP, f->cgroup, cls_carried(f, F_CGROUP, f->has_cgroup), &y) ||
 	    cls_combine(c, 17, &x, &y, &n19) || cls_combine(c, 21, &n23, &n19, &n23))
-		return -1;
+		return 0;
 	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23 */
 	if (cls_leaf_prefix(c, F_USER, (const __u8 *)&uid_be, cls_prefix_len(f, F_USER, f->has_user, 4), &x) ||
 	    cls_leaf_value(c, F_IFACE, f->iface, cls_carried(f, F_IFACE, 1), &y) ||
 	    cls_combine(c, 18, &x, &y, &n19) || cls_combine(c, 23, &n23, &n19, &n23) ||
 	    cls_combine(c, 24, &n22, &n23, &x))
-		return -1;
+		return 0;
 
-	const struct cls_result *act = bpf_map_lookup_elem(&cls_actions, &x.id);
+	return bpf_map_lookup_elem(&cls_actions, &x.id);
+}
+
+static __always_inline int rp_classify_lookup(const struct cls_fields *f, struct cls_result *res)
+{
+	const struct cls_result *act = rp_classify_action(f);
 	if (!act)
 		return -1;
 	*res = *act;

@@ -22,6 +22,8 @@
 #include "log.h"
 #include "reject.h"
 #include "classify.h"
+#include "boot.h"
+#include "sockid.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -244,9 +246,9 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 {
 	__u32 mode = cfg->mode;
 	if (mode != RP_MODE_ENFORCING) {
-		if (mode == RP_MODE_BOOT && cfg->boot_deadline_ns && now >= cfg->boot_deadline_ns &&
-		    !cfg->boot_fail_closed) {
-			cfg->mode = RP_MODE_OPEN; /* nobody applied a policy in time */
+		if (rp_boot_expired(cfg, now)) {
+			/* nobody applied a policy in time (the boot timer does the same) */
+			rp_mode_set(cfg, RP_MODE_OPEN, RP_REASON_BOOT_TIMEOUT);
 			mode = RP_MODE_OPEN;
 		}
 		if (mode == RP_MODE_OPEN) {
@@ -311,7 +313,9 @@ struct rp_event {
 	__u8 egress;
 	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
 	__u32 ct_res;  /* enum rp_ct_res */
-	__u32 pad;
+	__u32 sk_slot; /* sk_judged: the rule that allowed it at the socket */
+	__u8 sk_judged; /* tc: the socket was judged and allowed at connect/sendto (bpf/sockid.h) */
+	__u8 pad[7];
 };
 
 static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
@@ -449,9 +453,18 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 	int src_is_a = ev->src_is_a, ct_res = ev->ct_res;
 	__u32 slot = RP_SLOT_NONE;
 
-	if (cfg->mode == RP_MODE_BOOT) {
+	if (ev->sk_judged) {
+		/* one judgement per flow: the socket hooks allowed it already */
+		rp_count(RPC_NEW_SOCK_JUDGED);
+		verdict = VERDICT_ALLOW;
+		slot = ev->sk_slot;
+	} else if (cfg->mode == RP_MODE_BOOT) {
 		/* SPEC 4: outbound flows and their replies pass, new inbound is blocked */
 		if (ev->dir == DIR_IN) {
+			if (p->has_ports && rp_boot_dhcp_reply(p->family, p->proto, p->sport, p->dport)) {
+				rp_count(RPC_PASS_BOOT_DHCP);
+				return RP_ACT_PASS;
+			}
 			rp_count(RPC_DROP_BOOT_IN);
 			return RP_ACT_DROP;
 		}
@@ -463,6 +476,8 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		if (!sc)
 			return RP_ACT_DROP;
 		rp_fill_fields(&sc->f, p, ev);
+		if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
+			rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
 		const struct cls_result *res = &sc->r;
 		/* tables not (fully) written: deny by no rule, nothing recorded */
 		rp_classify(&sc->f, &sc->r);
@@ -646,6 +661,8 @@ int rampart_tc_egress(struct __sk_buff *skb)
 				       .src_is_a = src_is_a, .ct_res = ct_res };
 		rp_event_iface(&ev, cfg);
 		ev.event = rp_tc_event(skb, p);
+		if (ev.event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING)
+			ev.sk_judged = rp_sk_prejudged(skb, &ev.sk_slot);
 		act = rp_judge(p, k, &ev);
 	}
 	if (act == RP_ACT_PASS)

@@ -16,7 +16,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 1
+#define RP_ABI_VERSION 2
 
 /* ---------- modes (SPEC 4) ---------- */
 
@@ -26,6 +26,18 @@ enum rp_mode {
 	RP_MODE_LOCKDOWN = 2,  /* block everything in and out (rampart shutdown) */
 	RP_MODE_BOOT = 3,      /* outbound flows and their replies allowed, new inbound blocked */
 	RP_MODE_COUNT
+};
+
+/* Why the mode last changed (rp_config.mode_reason), shown by `status`. */
+enum rp_mode_reason {
+	RP_REASON_NONE = 0,
+	RP_REASON_BOOT,         /* rampart boot */
+	RP_REASON_BOOT_TIMEOUT, /* the kernel opened by itself: no policy within the boot timeout */
+	RP_REASON_APPLY,        /* rampart apply */
+	RP_REASON_STOP,         /* rampart stop */
+	RP_REASON_SHUTDOWN,     /* rampart shutdown */
+	RP_REASON_DAEMON,       /* rampart daemon (start or reload) */
+	RP_REASON_COUNT
 };
 
 /* ---------- conntrack ---------- */
@@ -104,6 +116,12 @@ struct rp_config {
 	__u64 boot_deadline_ns; /* RP_MODE_BOOT: bpf_ktime_get_ns() when boot ends (0: never) */
 	__u32 boot_fail_closed; /* after the deadline: 0 -> open, 1 -> keep blocking inbound */
 	__u32 generation;       /* bumped by every apply (informational) */
+	/* when and why the mode last changed: CLOCK_BOOTTIME ns (BPF can read
+	 * it: bpf_ktime_get_boot_ns(); `status` converts it to wall time) and
+	 * enum rp_mode_reason.  Written by whoever writes mode. */
+	__u64 mode_changed_ns;
+	__u32 mode_reason;
+	__u32 pad_mode;
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -220,6 +238,13 @@ enum rp_counter {
 	RPC_LOG_SENT,
 	/* conntrack housekeeping */
 	RPC_CT_EXPIRED,         /* entries removed because they timed out */
+	/* boot protection */
+	RPC_PASS_BOOT_DHCP,     /* boot mode: inbound DHCP/DHCPv6 reply to a client (not tracked) */
+	/* socket hooks (bpf/sock.bpf.c) */
+	RPC_SOCK_ALLOW,         /* socket event allowed */
+	RPC_SOCK_DENY,          /* socket event denied (EPERM) */
+	RPC_SOCK_REJECT,        /* socket event rejected (ECONNREFUSED) */
+	RPC_NEW_SOCK_JUDGED,    /* new outbound flow of a socket already allowed at connect/sendto: not judged again */
 	RPC_COUNTER_COUNT
 };
 
@@ -232,6 +257,7 @@ enum rp_log_kind {
 #define RP_LOGF_EGRESS  0x01 /* seen at tc egress (else XDP ingress) */
 #define RP_LOGF_RECORD  0x02 /* a continue/jump rule (did not decide) */
 #define RP_LOGF_ASK     0x04 /* the rule said ask; verdict is the ask-default applied */
+#define RP_LOGF_SOCKET  0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
 
 struct rp_log_event {
 	__u64 time_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
@@ -254,7 +280,7 @@ struct rp_log_event {
 	__u16 pad;
 	__u32 laddr[4];     /* network order, IPv4 as ::ffff:a.b.c.d */
 	__u32 raddr[4];
-	/* reserved for socket events (later issues) */
+	/* socket events (RP_LOGF_SOCKET), and accept/receive with a known owner */
 	__u64 cgroup_id;
 	__u32 uid;
 	__u32 app_id;

@@ -23,14 +23,18 @@
 #include "apply.h"
 #include "ast.h"
 #include "attach.h"
+#include "boot.h"
 #include "classifier_maps.h"
 #include "classify.h"
 #include "cli.h"
 #include "datapath.h"
+#include "format.h"
 #include "pins.h"
 #include "policy.h"
 #include "rampart.skel.h"
 #include "sha256.h"
+#include "sock.skel.h"
+#include "sockhooks.h"
 
 #define ERRLEN 1024
 
@@ -341,6 +345,21 @@ fail:
 	return -errno;
 }
 
+/* Pins of the boot object that outlive the boot mode (its SK_LOOKUP drop
+ * counter) go into the new set too; the boot timer does not (the mode is
+ * decided now, the timer dies with its map). */
+static void carry_boot_pins(const char *dir)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	pins_path(from, sizeof(from), dir, "maps", "rp_boot_sk_drops");
+	pins_path(to, sizeof(to), dir, "maps-new", "rp_boot_sk_drops");
+	int fd = bpf_obj_get(from);
+	if (fd >= 0) {
+		bpf_obj_pin(fd, to);
+		close(fd);
+	}
+}
+
 /* DIR/SUB-new becomes DIR/SUB in one step (renameat2 RENAME_EXCHANGE on
  * bpffs), so readers see the old complete set or the new one. */
 static int pin_set_commit(const char *dir, const char *sub)
@@ -495,6 +514,9 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 	struct flat_policy fp;
 	struct cls_tables t;
 	struct rampart_bpf *skel = NULL;
+	struct sock_bpf *sock = NULL;
+	struct sock_switch sock_sw = { .n = 0 };
+	char cg_target[PATH_MAX] = "";
 	struct hook hooks[2 * APPLY_MAX_IFACES];
 	int nhooks = 0, lock_fd = -1;
 	bool created_dir = false, switched = false;
@@ -518,9 +540,13 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		goto out;
 	}
 
-	/* 1. the policy, entirely in user space */
+	/* 1. the policy, entirely in user space (boot has none: the datapath in
+	 * mode boot never asks the classifier, which denies when unconfigured) */
 	struct load_opts lo = { .resolve_hosts = true, .lookup_users = true };
+	uint8_t digest[32];
 	rc = EXIT_POLICY;
+	if (rq->boot)
+		goto policy_done;
 	if (policy_load_file(&p, rq->file, &lo, &d) || d.nerrors) {
 		fprintf(stderr, "rampart apply: %s: %d error%s; nothing was changed\n", rq->file, d.nerrors,
 			d.nerrors == 1 ? "" : "s");
@@ -534,11 +560,11 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		fprintf(stderr, "rampart apply: %s: %s; nothing was changed\n", rq->file, err);
 		goto out;
 	}
-	uint8_t digest[32];
 	sha256(p.srcs.v[0]->text, p.srcs.v[0]->len, digest);
 	sha256_hex(digest, rep->sha256);
 	rep->nrules = p.nrules;
 	rep->ntables = p.ntables;
+policy_done:
 
 	/* 2. what runs now (read only) */
 	rc = EXIT_SYSTEM;
@@ -548,7 +574,15 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 	if ((rc = resolve_ifaces(rq, loaded, rep, old, nold, notes)))
 		goto out;
 	rc = EXIT_SYSTEM;
-	if (rep->nifaces == 0 && !rq->cgroup) {
+	/* socket hooks: where (boot protection has none) */
+	if (!rq->boot && (rc = sockhooks_target(dir, rq->cgroup ? rep->cgroup : NULL, &p, cg_target,
+						 sizeof(cg_target), err, sizeof(err)))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out;
+	}
+	rc = EXIT_SYSTEM;
+	snprintf(rep->cgroup, sizeof(rep->cgroup), "%s", cg_target);
+	if (rep->nifaces == 0 && !rq->cgroup && !rq->boot) {
 		fprintf(stderr, "rampart apply: no interface to protect; name one with --iface IF\n");
 		rc = EXIT_USAGE;
 		goto out;
@@ -588,23 +622,23 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 	}
 	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
 			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
-	if (cls_maps_size(&cm, &t, err, sizeof(err)) || datapath_load(skel, err, sizeof(err))) {
+	if ((!rq->boot && cls_maps_size(&cm, &t, err, sizeof(err))) || datapath_load(skel, err, sizeof(err))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_skel;
 	}
 
 	/* 4. fill every map of the new object; the running programs do not see them */
-	if (cls_maps_write(&cm, &t, err, sizeof(err))) {
+	if (!rq->boot && cls_maps_write(&cm, &t, err, sizeof(err))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_skel;
 	}
-	char abspath[PATH_MAX];
-	if (!realpath(rq->file, abspath))
+	char abspath[PATH_MAX] = "";
+	if (!rq->boot && !realpath(rq->file, abspath))
 		snprintf(abspath, sizeof(abspath), "%s", rq->file);
 	rep->generation = have_old_cfg ? old_cfg.generation + 1 : 1;
 	int e = datapath_write_rules(skel, &p);
 	if (!e)
-		e = datapath_write_policy_info(skel, &p, abspath, digest);
+		e = datapath_write_policy_info(skel, &p, abspath, rq->boot ? NULL : digest);
 	if (!e) {
 		struct rp_policy_info info;
 		__u32 zero = 0;
@@ -624,6 +658,12 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		fprintf(stderr, "rampart apply: cannot write the policy maps: %s\n", strerror(e < 0 ? -e : e));
 		goto out_skel;
 	}
+	/* the socket hooks share the new object's maps (judging, counters, log) */
+	if (cg_target[0] && (sockhooks_load(&sock, skel, &p, err, sizeof(err)) ||
+			     sockhooks_fill(sock, skel, &p, dir, notes, err, sizeof(err)))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		goto out_skel;
+	}
 	int old_ct = loaded ? pins_open_map(dir, "rp_conntrack") : -1;
 	rep->state_reused = loaded && same_map(old_ct, bpf_map__fd(skel->maps.rp_conntrack));
 	if (old_ct >= 0)
@@ -633,8 +673,17 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 
 	struct rp_config cfg;
 	char wan[IF_NAMESIZE * 4] = "";
-	datapath_config_from_options(&cfg, &p.opt);
+	datapath_config_from_options(&cfg, rq->boot ? NULL : &p.opt);
 	cfg.generation = rep->generation;
+	cfg.mode_changed_ns = lifecycle_now_boot_ns();
+	cfg.mode_reason = rq->reason ? rq->reason : RP_REASON_APPLY;
+	if (rq->boot) {
+		cfg.mode = RP_MODE_BOOT;
+		cfg.mode_reason = RP_REASON_BOOT;
+		cfg.boot_fail_closed = rq->boot->fail_closed;
+		if (rq->boot->timeout_s)
+			cfg.boot_deadline_ns = now_mono_ns() + (uint64_t)rq->boot->timeout_s * 1000000000ull;
+	}
 	if (policy_wan_ifname(&p, wan, sizeof(wan))) {
 		for (int i = 0; i < rep->nifaces; i++)
 			if (!strcmp(rep->ifaces[i].name, wan)) {
@@ -656,7 +705,8 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		created_dir = true;
 	}
 	pins_mkdirs(dir);
-	if (pin_set(skel, dir, false, err, sizeof(err)) || pin_set(skel, dir, true, err, sizeof(err))) {
+	if (pin_set(skel, dir, false, err, sizeof(err)) || pin_set(skel, dir, true, err, sizeof(err)) ||
+	    (sock && sockhooks_pin(sock, dir, err, sizeof(err)))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_unpin;
 	}
@@ -670,7 +720,18 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		if (fd >= 0)
 			close(fd);
 	}
-	if (datapath_write_config(skel, &cfg)) {
+	/* leaving boot: boot mode (never asks the classifier) stays until every
+	 * hook runs the policy's programs, then the mode becomes enforcing */
+	struct rp_config pre = cfg;
+	bool keep_boot = cfg_shared && have_old_cfg && old_cfg.mode == RP_MODE_BOOT && !rq->boot;
+	if (keep_boot) {
+		pre.mode = old_cfg.mode;
+		pre.mode_reason = old_cfg.mode_reason;
+		pre.mode_changed_ns = old_cfg.mode_changed_ns;
+		pre.boot_deadline_ns = old_cfg.boot_deadline_ns;
+		pre.boot_fail_closed = old_cfg.boot_fail_closed;
+	}
+	if (datapath_write_config(skel, &pre)) {
 		fprintf(stderr, "rampart apply: cannot write the configuration: %s\n", strerror(errno));
 		goto out_unpin;
 	}
@@ -700,7 +761,19 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 			goto out_unpin;
 		}
 	}
+	if (sock && sockhooks_switch(sock, dir, cg_target, &sock_sw, err, sizeof(err))) {
+		fprintf(stderr, "rampart apply: %s\n", err);
+		for (int j = nhooks - 1; j >= 0; j--)
+			hook_rollback(&hooks[j]);
+		if (cfg_shared && have_old_cfg)
+			datapath_write_config(skel, &old_cfg);
+		fprintf(stderr, "rampart apply: every hook is back to the policy it had; nothing was changed\n");
+		goto out_unpin;
+	}
 	switched = true;
+	if (keep_boot && datapath_write_config(skel, &cfg))
+		fprintf(notes, "warning: the policy is attached but the mode could not be set to enforcing "
+			       "(%s); run `rampart apply` again\n", strerror(errno));
 
 	/* 8. commit: drop interfaces no longer listed, publish the new pins */
 	for (int i = 0; i < nold; i++) {
@@ -712,15 +785,35 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 			snprintf(rep->detached[rep->ndetached++], IF_NAMESIZE, "%.15s", old[i]);
 		}
 	}
+	carry_boot_pins(dir);
 	if ((e = pin_set_commit(dir, "maps")) || (e = pin_set_commit(dir, "progs")))
 		fprintf(notes, "warning: the new policy is in force but its pins could not be "
 			       "published (%s); run `rampart apply` again\n", strerror(-e));
+	if (sock) {
+		sockhooks_commit(&sock_sw, sock, skel, &p, dir);
+		rep->nsock_hooks = sock_sw.n;
+		rep->sock_fresh = sock_sw.n && sock_sw.h[0].fresh;
+	}
 	for (int i = 0; i < rep->nifaces; i++) {
 		struct apply_iface *f = &rep->ifaces[i];
 		snprintf(f->xdp_mode, sizeof(f->xdp_mode), "%s", xdp_mode_name(f->ifindex));
 		f->tc_kind = hooks[2 * i + 1].kind == HK_CLSACT ? "clsact" : "tcx";
 	}
 	rc = EXIT_OK;
+	/* boot: the timer and the namespace hook; apply: keep the namespace
+	 * hook following the (possibly new) configuration map */
+	e = rq->boot ? boot_netns_setup(dir, rq->nifnames == 0, err, sizeof(err))
+		     : boot_netns_refresh(dir, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "rampart %s: %s\n", rq->boot ? "boot" : "apply", err);
+		if (rq->boot)
+			fprintf(stderr, "rampart boot: the listed interfaces are protected; interfaces that "
+					"appear later are not, and the timeout will not open by itself\n");
+		rc = EXIT_SYSTEM;
+	}
+	char lpath[PATH_MAX];
+	pins_path(lpath, sizeof(lpath), dir, "links", BOOT_LINK_PIN);
+	rep->netns_hook = exists(lpath);
 
 out_unpin:
 	if (!switched) {
@@ -735,6 +828,9 @@ out_unpin:
 out_skel:
 	for (int i = 0; i < nhooks; i++)
 		hook_close(&hooks[i]);
+	sockhooks_close(&sock_sw);
+	if (sock)
+		sockhooks_destroy(sock);
 	/* the pins hold what must stay: the object's own references can go */
 	datapath_destroy(skel);
 out:

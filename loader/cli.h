@@ -2,6 +2,7 @@
 #ifndef RAMPART_CLI_H
 #define RAMPART_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -35,5 +36,13 @@ int cmd_status(struct cli *c);  /* cmd_status.c */
 int cmd_rules(struct cli *c);   /* cmd_rules.c */
 int cmd_flows(struct cli *c);   /* cmd_flows.c */
 int cmd_log(struct cli *c);     /* cmd_log.c */
+int cmd_daemon(struct cli *c);  /* cmd_daemon.c */
+int cmd_reset(struct cli *c);   /* cmd_reset.c */
+/* Prints the pinned log (like `log -f`, --json per c->json) until *stop,
+ * calling tick(arg) at least every 200 ms.  An exit code. (cmd_log.c) */
+int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg);
+int cmd_boot(struct cli *c);    /* cmd_lifecycle.c */
+int cmd_stop(struct cli *c);    /* cmd_lifecycle.c */
+int cmd_shutdown(struct cli *c); /* cmd_lifecycle.c */
 
 #endif

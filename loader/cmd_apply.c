@@ -43,6 +43,7 @@ static void print_json(const struct apply_req *rq, const struct apply_report *r)
 		json_str(stdout, r->cgroup);
 	else
 		printf("null");
+	printf(", \"socket_hooks\": %d", r->nsock_hooks);
 	printf("}\n");
 }
 
@@ -61,8 +62,8 @@ static void print_text(const struct apply_req *rq, const struct apply_report *r)
 	for (int i = 0; i < r->ndetached; i++)
 		printf("  %-16s detached\n", r->detached[i]);
 	if (r->cgroup[0])
-		printf("  cgroup %s: noted; socket hooks (app/user/cgroup rules on local sockets) "
-		       "are not attached yet by this version\n", r->cgroup);
+		printf("  cgroup %s: %d socket hooks %s (network, connect, listen, send)\n", r->cgroup,
+		       r->nsock_hooks, r->sock_fresh ? "attached" : "switched");
 	printf("  pinned in %s, mode enforcing\n", rq->pin_dir);
 }
 

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "json.h"
 #include "policy.h"
+#include "sockhooks.h"
 
 static void json_msgs(FILE *f, const struct diag *d, enum diag_level level)
 {
@@ -47,6 +48,8 @@ int cmd_check(struct cli *c)
 		json_msgs(stdout, &d, DIAG_ERROR);
 		printf(", \"warnings\": ");
 		json_msgs(stdout, &d, DIAG_WARNING);
+		printf(", \"apps\": ");
+		sockhooks_report_apps(c->pin_dir, stdout, SOCK_REPORT_JSON);
 		printf("}\n");
 	} else if (ok) {
 		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables,
@@ -56,6 +59,10 @@ int cmd_check(struct cli *c)
 		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors,
 			d.nerrors == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
 	}
+	/* the applications approved by the policy loaded in --pin-dir: warn
+	 * about files replaced or modified since */
+	if (!c->json)
+		sockhooks_report_apps(c->pin_dir, stderr, SOCK_REPORT_WARNINGS);
 	diag_free(&d);
 	policy_free(&p);
 	return ok ? EXIT_OK : EXIT_POLICY;

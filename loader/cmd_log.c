@@ -184,17 +184,16 @@ static uint32_t pinned_id(const char *dir, const char *name)
 	return id;
 }
 
-static int follow(struct cli *c, struct view *v, struct ring_buffer **rb, struct log_reader *r)
+/* Follows the ring until *stop; tick (if any) runs at least every 200 ms. */
+static int follow(struct cli *c, struct view *v, struct ring_buffer **rb, struct log_reader *r,
+		  volatile sig_atomic_t *stop, void (*tick)(void *), void *arg)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uint64_t last_check = now_mono_ns();
-	while (!stop_requested) {
-		int e = ring_buffer__poll(*rb, 500);
+	while (!*stop) {
+		int e = ring_buffer__poll(*rb, tick ? 200 : 500);
+		if (tick)
+			tick(arg);
 		if (e < 0 && e != -EINTR) {
 			fprintf(stderr, "rampart log: reading %s/maps/rp_log failed: %s\n", c->pin_dir, strerror(-e));
 			return EXIT_SYSTEM;
@@ -251,7 +250,12 @@ int cmd_log(struct cli *c)
 		return EXIT_SYSTEM;
 	}
 	if (follow_mode) {
-		rc = follow(c, &v, &rb, &r);
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		rc = follow(c, &v, &rb, &r, &stop_requested, NULL, NULL);
 	} else {
 		int e = ring_buffer__consume(rb);
 		rc = EXIT_OK;
@@ -262,6 +266,26 @@ int cmd_log(struct cli *c)
 			fprintf(stderr, "rampart log: no buffered events (use -f to wait for new ones)\n");
 		}
 	}
+	ring_buffer__free(rb);
+	view_close(&v);
+	return rc;
+}
+
+int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg)
+{
+	struct view v;
+	int rc = view_open(&v, c->pin_dir, c->argv[0], VIEW_RULES | VIEW_LOG, false);
+	if (rc)
+		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
+	struct log_reader r = { .v = &v, .json = c->json };
+	struct ring_buffer *rb = ring_buffer__new(v.log_fd, on_event, &r, NULL);
+	if (!rb) {
+		fprintf(stderr, "rampart %s: cannot map the ring buffer %s/maps/rp_log: %s\n", c->argv[0],
+			c->pin_dir, strerror(errno));
+		view_close(&v);
+		return EXIT_SYSTEM;
+	}
+	rc = follow(c, &v, &rb, &r, stop, tick, arg);
 	ring_buffer__free(rb);
 	view_close(&v);
 	return rc;

@@ -11,11 +11,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "boot.h"
 #include "cli.h"
 #include "datapath.h"
 #include "format.h"
 #include "json.h"
 #include "pins.h"
+#include "sockhooks.h"
 #include "view.h"
 
 struct attachment {
@@ -169,6 +171,39 @@ static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], int
 	}
 }
 
+/* The network namespace's SK_LOOKUP link of boot protection (boot.h):
+ * its program id, 0 when there is none; drops: what it dropped. */
+static uint32_t netns_hook(const char *dir, uint64_t *drops)
+{
+	char path[4096];
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+	*drops = 0;
+	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
+	int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
+	close(fd);
+	fd = pins_open_map(dir, "rp_boot_sk_drops");
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[1024];
+	__u32 zero = 0;
+	if (fd >= 0 && ncpu > 0 && ncpu <= 1024 && bpf_map_lookup_elem(fd, &zero, v) == 0)
+		for (int i = 0; i < ncpu; i++)
+			*drops += v[i];
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* A real policy, not just the boot set (which pins an empty one). */
+static bool have_policy(const struct view *v)
+{
+	return v->have_info && (v->info.nrules || v->info.path[0]);
+}
+
 static void print_unloaded(const struct cli *c)
 {
 	if (c->json) {
@@ -182,13 +217,51 @@ static void print_unloaded(const struct cli *c)
 	}
 }
 
+/* The socket hooks and the approved applications (loader/sockhooks.c). */
+static void sock_status_json(const char *dir)
+{
+	char cg[4096];
+	int n = sockhooks_attached(dir, cg, sizeof(cg));
+	printf(", \"socket_hooks\": {\"hooks\": %d, \"cgroup\": ", n);
+	if (n && cg[0])
+		json_str(stdout, cg);
+	else
+		printf("null");
+	printf("}, \"apps\": ");
+	sockhooks_report_apps(dir, stdout, SOCK_REPORT_JSON);
+}
+
+static void sock_status_text(const char *dir)
+{
+	char cg[4096];
+	int n = sockhooks_attached(dir, cg, sizeof(cg));
+	if (n)
+		printf("socket hooks: %d on cgroup %s\n", n, cg[0] ? cg : "(a cgroup that no longer exists)");
+	sockhooks_report_apps(dir, stdout, SOCK_REPORT_TEXT);
+}
+
 static void print_json(const struct cli *c, const struct view *v, const struct attachment *att, int natt,
 		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
 {
 	char buf[128];
 	printf("{\"mode\": \"%s\", \"pin_dir\": ", mode_name(v->cfg.mode));
 	json_str(stdout, c->pin_dir);
-	printf(", \"generation\": %u", v->cfg.generation);
+	printf(", \"generation\": %u, \"mode_reason\": \"%s\"", v->cfg.generation,
+	       lifecycle_reason_name(v->cfg.mode_reason));
+	if (v->cfg.mode_changed_ns) {
+		uint64_t at = lifecycle_boot_to_realtime_ns(v->cfg.mode_changed_ns);
+		printf(", \"mode_changed_at\": \"%s\", \"mode_changed_at_ns\": %llu", fmt_time_utc(buf, sizeof(buf), at),
+		       (unsigned long long)at);
+	} else {
+		printf(", \"mode_changed_at\": null, \"mode_changed_at_ns\": null");
+	}
+	uint64_t drops;
+	uint32_t hook = netns_hook(c->pin_dir, &drops);
+	if (hook)
+		printf(", \"netns_hook\": {\"hook\": \"sk_lookup\", \"prog_id\": %u, \"dropped\": %llu}", hook,
+		       (unsigned long long)drops);
+	else
+		printf(", \"netns_hook\": null");
 	if (v->cfg.mode == RP_MODE_BOOT) {
 		uint64_t now = now_mono_ns(), dl = v->cfg.boot_deadline_ns;
 		printf(", \"boot\": {\"timeout_left_s\": ");
@@ -199,7 +272,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 		printf(", \"after_timeout\": \"%s\"}", v->cfg.boot_fail_closed ? "closed" : "open");
 	}
 	printf(", \"policy\": ");
-	if (v->have_info) {
+	if (have_policy(v)) {
 		printf("{\"file\": ");
 		json_str(stdout, v->info.path);
 		printf(", \"sha256\": \"%s\"", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
@@ -236,6 +309,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 	       (unsigned long long)t.dropped, (unsigned long long)ctr[RPC_DROP_CT_FULL],
 	       (unsigned long long)ctr[RPC_LOG_SENT], (unsigned long long)ctr[RPC_LOG_RATE_LIMITED],
 	       (unsigned long long)ctr[RPC_LOG_RING_FULL]);
+	sock_status_json(c->pin_dir);
 	printf(", \"counters\": {");
 	for (int i = 0; i < RPC_COUNTER_COUNT; i++)
 		printf("%s\"%s\": %llu", i ? ", " : "", datapath_counter_name((enum rp_counter)i),
@@ -252,6 +326,8 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		uint64_t now = now_mono_ns(), dl = v->cfg.boot_deadline_ns;
 		if (!dl)
 			printf(" (new inbound flows blocked until a policy is applied)");
+		else if (dl <= now && v->cfg.boot_fail_closed)
+			printf(" (boot timeout passed; fail closed: keeps blocking inbound until a policy is applied)");
 		else if (dl > now)
 			printf(" (no policy applied: %s %s)", v->cfg.boot_fail_closed ? "keeps blocking inbound after" : "opens in",
 			       fmt_duration(b2, sizeof(b2), dl - now));
@@ -263,7 +339,16 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		printf(" (all traffic blocked)");
 	}
 	printf("\n");
-	if (v->have_info) {
+	if (v->cfg.mode_changed_ns) {
+		uint64_t at = lifecycle_boot_to_realtime_ns(v->cfg.mode_changed_ns), now = now_realtime_ns();
+		printf("  since:      %s", fmt_time_local(buf, sizeof(buf), at, false));
+		if (now >= at)
+			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - at));
+		printf(", by %s\n", lifecycle_reason_name(v->cfg.mode_reason));
+	}
+	if (!have_policy(v) && v->have_info) {
+		printf("policy:       none (boot protection only)\n");
+	} else if (v->have_info) {
 		uint64_t now = now_realtime_ns();
 		printf("policy:       %s\n", v->info.path[0] ? v->info.path : "(unnamed)");
 		printf("  sha256:     %s\n", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
@@ -275,6 +360,11 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 	} else {
 		printf("policy:       (no policy information pinned)\n");
 	}
+	uint64_t drops;
+	uint32_t hook = netns_hook(c->pin_dir, &drops);
+	if (hook)
+		printf("netns hook:   sk_lookup, prog %u (new inbound on any interface in boot/lockdown; "
+		       "%llu dropped)\n", hook, (unsigned long long)drops);
 	if (natt == 0) {
 		printf("attachments:  none (the programs judge no interface)\n");
 	} else {
@@ -296,6 +386,7 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		columns_print(&t, stdout, "  ");
 		columns_free(&t);
 	}
+	sock_status_text(c->pin_dir);
 	printf("conntrack:    %llu / %u entries (%.1f%%)\n", (unsigned long long)entries, capacity,
 	       capacity ? 100.0 * (double)entries / capacity : 0.0);
 

@@ -14,7 +14,9 @@
 /* Maps whose contents are state rather than policy: a new apply reuses the
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
-	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen", NULL,
+	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen",
+	"rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
+	NULL,
 };
 
 int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, char *err, size_t errlen)
@@ -279,6 +281,11 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_LOG_RING_FULL] = "log-ring-full",
 		[RPC_LOG_SENT] = "log-sent",
 		[RPC_CT_EXPIRED] = "conntrack-expired",
+		[RPC_PASS_BOOT_DHCP] = "pass-boot-dhcp",
+		[RPC_SOCK_ALLOW] = "socket-allow",
+		[RPC_SOCK_DENY] = "socket-deny",
+		[RPC_SOCK_REJECT] = "socket-reject",
+		[RPC_NEW_SOCK_JUDGED] = "new-judged-at-socket",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

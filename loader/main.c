@@ -25,6 +25,14 @@ static const struct command commands[] = {
 	{ "flows", cmd_flows, "[--json]", "the tracked connections (conntrack)" },
 	{ "log", cmd_log, "[-f] [--json]",
 	  "rule-match log events; reading consumes them (one reader sees each event)" },
+	{ "boot", cmd_boot, "[--timeout S] [--fail open|closed]",
+	  "boot protection: outbound only until a policy is applied (opens after the timeout)" },
+	{ "daemon", cmd_daemon, "[--policy FILE] [--iface IF]...",
+	  "apply the policy, print the log, reload on SIGHUP or when the file changes" },
+	{ "reset", cmd_reset, "[--policy FILE] [--iface IF]...",
+	  "restore the shipped default policy as FILE (backup kept) and apply it" },
+	{ "stop", cmd_stop, "", "mode open: permit all traffic, programs stay pinned" },
+	{ "shutdown", cmd_shutdown, "", "mode lockdown: block all traffic in and out" },
 };
 
 static void print_usage(FILE *f, const char *prog)

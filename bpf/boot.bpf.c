@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Boot protection beyond the interfaces the datapath is attached to
+ * (SPEC 4, docs/operations.md):
+ *
+ *  - rampart_sk_lookup: an SK_LOOKUP program attached to the network
+ *    namespace.  The kernel runs it when a packet arriving on any
+ *    interface looks for a listening TCP socket (a SYN: replies of our
+ *    own connections find their socket before this point) or for an
+ *    unconnected UDP socket (connected UDP sockets, i.e. clients, are
+ *    found before this point).  In boot and lockdown it drops those, so an
+ *    interface that appears after `rampart boot` exposes no service.
+ *  - rampart_boot_arm / rp_boot_fire: a bpf_timer in the pinned map
+ *    rp_boot_timer that switches boot -> open at the deadline with no
+ *    user-space process (user space cannot arm a bpf_timer: the loader
+ *    runs rampart_boot_arm once with BPF_PROG_TEST_RUN).
+ *
+ * rp_config is the datapath's pinned configuration map (the loader reuses
+ * its fd), so both read and write the one mode.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "rampart_maps.h"
+#include "boot.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define RP_CLOCK_MONOTONIC 1
+#define RP_LOOPBACK_IFINDEX 1 /* lo is ifindex 1 in every network namespace */
+#define SK_DROP 0
+#define SK_PASS 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_config);
+} rp_config SEC(".maps");
+
+struct rp_boot_timer {
+	struct bpf_timer timer;
+	__u64 armed_ns;    /* bpf_ktime_get_ns() when armed (0: never) */
+	__u64 fired_ns;    /* when the timer ran (0: not yet) */
+	__u32 opened;      /* 1 when the timer switched boot -> open */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_boot_timer);
+} rp_boot_timer SEC(".maps");
+
+/* Dropped by rampart_sk_lookup (boot/lockdown), for `status`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rp_boot_sk_drops SEC(".maps");
+
+static int rp_boot_fire(void *map, __u32 *key, struct rp_boot_timer *t)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	t->fired_ns = bpf_ktime_get_ns();
+	/* only boot opens by itself: apply, stop, shutdown have decided since */
+	if (cfg && cfg->mode == RP_MODE_BOOT && !cfg->boot_fail_closed) {
+		rp_mode_set(cfg, RP_MODE_OPEN, RP_REASON_BOOT_TIMEOUT);
+		t->opened = 1;
+	}
+	return 0;
+}
+
+/* Run once by the loader (BPF_PROG_TEST_RUN).  Returns 0 when armed,
+ * 1 when there is nothing to arm (no deadline, fail closed, not boot),
+ * a negative errno on failure. */
+SEC("syscall")
+int rampart_boot_arm(void *ctx)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_boot_timer *t = bpf_map_lookup_elem(&rp_boot_timer, &zero);
+	if (!cfg || !t)
+		return -2;
+	if (cfg->mode != RP_MODE_BOOT || !cfg->boot_deadline_ns || cfg->boot_fail_closed)
+		return 1;
+	__u64 now = bpf_ktime_get_ns(), dl = cfg->boot_deadline_ns;
+	long e = bpf_timer_init(&t->timer, &rp_boot_timer, RP_CLOCK_MONOTONIC);
+	if (e && e != -16 /* EBUSY: armed before (boot run again): re-start it */)
+		return (int)e;
+	e = bpf_timer_set_callback(&t->timer, rp_boot_fire);
+	if (e)
+		return (int)e;
+	e = bpf_timer_start(&t->timer, dl > now ? dl - now : 1, 0);
+	if (e)
+		return (int)e;
+	t->armed_ns = now;
+	t->fired_ns = 0;
+	t->opened = 0;
+	return 0;
+}
+
+SEC("sk_lookup")
+int rampart_sk_lookup(struct bpf_sk_lookup *ctx)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	if (!cfg || ctx->ingress_ifindex == RP_LOOPBACK_IFINDEX)
+		return SK_PASS; /* the host talking to itself is never blocked */
+	__u32 mode = cfg->mode;
+	if (mode == RP_MODE_BOOT) {
+		if (rp_boot_expired(cfg, bpf_ktime_get_ns()))
+			return SK_PASS; /* the timer is about to say so */
+		/* DHCP clients listen on unconnected UDP sockets */
+		if (ctx->protocol == 17 &&
+		    ctx->local_port == (ctx->family == 2 ? RP_DHCP4_CLIENT_PORT : RP_DHCP6_CLIENT_PORT) &&
+		    ctx->remote_port == bpf_htons(ctx->family == 2 ? RP_DHCP4_SERVER_PORT : RP_DHCP6_SERVER_PORT))
+			return SK_PASS;
+	} else if (mode != RP_MODE_LOCKDOWN) {
+		return SK_PASS; /* enforcing (the datapath judges) or open */
+	}
+	__u64 *n = bpf_map_lookup_elem(&rp_boot_sk_drops, &zero);
+	if (n)
+		*n += 1;
+	return SK_DROP;
+}

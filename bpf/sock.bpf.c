@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The socket hooks: application events judged where the application acts,
+ * attached to a cgroup2 subtree (rampart apply --cgroup PATH).
+ *
+ *   cgroup/sock_create     network   (socket creation; with option ancestry
+ *                                     also for each ancestor process)
+ *   cgroup/connect4/6      connect   (TCP connect, UDP connect)
+ *   cgroup/sendmsg4/6      send      (unconnected UDP, per datagram; a reply to
+ *                                     the last peer received from is not judged)
+ *   cgroup/recvmsg4/6      remembers that peer (cannot refuse: `receive`
+ *                                     is judged at XDP with the owner's identity)
+ *   cgroup/post_bind4/6    listen    (bind; records the owner for accept/receive)
+ *   cgroup/sock_release    removes the owner record of a closing socket
+ *
+ * Every event carries the caller's app (its executable's device and inode,
+ * looked up in rp_apps), cgroup (the nearest named ancestor cgroup, from
+ * rp_cgroups) and uid.  It is judged by the same classifier maps, counted
+ * in the same rule counters and logged in the same ring as the datapath's
+ * packets: the loader makes this object reuse the datapath object's maps.
+ * allow -> the call goes on; deny -> EPERM; reject -> ECONNREFUSED;
+ * ask -> option ask-default.  Design: docs/sockets.md.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+#include "rampart_types.h"
+#include "rampart_maps.h"
+#include "rampart_classifier.h"
+#include "rampart_sock.h"
+#include "log.h"
+#include "classify.h"
+#include "sockid.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define RP_AF_INET 2
+#define RP_AF_INET6 10
+#define RP_SOCK_STREAM 1
+#define RP_SOCK_DGRAM 2
+#define RP_EPERM 1
+#define RP_ECONNREFUSED 111
+/* cgroup2 nesting examined for the nearest named ancestor */
+#define RP_CG_MAX_LEVEL 16
+
+/* Shared with the datapath (reused by the loader). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_config);
+} rp_config SEC(".maps");
+
+/* Own maps, filled by the loader at apply (policy-scoped). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the loader sets the number of applications */
+	__type(key, struct rp_app_key);
+	__type(value, __u32);
+} rp_apps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
+	__type(key, __u64);
+	__type(value, __u32);
+} rp_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sets napps + 1 */
+	__type(key, __u32);
+	__type(value, struct rp_app_info);
+} rp_app_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_sock_config);
+} rp_sock_config SEC(".maps");
+
+/* Who is calling. */
+struct rp_ident {
+	__u64 ino;
+	__u64 cgroup_id;
+	__u32 dev;
+	__u32 app;
+	__u32 cgroup;
+	__u32 uid;
+	__u32 pid;
+	__u32 pad;
+};
+
+enum rp_sock_act { RP_SOCK_ALLOW = 0, RP_SOCK_DENY, RP_SOCK_REJECT };
+
+static __always_inline __u32 rp_app_of(__u64 ino, __u32 dev)
+{
+	struct rp_app_key k = { .ino = ino, .dev = dev };
+	__u32 *id = bpf_map_lookup_elem(&rp_apps, &k);
+	return id ? *id : 0;
+}
+
+/* The executable of a task: its inode and the device of its file system. */
+static __always_inline void rp_task_exe(struct task_struct *t, __u64 *ino, __u32 *dev)
+{
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	if (!exe) { /* kernel thread */
+		*ino = 0;
+		*dev = 0;
+		return;
+	}
+	*ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	*dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+}
+
+/* Nearest named ancestor-or-self of the current cgroup: walk from the
+ * deepest level up; levels below the cgroup's own depth read as 0. */
+static __always_inline __u32 rp_cgroup_value(void)
+{
+	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
+		if (!id)
+			continue;
+		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
+		if (v)
+			return *v;
+	}
+	return 0;
+}
+
+static __always_inline void rp_ident_current(struct rp_ident *id)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	rp_task_exe(t, &id->ino, &id->dev);
+	id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
+	id->cgroup_id = bpf_get_current_cgroup_id();
+	id->cgroup = rp_cgroup_value();
+	id->uid = (__u32)bpf_get_current_uid_gid();
+	id->pid = bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline void rp_fields_ident(struct cls_fields *f, const struct rp_ident *id)
+{
+	f->app = id->app;
+	f->cgroup = id->cgroup;
+	f->uid = id->uid;
+	f->has_app = f->has_cgroup = f->has_user = 1;
+}
+
+static __always_inline void rp_sock_log(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
+					const struct cls_fields *f, const struct rp_ident *id)
+{
+	__u64 now = bpf_ktime_get_ns();
+	int ok;
+	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);
+	if (!ok) {
+		rp_count(RPC_LOG_RATE_LIMITED);
+		rp_rule_log_dropped(slot, b);
+		return;
+	}
+	struct rp_log_event *e = bpf_ringbuf_reserve(&rp_log, sizeof(*e), 0);
+	if (!e) {
+		rp_count(RPC_LOG_RING_FULL);
+		rp_rule_log_dropped(slot, b);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = now;
+	e->rule_slot = slot;
+	if (b) {
+		e->missed = b->missed;
+		if (b->missed)
+			__sync_fetch_and_sub(&b->missed, e->missed);
+	}
+	e->kind = RP_LOG_RULE;
+	e->verdict = verdict;
+	e->event = f->event;
+	e->dir = f->dir;
+	e->family = f->family;
+	e->proto = f->proto;
+	e->flags = flags | RP_LOGF_SOCKET;
+	if (!(f->absent & CLS_ABSENT(F_LPORT)) && f->has_ports)
+		e->lport = f->lport;
+	if (!(f->absent & CLS_ABSENT(F_RPORT)) && f->has_ports)
+		e->rport = f->rport;
+	if (!(f->absent & CLS_ABSENT(F_LADDR)))
+		__builtin_memcpy(e->laddr, f->laddr, 16);
+	if (!(f->absent & CLS_ABSENT(F_RADDR)))
+		__builtin_memcpy(e->raddr, f->raddr, 16);
+	e->cgroup_id = id->cgroup_id;
+	e->uid = f->uid;
+	e->app_id = f->app;
+	e->pid = id->pid;
+	bpf_ringbuf_submit(e, 0);
+	rp_count(RPC_LOG_SENT);
+	struct rp_rule_stats *s = bpf_map_lookup_elem(&rp_rule_stats, &slot);
+	if (s)
+		s->logged++;
+}
+
+/* Judge one socket event: counters and log as in the datapath.  Returns
+ * enum rp_sock_act; *slot gets the deciding rule.  Outside the enforcing
+ * mode the socket hooks allow everything (the packet path enforces the
+ * mode: boot, open and lockdown are about traffic). */
+__noinline int rp_sock_judge(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
+{
+	__u32 zero = 0;
+	if (!f || !id || !slot)
+		return RP_SOCK_DENY;
+	*slot = RP_SLOT_NONE;
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	if (!cfg)
+		return RP_SOCK_DENY;
+	if (cfg->mode != RP_MODE_ENFORCING)
+		return RP_SOCK_ALLOW;
+	/* the action is read in place: the hooks run in process context,
+	 * where a per-CPU scratch copy could be overwritten by preemption */
+	const struct cls_result *res = rp_classify_action(f);
+	if (!res) { /* tables not (fully) written: deny by no rule */
+		rp_count(RPC_SOCK_DENY);
+		return RP_SOCK_DENY;
+	}
+	__u32 nrec = res->nrecords;
+	for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
+		if (i >= nrec)
+			break;
+		__u32 rs = res->records[i].slot;
+		rp_rule_hit(rs, 0);
+		if (res->records[i].log)
+			rp_sock_log(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, f, id);
+	}
+	__u32 verdict = res->verdict;
+	*slot = res->slot;
+	rp_rule_hit(res->slot, 0);
+	__u8 lflags = 0;
+	if (verdict == VERDICT_ASK) {
+		verdict = cfg->ask_default;
+		lflags = RP_LOGF_ASK;
+	}
+	if (res->log)
+		rp_sock_log(cfg, res->slot, verdict, lflags, f, id);
+	if (verdict == VERDICT_ALLOW) {
+		rp_count(RPC_SOCK_ALLOW);
+		return RP_SOCK_ALLOW;
+	}
+	if (verdict == VERDICT_REJECT) {
+		rp_count(RPC_SOCK_REJECT);
+		return RP_SOCK_REJECT;
+	}
+	rp_count(RPC_SOCK_DENY);
+	return RP_SOCK_DENY;
+}
+
+/* What the hook returns: 1 lets the call go on; 0 fails it with EPERM,
+ * or with the errno set by bpf_set_retval (reject: ECONNREFUSED). */
+static __always_inline int rp_sock_ret(int act)
+{
+	if (act == RP_SOCK_ALLOW)
+		return 1;
+	if (act == RP_SOCK_REJECT)
+		bpf_set_retval(-RP_ECONNREFUSED);
+	return 0;
+}
+
+static __always_inline __u8 rp_sock_proto(__u32 type, __u32 protocol)
+{
+	if (protocol)
+		return protocol;
+	if (type == RP_SOCK_STREAM)
+		return 6;
+	if (type == RP_SOCK_DGRAM)
+		return 17;
+	return 0;
+}
+
+static __always_inline int rp_has_ports(__u8 proto)
+{
+	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
+}
+
+static __always_inline void rp_v4_mapped(__u32 *a, __u32 ip4)
+{
+	a[0] = 0;
+	a[1] = 0;
+	a[2] = bpf_htonl(0xffff);
+	a[3] = ip4;
+}
+
+static __always_inline int rp_is_v4_mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline int rp_is_zero(const __u32 *a)
+{
+	return (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+/* Remember that this socket's outbound traffic was allowed here, so that
+ * tc egress does not judge its flow again (bpf/sockid.h). */
+static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u32 slot)
+{
+	if (!sk)
+		return;
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!m)
+		return;
+	m->slot = slot;
+	m->event = event;
+	m->allowed = 1;
+}
+
+/* ---------- network: socket creation ---------- */
+
+static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct cls_fields *f, struct rp_ident *id,
+				       __u32 *slot)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 depth = sc->max_depth;
+	for (int i = 0; i < RP_ANCESTRY_MAX_DEPTH; i++) {
+		if (i >= depth)
+			break;
+		t = BPF_CORE_READ(t, real_parent);
+		if (!t)
+			break;
+		__u32 pid = BPF_CORE_READ(t, tgid);
+		if (pid <= 1)
+			break; /* init is the system itself, not a launcher to distrust */
+		rp_task_exe(t, &id->ino, &id->dev);
+		id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
+		id->uid = BPF_CORE_READ(t, real_cred, uid.val);
+		id->pid = pid;
+		f->app = id->app;
+		f->uid = id->uid;
+		int act = rp_sock_judge(f, id, slot);
+		if (act != RP_SOCK_ALLOW)
+			return act;
+	}
+	return RP_SOCK_ALLOW;
+}
+
+SEC("cgroup/sock_create")
+int rp_network(struct bpf_sock *sk)
+{
+	struct cls_fields f;
+	struct rp_ident id;
+	__u32 slot, zero = 0;
+	if (sk->family != RP_AF_INET && sk->family != RP_AF_INET6)
+		return 1;
+	__builtin_memset(&f, 0, sizeof(f));
+	rp_ident_current(&id);
+	rp_fields_ident(&f, &id);
+	f.dir = DIR_OUT;
+	f.event = EVENT_NETWORK;
+	f.family = sk->family == RP_AF_INET ? 4 : 6;
+	f.proto = rp_sock_proto(sk->type, sk->protocol);
+	f.absent = CLS_ABSENT(F_LADDR) | CLS_ABSENT(F_RADDR) | CLS_ABSENT(F_LPORT) | CLS_ABSENT(F_RPORT) |
+		   CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
+	int act = rp_sock_judge(&f, &id, &slot);
+	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
+	if (act == RP_SOCK_ALLOW && sc && sc->ancestry)
+		act = rp_ancestry(sc, &f, &id, &slot);
+	return rp_sock_ret(act);
+}
+
+/* ---------- connect / send ---------- */
+
+/* An outbound socket event towards ctx's address: connect or send. */
+static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, int v6)
+{
+	struct cls_fields f;
+	struct rp_ident id;
+	__u32 slot;
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk)
+		return 1;
+	__builtin_memset(&f, 0, sizeof(f));
+	rp_ident_current(&id);
+	rp_fields_ident(&f, &id);
+	f.dir = DIR_OUT;
+	f.event = event;
+	f.proto = rp_sock_proto(ctx->type, ctx->protocol);
+	f.absent = CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
+	if (v6) {
+		f.raddr[0] = ctx->user_ip6[0];
+		f.raddr[1] = ctx->user_ip6[1];
+		f.raddr[2] = ctx->user_ip6[2];
+		f.raddr[3] = ctx->user_ip6[3];
+		f.family = rp_is_v4_mapped(f.raddr) ? 4 : 6;
+		if (event == EVENT_SEND) {
+			f.laddr[0] = ctx->msg_src_ip6[0];
+			f.laddr[1] = ctx->msg_src_ip6[1];
+			f.laddr[2] = ctx->msg_src_ip6[2];
+			f.laddr[3] = ctx->msg_src_ip6[3];
+		}
+		if (rp_is_zero(f.laddr)) {
+			f.laddr[0] = sk->src_ip6[0];
+			f.laddr[1] = sk->src_ip6[1];
+			f.laddr[2] = sk->src_ip6[2];
+			f.laddr[3] = sk->src_ip6[3];
+		}
+		if (rp_is_v4_mapped(f.laddr) && f.laddr[3] == 0)
+			f.laddr[2] = 0;
+	} else {
+		rp_v4_mapped(f.raddr, ctx->user_ip4);
+		f.family = 4;
+		__u32 src = event == EVENT_SEND ? ctx->msg_src_ip4 : 0;
+		if (!src)
+			src = sk->src_ip4;
+		if (src)
+			rp_v4_mapped(f.laddr, src);
+	}
+	/* before connect() the stack has not chosen the source address yet
+	 * unless the socket was bound to one */
+	if (rp_is_zero(f.laddr))
+		f.absent |= CLS_ABSENT(F_LADDR);
+	if (rp_has_ports(f.proto)) {
+		f.has_ports = 1;
+		f.rport = bpf_ntohs((__u16)ctx->user_port);
+		f.lport = sk->src_port;
+		if (!f.lport) /* TCP picks its port after this hook */
+			f.absent |= CLS_ABSENT(F_LPORT);
+	}
+	if (event == EVENT_SEND) {
+		struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
+		if (m && m->peer_port && m->peer_port == f.rport && m->peer_addr[0] == f.raddr[0] &&
+		    m->peer_addr[1] == f.raddr[1] && m->peer_addr[2] == f.raddr[2] && m->peer_addr[3] == f.raddr[3])
+			return 1; /* a reply: its flow was allowed in (and is tracked) */
+	}
+	int act = rp_sock_judge(&f, &id, &slot);
+	if (act == RP_SOCK_ALLOW)
+		rp_mark_allowed(sk, event, slot);
+	return rp_sock_ret(act);
+}
+
+/* A datagram reached an unconnected UDP socket: remember who sent it. */
+static __always_inline int rp_recv(struct bpf_sock_addr *ctx, int v6)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk)
+		return 1;
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!m)
+		return 1;
+	if (v6) {
+		m->peer_addr[0] = ctx->user_ip6[0];
+		m->peer_addr[1] = ctx->user_ip6[1];
+		m->peer_addr[2] = ctx->user_ip6[2];
+		m->peer_addr[3] = ctx->user_ip6[3];
+	} else {
+		rp_v4_mapped(m->peer_addr, ctx->user_ip4);
+	}
+	m->peer_port = bpf_ntohs((__u16)ctx->user_port);
+	return 1; /* recvmsg hooks cannot refuse */
+}
+
+SEC("cgroup/recvmsg4")
+int rp_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return rp_recv(ctx, 0);
+}
+
+SEC("cgroup/recvmsg6")
+int rp_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return rp_recv(ctx, 1);
+}
+
+SEC("cgroup/connect4")
+int rp_connect4(struct bpf_sock_addr *ctx)
+{
+	return rp_sock_out(ctx, EVENT_CONNECT, 0);
+}
+
+SEC("cgroup/connect6")
+int rp_connect6(struct bpf_sock_addr *ctx)
+{
+	return rp_sock_out(ctx, EVENT_CONNECT, 1);
+}
+
+SEC("cgroup/sendmsg4")
+int rp_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return rp_sock_out(ctx, EVENT_SEND, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int rp_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return rp_sock_out(ctx, EVENT_SEND, 1);
+}
+
+/* ---------- listen: bind, and who owns the port ---------- */
+
+static __always_inline void rp_owner_key(struct rp_owner_key *k, struct bpf_sock *sk, const struct cls_fields *f)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->port = f->lport;
+	k->proto = f->proto;
+	if (!rp_is_zero(f->laddr) && !(rp_is_v4_mapped(f->laddr) && f->laddr[3] == 0))
+		__builtin_memcpy(k->addr, f->laddr, 16);
+}
+
+static __always_inline void rp_local_fields(struct cls_fields *f, struct bpf_sock *sk, int v6)
+{
+	if (v6) {
+		f->laddr[0] = sk->src_ip6[0];
+		f->laddr[1] = sk->src_ip6[1];
+		f->laddr[2] = sk->src_ip6[2];
+		f->laddr[3] = sk->src_ip6[3];
+		f->family = rp_is_v4_mapped(f->laddr) ? 4 : 6;
+	} else {
+		rp_v4_mapped(f->laddr, sk->src_ip4);
+		f->family = 4;
+	}
+	f->proto = rp_sock_proto(sk->type, sk->protocol);
+	f->lport = sk->src_port;
+}
+
+static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
+{
+	struct cls_fields f;
+	struct rp_ident id;
+	__u32 slot;
+	__builtin_memset(&f, 0, sizeof(f));
+	rp_ident_current(&id);
+	rp_fields_ident(&f, &id);
+	rp_local_fields(&f, sk, v6);
+	f.dir = DIR_IN;
+	f.event = EVENT_LISTEN;
+	f.has_ports = rp_has_ports(f.proto);
+	f.absent = CLS_ABSENT(F_RADDR) | CLS_ABSENT(F_RPORT) | CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
+	int act = rp_sock_judge(&f, &id, &slot);
+	if (act == RP_SOCK_ALLOW && f.has_ports) {
+		struct rp_owner_key k;
+		struct rp_owner o = {
+			.app = id.app, .cgroup = id.cgroup, .uid = id.uid, .pid = id.pid,
+			.cookie = bpf_get_socket_cookie(sk), .ino = id.ino, .cgroup_id = id.cgroup_id,
+			.dev = id.dev,
+		};
+		rp_owner_key(&k, sk, &f);
+		bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);
+		struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (m) {
+			m->owner = k;
+			m->owns = 1;
+		}
+	}
+	return rp_sock_ret(act);
+}
+
+SEC("cgroup/post_bind4")
+int rp_bind4(struct bpf_sock *sk)
+{
+	return rp_bind(sk, 0);
+}
+
+SEC("cgroup/post_bind6")
+int rp_bind6(struct bpf_sock *sk)
+{
+	return rp_bind(sk, 1);
+}
+
+/* A closing socket takes its owner record with it (only its own: another
+ * socket may have bound the port since, e.g. with SO_REUSEADDR). */
+SEC("cgroup/sock_release")
+int rp_release(struct bpf_sock *sk)
+{
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
+	if (!m || !m->owns)
+		return 1;
+	struct rp_owner_key k = m->owner;
+	struct rp_owner *o = bpf_map_lookup_elem(&rp_listeners, &k);
+	if (o && o->cookie == bpf_get_socket_cookie(sk))
+		bpf_map_delete_elem(&rp_listeners, &k);
+	return 1;
+}

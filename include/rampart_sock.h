@@ -1,0 +1,95 @@
+/* The contract between the socket hooks (bpf/sock.bpf.c), the packet
+ * datapath (bpf/rampart.bpf.c, through bpf/sockid.h) and the loader
+ * (loader/sockhooks.c) for application, cgroup and user identity.
+ * Fixed-size types only.  Design: docs/sockets.md.
+ */
+#ifndef RAMPART_SOCK_H
+#define RAMPART_SOCK_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Map rp_apps: HASH executable identity -> app id (1..N, the policy's
+ * numbering).  dev is the kernel's encoding of the file system's device
+ * (major << 20 | minor), as in super_block.s_dev; ino the inode number.
+ * The loader stat()s each application path of the policy at apply. */
+struct rp_app_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+#define RP_APP_PATH_LEN 256
+
+/* Map rp_app_info: ARRAY app id -> what was approved at apply (user space
+ * only: `status` and `check` compare it with the file on disk now). */
+struct rp_app_info {
+	char path[RP_APP_PATH_LEN];
+	__u8 sha256[32];
+	__u64 ino;
+	__u64 size;
+	__u32 dev;
+	__u32 present;     /* 1: the file existed at apply (else it matches nothing) */
+};
+
+/* Map rp_cgroups: HASH cgroup id (the cgroup2 directory's inode number) ->
+ * the policy's cgroup value (preorder number, see policy.h). */
+
+/* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
+#define RP_ANCESTRY_MAX_DEPTH 8
+struct rp_sock_config {
+	__u32 ancestry;    /* option ancestry on: judge `network` for each ancestor too */
+	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
+	__u32 ready;       /* 1 once the loader filled rp_apps / rp_cgroups */
+	__u32 pad;
+};
+
+/* Map rp_listeners: HASH (proto, local port, local address) -> the
+ * identity of the process that bound it, written by the post_bind hooks,
+ * removed by the sock_release hook, read by the XDP program when it judges
+ * an `accept` or `receive` event.  addr is in network order, IPv4 as
+ * ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::). */
+struct rp_owner_key {
+	__u32 addr[4];
+	__u16 port;        /* host order */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct rp_owner {
+	__u32 app;         /* app id in the policy that was in force at bind (0: not named) */
+	__u32 cgroup;      /* cgroup value (0: no named ancestor) */
+	__u32 uid;
+	__u32 pid;         /* tgid of the process that bound */
+	__u64 cookie;      /* the socket's cookie: release removes only its own entry */
+	/* raw identity, so that a new apply can renumber app and cgroup */
+	__u64 ino;         /* executable */
+	__u64 cgroup_id;   /* the process's cgroup */
+	__u32 dev;
+	__u32 pad;
+};
+
+#define RP_LISTENERS_MAX 16384
+
+/* Map rp_sk_marks: SK_STORAGE socket -> judgement made at the socket.  A
+ * socket whose connect() or sendto() was allowed by the socket hooks is
+ * marked; tc egress then lets the flow's first packet start a conntrack
+ * entry without judging it again (one judgement per flow). */
+struct rp_sk_mark {
+	__u32 slot;        /* the rule that allowed it (RP_SLOT_NONE: none) */
+	__u8 event;        /* EVENT_CONNECT or EVENT_SEND */
+	__u8 allowed;      /* 1: the socket's outbound traffic was allowed at the socket */
+	__u8 owns;         /* 1: `owner` is this socket's entry in rp_listeners */
+	__u8 pad;
+	/* the release hook cannot read the bound address: it is kept here */
+	struct rp_owner_key owner;
+	/* unconnected UDP: the last peer a datagram was received from (recvmsg
+	 * hook).  It passed the firewall to get here, so a sendto() back to it
+	 * is the reply of an allowed flow, not a new `send` event. */
+	__u32 peer_addr[4];
+	__u16 peer_port;   /* host order; 0: none */
+	__u16 pad2;
+};
+
+#endif

@@ -1,0 +1,150 @@
+/* `rampart reset [--policy FILE] [--iface IF]... [--cgroup PATH]`: the
+ * shipped default policy becomes the active policy file again (the old file
+ * is kept as FILE.bak-YYYYmmdd-HHMMSS) and is applied.  If the apply fails,
+ * the old file is put back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "apply.h"
+#include "cli.h"
+
+#define INSTALLED_DEFAULT "/usr/share/rampart/default.rules"
+
+/* The installed copy, else the repository's policy/default.rules next to
+ * the binary (build/rampart -> ../policy, ./rampart -> policy). */
+static bool find_default(char *out, size_t n)
+{
+	char exe[PATH_MAX], dir[PATH_MAX - 32];
+	if (access(INSTALLED_DEFAULT, R_OK) == 0) {
+		snprintf(out, n, "%s", INSTALLED_DEFAULT);
+		return true;
+	}
+	ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (l <= 0)
+		return false;
+	exe[l] = 0;
+	snprintf(dir, sizeof(dir), "%s", dirname(exe));
+	const char *rel[] = { "policy/default.rules", "../policy/default.rules" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(out, n, "%s/%s", dir, rel[i]);
+		if (access(out, R_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char tmp[PATH_MAX + 8], buf[65536];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		int e = -errno;
+		close(in);
+		return e;
+	}
+	ssize_t r;
+	int e = 0;
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)r) != r) {
+			e = -EIO;
+			break;
+		}
+	if (r < 0)
+		e = -errno;
+	if (fsync(out) && !e)
+		e = -errno;
+	close(in);
+	close(out);
+	/* one rename: a watcher (the daemon) never reads a half-written file */
+	if (!e && rename(tmp, to))
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+int cmd_reset(struct cli *c)
+{
+	struct apply_req rq = { .pin_dir = c->pin_dir, .file = DEFAULT_POLICY_FILE };
+	const char *ifnames[APPLY_MAX_IFACES + 1];
+	int nif = 0;
+	for (int i = 1; i < c->argc; i++) {
+		const char *a = c->argv[i], *val = NULL;
+		const char *eq = strchr(a, '=');
+		char opt[32];
+		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (strcmp(opt, "--policy") && strcmp(opt, "--iface") && strcmp(opt, "--cgroup"))
+			return usage_error(c, "unknown argument `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a);
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < c->argc)
+			val = c->argv[++i];
+		if (!val || !*val)
+			return usage_error(c, "%s needs a value", opt);
+		if (!strcmp(opt, "--policy"))
+			rq.file = val;
+		else if (!strcmp(opt, "--cgroup"))
+			rq.cgroup = val;
+		else if (nif >= APPLY_MAX_IFACES)
+			return usage_error(c, "at most %d --iface", APPLY_MAX_IFACES);
+		else
+			ifnames[nif++] = val;
+	}
+	rq.ifnames = ifnames;
+	rq.nifnames = nif;
+	if (geteuid() != 0) {
+		fprintf(stderr, "rampart reset: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
+		return EXIT_SYSTEM;
+	}
+	char dflt[PATH_MAX], backup[PATH_MAX + 32] = "";
+	if (!find_default(dflt, sizeof(dflt))) {
+		fprintf(stderr, "rampart reset: the shipped default policy is missing (looked for %s and "
+				"policy/default.rules next to the binary); reinstall rampart (make install)\n",
+			INSTALLED_DEFAULT);
+		return EXIT_SYSTEM;
+	}
+	char dirbuf[PATH_MAX];
+	snprintf(dirbuf, sizeof(dirbuf), "%s", rq.file);
+	mkdir(dirname(dirbuf), 0755); /* /etc/rampart on a fresh system */
+	if (access(rq.file, F_OK) == 0) {
+		char stamp[32];
+		time_t t = time(NULL);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&t));
+		snprintf(backup, sizeof(backup), "%s.bak-%s", rq.file, stamp);
+		for (int i = 1; access(backup, F_OK) == 0 && i < 100; i++)
+			snprintf(backup, sizeof(backup), "%s.bak-%s-%d", rq.file, stamp, i);
+		if (link(rq.file, backup) && copy_file(rq.file, backup)) {
+			fprintf(stderr, "rampart reset: cannot back up %s to %s: %s; nothing was changed\n", rq.file,
+				backup, strerror(errno));
+			return EXIT_SYSTEM;
+		}
+	}
+	int e = copy_file(dflt, rq.file);
+	if (e) {
+		fprintf(stderr, "rampart reset: cannot write %s: %s; nothing was changed\n", rq.file, strerror(-e));
+		return EXIT_SYSTEM;
+	}
+	struct apply_report rep;
+	int rc = apply_policy(&rq, &rep, stderr);
+	if (rc != EXIT_OK) {
+		if (backup[0] && rename(backup, rq.file) == 0)
+			fprintf(stderr, "rampart reset: %s was put back as it was\n", rq.file);
+		return rc;
+	}
+	printf("reset %s to the default policy (%s)%s%s\n", rq.file, dflt, backup[0] ? "; the previous one is " : "",
+	       backup);
+	printf("applied: %d rules in %d tables, generation %u, mode enforcing\n", rep.nrules, rep.ntables,
+	       rep.generation);
+	return EXIT_OK;
+}
