@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make bench`: per-packet cost of the datapath next to an empty XDP program
 # and xdp-tools' xdp-filter, new-flow cost at 10 .. 100 000 rules, apply time
-# and map memory (tests/bench/bench_datapath.c; results: docs/performance.md).
+# and map memory (tests/bench/bench_datapath.c), then the cost of the socket
+# hooks on connect() (tests/bench/bench_hooks.sh).  Results: docs/performance.md.
 # Needs root for BPF_PROG_TEST_RUN.  Attaches nothing, pins nothing: the
 # bench runs in its own network namespace and its programs and maps go away
 # when it exits.  BENCH_ARGS passes options (e.g. "--repeat 200000 --runs 5",
@@ -14,4 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "command: build/bench/bench_datapath ${BENCH_ARGS:-}"
 # shellcheck disable=SC2086  # BENCH_ARGS is a list of options
-exec build/bench/bench_datapath ${BENCH_ARGS:-}
+build/bench/bench_datapath ${BENCH_ARGS:-}
+echo
+echo "command: tests/bench/bench_hooks.sh (BENCH_CONNECTS=${BENCH_CONNECTS:-3000})"
+bash tests/bench/bench_hooks.sh
