@@ -91,4 +91,45 @@ static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config 
 	return b;
 }
 
+/* Start a log record for `slot`, rate-limited per rule: reserved, zeroed,
+ * with the time, the slot and the number of this rule's events suppressed
+ * since the last one sent.  NULL when the rule's budget or the ring is
+ * exhausted (both counted).  Finish with rp_log_send(). */
+static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot,
+							 __u64 now)
+{
+	int ok;
+	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);
+	if (!ok) {
+		rp_count(RPC_LOG_RATE_LIMITED);
+		rp_rule_log_dropped(slot, b);
+		return 0;
+	}
+	struct rp_log_event *e = bpf_ringbuf_reserve(&rp_log, sizeof(*e), 0);
+	if (!e) {
+		rp_count(RPC_LOG_RING_FULL);
+		rp_rule_log_dropped(slot, b);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_ns();
+	e->rule_slot = slot;
+	e->kind = RP_LOG_RULE;
+	if (b) {
+		e->missed = b->missed;
+		if (b->missed)
+			__sync_fetch_and_sub(&b->missed, e->missed);
+	}
+	return e;
+}
+
+static __always_inline void rp_log_send(struct rp_log_event *e, __u32 slot)
+{
+	bpf_ringbuf_submit(e, 0);
+	rp_count(RPC_LOG_SENT);
+	struct rp_rule_stats *s = bpf_map_lookup_elem(&rp_rule_stats, &slot);
+	if (s)
+		s->logged++;
+}
+
 #endif

@@ -321,30 +321,11 @@ struct rp_event {
 static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
 					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
 {
-	int ok;
-	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);
-	if (!ok) {
-		rp_count(RPC_LOG_RATE_LIMITED);
-		rp_rule_log_dropped(slot, b);
+	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
+	if (!e)
 		return;
-	}
-	struct rp_log_event *e = bpf_ringbuf_reserve(&rp_log, sizeof(*e), 0);
-	if (!e) {
-		rp_count(RPC_LOG_RING_FULL);
-		rp_rule_log_dropped(slot, b);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->time_ns = bpf_ktime_get_ns();
-	e->rule_slot = slot;
 	e->ifindex = ev->ifindex;
 	e->iface_id = ev->iface_id;
-	if (b) {
-		e->missed = b->missed;
-		if (b->missed)
-			__sync_fetch_and_sub(&b->missed, e->missed);
-	}
-	e->kind = RP_LOG_RULE;
 	e->verdict = verdict;
 	e->event = ev->event;
 	e->dir = ev->dir;
@@ -369,11 +350,7 @@ static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot,
 			e->rport = bpf_ntohs(p->dport);
 		}
 	}
-	bpf_ringbuf_submit(e, 0);
-	rp_count(RPC_LOG_SENT);
-	struct rp_rule_stats *s = bpf_map_lookup_elem(&rp_rule_stats, &slot);
-	if (s)
-		s->logged++;
+	rp_log_send(e, slot);
 }
 
 static __always_inline void rp_fill_fields(struct cls_fields *f, const struct rp_pkt *p, const struct rp_event *ev)

@@ -152,28 +152,9 @@ static __always_inline void rp_sock_log(const struct rp_config *cfg, __u32 slot,
 					const struct cls_fields *f, const struct rp_ident *id)
 {
 	__u64 now = bpf_ktime_get_ns();
-	int ok;
-	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);
-	if (!ok) {
-		rp_count(RPC_LOG_RATE_LIMITED);
-		rp_rule_log_dropped(slot, b);
+	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
+	if (!e)
 		return;
-	}
-	struct rp_log_event *e = bpf_ringbuf_reserve(&rp_log, sizeof(*e), 0);
-	if (!e) {
-		rp_count(RPC_LOG_RING_FULL);
-		rp_rule_log_dropped(slot, b);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->time_ns = now;
-	e->rule_slot = slot;
-	if (b) {
-		e->missed = b->missed;
-		if (b->missed)
-			__sync_fetch_and_sub(&b->missed, e->missed);
-	}
-	e->kind = RP_LOG_RULE;
 	e->verdict = verdict;
 	e->event = f->event;
 	e->dir = f->dir;
@@ -192,11 +173,7 @@ static __always_inline void rp_sock_log(const struct rp_config *cfg, __u32 slot,
 	e->uid = f->uid;
 	e->app_id = f->app;
 	e->pid = id->pid;
-	bpf_ringbuf_submit(e, 0);
-	rp_count(RPC_LOG_SENT);
-	struct rp_rule_stats *s = bpf_map_lookup_elem(&rp_rule_stats, &slot);
-	if (s)
-		s->logged++;
+	rp_log_send(e, slot);
 }
 
 /* Judge one socket event: counters and log as in the datapath.  Returns
