@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "apply.h"
 #include "cli.h"
+#include "args.h"
 #include "json.h"
 
 static int need_root(const char *cmd)
@@ -71,40 +72,23 @@ int cmd_apply(struct cli *c)
 {
 	struct apply_req rq = { .pin_dir = c->pin_dir, .file = NULL };
 	const char *ifnames[APPLY_MAX_IFACES + 1];
-	int nif = 0;
+	static const char *const known[] = { "--iface", "--cgroup", "--policy", NULL };
 
 	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i];
-		const char *val = NULL;
-		if (!strcmp(a, "--iface") || !strcmp(a, "--cgroup")) {
-			if (i + 1 >= c->argc)
-				return usage_error(c, "%s needs a value", a);
-			val = c->argv[++i];
-		} else if (!strncmp(a, "--iface=", 8) || !strncmp(a, "--cgroup=", 9)) {
-			val = strchr(a, '=') + 1;
-		}
-		if (val && !strncmp(a, "--iface", 7)) {
-			if (nif >= APPLY_MAX_IFACES)
-				return usage_error(c, "at most %d --iface", APPLY_MAX_IFACES);
-			if (!*val)
-				return usage_error(c, "--iface needs an interface name");
-			ifnames[nif++] = val;
-		} else if (val) {
-			if (!*val)
-				return usage_error(c, "--cgroup needs a path");
-			rq.cgroup = val;
-		} else if (a[0] == '-' && a[1]) {
-			return usage_error(c, "unknown option `%s`", a);
+		struct arg a;
+		if (arg_next(c, &i, known, &a))
+			return EXIT_USAGE;
+		if (a.opt[0]) {
+			if (apply_option(c, &a, &rq, ifnames) > 0)
+				return EXIT_USAGE;
 		} else if (rq.file) {
-			return usage_error(c, "takes at most one FILE (got `%s` and `%s`)", rq.file, a);
+			return usage_error(c, "takes at most one FILE (got `%s` and `%s`)", rq.file, a.val);
 		} else {
-			rq.file = a;
+			rq.file = a.val;
 		}
 	}
 	if (!rq.file)
 		rq.file = DEFAULT_POLICY_FILE;
-	rq.ifnames = ifnames;
-	rq.nifnames = nif;
 	int rc = need_root("apply");
 	if (rc)
 		return rc;

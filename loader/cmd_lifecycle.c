@@ -9,6 +9,7 @@
 #include "apply.h"
 #include "boot.h"
 #include "cli.h"
+#include "args.h"
 #include "json.h"
 #include "pins.h"
 #include "policy.h"
@@ -76,39 +77,29 @@ int cmd_boot(struct cli *c)
 	const char *ifnames[APPLY_MAX_IFACES + 1];
 	const char *policy_file = DEFAULT_POLICY_FILE;
 	bool have_timeout = false;
-	int nif = 0;
 
+	static const char *const known[] = { "--timeout", "--fail", "--iface", "--cgroup", "--policy",
+					     NULL };
 	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i], *val = NULL;
-		const char *eq = strchr(a, '=');
-		char opt[32];
-		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-		if (strcmp(opt, "--timeout") && strcmp(opt, "--fail") && strcmp(opt, "--iface") &&
-		    strcmp(opt, "--cgroup") && strcmp(opt, "--policy"))
-			return usage_error(c, "unknown argument `%s` (takes --timeout S, --fail open|closed, "
-					      "--iface IF, --cgroup PATH, --policy FILE)", a);
-		if (eq)
-			val = eq + 1;
-		else if (i + 1 < c->argc)
-			val = c->argv[++i];
-		else
-			return usage_error(c, "%s needs a value", a);
-		if (!strcmp(opt, "--timeout")) {
-			if (parse_uint(val, &boot.timeout_s))
-				return usage_error(c, "--timeout takes a number of seconds (0: never open), got `%s`", val);
+		struct arg a;
+		if (arg_next(c, &i, known, &a))
+			return EXIT_USAGE;
+		if (!a.opt[0])
+			return usage_error(c, "unexpected `%s` (takes --timeout S, --fail open|closed, "
+					      "--iface IF, --cgroup PATH, --policy FILE)", a.val);
+		if (!strcmp(a.opt, "--timeout")) {
+			if (parse_uint(a.val, &boot.timeout_s))
+				return usage_error(c, "--timeout takes a number of seconds (0: never open), got `%s`",
+						   a.val);
 			have_timeout = true;
-		} else if (!strcmp(opt, "--fail")) {
-			if (strcmp(val, "open") && strcmp(val, "closed"))
-				return usage_error(c, "--fail takes `open` or `closed`, got `%s`", val);
-			boot.fail_closed = !strcmp(val, "closed");
-		} else if (!strcmp(opt, "--iface")) {
-			if (nif >= APPLY_MAX_IFACES || !*val)
-				return usage_error(c, "--iface needs an interface name (at most %d)", APPLY_MAX_IFACES);
-			ifnames[nif++] = val;
-		} else if (!strcmp(opt, "--cgroup")) {
-			rq.cgroup = val;
-		} else {
-			policy_file = val;
+		} else if (!strcmp(a.opt, "--fail")) {
+			if (strcmp(a.val, "open") && strcmp(a.val, "closed"))
+				return usage_error(c, "--fail takes `open` or `closed`, got `%s`", a.val);
+			boot.fail_closed = !strcmp(a.val, "closed");
+		} else if (!strcmp(a.opt, "--policy")) {
+			policy_file = a.val; /* only read for option boot-timeout */
+		} else if (apply_option(c, &a, &rq, ifnames) > 0) {
+			return EXIT_USAGE;
 		}
 	}
 	if (!have_timeout) {
@@ -116,8 +107,6 @@ int cmd_boot(struct cli *c)
 		if (!boot.timeout_s)
 			boot.timeout_s = BOOT_DEFAULT_TIMEOUT_S;
 	}
-	rq.ifnames = ifnames;
-	rq.nifnames = nif;
 	int rc = need_root("boot");
 	if (rc)
 		return rc;

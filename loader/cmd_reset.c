@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "apply.h"
 #include "cli.h"
+#include "args.h"
 
 #define INSTALLED_DEFAULT "/usr/share/rampart/default.rules"
 
@@ -78,31 +79,16 @@ int cmd_reset(struct cli *c)
 {
 	struct apply_req rq = { .pin_dir = c->pin_dir, .file = DEFAULT_POLICY_FILE };
 	const char *ifnames[APPLY_MAX_IFACES + 1];
-	int nif = 0;
+	static const char *const known[] = { "--policy", "--iface", "--cgroup", NULL };
 	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i], *val = NULL;
-		const char *eq = strchr(a, '=');
-		char opt[32];
-		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-		if (strcmp(opt, "--policy") && strcmp(opt, "--iface") && strcmp(opt, "--cgroup"))
-			return usage_error(c, "unknown argument `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a);
-		if (eq)
-			val = eq + 1;
-		else if (i + 1 < c->argc)
-			val = c->argv[++i];
-		if (!val || !*val)
-			return usage_error(c, "%s needs a value", opt);
-		if (!strcmp(opt, "--policy"))
-			rq.file = val;
-		else if (!strcmp(opt, "--cgroup"))
-			rq.cgroup = val;
-		else if (nif >= APPLY_MAX_IFACES)
-			return usage_error(c, "at most %d --iface", APPLY_MAX_IFACES);
-		else
-			ifnames[nif++] = val;
+		struct arg a;
+		if (arg_next(c, &i, known, &a))
+			return EXIT_USAGE;
+		if (!a.opt[0])
+			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a.val);
+		if (apply_option(c, &a, &rq, ifnames) > 0)
+			return EXIT_USAGE;
 	}
-	rq.ifnames = ifnames;
-	rq.nifnames = nif;
 	if (geteuid() != 0) {
 		fprintf(stderr, "rampart reset: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
 		return EXIT_SYSTEM;
