@@ -30,12 +30,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SK_DROP 0
 #define SK_PASS 1
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_config);
-} rp_config SEC(".maps");
+#include "config.h"
 
 struct rp_boot_timer {
 	struct bpf_timer timer;

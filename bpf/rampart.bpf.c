@@ -27,12 +27,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_config);
-} rp_config SEC(".maps");
+#include "config.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

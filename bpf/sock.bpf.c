@@ -43,13 +43,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* cgroup2 nesting examined for the nearest named ancestor */
 #define RP_CG_MAX_LEVEL 16
 
-/* Shared with the datapath (reused by the loader). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_config);
-} rp_config SEC(".maps");
+#include "config.h"
 
 /* Own maps, filled by the loader at apply (policy-scoped). */
 struct {
