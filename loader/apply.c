@@ -209,22 +209,6 @@ static void hook_prepare(struct hook *h, const char *dir)
 	}
 }
 
-/* Pins fd at path, replacing what is there in one step (rename). */
-static int pin_replace(int fd, const char *path)
-{
-	char tmp[PATH_MAX + 8];
-	char *slash = strrchr(path, '/');
-	snprintf(tmp, sizeof(tmp), "%.*s/new-%s", (int)(slash - path), path, slash + 1);
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp))
-		return -errno;
-	if (rename(tmp, path)) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	return 0;
-}
 
 static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size_t errlen)
 {
@@ -233,7 +217,7 @@ static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size
 		e = h->kind == HK_CLSACT ? attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen)
 					 : link_switch(h->link_fd, prog_fd, err, errlen);
 		if (!e && h->kind == HK_CLSACT)
-			pin_replace(prog_fd, h->pin); /* the marker holds the program in force */
+			pins_replace(prog_fd, h->pin); /* the marker holds the program in force */
 		h->done = !e;
 		return e;
 	}
@@ -272,7 +256,7 @@ static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size
 	}
 	h->done = true;
 	/* the pin is what keeps it attached once this process exits */
-	e = pin_replace(h->kind == HK_CLSACT ? prog_fd : h->link_fd, h->pin);
+	e = pins_replace(h->kind == HK_CLSACT ? prog_fd : h->link_fd, h->pin);
 	if (e) {
 		snprintf(err, errlen, "cannot pin %.900s: %s", h->pin, strerror(-e));
 		return e;
@@ -294,7 +278,7 @@ static void hook_rollback(struct hook *h)
 		h->link_fd = -1;
 	} else if (h->kind == HK_CLSACT) {
 		attach_tc_clsact(h->old_prog_fd, h->ifc->ifindex, err, sizeof(err));
-		pin_replace(h->old_prog_fd, h->pin);
+		pins_replace(h->old_prog_fd, h->pin);
 	} else {
 		link_switch(h->link_fd, h->old_prog_fd, err, sizeof(err));
 	}

@@ -67,22 +67,6 @@ out:
 	return e;
 }
 
-/* Pins fd at path, replacing what is there in one step. */
-static int pin_replace(int fd, const char *path)
-{
-	char tmp[PATH_MAX];
-	char *slash = strrchr(path, '/');
-	snprintf(tmp, sizeof(tmp), "%.*s/new-%s", (int)(slash - path), path, slash + 1);
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp))
-		return -errno;
-	if (rename(tmp, path)) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	return 0;
-}
 
 /* The boot object bound to the pinned rp_config. */
 static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
@@ -140,7 +124,7 @@ static int netns_link(const char *dir, struct bpf_program *prog, char *err, size
 		return e;
 	}
 	/* the pin keeps it attached once this process exits */
-	e = pin_replace(bpf_link__fd(l), path);
+	e = pins_replace(bpf_link__fd(l), path);
 	if (e)
 		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
 	bpf_link__destroy(l);
@@ -156,10 +140,10 @@ int boot_netns_setup(const char *dir, bool netns, char *err, size_t errlen)
 	/* pinned first: the timer lives as long as its map, and the map as
 	 * long as its pin (an apply's new set of pins drops it) */
 	pins_path(path, sizeof(path), dir, "maps", "rp_boot_timer");
-	int e = pin_replace(bpf_map__fd(skel->maps.rp_boot_timer), path);
+	int e = pins_replace(bpf_map__fd(skel->maps.rp_boot_timer), path);
 	if (!e) {
 		pins_path(path, sizeof(path), dir, "maps", "rp_boot_sk_drops");
-		e = pin_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path);
+		e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path);
 	}
 	if (e) {
 		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
@@ -195,7 +179,7 @@ int boot_netns_refresh(const char *dir, char *err, size_t errlen)
 		return -EINVAL;
 	pins_path(path, sizeof(path), dir, "maps", "rp_boot_sk_drops");
 	int e = 0;
-	if (access(path, F_OK) != 0 && (e = pin_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path)))
+	if (access(path, F_OK) != 0 && (e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path)))
 		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
 	else
 		e = netns_link(dir, skel->progs.rampart_sk_lookup, err, errlen);

@@ -111,3 +111,21 @@ int pins_remove_all(const char *dir)
 		return errno == ENOENT ? 0 : -errno;
 	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
 }
+
+int pins_replace(int fd, const char *path)
+{
+	char tmp[4096 + 8];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return -EINVAL;
+	snprintf(tmp, sizeof(tmp), "%.*s/new-%s", (int)(slash - path), path, slash + 1);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	return 0;
+}
