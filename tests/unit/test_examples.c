@@ -325,6 +325,11 @@ static void test_default_policy(void **state)
 		      VERDICT_DENY, "root", inbound);
 	assert_judged(judge(e.p, "in proto tcp on lo remote 127.0.0.1 port 40000 local port 22"),
 		      VERDICT_ALLOW, "root", line_of(e.text, "allow on lo"));
+	/* a server may listen; the connections it would accept are still denied */
+	assert_judged(judge(e.p, "event listen proto tcp local port 22 app /usr/sbin/sshd"),
+		      VERDICT_ALLOW, "root", line_of(e.text, "allow event listen"));
+	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.9 port 40000 local port 22 app /usr/sbin/sshd"),
+		      VERDICT_DENY, "root", inbound);
 	assert_int_equal(warnings_of("policy/default.rules", NULL), 0);
 	free_ex(&e);
 }
