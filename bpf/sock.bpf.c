@@ -398,6 +398,26 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 		if (m && m->peer_port && m->peer_port == f.rport && m->peer_addr[0] == f.raddr[0] &&
 		    m->peer_addr[1] == f.raddr[1] && m->peer_addr[2] == f.raddr[2] && m->peer_addr[3] == f.raddr[3])
 			return 1; /* a reply: its flow was allowed in (and is tracked) */
+		/* A datagram to the peer of a connected socket whose traffic was
+		 * allowed here: its flow was judged at connect().  The kernel runs
+		 * sendmsg4 for every send() on an AF_INET6 socket connected to a
+		 * v4-mapped address (udpv6_sendmsg passes the peer to udp_sendmsg
+		 * as an explicit address). */
+		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ &&
+		    f.rport == bpf_ntohs(sk->dst_port)) {
+			__u32 peer[4];
+			if (v6) {
+				peer[0] = sk->dst_ip6[0];
+				peer[1] = sk->dst_ip6[1];
+				peer[2] = sk->dst_ip6[2];
+				peer[3] = sk->dst_ip6[3];
+			} else {
+				rp_v4_mapped(peer, sk->dst_ip4);
+			}
+			if (peer[0] == f.raddr[0] && peer[1] == f.raddr[1] && peer[2] == f.raddr[2] &&
+			    peer[3] == f.raddr[3])
+				return 1;
+		}
 	}
 	int act = rp_sock_judge(&f, &id, &slot);
 	if (act == RP_SOCK_ALLOW)

@@ -137,7 +137,7 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 	json_endpoint("remote", e->raddr, e->rport, ports);
 	printf(", \"iface\": ");
 	json_str(stdout, ifn);
-	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex, e->flags & RP_LOGF_EGRESS ? "tc-egress" : "xdp");
+	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex, e->flags & RP_LOGF_SOCKET ? "socket" : e->flags & RP_LOGF_EGRESS ? "tc-egress" : "xdp");
 	printf(", \"record\": %s, \"ask\": %s", e->flags & RP_LOGF_RECORD ? "true" : "false",
 	       e->flags & RP_LOGF_ASK ? "true" : "false");
 	if (e->proto == 6)

@@ -213,7 +213,8 @@ static void parse_endpoint(struct eparse *e, bool local)
 		     e->tok.text);
 	} else if (claim(e, fa, kwloc, kw)) {
 		set(e->ev, fa, a);
-		e->addr_family[local ? 0 : 1] = fam;
+		/* ::ffff:a.b.c.d is an IPv4 peer: the kernel judges it as IPv4 */
+		e->addr_family[local ? 0 : 1] = addr_is_v4(a) ? 4 : fam;
 	}
 	next(e);
 	if (e->tok.kind == TOK_WORD && strcmp(e->tok.text, "port") == 0) {

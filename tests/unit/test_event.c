@@ -88,6 +88,11 @@ static void test_tcp_inference(void **state)
 	assert_field(e, F_EVENT, EVENT_LISTEN);
 	assert_field(e, F_DIR, DIR_IN);
 	assert_false(e.has[F_FAMILY]);
+
+	/* a v4-mapped peer of a dual-stack socket is an IPv4 peer to the kernel */
+	e = ok("out proto tcp remote ::ffff:192.0.2.1 port 80");
+	assert_field(e, F_FAMILY, 4);
+	assert_field(e, F_RADDR, a);
 }
 
 static void test_udp_and_packet_inference(void **state)
