@@ -345,6 +345,17 @@ static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot,
 			e->rport = bpf_ntohs(p->dport);
 		}
 	}
+	if ((ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) && p->has_ports) {
+		/* whose socket it was: the identity the rule was judged with */
+		struct rp_owner *o = rp_owner_find(e->laddr, e->lport, e->proto);
+		if (o) {
+			e->app_id = o->app;
+			e->uid = o->uid;
+			e->pid = o->pid;
+			e->cgroup_id = o->cgroup_id;
+			e->flags |= RP_LOGF_OWNER;
+		}
+	}
 	rp_log_send(e, slot);
 }
 

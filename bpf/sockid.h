@@ -27,15 +27,21 @@ struct {
 /* An `accept` / `receive` event: the identity of the local socket's owner,
  * by exact local address first, then by a wildcard bind.  Not found: the
  * event carries no app, cgroup or user (rules naming them do not match). */
-static __always_inline void rp_owner_fill(struct cls_fields *f)
+static __always_inline struct rp_owner *rp_owner_find(const __u32 laddr[4], __u16 lport, __u8 proto)
 {
-	struct rp_owner_key k = { .port = f->lport, .proto = f->proto };
-	__builtin_memcpy(k.addr, f->laddr, 16);
+	struct rp_owner_key k = { .port = lport, .proto = proto };
+	__builtin_memcpy(k.addr, laddr, 16);
 	struct rp_owner *o = bpf_map_lookup_elem(&rp_listeners, &k);
 	if (!o) {
 		__builtin_memset(k.addr, 0, 16);
 		o = bpf_map_lookup_elem(&rp_listeners, &k);
 	}
+	return o;
+}
+
+static __always_inline void rp_owner_fill(struct cls_fields *f)
+{
+	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
 	if (!o)
 		return;
 	f->app = o->app;

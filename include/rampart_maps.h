@@ -258,6 +258,7 @@ enum rp_log_kind {
 #define RP_LOGF_RECORD  0x02 /* a continue/jump rule (did not decide) */
 #define RP_LOGF_ASK     0x04 /* the rule said ask; verdict is the ask-default applied */
 #define RP_LOGF_SOCKET  0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
+#define RP_LOGF_OWNER   0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
 
 struct rp_log_event {
 	__u64 time_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */

@@ -17,6 +17,7 @@
 #include "format.h"
 #include "json.h"
 #include "pins.h"
+#include "rampart_sock.h"
 #include "view.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -32,6 +33,29 @@ struct log_reader {
 	unsigned long events;
 	bool warned_size;
 };
+
+/* The executable of an app id, from the pinned rp_app_info (re-read each
+ * time: an apply renumbers the applications). */
+static const char *app_path(const struct log_reader *r, uint32_t id, char *buf, size_t n)
+{
+	struct rp_app_info info;
+	int fd = id ? pins_open_map(r->v->dir, "rp_app_info") : -1;
+	bool ok = fd >= 0 && bpf_map_lookup_elem(fd, &id, &info) == 0 && info.path[0];
+	if (fd >= 0)
+		close(fd);
+	if (ok)
+		snprintf(buf, n, "%.*s", (int)sizeof(info.path), info.path);
+	else if (id)
+		snprintf(buf, n, "app #%u", id);
+	else
+		snprintf(buf, n, "-");
+	return buf;
+}
+
+static bool has_identity(const struct rp_log_event *e)
+{
+	return e->flags & (RP_LOGF_SOCKET | RP_LOGF_OWNER);
+}
 
 static const char *verdict_text(const struct rp_log_event *e, char *buf, size_t n)
 {
@@ -90,6 +114,11 @@ static void print_text(struct log_reader *r, const struct rp_log_event *e)
 	       direction_name((enum direction)e->dir), fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn,
 	       event_name((enum event_type)e->event), extra[0] ? " " : "", extra,
 	       e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
+	if (has_identity(e)) {
+		char app[RP_APP_PATH_LEN + 16];
+		printf("  %s%s uid %u pid %u", e->flags & RP_LOGF_OWNER ? "owner " : "",
+		       app_path(r, e->app_id, app, sizeof(app)), e->uid, e->pid);
+	}
 	if (e->missed)
 		printf("  (%u event%s of this rule %s rate-limited since the last one)", e->missed,
 		       e->missed == 1 ? "" : "s", e->missed == 1 ? "was" : "were");
@@ -138,6 +167,14 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 	printf(", \"iface\": ");
 	json_str(stdout, ifn);
 	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex, e->flags & RP_LOGF_SOCKET ? "socket" : e->flags & RP_LOGF_EGRESS ? "tc-egress" : "xdp");
+	if (has_identity(e)) {
+		char app[RP_APP_PATH_LEN + 16];
+		printf(", \"app\": ");
+		json_str(stdout, e->app_id ? app_path(r, e->app_id, app, sizeof(app)) : NULL);
+		printf(", \"app_id\": %u, \"uid\": %u, \"pid\": %u, \"cgroup_id\": %llu, \"owner\": %s",
+		       e->app_id, e->uid, e->pid, (unsigned long long)e->cgroup_id,
+		       e->flags & RP_LOGF_OWNER ? "true" : "false");
+	}
 	printf(", \"record\": %s, \"ask\": %s", e->flags & RP_LOGF_RECORD ? "true" : "false",
 	       e->flags & RP_LOGF_ASK ? "true" : "false");
 	if (e->proto == 6)

@@ -19,7 +19,7 @@ table root default deny {
     allow event network
     deny event listen app $SB proto tcp local port 9002
     allow event listen
-    allow in event accept app $SA proto tcp local port { 9000, 9001 }
+    allow in event accept app $SA proto tcp local port { 9000, 9001 } log
     allow in event receive app $SA proto udp local port 9003
 }
 P
@@ -45,6 +45,17 @@ for A in $RP_A4 $RP_A6; do
 	expect open in_b udp $A 9003
 	expect timeout in_b udp $A 9004
 done
+
+# the log names whose socket the accepted connection went to
+rp_r log --json > "$RP_TMP/log.json" || fail "rampart log"
+python3 - "$RP_TMP/log.json" "$SA" <<'PY' || fail "log: no accept event naming the owner srv-a"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+hits = [e for e in ev if e.get("event") == "accept" and e.get("owner") and e.get("app") == sys.argv[2]
+        and e["local"].get("port") == 9000 and e["verdict"] == "allow" and e.get("pid", 0) > 0]
+sys.exit(0 if len(hits) >= 2 else 1)   # one for IPv4, one for IPv6
+PY
+ok "rampart log names the listening socket's owner (app, uid, pid)"
 
 # re-apply: the owners are carried into the new policy (app ids renumbered:
 # a new app first in the file shifts srv-a's id)
