@@ -32,17 +32,17 @@ struct attachment {
 	const char *xdp_mode;
 };
 
-/* By interface, XDP (ingress) before tc (egress). */
+/* By interface, ingress (XDP or tc) before egress. */
 static int cmp_attachment(const void *a, const void *b)
 {
 	const struct attachment *x = a, *y = b;
 	int c = strcmp(x->ifname, y->ifname);
-	return c ? c : -strcmp(x->hook, y->hook);
+	return c ? c : strcmp(y->hook, x->hook);
 }
 
 /* tc egress through a clsact filter (kernels without tcx): the pin is the
  * program, a marker; ask tc whether our filter still runs it. */
-static void query_clsact(struct attachment *a, const char *pin_path)
+static void query_clsact(struct attachment *a, const char *pin_path, bool ingress)
 {
 	uint32_t ifindex = if_nametoindex(a->ifname);
 	int fd = bpf_obj_get(pin_path);
@@ -58,10 +58,7 @@ static void query_clsact(struct attachment *a, const char *pin_path)
 	a->ifindex = ifindex;
 	if (!ifindex)
 		return;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
-	a->alive = bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == info.id &&
-		   if_indextoname(ifindex, a->now_name);
+	a->alive = query_tc_clsact(ifindex, ingress) == info.id && if_indextoname(ifindex, a->now_name);
 }
 
 /* The attachments pinned under DIR/links (see pins.h), each asked whether
@@ -92,18 +89,19 @@ static int read_attachments(const char *dir, struct attachment **out)
 		struct attachment *a = &(*out)[n++];
 		memset(a, 0, sizeof(*a));
 		snprintf(a->pin, sizeof(a->pin), "%s", de->d_name);
-		snprintf(a->hook, sizeof(a->hook), "%s", strcmp(hook, "tcf") ? hook : "tc");
+		bool ingress = !strcmp(hook, "xdp") || !strcmp(hook, "tci") || !strcmp(hook, "tcfi");
+		snprintf(a->hook, sizeof(a->hook), "%s", !strcmp(hook, "xdp") ? "xdp" : ingress ? "tc-ingress" : "tc-egress");
 		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
 		char lp[4096];
 		pins_path(lp, sizeof(lp), dir, "links", de->d_name);
-		if (!strcmp(hook, "tcf")) {
+		if (!strncmp(hook, "tcf", 3)) {
 			a->kind = "clsact filter";
 			a->detail = "clsact";
-			query_clsact(a, lp);
+			query_clsact(a, lp, ingress);
 			continue;
 		}
 		a->kind = "link";
-		a->detail = strcmp(hook, "tc") ? NULL : "tcx";
+		a->detail = strcmp(hook, "xdp") ? "tcx" : NULL;
 		int fd = bpf_obj_get(lp);
 		bool is_link = false;
 		if (fd >= 0) {
@@ -149,24 +147,26 @@ struct totals {
 static struct totals sum_totals(const uint64_t c[RPC_COUNTER_COUNT])
 {
 	struct totals t = { 0 };
-	for (int i = RPC_PASS_FLOW; i <= RPC_PASS_FRAG; i++)
-		t.passed += c[i];
-	for (int i = RPC_DROP_TRUNC_L2; i <= RPC_DROP_REJECT_FAILED; i++)
-		t.dropped += c[i];
+	for (int i = 0; i < RPC_COUNTER_COUNT; i++) {
+		const char *name = datapath_counter_name((enum rp_counter)i);
+		if (!strncmp(name, "pass-", 5))
+			t.passed += c[i];
+		else if (!strncmp(name, "drop-", 5))
+			t.dropped += c[i];
+	}
 	return t;
 }
 
-/* "(flow 1200, related 3)" for the non-zero counters in [from, to]. */
-static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], int from, int to, const char *strip)
+/* "flow 1200, related 3" for the non-zero counters named PREFIX... */
+static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], const char *prefix)
 {
-	size_t o = 0;
+	size_t o = 0, pl = strlen(prefix);
 	buf[0] = '\0';
-	for (int i = from; i <= to && o < n; i++) {
-		if (!c[i])
-			continue;
+	for (int i = 0; i < RPC_COUNTER_COUNT && o < n; i++) {
 		const char *name = datapath_counter_name((enum rp_counter)i);
-		if (strip && !strncmp(name, strip, strlen(strip)))
-			name += strlen(strip);
+		if (!c[i] || strncmp(name, prefix, pl))
+			continue;
+		name += pl;
 		o += (size_t)snprintf(buf + o, n - o, "%s%s %llu", o ? ", " : "", name, (unsigned long long)c[i]);
 	}
 }
@@ -400,15 +400,19 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		const char *cells[] = { label, num, extra };                       \
 		columns_add(&t, cells);                                            \
 	} while (0)
-	detail(buf, sizeof(buf), ctr, RPC_PASS_FLOW, RPC_PASS_FRAG, "pass-");
+	detail(buf, sizeof(buf), ctr, "pass-");
 	ROW("passed", tot.passed, buf);
 	ROW("new flows allowed", ctr[RPC_NEW_ALLOW], "");
 	ROW("new flows denied", ctr[RPC_NEW_DENY], "");
 	ROW("new flows rejected", ctr[RPC_NEW_REJECT], "");
+	if (ctr[RPC_REJECT_STRAY])
+		ROW("stray segments rejected", ctr[RPC_REJECT_STRAY], "(RST to segments of no flow: a closed port)");
+	if (ctr[RPC_NEW_FORWARDED])
+		ROW("forwarded, judged at ingress", ctr[RPC_NEW_FORWARDED], "(tracked as they leave, NAT too)");
 	ROW("new flows asked", ctr[RPC_NEW_ASK], ctr[RPC_NEW_ASK] ? "(ask-default applied)" : "");
 	if (ctr[RPC_NEW_BOOT_OUT])
 		ROW("boot: outbound allowed", ctr[RPC_NEW_BOOT_OUT], "");
-	detail(buf, sizeof(buf), ctr, RPC_DROP_TRUNC_L2, RPC_DROP_REJECT_FAILED, "drop-");
+	detail(buf, sizeof(buf), ctr, "drop-");
 	ROW("dropped", tot.dropped, buf);
 	ROW("conntrack full", ctr[RPC_DROP_CT_FULL], ctr[RPC_DROP_CT_FULL] ? "(new allowed flows dropped)" : "");
 	ROW("conntrack expired", ctr[RPC_CT_EXPIRED], "");
