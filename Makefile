@@ -10,6 +10,7 @@ B       := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
            -Iinclude -Ipolicy -I$(B)
+LDLIBS  := -lbpf -lelf -lz -lmicrohttpd
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Wno-unused-function -D__TARGET_ARCH_x86 \
               -I. -Iinclude -I$(B)
 
@@ -61,7 +62,7 @@ $(B)/loader/%.o: loader/%.c $(HDRS) $(SKELS)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/rampart: $(LOADER_OBJ) $(B)/libpolicy.a
-	$(CC) $(CFLAGS) -o $@ $(LOADER_OBJ) $(B)/libpolicy.a -lbpf -lelf -lz
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADER_OBJ) $(B)/libpolicy.a $(LDLIBS)
 
 rampart: $(B)/rampart $(KTEST_BIN)
 	ln -sf $(B)/rampart rampart
@@ -72,12 +73,12 @@ $(B)/libloader.a: $(LOADER_LIB_OBJ)
 # Kernel tests (BPF_PROG_TEST_RUN etc.): may use the loader library and skeletons.
 $(B)/ktests/%: tests/kernel/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a -lbpf -lelf -lz -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a $(LDLIBS) -lcmocka
 
 # Benchmarks (make bench): like the kernel tests, without cmocka.
 $(B)/bench/%: tests/bench/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a -lbpf -lelf -lz
+	$(CC) $(CFLAGS) -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libpolicy.a $(HDRS) tests/unit/testutil.h
 	@mkdir -p $(dir $@)

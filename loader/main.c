@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "unload", cmd_unload, "", "detach and unpin everything in the pin dir" },
 	{ "status", cmd_status, "[--json]", "mode, policy, attachments, conntrack usage and totals" },
 	{ "rules", cmd_rules, "[--json]", "the loaded rules in order with their hit counters" },
+	{ "metrics", cmd_metrics, "", "the counters in the Prometheus text exposition format" },
 	{ "flows", cmd_flows, "[--json]", "the tracked connections (conntrack)" },
 	{ "log", cmd_log, "[-f] [--json]",
 	  "rule-match log events; reading consumes them (one reader sees each event)" },
