@@ -60,7 +60,9 @@ pkg_overlay() {
 
 # in_root CMD...: CMD in the root (its own mount, PID and UTS namespaces;
 # the machine's network, for apt only: nothing here loads BPF).
+# PKG_ROOT_TMP=1: the root's own /tmp instead of nspawn's empty tmpfs.
 in_root() {
+	SYSTEMD_NSPAWN_TMPFS_TMP=$([ -n "${PKG_ROOT_TMP:-}" ] && echo 0 || echo 1) \
 	systemd-nspawn -q --register=no --keep-unit --console=pipe -E DEBIAN_FRONTEND=noninteractive \
 		-D "$ROOT" "$@" 2> >(grep -v "Attempted to remove disk file system" >&2)
 }

@@ -6,7 +6,8 @@
 #     completion and units are in place, the units are not enabled;
 #  3. an upgrade keeps the administrator's edit of the policy (conffile);
 #  4. remove keeps the configuration, purge removes it;
-#  5. systemd as PID 1 in a container (boot.sh): boot -> enforcing,
+#  5. the Containerfile's steps in a clean root;
+#  6. systemd as PID 1 in a container (boot.sh): boot -> enforcing,
 #     removal with RAMPART_UNLOAD_ON_REMOVE=yes leaves no pins or attachments.
 set -u
 cd "$(dirname "$0")/../.."
@@ -70,7 +71,33 @@ in_root apt-get purge -y -qq rampart > "$PKG_TMP/apt.log" 2>&1 || fail "purge: $
 [ ! -e "$ROOT/etc/rampart" ] && [ ! -e "$ROOT/etc/default/rampart" ] || fail "purge left $(ls -A "$ROOT/etc/rampart" 2>&1)"
 step "remove keeps /etc/rampart; purge removes it, reset's backups included"
 
-# 5. systemd as PID 1
+# 5. the Containerfile, "built" without an engine: its COPY and RUN steps
+#    in a fresh Debian 12 root (what debian:bookworm-slim is), then its
+#    ENTRYPOINT checks the default policy
+pkg_overlay image
+python3 - > "$PKG_TMP/steps" <<'PY'
+import json
+text = open("dist/k8s/Containerfile").read().replace("\\\n", " ")
+for line in text.splitlines():
+    if line.strip() and not line.lstrip().startswith("#"):
+        kind, rest = line.split(None, 1)
+        if kind in ("COPY", "RUN"):
+            print(kind + "\t" + rest.strip())
+        elif kind == "ENTRYPOINT":
+            print("ENTRYPOINT\t" + " ".join(json.loads(rest)))
+PY
+while IFS=$'\t' read -r kind arg; do
+	case $kind in
+	COPY) set -- $arg; mkdir -p "$ROOT$(dirname "$2")"; cp "$1" "$ROOT$2" || fail "Containerfile COPY $arg" ;;
+	RUN) PKG_ROOT_TMP=1 in_root sh -c "$arg" > "$PKG_TMP/run.log" 2>&1 || fail "Containerfile RUN: $(tail "$PKG_TMP/run.log")" ;;
+	ENTRYPOINT) entry=$arg ;;
+	esac
+done < "$PKG_TMP/steps"
+out=$(in_root $entry check /etc/rampart/policy.rules 2>&1) || fail "the image's entrypoint: $out"
+[ ! -e "$ROOT/tmp/rampart.deb" ] || fail "the image keeps the .deb"
+step "Containerfile: COPY and RUN in a Debian 12 root install the package; ENTRYPOINT check: $out"
+
+# 6. systemd as PID 1
 bash tests/package/boot.sh "$PKG_DEB"; rc=$?
 case $rc in
 0) pass=$((pass + 1)) ;;
