@@ -106,3 +106,8 @@ print("ok: DaemonSet: hostNetwork, privileged, node bpffs (Bidirectional) and cg
 PY
 out=$(./build/rampart check "$T/policy.rules" 2>&1) || fail "the ConfigMap's policy: $out"
 ok "the ConfigMap's policy: $out"
+# the per-pod example of docs/kubernetes.md
+awk '/^```$/ { if (p) exit; next } /^addresses cluster/ { p = 1 } p' docs/kubernetes.md > "$T/pods.rules"
+grep -q 'jump web cgroup @web' "$T/pods.rules" || fail "no per-pod example found in docs/kubernetes.md"
+out=$(./build/rampart check "$T/pods.rules" 2>&1) || fail "docs/kubernetes.md's example: $out"
+ok "docs/kubernetes.md's per-pod example: $(tail -1 <<< "$out")"
