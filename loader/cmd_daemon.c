@@ -126,7 +126,9 @@ static void watch_target(struct daemon *d)
 	if (d->inotify_fd < 0 || lstat(d->rq.file, &st) != 0 || !S_ISLNK(st.st_mode) || !realpath(d->rq.file, real))
 		return;
 	split_path(real, dir, sizeof(dir), d->target.name, sizeof(d->target.name));
-	d->target.wd = inotify_add_watch(d->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+	/* IN_MASK_ADD: the same directory as the file's keeps that watch's events */
+	d->target.wd = inotify_add_watch(d->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+						     IN_MASK_ADD);
 }
 
 /* The policy file (symlinks followed) is another file than the one last
