@@ -16,7 +16,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 2
+#define RP_ABI_VERSION 3
 
 /* ---------- modes (SPEC 4) ---------- */
 
@@ -110,6 +110,10 @@ struct ct_value {
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
 #define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_FTP      0x04 /* option ftp-helper on: the FTP helper reads control connections (bpf/ftp.h) */
+
+/* option ftp-ports: at most this many ports or ranges */
+#define RP_FTP_PORT_RANGES 8
 
 struct rp_config {
 	__u32 mode;             /* enum rp_mode */
@@ -129,6 +133,19 @@ struct rp_config {
 	__u64 mode_changed_ns;
 	__u32 mode_reason;
 	__u32 pad_mode;
+	/* the FTP helper (with RP_CFG_F_FTP; docs/datapath.md, "Protocol
+	 * helpers"): the control connections' server ports as ranges (host
+	 * order), their bounds (a cheap first test), how long an announced
+	 * data connection is expected, and the rule slot its decisions are
+	 * counted and logged in (nrules + ntables: after the table defaults) */
+	__u16 ftp_port_lo[RP_FTP_PORT_RANGES];
+	__u16 ftp_port_hi[RP_FTP_PORT_RANGES];
+	__u16 ftp_port_min;
+	__u16 ftp_port_max;
+	__u32 ftp_nranges;
+	__u64 ftp_timeout_ns;
+	__u32 helper_slot;
+	__u32 pad_ftp;
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -170,6 +187,10 @@ struct rp_iface {
  * slot: policy rule id r -> slot r; the default of table t -> slot
  * nrules + t.  RP_SLOT_NONE marks "no rule" (implicit rules, modes). */
 #define RP_SLOT_NONE 0xffffffffu
+/* rp_rule_meta.rule_id of the protocol helper's slot (rp_config.helper_slot,
+ * right after the table defaults): its packets are the data connections
+ * it admitted, its log events its decisions. */
+#define RP_RULE_HELPER 0xfffffffeu
 
 /* Map rp_rule_stats: PERCPU_ARRAY slot -> rp_rule_stats. */
 struct rp_rule_stats {
@@ -275,6 +296,16 @@ enum rp_counter {
 	RPC_REJECT_STRAY,       /* TCP segment of no flow to a rejected port: answered with RST */
 	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
 	RPC_PASS_ANSWER,        /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
+	/* the FTP helper (bpf/ftp.h) */
+	RPC_NEW_FTP_DATA,       /* new flow admitted by an FTP expectation (RELATED to its control flow) */
+	RPC_FTP_EXPECT,         /* expectation created (or renewed) from PORT/EPRT/227/229 */
+	RPC_FTP_EXPIRED,        /* expectation removed unused after ftp-timeout */
+	RPC_FTP_REPLACED,       /* expectation removed for a newer one: RP_FTP_MAX_EXPECT per control flow */
+	RPC_FTP_REFUSED_ADDR,   /* announced address is not the control connection's peer (bounce, third party) */
+	RPC_FTP_REFUSED_PORT,   /* announced port below 1024 */
+	RPC_FTP_BAD_COMMAND,    /* PORT/EPRT/227/229 line that does not parse */
+	RPC_FTP_TABLE_FULL,     /* no room for the control flow's state or the expectation */
+	RPC_FTP_RESYNC,         /* control stream picked up mid-line (a gap, or seen first mid-stream) */
 	RPC_COUNTER_COUNT
 };
 
@@ -282,6 +313,18 @@ enum rp_counter {
 
 enum rp_log_kind {
 	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
+	RP_LOG_HELPER,   /* a protocol helper's decision (rp_log_event.helper says which) */
+};
+
+/* rp_log_event.helper: what the FTP helper did.  Expectations are logged
+ * as the data connection they expect: source (port 0: any) -> destination. */
+enum rp_helper_event {
+	RP_HELPER_NONE = 0,
+	RP_HELPER_FTP_EXPECT,       /* expectation created: allow */
+	RP_HELPER_FTP_DATA,         /* the data connection came and was admitted: allow */
+	RP_HELPER_FTP_REFUSED_ADDR, /* announced address is not the peer: deny */
+	RP_HELPER_FTP_REFUSED_PORT, /* announced port below 1024: deny */
+	RP_HELPER_COUNT
 };
 
 #define RP_LOGF_EGRESS  0x01 /* seen at tc egress (else XDP ingress) */
@@ -308,7 +351,8 @@ struct rp_log_event {
 	__u16 rport;
 	__u8 flags;         /* RP_LOGF_* */
 	__u8 tcp_flags;
-	__u16 pad;
+	__u8 helper;        /* RP_LOG_HELPER: enum rp_helper_event */
+	__u8 helper_cmd;    /* RP_LOG_HELPER: enum rp_ftp_cmd that announced it */
 	__u32 laddr[4];     /* network order, IPv4 as ::ffff:a.b.c.d */
 	__u32 raddr[4];
 	/* socket events (RP_LOGF_SOCKET), and accept/receive with a known owner */
@@ -320,6 +364,48 @@ struct rp_log_event {
 };
 
 #define RP_LOG_RING_BYTES (256 * 1024)
+
+/* ---------- the FTP helper (bpf/ftp.h, docs/datapath.md "Protocol helpers") ---------- */
+
+/* What announced a data connection. */
+enum rp_ftp_cmd {
+	RP_FTP_CMD_NONE = 0,
+	RP_FTP_CMD_PORT, /* client -> server: PORT h1,h2,h3,h4,p1,p2 (active) */
+	RP_FTP_CMD_EPRT, /* client -> server: EPRT |1|addr|port| or |2|addr6|port| (active) */
+	RP_FTP_CMD_PASV, /* server -> client: 227 ... (h1,h2,h3,h4,p1,p2) (passive) */
+	RP_FTP_CMD_EPSV, /* server -> client: 229 ... (|||port|) (passive) */
+	RP_FTP_CMD_COUNT
+};
+
+/* Map rp_ftp_expect: HASH, the data connections the helper expects.  Key:
+ * where the connection goes (the announcing side's address and port),
+ * which is unique per announcing host; the value says who may open it.
+ * An entry admits exactly one new TCP flow: the first SYN that matches
+ * deletes it. */
+struct rp_ftp_expect_key {
+	__u32 daddr[4];  /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u16 dport;     /* network order */
+	__u8 proto;      /* 6 */
+	__u8 pad;
+};
+
+struct rp_ftp_expect {
+	__u32 saddr[4];        /* who may connect: the other end of the control connection (any source port) */
+	struct ct_key ctl;     /* the control flow (rp_conntrack key) */
+	__u64 created_ns;      /* coarse monotonic ns */
+	__u64 expires_ns;      /* created + ftp-timeout */
+	__u8 cmd;              /* enum rp_ftp_cmd */
+	__u8 pad[7];
+};
+
+/* Map rp_ftp_related: LRU_HASH data flow (rp_conntrack key) -> its
+ * control flow, for `rampart flows`.  An entry counts only while the data
+ * flow's created_ns matches (the key may be reused later); losing one
+ * (LRU) loses only the mark. */
+struct rp_ftp_related {
+	struct ct_key ctl;
+	__u64 data_created_ns;
+};
 
 /* ---------- conntrack sweeper (map rp_sweeper: ARRAY, one entry) ---------- */
 

@@ -20,7 +20,7 @@ struct rampart_bpf;
 
 struct datapath_opts {
 	uint32_t conntrack_size; /* 0: RP default (65536) */
-	uint32_t nslots;         /* rules + table defaults (policy_nslots); 0: 1 */
+	uint32_t nslots;         /* rules + table defaults (policy_nslots); the helper's slot is added */
 	const char *reuse_dir;   /* pin dir whose state maps to reuse (NULL: fresh maps) */
 };
 
@@ -33,11 +33,14 @@ int datapath_open(struct rampart_bpf **skel, const struct datapath_opts *o, char
 int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen);
 void datapath_destroy(struct rampart_bpf *skel);
 
-/* Rule slots: rule r -> r, default of table t -> nrules + t. */
+/* Rule slots: rule r -> r, default of table t -> nrules + t, and after
+ * them one slot for the protocol helper (its admitted flows and its log
+ * events; rp_config.helper_slot): the per-slot maps have nslots + 1. */
 static inline uint32_t policy_nslots(const struct policy *p)
 {
 	return (uint32_t)(p->nrules + p->ntables);
 }
+#define DATAPATH_HELPER_SLOTS 1
 static inline uint32_t policy_rule_slot(const struct policy *p, int rule, int table)
 {
 	return rule >= 0 ? (uint32_t)rule : (uint32_t)(p->nrules + table);
@@ -48,7 +51,8 @@ static inline uint32_t policy_rule_slot(const struct policy *p, int rule, int ta
 void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p);
 int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg);
 int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg);
-/* Rule metadata for `rampart rules` (one entry per slot). */
+/* Rule metadata for `rampart rules` (one entry per slot, and the helper's
+ * slot when the policy has it on). */
 int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p);
 int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p, const char *path,
 			       const uint8_t sha256[32]);
@@ -67,5 +71,9 @@ int datapath_rule_stats(int stats_fd, uint32_t slot, struct rp_rule_stats *out);
 int datapath_flow_cache_invalidate(int gen_fd);
 const char *datapath_counter_name(enum rp_counter c);
 const char *datapath_ct_state_name(enum rp_ct_state s);
+/* The FTP helper: what announced a data connection ("PORT", "227", ...),
+ * what the helper did ("expect", "data", "refused-address", ...). */
+const char *datapath_ftp_cmd_name(enum rp_ftp_cmd c);
+const char *datapath_helper_event_name(enum rp_helper_event e);
 
 #endif

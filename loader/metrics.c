@@ -134,6 +134,8 @@ static void put_counters(FILE *f, const uint64_t ctr[RPC_COUNTER_COUNT])
 		{ "socket-", "rampart_socket_events_total", "verdict", "Socket events judged by the cgroup hooks, by verdict." },
 		{ "log-", "rampart_log_events_total", "outcome", "Log events: sent, or lost to the rate limit or a full ring." },
 		{ "conntrack-", "rampart_conntrack_events_total", "event", "Conntrack table events (expired entries)." },
+		{ "ftp-", "rampart_ftp_helper_events_total", "event",
+		  "FTP helper: expectations made, expired, replaced, refused; commands that did not parse." },
 		{ "", "rampart_datapath_events_total", "counter", "Other datapath counters, by name." },
 	};
 	bool done[RPC_COUNTER_COUNT] = { false };
