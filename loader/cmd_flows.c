@@ -247,6 +247,7 @@ static void print_json(const struct view *v, const struct helper_maps *h, const 
 			printf("%u", f->v.rule_slot);
 		printf(", \"table\": ");
 		json_str(stdout, m && m->table[0] ? m->table : NULL);
+		printf(", \"forwarded\": %s", f->v.flags & CT_F_FORWARDED ? "true" : "false");
 		struct ct_key ctl;
 		printf(", \"related\": ");
 		if (related_control(h, f, &ctl)) {
@@ -323,6 +324,8 @@ static void print_text(const struct view *v, const struct helper_maps *h, const 
 			char co[FMT_ADDR_LEN], cr[FMT_ADDR_LEN];
 			control_ends(h, &ctl, co, cr, sizeof(co));
 			snprintf(where, sizeof(where), "ftp helper: RELATED to %s -> %s", co, cr);
+		} else if (f->v.flags & CT_F_FORWARDED) {
+			snprintf(where, sizeof(where), "(forwarded: judged as it arrived on %s)", ifn);
 		} else if (f->v.rule_slot == RP_SLOT_NONE) {
 			snprintf(where, sizeof(where), "(no rule: boot mode or implicit)");
 		} else {
