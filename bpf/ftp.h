@@ -39,6 +39,7 @@
 #include "parse.h"
 #include "conntrack.h"
 #include "log.h"
+#include "ftp_expect.h"
 
 #define RP_FTP_SCAN 512        /* payload bytes read per segment (a power of two) */
 #define RP_FTP_LINE_MAX 256    /* a longer line announces nothing */
@@ -111,14 +112,6 @@ struct rp_ftp_scratch {
 	__u8 rel_cmd;             /* what announced the data flow just taken */
 	__u8 pad[7];
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory only for the FTP sessions there are */
-	__uint(max_entries, 8192);
-	__type(key, struct rp_ftp_expect_key);
-	__type(value, struct rp_ftp_expect);
-} rp_ftp_expect SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

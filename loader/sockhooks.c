@@ -21,11 +21,11 @@
 #include "sockhooks.h"
 
 /* Maps of the datapath object that the hooks share (judging, counting,
- * logging, owners, socket marks). */
+ * logging, owners, socket marks, the FTP helper's expectations). */
 static const char *const shared_maps[] = {
 	"cls_config", "cls_values", "cls_prefixes", "cls_pairs", "cls_info", "cls_actions",
 	"rp_counters", "rp_rule_stats", "rp_log_bucket", "rp_log", "rp_config",
-	"rp_listeners", "rp_sk_marks", NULL,
+	"rp_listeners", "rp_sk_marks", "rp_ftp_expect", NULL,
 };
 
 /* The object's own maps (pinned with the datapath's). */

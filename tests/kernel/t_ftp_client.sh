@@ -13,8 +13,10 @@ RP_ID=${RP_ID:-fc$$}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/ftp_lib.sh"
+. "$(dirname "$0")/app_lib.sh"
 rp_need_ftp
 rp_setup
+rp_child_cgroup ftp
 ftp_root
 ftp_server in_b
 
@@ -79,6 +81,24 @@ while read -r label host opts; do
 	ok "only port 21 allowed: $label works"
 done < <(modes)
 [ "$(helper_packets)" = "$((base + 12))" ] || fail "strict: helper admitted $(helper_packets), expected $((base + 12))"
+
+# 2b. the same with the socket hooks (apply --cgroup): curl's connect() of a
+# passive data connection is announced, so the connect hook lets it through
+# to the helper; its sockets (`network`) and its active-mode data socket
+# (`listen`) are judged as usual
+sed 's/^\( *\)allow on lo/&\n\1allow event { network, listen }/' "$RP_TMP/strict.rules" > "$RP_TMP/hooks.rules"
+out=$(rp_apply "$RP_TMP/hooks.rules" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply --cgroup: $out"
+in_ftp_cgroup() { in_cg "$RP_CG/ftp" "$@"; }
+base=$(helper_packets)
+while read -r label host opts; do
+	# shellcheck disable=SC2086
+	why=$(ftp_get in_ftp_cgroup "$host" $opts) || fail "socket hooks: $label: $why"
+	ok "socket hooks, only port 21 allowed: $label works"
+done < <(modes)
+[ "$(helper_packets)" = "$((base + 12))" ] || fail "hooks: helper admitted $(helper_packets), expected $((base + 12))"
+r=$(in_ftp_cgroup timeout 5 curl -sS --max-time 3 "http://$RP_B4:2121/" 2>&1) && fail "an unannounced connect passed: $r"
+echo "$r" | grep -q "Operation not permitted\|Couldn't connect" || fail "unannounced connect: $r"
+ok "socket hooks: a connect nobody announced is still refused ($r)"
 
 # 3. a connection from port 20 of the server to a port nobody announced: dropped
 listen in_a tcp 40999 20
