@@ -135,13 +135,49 @@ struct {
 	__type(value, struct rp_ftp_scratch);
 } rp_ftp_scratch SEC(".maps");
 
+/* How many entries rp_ftp_expect holds: every insert and every successful
+ * delete adjusts it, so a new TCP flow looks for an expectation (a hash
+ * lookup) only while there is one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} rp_ftp_live SEC(".maps");
+
+static __always_inline void rp_ftp_live_add(__s64 n)
+{
+	__u32 zero = 0;
+	__s64 *v = bpf_map_lookup_elem(&rp_ftp_live, &zero);
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
+/* May any expectation exist?  (Negative after a mismatch: look.) */
+static __always_inline int rp_ftp_any_expected(void)
+{
+	__u32 zero = 0;
+	__s64 *v = bpf_map_lookup_elem(&rp_ftp_live, &zero);
+	return !v || *v != 0;
+}
+
+/* Delete an expectation; 0 when this call deleted it. */
+static __always_inline int rp_ftp_expect_delete(const struct rp_ftp_expect_key *k)
+{
+	if (bpf_map_delete_elem(&rp_ftp_expect, k))
+		return -1;
+	rp_ftp_live_add(-1);
+	return 0;
+}
+
 static __always_inline struct rp_ftp_scratch *rp_ftp_scratch_get(void)
 {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&rp_ftp_scratch, &zero);
 }
 
-/* Is port (host order) one of option ftp-ports? */
+/* Is port (host order) one of option ftp-ports?  (With the helper off there
+ * are no ranges.) */
 static __always_inline int rp_ftp_port(const struct rp_config *cfg, __u16 port)
 {
 	if (port < cfg->ftp_port_min || port > cfg->ftp_port_max)
@@ -156,9 +192,13 @@ static __always_inline int rp_ftp_port(const struct rp_config *cfg, __u16 port)
 }
 
 /* Could this packet of a tracked flow be a control connection's data?
- * The fast path's only cost: a few compares. */
+ * The fast path's only cost: for most packets two compares (neither port
+ * within the FTP ports' bounds; with the helper off the bounds are 0-0). */
 static __always_inline int rp_ftp_candidate(const struct rp_config *cfg, const struct rp_pkt *p)
 {
+	__u16 min = cfg->ftp_port_min, span = cfg->ftp_port_max - min;
+	if ((__u16)(bpf_ntohs(p->dport) - min) > span && (__u16)(bpf_ntohs(p->sport) - min) > span)
+		return 0;
 	if (p->proto != RP_IPPROTO_TCP || !(cfg->flags & RP_CFG_F_FTP) || p->frag != RP_FRAG_NONE)
 		return 0;
 	if (p->l3end <= p->l4off + p->l4hlen)
@@ -523,8 +563,8 @@ static __always_inline __u32 rp_ftp_slot(struct rp_ftp_ctl *ctl, const struct ct
 	for (__u32 i = 1; i < RP_FTP_MAX_EXPECT; i++)
 		if (ctl->exp_until[i] < ctl->exp_until[oldest])
 			oldest = i;
-	bpf_map_delete_elem(&rp_ftp_expect, &ctl->exp[oldest]);
-	rp_count(RPC_FTP_REPLACED);
+	if (rp_ftp_expect_delete(&ctl->exp[oldest]) == 0)
+		rp_count(RPC_FTP_REPLACED);
 	return oldest;
 }
 
@@ -559,7 +599,13 @@ static __always_inline void rp_ftp_announce(const struct rp_config *cfg, const s
 	ev->expires_ns = now + cfg->ftp_timeout_ns;
 	ev->cmd = f->cmd;
 	__u32 i = rp_ftp_slot(ctl, k, ek, now) & (RP_FTP_MAX_EXPECT - 1);
-	if (bpf_map_update_elem(&rp_ftp_expect, ek, ev, BPF_ANY)) {
+	/* a new entry is counted in rp_ftp_live, a renewed one is not */
+	long err = bpf_map_update_elem(&rp_ftp_expect, ek, ev, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */)
+		err = bpf_map_update_elem(&rp_ftp_expect, ek, ev, BPF_EXIST);
+	else if (!err)
+		rp_ftp_live_add(1);
+	if (err) {
 		rp_count(RPC_FTP_TABLE_FULL);
 		return;
 	}
@@ -662,7 +708,7 @@ static __always_inline int rp_ftp_take(const struct rp_config *cfg, const struct
 	if (!e)
 		return 0;
 	if (e->expires_ns <= now) {
-		if (bpf_map_delete_elem(&rp_ftp_expect, ek) == 0)
+		if (rp_ftp_expect_delete(ek) == 0)
 			rp_count(RPC_FTP_EXPIRED);
 		return 0;
 	}
@@ -673,11 +719,11 @@ static __always_inline int rp_ftp_take(const struct rp_config *cfg, const struct
 	/* the control connection must still be there */
 	struct ct_value *cv = bpf_map_lookup_elem(&rp_conntrack, &s->rel.ctl);
 	if (!cv || rp_ct_expired(cfg, cv, now)) {
-		bpf_map_delete_elem(&rp_ftp_expect, ek);
+		rp_ftp_expect_delete(ek);
 		return 0;
 	}
 	/* whoever deletes it first has it */
-	return bpf_map_delete_elem(&rp_ftp_expect, ek) == 0;
+	return rp_ftp_expect_delete(ek) == 0;
 }
 
 /* After rp_ftp_take: the data flow k was created at now; remember its
@@ -725,6 +771,7 @@ static __always_inline void rp_ftp_sweep(const struct rp_config *cfg, __u64 now)
 	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &key);
 	if (cnt)
 		*cnt += c.expired;
+	rp_ftp_live_add(-(__s64)c.expired);
 }
 
 #endif

@@ -637,7 +637,8 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		rp_count(ev->stray_reason);
 		return RP_ACT_DROP;
 	}
-	int ftp = !ev->stray && p->proto == RP_IPPROTO_TCP && (cfg->flags & RP_CFG_F_FTP) && rp_ftp_admit(p);
+	int ftp = !ev->stray && p->proto == RP_IPPROTO_TCP && (cfg->flags & RP_CFG_F_FTP) && rp_ftp_any_expected() &&
+		  rp_ftp_admit(p);
 	if (ftp) {
 		/* a data connection announced on an FTP control connection:
 		 * admitted by the helper, RELATED to that flow (bpf/ftp.h) */

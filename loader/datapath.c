@@ -17,7 +17,7 @@
 const char *const datapath_state_maps[] = {
 	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen",
 	"rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
-	"rp_ftp_expect", "rp_ftp_ctl", "rp_ftp_related", /* the FTP helper (bpf/ftp.h) */
+	"rp_ftp_expect", "rp_ftp_live", "rp_ftp_ctl", "rp_ftp_related", /* the FTP helper (bpf/ftp.h) */
 	NULL,
 };
 
