@@ -25,18 +25,18 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define RP_CLOCK_MONOTONIC 1
+#define RP_CLOCK_MONOTONIC  1
 #define RP_LOOPBACK_IFINDEX 1 /* lo is ifindex 1 in every network namespace */
-#define SK_DROP 0
-#define SK_PASS 1
+#define SK_DROP		    0
+#define SK_PASS		    1
 
 #include "config.h"
 
 struct rp_boot_timer {
 	struct bpf_timer timer;
-	__u64 armed_ns;    /* bpf_ktime_get_ns() when armed (0: never) */
-	__u64 fired_ns;    /* when the timer ran (0: not yet) */
-	__u32 opened;      /* 1 when the timer switched boot -> open */
+	__u64 armed_ns; /* bpf_ktime_get_ns() when armed (0: never) */
+	__u64 fired_ns; /* when the timer ran (0: not yet) */
+	__u32 opened;	/* 1 when the timer switched boot -> open */
 	__u32 pad;
 };
 

@@ -33,12 +33,12 @@
 
 #include "rampart_maps.h"
 
-#define RP_FC_BITS 12 /* 4096 slots per CPU, 64 bytes each */
+#define RP_FC_BITS  12 /* 4096 slots per CPU, 64 bytes each */
 #define RP_FC_SLOTS (1u << RP_FC_BITS)
 
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;        /* rp_ct_gen[slot] when filled */
+	__u32 gen;	   /* rp_ct_gen[slot] when filled */
 	__u64 valid_until; /* coarse ns; 0: empty */
 	__u64 pad[1];
 };

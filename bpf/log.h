@@ -62,8 +62,7 @@ static __always_inline void rp_rule_log_dropped(__u32 slot, struct rp_log_bucket
 
 /* Take a token from the rule's bucket.  Returns the bucket when an event
  * may be sent, 0 otherwise (and counts the suppression). */
-static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config *cfg, __u32 slot,
-							 __u64 now, int *ok)
+static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config *cfg, __u32 slot, __u64 now, int *ok)
 {
 	struct rp_log_bucket *b = bpf_map_lookup_elem(&rp_log_bucket, &slot);
 	*ok = 0;
@@ -95,8 +94,7 @@ static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config 
  * with the time, the slot and the number of this rule's events suppressed
  * since the last one sent.  NULL when the rule's budget or the ring is
  * exhausted (both counted).  Finish with rp_log_send(). */
-static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot,
-							 __u64 now)
+static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot, __u64 now)
 {
 	int ok;
 	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);

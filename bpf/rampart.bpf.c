@@ -184,33 +184,33 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
  * global (non-static) function, verified once on its own, which keeps the
  * verifier's state space small: the caller only sees "some struct rp_pkt
  * and a return code".  One set per context type. */
-#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                                    \
-	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                         \
-	{                                                                                \
-		if (!c || !p)                                                            \
-			return RPC_DROP_TRUNC_L3;                                        \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
-		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                \
-			if (!rp_ext_pending(p))                                          \
-				break;                                                   \
-			int r = rp_parse_ext(p, data, end);                              \
-			if (r != RP_PARSE_OK)                                            \
-				return r;                                                \
-		}                                                                        \
-		if (rp_ext_pending(p))                                                   \
-			return RPC_DROP_EXT_CHAIN;                                       \
-		return rp_parse_l4(p, data, end);                                        \
-	}                                                                                \
-	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p)           \
-	{                                                                                \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
-		rp_pkt_reset(p);                                                         \
-		int r = rp_parse_l3(p, data, end, (wire_len));                           \
-		if (r != RP_PARSE_OK)                                                    \
-			return r;                                                        \
-		if (rp_ext_pending(p))                                                   \
-			return rp_ext_##name(c, p);                                      \
-		return rp_parse_l4(p, data, end);                                        \
+#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                         \
+	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                      \
+	{                                                                             \
+		if (!c || !p)                                                         \
+			return RPC_DROP_TRUNC_L3;                                     \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end; \
+		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                             \
+			if (!rp_ext_pending(p))                                       \
+				break;                                                \
+			int r = rp_parse_ext(p, data, end);                           \
+			if (r != RP_PARSE_OK)                                         \
+				return r;                                             \
+		}                                                                     \
+		if (rp_ext_pending(p))                                                \
+			return RPC_DROP_EXT_CHAIN;                                    \
+		return rp_parse_l4(p, data, end);                                     \
+	}                                                                             \
+	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p)        \
+	{                                                                             \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end; \
+		rp_pkt_reset(p);                                                      \
+		int r = rp_parse_l3(p, data, end, (wire_len));                        \
+		if (r != RP_PARSE_OK)                                                 \
+			return r;                                                     \
+		if (rp_ext_pending(p))                                                \
+			return rp_ext_##name(c, p);                                   \
+		return rp_parse_l4(p, data, end);                                     \
 	}
 
 RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)(end - data))
@@ -236,8 +236,8 @@ __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p)
 
 /* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
  * for a packet that starts a new flow (*ct_res says which kind). */
-static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k,
-				    int *src_is_a, int *ct_res)
+static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k, int *src_is_a,
+				    int *ct_res)
 {
 	__u32 mode = cfg->mode;
 	if (mode != RP_MODE_ENFORCING) {
@@ -283,7 +283,7 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 	if (r == RP_CT_PASS) {
 		if (p->frag == RP_FRAG_FIRST)
 			rp_frag_remember(p, now, k); /* k is not needed any more: reuse its stack */
-		rp_count(RPC_PASS_FLOW); /* per-CPU: no shared cache line */
+		rp_count(RPC_PASS_FLOW);	     /* per-CPU: no shared cache line */
 		return RP_ACT_PASS;
 	}
 	if (r == RP_CT_INVALID) {
@@ -306,9 +306,9 @@ struct rp_event {
 	__u8 dir;
 	__u8 event;
 	__u8 egress;
-	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
-	__u32 ct_res;  /* enum rp_ct_res */
-	__u32 sk_slot; /* sk_judged: the rule that allowed it at the socket */
+	__u8 src_is_a;	/* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;	/* enum rp_ct_res */
+	__u32 sk_slot;	/* sk_judged: the rule that allowed it at the socket */
 	__u8 sk_judged; /* tc: the socket was judged and allowed at connect/sendto (bpf/sockid.h) */
 	__u8 pad[7];
 };
@@ -583,8 +583,10 @@ int rampart_xdp(struct xdp_md *ctx)
 	int src_is_a = 0, ct_res = 0;
 	int act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
 	if (act == RP_ACT_JUDGE) {
-		struct rp_event ev = { .ifindex = ctx->ingress_ifindex, .bytes = ctx->data_end - ctx->data,
-				       .src_is_a = src_is_a, .ct_res = ct_res };
+		struct rp_event ev = { .ifindex = ctx->ingress_ifindex,
+				       .bytes = ctx->data_end - ctx->data,
+				       .src_is_a = src_is_a,
+				       .ct_res = ct_res };
 		rp_event_iface(&ev, cfg);
 		ev.event = rp_event_xdp_g(ctx, p);
 		act = rp_judge(p, k, &ev);
@@ -640,8 +642,9 @@ int rampart_tc_egress(struct __sk_buff *skb)
 	int src_is_a = 0, ct_res = 0;
 	int act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
 	if (act == RP_ACT_JUDGE) {
-		struct rp_event ev = { .ifindex = skb->ifindex, .bytes = skb->len, .egress = 1,
-				       .src_is_a = src_is_a, .ct_res = ct_res };
+		struct rp_event ev = {
+			.ifindex = skb->ifindex, .bytes = skb->len, .egress = 1, .src_is_a = src_is_a, .ct_res = ct_res
+		};
 		rp_event_iface(&ev, cfg);
 		ev.event = rp_tc_event(skb, p);
 		if (ev.event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING)

@@ -34,11 +34,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define RP_AF_INET 2
-#define RP_AF_INET6 10
-#define RP_SOCK_STREAM 1
-#define RP_SOCK_DGRAM 2
-#define RP_EPERM 1
+#define RP_AF_INET	2
+#define RP_AF_INET6	10
+#define RP_SOCK_STREAM	1
+#define RP_SOCK_DGRAM	2
+#define RP_EPERM	1
 #define RP_ECONNREFUSED 111
 /* cgroup2 nesting examined for the nearest named ancestor */
 #define RP_CG_MAX_LEVEL 16
@@ -403,8 +403,7 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 		 * sendmsg4 for every send() on an AF_INET6 socket connected to a
 		 * v4-mapped address (udpv6_sendmsg passes the peer to udp_sendmsg
 		 * as an explicit address). */
-		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ &&
-		    f.rport == bpf_ntohs(sk->dst_port)) {
+		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ && f.rport == bpf_ntohs(sk->dst_port)) {
 			__u32 peer[4];
 			if (v6) {
 				peer[0] = sk->dst_ip6[0];
@@ -526,8 +525,13 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	if (act == RP_SOCK_ALLOW && f.has_ports) {
 		struct rp_owner_key k;
 		struct rp_owner o = {
-			.app = id.app, .cgroup = id.cgroup, .uid = id.uid, .pid = id.pid,
-			.cookie = bpf_get_socket_cookie(sk), .ino = id.ino, .cgroup_id = id.cgroup_id,
+			.app = id.app,
+			.cgroup = id.cgroup,
+			.uid = id.uid,
+			.pid = id.pid,
+			.cookie = bpf_get_socket_cookie(sk),
+			.ino = id.ino,
+			.cgroup_id = id.cgroup_id,
 			.dev = id.dev,
 		};
 		rp_owner_key(&k, sk, &f);

@@ -30,7 +30,7 @@ struct rp_app_info {
 	__u64 ino;
 	__u64 size;
 	__u32 dev;
-	__u32 present;     /* 1: the file existed at apply (else it matches nothing) */
+	__u32 present; /* 1: the file existed at apply (else it matches nothing) */
 };
 
 /* Map rp_cgroups: HASH cgroup id (the cgroup2 directory's inode number) ->
@@ -39,9 +39,9 @@ struct rp_app_info {
 /* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
 #define RP_ANCESTRY_MAX_DEPTH 8
 struct rp_sock_config {
-	__u32 ancestry;    /* option ancestry on: judge `network` for each ancestor too */
-	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
-	__u32 ready;       /* 1 once the loader filled rp_apps / rp_cgroups */
+	__u32 ancestry;	 /* option ancestry on: judge `network` for each ancestor too */
+	__u32 max_depth; /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
+	__u32 ready;	 /* 1 once the loader filled rp_apps / rp_cgroups */
 	__u32 pad;
 };
 
@@ -52,20 +52,20 @@ struct rp_sock_config {
  * ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::). */
 struct rp_owner_key {
 	__u32 addr[4];
-	__u16 port;        /* host order */
+	__u16 port; /* host order */
 	__u8 proto;
 	__u8 pad;
 };
 
 struct rp_owner {
-	__u32 app;         /* app id in the policy that was in force at bind (0: not named) */
-	__u32 cgroup;      /* cgroup value (0: no named ancestor) */
+	__u32 app;    /* app id in the policy that was in force at bind (0: not named) */
+	__u32 cgroup; /* cgroup value (0: no named ancestor) */
 	__u32 uid;
-	__u32 pid;         /* tgid of the process that bound */
-	__u64 cookie;      /* the socket's cookie: release removes only its own entry */
+	__u32 pid;    /* tgid of the process that bound */
+	__u64 cookie; /* the socket's cookie: release removes only its own entry */
 	/* raw identity, so that a new apply can renumber app and cgroup */
-	__u64 ino;         /* executable */
-	__u64 cgroup_id;   /* the process's cgroup */
+	__u64 ino;	 /* executable */
+	__u64 cgroup_id; /* the process's cgroup */
 	__u32 dev;
 	__u32 pad;
 };
@@ -77,10 +77,10 @@ struct rp_owner {
  * marked; tc egress then lets the flow's first packet start a conntrack
  * entry without judging it again (one judgement per flow). */
 struct rp_sk_mark {
-	__u32 slot;        /* the rule that allowed it (RP_SLOT_NONE: none) */
-	__u8 event;        /* EVENT_CONNECT or EVENT_SEND */
-	__u8 allowed;      /* 1: the socket's outbound traffic was allowed at the socket */
-	__u8 owns;         /* 1: `owner` is this socket's entry in rp_listeners */
+	__u32 slot;   /* the rule that allowed it (RP_SLOT_NONE: none) */
+	__u8 event;   /* EVENT_CONNECT or EVENT_SEND */
+	__u8 allowed; /* 1: the socket's outbound traffic was allowed at the socket */
+	__u8 owns;    /* 1: `owner` is this socket's entry in rp_listeners */
 	__u8 pad;
 	/* the release hook cannot read the bound address: it is kept here */
 	struct rp_owner_key owner;
@@ -88,7 +88,7 @@ struct rp_sk_mark {
 	 * hook).  It passed the firewall to get here, so a sendto() back to it
 	 * is the reply of an allowed flow, not a new `send` event. */
 	__u32 peer_addr[4];
-	__u16 peer_port;   /* host order; 0: none */
+	__u16 peer_port; /* host order; 0: none */
 	__u16 pad2;
 };
 

@@ -155,11 +155,11 @@ struct hook {
 	enum hook_kind kind;
 	bool is_xdp;
 	struct apply_iface *ifc;
-	int link_fd;      /* XDP / tcx link; -1 for clsact */
-	int old_prog_fd;  /* program in force before the switch; -1 when none */
+	int link_fd;	 /* XDP / tcx link; -1 for clsact */
+	int old_prog_fd; /* program in force before the switch; -1 when none */
 	char pin[PATH_MAX];
-	bool fresh;       /* no attachment before: attached by this apply */
-	bool done;        /* switched (or attached) */
+	bool fresh; /* no attachment before: attached by this apply */
+	bool done;  /* switched (or attached) */
 };
 
 static int open_pinned_link(struct hook *h)
@@ -209,7 +209,6 @@ static void hook_prepare(struct hook *h, const char *dir)
 	}
 }
 
-
 static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size_t errlen)
 {
 	int e;
@@ -228,8 +227,10 @@ static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size
 			return e;
 		h->link_fd = e;
 		if (generic)
-			fprintf(notes, "note: %s: the driver has no native XDP; using generic (skb) mode, "
-				       "which is slower\n", h->ifc->name);
+			fprintf(notes,
+				"note: %s: the driver has no native XDP; using generic (skb) mode, "
+				"which is slower\n",
+				h->ifc->name);
 	} else {
 		const char *force = getenv("RAMPART_TC_ATTACH");
 		e = -EOPNOTSUPP;
@@ -369,10 +370,9 @@ static void copy_conntrack(const char *dir, int new_fd, FILE *notes)
 	__u32 ol = sizeof(oi), nl = sizeof(ni);
 	if (old_fd < 0)
 		return;
-	if (bpf_obj_get_info_by_fd(old_fd, &oi, &ol) || bpf_obj_get_info_by_fd(new_fd, &ni, &nl) ||
-	    oi.id == ni.id || oi.key_size != sizeof(struct ct_key) ||
-	    oi.value_size != sizeof(struct ct_value) || ni.key_size != oi.key_size ||
-	    ni.value_size != oi.value_size) {
+	if (bpf_obj_get_info_by_fd(old_fd, &oi, &ol) || bpf_obj_get_info_by_fd(new_fd, &ni, &nl) || oi.id == ni.id ||
+	    oi.key_size != sizeof(struct ct_key) || oi.value_size != sizeof(struct ct_value) ||
+	    ni.key_size != oi.key_size || ni.value_size != oi.value_size) {
 		close(old_fd);
 		return;
 	}
@@ -399,8 +399,8 @@ static void copy_conntrack(const char *dir, int new_fd, FILE *notes)
 
 /* ---------- apply ---------- */
 
-static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_report *rep,
-			  char old[][IF_NAMESIZE], int nold, FILE *notes)
+static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_report *rep, char old[][IF_NAMESIZE],
+			  int nold, FILE *notes)
 {
 	if (rq->nifnames > APPLY_MAX_IFACES) {
 		fprintf(stderr, "rampart apply: at most %d interfaces\n", APPLY_MAX_IFACES);
@@ -412,7 +412,8 @@ static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_
 		if (strlen(n) >= IF_NAMESIZE || !idx) {
 			fprintf(stderr,
 				"rampart apply: interface `%s` not found in this network namespace; "
-				"check `ip link` (rampart acts in the namespace it runs in)\n", n);
+				"check `ip link` (rampart acts in the namespace it runs in)\n",
+				n);
 			return EXIT_SYSTEM;
 		}
 		bool dup = false;
@@ -467,8 +468,9 @@ int resolve_cgroup_path(const char *arg, char *out, size_t outlen, char *err, si
 	if (f)
 		fclose(f);
 	if (!mnt[0]) {
-		snprintf(err, errlen, "no cgroup2 filesystem is mounted (see /proc/mounts); mount one: "
-				      "mount -t cgroup2 none /sys/fs/cgroup");
+		snprintf(err, errlen,
+			 "no cgroup2 filesystem is mounted (see /proc/mounts); mount one: "
+			 "mount -t cgroup2 none /sys/fs/cgroup");
 		return EXIT_SYSTEM;
 	}
 	size_t ml = strlen(mnt);
@@ -481,8 +483,8 @@ int resolve_cgroup_path(const char *arg, char *out, size_t outlen, char *err, si
 		snprintf(out, outlen, "%s/%s", mnt, arg);
 	struct stat st;
 	if (stat(out, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "cgroup `%s` does not exist (looked for %s under the cgroup2 mount %s)",
-			 arg, out, mnt);
+		snprintf(err, errlen, "cgroup `%s` does not exist (looked for %s under the cgroup2 mount %s)", arg, out,
+			 mnt);
 		return EXIT_SYSTEM;
 	}
 	return EXIT_OK;
@@ -518,8 +520,7 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out;
 	}
-	if (rq->cgroup && (rc = resolve_cgroup_path(rq->cgroup, rep->cgroup, sizeof(rep->cgroup), err,
-						      sizeof(err)))) {
+	if (rq->cgroup && (rc = resolve_cgroup_path(rq->cgroup, rep->cgroup, sizeof(rep->cgroup), err, sizeof(err)))) {
 		fprintf(stderr, "rampart apply: --cgroup: %s\n", err);
 		goto out;
 	}
@@ -559,8 +560,8 @@ policy_done:
 		goto out;
 	rc = EXIT_SYSTEM;
 	/* socket hooks: where (boot protection has none) */
-	if (!rq->boot && (rc = sockhooks_target(dir, rq->cgroup ? rep->cgroup : NULL, &p, cg_target,
-						 sizeof(cg_target), err, sizeof(err)))) {
+	if (!rq->boot && (rc = sockhooks_target(dir, rq->cgroup ? rep->cgroup : NULL, &p, cg_target, sizeof(cg_target),
+						err, sizeof(err)))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out;
 	}
@@ -584,8 +585,9 @@ policy_done:
 		struct rp_policy_info info;
 		fd = pins_open_map(dir, "rp_policy_info");
 		if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &info) == 0 && info.abi_version != RP_ABI_VERSION) {
-			fprintf(notes, "note: the running policy was loaded by another rampart version "
-				       "(map layout %u, this one %u): flows and counters start afresh\n",
+			fprintf(notes,
+				"note: the running policy was loaded by another rampart version "
+				"(map layout %u, this one %u): flows and counters start afresh\n",
 				info.abi_version, RP_ABI_VERSION);
 			reuse = false;
 		}
@@ -605,7 +607,7 @@ policy_done:
 		goto out;
 	}
 	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
 	if ((!rq->boot && cls_maps_size(&cm, &t, err, sizeof(err))) || datapath_load(skel, err, sizeof(err))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_skel;
@@ -629,8 +631,8 @@ policy_done:
 		e = bpf_map__lookup_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info), 0);
 		info.generation = rep->generation;
 		if (!e)
-			e = bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info,
-						 sizeof(info), BPF_ANY);
+			e = bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info),
+						 BPF_ANY);
 	}
 	for (int i = 0; !e && i < rep->nifaces; i++) {
 		struct apply_iface *f = &rep->ifaces[i];
@@ -676,8 +678,10 @@ policy_done:
 				snprintf(rep->wan, sizeof(rep->wan), "%s", wan);
 			}
 		if (!rep->wan[0])
-			fprintf(notes, "note: the policy declares `interface wan = %s` but %s is not attached: "
-				       "host mode (attach it with --iface %s for gateway mode)\n", wan, wan, wan);
+			fprintf(notes,
+				"note: the policy declares `interface wan = %s` but %s is not attached: "
+				"host mode (attach it with --iface %s for gateway mode)\n",
+				wan, wan, wan);
 	}
 
 	/* 5. pins of the new set, beside the current ones (nothing reads them yet) */
@@ -756,8 +760,10 @@ policy_done:
 	}
 	switched = true;
 	if (keep_boot && datapath_write_config(skel, &cfg))
-		fprintf(notes, "warning: the policy is attached but the mode could not be set to enforcing "
-			       "(%s); run `rampart apply` again\n", strerror(errno));
+		fprintf(notes,
+			"warning: the policy is attached but the mode could not be set to enforcing "
+			"(%s); run `rampart apply` again\n",
+			strerror(errno));
 
 	/* 8. commit: drop interfaces no longer listed, publish the new pins */
 	for (int i = 0; i < nold; i++) {
@@ -771,8 +777,10 @@ policy_done:
 	}
 	carry_boot_pins(dir);
 	if ((e = pin_set_commit(dir, "maps")) || (e = pin_set_commit(dir, "progs")))
-		fprintf(notes, "warning: the new policy is in force but its pins could not be "
-			       "published (%s); run `rampart apply` again\n", strerror(-e));
+		fprintf(notes,
+			"warning: the new policy is in force but its pins could not be "
+			"published (%s); run `rampart apply` again\n",
+			strerror(-e));
 	if (sock) {
 		sockhooks_commit(&sock_sw, sock, skel, &p, dir);
 		rep->nsock_hooks = sock_sw.n;
@@ -845,9 +853,8 @@ static bool looks_like_pin_dir(const char *dir, int *nentries)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		(*nentries)++;
-		ok &= !strcmp(e->d_name, "maps") || !strcmp(e->d_name, "links") ||
-		      !strcmp(e->d_name, "progs") || !strcmp(e->d_name, "maps-new") ||
-		      !strcmp(e->d_name, "progs-new");
+		ok &= !strcmp(e->d_name, "maps") || !strcmp(e->d_name, "links") || !strcmp(e->d_name, "progs") ||
+		      !strcmp(e->d_name, "maps-new") || !strcmp(e->d_name, "progs-new");
 	}
 	closedir(d);
 	return ok;
@@ -868,8 +875,10 @@ int unload_pins(const char *dir, FILE *out)
 		return EXIT_OK;
 	}
 	if (!looks_like_pin_dir(dir, &n)) {
-		fprintf(stderr, "rampart unload: %s holds pins that rampart did not make; "
-				"refusing to remove it (check --pin-dir)\n", dir);
+		fprintf(stderr,
+			"rampart unload: %s holds pins that rampart did not make; "
+			"refusing to remove it (check --pin-dir)\n",
+			dir);
 		close(lock_fd);
 		return EXIT_SYSTEM;
 	}

@@ -14,45 +14,45 @@
 
 /* `rampart boot`: the datapath without a policy, in mode boot. */
 struct apply_boot {
-	uint32_t timeout_s;   /* the kernel opens after this long (0: never) */
-	bool fail_closed;     /* never open by itself */
+	uint32_t timeout_s; /* the kernel opens after this long (0: never) */
+	bool fail_closed;   /* never open by itself */
 };
 
 struct apply_req {
 	const char *pin_dir;
-	const char *file;           /* unused with boot */
+	const char *file;	       /* unused with boot */
 	const struct apply_boot *boot; /* NULL: apply the policy in file */
-	uint32_t reason;            /* enum rp_mode_reason recorded (0: apply, or boot) */
-	const char *const *ifnames; /* --iface; none: keep the attached ones (or all but lo) */
+	uint32_t reason;	       /* enum rp_mode_reason recorded (0: apply, or boot) */
+	const char *const *ifnames;    /* --iface; none: keep the attached ones (or all but lo) */
 	int nifnames;
-	const char *cgroup;         /* --cgroup as given, or NULL */
+	const char *cgroup; /* --cgroup as given, or NULL */
 };
 
 struct apply_iface {
 	char name[IF_NAMESIZE];
 	uint32_t ifindex;
-	uint32_t policy_id;   /* the policy's interface id, 0 when it does not name it */
-	char xdp_mode[16];    /* native / generic */
-	const char *tc_kind;  /* "tcx" or "clsact" */
-	bool added;           /* attached by this apply (not there before) */
+	uint32_t policy_id;  /* the policy's interface id, 0 when it does not name it */
+	char xdp_mode[16];   /* native / generic */
+	const char *tc_kind; /* "tcx" or "clsact" */
+	bool added;	     /* attached by this apply (not there before) */
 };
 
 struct apply_report {
 	char sha256[65];
-	char cgroup[4096];    /* where the socket hooks are attached ("" when they are not) */
-	int nsock_hooks;      /* socket hooks attached or switched (see sockhooks.h) */
-	bool sock_fresh;      /* the socket hooks were attached by this apply (not switched) */
+	char cgroup[4096]; /* where the socket hooks are attached ("" when they are not) */
+	int nsock_hooks;   /* socket hooks attached or switched (see sockhooks.h) */
+	bool sock_fresh;   /* the socket hooks were attached by this apply (not switched) */
 	int nrules, ntables;
 	uint32_t generation;
-	bool replaced;        /* a policy was running and has been replaced */
-	bool state_reused;    /* conntrack and the other state maps were kept */
+	bool replaced;	   /* a policy was running and has been replaced */
+	bool state_reused; /* conntrack and the other state maps were kept */
 	struct apply_iface ifaces[APPLY_MAX_IFACES];
 	int nifaces;
 	char detached[APPLY_MAX_IFACES][IF_NAMESIZE];
 	int ndetached;
 	char wan[IF_NAMESIZE]; /* gateway mode: the attached wan interface, "" if none */
 	double seconds;
-	bool netns_hook;      /* an SK_LOOKUP link guards the network namespace */
+	bool netns_hook; /* an SK_LOOKUP link guards the network namespace */
 };
 
 /* Returns an exit code of cli.h; diagnostics and errors go to stderr, notes

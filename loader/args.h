@@ -7,7 +7,7 @@
 #include "apply.h"
 
 struct arg {
-	char opt[32];    /* "--iface", or "" for a positional word */
+	char opt[32];	 /* "--iface", or "" for a positional word */
 	const char *val; /* the option's value, or the word */
 };
 

@@ -30,8 +30,8 @@ int attach_xdp(int prog_fd, uint32_t ifindex, bool *generic, char *err, size_t e
 		return fd;
 	}
 	int e = -errno;
-	snprintf(err, errlen, "cannot attach XDP to ifindex %u: native mode: %s, generic mode: %s%s",
-		 ifindex, strerror(-native_err), strerror(-e),
+	snprintf(err, errlen, "cannot attach XDP to ifindex %u: native mode: %s, generic mode: %s%s", ifindex,
+		 strerror(-native_err), strerror(-e),
 		 e == -EBUSY || e == -EEXIST ? " (another XDP program is attached)" : "");
 	return e;
 }
@@ -43,26 +43,23 @@ int attach_tcx_egress(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
 	if (fd >= 0)
 		return fd;
 	int e = -errno;
-	snprintf(err, errlen, "cannot attach tc egress (tcx link) to ifindex %u: %s", ifindex,
-		 strerror(-e));
+	snprintf(err, errlen, "cannot attach tc egress (tcx link) to ifindex %u: %s", ifindex, strerror(-e));
 	return e;
 }
 
 int attach_tc_clsact(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY,
-		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY, .prog_fd = prog_fd,
+		    .flags = BPF_TC_F_REPLACE);
 	int e = bpf_tc_hook_create(&hook);
 	if (e && e != -EEXIST) {
-		snprintf(err, errlen, "cannot create the clsact qdisc on ifindex %u: %s", ifindex,
-			 strerror(-e));
+		snprintf(err, errlen, "cannot create the clsact qdisc on ifindex %u: %s", ifindex, strerror(-e));
 		return e;
 	}
 	e = bpf_tc_attach(&hook, &opts);
 	if (e) {
-		snprintf(err, errlen, "cannot attach the tc egress filter to ifindex %u: %s", ifindex,
-			 strerror(-e));
+		snprintf(err, errlen, "cannot attach the tc egress filter to ifindex %u: %s", ifindex, strerror(-e));
 		return e;
 	}
 	return 0;
@@ -104,10 +101,15 @@ const char *xdp_mode_name(uint32_t ifindex)
 	if (bpf_xdp_query((int)ifindex, 0, &q))
 		return "none";
 	switch (q.attach_mode) {
-	case XDP_ATTACHED_DRV: return "native";
-	case XDP_ATTACHED_SKB: return "generic";
-	case XDP_ATTACHED_HW: return "offload";
-	case XDP_ATTACHED_MULTI: return "multi";
-	default: return "none";
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	case XDP_ATTACHED_MULTI:
+		return "multi";
+	default:
+		return "none";
 	}
 }

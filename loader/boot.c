@@ -32,12 +32,8 @@ uint64_t lifecycle_boot_to_realtime_ns(uint64_t boot_ns)
 const char *lifecycle_reason_name(uint32_t reason)
 {
 	static const char *const names[RP_REASON_COUNT] = {
-		[RP_REASON_NONE] = "-",
-		[RP_REASON_BOOT] = "boot",
-		[RP_REASON_BOOT_TIMEOUT] = "boot-timeout",
-		[RP_REASON_APPLY] = "apply",
-		[RP_REASON_STOP] = "stop",
-		[RP_REASON_SHUTDOWN] = "shutdown",
+		[RP_REASON_NONE] = "-",	       [RP_REASON_BOOT] = "boot", [RP_REASON_BOOT_TIMEOUT] = "boot-timeout",
+		[RP_REASON_APPLY] = "apply",   [RP_REASON_STOP] = "stop", [RP_REASON_SHUTDOWN] = "shutdown",
 		[RP_REASON_DAEMON] = "daemon",
 	};
 	return reason < RP_REASON_COUNT ? names[reason] : "?";
@@ -67,7 +63,6 @@ out:
 	return e;
 }
 
-
 /* The boot object bound to the pinned rp_config. */
 static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
 {
@@ -89,8 +84,10 @@ static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
 	if (!e)
 		e = boot_bpf__load(skel);
 	if (e) {
-		snprintf(err, errlen, "cannot load the boot-protection programs: %s "
-			 "(SK_LOOKUP needs Linux >= 5.9, ingress_ifindex >= 5.17)", strerror(-e));
+		snprintf(err, errlen,
+			 "cannot load the boot-protection programs: %s "
+			 "(SK_LOOKUP needs Linux >= 5.9, ingress_ifindex >= 5.17)",
+			 strerror(-e));
 		boot_bpf__destroy(skel);
 		return NULL;
 	}

@@ -22,7 +22,7 @@
 #include "rampart_maps.h"
 
 #define BOOT_DEFAULT_TIMEOUT_S 300
-#define BOOT_LINK_PIN "sk_lookup"  /* under DIR/links */
+#define BOOT_LINK_PIN	       "sk_lookup" /* under DIR/links */
 
 /* After the datapath of a boot request is pinned: arms the timer (unless
  * fail closed) and, when netns is true, attaches (or switches) the

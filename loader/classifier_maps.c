@@ -13,8 +13,8 @@ int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t, char *er
 	struct {
 		struct bpf_map *map;
 		uint32_t n;
-	} v[] = { { m->config, 1 },	       { m->values, s.values }, { m->prefixes, s.prefixes },
-		  { m->pairs, s.pairs },       { m->info, s.info },     { m->actions, s.actions } };
+	} v[] = { { m->config, 1 },	 { m->values, s.values }, { m->prefixes, s.prefixes },
+		  { m->pairs, s.pairs }, { m->info, s.info },	  { m->actions, s.actions } };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		int rc = bpf_map__set_max_entries(v[i].map, v[i].n);
 		if (rc) {
@@ -27,8 +27,8 @@ int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t, char *er
 }
 
 /* Batch update where the map type supports it, element by element otherwise. */
-static int write_elems(struct bpf_map *map, const void *keys, size_t ksize, const void *vals, size_t vsize,
-		       uint32_t n, char *err, size_t errlen)
+static int write_elems(struct bpf_map *map, const void *keys, size_t ksize, const void *vals, size_t vsize, uint32_t n,
+		       char *err, size_t errlen)
 {
 	int fd = bpf_map__fd(map);
 	uint32_t done = 0;
@@ -45,8 +45,8 @@ static int write_elems(struct bpf_map *map, const void *keys, size_t ksize, cons
 	for (; done < n; done++) {
 		if (bpf_map_update_elem(fd, (const char *)keys + done * ksize, (const char *)vals + done * vsize,
 					BPF_ANY)) {
-			snprintf(err, errlen, "cannot write classifier map %s (entry %u of %u): %s",
-				 bpf_map__name(map), done, n, strerror(errno));
+			snprintf(err, errlen, "cannot write classifier map %s (entry %u of %u): %s", bpf_map__name(map),
+				 done, n, strerror(errno));
 			return -1;
 		}
 	}
@@ -63,8 +63,8 @@ static uint32_t *index_keys(uint32_t n)
 }
 
 /* Prefix and pair entries hold key and value together: split them. */
-static int write_pairs_of(struct bpf_map *map, const void *entries, size_t esize, size_t ksize, uint32_t n,
-			  char *err, size_t errlen)
+static int write_pairs_of(struct bpf_map *map, const void *entries, size_t esize, size_t ksize, uint32_t n, char *err,
+			  size_t errlen)
 {
 	char *keys = malloc((n ? n : 1) * ksize);
 	struct cls_class *vals = malloc((n ? n : 1) * sizeof(struct cls_class));
@@ -105,8 +105,8 @@ int cls_maps_write(const struct cls_maps *m, const struct cls_tables *t, char *e
 	    write_elems(m->actions, idx, 4, t->actions, sizeof(struct cls_result), t->nactions, err, errlen) ||
 	    write_pairs_of(m->prefixes, t->prefixes, sizeof(struct cls_prefix_entry), sizeof(struct cls_prefix_key),
 			   t->nprefixes, err, errlen) ||
-	    write_pairs_of(m->pairs, t->pairs, sizeof(struct cls_pair_entry), sizeof(struct cls_pair_key),
-			   t->npairs, err, errlen) ||
+	    write_pairs_of(m->pairs, t->pairs, sizeof(struct cls_pair_entry), sizeof(struct cls_pair_key), t->npairs,
+			   err, errlen) ||
 	    write_elems(m->config, idx, 4, &t->config, sizeof(t->config), 1, err, errlen))
 		goto out;
 	rc = 0;

@@ -26,8 +26,8 @@ static void print_json(const struct apply_req *rq, const struct apply_report *r)
 	for (int i = 0; i < r->nifaces; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
 		json_str(stdout, r->ifaces[i].name);
-		printf(", \"xdp\": \"%s\", \"tc\": \"%s\", \"added\": %s}", r->ifaces[i].xdp_mode,
-		       r->ifaces[i].tc_kind, r->ifaces[i].added ? "true" : "false");
+		printf(", \"xdp\": \"%s\", \"tc\": \"%s\", \"added\": %s}", r->ifaces[i].xdp_mode, r->ifaces[i].tc_kind,
+		       r->ifaces[i].added ? "true" : "false");
 	}
 	printf("], \"detached\": [");
 	for (int i = 0; i < r->ndetached; i++) {
@@ -51,9 +51,9 @@ static void print_json(const struct apply_req *rq, const struct apply_report *r)
 static void print_text(const struct apply_req *rq, const struct apply_report *r)
 {
 	printf("applied %s (sha256 %.12s) in %.2f s\n", rq->file, r->sha256, r->seconds);
-	printf("  %d rule%s in %d table%s, generation %u%s\n", r->nrules, r->nrules == 1 ? "" : "s",
-	       r->ntables, r->ntables == 1 ? "" : "s", r->generation,
-	       !r->replaced ? ""
+	printf("  %d rule%s in %d table%s, generation %u%s\n", r->nrules, r->nrules == 1 ? "" : "s", r->ntables,
+	       r->ntables == 1 ? "" : "s", r->generation,
+	       !r->replaced	 ? ""
 	       : r->state_reused ? "; replaced the running policy atomically, flows kept"
 				 : "; replaced the running policy atomically");
 	for (int i = 0; i < r->nifaces; i++)
@@ -63,8 +63,8 @@ static void print_text(const struct apply_req *rq, const struct apply_report *r)
 	for (int i = 0; i < r->ndetached; i++)
 		printf("  %-16s detached\n", r->detached[i]);
 	if (r->cgroup[0])
-		printf("  cgroup %s: %d socket hooks %s (network, connect, listen, send)\n", r->cgroup,
-		       r->nsock_hooks, r->sock_fresh ? "attached" : "switched");
+		printf("  cgroup %s: %d socket hooks %s (network, connect, listen, send)\n", r->cgroup, r->nsock_hooks,
+		       r->sock_fresh ? "attached" : "switched");
 	printf("  pinned in %s, mode enforcing\n", rq->pin_dir);
 }
 

@@ -52,12 +52,11 @@ int cmd_check(struct cli *c)
 		sockhooks_report_apps(c->pin_dir, stdout, SOCK_REPORT_JSON);
 		printf("}\n");
 	} else if (ok) {
-		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables,
-		       p.ntables == 1 ? "" : "s", p.nrules, p.nrules == 1 ? "" : "s", d.nwarnings,
-		       d.nwarnings == 1 ? "" : "s");
+		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables, p.ntables == 1 ? "" : "s",
+		       p.nrules, p.nrules == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
 	} else {
-		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors,
-			d.nerrors == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
+		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors, d.nerrors == 1 ? "" : "s",
+			d.nwarnings, d.nwarnings == 1 ? "" : "s");
 	}
 	/* the applications approved by the policy loaded in --pin-dir: warn
 	 * about files replaced or modified since */

@@ -45,7 +45,7 @@ struct daemon {
 	struct apply_req rq;
 	int inotify_fd;
 	char base[NAME_MAX + 1]; /* the policy file's name in its directory */
-	uint64_t due_ns;          /* a change was seen: reload at this time (0: none) */
+	uint64_t due_ns;	 /* a change was seen: reload at this time (0: none) */
 	unsigned reloads, failures;
 };
 
@@ -79,8 +79,8 @@ static int apply_now(struct daemon *d, const char *why)
 	struct apply_report rep;
 	int rc = apply_policy(&d->rq, &rep, stderr);
 	if (rc == EXIT_OK)
-		say("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why,
-		    d->rq.file, rep.sha256, rep.nrules, rep.generation, rep.seconds);
+		say("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why, d->rq.file,
+		    rep.sha256, rep.nrules, rep.generation, rep.seconds);
 	else
 		say("%s: %s was not applied (exit %d); the running policy stays in force", why, d->rq.file, rc);
 	return rc;
@@ -151,7 +151,8 @@ int cmd_daemon(struct cli *c)
 		if (arg_next(c, &i, known, &a))
 			return EXIT_USAGE;
 		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a.val);
+			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)",
+					   a.val);
 		if (apply_option(c, &a, &d.rq, ifnames) > 0)
 			return EXIT_USAGE;
 	}
@@ -174,15 +175,16 @@ int cmd_daemon(struct cli *c)
 	snprintf(basebuf, sizeof(basebuf), "%s", d.rq.file);
 	snprintf(d.base, sizeof(d.base), "%s", basename(basebuf));
 	d.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (d.inotify_fd < 0 || inotify_add_watch(d.inotify_fd, dirname(dirbuf), IN_CLOSE_WRITE | IN_MOVED_TO |
-						  IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
+	if (d.inotify_fd < 0 || inotify_add_watch(d.inotify_fd, dirname(dirbuf),
+						  IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
 		say("cannot watch %s for changes (%s); reload with SIGHUP", d.rq.file, strerror(errno));
 
 	int rc = apply_now(&d, "start");
 	if (rc != EXIT_OK && !pins_loaded(c->pin_dir))
 		return rc; /* nothing to serve; systemd restarts us, boot protection holds meanwhile */
 	say("serving the log of %s; SIGHUP or an edit of %s reloads; SIGTERM exits and leaves the policy "
-	    "in force", c->pin_dir, d.rq.file);
+	    "in force",
+	    c->pin_dir, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
 	say("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures, c->pin_dir);
 	if (d.inotify_fd >= 0)

@@ -10,12 +10,18 @@
 static const char *step_name(enum step_kind k)
 {
 	switch (k) {
-	case STEP_NOMATCH: return "nomatch";
-	case STEP_MATCH: return "match";
-	case STEP_CONTINUE: return "continue";
-	case STEP_JUMP: return "jump";
-	case STEP_RETURN: return "return";
-	case STEP_DEFAULT: return "default";
+	case STEP_NOMATCH:
+		return "nomatch";
+	case STEP_MATCH:
+		return "match";
+	case STEP_CONTINUE:
+		return "continue";
+	case STEP_JUMP:
+		return "jump";
+	case STEP_RETURN:
+		return "return";
+	case STEP_DEFAULT:
+		return "default";
 	}
 	return "?";
 }
@@ -118,8 +124,7 @@ static void print_text(const struct policy *p, const char *evtext, const struct 
 			printf("match: continue (recorded)\n");
 			break;
 		case STEP_JUMP:
-			printf("match: jump to table %s\n",
-			       p->tables[p->rules[s->rule].jump_table].name);
+			printf("match: jump to table %s\n", p->tables[p->rules[s->rule].jump_table].name);
 			depth++;
 			break;
 		case STEP_MATCH:
@@ -140,11 +145,9 @@ static void print_text(const struct policy *p, const char *evtext, const struct 
 	}
 	if (r->rule >= 0) {
 		rule_ref(ref, sizeof(ref), p, r->rule);
-		printf("verdict: %s (table %s, rule %s)\n", verdict_name(r->verdict),
-		       p->tables[r->table].name, ref);
+		printf("verdict: %s (table %s, rule %s)\n", verdict_name(r->verdict), p->tables[r->table].name, ref);
 	} else {
-		printf("verdict: %s (table %s, default)\n", verdict_name(r->verdict),
-		       p->tables[r->table].name);
+		printf("verdict: %s (table %s, default)\n", verdict_name(r->verdict), p->tables[r->table].name);
 	}
 }
 
@@ -184,8 +187,7 @@ int cmd_explain(struct cli *c)
 	int rc = EXIT_OK;
 	diag_init(&d, stderr, NULL);
 	if (policy_load_file(&p, file, &o, &d) != 0 || d.nerrors) {
-		fprintf(stderr, "%s: the policy has errors; fix them (see `rampart check %s`)\n",
-			file, file);
+		fprintf(stderr, "%s: the policy has errors; fix them (see `rampart check %s`)\n", file, file);
 		rc = EXIT_POLICY;
 		goto out;
 	}

@@ -108,7 +108,8 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 		printf(", \"orig\": {\"addr\": \"%s\"", fmt_addr(oa, sizeof(oa), a_first ? f->k.addr_a : f->k.addr_b));
 		if (ports)
 			printf(", \"port\": %u", ntohs(a_first ? f->k.port_a : f->k.port_b));
-		printf("}, \"reply\": {\"addr\": \"%s\"", fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
+		printf("}, \"reply\": {\"addr\": \"%s\"",
+		       fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
 		if (ports)
 			printf(", \"port\": %u", ntohs(a_first ? f->k.port_b : f->k.port_a));
 		if (f->k.proto == 1 || f->k.proto == 58)
@@ -181,13 +182,13 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 				snprintf(where, sizeof(where), "slot %u (not in the loaded policy)", f->v.rule_slot);
 		}
 		const char *cells[] = { fmt_proto(proto, sizeof(proto), f->k.proto), orig, resp, state, idle, left,
-					direction_name((enum direction)f->v.dir), ifn, where };
+					direction_name((enum direction)f->v.dir),    ifn,  where };
 		columns_add(&t, cells);
 	}
 	columns_print(&t, stdout, "");
 	columns_free(&t);
-	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n,
-	       n == 1 ? "" : "s", capacity);
+	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n, n == 1 ? "" : "s",
+	       capacity);
 }
 
 int cmd_flows(struct cli *c)

@@ -78,15 +78,16 @@ int cmd_boot(struct cli *c)
 	const char *policy_file = DEFAULT_POLICY_FILE;
 	bool have_timeout = false;
 
-	static const char *const known[] = { "--timeout", "--fail", "--iface", "--cgroup", "--policy",
-					     NULL };
+	static const char *const known[] = { "--timeout", "--fail", "--iface", "--cgroup", "--policy", NULL };
 	for (int i = 1; i < c->argc; i++) {
 		struct arg a;
 		if (arg_next(c, &i, known, &a))
 			return EXIT_USAGE;
 		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --timeout S, --fail open|closed, "
-					      "--iface IF, --cgroup PATH, --policy FILE)", a.val);
+			return usage_error(c,
+					   "unexpected `%s` (takes --timeout S, --fail open|closed, "
+					   "--iface IF, --cgroup PATH, --policy FILE)",
+					   a.val);
 		if (!strcmp(a.opt, "--timeout")) {
 			if (parse_uint(a.val, &boot.timeout_s))
 				return usage_error(c, "--timeout takes a number of seconds (0: never open), got `%s`",
@@ -112,9 +113,11 @@ int cmd_boot(struct cli *c)
 		return rc;
 	char running[256];
 	if (policy_loaded(c->pin_dir, running, sizeof(running))) {
-		fprintf(stderr, "rampart boot: a policy is already loaded in %s (%s); boot protection is for the "
-				"start of the system: use `rampart apply`, `stop` or `shutdown`, or `rampart unload` "
-				"first\n", c->pin_dir, running[0] ? running : "unnamed");
+		fprintf(stderr,
+			"rampart boot: a policy is already loaded in %s (%s); boot protection is for the "
+			"start of the system: use `rampart apply`, `stop` or `shutdown`, or `rampart unload` "
+			"first\n",
+			c->pin_dir, running[0] ? running : "unnamed");
 		return EXIT_SYSTEM;
 	}
 
@@ -125,8 +128,8 @@ int cmd_boot(struct cli *c)
 	if (c->json) {
 		printf("{\"mode\": \"boot\", \"pin_dir\": ");
 		json_str(stdout, c->pin_dir);
-		printf(", \"timeout_s\": %u, \"fail\": \"%s\", \"netns_hook\": %s, \"interfaces\": [",
-		       boot.timeout_s, boot.fail_closed ? "closed" : "open", rep.netns_hook ? "true" : "false");
+		printf(", \"timeout_s\": %u, \"fail\": \"%s\", \"netns_hook\": %s, \"interfaces\": [", boot.timeout_s,
+		       boot.fail_closed ? "closed" : "open", rep.netns_hook ? "true" : "false");
 		for (int i = 0; i < rep.nifaces; i++) {
 			printf("%s{\"name\": ", i ? ", " : "");
 			json_str(stdout, rep.ifaces[i].name);
@@ -164,8 +167,10 @@ static int set_mode(struct cli *c, uint32_t mode, uint32_t reason, const char *w
 		return EXIT_SYSTEM;
 	}
 	if (!pins_loaded(c->pin_dir)) {
-		fprintf(stderr, "rampart %s: nothing is loaded in %s; run `rampart boot` or `rampart apply` "
-				"first\n", c->argv[0], c->pin_dir);
+		fprintf(stderr,
+			"rampart %s: nothing is loaded in %s; run `rampart boot` or `rampart apply` "
+			"first\n",
+			c->argv[0], c->pin_dir);
 		return EXIT_SYSTEM;
 	}
 	struct rp_config before;

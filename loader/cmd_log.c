@@ -109,11 +109,11 @@ static void print_text(struct log_reader *r, const struct rp_log_event *e)
 		else
 			snprintf(extra, sizeof(extra), "type %u code %u", e->icmp_type, e->icmp_code);
 	}
-	printf("%s  %-10s %-28s %-3s %-5s %s -> %s  on %s  %s%s%s%s", fmt_time_local(when, sizeof(when),
-	       mono_to_realtime_ns(e->time_ns), true), verdict_text(e, verdict, sizeof(verdict)), where,
-	       direction_name((enum direction)e->dir), fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn,
-	       event_name((enum event_type)e->event), extra[0] ? " " : "", extra,
-	       e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
+	printf("%s  %-10s %-28s %-3s %-5s %s -> %s  on %s  %s%s%s%s",
+	       fmt_time_local(when, sizeof(when), mono_to_realtime_ns(e->time_ns), true),
+	       verdict_text(e, verdict, sizeof(verdict)), where, direction_name((enum direction)e->dir),
+	       fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn, event_name((enum event_type)e->event),
+	       extra[0] ? " " : "", extra, e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
 	if (has_identity(e)) {
 		char app[RP_APP_PATH_LEN + 16];
 		printf("  %s%s uid %u pid %u", e->flags & RP_LOGF_OWNER ? "owner " : "",
@@ -166,14 +166,16 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 	json_endpoint("remote", e->raddr, e->rport, ports);
 	printf(", \"iface\": ");
 	json_str(stdout, ifn);
-	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex, e->flags & RP_LOGF_SOCKET ? "socket" : e->flags & RP_LOGF_EGRESS ? "tc-egress" : "xdp");
+	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex,
+	       e->flags & RP_LOGF_SOCKET   ? "socket"
+	       : e->flags & RP_LOGF_EGRESS ? "tc-egress"
+					   : "xdp");
 	if (has_identity(e)) {
 		char app[RP_APP_PATH_LEN + 16];
 		printf(", \"app\": ");
 		json_str(stdout, e->app_id ? app_path(r, e->app_id, app, sizeof(app)) : NULL);
-		printf(", \"app_id\": %u, \"uid\": %u, \"pid\": %u, \"cgroup_id\": %llu, \"owner\": %s",
-		       e->app_id, e->uid, e->pid, (unsigned long long)e->cgroup_id,
-		       e->flags & RP_LOGF_OWNER ? "true" : "false");
+		printf(", \"app_id\": %u, \"uid\": %u, \"pid\": %u, \"cgroup_id\": %llu, \"owner\": %s", e->app_id,
+		       e->uid, e->pid, (unsigned long long)e->cgroup_id, e->flags & RP_LOGF_OWNER ? "true" : "false");
 	}
 	printf(", \"record\": %s, \"ask\": %s", e->flags & RP_LOGF_RECORD ? "true" : "false",
 	       e->flags & RP_LOGF_ASK ? "true" : "false");
@@ -189,8 +191,10 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct log_reader *r = ctx;
 	if (len < sizeof(struct rp_log_event)) {
 		if (!r->warned_size)
-			fprintf(stderr, "rampart log: skipping events of %zu bytes (expected %zu): the datapath "
-					"comes from another rampart version\n", len, sizeof(struct rp_log_event));
+			fprintf(stderr,
+				"rampart log: skipping events of %zu bytes (expected %zu): the datapath "
+				"comes from another rampart version\n",
+				len, sizeof(struct rp_log_event));
 		r->warned_size = true;
 		return 0;
 	}
@@ -317,8 +321,8 @@ int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), 
 	struct log_reader r = { .v = &v, .json = c->json };
 	struct ring_buffer *rb = ring_buffer__new(v.log_fd, on_event, &r, NULL);
 	if (!rb) {
-		fprintf(stderr, "rampart %s: cannot map the ring buffer %s/maps/rp_log: %s\n", c->argv[0],
-			c->pin_dir, strerror(errno));
+		fprintf(stderr, "rampart %s: cannot map the ring buffer %s/maps/rp_log: %s\n", c->argv[0], c->pin_dir,
+			strerror(errno));
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}

@@ -85,7 +85,8 @@ int cmd_reset(struct cli *c)
 		if (arg_next(c, &i, known, &a))
 			return EXIT_USAGE;
 		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a.val);
+			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)",
+					   a.val);
 		if (apply_option(c, &a, &rq, ifnames) > 0)
 			return EXIT_USAGE;
 	}
@@ -95,8 +96,9 @@ int cmd_reset(struct cli *c)
 	}
 	char dflt[PATH_MAX], backup[PATH_MAX + 32] = "";
 	if (!find_default(dflt, sizeof(dflt))) {
-		fprintf(stderr, "rampart reset: the shipped default policy is missing (looked for %s and "
-				"policy/default.rules next to the binary); reinstall rampart (make install)\n",
+		fprintf(stderr,
+			"rampart reset: the shipped default policy is missing (looked for %s and "
+			"policy/default.rules next to the binary); reinstall rampart (make install)\n",
 			INSTALLED_DEFAULT);
 		return EXIT_SYSTEM;
 	}

@@ -40,7 +40,8 @@ static void print_json(const struct view *v)
 		json_str(stdout, m->table);
 		printf(", \"verdict\": ");
 		json_str(stdout, verdict_name((enum verdict)m->verdict));
-		printf(", \"default\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false", m->log ? "true" : "false");
+		printf(", \"default\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false",
+		       m->log ? "true" : "false");
 		json_str(stdout, m->text);
 		printf(", \"packets\": %llu, \"bytes\": %llu, \"logged\": %llu, \"log_dropped\": %llu}",
 		       (unsigned long long)st.packets, (unsigned long long)st.bytes, (unsigned long long)st.logged,

@@ -21,12 +21,12 @@
 #include "view.h"
 
 struct attachment {
-	char pin[256];     /* file name under DIR/links: HOOK.IFNAME */
+	char pin[256]; /* file name under DIR/links: HOOK.IFNAME */
 	char hook[32];
-	char ifname[IF_NAMESIZE + 1]; /* as pinned */
+	char ifname[IF_NAMESIZE + 1];	/* as pinned */
 	char now_name[IF_NAMESIZE + 1]; /* the interface the link holds now ("" when gone) */
 	uint32_t ifindex, prog_id;
-	const char *kind; /* "link" or "clsact filter" */
+	const char *kind;   /* "link" or "clsact filter" */
 	const char *detail; /* XDP mode, "tcx" or "clsact" */
 	bool alive;
 	const char *xdp_mode;
@@ -60,8 +60,7 @@ static void query_clsact(struct attachment *a, const char *pin_path)
 		return;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
-	a->alive = bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == info.id &&
-		   if_indextoname(ifindex, a->now_name);
+	a->alive = bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == info.id && if_indextoname(ifindex, a->now_name);
 }
 
 /* The attachments pinned under DIR/links (see pins.h), each asked whether
@@ -250,8 +249,8 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 	       lifecycle_reason_name(v->cfg.mode_reason));
 	if (v->cfg.mode_changed_ns) {
 		uint64_t at = lifecycle_boot_to_realtime_ns(v->cfg.mode_changed_ns);
-		printf(", \"mode_changed_at\": \"%s\", \"mode_changed_at_ns\": %llu", fmt_time_utc(buf, sizeof(buf), at),
-		       (unsigned long long)at);
+		printf(", \"mode_changed_at\": \"%s\", \"mode_changed_at_ns\": %llu",
+		       fmt_time_utc(buf, sizeof(buf), at), (unsigned long long)at);
 	} else {
 		printf(", \"mode_changed_at\": null, \"mode_changed_at_ns\": null");
 	}
@@ -329,7 +328,8 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		else if (dl <= now && v->cfg.boot_fail_closed)
 			printf(" (boot timeout passed; fail closed: keeps blocking inbound until a policy is applied)");
 		else if (dl > now)
-			printf(" (no policy applied: %s %s)", v->cfg.boot_fail_closed ? "keeps blocking inbound after" : "opens in",
+			printf(" (no policy applied: %s %s)",
+			       v->cfg.boot_fail_closed ? "keeps blocking inbound after" : "opens in",
 			       fmt_duration(b2, sizeof(b2), dl - now));
 		else
 			printf(" (boot timeout passed)");
@@ -364,7 +364,8 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 	uint32_t hook = netns_hook(c->pin_dir, &drops);
 	if (hook)
 		printf("netns hook:   sk_lookup, prog %u (new inbound on any interface in boot/lockdown; "
-		       "%llu dropped)\n", hook, (unsigned long long)drops);
+		       "%llu dropped)\n",
+		       hook, (unsigned long long)drops);
 	if (natt == 0) {
 		printf("attachments:  none (the programs judge no interface)\n");
 	} else {
@@ -379,8 +380,8 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 					 a->kind);
 			else
 				snprintf(state, sizeof(state), "%s, attached, prog %u", a->kind, a->prog_id);
-			const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook,
-						a->detail ? a->detail : "", state };
+			const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook, a->detail ? a->detail : "",
+						state };
 			columns_add(&t, cells);
 		}
 		columns_print(&t, stdout, "  ");
@@ -394,11 +395,11 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 	struct columns t;
 	columns_init(&t, 3, 1u << 1);
 	char num[32];
-#define ROW(label, value, extra)                                                   \
-	do {                                                                       \
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)(value));   \
-		const char *cells[] = { label, num, extra };                       \
-		columns_add(&t, cells);                                            \
+#define ROW(label, value, extra)                                                 \
+	do {                                                                     \
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(value)); \
+		const char *cells[] = { label, num, extra };                     \
+		columns_add(&t, cells);                                          \
 	} while (0)
 	detail(buf, sizeof(buf), ctr, RPC_PASS_FLOW, RPC_PASS_FRAG, "pass-");
 	ROW("passed", tot.passed, buf);

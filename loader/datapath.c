@@ -14,8 +14,8 @@
 /* Maps whose contents are state rather than policy: a new apply reuses the
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
-	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen",
-	"rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
+	"rp_conntrack", "rp_sweeper", "rp_log",	   "rp_counters",
+	"rp_frags",	"rp_config",  "rp_ct_gen", "rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
 	NULL,
 };
 
@@ -52,8 +52,8 @@ int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, cha
 			__u32 len = sizeof(info);
 			/* a map of another size or layout cannot be shared: start fresh */
 			if (m && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-			    info.max_entries == bpf_map__max_entries(m) &&
-			    info.value_size == bpf_map__value_size(m) && info.key_size == bpf_map__key_size(m))
+			    info.max_entries == bpf_map__max_entries(m) && info.value_size == bpf_map__value_size(m) &&
+			    info.key_size == bpf_map__key_size(m))
 				e = bpf_map__reuse_fd(m, fd);
 			close(fd);
 			if (e) {

@@ -20,8 +20,8 @@ struct rampart_bpf;
 
 struct datapath_opts {
 	uint32_t conntrack_size; /* 0: RP default (65536) */
-	uint32_t nslots;         /* rules + table defaults (policy_nslots); 0: 1 */
-	const char *reuse_dir;   /* pin dir whose state maps to reuse (NULL: fresh maps) */
+	uint32_t nslots;	 /* rules + table defaults (policy_nslots); 0: 1 */
+	const char *reuse_dir;	 /* pin dir whose state maps to reuse (NULL: fresh maps) */
 };
 
 /* Names of the maps that hold state which must survive an apply. */

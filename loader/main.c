@@ -40,8 +40,9 @@ static void print_usage(FILE *f, const char *prog)
 	fprintf(f, "usage: %s [--pin-dir DIR] [--json] COMMAND [ARGS]\n\ncommands:\n", prog);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %-34s %s\n", commands[i].name, commands[i].args, commands[i].help);
-	fprintf(f, "\nDefault policy: %s   default pin dir: %s\n"
-		   "Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n",
+	fprintf(f,
+		"\nDefault policy: %s   default pin dir: %s\n"
+		"Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n",
 		DEFAULT_POLICY_FILE, DEFAULT_PIN_DIR);
 }
 

@@ -32,13 +32,13 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
 			int e = errno;
 			snprintf(err, errlen,
 				 "bpffs is not mounted at /sys/fs/bpf and mounting it failed (%s); "
-				 "run as root or: mount -t bpf bpf /sys/fs/bpf", strerror(e));
+				 "run as root or: mount -t bpf bpf /sys/fs/bpf",
+				 strerror(e));
 			return -e;
 		}
 	}
 	if (!is_bpffs(p)) {
-		snprintf(err, errlen,
-			 "%s is not on a bpf filesystem; choose a --pin-dir under /sys/fs/bpf", p);
+		snprintf(err, errlen, "%s is not on a bpf filesystem; choose a --pin-dir under /sys/fs/bpf", p);
 		return -EINVAL;
 	}
 	return 0;
@@ -58,8 +58,7 @@ int pins_mkdirs(const char *dir)
 
 void pins_path(char *buf, size_t len, const char *dir, const char *sub, const char *name)
 {
-	snprintf(buf, len, "%s%s%s%s%s", dir, sub ? "/" : "", sub ? sub : "", name ? "/" : "",
-		 name ? name : "");
+	snprintf(buf, len, "%s%s%s%s%s", dir, sub ? "/" : "", sub ? sub : "", name ? "/" : "", name ? name : "");
 }
 
 int pins_open_map(const char *dir, const char *name)

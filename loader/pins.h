@@ -36,8 +36,7 @@ bool pins_loaded(const char *dir);
 /* Link pin names: "xdp-eth0", "tc-eth0", "tcf-eth0" (see above). */
 void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname);
 /* Splits a link pin name into hook and interface name; false if it is not one. */
-bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *ifname,
-			  size_t iflen);
+bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *ifname, size_t iflen);
 /* Pins fd at path, replacing what is there in one step (pinned beside it
  * as new-NAME, then renamed over it).  0 or -errno. */
 int pins_replace(int fd, const char *path);

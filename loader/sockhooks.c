@@ -23,9 +23,8 @@
 /* Maps of the datapath object that the hooks share (judging, counting,
  * logging, owners, socket marks). */
 static const char *const shared_maps[] = {
-	"cls_config", "cls_values", "cls_prefixes", "cls_pairs", "cls_info", "cls_actions",
-	"rp_counters", "rp_rule_stats", "rp_log_bucket", "rp_log", "rp_config",
-	"rp_listeners", "rp_sk_marks", NULL,
+	"cls_config",	 "cls_values",	  "cls_prefixes", "cls_pairs", "cls_info",     "cls_actions", "rp_counters",
+	"rp_rule_stats", "rp_log_bucket", "rp_log",	  "rp_config", "rp_listeners", "rp_sk_marks", NULL,
 };
 
 /* The object's own maps (pinned with the datapath's). */
@@ -33,15 +32,14 @@ static const char *const own_maps[] = { "rp_apps", "rp_cgroups", "rp_app_info", 
 
 /* Pin names DIR/links/cg-NAME and DIR/progs/sock-NAME, in the order of progs(). */
 static const char *const hook_names[SOCK_NHOOKS] = {
-	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "release",
-	"recvmsg4", "recvmsg6",
+	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "release", "recvmsg4", "recvmsg6",
 };
 
 static struct bpf_program *hook_prog(struct sock_bpf *s, int i)
 {
 	struct bpf_program *p[SOCK_NHOOKS] = {
-		s->progs.rp_network, s->progs.rp_connect4, s->progs.rp_connect6, s->progs.rp_sendmsg4,
-		s->progs.rp_sendmsg6, s->progs.rp_bind4,   s->progs.rp_bind6,    s->progs.rp_release,
+		s->progs.rp_network,  s->progs.rp_connect4, s->progs.rp_connect6, s->progs.rp_sendmsg4,
+		s->progs.rp_sendmsg6, s->progs.rp_bind4,    s->progs.rp_bind6,	  s->progs.rp_release,
 		s->progs.rp_recvmsg4, s->progs.rp_recvmsg6,
 	};
 	return p[i];
@@ -157,8 +155,8 @@ int sockhooks_attached(const char *pin_dir, char *cgroup, size_t len)
 	return n;
 }
 
-int sockhooks_target(const char *pin_dir, const char *requested, const struct policy *p, char *out,
-		     size_t outlen, char *err, size_t errlen)
+int sockhooks_target(const char *pin_dir, const char *requested, const struct policy *p, char *out, size_t outlen,
+		     char *err, size_t errlen)
 {
 	out[0] = 0;
 	if (requested && requested[0]) {
@@ -168,8 +166,10 @@ int sockhooks_target(const char *pin_dir, const char *requested, const struct po
 	char cur[PATH_MAX];
 	if (sockhooks_attached(pin_dir, cur, sizeof(cur)) > 0) {
 		if (!cur[0]) {
-			snprintf(err, errlen, "the socket hooks in %s are attached to a cgroup that no longer "
-					      "exists; name one with --cgroup PATH", pin_dir);
+			snprintf(err, errlen,
+				 "the socket hooks in %s are attached to a cgroup that no longer "
+				 "exists; name one with --cgroup PATH",
+				 pin_dir);
 			return EXIT_SYSTEM;
 		}
 		snprintf(out, outlen, "%s", cur); /* keep what was attached before */
@@ -178,8 +178,9 @@ int sockhooks_target(const char *pin_dir, const char *requested, const struct po
 	/* first apply without --cgroup: the whole host, when the policy has
 	 * anything for the hooks to judge by (SPEC 1: default the cgroup2 root) */
 	if (policy_names_sockets(p) && cgroup2_mount(out, outlen)) {
-		snprintf(err, errlen, "the policy names app/cgroup/user but no cgroup2 file system is "
-				      "mounted (see /proc/mounts); mount one or apply with --cgroup");
+		snprintf(err, errlen,
+			 "the policy names app/cgroup/user but no cgroup2 file system is "
+			 "mounted (see /proc/mounts); mount one or apply with --cgroup");
 		return EXIT_SYSTEM;
 	}
 	return EXIT_OK;
@@ -222,8 +223,10 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {
-		snprintf(err, errlen, "the kernel refused the socket hooks (%s); run with LIBBPF_LOG=debug "
-				      "for the verifier log; they need Linux >= 6.1 with BTF and cgroup2", strerror(-e));
+		snprintf(err, errlen,
+			 "the kernel refused the socket hooks (%s); run with LIBBPF_LOG=debug "
+			 "for the verifier log; they need Linux >= 6.1 with BTF and cgroup2",
+			 strerror(-e));
 		goto fail;
 	}
 	*sp = s;
@@ -321,8 +324,8 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 	free(vals);
 }
 
-int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir,
-		   FILE *notes, char *err, size_t errlen)
+int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir, FILE *notes,
+		   char *err, size_t errlen)
 {
 	char mnt[PATH_MAX] = "";
 	for (int i = 0; i < p->napps; i++) {
@@ -333,8 +336,10 @@ int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct poli
 		snprintf(info.path, sizeof(info.path), "%s", p->apps[i]);
 		int e = file_sha256(p->apps[i], info.sha256, &st);
 		if (e) {
-			fprintf(notes, "warning: application %s: %s; rules naming it match nothing until it "
-				       "exists and the policy is applied again\n", p->apps[i], strerror(-e));
+			fprintf(notes,
+				"warning: application %s: %s; rules naming it match nothing until it "
+				"exists and the policy is applied again\n",
+				p->apps[i], strerror(-e));
 		} else {
 			struct rp_app_key k = { .ino = (uint64_t)st.st_ino, .dev = sockhooks_kdev(st.st_dev) };
 			info.present = 1;
@@ -355,8 +360,10 @@ int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct poli
 		snprintf(path, sizeof(path), "%s%s", strcmp(mnt, "/") ? mnt : "",
 			 strcmp(p->cgroups[i].path, "/") ? p->cgroups[i].path : (strcmp(mnt, "/") ? "" : "/"));
 		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-			fprintf(notes, "warning: cgroup %s does not exist (%s); rules naming it match nothing "
-				       "until it exists and the policy is applied again\n", p->cgroups[i].path, path);
+			fprintf(notes,
+				"warning: cgroup %s does not exist (%s); rules naming it match nothing "
+				"until it exists and the policy is applied again\n",
+				p->cgroups[i].path, path);
 			continue;
 		}
 		uint64_t cgid = (uint64_t)st.st_ino;
@@ -399,8 +406,8 @@ fail:
 
 /* ---------- attach / switch ---------- */
 
-int sockhooks_switch(struct sock_bpf *s, const char *dir, const char *cgroup_path, struct sock_switch *st,
-		     char *err, size_t errlen)
+int sockhooks_switch(struct sock_bpf *s, const char *dir, const char *cgroup_path, struct sock_switch *st, char *err,
+		     size_t errlen)
 {
 	struct stat cst;
 	memset(st, 0, sizeof(*st));

@@ -21,10 +21,10 @@ struct sock_bpf;
 
 /* One cgroup hook during an apply. */
 struct sock_hook_state {
-	char pin[PATH_MAX];    /* DIR/links/cg-NAME */
-	int link_fd;           /* the pinned link, or the new one */
-	int old_prog_fd;       /* program in force before the switch (-1: none) */
-	bool fresh;            /* a new link (no pin, or another cgroup) */
+	char pin[PATH_MAX]; /* DIR/links/cg-NAME */
+	int link_fd;	    /* the pinned link, or the new one */
+	int old_prog_fd;    /* program in force before the switch (-1: none) */
+	bool fresh;	    /* a new link (no pin, or another cgroup) */
 	bool done;
 };
 
@@ -37,19 +37,18 @@ struct sock_switch {
  * cgroup the pinned links hold now, or — first apply without --cgroup — the
  * cgroup2 root when the policy names app, cgroup or user (else none).
  * out gets "" when no hooks are wanted.  0, or an exit code with err. */
-int sockhooks_target(const char *pin_dir, const char *requested, const struct policy *p, char *out,
-		     size_t outlen, char *err, size_t errlen);
+int sockhooks_target(const char *pin_dir, const char *requested, const struct policy *p, char *out, size_t outlen,
+		     char *err, size_t errlen);
 
 /* Opens and loads the socket hooks, reusing the (loaded, not yet pinned)
  * datapath object's shared maps.  0 or -errno with err. */
-int sockhooks_load(struct sock_bpf **s, struct rampart_bpf *dp, const struct policy *p, char *err,
-		   size_t errlen);
+int sockhooks_load(struct sock_bpf **s, struct rampart_bpf *dp, const struct policy *p, char *err, size_t errlen);
 /* Fills rp_apps, rp_app_info (with each file's SHA-256), rp_cgroups,
  * rp_sock_config, and copies the owners of the running policy's listening
  * sockets into the new rp_listeners with app and cgroup renumbered.
  * Missing files and cgroups are reported on notes (they match nothing). */
-int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir,
-		   FILE *notes, char *err, size_t errlen);
+int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir, FILE *notes,
+		   char *err, size_t errlen);
 /* Pins the object's own maps and programs under DIR/maps-new, DIR/progs-new. */
 int sockhooks_pin(struct sock_bpf *s, const char *pin_dir, char *err, size_t errlen);
 /* Attaches to cgroup_path (new links pinned as DIR/links/new-cg-NAME until

@@ -25,11 +25,15 @@ static int system_error(const struct view *v, const char *what, const char *map,
 	char path[4096];
 	pins_path(path, sizeof(path), v->dir, "maps", map);
 	if (err == EPERM || err == EACCES)
-		fprintf(stderr, "rampart %s: cannot %s %s: %s; run as root (reading pinned BPF maps needs "
-				"CAP_BPF or CAP_SYS_ADMIN)\n", v->cmd, what, path, strerror(err));
+		fprintf(stderr,
+			"rampart %s: cannot %s %s: %s; run as root (reading pinned BPF maps needs "
+			"CAP_BPF or CAP_SYS_ADMIN)\n",
+			v->cmd, what, path, strerror(err));
 	else
-		fprintf(stderr, "rampart %s: cannot %s %s: %s; the pins may come from another rampart "
-				"version: run `rampart apply` again\n", v->cmd, what, path, strerror(err));
+		fprintf(stderr,
+			"rampart %s: cannot %s %s: %s; the pins may come from another rampart "
+			"version: run `rampart apply` again\n",
+			v->cmd, what, path, strerror(err));
 	return EXIT_SYSTEM;
 }
 
@@ -50,8 +54,9 @@ static int open_map(struct view *v, const char *name, uint32_t key_size, uint32_
 		close(f);
 		char path[4096];
 		pins_path(path, sizeof(path), v->dir, "maps", name);
-		fprintf(stderr, "rampart %s: %s has key/value sizes %u/%u, this rampart expects %u/%u; "
-				"it was pinned by another rampart version: run `rampart apply` again\n",
+		fprintf(stderr,
+			"rampart %s: %s has key/value sizes %u/%u, this rampart expects %u/%u; "
+			"it was pinned by another rampart version: run `rampart apply` again\n",
 			v->cmd, path, info.key_size, info.value_size, key_size, value_size);
 		return EXIT_SYSTEM;
 	}
@@ -71,8 +76,7 @@ static int read_rules(struct view *v)
 	uint32_t zero = 0;
 	struct bpf_map_info mi = {};
 	uint32_t len = sizeof(mi);
-	v->have_info = bpf_map_lookup_elem(v->info_fd, &zero, &v->info) == 0 &&
-		       v->info.abi_version != 0;
+	v->have_info = bpf_map_lookup_elem(v->info_fd, &zero, &v->info) == 0 && v->info.abi_version != 0;
 	if (bpf_obj_get_info_by_fd(v->rules_fd, &mi, &len) != 0)
 		return -errno;
 	free(v->meta);
@@ -100,8 +104,10 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
 			if (!quiet_unloaded)
-				fprintf(stderr, "rampart %s: nothing loaded in %s; run `rampart apply` "
-						"(or pass the --pin-dir it was applied with)\n", cmd, dir);
+				fprintf(stderr,
+					"rampart %s: nothing loaded in %s; run `rampart apply` "
+					"(or pass the --pin-dir it was applied with)\n",
+					cmd, dir);
 			return VIEW_UNLOADED;
 		}
 		return system_error(v, "read", "rp_config", e);
@@ -128,8 +134,9 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 			goto fail;
 		}
 		if (v->have_info && v->info.abi_version != RP_ABI_VERSION) {
-			fprintf(stderr, "rampart %s: the policy in %s was loaded by a rampart with map layout "
-					"version %u (this one: %u); run `rampart apply` again\n",
+			fprintf(stderr,
+				"rampart %s: the policy in %s was loaded by a rampart with map layout "
+				"version %u (this one: %u); run `rampart apply` again\n",
 				cmd, dir, v->info.abi_version, RP_ABI_VERSION);
 			rc = EXIT_SYSTEM;
 			goto fail;

@@ -17,16 +17,16 @@ struct view {
 	struct rp_config cfg;
 	struct rp_policy_info info;
 	bool have_info;
-	uint32_t nslots;          /* entries of rp_rules */
+	uint32_t nslots;	   /* entries of rp_rules */
 	struct rp_rule_meta *meta; /* nslots entries (valid == 0 where unreadable) */
 };
 
 /* What a command needs besides rp_config. */
 enum {
-	VIEW_RULES = 1 << 0,     /* rp_rules + rp_rule_stats + rp_policy_info */
-	VIEW_COUNTERS = 1 << 1,  /* rp_counters */
+	VIEW_RULES = 1 << 0,	 /* rp_rules + rp_rule_stats + rp_policy_info */
+	VIEW_COUNTERS = 1 << 1,	 /* rp_counters */
 	VIEW_CONNTRACK = 1 << 2, /* rp_conntrack */
-	VIEW_LOG = 1 << 3,       /* rp_log */
+	VIEW_LOG = 1 << 3,	 /* rp_log */
 };
 
 /* Where nothing is loaded: prints "nothing loaded in DIR; run `rampart

@@ -3,7 +3,7 @@
 set -eu
 pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev libcmocka-dev bpftool iproute2
       make gcc pkg-config iputils-ping netcat-openbsd python3 python3-scapy xdp-tools
-      jq curl socat"
+      jq curl socat clang-format"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

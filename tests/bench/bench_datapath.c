@@ -43,7 +43,7 @@
 #define XDP_PASS_RC 2
 
 static int opt_repeat = 1000000; /* packets per test run */
-static int opt_runs = 7;         /* test runs per measurement: best and median reported */
+static int opt_runs = 7;	 /* test runs per measurement: best and median reported */
 static const char *opt_xdp_filter = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
 
 static void die(const char *fmt, ...)
@@ -72,8 +72,8 @@ struct pk {
 };
 
 /* Ethernet + IPv4 + TCP (no options) + `payload` bytes. */
-static void tcp4(struct pk *p, const char *src, uint16_t sp, const char *dst, uint16_t dp, uint8_t flags,
-		 uint32_t seq, uint32_t ack, int payload)
+static void tcp4(struct pk *p, const char *src, uint16_t sp, const char *dst, uint16_t dp, uint8_t flags, uint32_t seq,
+		 uint32_t ack, int payload)
 {
 	static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0x0a }, mac_b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
 	uint8_t *d = p->d;
@@ -235,7 +235,8 @@ static void load_peer(struct peer *pr)
 		return;
 	}
 	struct bpf_map *m;
-	bpf_object__for_each_map(m, obj) bpf_map__set_pin_path(m, NULL);
+	bpf_object__for_each_map(m, obj)
+		bpf_map__set_pin_path(m, NULL);
 	struct bpf_program *prog = bpf_object__next_program(obj, NULL);
 	if (!prog || bpf_object__load(obj)) {
 		snprintf(pr->why, sizeof(pr->why), "libbpf cannot load %s: %s", opt_xdp_filter, strerror(errno));
@@ -274,7 +275,7 @@ static void load_peer(struct peer *pr)
  * the new flow 203.0.113.66:40001 -> 192.0.2.1:23, which only the last
  * rule matches; the blocklist in 198.18.0.0/15 (RFC 2544's benchmark
  * range) and 2001:db8::/32. */
-#define LOCAL "192.0.2.1"
+#define LOCAL	   "192.0.2.1"
 #define EST_REMOTE "198.51.100.7"
 #define NEW_REMOTE "203.0.113.66"
 
@@ -292,7 +293,8 @@ static char *policy_text(int nrules)
 		if (i % 2 == 0) {
 			uint32_t h = (uint32_t)i / 2;
 			n += (size_t)snprintf(s + n, cap - n, "    deny in proto tcp remote 198.%u.%u.%u port %u\n",
-					      18 + ((h >> 16) & 1), (h >> 8) & 255, h & 255, 1024 + (unsigned)i % 50000);
+					      18 + ((h >> 16) & 1), (h >> 8) & 255, h & 255,
+					      1024 + (unsigned)i % 50000);
 		} else {
 			n += (size_t)snprintf(s + n, cap - n, "    deny in remote 2001:db8:%x:%x::/64\n",
 					      (unsigned)i >> 16, (unsigned)i & 0xffff);
@@ -312,7 +314,7 @@ struct size_result {
 	struct apply_times at;
 	unsigned long long mem_all, mem_cls;
 	struct timing floor, est, newf; /* measured round-robin: same moments */
-	double spread; /* mean ns of new flows each matching a random rule, one per test run */
+	double spread;			/* mean ns of new flows each matching a random rule, one per test run */
 };
 
 #define SPREAD_PACKETS 20000
@@ -348,7 +350,7 @@ static double spread_ns(int prog_fd, int nrules, int want_rc)
 }
 
 static const char *const cls_map_names[] = { "cls_config", "cls_values", "cls_prefixes",
-					     "cls_pairs",  "cls_info",   "cls_actions" };
+					     "cls_pairs",  "cls_info",	 "cls_actions" };
 
 /* The user-space half of `rampart apply`, timed: everything but attaching
  * and pinning. */
@@ -372,8 +374,7 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 	if (cls_compile(&fp, (uint32_t)pol->nrules, &t, err, sizeof(err)))
 		die("cls_compile: %s", err);
 	double t2 = now_s();
-	struct datapath_opts o = { .conntrack_size = (uint32_t)pol->opt.conntrack_size,
-				   .nslots = policy_nslots(pol) };
+	struct datapath_opts o = { .conntrack_size = (uint32_t)pol->opt.conntrack_size, .nslots = policy_nslots(pol) };
 	if (datapath_open(&skel, &o, err, sizeof(err)))
 		die("%s", err);
 	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
@@ -419,8 +420,7 @@ static void bench_size(int nrules, int empty_fd, struct size_result *r)
 		die("the generated policy has %d rules, not %d", pol.nrules, nrules);
 
 	struct bpf_map *m;
-	bpf_object__for_each_map(m, skel->obj)
-	{
+	bpf_object__for_each_map(m, skel->obj) {
 		unsigned long long b = map_memlock(bpf_map__fd(m));
 		r->mem_all += b;
 		for (size_t i = 0; i < sizeof(cls_map_names) / sizeof(cls_map_names[0]); i++)
@@ -500,9 +500,9 @@ int main(int argc, char **argv)
 {
 	int sizes[8] = { 10, 1000, 10000, 100000 }, nsizes = 4;
 	static const struct option lopts[] = {
-		{ "repeat", required_argument, 0, 'r' },     { "runs", required_argument, 0, 'n' },
-		{ "sizes", required_argument, 0, 's' },      { "xdp-filter", required_argument, 0, 'x' },
-		{ "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 },
+		{ "repeat", required_argument, 0, 'r' }, { "runs", required_argument, 0, 'n' },
+		{ "sizes", required_argument, 0, 's' },	 { "xdp-filter", required_argument, 0, 'x' },
+		{ "help", no_argument, 0, 'h' },	 { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "r:n:s:x:h", lopts, NULL)) != -1) {
@@ -576,8 +576,8 @@ int main(int argc, char **argv)
 	else
 		printf("%-30s not measured: %s\n", "xdp-filter", pr.why);
 
-	printf("\n%-8s %15s %17s %8s %17s %8s\n", "rules", "floor", "established flow", "x floor",
-	       "new flow (last)", "x floor");
+	printf("\n%-8s %15s %17s %8s %17s %8s\n", "rules", "floor", "established flow", "x floor", "new flow (last)",
+	       "x floor");
 	for (int i = 0; i < nsizes; i++) {
 		const struct size_result *r = &res[i];
 		printf("%-8d %7.1f [%5.1f] %9.1f [%5.1f] %7.2fx %9.1f [%5.1f] %7.2fx\n", r->nrules, r->floor.best,
@@ -585,8 +585,8 @@ int main(int argc, char **argv)
 		       r->newf.median, r->newf.best / r->floor.best);
 	}
 
-	printf("\n%-8s %9s %9s %9s %9s %9s %11s %11s\n", "rules", "apply ms", "parse", "compile", "load",
-	       "fill", "maps MiB", "classif.MiB");
+	printf("\n%-8s %9s %9s %9s %9s %9s %11s %11s\n", "rules", "apply ms", "parse", "compile", "load", "fill",
+	       "maps MiB", "classif.MiB");
 	for (int i = 0; i < nsizes; i++) {
 		const struct apply_times *a = &res[i].at;
 		printf("%-8d %9.0f %9.0f %9.0f %9.0f %9.0f %11.1f %11.1f\n", res[i].nrules, a->total * 1e3,

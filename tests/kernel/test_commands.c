@@ -66,9 +66,20 @@ static void put(struct pk *p, const void *b, size_t n)
 		memset(p->d + p->n, 0, n);
 	p->n += (uint32_t)n;
 }
-static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
-static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
-static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
+static void put8(struct pk *p, uint8_t v)
+{
+	put(p, &v, 1);
+}
+static void put16(struct pk *p, uint16_t v)
+{
+	v = htons(v);
+	put(p, &v, 2);
+}
+static void put32(struct pk *p, uint32_t v)
+{
+	v = htonl(v);
+	put(p, &v, 4);
+}
 
 static void eth(struct pk *p, uint16_t type)
 {
@@ -190,20 +201,19 @@ static char rampart_bin[PATH_MAX];
 static char tmp_dir[PATH_MAX];
 
 /* Line numbers matter: the tests check file:line. */
-static const char *POLICY =
-	"table root default deny {\n"                                      /* 1 */
-	"    allow in proto tcp local port 80\n"                           /* 2: slot 0 */
-	"    allow in proto tcp local port 8443 log\n"                     /* 3: slot 1 */
-	"    continue in proto tcp local port 8080\n"                      /* 4: slot 2 */
-	"    allow in proto tcp local port 8080\n"                         /* 5: slot 3 */
-	"    allow in proto udp local port 53\n"                           /* 6: slot 4 */
-	"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"     /* 7: slot 5 */
-	"    jump web in proto tcp local port 9000-9010\n"                 /* 8: slot 6 */
-	"    allow out\n"                                                  /* 9: slot 7 */
-	"}\n"                                                              /* 10 */
-	"table web {\n"                                                    /* 11 */
-	"    deny in proto tcp local port 9001 log comment \"admin\"\n"    /* 12: slot 8 */
-	"}\n";
+static const char *POLICY = "table root default deny {\n"				    /* 1 */
+			    "    allow in proto tcp local port 80\n"			    /* 2: slot 0 */
+			    "    allow in proto tcp local port 8443 log\n"		    /* 3: slot 1 */
+			    "    continue in proto tcp local port 8080\n"		    /* 4: slot 2 */
+			    "    allow in proto tcp local port 8080\n"			    /* 5: slot 3 */
+			    "    allow in proto udp local port 53\n"			    /* 6: slot 4 */
+			    "    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"  /* 7: slot 5 */
+			    "    jump web in proto tcp local port 9000-9010\n"		    /* 8: slot 6 */
+			    "    allow out\n"						    /* 9: slot 7 */
+			    "}\n"							    /* 10 */
+			    "table web {\n"						    /* 11 */
+			    "    deny in proto tcp local port 9001 log comment \"admin\"\n" /* 12: slot 8 */
+			    "}\n";
 #define NRULES 9
 #define NSLOTS 11 /* + root default (slot 9) and web default (slot 10) */
 
@@ -259,7 +269,7 @@ static void load_and_pin(const char *text)
 	if (datapath_open(&skel, &o, err, sizeof(err)))
 		fail_msg("%s", err);
 	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
 	if (cls_maps_size(&cm, &t, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (datapath_load(skel, err, sizeof(err)))
@@ -429,17 +439,17 @@ static const char *py(const char *json, bool lines, const char *expr)
 	return pr.out;
 }
 
-#define assert_py(json, expr, expect) assert_string_equal(py(json, false, expr), expect)
+#define assert_py(json, expr, expect)  assert_string_equal(py(json, false, expr), expect)
 #define assert_pyl(json, expr, expect) assert_string_equal(py(json, true, expr), expect)
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                           \
-		if (!strstr(hay, needle))                                              \
-			fail_msg("expected `%s` in:\n%s", needle, hay);                \
+#define assert_contains(hay, needle)                                    \
+	do {                                                            \
+		if (!strstr(hay, needle))                               \
+			fail_msg("expected `%s` in:\n%s", needle, hay); \
 	} while (0)
-#define assert_not_contains(hay, needle)                                               \
-	do {                                                                           \
-		if (strstr(hay, needle))                                               \
-			fail_msg("did not expect `%s` in:\n%s", needle, hay);          \
+#define assert_not_contains(hay, needle)                                      \
+	do {                                                                  \
+		if (strstr(hay, needle))                                      \
+			fail_msg("did not expect `%s` in:\n%s", needle, hay); \
 	} while (0)
 
 /* The number after `label` on the line of text that starts (after
@@ -533,8 +543,8 @@ static void test_usage_errors(void **state)
 
 static void test_not_root_is_a_system_error(void **state)
 {
-	char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-			 rampart_bin, "--pin-dir", pin_dir, "status", NULL };
+	char *argv[] = { "setpriv",   "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+			 rampart_bin, "--pin-dir",     pin_dir,		"status",	  NULL };
 	run_argv(&R, argv);
 	if (R.status == 126 || R.status == 127)
 		skip(); /* no setpriv, or the binary is not readable by nobody */
@@ -565,7 +575,9 @@ static void test_status_fresh_policy(void **state)
 	assert_int_equal(R.status, 0);
 	assert_py(R.out, "d['mode']", "enforcing");
 	assert_py(R.out, "d['policy']['file']", "test.rules");
-	assert_py(R.out, "d['policy']['sha256']", "010203" "0000000000000000000000000000000000000000000000000000000000");
+	assert_py(R.out, "d['policy']['sha256']",
+		  "010203"
+		  "0000000000000000000000000000000000000000000000000000000000");
 	assert_py(R.out, "(d['policy']['rules'], d['policy']['tables'])", "(9, 2)");
 	assert_py(R.out, "d['conntrack']", "{'entries': 0, 'capacity': 1024}");
 	assert_py(R.out, "d['attachments']", "[]");
@@ -585,17 +597,17 @@ static void test_status_totals_after_traffic(void **state)
 {
 	struct pk p;
 	tcp4(&p, R4, L4, 40001, 80, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_PASS);      /* allowed, tracked */
+	assert_int_equal(run_xdp(&p), XDP_PASS); /* allowed, tracked */
 	tcp4(&p, L4, R4, 80, 40001, TF_SYN | TF_ACK);
-	assert_int_equal(run_tc(&p), TC_OK);           /* reply of a flow */
+	assert_int_equal(run_tc(&p), TC_OK); /* reply of a flow */
 	tcp4(&p, R4, L4, 40002, 8443, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_PASS);      /* allowed, logged */
+	assert_int_equal(run_xdp(&p), XDP_PASS); /* allowed, logged */
 	tcp4(&p, R4, L4, 40003, 23, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_DROP);      /* root default deny */
+	assert_int_equal(run_xdp(&p), XDP_DROP); /* root default deny */
 	tcp4(&p, R4, L4, 40004, 22, TF_ACK);
-	assert_int_equal(run_xdp(&p), XDP_DROP);      /* stray ACK: invalid */
+	assert_int_equal(run_xdp(&p), XDP_DROP); /* stray ACK: invalid */
 	tcp4(&p, R4, L4, 40005, 9001, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_DROP);      /* web: deny */
+	assert_int_equal(run_xdp(&p), XDP_DROP); /* web: deny */
 
 	rampart("status --json");
 	assert_int_equal(R.status, 0);
@@ -622,7 +634,10 @@ static void test_status_totals_after_traffic(void **state)
 	assert_contains(line_with(R.out, "  passed", line, sizeof(line)), "flow 1");
 }
 
-static void rate_1(struct rp_config *c) { c->log_rate = 1; }
+static void rate_1(struct rp_config *c)
+{
+	c->log_rate = 1;
+}
 
 static void test_status_shows_rate_limited_log(void **state)
 {
@@ -640,8 +655,14 @@ static void test_status_shows_rate_limited_log(void **state)
 	assert_py(R.out, "d['counters']['log-rate-limited']", "3");
 }
 
-static void mode_open(struct rp_config *c) { c->mode = RP_MODE_OPEN; }
-static void mode_lockdown(struct rp_config *c) { c->mode = RP_MODE_LOCKDOWN; }
+static void mode_open(struct rp_config *c)
+{
+	c->mode = RP_MODE_OPEN;
+}
+static void mode_lockdown(struct rp_config *c)
+{
+	c->mode = RP_MODE_LOCKDOWN;
+}
 static void mode_boot(struct rp_config *c)
 {
 	struct timespec ts;
@@ -817,20 +838,25 @@ static void test_flows_listing(void **state)
 	const char *d = R.out;
 	assert_py(d, "len(d)", "5");
 	assert_py(d, "sorted(f['proto'] for f in d)", "['icmp', 'tcp', 'tcp', 'tcp', 'udp']");
-	assert_py(d, "[(f['orig'], f['reply'], f['state'], f['replied'], f['direction'], f['rule'], f['table']) "
-		     "for f in d if f['orig'].get('port') == 42000][0]",
+	assert_py(d,
+		  "[(f['orig'], f['reply'], f['state'], f['replied'], f['direction'], f['rule'], f['table']) "
+		  "for f in d if f['orig'].get('port') == 42000][0]",
 		  "({'addr': '198.51.100.7', 'port': 42000}, {'addr': '192.0.2.1', 'port': 80}, 'established', "
 		  "True, 'in', 'test.rules:2', 'root')");
 	assert_py(d, "[f['iface'] for f in d if f['orig'].get('port') == 42000][0]", "lo");
-	assert_py(d, "[3590 < f['expires_in_s'] <= 3600 and f['idle_s'] < 5 for f in d "
-		     "if f['state'] == 'established'][0]", "True");
+	assert_py(d,
+		  "[3590 < f['expires_in_s'] <= 3600 and f['idle_s'] < 5 for f in d "
+		  "if f['state'] == 'established'][0]",
+		  "True");
 	assert_py(d, "[(f['orig'], f['state'], f['replied'], f['rule']) for f in d if f['proto'] == 'udp'][0]",
 		  "({'addr': '198.51.100.7', 'port': 5300}, 'udp', False, 'test.rules:6')");
-	assert_py(d, "[(f['orig'], f['reply'], f['state'], f['echo_id'], f['family']) for f in d "
-		     "if f['proto'] == 'icmp'][0]",
+	assert_py(d,
+		  "[(f['orig'], f['reply'], f['state'], f['echo_id'], f['family']) for f in d "
+		  "if f['proto'] == 'icmp'][0]",
 		  "({'addr': '198.51.100.7'}, {'addr': '192.0.2.1'}, 'icmp', 77, 4)");
-	assert_py(d, "[(f['orig']['addr'], f['reply']['addr'], f['state'], f['family']) for f in d "
-		     "if f['family'] == 6][0]",
+	assert_py(d,
+		  "[(f['orig']['addr'], f['reply']['addr'], f['state'], f['family']) for f in d "
+		  "if f['family'] == 6][0]",
 		  "('2001:db8::7', '2001:db8::1', 'syn-sent', 6)");
 	assert_py(d, "[(f['orig'], f['direction'], f['rule']) for f in d if f['direction'] == 'out'][0]",
 		  "({'addr': '192.0.2.1', 'port': 50000}, 'out', 'test.rules:9')");
@@ -861,13 +887,13 @@ static void test_flows_listing(void **state)
 static void test_log_prints_and_consumes(void **state)
 {
 	struct pk p;
-	tcp4(&p, R4, L4, 43210, 8443, TF_SYN);   /* allow ... log */
+	tcp4(&p, R4, L4, 43210, 8443, TF_SYN); /* allow ... log */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	tcp4(&p, R4, L4, 43211, 8080, TF_SYN);   /* continue: always logged */
+	tcp4(&p, R4, L4, 43211, 8080, TF_SYN); /* continue: always logged */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	tcp4(&p, R4, L4, 43212, 9001, TF_SYN);   /* web: deny ... log */
+	tcp4(&p, R4, L4, 43212, 9001, TF_SYN); /* web: deny ... log */
 	assert_int_equal(run_xdp(&p), XDP_DROP);
-	tcp4(&p, R4, L4, 43213, 80, TF_SYN);     /* no log */
+	tcp4(&p, R4, L4, 43213, 80, TF_SYN); /* no log */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 
 	rampart("log");
@@ -993,7 +1019,8 @@ static int read_line(int fd, char *buf, size_t n, int timeout_ms)
 	buf[0] = '\0';
 	while (got + 1 < n) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		int left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		int left = timeout_ms -
+			   (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
 			break;
 		struct pollfd pf = { .fd = fd, .events = POLLIN };

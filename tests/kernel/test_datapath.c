@@ -63,11 +63,28 @@ static void put(struct pk *p, const void *b, size_t n)
 		memset(p->d + p->n, 0, n);
 	p->n += (uint32_t)n;
 }
-static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
-static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
-static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
-static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] << 8 | b[1]); }
-static uint32_t get32(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+static void put8(struct pk *p, uint8_t v)
+{
+	put(p, &v, 1);
+}
+static void put16(struct pk *p, uint16_t v)
+{
+	v = htons(v);
+	put(p, &v, 2);
+}
+static void put32(struct pk *p, uint32_t v)
+{
+	v = htonl(v);
+	put(p, &v, 4);
+}
+static uint16_t get16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
 
 /* Ethernet (dst MAC_A = us, src MAC_B), nvlan tags, then `type`. */
 static void eth(struct pk *p, int nvlan, uint16_t type)
@@ -220,7 +237,10 @@ static uint16_t fold(uint32_t s)
 	return (uint16_t)s;
 }
 /* 0xffff when the checksum over the region (checksum field included) is right */
-static uint16_t check_ip4_hdr(const uint8_t *ip) { return fold(sum16(ip, (ip[0] & 15) * 4, 0)); }
+static uint16_t check_ip4_hdr(const uint8_t *ip)
+{
+	return fold(sum16(ip, (ip[0] & 15) * 4, 0));
+}
 static uint16_t check_l4(const uint8_t *frame, uint32_t l3, uint32_t len)
 {
 	const uint8_t *ip = frame + l3;
@@ -249,25 +269,24 @@ static bool pol_loaded;
 static int lo_ifindex = 1;
 
 /* A policy for most tests.  Local host 192.0.2.1 / 2001:db8::1. */
-static const char *P0 =
-	"table root default deny {\n"
-	"    allow in proto tcp local port 80\n"                          /* 1: rule 0 */
-	"    allow in proto tcp local port 8443 log\n"                    /* rule 1 */
-	"    reject in proto tcp local port 81\n"                         /* rule 2 */
-	"    reject in proto udp local port 5353\n"                       /* rule 3 */
-	"    reject in proto icmp icmp-type echo-request remote 203.0.113.9\n" /* rule 4 */
-	"    allow in proto udp local port 53\n"                          /* rule 5 */
-	"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"    /* rule 6 */
-	"    continue in proto tcp local port 8080\n"                     /* rule 7 */
-	"    allow in proto tcp local port 8080\n"                        /* rule 8 */
-	"    ask in proto tcp local port 9000\n"                          /* rule 9 */
-	"    allow in event accept proto tcp local port 7100\n"           /* rule 10 */
-	"    allow in event receive proto udp local port 7200\n"          /* rule 11 */
-	"    allow in on lo proto tcp local port 7000\n"                  /* rule 12 */
-	"    reject out proto tcp remote port 25 log\n"                   /* rule 13 */
-	"    reject out proto udp remote port 9999\n"                     /* rule 14 */
-	"    allow out\n"                                                 /* rule 15 */
-	"}\n";
+static const char *P0 = "table root default deny {\n"
+			"    allow in proto tcp local port 80\n"			       /* 1: rule 0 */
+			"    allow in proto tcp local port 8443 log\n"			       /* rule 1 */
+			"    reject in proto tcp local port 81\n"			       /* rule 2 */
+			"    reject in proto udp local port 5353\n"			       /* rule 3 */
+			"    reject in proto icmp icmp-type echo-request remote 203.0.113.9\n" /* rule 4 */
+			"    allow in proto udp local port 53\n"			       /* rule 5 */
+			"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"	       /* rule 6 */
+			"    continue in proto tcp local port 8080\n"			       /* rule 7 */
+			"    allow in proto tcp local port 8080\n"			       /* rule 8 */
+			"    ask in proto tcp local port 9000\n"			       /* rule 9 */
+			"    allow in event accept proto tcp local port 7100\n"		       /* rule 10 */
+			"    allow in event receive proto udp local port 7200\n"	       /* rule 11 */
+			"    allow in on lo proto tcp local port 7000\n"		       /* rule 12 */
+			"    reject out proto tcp remote port 25 log\n"			       /* rule 13 */
+			"    reject out proto udp remote port 9999\n"			       /* rule 14 */
+			"    allow out\n"						       /* rule 15 */
+			"}\n";
 
 static void unload(void)
 {
@@ -323,7 +342,7 @@ static void load_policy_sized(const char *text, uint32_t ct_size)
 	if (datapath_open(&skel, &o, err, sizeof(err)))
 		fail_msg("%s", err);
 	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
 	if (cls_maps_size(&cm, &t, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (datapath_load(skel, err, sizeof(err)))
@@ -385,8 +404,8 @@ static int run_xdp(struct pk *p)
 	return run_xdp_if(p, lo_ifindex);
 }
 
-#define TC_OK 0
-#define TC_SHOT 2
+#define TC_OK	    0
+#define TC_SHOT	    2
 #define TC_REDIRECT 7
 
 static int run_tc(struct pk *p)
@@ -635,8 +654,15 @@ static void test_tcp_data_offset(void **state)
 static void test_impossible_tcp_flags(void **state)
 {
 	static const uint8_t bad[] = {
-		TF_SYN | TF_FIN, TF_SYN | TF_RST, TF_FIN, 0, TF_FIN | TF_PSH | TF_URG,
-		TF_RST | TF_FIN | TF_ACK, TF_SYN | TF_FIN | TF_RST | TF_PSH | TF_ACK | TF_URG, TF_URG, TF_PSH,
+		TF_SYN | TF_FIN,
+		TF_SYN | TF_RST,
+		TF_FIN,
+		0,
+		TF_FIN | TF_PSH | TF_URG,
+		TF_RST | TF_FIN | TF_ACK,
+		TF_SYN | TF_FIN | TF_RST | TF_PSH | TF_ACK | TF_URG,
+		TF_URG,
+		TF_PSH,
 	};
 	struct pk p;
 	for (size_t i = 0; i < sizeof(bad); i++) {
@@ -695,7 +721,7 @@ static void test_ipv6_extension_chain(void **state)
 	struct pk p;
 	eth(&p, 0, ETH_P_IPV6);
 	ip6(&p, R6, L6, 64);
-	ext6(&p, 0, 0);  /* hop-by-hop */
+	ext6(&p, 0, 0);	 /* hop-by-hop */
 	ext6(&p, 60, 1); /* destination options */
 	ext6(&p, 43, 0); /* routing */
 	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
@@ -1027,8 +1053,7 @@ static void test_icmp_echo_flow(void **state)
 }
 
 /* An ICMP error from `from` to L4 quoting the packet L4:sp -> dst:dp (udp). */
-static void icmp4_error_about(struct pk *p, const char *from, uint8_t type, const char *dst, uint16_t sp,
-			      uint16_t dp)
+static void icmp4_error_about(struct pk *p, const char *from, uint8_t type, const char *dst, uint16_t sp, uint16_t dp)
 {
 	struct pk inner;
 	udp4(&inner, L4, dst, sp, dp, 20);
@@ -1068,7 +1093,7 @@ static void test_icmp_errors_related_only(void **state)
 	fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_ICMP_UNRELATED), 3);
-	assert_int_equal(ctr(RPC_NEW_ALLOW) , 1);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
 }
 
 static void test_icmpv6_errors_related_only(void **state)
@@ -1142,9 +1167,9 @@ static void test_expired_flow_is_gone(void **state)
 
 static void fast_sweep(struct rp_config *c)
 {
-	c->timeout_ns[CT_UDP] = 1000000;   /* 1 ms */
+	c->timeout_ns[CT_UDP] = 1000000; /* 1 ms */
 	c->timeout_ns[CT_TCP_SYN_SENT] = 1000000;
-	c->sweep_interval_ns = 10000000;   /* 10 ms */
+	c->sweep_interval_ns = 10000000; /* 10 ms */
 }
 
 static void test_sweeper_removes_expired(void **state)
@@ -1223,7 +1248,7 @@ static void test_reject_tcp_rst_ipv4(void **state)
 	assert_int_equal(check_ip4_hdr(ip), 0xffff);
 	assert_int_equal(get16(t), 81);
 	assert_int_equal(get16(t + 2), 40000);
-	assert_int_equal(get32(t + 4), 0);          /* no ACK in the SYN: seq 0 */
+	assert_int_equal(get32(t + 4), 0);	      /* no ACK in the SYN: seq 0 */
 	assert_int_equal(get32(t + 8), 1000 + 5 + 1); /* ack = seq + data + SYN */
 	assert_int_equal(t[13], TF_RST | TF_ACK);
 	assert_int_equal(t[12] >> 4, 5);
@@ -1274,7 +1299,7 @@ static void test_reject_udp_icmp_unreachable_ipv4(void **state)
 	assert_memory_equal(ip + 12, orig.d + orig.l3 + 16, 4);
 	assert_memory_equal(ip + 16, orig.d + orig.l3 + 12, 4);
 	assert_int_equal(ic[0], 3);
-	assert_int_equal(ic[1], 3); /* port unreachable */
+	assert_int_equal(ic[1], 3);				/* port unreachable */
 	assert_memory_equal(ic + 8, orig.d + orig.l3, ohl + 8); /* quoted header + 8 bytes */
 	assert_int_equal(check_l4(out.d, l3, out.n), 0xffff);
 	/* an ICMP echo from a rejected host: administratively prohibited */
@@ -1674,7 +1699,6 @@ static void test_policy_info_pinned_metadata(void **state)
 	assert_int_equal(info.sha256[1], 2);
 	assert_true(info.load_time_ns > 1600000000ull * 1000000000ull);
 }
-
 
 static void test_reject_egress_ipv6(void **state)
 {

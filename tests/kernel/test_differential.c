@@ -40,12 +40,12 @@
 #include "classifier_maps.h"
 #include "rampart.skel.h"
 
-#define TC_OK 0
-#define TC_SHOT 2
-#define TC_REDIRECT 7
-#define TEST_IFINDEX 1 /* lo: the device both test runs report */
+#define TC_OK		   0
+#define TC_SHOT		   2
+#define TC_REDIRECT	   7
+#define TEST_IFINDEX	   1 /* lo: the device both test runs report */
 #define PACKETS_PER_POLICY 40
-#define MAX_REPORTS 5
+#define MAX_REPORTS	   5
 
 /* ---------- seeded PRNG (xorshift64*) ---------- */
 
@@ -57,8 +57,14 @@ static uint32_t rnd(void)
 	rng_state ^= rng_state >> 27;
 	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
 }
-static int below(int n) { return (int)(rnd() % (uint32_t)n); }
-static bool chance(int percent) { return below(100) < percent; }
+static int below(int n)
+{
+	return (int)(rnd() % (uint32_t)n);
+}
+static bool chance(int percent)
+{
+	return below(100) < percent;
+}
 #define PICK(arr) ((arr)[below((int)(sizeof(arr) / sizeof((arr)[0])))])
 
 /* ---------- text buffer ---------- */
@@ -82,22 +88,40 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 
 /* Packet addresses: documentation ranges, never broadcast or multicast
  * (a reject is not answered to those). */
-static const char *const ADDR4[] = { "192.0.2.1", "192.0.2.2", "192.0.2.130", "198.51.100.7",
+static const char *const ADDR4[] = { "192.0.2.1",      "192.0.2.2",   "192.0.2.130", "198.51.100.7",
 				     "198.51.100.200", "203.0.113.9", "192.0.2.77" };
 static const char *const ADDR6[] = { "2001:db8::1", "2001:db8::2", "2001:db8:1::7", "2001:db8:ffff::9",
 				     "2001:db8::77" };
 /* Rule address terms: singles, prefixes, ranges of both families. */
 static const char *const ADDR_TERMS[] = {
-	"192.0.2.1", "192.0.2.2", "198.51.100.7", "203.0.113.9", "192.0.2.130",
-	"2001:db8::1", "2001:db8::2", "2001:db8:1::7", "2001:db8:ffff::9",
-	"192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25", "198.51.100.0/24", "203.0.113.0/24",
-	"192.0.2.0/30", "0.0.0.0/0", "2001:db8::/32", "2001:db8::/64", "2001:db8:1::/48", "::/0",
-	"192.0.2.1-192.0.2.100", "198.51.100.0-203.0.113.255", "2001:db8::1-2001:db8::2",
+	"192.0.2.1",
+	"192.0.2.2",
+	"198.51.100.7",
+	"203.0.113.9",
+	"192.0.2.130",
+	"2001:db8::1",
+	"2001:db8::2",
+	"2001:db8:1::7",
+	"2001:db8:ffff::9",
+	"192.0.2.0/24",
+	"192.0.2.0/25",
+	"192.0.2.128/25",
+	"198.51.100.0/24",
+	"203.0.113.0/24",
+	"192.0.2.0/30",
+	"0.0.0.0/0",
+	"2001:db8::/32",
+	"2001:db8::/64",
+	"2001:db8:1::/48",
+	"::/0",
+	"192.0.2.1-192.0.2.100",
+	"198.51.100.0-203.0.113.255",
+	"2001:db8::1-2001:db8::2",
 	"2001:db8::-2001:db8:1::ffff",
 };
 static const uint16_t PORTS[] = { 22, 53, 80, 443, 1023, 1024, 8080, 40000, 40005, 50000 };
-static const char *const PORT_TERMS[] = { "22", "53", "80", "443", "8080", "40000", "1-1023", "1024-65535",
-					  "80-443", "40000-40010", "0-65535" };
+static const char *const PORT_TERMS[] = { "22",	    "53",	  "80",	    "443",	   "8080",   "40000",
+					  "1-1023", "1024-65535", "80-443", "40000-40010", "0-65535" };
 /* Interface names a policy may name; "ens9" is never named (id 0). */
 static const char *const IFNAMES[] = { "eth0", "eth1", "lo" };
 static const char *const CASE_IFNAMES[] = { "eth0", "eth1", "lo", "ens9" };
@@ -220,16 +244,18 @@ static void gen_rule(struct gen *g, int table)
 			sb_printf(b, " on %s", PICK(IFNAMES));
 	}
 	if (chance(12)) {
-		static const char *const names[] = { "echo-request", "echo-reply", "timestamp-request",
-						     "dest-unreach", "router-solicitation" };
+		static const char *const names[] = { "echo-request", "echo-reply", "timestamp-request", "dest-unreach",
+						     "router-solicitation" };
 		if (icmp_proto && chance(50))
 			sb_printf(b, " icmp-type %s", chance(50) ? "8" : (chance(50) ? "128" : "13"));
 		else
 			sb_printf(b, " icmp-type %s", PICK(names));
 	}
 	if (chance(12)) {
-		static const char *const ev[] = { "packet", "packet", "connect", "send", "accept",
-						  "{ packet, connect }", "{ send, receive }", "network" };
+		static const char *const ev[] = {
+			"packet", "packet", "connect", "send", "accept", "{ packet, connect }", "{ send, receive }",
+			"network"
+		};
 		sb_printf(b, " event %s", PICK(ev));
 	}
 	/* fields a packet never carries: such a rule never matches a packet */
@@ -300,9 +326,20 @@ static void put(struct pk *p, const void *b, size_t n)
 		memset(p->d + p->n, 0, n);
 	p->n += (uint32_t)n;
 }
-static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
-static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
-static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
+static void put8(struct pk *p, uint8_t v)
+{
+	put(p, &v, 1);
+}
+static void put16(struct pk *p, uint16_t v)
+{
+	v = htons(v);
+	put(p, &v, 2);
+}
+static void put32(struct pk *p, uint32_t v)
+{
+	v = htonl(v);
+	put(p, &v, 4);
+}
 
 static void eth(struct pk *p, uint16_t type)
 {
@@ -369,7 +406,7 @@ struct pdesc {
 	int proto;
 	const char *src, *dst;
 	uint16_t sport, dport; /* ports (tcp/udp/sctp/udplite), echo id otherwise */
-	int icmp_type;         /* -1 when the packet carries none */
+	int icmp_type;	       /* -1 when the packet carries none */
 	const char *ifname;    /* what ifindex TEST_IFINDEX is mapped to (id 0 for ens9) */
 	bool iface_entry;      /* ens9: write id 0 (true) or leave rp_ifaces empty */
 };
@@ -398,7 +435,8 @@ static void random_packet(struct pdesc *d)
 	} else if (k < 87) {
 		/* not echo and not an error: judged each time, never tracked */
 		d->proto = d->fam == 4 ? 1 : 58;
-		d->icmp_type = d->fam == 4 ? PICK(((const int[]){ 13, 15, 17 })) : PICK(((const int[]){ 139, 133, 200 }));
+		d->icmp_type = d->fam == 4 ? PICK(((const int[]){ 13, 15, 17 }))
+					   : PICK(((const int[]){ 139, 133, 200 }));
 	} else if (k < 91) {
 		d->proto = 132; /* SCTP: ports */
 	} else if (k < 94) {
@@ -554,7 +592,7 @@ static bool load(struct loaded *L, const char *text, bool gateway)
 	if (datapath_open(&L->skel, &o, err, sizeof(err)))
 		fail_msg("%s", err);
 	struct cls_maps cm = { L->skel->maps.cls_config, L->skel->maps.cls_values, L->skel->maps.cls_prefixes,
-			       L->skel->maps.cls_pairs, L->skel->maps.cls_info, L->skel->maps.cls_actions };
+			       L->skel->maps.cls_pairs,	 L->skel->maps.cls_info,   L->skel->maps.cls_actions };
 	if (cls_maps_size(&cm, &L->t, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (datapath_load(L->skel, err, sizeof(err)))
@@ -603,7 +641,7 @@ static void expected_event(const struct loaded *L, const struct pdesc *d, struct
 	if (d->hook == HOOK_TC)
 		dir = DIR_OUT;
 	else if (L->gateway && strcmp(d->ifname, WAN_IFNAME) != 0)
-		dir = DIR_OUT; /* gateway: in only on the wan */
+		dir = DIR_OUT;		   /* gateway: in only on the wan */
 	enum event_type et = EVENT_PACKET; /* no socket in this namespace */
 	if (d->hook == HOOK_TC && d->proto == 6)
 		et = EVENT_CONNECT; /* test runs give the skb a socket */
@@ -681,7 +719,10 @@ static const char *action_name(enum hook h, int ret)
 {
 	if (h == HOOK_XDP)
 		return ret == XDP_PASS ? "XDP_PASS" : ret == XDP_DROP ? "XDP_DROP" : ret == XDP_TX ? "XDP_TX" : "XDP_?";
-	return ret == TC_OK ? "TC_ACT_OK" : ret == TC_SHOT ? "TC_ACT_SHOT" : ret == TC_REDIRECT ? "TC_ACT_REDIRECT" : "TC_?";
+	return ret == TC_OK	    ? "TC_ACT_OK"
+	       : ret == TC_SHOT	    ? "TC_ACT_SHOT"
+	       : ret == TC_REDIRECT ? "TC_ACT_REDIRECT"
+				    : "TC_?";
 }
 
 static void report(struct loaded *L, const struct pdesc *d, const struct event *ev, const char *why, int ret,
@@ -691,9 +732,10 @@ static void report(struct loaded *L, const struct pdesc *d, const struct event *
 	describe_packet(d, pb, sizeof(pb));
 	event_format(ev, eb, sizeof(eb));
 	fprintf(stderr, "\n==== MISMATCH: %s\n---- policy:\n%s---- packet: %s\n---- event: %s\n", why, L->text, pb, eb);
-	fprintf(stderr, "---- interpreter: %s by %s %d (table %s, slot %u), log %d, recorded:", verdict_name(r->verdict),
-		r->rule >= 0 ? "rule" : "default of table", r->rule >= 0 ? r->rule : r->table, L->pol.tables[r->table].name,
-		policy_rule_slot(&L->pol, r->rule, r->table), r->log);
+	fprintf(stderr,
+		"---- interpreter: %s by %s %d (table %s, slot %u), log %d, recorded:", verdict_name(r->verdict),
+		r->rule >= 0 ? "rule" : "default of table", r->rule >= 0 ? r->rule : r->table,
+		L->pol.tables[r->table].name, policy_rule_slot(&L->pol, r->rule, r->table), r->log);
 	for (int i = 0; i < r->nrecorded; i++)
 		fprintf(stderr, " %d", r->recorded[i]);
 	fprintf(stderr, "\n");
@@ -702,19 +744,21 @@ static void report(struct loaded *L, const struct pdesc *d, const struct event *
 	struct eval_result tr = { 0 };
 	eval_event(&L->pol, ev, &tr, true);
 	for (int i = 0; i < tr.nsteps; i++)
-		fprintf(stderr, "     step %d: kind %d table %d rule %d field %d%s\n", i, tr.steps[i].kind, tr.steps[i].table,
-			tr.steps[i].rule, tr.steps[i].field, tr.steps[i].not_carried ? " (not carried)" : "");
+		fprintf(stderr, "     step %d: kind %d table %d rule %d field %d%s\n", i, tr.steps[i].kind,
+			tr.steps[i].table, tr.steps[i].rule, tr.steps[i].field,
+			tr.steps[i].not_carried ? " (not carried)" : "");
 	eval_result_free(&tr);
 	struct eval_result fr = { 0 };
 	flat_eval(&L->fp, ev, &fr);
-	fprintf(stderr, "---- flat_eval: %s slot %u\n", verdict_name(fr.verdict), policy_rule_slot(&L->pol, fr.rule, fr.table));
+	fprintf(stderr, "---- flat_eval: %s slot %u\n", verdict_name(fr.verdict),
+		policy_rule_slot(&L->pol, fr.rule, fr.table));
 	eval_result_free(&fr);
 	struct cls_fields cf;
 	struct cls_result cr;
 	cls_event_fields(ev, &cf);
 	if (cls_lookup(&L->t, &cf, &cr) == 0) {
-		fprintf(stderr, "---- cls_lookup (user space): %s slot %u log %d records:", verdict_name(cr.verdict), cr.slot,
-			cr.log);
+		fprintf(stderr, "---- cls_lookup (user space): %s slot %u log %d records:", verdict_name(cr.verdict),
+			cr.slot, cr.log);
 		for (int i = 0; i < cr.nrecords && i < CLS_MAX_RECORDS; i++)
 			fprintf(stderr, " %u", cr.records[i].slot);
 		fprintf(stderr, "\n");
@@ -776,7 +820,8 @@ static bool run_case(struct loaded *L, const struct pdesc *d, struct totals *tot
 		int want_proto = d->proto == 6 ? 6 : d->fam == 4 ? 1 : 58;
 		int got_proto = pkt_out.n > in.l3 + 9 ? pkt_out.d[in.l3 + (d->fam == 4 ? 9 : 6)] : -1;
 		if (!why[0] && got_proto != want_proto)
-			snprintf(why, sizeof(why), "the reject answer is protocol %d, expected %d", got_proto, want_proto);
+			snprintf(why, sizeof(why), "the reject answer is protocol %d, expected %d", got_proto,
+				 want_proto);
 	}
 
 	/* counters: the deciding slot once, each of the first CLS_MAX_RECORDS
@@ -789,8 +834,10 @@ static bool run_case(struct loaded *L, const struct pdesc *d, struct totals *tot
 	want_pk[slot]++;
 	for (uint32_t s = 0; s < L->nslots && !why[0]; s++)
 		if (now[s].packets - L->stats[s].packets != want_pk[s])
-			snprintf(why, sizeof(why), "rule counters: slot %u counted %llu new flows, interpreter says %llu", s,
-				 (unsigned long long)(now[s].packets - L->stats[s].packets), (unsigned long long)want_pk[s]);
+			snprintf(why, sizeof(why),
+				 "rule counters: slot %u counted %llu new flows, interpreter says %llu", s,
+				 (unsigned long long)(now[s].packets - L->stats[s].packets),
+				 (unsigned long long)want_pk[s]);
 	free(want_pk);
 
 	/* log events: recorded continue rules (and jump rules with `log`), in
@@ -810,14 +857,14 @@ static bool run_case(struct loaded *L, const struct pdesc *d, struct totals *tot
 		const struct rp_log_event *e = &logs[i];
 		uint8_t egress = d->hook == HOOK_TC ? RP_LOGF_EGRESS : 0;
 		if (e->rule_slot != wl[i].slot || e->verdict != wl[i].verdict || e->flags != (wl[i].flags | egress) ||
-		    e->dir != ev.val[F_DIR] || e->event != ev.val[F_EVENT] || e->proto != d->proto || e->family != d->fam ||
-		    e->iface_id != ev.val[F_IFACE] ||
+		    e->dir != ev.val[F_DIR] || e->event != ev.val[F_EVENT] || e->proto != d->proto ||
+		    e->family != d->fam || e->iface_id != ev.val[F_IFACE] ||
 		    (has_ports(d->proto) && (e->lport != ev.val[F_LPORT] || e->rport != ev.val[F_RPORT])))
 			snprintf(why, sizeof(why),
 				 "log event %d: slot %u verdict %u flags %#x dir %u event %u iface %u ports %u/%u; "
 				 "expected slot %u verdict %u flags %#x",
-				 i, e->rule_slot, e->verdict, e->flags, e->dir, e->event, e->iface_id, e->lport, e->rport,
-				 wl[i].slot, wl[i].verdict, wl[i].flags | egress);
+				 i, e->rule_slot, e->verdict, e->flags, e->dir, e->event, e->iface_id, e->lport,
+				 e->rport, wl[i].slot, wl[i].verdict, wl[i].flags | egress);
 	}
 
 	/* conntrack: an allowed flow is tracked (ICMP other than echo is
@@ -881,7 +928,8 @@ static void test_kernel_agrees_with_interpreter(void **state)
 		struct loaded L;
 		if (!load(&L, text.s, gateway)) {
 			tot.skipped_policies++;
-			assert_true(tot.skipped_policies <= 5 + tot.policies / 20); /* the generator must write valid policies */
+			assert_true(tot.skipped_policies <=
+				    5 + tot.policies / 20); /* the generator must write valid policies */
 			continue;
 		}
 		tot.policies++;

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 struct run {
-	int status;   /* exit code, or 128+signal */
-	char *out;    /* stdout and stderr together */
+	int status; /* exit code, or 128+signal */
+	char *out;  /* stdout and stderr together */
 };
 
 static struct run run(const char *fmt, ...)
@@ -57,9 +57,8 @@ static char *temp_policy(const char *text)
 
 static void test_check_examples_pass(void **state)
 {
-	const char *files[] = { "kerio-adsl-host", "kerio-ics-gateway", "netbios", "active-ftp",
-				"isp-keepalive", "loopback", "udp-dns-dhcp", "identd", "jetico",
-				"spec-example" };
+	const char *files[] = { "kerio-adsl-host", "kerio-ics-gateway", "netbios", "active-ftp", "isp-keepalive",
+				"loopback",	   "udp-dns-dhcp",	"identd",  "jetico",	 "spec-example" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct run r = run("./rampart check policy/examples/%s.rules", files[i]);
 		if (r.status != 0)
@@ -119,9 +118,10 @@ static void test_check_warnings_exit_zero(void **state)
 static void test_check_json(void **state)
 {
 	char *path = temp_policy("table root default deny {\n    allow remote 192.0.2.999\n}\n");
-	struct run r = run("./rampart check --json %s | python3 -c 'import json,sys; d=json.load(sys.stdin); "
-			   "print(d[\"ok\"], len(d[\"errors\"]), d[\"errors\"][0][\"line\"], d[\"errors\"][0][\"col\"])'",
-			   path);
+	struct run r =
+		run("./rampart check --json %s | python3 -c 'import json,sys; d=json.load(sys.stdin); "
+		    "print(d[\"ok\"], len(d[\"errors\"]), d[\"errors\"][0][\"line\"], d[\"errors\"][0][\"col\"])'",
+		    path);
 	assert_int_equal(r.status, 0);
 	has(&r, "False 1 2 18");
 	free(r.out);
