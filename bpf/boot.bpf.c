@@ -45,7 +45,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_boot_timer);
-} rp_boot_timer SEC(".maps");
+} RP_MAP_BOOT_TIMER SEC(".maps");
 
 /* Dropped by rampart_sk_lookup (boot/lockdown), for `status`. */
 struct {
@@ -53,7 +53,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} rp_boot_sk_drops SEC(".maps");
+} RP_MAP_BOOT_SK_DROPS SEC(".maps");
 
 static int rp_boot_fire(void *map, __u32 *key, struct rp_boot_timer *t)
 {

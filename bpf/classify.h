@@ -26,14 +26,14 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_config);
-} cls_config SEC(".maps");
+} RP_MAP_CLS_CONFIG SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_class);
-} cls_values SEC(".maps");
+} RP_MAP_CLS_VALUES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -41,28 +41,28 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cls_prefix_key);
 	__type(value, struct cls_class);
-} cls_prefixes SEC(".maps");
+} RP_MAP_CLS_PREFIXES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct cls_pair_key);
 	__type(value, struct cls_class);
-} cls_pairs SEC(".maps");
+} RP_MAP_CLS_PAIRS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_class);
-} cls_info SEC(".maps");
+} RP_MAP_CLS_INFO SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_result);
-} cls_actions SEC(".maps");
+} RP_MAP_CLS_ACTIONS SEC(".maps");
 
 /* Class of an interval field's value (cls_values). */
 /* The helpers are inlined: a BPF-to-BPF call and its return cost more than

@@ -25,7 +25,7 @@ struct {
 	__uint(max_entries, RP_CT_DEFAULT_SIZE); /* the loader sets conntrack-size */
 	__type(key, struct ct_key);
 	__type(value, struct ct_value);
-} rp_conntrack SEC(".maps");
+} RP_MAP_CONNTRACK SEC(".maps");
 
 /* The sweeper's timer also keeps a coarse clock for the fast path:
  * reading it is a plain load, where bpf_ktime_get_coarse_ns() is a call
@@ -49,7 +49,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_sweeper);
-} rp_sweeper SEC(".maps");
+} RP_MAP_SWEEPER SEC(".maps");
 
 #define RP_NSEC		   1000000000ull
 #define RP_CLOCK_MONOTONIC 1

@@ -34,7 +34,7 @@ struct {
 	__uint(max_entries, 1024);
 	__type(key, __u32); /* ifindex */
 	__type(value, struct rp_iface);
-} rp_ifaces SEC(".maps");
+} RP_MAP_IFACES SEC(".maps");
 
 /* Read by user space only (rampart rules/status); kept here so that the
  * object creates and pins them with everything else. */
@@ -43,14 +43,14 @@ struct {
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_rule_meta);
-} rp_rules SEC(".maps");
+} RP_MAP_RULES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_policy_info);
-} rp_policy_info SEC(".maps");
+} RP_MAP_POLICY_INFO SEC(".maps");
 
 /* Later fragments pass only after their first fragment passed. */
 struct rp_frag_key {
@@ -68,7 +68,7 @@ struct {
 	__uint(max_entries, 8192);
 	__type(key, struct rp_frag_key);
 	__type(value, __u64); /* expiry, coarse ns */
-} rp_frags SEC(".maps");
+} RP_MAP_FRAGS SEC(".maps");
 
 /* Per-CPU scratch space: the parsed packet and the classifier's input and
  * output.  The BPF stack (512 bytes for the whole call chain) is too small
@@ -86,7 +86,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_scratch);
-} rp_scratch SEC(".maps");
+} RP_MAP_SCRATCH SEC(".maps");
 
 enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE };
 

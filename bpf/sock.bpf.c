@@ -51,28 +51,28 @@ struct {
 	__uint(max_entries, 1); /* the loader sets the number of applications */
 	__type(key, struct rp_app_key);
 	__type(value, __u32);
-} rp_apps SEC(".maps");
+} RP_MAP_APPS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
 	__type(key, __u64);
 	__type(value, __u32);
-} rp_cgroups SEC(".maps");
+} RP_MAP_CGROUPS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* the loader sets napps + 1 */
 	__type(key, __u32);
 	__type(value, struct rp_app_info);
-} rp_app_info SEC(".maps");
+} RP_MAP_APP_INFO SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_sock_config);
-} rp_sock_config SEC(".maps");
+} RP_MAP_SOCK_CONFIG SEC(".maps");
 
 /* Who is calling. */
 struct rp_ident {

@@ -18,6 +18,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "rampart_names.h"
 #include "rampart_types.h"
 
 /* At most this many continue/jump rules are reported per event (in order);

@@ -5,7 +5,7 @@
  * same bytes mean the same thing on both sides and in pinned maps that
  * outlive the program that created them.
  *
- * Map names (pinned under --pin-dir with these names): see docs/datapath.md.
+ * Map names: include/rampart_names.h (pinned under DIR/maps by those names).
  */
 #ifndef RAMPART_MAPS_H
 #define RAMPART_MAPS_H
@@ -13,6 +13,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "rampart_names.h"
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */

@@ -9,6 +9,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "rampart_names.h"
 
 /* Map rp_apps: HASH executable identity -> app id (1..N, the policy's
  * numbering).  dev is the kernel's encoding of the file system's device

@@ -336,8 +336,8 @@ fail:
 static void carry_boot_pins(const char *dir)
 {
 	char from[PATH_MAX], to[PATH_MAX];
-	pins_path(from, sizeof(from), dir, "maps", "rp_boot_sk_drops");
-	pins_path(to, sizeof(to), dir, "maps-new", "rp_boot_sk_drops");
+	pins_path(from, sizeof(from), dir, "maps", RP_NAME(RP_MAP_BOOT_SK_DROPS));
+	pins_path(to, sizeof(to), dir, "maps-new", RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	int fd = bpf_obj_get(from);
 	if (fd >= 0) {
 		bpf_obj_pin(fd, to);
@@ -365,7 +365,7 @@ static int pin_set_commit(const char *dir, const char *sub)
 /* When conntrack-size changed the table cannot be shared: copy the flows. */
 static void copy_conntrack(const char *dir, int new_fd, FILE *notes)
 {
-	int old_fd = pins_open_map(dir, "rp_conntrack");
+	int old_fd = pins_open_map(dir, RP_NAME(RP_MAP_CONNTRACK));
 	struct bpf_map_info oi = {}, ni = {};
 	__u32 ol = sizeof(oi), nl = sizeof(ni);
 	if (old_fd < 0)
@@ -577,13 +577,13 @@ policy_done:
 	char maps_dir[PATH_MAX];
 	pins_path(maps_dir, sizeof(maps_dir), dir, "maps", NULL);
 	if (loaded) {
-		int fd = pins_open_map(dir, "rp_config");
+		int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
 		__u32 zero = 0;
 		have_old_cfg = fd >= 0 && bpf_map_lookup_elem(fd, &zero, &old_cfg) == 0;
 		if (fd >= 0)
 			close(fd);
 		struct rp_policy_info info;
-		fd = pins_open_map(dir, "rp_policy_info");
+		fd = pins_open_map(dir, RP_NAME(RP_MAP_POLICY_INFO));
 		if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &info) == 0 && info.abi_version != RP_ABI_VERSION) {
 			fprintf(notes,
 				"note: the running policy was loaded by another rampart version "
@@ -606,8 +606,7 @@ policy_done:
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out;
 	}
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
+	struct cls_maps cm = datapath_cls_maps(skel);
 	if ((!rq->boot && cls_maps_size(&cm, &t, err, sizeof(err))) || datapath_load(skel, err, sizeof(err))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_skel;
@@ -650,7 +649,7 @@ policy_done:
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_skel;
 	}
-	int old_ct = loaded ? pins_open_map(dir, "rp_conntrack") : -1;
+	int old_ct = loaded ? pins_open_map(dir, RP_NAME(RP_MAP_CONNTRACK)) : -1;
 	rep->state_reused = loaded && same_map(old_ct, bpf_map__fd(skel->maps.rp_conntrack));
 	if (old_ct >= 0)
 		close(old_ct);
@@ -694,7 +693,7 @@ policy_done:
 	}
 	pins_mkdirs(dir);
 	if (pin_set(skel, dir, false, err, sizeof(err)) || pin_set(skel, dir, true, err, sizeof(err)) ||
-	    (sock && sockhooks_pin(sock, dir, err, sizeof(err)))) {
+	    (sock && sockhooks_pin(sock, skel, dir, err, sizeof(err)))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_unpin;
 	}
@@ -703,7 +702,7 @@ policy_done:
 	 * programs when reused: restored if the switch fails) */
 	bool cfg_shared = false;
 	if (loaded) {
-		int fd = pins_open_map(dir, "rp_config");
+		int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
 		cfg_shared = same_map(fd, bpf_map__fd(skel->maps.rp_config));
 		if (fd >= 0)
 			close(fd);

@@ -43,7 +43,7 @@ int lifecycle_set_mode(const char *dir, uint32_t mode, uint32_t reason, struct r
 {
 	struct rp_config cfg;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, "rp_config");
+	int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
 	if (fd < 0)
 		return fd;
 	int e = 0;
@@ -71,12 +71,12 @@ static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the boot-protection BPF object: %s", strerror(errno));
 		return NULL;
 	}
-	int fd = pins_open_map(dir, "rp_config");
+	int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
 	int e = fd < 0 ? fd : bpf_map__reuse_fd(skel->maps.rp_config, fd);
 	if (fd >= 0)
 		close(fd);
 	/* keep counting where the previous boot object left off */
-	int dfd = pins_open_map(dir, "rp_boot_sk_drops");
+	int dfd = pins_open_map(dir, RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	if (!e && dfd >= 0)
 		e = bpf_map__reuse_fd(skel->maps.rp_boot_sk_drops, dfd);
 	if (dfd >= 0)
@@ -136,10 +136,10 @@ int boot_netns_setup(const char *dir, bool netns, char *err, size_t errlen)
 		return -EINVAL;
 	/* pinned first: the timer lives as long as its map, and the map as
 	 * long as its pin (an apply's new set of pins drops it) */
-	pins_path(path, sizeof(path), dir, "maps", "rp_boot_timer");
+	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_BOOT_TIMER));
 	int e = pins_replace(bpf_map__fd(skel->maps.rp_boot_timer), path);
 	if (!e) {
-		pins_path(path, sizeof(path), dir, "maps", "rp_boot_sk_drops");
+		pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_BOOT_SK_DROPS));
 		e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path);
 	}
 	if (e) {
@@ -174,7 +174,7 @@ int boot_netns_refresh(const char *dir, char *err, size_t errlen)
 	struct boot_bpf *skel = open_boot(dir, err, errlen);
 	if (!skel)
 		return -EINVAL;
-	pins_path(path, sizeof(path), dir, "maps", "rp_boot_sk_drops");
+	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	int e = 0;
 	if (access(path, F_OK) != 0 && (e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path)))
 		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));

@@ -114,3 +114,9 @@ out:
 	free(idx);
 	return rc;
 }
+
+bool cls_maps_has(const struct cls_maps *m, const struct bpf_map *map)
+{
+	return map == m->config || map == m->values || map == m->prefixes || map == m->pairs || map == m->info ||
+	       map == m->actions;
+}

@@ -6,6 +6,7 @@
 #ifndef RAMPART_CLASSIFIER_MAPS_H
 #define RAMPART_CLASSIFIER_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <bpf/libbpf.h>
 #include "classify.h"
@@ -13,6 +14,9 @@
 struct cls_maps {
 	struct bpf_map *config, *values, *prefixes, *pairs, *info, *actions;
 };
+
+/* m is one of the classifier maps. */
+bool cls_maps_has(const struct cls_maps *m, const struct bpf_map *map);
 
 /* Sets max_entries of every classifier map from the tables (before load).
  * Returns 0, or -1 with a message in err. */

@@ -65,7 +65,7 @@ static uint32_t current_mode(const char *dir)
 {
 	struct rp_config cfg;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, "rp_config");
+	int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
 	uint32_t mode = RP_MODE_COUNT;
 	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &cfg) == 0)
 		mode = cfg.mode;

@@ -47,7 +47,7 @@ static bool policy_loaded(const char *dir, char *path, size_t n)
 {
 	struct rp_policy_info info;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, "rp_policy_info");
+	int fd = pins_open_map(dir, RP_NAME(RP_MAP_POLICY_INFO));
 	bool yes = false;
 	if (fd < 0)
 		return false;

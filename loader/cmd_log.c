@@ -39,7 +39,7 @@ struct log_reader {
 static const char *app_path(const struct log_reader *r, uint32_t id, char *buf, size_t n)
 {
 	struct rp_app_info info;
-	int fd = id ? pins_open_map(r->v->dir, "rp_app_info") : -1;
+	int fd = id ? pins_open_map(r->v->dir, RP_NAME(RP_MAP_APP_INFO)) : -1;
 	bool ok = fd >= 0 && bpf_map_lookup_elem(fd, &id, &info) == 0 && info.path[0];
 	if (fd >= 0)
 		close(fd);
@@ -244,15 +244,15 @@ static int follow(struct cli *c, struct view *v, struct ring_buffer **rb, struct
 			continue;
 		last_check = now_mono_ns();
 		/* an apply pins new rule metadata; an unload removes everything */
-		uint32_t ring = pinned_id(c->pin_dir, "rp_log");
+		uint32_t ring = pinned_id(c->pin_dir, RP_NAME(RP_MAP_LOG));
 		if (!ring) {
 			fprintf(stderr, "rampart log: the policy was unloaded from %s; stopping\n", c->pin_dir);
 			return EXIT_OK;
 		}
-		if (pinned_id(c->pin_dir, "rp_rules") != map_id(v->rules_fd))
+		if (pinned_id(c->pin_dir, RP_NAME(RP_MAP_RULES)) != map_id(v->rules_fd))
 			view_reload_rules(v);
 		if (ring != map_id(v->log_fd)) {
-			int fd = pins_open_map(c->pin_dir, "rp_log");
+			int fd = pins_open_map(c->pin_dir, RP_NAME(RP_MAP_LOG));
 			struct ring_buffer *nrb = fd >= 0 ? ring_buffer__new(fd, on_event, r, NULL) : NULL;
 			if (nrb) {
 				ring_buffer__consume(*rb);

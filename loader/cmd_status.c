@@ -185,7 +185,7 @@ static uint32_t netns_hook(const char *dir, uint64_t *drops)
 	memset(&info, 0, sizeof(info));
 	uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
 	close(fd);
-	fd = pins_open_map(dir, "rp_boot_sk_drops");
+	fd = pins_open_map(dir, RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t v[1024];
 	__u32 zero = 0;

@@ -14,8 +14,14 @@
 /* Maps whose contents are state rather than policy: a new apply reuses the
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
-	"rp_conntrack", "rp_sweeper", "rp_log",	   "rp_counters",
-	"rp_frags",	"rp_config",  "rp_ct_gen", "rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
+	RP_NAME(RP_MAP_CONNTRACK),
+	RP_NAME(RP_MAP_SWEEPER),
+	RP_NAME(RP_MAP_LOG),
+	RP_NAME(RP_MAP_COUNTERS),
+	RP_NAME(RP_MAP_FRAGS),
+	RP_NAME(RP_MAP_CONFIG),
+	RP_NAME(RP_MAP_CT_GEN),
+	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
 	NULL,
 };
 
@@ -83,6 +89,12 @@ int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen)
 void datapath_destroy(struct rampart_bpf *skel)
 {
 	rampart_bpf__destroy(skel);
+}
+
+struct cls_maps datapath_cls_maps(struct rampart_bpf *skel)
+{
+	return (struct cls_maps){ skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
+				  skel->maps.cls_pairs,	 skel->maps.cls_info,	skel->maps.cls_actions };
 }
 
 void datapath_config_from_options(struct rp_config *cfg, const struct options *opt)

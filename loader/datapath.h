@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "classifier_maps.h"
 #include "rampart_maps.h"
 #include "policy.h"
 
@@ -32,6 +33,8 @@ int datapath_open(struct rampart_bpf **skel, const struct datapath_opts *o, char
 /* Load into the kernel (verifier).  Returns 0 or a negative errno. */
 int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen);
 void datapath_destroy(struct rampart_bpf *skel);
+/* The object's classifier maps (for classifier_maps.h). */
+struct cls_maps datapath_cls_maps(struct rampart_bpf *skel);
 
 /* Rule slots: rule r -> r, default of table t -> nrules + t. */
 static inline uint32_t policy_nslots(const struct policy *p)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "pins.h"
+#include "rampart_names.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -72,7 +73,7 @@ int pins_open_map(const char *dir, const char *name)
 bool pins_loaded(const char *dir)
 {
 	char path[4096];
-	pins_path(path, sizeof(path), dir, "maps", "rp_config");
+	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_CONFIG));
 	return access(path, F_OK) == 0;
 }
 

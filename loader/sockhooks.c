@@ -20,15 +20,13 @@
 #include "sock.skel.h"
 #include "sockhooks.h"
 
-/* Maps of the datapath object that the hooks share (judging, counting,
- * logging, owners, socket marks). */
-static const char *const shared_maps[] = {
-	"cls_config",	 "cls_values",	  "cls_prefixes", "cls_pairs", "cls_info",     "cls_actions", "rp_counters",
-	"rp_rule_stats", "rp_log_bucket", "rp_log",	  "rp_config", "rp_listeners", "rp_sk_marks", NULL,
-};
-
-/* The object's own maps (pinned with the datapath's). */
-static const char *const own_maps[] = { "rp_apps", "rp_cgroups", "rp_app_info", "rp_sock_config", NULL };
+/* The maps of the socket object that the datapath object declares too
+ * (judging, counting, logging, owners, socket marks) are the datapath's:
+ * the hooks reuse them.  The others are the socket object's own. */
+static struct bpf_map *shared_with(struct rampart_bpf *dp, const struct bpf_map *m)
+{
+	return bpf_object__find_map_by_name(dp->obj, bpf_map__name(m));
+}
 
 /* Pin names DIR/links/cg-NAME and DIR/progs/sock-NAME, in the order of progs(). */
 static const char *const hook_names[SOCK_NHOOKS] = {
@@ -196,20 +194,17 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 		snprintf(err, errlen, "cannot open the socket hooks BPF object: %s", strerror(errno));
 		return -errno;
 	}
-	for (int i = 0; shared_maps[i]; i++) {
-		struct bpf_map *dm = bpf_object__find_map_by_name(dp->obj, shared_maps[i]);
-		struct bpf_map *sm = bpf_object__find_map_by_name(s->obj, shared_maps[i]);
-		if (!dm || !sm) {
-			snprintf(err, errlen, "internal: map %s missing in an object", shared_maps[i]);
-			e = -ENOENT;
-			goto fail;
-		}
+	struct bpf_map *sm;
+	bpf_object__for_each_map(sm, s->obj) {
+		struct bpf_map *dm = shared_with(dp, sm);
+		if (!dm)
+			continue;
 		if (bpf_map__type(sm) != BPF_MAP_TYPE_SK_STORAGE && bpf_map__type(sm) != BPF_MAP_TYPE_RINGBUF)
 			e = bpf_map__set_max_entries(sm, bpf_map__max_entries(dm));
 		if (!e)
 			e = bpf_map__reuse_fd(sm, bpf_map__fd(dm));
 		if (e) {
-			snprintf(err, errlen, "cannot share map %s with the socket hooks: %s", shared_maps[i],
+			snprintf(err, errlen, "cannot share map %s with the socket hooks: %s", bpf_map__name(sm),
 				 strerror(-e));
 			goto fail;
 		}
@@ -275,7 +270,7 @@ static uint32_t app_of(struct sock_bpf *s, uint64_t ino, uint32_t dev)
  * sockets that listen now keep being judged with their owner's identity. */
 static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir)
 {
-	int old_fd = pins_open_map(pin_dir, "rp_listeners");
+	int old_fd = pins_open_map(pin_dir, RP_NAME(RP_MAP_LISTENERS));
 	int new_fd = bpf_map__fd(dp->maps.rp_listeners);
 	struct bpf_map_info oi = {}, ni = {};
 	__u32 ol = sizeof(oi), nl = sizeof(ni);
@@ -382,13 +377,15 @@ fail:
 	return -errno;
 }
 
-int sockhooks_pin(struct sock_bpf *s, const char *dir, char *err, size_t errlen)
+int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const char *dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	for (int i = 0; own_maps[i]; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, own_maps[i]);
-		pins_path(path, sizeof(path), dir, "maps-new", own_maps[i]);
-		if (!m || bpf_obj_pin(bpf_map__fd(m), path))
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, s->obj) {
+		if (shared_with(dp, m) || strchr(bpf_map__name(m), '.'))
+			continue; /* pinned with the datapath's; libbpf's internal maps */
+		pins_path(path, sizeof(path), dir, "maps-new", bpf_map__name(m));
+		if (bpf_obj_pin(bpf_map__fd(m), path))
 			goto fail;
 	}
 	for (int i = 0; i < SOCK_NHOOKS; i++) {
@@ -563,7 +560,7 @@ static const char *state_text(const char *state)
 
 int sockhooks_report_apps(const char *pin_dir, FILE *out, enum sock_report style)
 {
-	int fd = pins_open_map(pin_dir, "rp_app_info");
+	int fd = pins_open_map(pin_dir, RP_NAME(RP_MAP_APP_INFO));
 	if (fd < 0) {
 		if (style == SOCK_REPORT_JSON)
 			fprintf(out, "[]");

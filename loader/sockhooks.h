@@ -50,7 +50,7 @@ int sockhooks_load(struct sock_bpf **s, struct rampart_bpf *dp, const struct pol
 int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir, FILE *notes,
 		   char *err, size_t errlen);
 /* Pins the object's own maps and programs under DIR/maps-new, DIR/progs-new. */
-int sockhooks_pin(struct sock_bpf *s, const char *pin_dir, char *err, size_t errlen);
+int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const char *pin_dir, char *err, size_t errlen);
 /* Attaches to cgroup_path (new links pinned as DIR/links/new-cg-NAME until
  * commit) or switches the pinned links in place.  On failure everything it
  * did is rolled back; returns 0 or -errno with err. */

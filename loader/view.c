@@ -99,7 +99,7 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 
 	char path[4096];
 	struct stat st;
-	pins_path(path, sizeof(path), dir, "maps", "rp_config");
+	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_CONFIG));
 	if (stat(path, &st) != 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
@@ -110,27 +110,27 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 					cmd, dir);
 			return VIEW_UNLOADED;
 		}
-		return system_error(v, "read", "rp_config", e);
+		return system_error(v, "read", RP_NAME(RP_MAP_CONFIG), e);
 	}
-	int rc = open_map(v, "rp_config", 4, sizeof(struct rp_config), &v->config_fd);
+	int rc = open_map(v, RP_NAME(RP_MAP_CONFIG), 4, sizeof(struct rp_config), &v->config_fd);
 	if (rc)
 		goto fail;
 	uint32_t zero = 0;
 	if (bpf_map_lookup_elem(v->config_fd, &zero, &v->cfg) != 0) {
-		rc = system_error(v, "read", "rp_config", errno);
+		rc = system_error(v, "read", RP_NAME(RP_MAP_CONFIG), errno);
 		goto fail;
 	}
 	if (need & VIEW_RULES) {
-		rc = open_map(v, "rp_policy_info", 4, sizeof(struct rp_policy_info), &v->info_fd);
+		rc = open_map(v, RP_NAME(RP_MAP_POLICY_INFO), 4, sizeof(struct rp_policy_info), &v->info_fd);
 		if (!rc)
-			rc = open_map(v, "rp_rules", 4, sizeof(struct rp_rule_meta), &v->rules_fd);
+			rc = open_map(v, RP_NAME(RP_MAP_RULES), 4, sizeof(struct rp_rule_meta), &v->rules_fd);
 		if (!rc)
-			rc = open_map(v, "rp_rule_stats", 4, sizeof(struct rp_rule_stats), &v->stats_fd);
+			rc = open_map(v, RP_NAME(RP_MAP_RULE_STATS), 4, sizeof(struct rp_rule_stats), &v->stats_fd);
 		if (rc)
 			goto fail;
 		int e = read_rules(v);
 		if (e) {
-			rc = system_error(v, "read", "rp_rules", -e);
+			rc = system_error(v, "read", RP_NAME(RP_MAP_RULES), -e);
 			goto fail;
 		}
 		if (v->have_info && v->info.abi_version != RP_ABI_VERSION) {
@@ -143,18 +143,19 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 		}
 	}
 	if (need & VIEW_COUNTERS) {
-		rc = open_map(v, "rp_counters", 4, sizeof(uint64_t), &v->counters_fd);
+		rc = open_map(v, RP_NAME(RP_MAP_COUNTERS), 4, sizeof(uint64_t), &v->counters_fd);
 		if (rc)
 			goto fail;
 	}
 	if (need & VIEW_CONNTRACK) {
-		rc = open_map(v, "rp_conntrack", sizeof(struct ct_key), sizeof(struct ct_value), &v->conntrack_fd);
+		rc = open_map(v, RP_NAME(RP_MAP_CONNTRACK), sizeof(struct ct_key), sizeof(struct ct_value),
+			      &v->conntrack_fd);
 		if (rc)
 			goto fail;
 	}
 	if (need & VIEW_LOG) {
 		/* a ring buffer has no key or value */
-		rc = open_map(v, "rp_log", 0, 0, &v->log_fd);
+		rc = open_map(v, RP_NAME(RP_MAP_LOG), 0, 0, &v->log_fd);
 		if (rc)
 			goto fail;
 	}
@@ -166,10 +167,10 @@ fail:
 
 int view_reload_rules(struct view *v)
 {
-	int rules = pins_open_map(v->dir, "rp_rules");
+	int rules = pins_open_map(v->dir, RP_NAME(RP_MAP_RULES));
 	if (rules < 0)
 		return rules;
-	int info = pins_open_map(v->dir, "rp_policy_info");
+	int info = pins_open_map(v->dir, RP_NAME(RP_MAP_POLICY_INFO));
 	if (info < 0) {
 		close(rules);
 		return info;

@@ -349,9 +349,6 @@ static double spread_ns(int prog_fd, int nrules, int want_rc)
 	return (double)sum / SPREAD_PACKETS;
 }
 
-static const char *const cls_map_names[] = { "cls_config", "cls_values", "cls_prefixes",
-					     "cls_pairs",  "cls_info",	 "cls_actions" };
-
 /* The user-space half of `rampart apply`, timed: everything but attaching
  * and pinning. */
 static struct rampart_bpf *apply(const char *text, struct policy *pol, struct apply_times *at)
@@ -377,8 +374,7 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 	struct datapath_opts o = { .conntrack_size = (uint32_t)pol->opt.conntrack_size, .nslots = policy_nslots(pol) };
 	if (datapath_open(&skel, &o, err, sizeof(err)))
 		die("%s", err);
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
+	struct cls_maps cm = datapath_cls_maps(skel);
 	if (cls_maps_size(&cm, &t, err, sizeof(err)))
 		die("%s", err);
 	if (datapath_load(skel, err, sizeof(err)))
@@ -420,12 +416,12 @@ static void bench_size(int nrules, int empty_fd, struct size_result *r)
 		die("the generated policy has %d rules, not %d", pol.nrules, nrules);
 
 	struct bpf_map *m;
+	struct cls_maps cm = datapath_cls_maps(skel);
 	bpf_object__for_each_map(m, skel->obj) {
 		unsigned long long b = map_memlock(bpf_map__fd(m));
 		r->mem_all += b;
-		for (size_t i = 0; i < sizeof(cls_map_names) / sizeof(cls_map_names[0]); i++)
-			if (strcmp(bpf_map__name(m), cls_map_names[i]) == 0)
-				r->mem_cls += b;
+		if (cls_maps_has(&cm, m))
+			r->mem_cls += b;
 	}
 
 	int xdp = bpf_program__fd(skel->progs.rampart_xdp), tc = bpf_program__fd(skel->progs.rampart_tc_egress);
