@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "pins.h"
 
 #define APPLY_MAX_IFACES 64
 
@@ -19,7 +20,7 @@ struct apply_boot {
 };
 
 struct apply_req {
-	const char *pin_dir;
+	struct pin_dir *pins;
 	const char *file;	       /* unused with boot */
 	const struct apply_boot *boot; /* NULL: apply the policy in file */
 	uint32_t reason;	       /* enum rp_mode_reason recorded (0: apply, or boot) */
@@ -55,16 +56,13 @@ struct apply_report {
 	bool netns_hook; /* an SK_LOOKUP link guards the network namespace */
 };
 
-/* Returns an exit code of cli.h; diagnostics and errors go to stderr, notes
- * (fallbacks, dropped interfaces) to `notes`. */
-int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *notes);
+/* 0, or -errno after saying what went wrong (log.h; -RP_EPOLICY: the
+ * policy has errors, -RP_EUSAGE: nothing to protect); notes (fallbacks,
+ * dropped interfaces) are printed as they happen. */
+int apply_policy(const struct apply_req *rq, struct apply_report *rep);
 
-/* Detaches and unpins everything in pin_dir.  Returns an exit code; says
- * what it did on out. */
-int unload_pins(const char *pin_dir, FILE *out);
-
-/* --cgroup PATH: absolute under the cgroup2 mount, or relative to it, and
- * existing.  Writes the absolute path.  0, or an exit code with a message. */
-int resolve_cgroup_path(const char *arg, char *out, size_t outlen, char *err, size_t errlen);
+/* Detaches and unpins everything in the pin dir; says what it did on out.
+ * 0 or -errno. */
+int unload_pins(struct pin_dir *pd, FILE *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "boot.h"
+#include "log.h"
 #include "pins.h"
 #include "boot.skel.h"
 
@@ -39,11 +40,11 @@ const char *lifecycle_reason_name(uint32_t reason)
 	return reason < RP_REASON_COUNT ? names[reason] : "?";
 }
 
-int lifecycle_set_mode(const char *dir, uint32_t mode, uint32_t reason, struct rp_config *before)
+int lifecycle_set_mode(const struct pin_dir *pd, uint32_t mode, uint32_t reason, struct rp_config *before)
 {
 	struct rp_config cfg;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
+	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
 	if (fd < 0)
 		return fd;
 	int e = 0;
@@ -63,31 +64,36 @@ out:
 	return e;
 }
 
-/* The boot object bound to the pinned rp_config. */
-static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
+/* Reuses the pinned map NAME for m, when it is pinned. */
+static int reuse_pinned(const struct pin_dir *pd, struct bpf_map *m)
+{
+	int fd = pins_open_map(pd, bpf_map__name(m));
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	int e = bpf_map__reuse_fd(m, fd);
+	close(fd);
+	return e;
+}
+
+/* The boot object bound to the pinned rp_config (and counting drops where
+ * the previous boot object left off). */
+static struct boot_bpf *open_boot(const struct pin_dir *pd)
 {
 	struct boot_bpf *skel = boot_bpf__open();
 	if (!skel) {
-		snprintf(err, errlen, "cannot open the boot-protection BPF object: %s", strerror(errno));
+		pr_err_r(-errno, "cannot open the boot-protection BPF object");
 		return NULL;
 	}
-	int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
-	int e = fd < 0 ? fd : bpf_map__reuse_fd(skel->maps.rp_config, fd);
-	if (fd >= 0)
-		close(fd);
-	/* keep counting where the previous boot object left off */
-	int dfd = pins_open_map(dir, RP_NAME(RP_MAP_BOOT_SK_DROPS));
-	if (!e && dfd >= 0)
-		e = bpf_map__reuse_fd(skel->maps.rp_boot_sk_drops, dfd);
-	if (dfd >= 0)
-		close(dfd);
+	/* the mode is the datapath's: its configuration must be pinned */
+	int e = pins_loaded(pd) ? reuse_pinned(pd, skel->maps.rp_config) : -ENOENT;
+	if (!e)
+		e = reuse_pinned(pd, skel->maps.rp_boot_sk_drops);
 	if (!e)
 		e = boot_bpf__load(skel);
 	if (e) {
-		snprintf(err, errlen,
-			 "cannot load the boot-protection programs: %s "
-			 "(SK_LOOKUP needs Linux >= 5.9, ingress_ifindex >= 5.17)",
-			 strerror(-e));
+		pr_err("cannot load the boot-protection programs: %s (SK_LOOKUP needs Linux >= 5.9, "
+		       "ingress_ifindex >= 5.17)",
+		       strerror(-e));
 		boot_bpf__destroy(skel);
 		return NULL;
 	}
@@ -95,91 +101,88 @@ static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
 }
 
 /* Attaches prog to this network namespace, or switches the pinned link. */
-static int netns_link(const char *dir, struct bpf_program *prog, char *err, size_t errlen)
+static int netns_link(const struct pin_dir *pd, struct bpf_program *prog)
 {
-	char path[PATH_MAX];
-	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
-	int fd = bpf_obj_get(path);
+	char path[PINS_PATH_MAX];
+	int fd = bpf_obj_get(pins_netns_link(pd, path));
 	if (fd >= 0) {
 		int e = bpf_link_update(fd, bpf_program__fd(prog), NULL) ? -errno : 0;
 		close(fd);
 		if (e)
-			snprintf(err, errlen, "cannot switch the network namespace's SK_LOOKUP link %s: %s", path,
-				 strerror(-e));
+			pr_err_r(e, "cannot switch the network namespace's SK_LOOKUP link %s", path);
 		return e;
 	}
 	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (ns < 0) {
-		snprintf(err, errlen, "cannot open /proc/self/ns/net: %s", strerror(errno));
-		return -errno;
-	}
+	if (ns < 0)
+		return pr_err_r(-errno, "cannot open /proc/self/ns/net");
 	struct bpf_link *l = bpf_program__attach_netns(prog, ns);
 	int e = libbpf_get_error(l);
 	close(ns);
-	if (e) {
-		snprintf(err, errlen, "cannot attach SK_LOOKUP to the network namespace: %s", strerror(-e));
-		return e;
-	}
+	if (e)
+		return pr_err_r(e, "cannot attach SK_LOOKUP to the network namespace");
 	/* the pin keeps it attached once this process exits */
 	e = pins_replace(bpf_link__fd(l), path);
 	if (e)
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
+		pr_err_r(e, "cannot pin %s", path);
 	bpf_link__destroy(l);
 	return e;
 }
 
-int boot_netns_setup(const char *dir, bool netns, char *err, size_t errlen)
+/* Pins map at DIR/maps/NAME in place of what is there. */
+static int pin_map(const struct pin_dir *pd, struct bpf_map *m)
 {
-	char path[PATH_MAX];
-	struct boot_bpf *skel = open_boot(dir, err, errlen);
+	char path[PINS_PATH_MAX];
+	int e = pins_replace(bpf_map__fd(m), pins_map(pd, bpf_map__name(m), false, path));
+	return e ? pr_err_r(e, "cannot pin %s", path) : 0;
+}
+
+int boot_netns_setup(const struct pin_dir *pd, bool netns)
+{
+	struct boot_bpf *skel = open_boot(pd);
 	if (!skel)
 		return -EINVAL;
 	/* pinned first: the timer lives as long as its map, and the map as
 	 * long as its pin (an apply's new set of pins drops it) */
-	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_BOOT_TIMER));
-	int e = pins_replace(bpf_map__fd(skel->maps.rp_boot_timer), path);
-	if (!e) {
-		pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_BOOT_SK_DROPS));
-		e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path);
-	}
-	if (e) {
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
+	int e = pin_map(pd, skel->maps.rp_boot_timer);
+	if (!e)
+		e = pin_map(pd, skel->maps.rp_boot_sk_drops);
+	if (e)
 		goto out;
-	}
 	LIBBPF_OPTS(bpf_test_run_opts, run);
-	e = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_boot_arm), &run);
-	if (e) {
-		e = -errno;
-		snprintf(err, errlen, "cannot run the boot timer's arming program: %s", strerror(-e));
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_boot_arm), &run)) {
+		e = pr_err_r(-errno, "cannot run the boot timer's arming program");
 		goto out;
 	}
 	if ((int)run.retval < 0) {
-		e = (int)run.retval;
-		snprintf(err, errlen, "cannot arm the boot timer: %s", strerror(-e));
+		e = pr_err_r((int)run.retval, "cannot arm the boot timer");
 		goto out;
 	}
 	if (netns)
-		e = netns_link(dir, skel->progs.rampart_sk_lookup, err, errlen);
+		e = netns_link(pd, skel->progs.rampart_sk_lookup);
 out:
 	boot_bpf__destroy(skel);
 	return e;
 }
 
-int boot_netns_refresh(const char *dir, char *err, size_t errlen)
+int boot_netns_refresh(const struct pin_dir *pd)
 {
-	char path[PATH_MAX];
-	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
-	if (access(path, F_OK) != 0)
+	char path[PINS_PATH_MAX];
+	if (access(pins_netns_link(pd, path), F_OK) != 0)
 		return 0;
-	struct boot_bpf *skel = open_boot(dir, err, errlen);
+	struct boot_bpf *skel = open_boot(pd);
 	if (!skel)
 		return -EINVAL;
-	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	int e = 0;
-	if (access(path, F_OK) != 0 && (e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path)))
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
-	else
-		e = netns_link(dir, skel->progs.rampart_sk_lookup, err, errlen);
+	if (access(pins_map(pd, RP_NAME(RP_MAP_BOOT_SK_DROPS), false, path), F_OK) != 0)
+		e = pin_map(pd, skel->maps.rp_boot_sk_drops);
+	if (!e)
+		e = netns_link(pd, skel->progs.rampart_sk_lookup);
 	boot_bpf__destroy(skel);
 	return e;
+}
+
+bool boot_netns_hooked(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	return access(pins_netns_link(pd, path), F_OK) == 0;
 }

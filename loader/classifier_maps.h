@@ -19,9 +19,9 @@ struct cls_maps {
 bool cls_maps_has(const struct cls_maps *m, const struct bpf_map *map);
 
 /* Sets max_entries of every classifier map from the tables (before load).
- * Returns 0, or -1 with a message in err. */
-int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t, char *err, size_t errlen);
-/* Writes the tables into the loaded maps.  Returns 0, or -1 with err. */
-int cls_maps_write(const struct cls_maps *m, const struct cls_tables *t, char *err, size_t errlen);
+ * 0 or -errno, with a message (log.h). */
+int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t);
+/* Writes the tables into the loaded maps.  0 or -errno. */
+int cls_maps_write(const struct cls_maps *m, const struct cls_tables *t);
 
 #endif

@@ -23,8 +23,8 @@
 #include "apply.h"
 #include "boot.h"
 #include "cli.h"
-#include "args.h"
 #include "format.h"
+#include "log.h"
 #include "pins.h"
 
 #define DEBOUNCE_NS (300 * 1000000ull) /* editors write in several steps */
@@ -49,23 +49,20 @@ struct daemon {
 	unsigned reloads, failures;
 };
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "rampart daemon: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-}
+struct daemon_opts {
+	struct target_opts target;
+};
 
-static uint32_t current_mode(const char *dir)
+static const struct opt daemon_opts[] = {
+	TARGET_OPTIONS(struct daemon_opts),
+	OPT_END,
+};
+
+static uint32_t current_mode(const struct pin_dir *pd)
 {
 	struct rp_config cfg;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, RP_NAME(RP_MAP_CONFIG));
+	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
 	uint32_t mode = RP_MODE_COUNT;
 	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &cfg) == 0)
 		mode = cfg.mode;
@@ -77,20 +74,20 @@ static uint32_t current_mode(const char *dir)
 static int apply_now(struct daemon *d, const char *why)
 {
 	struct apply_report rep;
-	int rc = apply_policy(&d->rq, &rep, stderr);
+	int rc = exit_code(apply_policy(&d->rq, &rep));
 	if (rc == EXIT_OK)
-		say("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why, d->rq.file,
-		    rep.sha256, rep.nrules, rep.generation, rep.seconds);
+		pr_info("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why,
+			d->rq.file, rep.sha256, rep.nrules, rep.generation, rep.seconds);
 	else
-		say("%s: %s was not applied (exit %d); the running policy stays in force", why, d->rq.file, rc);
+		pr_info("%s: %s was not applied (exit %d); the running policy stays in force", why, d->rq.file, rc);
 	return rc;
 }
 
 static void reload(struct daemon *d, const char *why)
 {
 	/* `rampart shutdown` ran (system going down): do not lift the lockdown */
-	if (current_mode(d->rq.pin_dir) == RP_MODE_LOCKDOWN) {
-		say("%s: mode is lockdown (rampart shutdown); not applying", why);
+	if (current_mode(d->rq.pins) == RP_MODE_LOCKDOWN) {
+		pr_info("%s: mode is lockdown (rampart shutdown); not applying", why);
 		return;
 	}
 	if (apply_now(d, why) == EXIT_OK)
@@ -129,37 +126,21 @@ static void tick(void *arg)
 	if (d->due_ns && now_mono_ns() >= d->due_ns) {
 		d->due_ns = 0;
 		if (access(d->rq.file, R_OK) != 0)
-			say("%s changed but cannot be read (%s); the running policy stays in force", d->rq.file,
-			    strerror(errno));
+			pr_info("%s changed but cannot be read (%s); the running policy stays in force", d->rq.file,
+				strerror(errno));
 		else
 			reload(d, "policy file changed");
 	}
 }
 
-int cmd_daemon(struct cli *c)
+static int cmd_daemon(struct cli *c)
 {
-	static const char *ifnames[APPLY_MAX_IFACES + 1];
+	struct daemon_opts *o = c->opts;
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
-	d.rq.pin_dir = c->pin_dir;
-	d.rq.file = DEFAULT_POLICY_FILE;
+	apply_req_from(&d.rq, c, &o->target, NULL);
 	d.rq.reason = RP_REASON_DAEMON;
 	d.inotify_fd = -1;
-	static const char *const known[] = { "--policy", "--iface", "--cgroup", NULL };
-	for (int i = 1; i < c->argc; i++) {
-		struct arg a;
-		if (arg_next(c, &i, known, &a))
-			return EXIT_USAGE;
-		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)",
-					   a.val);
-		if (apply_option(c, &a, &d.rq, ifnames) > 0)
-			return EXIT_USAGE;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "rampart daemon: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
-		return EXIT_SYSTEM;
-	}
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -177,17 +158,28 @@ int cmd_daemon(struct cli *c)
 	d.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d.inotify_fd < 0 || inotify_add_watch(d.inotify_fd, dirname(dirbuf),
 						  IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
-		say("cannot watch %s for changes (%s); reload with SIGHUP", d.rq.file, strerror(errno));
+		pr_info("cannot watch %s for changes (%s); reload with SIGHUP", d.rq.file, strerror(errno));
 
 	int rc = apply_now(&d, "start");
-	if (rc != EXIT_OK && !pins_loaded(c->pin_dir))
+	if (rc != EXIT_OK && !pins_loaded(&c->pins))
 		return rc; /* nothing to serve; systemd restarts us, boot protection holds meanwhile */
-	say("serving the log of %s; SIGHUP or an edit of %s reloads; SIGTERM exits and leaves the policy "
-	    "in force",
-	    c->pin_dir, d.rq.file);
+	pr_info("serving the log of %s; SIGHUP or an edit of %s reloads; SIGTERM exits and leaves the policy "
+		"in force",
+		c->pins.path, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
-	say("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures, c->pin_dir);
+	pr_info("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures,
+		c->pins.path);
 	if (d.inotify_fd >= 0)
 		close(d.inotify_fd);
 	return rc;
 }
+
+const struct command daemon_command = {
+	.name = "daemon",
+	.run = cmd_daemon,
+	.opts = daemon_opts,
+	.opts_size = sizeof(struct daemon_opts),
+	.max_args = 0,
+	.root = true,
+	.help = "apply the policy, print the log, reload on SIGHUP or when the file changes",
+};

@@ -8,6 +8,7 @@
 #include "fields.h"
 #include "format.h"
 #include "json.h"
+#include "log.h"
 #include "view.h"
 
 static void where(const struct rp_rule_meta *m, char *buf, size_t n)
@@ -87,14 +88,12 @@ static void print_text(const struct view *v)
 	columns_free(&t);
 }
 
-int cmd_rules(struct cli *c)
+static int cmd_rules(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
 	struct view v;
-	int rc = view_open(&v, c->pin_dir, "rules", VIEW_RULES, false);
-	if (rc)
-		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
+	int e = view_open(&v, &c->pins, VIEW_RULES, false);
+	if (e)
+		return exit_code(e);
 	if (c->json)
 		print_json(&v);
 	else
@@ -102,3 +101,10 @@ int cmd_rules(struct cli *c)
 	view_close(&v);
 	return EXIT_OK;
 }
+
+const struct command rules_command = {
+	.name = "rules",
+	.run = cmd_rules,
+	.max_args = 0,
+	.help = "the loaded rules in order with their hit counters",
+};

@@ -16,6 +16,9 @@
 #include "datapath.h"
 #include "format.h"
 #include "json.h"
+#include "apps.h"
+#include "bpfmap.h"
+#include "log.h"
 #include "pins.h"
 #include "sockhooks.h"
 #include "view.h"
@@ -30,6 +33,11 @@ struct attachment {
 	const char *detail; /* XDP mode, "tcx" or "clsact" */
 	bool alive;
 	const char *xdp_mode;
+};
+
+struct attachments {
+	struct attachment *v;
+	int n, cap;
 };
 
 /* By interface, XDP (ingress) before tc (egress). */
@@ -63,60 +71,52 @@ static void query_clsact(struct attachment *a, const char *pin_path)
 	a->alive = bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == info.id && if_indextoname(ifindex, a->now_name);
 }
 
-/* The attachments pinned under DIR/links (see pins.h), each asked whether
- * it still holds its interface (a link whose device was deleted reports
- * ifindex 0). */
-static int read_attachments(const char *dir, struct attachment **out)
+/* One interface link pin (pins_each_iface_link), asked whether it still
+ * holds its interface (a link whose device was deleted reports ifindex 0). */
+static void read_attachment(void *arg, const char *pin, const char *hook, const char *ifname, const char *path)
 {
-	char path[4096];
-	pins_path(path, sizeof(path), dir, "links", NULL);
-	DIR *d = opendir(path);
-	*out = NULL;
-	if (!d)
-		return 0;
-	int n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char hook[32], ifname[IF_NAMESIZE + 1];
-		if (de->d_name[0] == '.' ||
-		    !pins_parse_link_name(de->d_name, hook, sizeof(hook), ifname, sizeof(ifname)))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct attachment *a = realloc(*out, (size_t)cap * sizeof(**out));
-			if (!a)
-				break;
-			*out = a;
-		}
-		struct attachment *a = &(*out)[n++];
-		memset(a, 0, sizeof(*a));
-		snprintf(a->pin, sizeof(a->pin), "%s", de->d_name);
-		snprintf(a->hook, sizeof(a->hook), "%s", strcmp(hook, "tcf") ? hook : "tc");
-		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
-		char lp[4096];
-		pins_path(lp, sizeof(lp), dir, "links", de->d_name);
-		if (!strcmp(hook, "tcf")) {
-			a->kind = "clsact filter";
-			a->detail = "clsact";
-			query_clsact(a, lp);
-			continue;
-		}
-		a->kind = "link";
-		a->detail = strcmp(hook, "tc") ? NULL : "tcx";
-		int fd = bpf_obj_get(lp);
-		bool is_link = false;
-		if (fd >= 0) {
-			is_link = link_target(fd, &a->ifindex, &a->prog_id) == 0;
-			close(fd);
-		}
-		a->alive = is_link && a->ifindex != 0 && if_indextoname(a->ifindex, a->now_name);
-		if (a->alive && !strcmp(a->hook, "xdp"))
-			a->xdp_mode = a->detail = xdp_mode_name(a->ifindex);
+	struct attachments *all = arg;
+	if (all->n == all->cap) {
+		int cap = all->cap ? all->cap * 2 : 8;
+		struct attachment *a = realloc(all->v, (size_t)cap * sizeof(*a));
+		if (!a)
+			return;
+		all->v = a;
+		all->cap = cap;
 	}
-	closedir(d);
-	if (n > 1)
-		qsort(*out, (size_t)n, sizeof(**out), cmp_attachment);
-	return n;
+	struct attachment *a = &all->v[all->n++];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->pin, sizeof(a->pin), "%s", pin);
+	snprintf(a->hook, sizeof(a->hook), "%s", strcmp(hook, PINS_HOOK_TCF) ? hook : PINS_HOOK_TC);
+	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+	if (!strcmp(hook, PINS_HOOK_TCF)) {
+		a->kind = "clsact filter";
+		a->detail = "clsact";
+		query_clsact(a, path);
+		return;
+	}
+	a->kind = "link";
+	a->detail = strcmp(hook, PINS_HOOK_TC) ? NULL : "tcx";
+	int fd = bpf_obj_get(path);
+	bool is_link = false;
+	if (fd >= 0) {
+		is_link = link_target(fd, &a->ifindex, &a->prog_id) == 0;
+		close(fd);
+	}
+	a->alive = is_link && a->ifindex != 0 && if_indextoname(a->ifindex, a->now_name);
+	if (a->alive && !strcmp(a->hook, PINS_HOOK_XDP))
+		a->xdp_mode = a->detail = xdp_mode_name(a->ifindex);
+}
+
+/* The attachments pinned in the pin dir, by interface. */
+static int read_attachments(const struct pin_dir *pd, struct attachment **out)
+{
+	struct attachments all = { NULL, 0, 0 };
+	pins_each_iface_link(pd, read_attachment, &all);
+	if (all.n > 1)
+		qsort(all.v, (size_t)all.n, sizeof(*all.v), cmp_attachment);
+	*out = all.v;
+	return all.n;
 }
 
 /* Entries of the conntrack table, bounded so a table that changes under
@@ -136,9 +136,8 @@ static uint64_t count_flows(int fd, uint32_t capacity)
 
 static uint32_t map_capacity(int fd)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+	struct bpf_map_info info;
+	return bpfmap_info(fd, &info) == 0 ? info.max_entries : 0;
 }
 
 struct totals {
@@ -172,20 +171,19 @@ static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], int
 
 /* The network namespace's SK_LOOKUP link of boot protection (boot.h):
  * its program id, 0 when there is none; drops: what it dropped. */
-static uint32_t netns_hook(const char *dir, uint64_t *drops)
+static uint32_t netns_hook(const struct pin_dir *pd, uint64_t *drops)
 {
-	char path[4096];
+	char path[PINS_PATH_MAX];
 	struct bpf_link_info info;
 	uint32_t len = sizeof(info);
 	*drops = 0;
-	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
-	int fd = bpf_obj_get(path);
+	int fd = bpf_obj_get(pins_netns_link(pd, path));
 	if (fd < 0)
 		return 0;
 	memset(&info, 0, sizeof(info));
 	uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
 	close(fd);
-	fd = pins_open_map(dir, RP_NAME(RP_MAP_BOOT_SK_DROPS));
+	fd = pins_open_map(pd, RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t v[1024];
 	__u32 zero = 0;
@@ -207,36 +205,36 @@ static void print_unloaded(const struct cli *c)
 {
 	if (c->json) {
 		printf("{\"mode\": \"unloaded\", \"pin_dir\": ");
-		json_str(stdout, c->pin_dir);
+		json_str(stdout, c->pins.path);
 		printf(", \"policy\": null, \"attachments\": [], \"conntrack\": null, \"counters\": {}}\n");
 	} else {
 		printf("mode:         unloaded\n"
 		       "nothing is loaded in %s; load a policy with `rampart apply [FILE] --iface IF`\n",
-		       c->pin_dir);
+		       c->pins.path);
 	}
 }
 
 /* The socket hooks and the approved applications (loader/sockhooks.c). */
-static void sock_status_json(const char *dir)
+static void sock_status_json(const struct pin_dir *pd)
 {
 	char cg[4096];
-	int n = sockhooks_attached(dir, cg, sizeof(cg));
+	int n = sockhooks_attached(pd, cg, sizeof(cg));
 	printf(", \"socket_hooks\": {\"hooks\": %d, \"cgroup\": ", n);
 	if (n && cg[0])
 		json_str(stdout, cg);
 	else
 		printf("null");
 	printf("}, \"apps\": ");
-	sockhooks_report_apps(dir, stdout, SOCK_REPORT_JSON);
+	apps_report(pd, stdout, APPS_REPORT_JSON);
 }
 
-static void sock_status_text(const char *dir)
+static void sock_status_text(const struct pin_dir *pd)
 {
 	char cg[4096];
-	int n = sockhooks_attached(dir, cg, sizeof(cg));
+	int n = sockhooks_attached(pd, cg, sizeof(cg));
 	if (n)
 		printf("socket hooks: %d on cgroup %s\n", n, cg[0] ? cg : "(a cgroup that no longer exists)");
-	sockhooks_report_apps(dir, stdout, SOCK_REPORT_TEXT);
+	apps_report(pd, stdout, APPS_REPORT_TEXT);
 }
 
 static void print_json(const struct cli *c, const struct view *v, const struct attachment *att, int natt,
@@ -244,7 +242,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 {
 	char buf[128];
 	printf("{\"mode\": \"%s\", \"pin_dir\": ", mode_name(v->cfg.mode));
-	json_str(stdout, c->pin_dir);
+	json_str(stdout, c->pins.path);
 	printf(", \"generation\": %u, \"mode_reason\": \"%s\"", v->cfg.generation,
 	       lifecycle_reason_name(v->cfg.mode_reason));
 	if (v->cfg.mode_changed_ns) {
@@ -255,7 +253,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 		printf(", \"mode_changed_at\": null, \"mode_changed_at_ns\": null");
 	}
 	uint64_t drops;
-	uint32_t hook = netns_hook(c->pin_dir, &drops);
+	uint32_t hook = netns_hook(&c->pins, &drops);
 	if (hook)
 		printf(", \"netns_hook\": {\"hook\": \"sk_lookup\", \"prog_id\": %u, \"dropped\": %llu}", hook,
 		       (unsigned long long)drops);
@@ -308,7 +306,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 	       (unsigned long long)t.dropped, (unsigned long long)ctr[RPC_DROP_CT_FULL],
 	       (unsigned long long)ctr[RPC_LOG_SENT], (unsigned long long)ctr[RPC_LOG_RATE_LIMITED],
 	       (unsigned long long)ctr[RPC_LOG_RING_FULL]);
-	sock_status_json(c->pin_dir);
+	sock_status_json(&c->pins);
 	printf(", \"counters\": {");
 	for (int i = 0; i < RPC_COUNTER_COUNT; i++)
 		printf("%s\"%s\": %llu", i ? ", " : "", datapath_counter_name((enum rp_counter)i),
@@ -361,7 +359,7 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		printf("policy:       (no policy information pinned)\n");
 	}
 	uint64_t drops;
-	uint32_t hook = netns_hook(c->pin_dir, &drops);
+	uint32_t hook = netns_hook(&c->pins, &drops);
 	if (hook)
 		printf("netns hook:   sk_lookup, prog %u (new inbound on any interface in boot/lockdown; "
 		       "%llu dropped)\n",
@@ -387,7 +385,7 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		columns_print(&t, stdout, "  ");
 		columns_free(&t);
 	}
-	sock_status_text(c->pin_dir);
+	sock_status_text(&c->pins);
 	printf("conntrack:    %llu / %u entries (%.1f%%)\n", (unsigned long long)entries, capacity,
 	       capacity ? 100.0 * (double)entries / capacity : 0.0);
 
@@ -422,28 +420,28 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 	columns_free(&t);
 }
 
-int cmd_status(struct cli *c)
+static int cmd_status(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
 	struct view v;
-	int rc = view_open(&v, c->pin_dir, "status", VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
-	if (rc == VIEW_UNLOADED) {
+	int e = view_open(&v, &c->pins, VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
+	if (e == -ENOENT) {
 		print_unloaded(c);
 		return EXIT_OK;
 	}
-	if (rc)
-		return rc;
+	if (e)
+		return exit_code(e);
 	uint64_t ctr[RPC_COUNTER_COUNT];
-	if (datapath_counters(v.counters_fd, ctr) != 0) {
-		fprintf(stderr, "rampart status: cannot read the counters in %s/maps/rp_counters\n", c->pin_dir);
+	if ((e = datapath_counters(v.counters_fd, ctr))) {
+		char path[PINS_PATH_MAX];
+		pr_err_r(e, "cannot read the counters in %s",
+			 pins_map(&c->pins, RP_NAME(RP_MAP_COUNTERS), false, path));
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
 	uint32_t capacity = map_capacity(v.conntrack_fd);
 	uint64_t entries = count_flows(v.conntrack_fd, capacity);
 	struct attachment *att;
-	int natt = read_attachments(c->pin_dir, &att);
+	int natt = read_attachments(&c->pins, &att);
 	if (c->json)
 		print_json(c, &v, att, natt, entries, capacity, ctr);
 	else
@@ -452,3 +450,10 @@ int cmd_status(struct cli *c)
 	view_close(&v);
 	return EXIT_OK;
 }
+
+const struct command status_command = {
+	.name = "status",
+	.run = cmd_status,
+	.max_args = 0,
+	.help = "mode, policy, attachments, conntrack usage and totals",
+};

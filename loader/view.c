@@ -5,7 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "cli.h"
+#include "bpfmap.h"
+#include "log.h"
 #include "pins.h"
 #include "view.h"
 
@@ -20,45 +21,39 @@ const char *mode_name(uint32_t mode)
 	return mode < RP_MODE_COUNT ? names[mode] : "unknown";
 }
 
+/* Says what to do about a pinned map that cannot be used; returns -err. */
 static int system_error(const struct view *v, const char *what, const char *map, int err)
 {
-	char path[4096];
-	pins_path(path, sizeof(path), v->dir, "maps", map);
+	char path[PINS_PATH_MAX];
+	pins_map(v->pd, map, false, path);
 	if (err == EPERM || err == EACCES)
-		fprintf(stderr,
-			"rampart %s: cannot %s %s: %s; run as root (reading pinned BPF maps needs "
-			"CAP_BPF or CAP_SYS_ADMIN)\n",
-			v->cmd, what, path, strerror(err));
+		pr_err("cannot %s %s: %s; run as root (reading pinned BPF maps needs CAP_BPF or CAP_SYS_ADMIN)", what,
+		       path, strerror(err));
 	else
-		fprintf(stderr,
-			"rampart %s: cannot %s %s: %s; the pins may come from another rampart "
-			"version: run `rampart apply` again\n",
-			v->cmd, what, path, strerror(err));
-	return EXIT_SYSTEM;
+		pr_err("cannot %s %s: %s; the pins may come from another rampart version: run `rampart apply` again",
+		       what, path, strerror(err));
+	return -err;
 }
 
 /* Opens DIR/maps/NAME and checks its layout against this binary's. */
 static int open_map(struct view *v, const char *name, uint32_t key_size, uint32_t value_size, int *fd)
 {
-	int f = pins_open_map(v->dir, name);
+	int f = pins_open_map(v->pd, name);
+	struct bpf_map_info info;
 	if (f < 0)
 		return system_error(v, "open", name, -f);
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(f, &info, &len) != 0) {
-		int e = errno;
+	int e = bpfmap_info(f, &info);
+	if (e) {
 		close(f);
-		return system_error(v, "inspect", name, e);
+		return system_error(v, "inspect", name, -e);
 	}
 	if (info.key_size != key_size || info.value_size != value_size) {
+		char path[PINS_PATH_MAX];
 		close(f);
-		char path[4096];
-		pins_path(path, sizeof(path), v->dir, "maps", name);
-		fprintf(stderr,
-			"rampart %s: %s has key/value sizes %u/%u, this rampart expects %u/%u; "
-			"it was pinned by another rampart version: run `rampart apply` again\n",
-			v->cmd, path, info.key_size, info.value_size, key_size, value_size);
-		return EXIT_SYSTEM;
+		pr_err("%s has key/value sizes %u/%u, this rampart expects %u/%u; it was pinned by another rampart "
+		       "version: run `rampart apply` again",
+		       pins_map(v->pd, name, false, path), info.key_size, info.value_size, key_size, value_size);
+		return -EINVAL;
 	}
 	*fd = f;
 	return 0;
@@ -90,87 +85,69 @@ static int read_rules(struct view *v)
 	return 0;
 }
 
-int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, bool quiet_unloaded)
+/* The rule metadata, its statistics and the policy information. */
+static int open_rules(struct view *v)
 {
-	memset(v, 0, sizeof(*v));
-	v->dir = dir;
-	v->cmd = cmd;
-	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->log_fd = -1;
-
-	char path[4096];
-	struct stat st;
-	pins_path(path, sizeof(path), dir, "maps", RP_NAME(RP_MAP_CONFIG));
-	if (stat(path, &st) != 0) {
-		int e = errno;
-		if (e == ENOENT || e == ENOTDIR) {
-			if (!quiet_unloaded)
-				fprintf(stderr,
-					"rampart %s: nothing loaded in %s; run `rampart apply` "
-					"(or pass the --pin-dir it was applied with)\n",
-					cmd, dir);
-			return VIEW_UNLOADED;
-		}
-		return system_error(v, "read", RP_NAME(RP_MAP_CONFIG), e);
-	}
-	int rc = open_map(v, RP_NAME(RP_MAP_CONFIG), 4, sizeof(struct rp_config), &v->config_fd);
+	int rc = open_map(v, RP_NAME(RP_MAP_POLICY_INFO), 4, sizeof(struct rp_policy_info), &v->info_fd);
+	if (!rc)
+		rc = open_map(v, RP_NAME(RP_MAP_RULES), 4, sizeof(struct rp_rule_meta), &v->rules_fd);
+	if (!rc)
+		rc = open_map(v, RP_NAME(RP_MAP_RULE_STATS), 4, sizeof(struct rp_rule_stats), &v->stats_fd);
 	if (rc)
-		goto fail;
-	uint32_t zero = 0;
-	if (bpf_map_lookup_elem(v->config_fd, &zero, &v->cfg) != 0) {
-		rc = system_error(v, "read", RP_NAME(RP_MAP_CONFIG), errno);
-		goto fail;
-	}
-	if (need & VIEW_RULES) {
-		rc = open_map(v, RP_NAME(RP_MAP_POLICY_INFO), 4, sizeof(struct rp_policy_info), &v->info_fd);
-		if (!rc)
-			rc = open_map(v, RP_NAME(RP_MAP_RULES), 4, sizeof(struct rp_rule_meta), &v->rules_fd);
-		if (!rc)
-			rc = open_map(v, RP_NAME(RP_MAP_RULE_STATS), 4, sizeof(struct rp_rule_stats), &v->stats_fd);
-		if (rc)
-			goto fail;
-		int e = read_rules(v);
-		if (e) {
-			rc = system_error(v, "read", RP_NAME(RP_MAP_RULES), -e);
-			goto fail;
-		}
-		if (v->have_info && v->info.abi_version != RP_ABI_VERSION) {
-			fprintf(stderr,
-				"rampart %s: the policy in %s was loaded by a rampart with map layout "
-				"version %u (this one: %u); run `rampart apply` again\n",
-				cmd, dir, v->info.abi_version, RP_ABI_VERSION);
-			rc = EXIT_SYSTEM;
-			goto fail;
-		}
-	}
-	if (need & VIEW_COUNTERS) {
-		rc = open_map(v, RP_NAME(RP_MAP_COUNTERS), 4, sizeof(uint64_t), &v->counters_fd);
-		if (rc)
-			goto fail;
-	}
-	if (need & VIEW_CONNTRACK) {
-		rc = open_map(v, RP_NAME(RP_MAP_CONNTRACK), sizeof(struct ct_key), sizeof(struct ct_value),
-			      &v->conntrack_fd);
-		if (rc)
-			goto fail;
-	}
-	if (need & VIEW_LOG) {
-		/* a ring buffer has no key or value */
-		rc = open_map(v, RP_NAME(RP_MAP_LOG), 0, 0, &v->log_fd);
-		if (rc)
-			goto fail;
+		return rc;
+	int e = read_rules(v);
+	if (e)
+		return system_error(v, "read", RP_NAME(RP_MAP_RULES), -e);
+	if (v->have_info && v->info.abi_version != RP_ABI_VERSION) {
+		pr_err("the policy in %s was loaded by a rampart with map layout version %u (this one: %u); run "
+		       "`rampart apply` again",
+		       v->pd->path, v->info.abi_version, RP_ABI_VERSION);
+		return -EINVAL;
 	}
 	return 0;
-fail:
-	view_close(v);
+}
+
+int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quiet_unloaded)
+{
+	char path[PINS_PATH_MAX];
+	struct stat st;
+	uint32_t zero = 0;
+	memset(v, 0, sizeof(*v));
+	v->pd = pd;
+	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->log_fd = -1;
+	if (stat(pins_map(pd, RP_NAME(RP_MAP_CONFIG), false, path), &st) != 0) {
+		int e = errno;
+		if (e != ENOENT && e != ENOTDIR)
+			return system_error(v, "read", RP_NAME(RP_MAP_CONFIG), e);
+		if (!quiet_unloaded)
+			pr_err("nothing loaded in %s; run `rampart apply` (or pass the --pin-dir it was applied with)",
+			       pd->path);
+		return -ENOENT;
+	}
+	int rc = open_map(v, RP_NAME(RP_MAP_CONFIG), 4, sizeof(struct rp_config), &v->config_fd);
+	if (!rc && bpf_map_lookup_elem(v->config_fd, &zero, &v->cfg) != 0)
+		rc = system_error(v, "read", RP_NAME(RP_MAP_CONFIG), errno);
+	if (!rc && (need & VIEW_RULES))
+		rc = open_rules(v);
+	if (!rc && (need & VIEW_COUNTERS))
+		rc = open_map(v, RP_NAME(RP_MAP_COUNTERS), 4, sizeof(uint64_t), &v->counters_fd);
+	if (!rc && (need & VIEW_CONNTRACK))
+		rc = open_map(v, RP_NAME(RP_MAP_CONNTRACK), sizeof(struct ct_key), sizeof(struct ct_value),
+			      &v->conntrack_fd);
+	/* a ring buffer has no key or value */
+	if (!rc && (need & VIEW_LOG))
+		rc = open_map(v, RP_NAME(RP_MAP_LOG), 0, 0, &v->log_fd);
+	if (rc)
+		view_close(v);
 	return rc;
 }
 
 int view_reload_rules(struct view *v)
 {
-	int rules = pins_open_map(v->dir, RP_NAME(RP_MAP_RULES));
+	int rules = pins_open_map(v->pd, RP_NAME(RP_MAP_RULES));
 	if (rules < 0)
 		return rules;
-	int info = pins_open_map(v->dir, RP_NAME(RP_MAP_POLICY_INFO));
+	int info = pins_open_map(v->pd, RP_NAME(RP_MAP_POLICY_INFO));
 	if (info < 0) {
 		close(rules);
 		return info;

@@ -2,17 +2,17 @@
  * commands that work from the pins alone (status, rules, flows, log): opens
  * the pinned maps, checks that their layout is the one this binary knows,
  * and reads the rule metadata.  Errors are printed as
- * "rampart CMD: WHAT; WHAT TO DO" and mapped to exit codes. */
+ * "rampart CMD: WHAT; WHAT TO DO" (log.h) and returned as -errno. */
 #ifndef RAMPART_VIEW_H
 #define RAMPART_VIEW_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "pins.h"
 #include "rampart_maps.h"
 
 struct view {
-	const char *dir;
-	const char *cmd;
+	const struct pin_dir *pd;
 	int config_fd, info_fd, rules_fd, stats_fd, counters_fd, conntrack_fd, log_fd;
 	struct rp_config cfg;
 	struct rp_policy_info info;
@@ -30,11 +30,10 @@ enum {
 };
 
 /* Where nothing is loaded: prints "nothing loaded in DIR; run `rampart
- * apply`" (unless quiet_unloaded) and returns VIEW_UNLOADED.  Other errors
- * (not root, layout mismatch) print what to do and return EXIT_SYSTEM.
- * 0 on success. */
-#define VIEW_UNLOADED (-1)
-int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, bool quiet_unloaded);
+ * apply`" (unless quiet_unloaded) and returns -ENOENT.  Other errors (not
+ * root, layout mismatch) print what to do and return -errno.  0 on
+ * success. */
+int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quiet_unloaded);
 void view_close(struct view *v);
 /* Re-reads rp_rules and rp_policy_info from the pins (after an apply has
  * replaced them).  0 or -errno. */

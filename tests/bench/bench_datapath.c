@@ -306,7 +306,7 @@ static char *policy_text(int nrules)
 }
 
 struct apply_times {
-	double parse, compile, load, fill, total; /* seconds */
+	double parse, compile, load, fill, total; /* seconds; load includes writing the classifier tables */
 };
 
 struct size_result {
@@ -372,16 +372,9 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 		die("cls_compile: %s", err);
 	double t2 = now_s();
 	struct datapath_opts o = { .conntrack_size = (uint32_t)pol->opt.conntrack_size, .nslots = policy_nslots(pol) };
-	if (datapath_open(&skel, &o, err, sizeof(err)))
-		die("%s", err);
-	struct cls_maps cm = datapath_cls_maps(skel);
-	if (cls_maps_size(&cm, &t, err, sizeof(err)))
-		die("%s", err);
-	if (datapath_load(skel, err, sizeof(err)))
-		die("%s", err);
+	if (datapath_create(&skel, &o, &t))
+		die("cannot load the datapath (see above)");
 	double t3 = now_s();
-	if (cls_maps_write(&cm, &t, err, sizeof(err)))
-		die("%s", err);
 	uint8_t sha[32] = { 0 };
 	struct rp_config cfg;
 	datapath_config_from_options(&cfg, &pol->opt);

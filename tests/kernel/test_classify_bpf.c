@@ -17,7 +17,6 @@ struct loaded {
 
 static void load_tables(struct loaded *l, const struct cls_tables *t)
 {
-	char err[512];
 	l->skel = classify_test_bpf__open();
 	assert_non_null(l->skel);
 	struct cls_maps m = {
@@ -28,13 +27,13 @@ static void load_tables(struct loaded *l, const struct cls_tables *t)
 		.info = l->skel->maps.cls_info,
 		.actions = l->skel->maps.cls_actions,
 	};
-	if (cls_maps_size(&m, t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (cls_maps_size(&m, t))
+		fail_msg("cannot size the classifier maps (see above)");
 	int rc = classify_test_bpf__load(l->skel);
 	if (rc)
 		fail_msg("loading classify_test.bpf.o failed (%d): is this root, with BPF support?", rc);
-	if (cls_maps_write(&m, t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (cls_maps_write(&m, t))
+		fail_msg("cannot write the classifier maps (see above)");
 	l->prog_fd = bpf_program__fd(l->skel->progs.classify_test);
 }
 

@@ -196,6 +196,7 @@ static struct rampart_bpf *skel;
 static struct policy pol;
 static bool pol_loaded;
 static char pin_dir[PATH_MAX];
+static struct pin_dir pins, empty_pins; /* the instances of pin_dir and empty_dir */
 static char empty_dir[PATH_MAX];
 static char rampart_bin[PATH_MAX];
 static char tmp_dir[PATH_MAX];
@@ -219,7 +220,7 @@ static const char *POLICY = "table root default deny {\n"				    /* 1 */
 
 static void unload(void)
 {
-	pins_remove_all(pin_dir);
+	pins_remove_all(&pins);
 	if (skel)
 		datapath_destroy(skel);
 	skel = NULL;
@@ -230,8 +231,8 @@ static void unload(void)
 
 static void cleanup_at_exit(void)
 {
-	pins_remove_all(pin_dir);
-	pins_remove_all(empty_dir);
+	pins_remove_all(&pins);
+	pins_remove_all(&empty_pins);
 	if (tmp_dir[0]) {
 		char cmd[PATH_MAX + 16];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
@@ -242,7 +243,7 @@ static void cleanup_at_exit(void)
 
 static void on_fatal_signal(int sig)
 {
-	pins_remove_all(pin_dir);
+	pins_remove_all(&pins);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -266,15 +267,8 @@ static void load_and_pin(const char *text)
 	if (cls_compile(&fp, (uint32_t)pol.nrules, &t, err, sizeof(err)) != 0)
 		fail_msg("cls_compile: %s", err);
 	struct datapath_opts o = { .conntrack_size = 1024, .nslots = policy_nslots(&pol) };
-	if (datapath_open(&skel, &o, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct cls_maps cm = datapath_cls_maps(skel);
-	if (cls_maps_size(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (datapath_load(skel, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (cls_maps_write(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (datapath_create(&skel, &o, &t))
+		fail_msg("cannot load the datapath (see above)");
 	assert_int_equal(datapath_write_rules(skel, &pol), 0);
 	uint8_t sha[32] = { 1, 2, 3 };
 	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
@@ -285,15 +279,12 @@ static void load_and_pin(const char *text)
 	flat_policy_free(&fp);
 	diag_free(&d);
 
-	assert_int_equal(pins_mkdirs(pin_dir), 0);
+	assert_int_equal(pins_stage_begin(&pins), 0);
 	struct bpf_map *m;
-	bpf_object__for_each_map(m, skel->obj) {
-		if (bpf_map__is_internal(m))
-			continue;
-		char path[PATH_MAX];
-		pins_path(path, sizeof(path), pin_dir, "maps", bpf_map__name(m));
-		assert_int_equal(bpf_map__pin(m, path), 0);
-	}
+	bpf_object__for_each_map(m, skel->obj)
+		if (!bpf_map__is_internal(m))
+			assert_int_equal(pins_stage_map(&pins, bpf_map__name(m), bpf_map__fd(m)), 0);
+	assert_int_equal(pins_stage_commit(&pins), 0);
 }
 
 static int setup(void **state)
@@ -1094,7 +1085,7 @@ static void test_log_follow_stops_on_unload(void **state)
 	int fd;
 	pid_t pid = spawn_follow("log -f", &fd);
 	usleep(300000);
-	pins_remove_all(pin_dir);
+	pins_remove_all(&pins);
 	/* it notices within about a second and exits by itself */
 	int st = 0, rc = -1;
 	for (int i = 0; i < 60 && rc < 0; i++) {
@@ -1120,13 +1111,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	libbpf_set_print(NULL);
-	char err[512];
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/rampart-test-cmd-%d", (int)getpid());
 	snprintf(empty_dir, sizeof(empty_dir), "/sys/fs/bpf/rampart-test-cmd-%d-empty", (int)getpid());
-	if (pins_check_bpffs(pin_dir, err, sizeof(err))) {
-		fprintf(stderr, "test_commands: %s\n", err);
+	if (pins_init(&pins, pin_dir) || pins_init(&empty_pins, empty_dir) || pins_check_bpffs(&pins))
 		return 1;
-	}
 	/* the binary under test: build/rampart next to build/ktests/ */
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

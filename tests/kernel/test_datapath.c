@@ -339,15 +339,8 @@ static void load_policy_sized(const char *text, uint32_t ct_size)
 		fail_msg("cls_compile: %s", err);
 
 	struct datapath_opts o = { .conntrack_size = ct_size, .nslots = policy_nslots(&pol) };
-	if (datapath_open(&skel, &o, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct cls_maps cm = datapath_cls_maps(skel);
-	if (cls_maps_size(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (datapath_load(skel, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (cls_maps_write(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (datapath_create(&skel, &o, &t))
+		fail_msg("cannot load the datapath (see above)");
 	assert_int_equal(datapath_write_rules(skel, &pol), 0);
 	uint8_t sha[32] = { 1, 2, 3 };
 	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);

@@ -589,15 +589,8 @@ static bool load(struct loaded *L, const char *text, bool gateway)
 
 	L->nslots = policy_nslots(&L->pol);
 	struct datapath_opts o = { .conntrack_size = 256, .nslots = L->nslots };
-	if (datapath_open(&L->skel, &o, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct cls_maps cm = datapath_cls_maps(L->skel);
-	if (cls_maps_size(&cm, &L->t, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (datapath_load(L->skel, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (cls_maps_write(&cm, &L->t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (datapath_create(&L->skel, &o, &L->t))
+		fail_msg("cannot load the datapath (see above)");
 	assert_int_equal(datapath_write_rules(L->skel, &L->pol), 0);
 	struct rp_config cfg;
 	datapath_config_from_options(&cfg, &L->pol.opt);
