@@ -65,8 +65,9 @@ extern const struct command check_command, explain_command, apply_command, unloa
 		OPTION("--policy", NULL, "FILE", "the policy file (default " DEFAULT_POLICY_FILE ")", OPT_STRING,     \
 		       type, target.policy)
 
-/* Prints the pinned log (like `log -f`, --json per c->json) until *stop,
- * calling tick(arg) at least every 200 ms.  An exit code. (cmd_log.c) */
+/* Prints the pinned log (--json per c->json): what is buffered when stop
+ * is NULL, else (like `log -f`) until *stop, calling tick(arg) at least
+ * every 200 ms.  An exit code. (cmd_log.c) */
 int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg);
 
 #endif

@@ -301,22 +301,16 @@ static const struct opt log_opts[] = {
 	OPT_END,
 };
 
-static int cmd_log(struct cli *c)
+int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg)
 {
-	const struct log_opts *o = c->opts;
 	struct view v;
 	struct log_reader r;
 	struct ring_buffer *rb;
 	int rc = open_ring(c, &v, &r, &rb);
 	if (rc)
 		return rc;
-	if (o->follow) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		rc = follow(c, &v, &rb, &r, &stop_requested, NULL, NULL);
+	if (stop) {
+		rc = follow(c, &v, &rb, &r, stop, tick, arg);
 	} else {
 		int e = ring_buffer__consume(rb);
 		if (e < 0)
@@ -329,18 +323,17 @@ static int cmd_log(struct cli *c)
 	return rc;
 }
 
-int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg)
+static int cmd_log(struct cli *c)
 {
-	struct view v;
-	struct log_reader r;
-	struct ring_buffer *rb;
-	int rc = open_ring(c, &v, &r, &rb);
-	if (rc)
-		return rc;
-	rc = follow(c, &v, &rb, &r, stop, tick, arg);
-	ring_buffer__free(rb);
-	view_close(&v);
-	return rc;
+	const struct log_opts *o = c->opts;
+	if (!o->follow)
+		return log_serve(c, NULL, NULL, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return log_serve(c, &stop_requested, NULL, NULL);
 }
 
 const struct command log_command = {

@@ -19,6 +19,15 @@ static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 		snprintf(buf, n, "%s", m->file[0] ? m->file : "(implicit)");
 }
 
+/* The rule in slot s (NULL: none) and its counters. */
+static const struct rp_rule_meta *rule_at(const struct view *v, uint32_t s, struct rp_rule_stats *st)
+{
+	const struct rp_rule_meta *m = view_rule(v, s);
+	if (m)
+		datapath_rule_stats(v->stats_fd, s, st);
+	return m;
+}
+
 static void print_json(const struct view *v)
 {
 	bool first = true;
@@ -29,11 +38,10 @@ static void print_json(const struct view *v)
 		printf("null");
 	printf(", \"rules\": [");
 	for (uint32_t s = 0; s < v->nslots; s++) {
-		const struct rp_rule_meta *m = view_rule(v, s);
+		struct rp_rule_stats st;
+		const struct rp_rule_meta *m = rule_at(v, s, &st);
 		if (!m)
 			continue;
-		struct rp_rule_stats st;
-		datapath_rule_stats(v->stats_fd, s, &st);
 		bool dflt = m->rule_id == RP_SLOT_NONE;
 		printf("%s\n  {\"slot\": %u, \"file\": ", first ? "" : ",", s);
 		json_str(stdout, m->file[0] ? m->file : NULL);
@@ -62,11 +70,10 @@ static void print_text(const struct view *v)
 	const char *head[] = { "#", "WHERE", "TABLE", "VERDICT", "PACKETS", "BYTES", "RULE" };
 	columns_add(&t, head);
 	for (uint32_t s = 0; s < v->nslots; s++) {
-		const struct rp_rule_meta *m = view_rule(v, s);
+		struct rp_rule_stats st;
+		const struct rp_rule_meta *m = rule_at(v, s, &st);
 		if (!m)
 			continue;
-		struct rp_rule_stats st;
-		datapath_rule_stats(v->stats_fd, s, &st);
 		snprintf(num, sizeof(num), "%u", ++shown);
 		where(m, where_buf, sizeof(where_buf));
 		snprintf(pk, sizeof(pk), "%llu", (unsigned long long)st.packets);
