@@ -183,4 +183,16 @@ struct cls_config {
 /* Which fields use cls_prefixes (the others use cls_values). */
 #define CLS_IS_PREFIX_FIELD(f) ((f) == F_LADDR || (f) == F_RADDR || (f) == F_USER)
 
+/* ---------- the layouts, as both compilers (clang -target bpf and the
+ * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
+
+_Static_assert(sizeof(struct cls_fields) == 68 && _Alignof(struct cls_fields) == 4, "struct cls_fields layout");
+_Static_assert(sizeof(struct cls_record) == 8 && _Alignof(struct cls_record) == 4, "struct cls_record layout");
+_Static_assert(sizeof(struct cls_result) == 140 && _Alignof(struct cls_result) == 4, "struct cls_result layout");
+_Static_assert(sizeof(struct cls_class) == 28 && _Alignof(struct cls_class) == 4, "struct cls_class layout");
+_Static_assert(sizeof(struct cls_prefix_key) == 24 && _Alignof(struct cls_prefix_key) == 4,
+	       "struct cls_prefix_key layout");
+_Static_assert(sizeof(struct cls_pair_key) == 12 && _Alignof(struct cls_pair_key) == 4, "struct cls_pair_key layout");
+_Static_assert(sizeof(struct cls_config) == 576 && _Alignof(struct cls_config) == 4, "struct cls_config layout");
+
 #endif

@@ -296,4 +296,20 @@ struct rp_log_event {
 
 /* Defined in the BPF program only (it embeds struct bpf_timer). */
 
+/* ---------- the layouts, as both compilers (clang -target bpf and the
+ * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
+
+_Static_assert(sizeof(struct ct_key) == 40 && _Alignof(struct ct_key) == 4, "struct ct_key layout");
+_Static_assert(sizeof(struct ct_value) == 32 && _Alignof(struct ct_value) == 8, "struct ct_value layout");
+_Static_assert(sizeof(struct rp_config) == 144 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
+_Static_assert(sizeof(struct rp_iface) == 8 && _Alignof(struct rp_iface) == 4, "struct rp_iface layout");
+_Static_assert(sizeof(struct rp_rule_stats) == 32 && _Alignof(struct rp_rule_stats) == 8,
+	       "struct rp_rule_stats layout");
+_Static_assert(sizeof(struct rp_log_bucket) == 24 && _Alignof(struct rp_log_bucket) == 8,
+	       "struct rp_log_bucket layout");
+_Static_assert(sizeof(struct rp_rule_meta) == 472 && _Alignof(struct rp_rule_meta) == 4, "struct rp_rule_meta layout");
+_Static_assert(sizeof(struct rp_policy_info) == 320 && _Alignof(struct rp_policy_info) == 8,
+	       "struct rp_policy_info layout");
+_Static_assert(sizeof(struct rp_log_event) == 96 && _Alignof(struct rp_log_event) == 8, "struct rp_log_event layout");
+
 #endif

@@ -93,4 +93,15 @@ struct rp_sk_mark {
 	__u16 pad2;
 };
 
+/* ---------- the layouts, as both compilers (clang -target bpf and the
+ * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
+
+_Static_assert(sizeof(struct rp_app_key) == 16 && _Alignof(struct rp_app_key) == 8, "struct rp_app_key layout");
+_Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
+_Static_assert(sizeof(struct rp_sock_config) == 16 && _Alignof(struct rp_sock_config) == 4,
+	       "struct rp_sock_config layout");
+_Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
+_Static_assert(sizeof(struct rp_owner) == 48 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 48 && _Alignof(struct rp_sk_mark) == 4, "struct rp_sk_mark layout");
+
 #endif

@@ -181,7 +181,7 @@ int options_parse(struct cli *c, const struct command *const *cmds, int argc, ch
 	if (c->cmd->max_args >= 0 && c->argc - 1 > c->cmd->max_args) {
 		if (c->cmd->max_args == 0)
 			return bad(c->cmd->name, "takes no arguments (got `%s`)", c->argv[1], NULL);
-		return bad(c->cmd->name, "takes at most one %s (got `%s` and more)", c->cmd->arg_name, c->argv[2]);
+		return bad(c->cmd->name, "takes at most one %s (got `%s` as well)", c->cmd->arg_name, c->argv[2]);
 	}
 	return 0;
 }

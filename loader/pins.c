@@ -257,6 +257,7 @@ int pins_stage_begin(struct pin_dir *pd)
 	static const char *const subs[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS };
 	char path[PINS_PATH_MAX];
 	int e;
+	pd->created = false;
 	if (!pins_exists(pd)) {
 		if ((e = make_dir(pd->path)))
 			return e;
@@ -310,11 +311,12 @@ static int commit_sub(const struct pin_dir *pd, const char *sub)
 	return remove_tree(next);
 }
 
-int pins_stage_commit(const struct pin_dir *pd)
+int pins_stage_commit(struct pin_dir *pd)
 {
 	int e = commit_sub(pd, SUB_MAPS);
 	if (!e)
 		e = commit_sub(pd, SUB_PROGS);
+	pd->created = false; /* DIR is in use now: an abort must leave it */
 	return e;
 }
 

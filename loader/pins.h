@@ -108,7 +108,7 @@ void pins_stage_carry_map(const struct pin_dir *pd, const char *name);
 /* DIR/maps-new and DIR/progs-new become DIR/maps and DIR/progs, each in
  * one step (renameat2 RENAME_EXCHANGE), so readers see the old complete
  * set or the new one. */
-int pins_stage_commit(const struct pin_dir *pd);
+int pins_stage_commit(struct pin_dir *pd);
 /* Drops the new set (and DIR, when pins_stage_begin created it). */
 void pins_stage_abort(struct pin_dir *pd);
 

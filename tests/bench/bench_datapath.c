@@ -38,6 +38,7 @@
 #include "datapath.h"
 #include "classifier_maps.h"
 #include "rampart.skel.h"
+#include "packet.h"
 
 #define XDP_DROP_RC 1
 #define XDP_PASS_RC 2
@@ -63,53 +64,6 @@ static double now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
-/* ---------- packets ---------- */
-
-struct pk {
-	uint8_t d[256];
-	uint32_t n;
-};
-
-/* Ethernet + IPv4 + TCP (no options) + `payload` bytes. */
-static void tcp4(struct pk *p, const char *src, uint16_t sp, const char *dst, uint16_t dp, uint8_t flags, uint32_t seq,
-		 uint32_t ack, int payload)
-{
-	static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0x0a }, mac_b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-	uint8_t *d = p->d;
-	memset(p, 0, sizeof(*p));
-	memcpy(d, mac_a, 6);
-	memcpy(d + 6, mac_b, 6);
-	d[12] = 0x08;
-	uint8_t *ip = d + 14, *th = ip + 20;
-	uint16_t tot = (uint16_t)(20 + 20 + payload);
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	ip[8] = 64;
-	ip[9] = 6;
-	if (inet_pton(AF_INET, src, ip + 12) != 1 || inet_pton(AF_INET, dst, ip + 16) != 1)
-		die("bad address %s or %s", src, dst);
-	th[0] = (uint8_t)(sp >> 8);
-	th[1] = (uint8_t)sp;
-	th[2] = (uint8_t)(dp >> 8);
-	th[3] = (uint8_t)dp;
-	uint32_t s = htonl(seq), a = htonl(ack);
-	memcpy(th + 4, &s, 4);
-	memcpy(th + 8, &a, 4);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	th[14] = 0xff;
-	th[15] = 0xff;
-	for (int i = 0; i < payload; i++)
-		th[20 + i] = (uint8_t)('a' + i % 26);
-	p->n = 14 + tot;
-}
-
-#define TF_FIN 0x01
-#define TF_SYN 0x02
-#define TF_PSH 0x08
-#define TF_ACK 0x10
 
 /* ---------- timing ---------- */
 
@@ -336,7 +290,7 @@ static double spread_ns(int prog_fd, int nrules, int want_rc)
 		char src[32];
 		snprintf(src, sizeof(src), "198.%u.%u.%u", 18 + ((h >> 16) & 1), (h >> 8) & 255, h & 255);
 		struct pk p;
-		tcp4(&p, src, (uint16_t)(1024 + i % 50000), LOCAL, 23, TF_SYN, 1, 0, 0);
+		pk_tcp4(&p, src, (uint16_t)(1024 + i % 50000), LOCAL, 23, TF_SYN, 1, 0, 0);
 		struct xdp_md ctx = { .data_end = p.n, .ingress_ifindex = 1 };
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.d, .data_size_in = p.n, .ctx_in = &ctx,
 			    .ctx_size_in = sizeof(ctx), .repeat = 1);
@@ -420,21 +374,21 @@ static void bench_size(int nrules, int empty_fd, struct size_result *r)
 	int xdp = bpf_program__fd(skel->progs.rampart_xdp), tc = bpf_program__fd(skel->progs.rampart_tc_egress);
 	struct pk p;
 	/* open the flow: SYN in, SYN-ACK out, ACK in */
-	tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_SYN, 1, 0, 0);
+	pk_tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_SYN, 1, 0, 0);
 	if (run_once(xdp, &p, 1) != XDP_PASS_RC)
 		die("the SYN of the established flow was not allowed");
-	tcp4(&p, LOCAL, 80, EST_REMOTE, 40000, TF_SYN | TF_ACK, 1, 2, 0);
+	pk_tcp4(&p, LOCAL, 80, EST_REMOTE, 40000, TF_SYN | TF_ACK, 1, 2, 0);
 	if (run_tc_once(tc, &p) != 0 /* TC_ACT_OK */)
 		die("the SYN-ACK of the established flow was dropped");
-	tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK, 2, 2, 0);
+	pk_tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK, 2, 2, 0);
 	if (run_once(xdp, &p, 1) != XDP_PASS_RC)
 		die("the ACK of the established flow was dropped");
 	/* a data segment of the established flow, and a new flow that only
 	 * the last rule matches: it denies, so every repetition is judged
 	 * again (an allowed one would become a flow) */
 	struct pk data, syn;
-	tcp4(&data, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
-	tcp4(&syn, NEW_REMOTE, 40001, LOCAL, 23, TF_SYN, 1, 0, 0);
+	pk_tcp4(&data, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
+	pk_tcp4(&syn, NEW_REMOTE, 40001, LOCAL, 23, TF_SYN, 1, 0, 0);
 	uint32_t last = (uint32_t)nrules - 1;
 	uint64_t before = rule_packets(skel, last), ctr0[RPC_COUNTER_COUNT], ctr1[RPC_COUNTER_COUNT];
 	if (datapath_counters(bpf_map__fd(skel->maps.rp_counters), ctr0))
@@ -538,7 +492,7 @@ int main(int argc, char **argv)
 	machine_notes();
 	int empty = load_empty();
 	struct pk p;
-	tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
+	pk_tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
 
 	struct peer pr;
 	load_peer(&pr);

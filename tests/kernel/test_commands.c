@@ -41,139 +41,7 @@
 #include "classifier_maps.h"
 #include "pins.h"
 #include "rampart.skel.h"
-
-/* ---------- packet building (from test_datapath.c) ---------- */
-
-#define TF_FIN 0x01
-#define TF_SYN 0x02
-#define TF_RST 0x04
-#define TF_ACK 0x10
-
-struct pk {
-	uint8_t d[2048];
-	uint32_t n;
-	uint32_t l3, l4;
-	uint32_t nh;
-	int fam;
-};
-
-static void put(struct pk *p, const void *b, size_t n)
-{
-	assert_true(p->n + n <= sizeof(p->d));
-	if (b)
-		memcpy(p->d + p->n, b, n);
-	else
-		memset(p->d + p->n, 0, n);
-	p->n += (uint32_t)n;
-}
-static void put8(struct pk *p, uint8_t v)
-{
-	put(p, &v, 1);
-}
-static void put16(struct pk *p, uint16_t v)
-{
-	v = htons(v);
-	put(p, &v, 2);
-}
-static void put32(struct pk *p, uint32_t v)
-{
-	v = htonl(v);
-	put(p, &v, 4);
-}
-
-static void eth(struct pk *p, uint16_t type)
-{
-	static const uint8_t a[6] = { 0x02, 0, 0, 0, 0, 0x0a }, b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-	memset(p, 0, sizeof(*p));
-	put(p, a, 6);
-	put(p, b, 6);
-	put16(p, type);
-}
-
-static void ip4(struct pk *p, const char *src, const char *dst)
-{
-	struct in_addr s, d;
-	assert_int_equal(inet_pton(AF_INET, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 4;
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 0);
-	put16(p, 1);
-	put16(p, 0);
-	put8(p, 64);
-	put8(p, 0);
-	put16(p, 0);
-	put(p, &s, 4);
-	put(p, &d, 4);
-	p->nh = p->l3 + 9;
-}
-
-static void ip6(struct pk *p, const char *src, const char *dst)
-{
-	struct in6_addr s, d;
-	assert_int_equal(inet_pton(AF_INET6, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 6;
-	put32(p, 0x60000000);
-	put16(p, 0);
-	put8(p, 59);
-	put8(p, 64);
-	put(p, &s, 16);
-	put(p, &d, 16);
-	p->nh = p->l3 + 6;
-}
-
-static void tcp(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags)
-{
-	p->d[p->nh] = 6;
-	p->l4 = p->n;
-	put16(p, sp);
-	put16(p, dp);
-	put32(p, seq);
-	put32(p, ack);
-	put8(p, 5 << 4);
-	put8(p, flags);
-	put16(p, 65535);
-	put16(p, 0);
-	put16(p, 0);
-}
-
-static void udp(struct pk *p, uint16_t sp, uint16_t dp, int payload)
-{
-	p->d[p->nh] = 17;
-	p->l4 = p->n;
-	put16(p, sp);
-	put16(p, dp);
-	put16(p, (uint16_t)(8 + payload));
-	put16(p, 0);
-	for (int i = 0; i < payload; i++)
-		put8(p, (uint8_t)i);
-}
-
-static void icmp_echo(struct pk *p, uint16_t id)
-{
-	p->d[p->nh] = p->fam == 4 ? 1 : 58;
-	p->l4 = p->n;
-	put8(p, p->fam == 4 ? 8 : 128);
-	put8(p, 0);
-	put16(p, 0);
-	put16(p, id);
-	put16(p, 1);
-}
-
-static void fin(struct pk *p)
-{
-	if (p->fam == 4) {
-		uint16_t tot = htons((uint16_t)(p->n - p->l3));
-		memcpy(p->d + p->l3 + 2, &tot, 2);
-	} else {
-		uint16_t pl = htons((uint16_t)(p->n - p->l3 - 40));
-		memcpy(p->d + p->l3 + 4, &pl, 2);
-	}
-}
+#include "packet.h"
 
 /* Local host 192.0.2.1 / 2001:db8::1, remote 198.51.100.7 / 2001:db8::7. */
 #define L4 "192.0.2.1"
@@ -183,11 +51,7 @@ static void fin(struct pk *p)
 
 static uint32_t tcp4(struct pk *p, const char *s, const char *d, uint16_t sp, uint16_t dp, uint8_t fl)
 {
-	eth(p, ETH_P_IP);
-	ip4(p, s, d);
-	tcp(p, sp, dp, 1000, fl & TF_ACK ? 1 : 0, fl);
-	fin(p);
-	return p->n;
+	return pk_tcp4(p, s, sp, d, dp, fl, 1000, fl & TF_ACK ? 1 : 0, 0);
 }
 
 /* ---------- environment ---------- */
@@ -802,22 +666,22 @@ static void test_flows_listing(void **state)
 	tcp4(&p, R4, L4, 42000, 80, TF_ACK);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* UDP in, no reply */
-	eth(&p, ETH_P_IP);
-	ip4(&p, R4, L4);
-	udp(&p, 5300, 53, 12);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_udp(&p, 5300, 53, 12);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* ICMP echo */
-	eth(&p, ETH_P_IP);
-	ip4(&p, R4, L4);
-	icmp_echo(&p, 77);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_icmp(&p, 8 /* echo request */, 0, 77, 1);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* IPv6 TCP SYN: syn-sent */
-	eth(&p, ETH_P_IPV6);
-	ip6(&p, R6, L6);
-	tcp(&p, 40000, 80, 1, 0, TF_SYN);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* outbound TCP (allow out) */
 	tcp4(&p, L4, R4, 50000, 443, TF_SYN);

@@ -39,6 +39,7 @@
 #include "datapath.h"
 #include "classifier_maps.h"
 #include "rampart.skel.h"
+#include "packet.h"
 
 #define TC_OK		   0
 #define TC_SHOT		   2
@@ -305,97 +306,6 @@ static void gen_policy(struct sbuf *b, bool *gateway)
 	}
 }
 
-/* ---------- packet building (as in test_datapath.c) ---------- */
-
-struct pk {
-	uint8_t d[512];
-	uint32_t n;
-	uint32_t l3, nh;
-	int fam;
-};
-
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-
-static void put(struct pk *p, const void *b, size_t n)
-{
-	assert_true(p->n + n <= sizeof(p->d));
-	if (b)
-		memcpy(p->d + p->n, b, n);
-	else
-		memset(p->d + p->n, 0, n);
-	p->n += (uint32_t)n;
-}
-static void put8(struct pk *p, uint8_t v)
-{
-	put(p, &v, 1);
-}
-static void put16(struct pk *p, uint16_t v)
-{
-	v = htons(v);
-	put(p, &v, 2);
-}
-static void put32(struct pk *p, uint32_t v)
-{
-	v = htonl(v);
-	put(p, &v, 4);
-}
-
-static void eth(struct pk *p, uint16_t type)
-{
-	memset(p, 0, sizeof(*p));
-	put(p, MAC_A, 6);
-	put(p, MAC_B, 6);
-	put16(p, type);
-}
-
-static void ip4(struct pk *p, const char *src, const char *dst)
-{
-	struct in_addr s, d;
-	assert_int_equal(inet_pton(AF_INET, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 4;
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 0);
-	put16(p, 1);
-	put16(p, 0);
-	put8(p, 64);
-	put8(p, 0);
-	put16(p, 0);
-	put(p, &s, 4);
-	put(p, &d, 4);
-	p->nh = p->l3 + 9;
-}
-
-static void ip6(struct pk *p, const char *src, const char *dst)
-{
-	struct in6_addr s, d;
-	assert_int_equal(inet_pton(AF_INET6, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 6;
-	put32(p, 0x60000000);
-	put16(p, 0);
-	put8(p, 59);
-	put8(p, 64); /* not 255: ND types must not take the implicit rule */
-	put(p, &s, 16);
-	put(p, &d, 16);
-	p->nh = p->l3 + 6;
-}
-
-static void fin(struct pk *p)
-{
-	if (p->fam == 4) {
-		uint16_t tot = htons((uint16_t)(p->n - p->l3));
-		memcpy(p->d + p->l3 + 2, &tot, 2);
-	} else {
-		uint16_t pl = htons((uint16_t)(p->n - p->l3 - 40));
-		memcpy(p->d + p->l3 + 4, &pl, 2);
-	}
-}
-
 /* ---------- a random new-flow packet ---------- */
 
 enum hook { HOOK_XDP, HOOK_TC };
@@ -457,53 +367,53 @@ static bool has_ports(int proto)
 
 static void build_packet(const struct pdesc *d, struct pk *p)
 {
-	eth(p, d->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
+	pk_eth(p, 0, d->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
 	if (d->fam == 4)
-		ip4(p, d->src, d->dst);
+		pk_ip4(p, d->src, d->dst, 0, 0, 1);
 	else
-		ip6(p, d->src, d->dst);
+		pk_ip6(p, d->src, d->dst, 64 /* not 255: ND types must not take the implicit rule */);
 	p->d[p->nh] = (uint8_t)d->proto;
 	switch (d->proto) {
 	case 6:
-		put16(p, d->sport);
-		put16(p, d->dport);
-		put32(p, rnd());
-		put32(p, 0);
-		put8(p, 5 << 4);
-		put8(p, 0x02); /* SYN */
-		put16(p, 65535);
-		put32(p, 0);
+		pk_put16(p, d->sport);
+		pk_put16(p, d->dport);
+		pk_put32(p, rnd());
+		pk_put32(p, 0);
+		pk_put8(p, 5 << 4);
+		pk_put8(p, 0x02); /* SYN */
+		pk_put16(p, 65535);
+		pk_put32(p, 0);
 		break;
 	case 17:
 	case 136:
-		put16(p, d->sport);
-		put16(p, d->dport);
-		put16(p, 8 + 12);
-		put16(p, 0);
-		put(p, "differential", 12);
+		pk_put16(p, d->sport);
+		pk_put16(p, d->dport);
+		pk_put16(p, 8 + 12);
+		pk_put16(p, 0);
+		pk_put(p, "differential", 12);
 		break;
 	case 132:
-		put16(p, d->sport);
-		put16(p, d->dport);
-		put32(p, 0x1234);
-		put32(p, 0);
-		put(p, NULL, 16); /* an INIT-sized chunk */
+		pk_put16(p, d->sport);
+		pk_put16(p, d->dport);
+		pk_put32(p, 0x1234);
+		pk_put32(p, 0);
+		pk_put(p, NULL, 16); /* an INIT-sized chunk */
 		break;
 	case 1:
 	case 58:
-		put8(p, (uint8_t)(d->icmp_type >= 0 ? d->icmp_type : 8));
-		put8(p, 0);
-		put16(p, 0);
-		put16(p, d->sport); /* echo identifier */
-		put16(p, 1);
-		put(p, NULL, 12);
+		pk_put8(p, (uint8_t)(d->icmp_type >= 0 ? d->icmp_type : 8));
+		pk_put8(p, 0);
+		pk_put16(p, 0);
+		pk_put16(p, d->sport); /* echo identifier */
+		pk_put16(p, 1);
+		pk_put(p, NULL, 12);
 		break;
 	default:
-		put32(p, 0x00000800); /* GRE header */
-		put(p, NULL, 20);
+		pk_put32(p, 0x00000800); /* GRE header */
+		pk_put(p, NULL, 20);
 		break;
 	}
-	fin(p);
+	pk_fin(p);
 }
 
 static void describe_packet(const struct pdesc *d, char *buf, size_t len)
