@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Boot protection beyond the interfaces the datapath is attached to
- * (SPEC 4, docs/operations.md):
+ * (docs/operations.md):
  *
  *  - rampart_sk_lookup: an SK_LOOKUP program attached to the network
  *    namespace.  The kernel runs it when a packet arriving on any

@@ -255,7 +255,7 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 			return RP_ACT_DROP;
 		}
 	}
-	/* SPEC 3.4: neighbour discovery is never broken; hop limit 255 proves
+	/* docs/cli.md: neighbour discovery is never broken; hop limit 255 proves
 	 * it was not routed from elsewhere (RFC 4861). */
 	if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && p->icmp_type >= 133 && p->icmp_type <= 137 &&
 	    p->ttl == 255 && p->frag == RP_FRAG_NONE) {
@@ -442,7 +442,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		verdict = VERDICT_ALLOW;
 		slot = ev->sk_slot;
 	} else if (cfg->mode == RP_MODE_BOOT) {
-		/* SPEC 4: outbound flows and their replies pass, new inbound is blocked */
+		/* docs/operations.md: outbound flows and their replies pass, new inbound is blocked */
 		if (ev->dir == DIR_IN) {
 			if (p->has_ports && rp_boot_dhcp_reply(p->family, p->proto, p->sport, p->dport)) {
 				rp_count(RPC_PASS_BOOT_DHCP);

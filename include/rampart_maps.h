@@ -19,7 +19,7 @@
  * written by another layout version (see struct rp_policy_info). */
 #define RP_ABI_VERSION 2
 
-/* ---------- modes (SPEC 4) ---------- */
+/* ---------- modes (docs/operations.md) ---------- */
 
 enum rp_mode {
 	RP_MODE_ENFORCING = 0, /* the policy judges new flows */

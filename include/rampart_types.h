@@ -14,7 +14,7 @@ enum verdict {
 	VERDICT_COUNT
 };
 
-/* Event types (SPEC 2.3). */
+/* Event types (docs/policy.md, Events). */
 enum event_type {
 	EVENT_NETWORK = 0, /* socket creation ("access to network") */
 	EVENT_CONNECT = 1,

@@ -1,4 +1,4 @@
-/* Boot protection and the lifecycle modes (SPEC 4, docs/operations.md).
+/* Boot protection and the lifecycle modes (docs/operations.md).
  *
  * `rampart boot` is an apply without a policy (apply_policy with a boot
  * request: the datapath in mode boot on each interface), followed by

@@ -1,5 +1,5 @@
 /* cgroup2 paths: where the cgroup2 file system is mounted (/proc/mounts,
- * the one place that reads it), `--cgroup PATH` as SPEC 1 reads it, and
+ * the one place that reads it), `--cgroup PATH` as docs/cli.md reads it, and
  * cgroup ids back to paths. */
 #ifndef RAMPART_CGROUP_H
 #define RAMPART_CGROUP_H

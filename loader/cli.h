@@ -10,7 +10,7 @@
 #include "options.h"
 #include "pins.h"
 
-/* Exit codes (SPEC 1; docs/cli.md). */
+/* Exit codes (docs/cli.md). */
 enum {
 	EXIT_OK = 0,
 	EXIT_POLICY = 1,

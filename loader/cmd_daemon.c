@@ -7,7 +7,7 @@
  *
  * The daemon never unloads: everything it applies is pinned, so SIGTERM,
  * a crash or a restart leave the policy enforcing exactly as it was
- * (SPEC 3.2, 4).  Messages go to stderr; stdout carries only log events. */
+ * (docs/cli.md, docs/operations.md).  Messages go to stderr; stdout carries only log events. */
 #include <errno.h>
 #include <stdarg.h>
 #include <libgen.h>

@@ -1,4 +1,4 @@
-/* The lifecycle commands (SPEC 4): `rampart boot`, `rampart stop`,
+/* The lifecycle commands (docs/operations.md): `rampart boot`, `rampart stop`,
  * `rampart shutdown`.  See docs/operations.md. */
 #include <errno.h>
 #include <stdio.h>

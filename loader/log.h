@@ -44,7 +44,7 @@ int log_err_r(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 #define pr_debug(...)	   log_msg(LOG_DEBUG, __VA_ARGS__)
 #define pr_err_r(err, ...) log_err_r((err), __VA_ARGS__)
 
-/* The exit code (SPEC 1) of a 0/-errno: 0 ok, 1 policy error (-RP_EPOLICY),
+/* The exit code (docs/cli.md) of a 0/-errno: 0 ok, 1 policy error (-RP_EPOLICY),
  * 2 usage error (-RP_EUSAGE), 3 anything else (a system error). */
 int exit_code(int err);
 

@@ -109,7 +109,7 @@ int sockhooks_target(const struct pin_dir *pd, const char *requested, const stru
 		return 0;
 	}
 	/* first apply without --cgroup: the whole host, when the policy has
-	 * anything for the hooks to judge by (SPEC 1: default the cgroup2 root) */
+	 * anything for the hooks to judge by (docs/cli.md: default the cgroup2 root) */
 	if (policy_names_sockets(p) && cgroup2_mount(out, outlen)) {
 		pr_err("the policy names app/cgroup/user but no cgroup2 file system is mounted (see /proc/mounts); "
 		       "mount one or apply with --cgroup");

@@ -1,5 +1,5 @@
 /* The reference interpreter: judges an event by walking the tables exactly
- * as SPEC 2.2 (and the Jetico tutorial) describe.  It is the ground truth
+ * as docs/policy.md (and the Jetico tutorial) describe.  It is the ground truth
  * the flattened form and the kernel datapath are tested against, so it is
  * written to be obviously right rather than fast. */
 #include <stdlib.h>
@@ -10,7 +10,7 @@ bool cond_matches(const struct cond *c, const struct event *ev, enum field f)
 {
 	if (!c->used)
 		return true;
-	/* A field the event does not carry never matches (SPEC 2.2). */
+	/* A field the event does not carry never matches (docs/policy.md). */
 	if (!ev->has[f])
 		return false;
 	return vset_contains(&c->set, ev->val[f]);

@@ -91,7 +91,7 @@ static bool shadowing_rules(const struct policy *p, const struct table *t, int p
 	return false;
 }
 
-/* Which event types carry a field (SPEC 2.3).  Used to spot conditions
+/* Which event types carry a field (docs/policy.md, Events).  Used to spot conditions
  * that can never hold, such as `remote` on `event network`. */
 static bool event_carries(enum event_type ev, enum field f)
 {

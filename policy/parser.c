@@ -1,4 +1,4 @@
-/* Parser of the policy language (SPEC 2.1, 2.2): tokens -> ast_policy.
+/* Parser of the policy language (docs/policy.md): tokens -> ast_policy.
  *
  * It checks structure only; the values (addresses, ports, paths, ...) are
  * checked by the resolver, which has each item's position.  On an error the

@@ -213,7 +213,7 @@ struct eval_result {
 	int nsteps;
 };
 
-/* Judge an event exactly as SPEC 2.2-2.3 say. */
+/* Judge an event exactly as docs/policy.md says (tables, rules, events). */
 void eval_event(const struct policy *p, const struct event *ev, struct eval_result *r, bool trace);
 void eval_result_free(struct eval_result *r);
 /* Does the rule's condition set match the event? (first failing field in *failed) */

@@ -277,7 +277,7 @@ static void test_jetico_events(void **state)
 	free_ex(&e);
 }
 
-/* SPEC 2.4 and the acceptance events. */
+/* The example of docs/policy.md and the acceptance events. */
 static void test_spec_example(void **state)
 {
 	struct ex e = load_ex(EX "spec-example.rules");
