@@ -1,38 +1,17 @@
-/* The rampart command line: what every command receives, and one function
- * per command.  The commands and their options: main.c (tables, see
- * options.h). */
+/* The rampart command line: the commands (each in its cmd_*.c, with its
+ * table of options, see options.h; the list in main.c) and what they share.
+ * What every command receives, struct cli, is options.h's. */
 #ifndef RAMPART_CLI_H
 #define RAMPART_CLI_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "log.h"
 #include "options.h"
 #include "pins.h"
 
-/* Exit codes (docs/cli.md). */
-enum {
-	EXIT_OK = 0,
-	EXIT_POLICY = 1,
-	EXIT_USAGE = 2,
-	EXIT_SYSTEM = 3,
-};
-
-#define DEFAULT_PIN_DIR	    "/sys/fs/bpf/rampart"
 #define DEFAULT_POLICY_FILE "/etc/rampart/policy.rules"
-
-struct cli {
-	/* global options */
-	const char *pin_dir; /* --pin-dir as given */
-	bool json;	     /* --json */
-	bool verbose;	     /* -v (or RAMPART_DEBUG=1) */
-	struct pin_dir pins; /* the pin dir instance every command works on */
-	/* the command */
-	const struct command *cmd;
-	void *opts; /* its options struct (options.h) */
-	int argc;   /* its positional words, argv[0] = the command's name */
-	char **argv;
-};
 
 /* Prints "rampart CMD: MESSAGE" and a pointer to `rampart CMD --help`;
  * returns EXIT_USAGE. */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
 #include "log.h"
 
 static const char *cur_cmd = "";

@@ -23,6 +23,14 @@
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_NOTE, LOG_INFO, LOG_DEBUG };
 
+/* Exit codes (docs/cli.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_POLICY = 1,
+	EXIT_USAGE = 2,
+	EXIT_SYSTEM = 3,
+};
+
 /* Two errnos stand for what is not a system error (exit_code()): */
 #define RP_EPOLICY EBADMSG	/* the policy has errors (its diagnostics say which) */
 #define RP_EUSAGE  EDESTADDRREQ /* the request names nothing to act on */

@@ -30,7 +30,7 @@ int usage_error(const struct cli *c, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .pin_dir = DEFAULT_PIN_DIR };
+	struct cli c = { .pin_dir = PINS_DEFAULT_DIR };
 	log_init("", false);
 	int e = options_parse(&c, commands, argc - 1, argv + 1);
 	if (e)

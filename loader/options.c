@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli.h"
 #include "log.h"
 #include "options.h"
 
@@ -11,7 +10,7 @@ enum { GLOBAL_PIN_DIR, GLOBAL_JSON, GLOBAL_VERBOSE, GLOBAL_HELP };
 /* The global options, accepted before or after the command. */
 static const struct opt global_opts[] = {
 	[GLOBAL_PIN_DIR] = OPTION("--pin-dir", NULL, "DIR",
-				  "the instance's pin dir in bpffs (default " DEFAULT_PIN_DIR ")", OPT_STRING,
+				  "the instance's pin dir in bpffs (default " PINS_DEFAULT_DIR ")", OPT_STRING,
 				  struct cli, pin_dir),
 	[GLOBAL_JSON] = OPTION("--json", NULL, NULL, "one JSON document (log -f: one object per line)", OPT_FLAG,
 			       struct cli, json),
@@ -218,10 +217,8 @@ void options_usage(FILE *f, const struct command *const *cmds)
 	}
 	fprintf(f, "\nglobal options:\n");
 	print_opts(f, global_opts);
-	fprintf(f,
-		"\n`rampart COMMAND --help` shows a command's options.  Default policy: %s\n"
-		"Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n",
-		DEFAULT_POLICY_FILE);
+	fprintf(f, "\n`rampart COMMAND --help` shows a command's options.\n"
+		   "Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n");
 }
 
 void options_command_help(FILE *f, const struct command *cmd)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "pins.h"
 
 enum opt_kind {
 	OPT_FLAG,   /* bool */
@@ -56,7 +57,21 @@ struct opt {
 		.name = NULL \
 	}
 
-struct cli;
+struct command;
+
+/* A parsed command line: what every command receives. */
+struct cli {
+	/* global options */
+	const char *pin_dir; /* --pin-dir as given (default PINS_DEFAULT_DIR) */
+	bool json;	     /* --json */
+	bool verbose;	     /* -v (or RAMPART_DEBUG=1) */
+	struct pin_dir pins; /* the pin dir instance every command works on */
+	/* the command */
+	const struct command *cmd;
+	void *opts; /* its options struct */
+	int argc;   /* its positional words, argv[0] = the command's name */
+	char **argv;
+};
 
 struct command {
 	const char *name;

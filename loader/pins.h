@@ -32,7 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PINS_PATH_MAX PATH_MAX
+#define PINS_PATH_MAX	 PATH_MAX
+#define PINS_DEFAULT_DIR "/sys/fs/bpf/rampart"
 
 struct pin_dir {
 	char path[PINS_PATH_MAX]; /* DIR */

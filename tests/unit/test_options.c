@@ -61,7 +61,7 @@ static int parse(struct cli *c, const char *line)
 	for (char *w = strtok(buf, " "); w && argc < 32; w = strtok(NULL, " "))
 		argv[argc++] = w;
 	memset(c, 0, sizeof(*c));
-	c->pin_dir = DEFAULT_PIN_DIR;
+	c->pin_dir = PINS_DEFAULT_DIR;
 	return options_parse(c, cmds, argc, argv);
 }
 
