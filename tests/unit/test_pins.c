@@ -45,8 +45,8 @@ static void test_paths(void **state)
 	struct pin_dir pd;
 	char p[PINS_PATH_MAX];
 	assert_int_equal(pins_init(&pd, "/sys/fs/bpf/rp"), 0);
-	assert_string_equal(pins_map(&pd, "rp_config", false, p), "/sys/fs/bpf/rp/maps/rp_config");
-	assert_string_equal(pins_map(&pd, "rp_config", true, p), "/sys/fs/bpf/rp/maps-new/rp_config");
+	assert_string_equal(pins_map(&pd, "map_a", false, p), "/sys/fs/bpf/rp/maps/map_a");
+	assert_string_equal(pins_map(&pd, "map_a", true, p), "/sys/fs/bpf/rp/maps-new/map_a");
 	assert_string_equal(pins_prog(&pd, "xdp", true, p), "/sys/fs/bpf/rp/progs-new/xdp");
 	assert_string_equal(pins_sock_prog(&pd, "connect4", false, p), "/sys/fs/bpf/rp/progs/sock-connect4");
 	assert_string_equal(pins_iface_link(&pd, PINS_HOOK_TC, "eth0.7", p), "/sys/fs/bpf/rp/links/tc-eth0:7");
@@ -110,17 +110,17 @@ static void test_stage_commit_and_abort(void **state)
 	assert_int_equal(pins_stage_begin(&pd), 0);
 	assert_true(pd.created);
 	pins_map(&pd, "", true, p);
-	touch(p, "rp_config"); /* stands for a pinned map */
+	touch(p, "map_a"); /* stands for a pinned map */
 	assert_int_equal(pins_stage_commit(&pd), 0);
-	assert_int_equal(access(pins_map(&pd, "rp_config", false, p), F_OK), 0);
+	assert_int_equal(access(pins_map(&pd, "map_a", false, p), F_OK), 0);
 	assert_int_equal(access(pins_map(&pd, "", true, p), F_OK), -1);
 	/* a second set replaces the first; an aborted one leaves it alone */
 	assert_int_equal(pins_stage_begin(&pd), 0);
 	pins_map(&pd, "", true, p);
-	touch(p, "rp_rules");
+	touch(p, "map_b");
 	pins_stage_abort(&pd);
-	assert_int_equal(access(pins_map(&pd, "rp_config", false, p), F_OK), 0);
-	assert_int_equal(access(pins_map(&pd, "rp_rules", false, p), F_OK), -1);
+	assert_int_equal(access(pins_map(&pd, "map_a", false, p), F_OK), 0);
+	assert_int_equal(access(pins_map(&pd, "map_b", false, p), F_OK), -1);
 	remove_tree(dir);
 	free(dir);
 }
