@@ -7,7 +7,9 @@
 #   make demo       deps, then the live demo; make bench, make fuzz likewise
 #   make check      formatting (.clang-format) and warnings as errors
 #   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
-#   make install    install the binary, the default policy and the units
+#   make install    install the binary, the units, the man pages, the completion
+#   make deb        the Debian package; make package-test tests it (lintian,
+#                   install/upgrade/remove in a throw-away root, a systemd boot)
 #
 # WERROR=1 turns warnings into errors (CI does).  See docs/hacking.md.
 
@@ -32,7 +34,7 @@ ifeq ($(WERROR),1)
 CFLAGS     += -Werror
 BPF_CFLAGS += -Werror
 endif
-LIBS    := -lbpf -lelf -lz
+LIBS    := -lbpf -lelf -lz -lmnl -lmicrohttpd
 
 POLICY_SRC := $(wildcard policy/*.c)
 POLICY_OBJ := $(POLICY_SRC:%.c=$(B)/%.o)
@@ -53,7 +55,7 @@ C_SOURCES  := $(wildcard include/*.h policy/*.[ch] loader/*.[ch] bpf/*.[ch] test
 # keep BPF objects and skeletons (make would delete them as intermediates)
 .SECONDARY:
 
-.PHONY: all deps test demo bench fuzz check check-build format vmlinux clean install
+.PHONY: all deps test demo bench fuzz check check-build format vmlinux clean install install-files deb package-test
 
 all: rampart
 
@@ -80,11 +82,11 @@ vmlinux:
 
 $(B)/policy/%.o: policy/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/loader/%.o: loader/%.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/libpolicy.a: $(POLICY_OBJ)
 	ar rcs $@ $^
@@ -93,7 +95,7 @@ $(B)/libloader.a: $(LOADER_LIB_OBJ)
 	ar rcs $@ $^
 
 $(B)/rampart: $(B)/loader/main.o $(B)/libloader.a $(B)/libpolicy.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---------- tests ----------
 
@@ -156,14 +158,50 @@ format:
 
 # ---------- install ----------
 
-install: rampart
-	install -D -m 0755 $(B)/rampart $(DESTDIR)/usr/local/sbin/rampart
+# Installation paths (make install PREFIX=/usr for a distribution package).
+# The shipped default policy always goes to /usr/share/rampart: that is
+# where `rampart reset` looks (loader/cmd_reset.c).
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+MANDIR        ?= $(PREFIX)/share/man
+DOCDIR        ?= $(PREFIX)/share/doc/rampart
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+
+install: deps
+	@$(MAKE) --no-print-directory install-files
+
+# everything `make install` puts in place, without the dependency check
+# (debian/rules calls this)
+install-files: $(B)/rampart
+	install -D -m 0755 $(B)/rampart $(DESTDIR)$(SBINDIR)/rampart
 	install -D -m 0644 policy/default.rules $(DESTDIR)/usr/share/rampart/default.rules
-	for u in dist/*.service; do install -D -m 0644 $$u $(DESTDIR)/usr/local/lib/systemd/system/$${u#dist/}; done
-	install -D -m 0644 docs/operations.md $(DESTDIR)/usr/local/share/doc/rampart/operations.md
+	# the units name the binary and the documents where this install put them
+	for u in dist/*.service; do \
+		install -d $(DESTDIR)$(UNITDIR) && \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/share/doc/rampart/|$(DOCDIR)/|g' \
+			$$u > $(DESTDIR)$(UNITDIR)/$${u#dist/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#dist/} || exit 1; \
+	done
+	install -D -m 0644 docs/man/rampart.8 $(DESTDIR)$(MANDIR)/man8/rampart.8
+	install -D -m 0644 docs/man/rampart.rules.5 $(DESTDIR)$(MANDIR)/man5/rampart.rules.5
+	install -D -m 0644 dist/bash-completion/rampart $(DESTDIR)$(COMPLETIONDIR)/rampart
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 docs/operations.md docs/policy.md docs/cli.md docs/kubernetes.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 policy/examples/*.rules $(DESTDIR)$(DOCDIR)/examples/
 	# the active policy: a sample on first install, never overwritten
 	[ -e $(DESTDIR)/etc/rampart/policy.rules ] || \
 		install -D -m 0644 policy/default.rules $(DESTDIR)/etc/rampart/policy.rules
+
+# The Debian package (dist/debian), built with dpkg-buildpackage from a copy
+# of the source tree: build/deb/rampart_VERSION_ARCH.deb.
+deb: deps
+	@bash tests/deps.sh package
+	@bash dist/debian/build-deb.sh
+
+# Builds the package, runs lintian, and installs, checks, upgrades and
+# removes it in a throw-away Debian root (tests/package/).
+package-test: deb
+	@bash tests/package/run.sh
 
 clean:
 	rm -rf $(B) rampart

@@ -18,37 +18,25 @@
 #include <bpf/libbpf.h>
 #include "apply.h"
 #include "ast.h"
-#include "attach.h"
 #include "boot.h"
 #include "bpfmap.h"
 #include "cgroup.h"
 #include "classify.h"
 #include "datapath.h"
 #include "format.h"
+#include "hooks.h"
+#include "ifhooks.h"
 #include "log.h"
+#include "netdev.h"
 #include "pins.h"
 #include "policy.h"
 #include "rampart.skel.h"
 #include "sha256.h"
+#include "boot.skel.h"
 #include "sock.skel.h"
 #include "sockhooks.h"
 
 #define ERRLEN 1024
-
-/* Removes the attachments of one interface (pins of links: unpinning the
- * last reference detaches; clsact filters: detached explicitly). */
-static void detach_iface(const struct pin_dir *pd, const char *ifname)
-{
-	char path[PINS_PATH_MAX];
-	unlink(pins_iface_link(pd, PINS_HOOK_XDP, ifname, path));
-	unlink(pins_iface_link(pd, PINS_HOOK_TC, ifname, path));
-	if (access(pins_iface_link(pd, PINS_HOOK_TCF, ifname, path), F_OK) == 0) {
-		unsigned idx = if_nametoindex(ifname);
-		if (idx)
-			detach_tc_clsact(idx);
-		unlink(path);
-	}
-}
 
 /* ---------- the policy's wan interface ---------- */
 
@@ -75,147 +63,6 @@ static bool policy_wan_ifname(const struct policy *p, char *out, size_t outlen)
 	sources_free(&srcs);
 	diag_free(&quiet);
 	return found;
-}
-
-/* ---------- hooks ---------- */
-
-enum hook_kind { HK_XDP, HK_TCX, HK_CLSACT };
-
-struct hook {
-	enum hook_kind kind;
-	bool is_xdp;
-	struct apply_iface *ifc;
-	int link_fd;	 /* XDP / tcx link; -1 for clsact */
-	int old_prog_fd; /* program in force before the switch; -1 when none */
-	const struct pin_dir *pd;
-	char pin[PINS_PATH_MAX];
-	bool fresh; /* no attachment before: attached by this apply */
-	bool done;  /* switched (or attached) */
-};
-
-static int open_pinned_link(struct hook *h)
-{
-	int fd = bpf_obj_get(h->pin);
-	uint32_t ifindex = 0, prog_id = 0;
-	if (fd < 0)
-		return -1;
-	/* a link whose device went away (ifindex 0) or was re-created under the
-	 * same name cannot be updated: attach afresh over the stale pin */
-	if (link_target(fd, &ifindex, &prog_id) || ifindex != h->ifc->ifindex || !prog_id) {
-		close(fd);
-		return -1;
-	}
-	h->link_fd = fd;
-	h->old_prog_fd = bpf_prog_get_fd_by_id(prog_id);
-	return 0;
-}
-
-/* Read-only: what is attached to this hook now. */
-static void hook_prepare(struct hook *h)
-{
-	char tcf[PINS_PATH_MAX];
-	h->link_fd = h->old_prog_fd = -1;
-	h->fresh = true;
-	if (h->is_xdp) {
-		h->kind = HK_XDP;
-		pins_iface_link(h->pd, PINS_HOOK_XDP, h->ifc->name, h->pin);
-		if (open_pinned_link(h) == 0)
-			h->fresh = false;
-		return;
-	}
-	pins_iface_link(h->pd, PINS_HOOK_TC, h->ifc->name, h->pin);
-	pins_iface_link(h->pd, PINS_HOOK_TCF, h->ifc->name, tcf);
-	h->kind = HK_TCX;
-	if (open_pinned_link(h) == 0) {
-		h->fresh = false;
-	} else if (access(tcf, F_OK) == 0) {
-		LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = (int)h->ifc->ifindex, .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, to, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
-		h->kind = HK_CLSACT;
-		snprintf(h->pin, sizeof(h->pin), "%s", tcf);
-		if (bpf_tc_query(&th, &to) == 0 && to.prog_id) {
-			h->old_prog_fd = bpf_prog_get_fd_by_id(to.prog_id);
-			h->fresh = false;
-		}
-	}
-}
-
-static int hook_switch(struct hook *h, int prog_fd, char *err, size_t errlen)
-{
-	int e;
-	if (!h->fresh) {
-		e = h->kind == HK_CLSACT ? attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen)
-					 : link_switch(h->link_fd, prog_fd, err, errlen);
-		if (!e && h->kind == HK_CLSACT)
-			pins_replace(prog_fd, h->pin); /* the marker holds the program in force */
-		h->done = !e;
-		return e;
-	}
-	if (h->is_xdp) {
-		bool generic;
-		e = attach_xdp(prog_fd, h->ifc->ifindex, &generic, err, errlen);
-		if (e < 0)
-			return e;
-		h->link_fd = e;
-		if (generic)
-			pr_note("%s: the driver has no native XDP; using generic (skb) mode, which is slower",
-				h->ifc->name);
-	} else {
-		const char *force = getenv("RAMPART_TC_ATTACH");
-		e = -EOPNOTSUPP;
-		if (!force || strcmp(force, "clsact") != 0) {
-			e = attach_tcx_egress(prog_fd, h->ifc->ifindex, err, errlen);
-			if (e < 0)
-				pr_note("%s: %s; using a clsact filter instead", h->ifc->name, err);
-		}
-		if (e >= 0) {
-			h->link_fd = e;
-		} else {
-			e = attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen);
-			if (e)
-				return e;
-			h->kind = HK_CLSACT;
-			/* the marker pin (the program) tells unload to remove the filter */
-			pins_iface_link(h->pd, PINS_HOOK_TCF, h->ifc->name, h->pin);
-		}
-	}
-	h->done = true;
-	/* the pin is what keeps it attached once this process exits */
-	e = pins_replace(h->kind == HK_CLSACT ? prog_fd : h->link_fd, h->pin);
-	if (e) {
-		snprintf(err, errlen, "cannot pin %.900s: %s", h->pin, strerror(-e));
-		return e;
-	}
-	return 0;
-}
-
-static void hook_rollback(struct hook *h)
-{
-	char err[ERRLEN];
-	if (!h->done)
-		return;
-	if (h->fresh) {
-		unlink(h->pin);
-		if (h->kind == HK_CLSACT)
-			detach_tc_clsact(h->ifc->ifindex);
-		if (h->link_fd >= 0)
-			close(h->link_fd); /* last reference: detached */
-		h->link_fd = -1;
-	} else if (h->kind == HK_CLSACT) {
-		attach_tc_clsact(h->old_prog_fd, h->ifc->ifindex, err, sizeof(err));
-		pins_replace(h->old_prog_fd, h->pin);
-	} else {
-		link_switch(h->link_fd, h->old_prog_fd, err, sizeof(err));
-	}
-	h->done = false;
-}
-
-static void hook_close(struct hook *h)
-{
-	if (h->link_fd >= 0)
-		close(h->link_fd);
-	if (h->old_prog_fd >= 0)
-		close(h->old_prog_fd);
 }
 
 /* ---------- state carried over ---------- */
@@ -309,6 +156,104 @@ static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_
 	return 0;
 }
 
+/* The devices behind rep->ifaces and the role of each (netdev.h): which
+ * programs it gets.  A device rampart cannot read is an error when named
+ * with --iface, and left out with a note when covered by "every interface"
+ * (apply's report lists it). */
+static int plan_ifaces(const struct apply_req *rq, int ingress_hook, struct apply_report *rep, struct netdev **devsp,
+		       int *ndevs)
+{
+	struct netdev *devs;
+	int n, e = netdev_list(&devs, &n);
+	if (e)
+		return pr_err_r(e, "cannot list the network devices (rtnetlink)");
+	bool *protect = calloc((size_t)(n ? n : 1), sizeof(bool));
+	for (int i = 0; protect && i < rep->nifaces; i++)
+		for (int j = 0; j < n; j++)
+			protect[j] |= devs[j].ifindex == rep->ifaces[i].ifindex;
+	int k = 0;
+	for (int i = 0; protect && i < rep->nifaces; i++) {
+		struct apply_iface *f = &rep->ifaces[i];
+		const struct netdev *d = netdev_find(devs, n, f->ifindex);
+		if (d)
+			netdev_role(d, devs, n, protect, ingress_hook, &f->role);
+		else
+			snprintf(f->role.refused, sizeof(f->role.refused), "gone while rampart was reading it");
+		if (!f->role.refused[0]) {
+			rep->ifaces[k++] = *f;
+		} else if (rq->nifnames) {
+			pr_err("cannot protect %s: %s; leave it out of --iface", f->name, f->role.refused);
+			e = -ENODEV;
+			break;
+		} else {
+			pr_note("%s is not protected: %s", f->name, f->role.refused);
+			if (rep->nrefused < APPLY_MAX_IFACES)
+				rep->refused[rep->nrefused++] = *f;
+		}
+	}
+	rep->nifaces = k;
+	e = protect ? e : -ENOMEM;
+	free(protect);
+	if (e)
+		free(devs);
+	else
+		*devsp = devs, *ndevs = n;
+	return e;
+}
+
+static uint32_t iface_policy_id(const char *name, void *arg)
+{
+	return policy_iface_id(arg, name);
+}
+
+/* rp_ifaces: the logical interface of every protected device and of the
+ * VLANs on them (netdev_entries). */
+static int write_iface_entries(struct rampart_bpf *skel, const struct policy *p, const struct apply_report *rep,
+			       const struct netdev *devs, int n)
+{
+	bool *protect = calloc((size_t)(n ? n : 1), sizeof(bool));
+	struct netdev_role *roles = calloc((size_t)(n ? n : 1), sizeof(*roles));
+	int max = 2 * n + 1, e = 0;
+	struct netdev_entry *ent = calloc((size_t)max, sizeof(*ent));
+	if (!protect || !roles || !ent) {
+		e = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < rep->nifaces; i++)
+		for (int j = 0; j < n; j++)
+			if (devs[j].ifindex == rep->ifaces[i].ifindex) {
+				protect[j] = true;
+				roles[j] = rep->ifaces[i].role;
+			}
+	int k = netdev_entries(devs, n, protect, roles, iface_policy_id, (void *)p, ent, max);
+	for (int i = 0; !e && i < k; i++) {
+		struct rp_iface_key key = { .ifindex = ent[i].ifindex, .vid = ent[i].vid };
+		struct rp_iface v = { .id = ent[i].id,
+				      .ifindex = ent[i].logical_ifindex,
+				      .flags = (ent[i].judges ? RP_IFF_JUDGES : 0) |
+					       (ent[i].elsewhere ? RP_IFF_ELSEWHERE : 0) };
+		e = datapath_put_iface(skel, &key, &v);
+	}
+out:
+	free(protect);
+	free(roles);
+	free(ent);
+	return e;
+}
+
+const char *apply_iface_summary(const struct apply_iface *f, char *buf, size_t n)
+{
+	const char *out = f->egress ? f->egress : "none";
+	if (!f->ingress)
+		snprintf(buf, n, "bridge port: tc egress (%s) judges bridged frames", out);
+	else if (!strcmp(f->ingress, "xdp"))
+		snprintf(buf, n, "xdp native, tc egress (%s)", out);
+	else
+		snprintf(buf, n, "tc ingress (%s), tc egress (%s)%s", f->ingress, out,
+			 f->role.l3 ? ", no link layer" : "");
+	return buf;
+}
+
 /* ---------- one apply, step by step ---------- */
 
 struct apply_ctx {
@@ -328,17 +273,19 @@ struct apply_ctx {
 	bool have_old_cfg;
 	char old[APPLY_MAX_IFACES][IF_NAMESIZE];
 	int nold;
+	struct netdev *devs; /* the namespace's devices */
+	int ndevs;
 	char cg_target[PATH_MAX]; /* where the socket hooks go ("" none) */
+	bool netns;		  /* the namespace's SK_LOOKUP link is wanted */
 	/* the new objects and their configuration */
 	struct rampart_bpf *skel;
 	struct sock_bpf *sock;
+	struct boot_bpf *boot;
 	struct rp_config cfg;
 	bool cfg_shared; /* rp_config is the running programs' too */
 	bool keep_boot;	 /* leaving boot: the mode changes only after the switch */
-	/* the switch */
-	struct hook hooks[2 * APPLY_MAX_IFACES];
-	int nhooks;
-	struct sock_switch sock_sw;
+	/* every hook, in one transaction */
+	struct hook_txn txn;
 };
 
 /* 1. the policy, entirely in user space (boot has none: the datapath in
@@ -395,6 +342,8 @@ static int read_running(struct apply_ctx *c)
 	c->loaded = c->reuse = pins_loaded(c->pd);
 	c->nold = pins_attached_ifaces(c->pd, c->old, APPLY_MAX_IFACES);
 	int e = resolve_ifaces(rq, c->loaded, rep, c->old, c->nold);
+	if (!e)
+		e = plan_ifaces(rq, c->p.opt.ingress_hook, rep, &c->devs, &c->ndevs);
 	/* socket hooks: where (boot protection has none) */
 	if (!e && !rq->boot)
 		e = sockhooks_target(c->pd, rq->cgroup ? rep->cgroup : NULL, &c->p, c->cg_target, sizeof(c->cg_target));
@@ -407,6 +356,9 @@ static int read_running(struct apply_ctx *c)
 	}
 	if (c->loaded)
 		read_running_config(c);
+	/* the namespace's SK_LOOKUP link: boot without --iface attaches it, an
+	 * apply keeps a pinned one following the (maybe new) configuration */
+	c->netns = rq->boot ? rq->nifnames == 0 : boot_netns_hooked(c->pd);
 	rep->replaced = c->loaded;
 	rep->generation = c->have_old_cfg ? c->old_cfg.generation + 1 : 1;
 	return 0;
@@ -424,6 +376,9 @@ static int load_objects(struct apply_ctx *c)
 	/* the socket hooks share the new object's maps (judging, counters, log) */
 	if (!e && c->cg_target[0])
 		e = sockhooks_load(&c->sock, c->skel, &c->p);
+	/* boot protection's object shares its configuration (the mode) */
+	if (!e && (c->rq->boot || c->netns))
+		e = boot_load(&c->boot, bpf_map__fd(c->skel->maps.rp_config), c->pd);
 	return e;
 }
 
@@ -445,12 +400,8 @@ static int write_policy_maps(struct apply_ctx *c)
 	if (!e)
 		e = bpf_map__update_elem(c->skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info),
 					 BPF_ANY);
-	for (int i = 0; !e && i < rep->nifaces; i++) {
-		struct apply_iface *f = &rep->ifaces[i];
-		f->policy_id = policy_iface_id(&c->p, f->name);
-		if (f->policy_id)
-			e = datapath_set_iface(c->skel, f->ifindex, f->policy_id);
-	}
+	if (!e)
+		e = write_iface_entries(c->skel, &c->p, rep, c->devs, c->ndevs);
 	return e ? pr_err_r(e, "cannot write the policy maps") : 0;
 }
 
@@ -478,7 +429,7 @@ static void make_config(struct apply_ctx *c)
 {
 	const struct apply_req *rq = c->rq;
 	struct rp_config *cfg = &c->cfg;
-	datapath_config_from_options(cfg, rq->boot ? NULL : &c->p.opt);
+	datapath_config_from_policy(cfg, rq->boot ? NULL : &c->p);
 	cfg->generation = c->rep->generation;
 	cfg->mode_changed_ns = lifecycle_now_boot_ns();
 	cfg->mode_reason = rq->reason ? rq->reason : RP_REASON_APPLY;
@@ -515,19 +466,31 @@ static int stage_pins(struct apply_ctx *c)
 {
 	char path[PINS_PATH_MAX];
 	struct bpf_map *m;
+	struct rampart_bpf *skel = c->skel;
 	int e = pins_stage_begin(c->pd);
 	if (e)
 		return e;
-	bpf_object__for_each_map(m, c->skel->obj) {
+	bpf_object__for_each_map(m, skel->obj) {
 		if (strchr(bpf_map__name(m), '.'))
 			continue; /* libbpf's internal .rodata/.bss */
 		if ((e = pins_stage_map(c->pd, bpf_map__name(m), bpf_map__fd(m))))
 			return e;
 	}
-	if ((e = pins_pin(bpf_program__fd(c->skel->progs.rampart_xdp), pins_prog(c->pd, "xdp", true, path))) ||
-	    (e = pins_pin(bpf_program__fd(c->skel->progs.rampart_tc_egress), pins_prog(c->pd, "tc", true, path))))
+	const struct bpf_program *progs[] = { skel->progs.rampart_xdp, skel->progs.rampart_tc_ingress,
+					      skel->progs.rampart_tc_ingress_l3, skel->progs.rampart_tc_egress,
+					      skel->progs.rampart_tc_egress_l3 };
+	static const char *const names[] = { "xdp", "tc-in", "tc-in-l3", "tc", "tc-l3" };
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if ((e = pins_pin(bpf_program__fd(progs[i]), pins_prog(c->pd, names[i], true, path))))
+			return e;
+	if (c->sock && (e = sockhooks_pin(c->sock, skel, c->pd)))
 		return e;
-	return c->sock ? sockhooks_pin(c->sock, c->skel, c->pd) : 0;
+	/* boot: the timer and the drops counter; an apply keeps the counter
+	 * (the mode is decided now: the timer goes) */
+	if (c->boot)
+		return boot_stage_pins(c->boot, c->pd, c->rq->boot);
+	pins_stage_carry_map(c->pd, RP_NAME(RP_MAP_BOOT_SK_DROPS));
+	return 0;
 }
 
 /* 6. the configuration last: mode enforcing (shared with the running
@@ -553,46 +516,60 @@ static int write_config(struct apply_ctx *c)
 	return e ? pr_err_r(e, "cannot write the configuration") : 0;
 }
 
-/* Back to the old programs everywhere, and the old configuration. */
-static void rollback_all(struct apply_ctx *c, int upto)
+/* Every hook of the new policy, in one transaction: each interface
+ * (ingress and egress), the cgroup's socket hooks, the namespace's link. */
+static int plan_hooks(struct apply_ctx *c)
 {
-	for (int j = upto; j >= 0; j--)
-		hook_rollback(&c->hooks[j]);
-	if (c->cfg_shared && c->have_old_cfg)
-		datapath_write_config(c->skel, &c->old_cfg);
+	struct rampart_bpf *skel = c->skel;
+	struct apply_report *rep = c->rep;
+	int e = 0;
+	for (int i = 0; !e && i < rep->nifaces; i++) {
+		const struct apply_iface *f = &rep->ifaces[i];
+		bool l3 = f->role.l3;
+		struct ifhooks_progs progs = {
+			.xdp = bpf_program__fd(skel->progs.rampart_xdp),
+			.tc_in = bpf_program__fd(l3 ? skel->progs.rampart_tc_ingress_l3
+						    : skel->progs.rampart_tc_ingress),
+			.tc_out =
+				bpf_program__fd(l3 ? skel->progs.rampart_tc_egress_l3 : skel->progs.rampart_tc_egress),
+		};
+		e = ifhooks_add(&c->txn, c->pd, f->ifindex, f->name, f->role.ingress, &progs);
+	}
+	if (!e && c->sock)
+		e = sockhooks_add(&c->txn, c->sock, c->pd, c->cg_target);
+	if (!e && c->netns)
+		e = boot_netns_add(&c->txn, c->boot, c->pd);
+	return e;
 }
 
-/* 7. the switch: one step per hook; on failure, back to the old programs */
+/* The interface of an interface hook. */
+static struct apply_iface *iface_of(struct apply_report *rep, const struct hook *h)
+{
+	for (int i = 0; i < rep->nifaces; i++)
+		if (rep->ifaces[i].ifindex == h->ifindex)
+			return &rep->ifaces[i];
+	return NULL;
+}
+
+/* 7. the switch: one step per hook; on failure, back to the old programs
+ * and the old configuration */
 static int switch_all(struct apply_ctx *c)
 {
-	char err[ERRLEN];
-	struct apply_report *rep = c->rep;
-	for (int i = 0; i < rep->nifaces; i++)
-		for (int x = 0; x < 2; x++) {
-			struct hook *h = &c->hooks[c->nhooks++];
-			memset(h, 0, sizeof(*h));
-			h->is_xdp = x == 0;
-			h->ifc = &rep->ifaces[i];
-			h->pd = c->pd;
-			hook_prepare(h);
-			h->ifc->added |= h->fresh;
-		}
-	int xdp_fd = bpf_program__fd(c->skel->progs.rampart_xdp);
-	int tc_fd = bpf_program__fd(c->skel->progs.rampart_tc_egress);
-	for (int i = 0; i < c->nhooks; i++) {
-		struct hook *h = &c->hooks[i];
-		int e = hook_switch(h, h->is_xdp ? xdp_fd : tc_fd, err, sizeof(err));
-		if (e) {
-			pr_err("%s: %s", h->ifc->name, err);
-			rollback_all(c, i);
-			pr_err("every interface is back to the policy it had; nothing was changed");
-			return e;
-		}
+	int e = plan_hooks(c);
+	if (!e)
+		e = txn_prepare(&c->txn);
+	if (e)
+		return e;
+	for (int i = 0; i < c->txn.n; i++) {
+		struct apply_iface *f = ifhooks_is(&c->txn.v[i]) ? iface_of(c->rep, &c->txn.v[i]) : NULL;
+		if (f)
+			f->added |= c->txn.v[i].fresh;
 	}
-	int e = c->sock ? sockhooks_switch(c->sock, c->pd, c->cg_target, &c->sock_sw) : 0;
+	e = txn_switch(&c->txn);
 	if (e) {
-		rollback_all(c, c->nhooks - 1);
-		pr_err("every hook is back to the policy it had; nothing was changed");
+		if (c->cfg_shared && c->have_old_cfg)
+			datapath_write_config(c->skel, &c->old_cfg);
+		pr_err("every interface and hook is back to the policy it had; nothing was changed");
 		return e;
 	}
 	if (c->keep_boot && (e = datapath_write_config(c->skel, &c->cfg)))
@@ -602,8 +579,9 @@ static int switch_all(struct apply_ctx *c)
 	return 0;
 }
 
-/* 8. commit: drop interfaces no longer listed, publish the new pins */
-static void commit(struct apply_ctx *c)
+/* 8. commit: drop interfaces no longer listed, publish the new pins, new
+ * links take their names; boot: arm the timer */
+static int commit(struct apply_ctx *c)
 {
 	struct apply_report *rep = c->rep;
 	for (int i = 0; i < c->nold; i++) {
@@ -611,50 +589,41 @@ static void commit(struct apply_ctx *c)
 		for (int j = 0; j < rep->nifaces; j++)
 			keep |= !strcmp(c->old[i], rep->ifaces[j].name);
 		if (!keep) {
-			detach_iface(c->pd, c->old[i]);
+			ifhooks_detach(c->pd, c->old[i]);
 			snprintf(rep->detached[rep->ndetached++], IF_NAMESIZE, "%.15s", c->old[i]);
 		}
 	}
-	/* what outlives boot mode (the SK_LOOKUP drop counter) goes into the
-	 * new set too; the boot timer does not (the mode is decided now) */
-	pins_stage_carry_map(c->pd, RP_NAME(RP_MAP_BOOT_SK_DROPS));
 	int e = pins_stage_commit(c->pd);
 	if (e)
 		pr_warn("the new policy is in force but its pins could not be published (%s); run `rampart apply` "
 			"again",
 			strerror(-e));
+	txn_commit(&c->txn);
 	if (c->sock) {
-		sockhooks_commit(&c->sock_sw, c->sock, c->skel, &c->p, c->pd);
-		rep->nsock_hooks = c->sock_sw.n;
-		rep->sock_fresh = c->sock_sw.n && c->sock_sw.h[0].fresh;
+		sockhooks_commit(c->sock, c->skel, &c->p, c->pd);
+		rep->nsock_hooks = SOCK_NHOOKS;
+		rep->sock_fresh = sockhooks_fresh(&c->txn);
 	}
-	for (int i = 0; i < rep->nifaces; i++) {
-		struct apply_iface *f = &rep->ifaces[i];
-		snprintf(f->xdp_mode, sizeof(f->xdp_mode), "%s", xdp_mode_name(f->ifindex));
-		f->tc_kind = c->hooks[2 * i + 1].kind == HK_CLSACT ? "clsact" : "tcx";
+	for (int i = 0; i < c->txn.n; i++) {
+		const struct hook *h = &c->txn.v[i];
+		struct apply_iface *f = ifhooks_is(h) ? iface_of(rep, h) : NULL;
+		if (f && h->ingress)
+			f->ingress = ifhooks_kind(h);
+		else if (f)
+			f->egress = ifhooks_kind(h);
 	}
-}
-
-/* 9. boot: the timer and the namespace hook; apply: keep the namespace
- * hook following the (possibly new) configuration map */
-static int netns_hook(struct apply_ctx *c)
-{
-	const struct apply_req *rq = c->rq;
-	int e = rq->boot ? boot_netns_setup(c->pd, rq->nifnames == 0) : boot_netns_refresh(c->pd);
-	if (e && rq->boot)
-		pr_err("the listed interfaces are protected; interfaces that appear later are not, and the timeout "
-		       "will not open by itself");
-	c->rep->netns_hook = boot_netns_hooked(c->pd);
-	return e;
+	rep->netns_hook = boot_netns_hooked(c->pd);
+	return c->rq->boot ? boot_arm(c->boot) : 0;
 }
 
 static void apply_free(struct apply_ctx *c)
 {
-	for (int i = 0; i < c->nhooks; i++)
-		hook_close(&c->hooks[i]);
-	sockhooks_close(&c->sock_sw);
+	txn_free(&c->txn);
 	if (c->sock)
 		sockhooks_destroy(c->sock);
+	if (c->boot)
+		boot_destroy(c->boot);
+	free(c->devs);
 	/* the pins hold what must stay: the object's own references can go */
 	datapath_destroy(c->skel);
 	cls_tables_free(&c->t);
@@ -696,12 +665,10 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep)
 			e = write_config(c);
 		if (!e)
 			e = switch_all(c);
-		if (e) {
+		if (e)
 			pins_stage_abort(c->pd);
-		} else {
-			commit(c);
-			e = netns_hook(c);
-		}
+		else
+			e = commit(c);
 	}
 	pins_unlock(c->pd);
 	apply_free(c);
@@ -730,7 +697,7 @@ int unload_pins(struct pin_dir *pd, FILE *out)
 	int nif = pins_attached_ifaces(pd, names, APPLY_MAX_IFACES);
 	bool loaded = pins_loaded(pd);
 	for (int i = 0; i < nif; i++)
-		detach_iface(pd, names[i]);
+		ifhooks_detach(pd, names[i]);
 	if ((e = pins_remove_all(pd))) {
 		pr_err_r(e, "cannot remove %s", pd->path);
 		goto out;

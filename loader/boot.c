@@ -75,110 +75,124 @@ static int reuse_pinned(const struct pin_dir *pd, struct bpf_map *m)
 	return e;
 }
 
-/* The boot object bound to the pinned rp_config (and counting drops where
- * the previous boot object left off). */
-static struct boot_bpf *open_boot(const struct pin_dir *pd)
+int boot_load(struct boot_bpf **bp, int config_fd, const struct pin_dir *pd)
 {
-	struct boot_bpf *skel = boot_bpf__open();
-	if (!skel) {
-		pr_err_r(-errno, "cannot open the boot-protection BPF object");
-		return NULL;
-	}
-	/* the mode is the datapath's: its configuration must be pinned */
-	int e = pins_loaded(pd) ? reuse_pinned(pd, skel->maps.rp_config) : -ENOENT;
+	struct boot_bpf *b = boot_bpf__open();
+	if (!b)
+		return pr_err_r(-errno, "cannot open the boot-protection BPF object");
+	/* the mode is the datapath's; drops are counted where the previous
+	 * boot object left off */
+	int e = bpf_map__reuse_fd(b->maps.rp_config, config_fd);
 	if (!e)
-		e = reuse_pinned(pd, skel->maps.rp_boot_sk_drops);
+		e = reuse_pinned(pd, b->maps.rp_boot_sk_drops);
 	if (!e)
-		e = boot_bpf__load(skel);
+		e = boot_bpf__load(b);
 	if (e) {
-		pr_err("cannot load the boot-protection programs: %s (SK_LOOKUP needs Linux >= 5.9, "
-		       "ingress_ifindex >= 5.17)",
+		pr_err("cannot load the boot-protection programs: %s (SK_LOOKUP needs Linux >= 5.9, ingress_ifindex "
+		       ">= 5.17)",
 		       strerror(-e));
-		boot_bpf__destroy(skel);
-		return NULL;
-	}
-	return skel;
-}
-
-/* Attaches prog to this network namespace, or switches the pinned link. */
-static int netns_link(const struct pin_dir *pd, struct bpf_program *prog)
-{
-	char path[PINS_PATH_MAX];
-	int fd = bpf_obj_get(pins_netns_link(pd, path));
-	if (fd >= 0) {
-		int e = bpf_link_update(fd, bpf_program__fd(prog), NULL) ? -errno : 0;
-		close(fd);
-		if (e)
-			pr_err_r(e, "cannot switch the network namespace's SK_LOOKUP link %s", path);
+		boot_bpf__destroy(b);
 		return e;
 	}
+	*bp = b;
+	return 0;
+}
+
+int boot_stage_pins(struct boot_bpf *b, const struct pin_dir *pd, bool timer)
+{
+	/* the timer lives as long as its map, and the map as long as its pin
+	 * (an apply's new set of pins drops it: the mode is decided then) */
+	int e = pins_stage_map(pd, bpf_map__name(b->maps.rp_boot_sk_drops), bpf_map__fd(b->maps.rp_boot_sk_drops));
+	if (!e && timer)
+		e = pins_stage_map(pd, bpf_map__name(b->maps.rp_boot_timer), bpf_map__fd(b->maps.rp_boot_timer));
+	return e;
+}
+
+int boot_arm(struct boot_bpf *b)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	if (bpf_prog_test_run_opts(bpf_program__fd(b->progs.rampart_boot_arm), &run))
+		return pr_err_r(-errno, "cannot run the boot timer's arming program");
+	if ((int)run.retval < 0)
+		return pr_err_r((int)run.retval, "cannot arm the boot timer");
+	return 0;
+}
+
+void boot_destroy(struct boot_bpf *b)
+{
+	boot_bpf__destroy(b);
+}
+
+/* ---------- the network namespace's SK_LOOKUP link (a back-end of hooks.h) ---------- */
+
+static int netns_prepare(struct hook *h)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	h->fresh = true;
+	int fd = bpf_obj_get(h->pin);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.prog_id) {
+		close(fd);
+		return 0;
+	}
+	h->fresh = false;
+	h->link_fd = fd;
+	h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	return 0;
+}
+
+/* The pin keeps it attached once this process exits. */
+static int netns_attach(struct hook *h)
+{
 	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return pr_err_r(-errno, "cannot open /proc/self/ns/net");
-	struct bpf_link *l = bpf_program__attach_netns(prog, ns);
-	int e = libbpf_get_error(l);
+	h->link_fd = bpf_link_create(h->prog_fd, ns, BPF_SK_LOOKUP, NULL);
+	int e = h->link_fd < 0 ? -errno : 0;
 	close(ns);
 	if (e)
 		return pr_err_r(e, "cannot attach SK_LOOKUP to the network namespace");
-	/* the pin keeps it attached once this process exits */
-	e = pins_replace(bpf_link__fd(l), path);
-	if (e)
-		pr_err_r(e, "cannot pin %s", path);
-	bpf_link__destroy(l);
-	return e;
-}
-
-/* Pins map at DIR/maps/NAME in place of what is there. */
-static int pin_map(const struct pin_dir *pd, struct bpf_map *m)
-{
-	char path[PINS_PATH_MAX];
-	int e = pins_replace(bpf_map__fd(m), pins_map(pd, bpf_map__name(m), false, path));
-	return e ? pr_err_r(e, "cannot pin %s", path) : 0;
-}
-
-int boot_netns_setup(const struct pin_dir *pd, bool netns)
-{
-	struct boot_bpf *skel = open_boot(pd);
-	if (!skel)
-		return -EINVAL;
-	/* pinned first: the timer lives as long as its map, and the map as
-	 * long as its pin (an apply's new set of pins drops it) */
-	int e = pin_map(pd, skel->maps.rp_boot_timer);
-	if (!e)
-		e = pin_map(pd, skel->maps.rp_boot_sk_drops);
-	if (e)
-		goto out;
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_boot_arm), &run)) {
-		e = pr_err_r(-errno, "cannot run the boot timer's arming program");
-		goto out;
+	e = pins_replace(h->link_fd, h->pin);
+	if (e) {
+		pr_err_r(e, "cannot pin %s", h->pin);
+		close(h->link_fd);
+		h->link_fd = -1;
 	}
-	if ((int)run.retval < 0) {
-		e = pr_err_r((int)run.retval, "cannot arm the boot timer");
-		goto out;
-	}
-	if (netns)
-		e = netns_link(pd, skel->progs.rampart_sk_lookup);
-out:
-	boot_bpf__destroy(skel);
 	return e;
 }
 
-int boot_netns_refresh(const struct pin_dir *pd)
+static int netns_update(struct hook *h, int prog_fd)
 {
-	char path[PINS_PATH_MAX];
-	if (access(pins_netns_link(pd, path), F_OK) != 0)
-		return 0;
-	struct boot_bpf *skel = open_boot(pd);
-	if (!skel)
-		return -EINVAL;
-	int e = 0;
-	if (access(pins_map(pd, RP_NAME(RP_MAP_BOOT_SK_DROPS), false, path), F_OK) != 0)
-		e = pin_map(pd, skel->maps.rp_boot_sk_drops);
-	if (!e)
-		e = netns_link(pd, skel->progs.rampart_sk_lookup);
-	boot_bpf__destroy(skel);
-	return e;
+	if (bpf_link_update(h->link_fd, prog_fd, NULL))
+		return pr_err_r(-errno, "cannot switch the network namespace's SK_LOOKUP link %s", h->pin);
+	return 0;
+}
+
+static void netns_detach(struct hook *h)
+{
+	unlink(h->pin);
+	close(h->link_fd); /* last reference: detached */
+	h->link_fd = -1;
+}
+
+static const struct hook_ops netns_ops = {
+	.prepare = netns_prepare,
+	.attach = netns_attach,
+	.update = netns_update,
+	.detach = netns_detach,
+};
+
+int boot_netns_add(struct hook_txn *t, struct boot_bpf *b, const struct pin_dir *pd)
+{
+	struct hook *h = txn_add(t, &netns_ops, pd, bpf_program__fd(b->progs.rampart_sk_lookup),
+				 "SK_LOOKUP link of the network namespace");
+	if (!h)
+		return -ENOMEM;
+	pins_netns_link(pd, h->pin);
+	return 0;
 }
 
 bool boot_netns_hooked(const struct pin_dir *pd)

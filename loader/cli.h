@@ -11,7 +11,7 @@
 #include "options.h"
 #include "pins.h"
 
-#define DEFAULT_POLICY_FILE "/etc/rampart/policy.rules"
+#define DEFAULT_POLICY_FILE OPTIONS_DEFAULT_POLICY
 
 /* Prints "rampart CMD: MESSAGE" and a pointer to `rampart CMD --help`;
  * returns EXIT_USAGE. */
@@ -31,8 +31,8 @@ void apply_req_from(struct apply_req *rq, struct cli *c, const struct target_opt
 
 /* The commands (each in its cmd_*.c, listed in main.c). */
 extern const struct command check_command, explain_command, apply_command, unload_command, status_command,
-	rules_command, flows_command, log_command, boot_command, daemon_command, reset_command, stop_command,
-	shutdown_command;
+	rules_command, metrics_command, flows_command, log_command, boot_command, daemon_command, reset_command,
+	stop_command, shutdown_command;
 
 /* The --iface, --cgroup and --policy entries of an options table whose
  * struct holds a struct target_opts called `target`. */

@@ -1,6 +1,8 @@
-/* `rampart rules [--json]`: the loaded rules in evaluation order (rules in
- * policy order, then the table defaults), each with where it was written,
- * its table and verdict, and how many new flows it decided or recorded. */
+/* `rampart rules [--json] [TABLE]...`: the loaded rules in evaluation order
+ * (rules in policy order, then the table defaults), each with where it was
+ * written, its table and verdict, and how many new flows it decided or
+ * recorded; with TABLEs, only the rules of those tables. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -11,6 +13,20 @@
 #include "log.h"
 #include "view.h"
 
+/* The tables asked for (all when none). */
+struct table_filter {
+	int n;
+	char **names;
+};
+
+static bool wanted(const struct table_filter *tf, const struct rp_rule_meta *m)
+{
+	for (int i = 0; i < tf->n; i++)
+		if (!strncmp(tf->names[i], m->table, sizeof(m->table)))
+			return true;
+	return tf->n == 0;
+}
+
 static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 {
 	if (m->rule_id != RP_SLOT_NONE)
@@ -19,16 +35,20 @@ static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 		snprintf(buf, n, "%s", m->file[0] ? m->file : "(implicit)");
 }
 
-/* The rule in slot s (NULL: none) and its counters. */
-static const struct rp_rule_meta *rule_at(const struct view *v, uint32_t s, struct rp_rule_stats *st)
+/* The rule in slot s (NULL: none, or not of the tables asked for) and its
+ * counters. */
+static const struct rp_rule_meta *rule_at(const struct view *v, const struct table_filter *tf, uint32_t s,
+					  struct rp_rule_stats *st)
 {
 	const struct rp_rule_meta *m = view_rule(v, s);
+	if (m && !wanted(tf, m))
+		return NULL;
 	if (m)
 		datapath_rule_stats(v->stats_fd, s, st);
 	return m;
 }
 
-static void print_json(const struct view *v)
+static void print_json(const struct view *v, const struct table_filter *tf)
 {
 	bool first = true;
 	printf("{\"policy\": ");
@@ -39,7 +59,7 @@ static void print_json(const struct view *v)
 	printf(", \"rules\": [");
 	for (uint32_t s = 0; s < v->nslots; s++) {
 		struct rp_rule_stats st;
-		const struct rp_rule_meta *m = rule_at(v, s, &st);
+		const struct rp_rule_meta *m = rule_at(v, tf, s, &st);
 		if (!m)
 			continue;
 		bool dflt = m->rule_id == RP_SLOT_NONE;
@@ -60,7 +80,7 @@ static void print_json(const struct view *v)
 	printf("%s]}\n", first ? "" : "\n");
 }
 
-static void print_text(const struct view *v)
+static void print_text(const struct view *v, const struct table_filter *tf)
 {
 	struct columns t;
 	char num[16], where_buf[RP_FILE_LEN + 16], pk[32], by[32], text[RP_TEXT_LEN + 64];
@@ -71,7 +91,7 @@ static void print_text(const struct view *v)
 	columns_add(&t, head);
 	for (uint32_t s = 0; s < v->nslots; s++) {
 		struct rp_rule_stats st;
-		const struct rp_rule_meta *m = rule_at(v, s, &st);
+		const struct rp_rule_meta *m = rule_at(v, tf, s, &st);
 		if (!m)
 			continue;
 		snprintf(num, sizeof(num), "%u", ++shown);
@@ -95,23 +115,40 @@ static void print_text(const struct view *v)
 	columns_free(&t);
 }
 
+/* Every table asked for is one of the loaded policy. */
+static int check_tables(struct cli *c, const struct view *v, const struct table_filter *tf)
+{
+	for (int i = 0; i < tf->n; i++) {
+		bool known = false;
+		for (uint32_t s = 0; s < v->nslots && !known; s++)
+			known = view_rule(v, s) && !strncmp(tf->names[i], v->meta[s].table, sizeof(v->meta[s].table));
+		if (!known)
+			return usage_error(c, "the loaded policy has no table `%s`", tf->names[i]);
+	}
+	return EXIT_OK;
+}
+
 static int cmd_rules(struct cli *c)
 {
+	struct table_filter tf = { .n = c->argc - 1, .names = c->argv + 1 };
 	struct view v;
 	int e = view_open(&v, &c->pins, VIEW_RULES, false);
 	if (e)
 		return exit_code(e);
-	if (c->json)
-		print_json(&v);
-	else
-		print_text(&v);
+	int rc = check_tables(c, &v, &tf);
+	if (!rc && c->json)
+		print_json(&v, &tf);
+	else if (!rc)
+		print_text(&v, &tf);
 	view_close(&v);
-	return EXIT_OK;
+	return rc;
 }
 
 const struct command rules_command = {
 	.name = "rules",
 	.run = cmd_rules,
-	.max_args = 0,
-	.help = "the loaded rules in order with their hit counters",
+	.args = "[TABLE]...",
+	.arg_name = "TABLE",
+	.max_args = -1,
+	.help = "the loaded rules in order with their hit counters (of the TABLEs named)",
 };

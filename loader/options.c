@@ -191,7 +191,8 @@ static void print_synopsis(FILE *f, const struct command *cmd)
 	if (cmd->args && *cmd->args)
 		fprintf(f, " %s", cmd->args);
 	for (const struct opt *o = cmd->opts; o && o->name; o++) {
-		fprintf(f, " [%s%s%s]", o->alias ? o->alias : o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, " [%s%s%s%s%s]", o->alias ? o->alias : "", o->alias ? "|" : "", o->name, o->arg ? " " : "",
+			o->arg ? o->arg : "");
 		if (o->kind == OPT_LIST)
 			fputs("...", f);
 	}
@@ -211,14 +212,17 @@ void options_usage(FILE *f, const struct command *const *cmds)
 {
 	fprintf(f, "usage: rampart [--pin-dir DIR] [--json] [-v] COMMAND [ARGS]\n\ncommands:\n");
 	for (int i = 0; cmds[i]; i++) {
-		fprintf(f, "  %s", cmds[i]->name);
+		fprintf(f, "  %-9s", cmds[i]->name); /* a space after every name (docs/man checks this list) */
 		print_synopsis(f, cmds[i]);
 		fprintf(f, "\n      %s\n", cmds[i]->help);
 	}
 	fprintf(f, "\nglobal options:\n");
 	print_opts(f, global_opts);
-	fprintf(f, "\n`rampart COMMAND --help` shows a command's options.\n"
-		   "Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n");
+	fprintf(f,
+		"\n`rampart COMMAND --help` shows a command's options.\n"
+		"Default policy: %s   default pin dir: %s\n"
+		"Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n",
+		OPTIONS_DEFAULT_POLICY, PINS_DEFAULT_DIR);
 }
 
 void options_command_help(FILE *f, const struct command *cmd)

@@ -26,6 +26,9 @@ enum opt_kind {
 
 #define OPT_LIST_MAX 64
 
+/* The policy file of every command that reads one, unless told otherwise. */
+#define OPTIONS_DEFAULT_POLICY "/etc/rampart/policy.rules"
+
 struct opt_list {
 	const char *v[OPT_LIST_MAX];
 	int n;

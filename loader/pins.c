@@ -168,6 +168,9 @@ int pins_open_map(const struct pin_dir *pd, const char *name)
 
 /* ---------- interface link pins ---------- */
 
+const char *const pins_iface_hooks[PINS_NIFACE_HOOKS] = { PINS_HOOK_XDP, PINS_HOOK_TCI, PINS_HOOK_TCFI, PINS_HOOK_TC,
+							  PINS_HOOK_TCF };
+
 void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname)
 {
 	int n = snprintf(buf, len, "%s-%s", hook, ifname);
@@ -182,7 +185,10 @@ bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *if
 	if (!dash || dash == name || !dash[1])
 		return false;
 	snprintf(hook, hooklen, "%.*s", (int)(dash - name), name);
-	if (strcmp(hook, PINS_HOOK_XDP) && strcmp(hook, PINS_HOOK_TC) && strcmp(hook, PINS_HOOK_TCF))
+	bool known = false;
+	for (int i = 0; i < PINS_NIFACE_HOOKS; i++)
+		known |= !strcmp(hook, pins_iface_hooks[i]);
+	if (!known)
 		return false;
 	int n = snprintf(ifname, iflen, "%s", dash + 1);
 	for (int i = 0; i < n && i < (int)iflen; i++)

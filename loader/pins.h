@@ -3,11 +3,14 @@
  * opened pin-dir instance (struct pin_dir) and asks it for paths.
  *
  *   DIR/maps/NAME            every map, by its name (include/rampart_names.h)
- *   DIR/progs/xdp, progs/tc  the datapath programs in force
+ *   DIR/progs/xdp, tc-in, tc-in-l3, tc, tc-l3
+ *                            the datapath programs in force
  *   DIR/progs/sock-HOOK      the socket hooks' programs (HOOK: connect4, ...)
- *   DIR/links/xdp-IFNAME     the XDP link of each protected interface
- *   DIR/links/tc-IFNAME      its tc egress link (tcx)
- *   DIR/links/tcf-IFNAME     instead of tc-IFNAME when tc egress is a clsact
+ *   DIR/links/xdp-IFNAME     the XDP link of an interface judged by XDP
+ *   DIR/links/tci-IFNAME     the tc ingress link (tcx) of one judged by tc
+ *   DIR/links/tc-IFNAME      the tc egress link (tcx)
+ *   DIR/links/tcfi-IFNAME, DIR/links/tcf-IFNAME
+ *                            instead of tci-/tc-IFNAME when tc is a clsact
  *                            filter (kernels without tcx): the program, as a
  *                            marker that tells unload to remove the filter
  *   DIR/links/cg-HOOK        the socket hooks' cgroup links
@@ -42,9 +45,14 @@ struct pin_dir {
 };
 
 /* The hooks of an interface, as their link pins name them. */
-#define PINS_HOOK_XDP "xdp"
-#define PINS_HOOK_TC  "tc"
-#define PINS_HOOK_TCF "tcf"
+#define PINS_HOOK_XDP  "xdp"  /* ingress, XDP link */
+#define PINS_HOOK_TCI  "tci"  /* ingress, tcx link */
+#define PINS_HOOK_TCFI "tcfi" /* ingress, clsact filter */
+#define PINS_HOOK_TC   "tc"   /* egress, tcx link */
+#define PINS_HOOK_TCF  "tcf"  /* egress, clsact filter */
+/* All of them, and how many. */
+extern const char *const pins_iface_hooks[];
+#define PINS_NIFACE_HOOKS 5
 
 /* An instance for DIR (nothing is opened or created yet).  0, or
  * -ENAMETOOLONG. */
@@ -68,7 +76,7 @@ bool pins_loaded(const struct pin_dir *pd);
 const char *pins_map(const struct pin_dir *pd, const char *name, bool staged, char *buf);
 /* DIR/maps (the folder), for datapath_opts.reuse_dir. */
 const char *pins_maps_dir(const struct pin_dir *pd, char *buf);
-/* DIR/progs/NAME ("xdp", "tc"), or DIR/progs-new/NAME when staged. */
+/* DIR/progs/NAME ("xdp", "tc-in", ...), or DIR/progs-new/NAME when staged. */
 const char *pins_prog(const struct pin_dir *pd, const char *name, bool staged, char *buf);
 /* DIR/progs(-new)/sock-HOOK. */
 const char *pins_sock_prog(const struct pin_dir *pd, const char *hook, bool staged, char *buf);

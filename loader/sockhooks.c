@@ -285,108 +285,105 @@ int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const struct pin_d
 	return 0;
 }
 
-/* ---------- attach / switch ---------- */
+/* ---------- the cgroup hooks (a back-end of hooks.h) ---------- */
 
-/* Hook i's state: the pinned link on this cgroup (to switch), or none (a new link). */
-static void hook_prepare(const struct pin_dir *pd, int i, uint64_t cgroup_id, struct sock_hook_state *h)
+/* The pinned link of this hook on this cgroup (to switch), or none (a new
+ * link; one on another cgroup loses its pin to it at commit). */
+static int cg_prepare(struct hook *h)
 {
 	struct bpf_link_info info;
-	h->link_fd = h->old_prog_fd = -1;
+	__u32 len = sizeof(info);
 	h->fresh = true;
-	pins_cgroup_link(pd, hook_names[i], false, h->pin);
-	pins_cgroup_link(pd, hook_names[i], true, h->staged_pin);
-	int fd = pinned_link(pd, i, &info);
+	int fd = bpf_obj_get(h->pin);
 	if (fd < 0)
-		return;
-	if (info.cgroup.cgroup_id != cgroup_id || !info.prog_id) {
-		close(fd); /* another cgroup: a new link replaces it at commit */
-		return;
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_CGROUP ||
+	    info.cgroup.cgroup_id != h->target_id || !info.prog_id) {
+		close(fd);
+		return 0;
 	}
 	h->fresh = false;
 	h->link_fd = fd;
 	h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	return 0;
 }
 
-static int hook_switch(struct sock_hook_state *h, struct bpf_program *prog, int cg_fd, const char *name,
-		       const char *cgroup_path)
+static int cg_attach(struct hook *h)
 {
-	int prog_fd = bpf_program__fd(prog);
-	if (!h->fresh) {
-		if (bpf_link_update(h->link_fd, prog_fd, NULL))
-			return pr_err_r(-errno, "cannot switch the %s hook of %s", name, cgroup_path);
-		h->done = true;
-		return 0;
-	}
-	h->link_fd = bpf_link_create(prog_fd, cg_fd, bpf_program__expected_attach_type(prog), NULL);
+	h->link_fd = bpf_link_create(h->prog_fd, h->target_fd, (enum bpf_attach_type)h->attach_type, NULL);
 	if (h->link_fd < 0)
-		return pr_err_r(-errno, "cannot attach the %s hook to cgroup %s", name, cgroup_path);
-	h->done = true;
-	unlink(h->staged_pin);
-	return pins_pin(h->link_fd, h->staged_pin);
+		return pr_err_r(-errno, "cannot attach the %s", h->what);
+	unlink(h->staged);
+	int e = pins_pin(h->link_fd, h->staged);
+	if (e) {
+		close(h->link_fd);
+		h->link_fd = -1;
+	}
+	return e;
 }
 
-int sockhooks_switch(struct sock_bpf *s, const struct pin_dir *pd, const char *cgroup_path, struct sock_switch *st)
+static int cg_update(struct hook *h, int prog_fd)
 {
-	struct stat cst;
-	memset(st, 0, sizeof(*st));
+	return bpf_link_update(h->link_fd, prog_fd, NULL) ? pr_err_r(-errno, "cannot switch the %s", h->what) : 0;
+}
+
+static void cg_detach(struct hook *h)
+{
+	unlink(h->staged);
+	close(h->link_fd); /* last reference: detached */
+	h->link_fd = -1;
+}
+
+static const struct hook_ops cgroup_ops = {
+	.prepare = cg_prepare,
+	.attach = cg_attach,
+	.update = cg_update,
+	.detach = cg_detach,
+};
+
+int sockhooks_add(struct hook_txn *t, struct sock_bpf *s, const struct pin_dir *pd, const char *cgroup_path)
+{
+	struct stat st;
+	char what[64];
 	int cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0 || fstat(cg_fd, &cst)) {
+	if (cg_fd < 0 || fstat(cg_fd, &st)) {
 		int e = pr_err_r(-errno, "cannot open cgroup %s", cgroup_path);
 		if (cg_fd >= 0)
 			close(cg_fd);
 		return e;
 	}
-	int e = 0;
-	for (int i = 0; !e && i < SOCK_NHOOKS; i++) {
-		struct sock_hook_state *h = &st->h[st->n++];
-		hook_prepare(pd, i, (uint64_t)cst.st_ino, h);
-		e = hook_switch(h, hook_prog(s, i), cg_fd, hook_names[i], cgroup_path);
+	for (int i = 0; i < SOCK_NHOOKS; i++) {
+		struct bpf_program *prog = hook_prog(s, i);
+		snprintf(what, sizeof(what), "%s hook of the cgroup", hook_names[i]);
+		struct hook *h = txn_add(t, &cgroup_ops, pd, bpf_program__fd(prog), what);
+		if (!h) {
+			close(cg_fd);
+			return -ENOMEM;
+		}
+		pins_cgroup_link(pd, hook_names[i], false, h->pin);
+		pins_cgroup_link(pd, hook_names[i], true, h->staged);
+		h->target_fd = dup(cg_fd);
+		h->target_id = (uint64_t)st.st_ino;
+		h->attach_type = bpf_program__expected_attach_type(prog);
 	}
 	close(cg_fd);
-	if (e)
-		sockhooks_rollback(st);
-	return e;
+	return 0;
 }
 
-void sockhooks_rollback(struct sock_switch *st)
+bool sockhooks_fresh(const struct hook_txn *t)
 {
-	for (int i = st->n - 1; i >= 0; i--) {
-		struct sock_hook_state *h = &st->h[i];
-		if (!h->done)
-			continue;
-		if (h->fresh) {
-			unlink(h->staged_pin);
-			close(h->link_fd); /* last reference: detached */
-			h->link_fd = -1;
-		} else if (h->old_prog_fd >= 0) {
-			bpf_link_update(h->link_fd, h->old_prog_fd, NULL);
-		}
-		h->done = false;
-	}
+	for (int i = 0; i < t->n; i++)
+		if (t->v[i].ops == &cgroup_ops)
+			return t->v[i].fresh;
+	return false;
 }
 
-void sockhooks_commit(struct sock_switch *st, struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p,
-		      const struct pin_dir *pd)
+/* After the switch: owners recorded by the old hooks between the first
+ * copy and the switch. */
+void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
 {
-	for (int i = 0; i < st->n; i++) {
-		struct sock_hook_state *h = &st->h[i];
-		if (h->fresh && h->done)
-			rename(h->staged_pin, h->pin); /* an old link on another cgroup loses its pin: detached */
-	}
-	/* owners recorded by the old hooks between the first copy and the switch */
 	copy_listeners(s, dp, p, pd);
-}
-
-void sockhooks_close(struct sock_switch *st)
-{
-	for (int i = 0; i < st->n; i++) {
-		if (st->h[i].link_fd >= 0)
-			close(st->h[i].link_fd);
-		if (st->h[i].old_prog_fd >= 0)
-			close(st->h[i].old_prog_fd);
-		st->h[i].link_fd = st->h[i].old_prog_fd = -1;
-	}
-	st->n = 0;
 }
 
 void sockhooks_destroy(struct sock_bpf *s)

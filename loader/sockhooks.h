@@ -1,7 +1,7 @@
 /* The socket hooks (bpf/sock.bpf.c) in the apply pipeline: open the
  * object reusing the new datapath object's maps, fill the application,
  * cgroup and owner maps, pin, attach to a cgroup2 subtree (or switch the
- * pinned cgroup links in one step each), roll back, detach.  Design:
+ * pinned cgroup links in one step each: a back-end of hooks.h).  Design:
  * docs/sockets.md.  0 or -errno, with a message (log.h). */
 #ifndef RAMPART_SOCKHOOKS_H
 #define RAMPART_SOCKHOOKS_H
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "hooks.h"
 #include "pins.h"
 #include "policy.h"
 
@@ -17,21 +18,6 @@ struct rampart_bpf;
 struct sock_bpf;
 
 #define SOCK_NHOOKS 10
-
-/* One cgroup hook during an apply. */
-struct sock_hook_state {
-	char pin[PINS_PATH_MAX];	/* DIR/links/cg-NAME */
-	char staged_pin[PINS_PATH_MAX]; /* where a new link waits for the commit */
-	int link_fd;			/* the pinned link, or the new one */
-	int old_prog_fd;		/* program in force before the switch (-1: none) */
-	bool fresh;			/* a new link (no pin, or another cgroup) */
-	bool done;
-};
-
-struct sock_switch {
-	struct sock_hook_state h[SOCK_NHOOKS];
-	int n;
-};
 
 /* The cgroup the hooks go to: the request's --cgroup (absolute path), the
  * cgroup the pinned links hold now, or — first apply without --cgroup — the
@@ -49,16 +35,15 @@ int sockhooks_load(struct sock_bpf **s, struct rampart_bpf *dp, const struct pol
 int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd);
 /* Pins the object's own maps and programs in the staged set. */
 int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const struct pin_dir *pd);
-/* Attaches to cgroup_path (new links pinned staged until commit) or
- * switches the pinned links in place.  On failure everything it did is
- * rolled back. */
-int sockhooks_switch(struct sock_bpf *s, const struct pin_dir *pd, const char *cgroup_path, struct sock_switch *st);
-void sockhooks_rollback(struct sock_switch *st);
-/* After every hook switched: new links take their final pin names.  Owners
- * recorded by the old hooks meanwhile are copied too. */
-void sockhooks_commit(struct sock_switch *st, struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p,
-		      const struct pin_dir *pd);
-void sockhooks_close(struct sock_switch *st);
+/* Adds the hooks on cgroup_path to t (hooks.h): new links are pinned as
+ * DIR/links/new-cg-HOOK until commit, pinned ones on that cgroup are
+ * switched in place. */
+int sockhooks_add(struct hook_txn *t, struct sock_bpf *s, const struct pin_dir *pd, const char *cgroup_path);
+/* The hooks of t were attached afresh (not switched). */
+bool sockhooks_fresh(const struct hook_txn *t);
+/* After t committed: owners recorded by the old hooks meanwhile are copied
+ * too. */
+void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd);
 void sockhooks_destroy(struct sock_bpf *s);
 /* The cgroup the pinned hooks are attached to ("" if none); returns how
  * many hooks are pinned. */

@@ -1,10 +1,14 @@
+#include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
 #include "bpfmap.h"
 #include "log.h"
 #include "pins.h"
@@ -191,4 +195,139 @@ const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size
 	else
 		snprintf(buf, n, "%s:%u", m->file, m->line);
 	return buf;
+}
+
+/* ---------- beyond the maps: links, hooks, conntrack usage ---------- */
+
+/* By interface, ingress (xdp, tc-ingress) before egress (tc-egress). */
+static int cmp_attachment(const void *a, const void *b)
+{
+	const struct view_attachment *x = a, *y = b;
+	int c = strcmp(x->ifname, y->ifname);
+	return c ? c : strcmp(y->hook, x->hook);
+}
+
+/* tc through a clsact filter (kernels without tcx): the pin is the
+ * program, a marker; ask tc whether our filter still runs it. */
+static void query_clsact(struct view_attachment *a, const char *pin_path, bool ingress)
+{
+	uint32_t ifindex = if_nametoindex(a->ifname);
+	int fd = bpf_obj_get(pin_path);
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	a->prog_id = info.id;
+	a->ifindex = ifindex;
+	if (!ifindex)
+		return;
+	a->alive = query_tc_clsact(ifindex, ingress) == info.id && if_indextoname(ifindex, a->now_name);
+}
+
+struct attachments {
+	struct view_attachment *v;
+	int n, cap;
+};
+
+/* One interface link pin (pins_each_iface_link), asked whether it still
+ * holds its interface (a link whose device was deleted reports ifindex 0). */
+static void read_attachment(void *arg, const char *pin, const char *hook, const char *ifname, const char *path)
+{
+	struct attachments *all = arg;
+	if (all->n == all->cap) {
+		int cap = all->cap ? all->cap * 2 : 8;
+		struct view_attachment *a = realloc(all->v, (size_t)cap * sizeof(*a));
+		if (!a)
+			return;
+		all->v = a;
+		all->cap = cap;
+	}
+	struct view_attachment *a = &all->v[all->n++];
+	bool xdp = !strcmp(hook, PINS_HOOK_XDP);
+	bool ingress = xdp || !strcmp(hook, PINS_HOOK_TCI) || !strcmp(hook, PINS_HOOK_TCFI);
+	memset(a, 0, sizeof(*a));
+	snprintf(a->pin, sizeof(a->pin), "%s", pin);
+	snprintf(a->hook, sizeof(a->hook), "%s", xdp ? "xdp" : ingress ? "tc-ingress" : "tc-egress");
+	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+	if (!strcmp(hook, PINS_HOOK_TCF) || !strcmp(hook, PINS_HOOK_TCFI)) {
+		a->kind = "clsact filter";
+		a->detail = "clsact";
+		query_clsact(a, path, ingress);
+		return;
+	}
+	a->kind = "link";
+	a->detail = xdp ? NULL : "tcx";
+	int fd = bpf_obj_get(path);
+	bool is_link = false;
+	if (fd >= 0) {
+		is_link = link_target(fd, &a->ifindex, &a->prog_id) == 0;
+		close(fd);
+	}
+	a->alive = is_link && a->ifindex != 0 && if_indextoname(a->ifindex, a->now_name);
+	if (a->alive && xdp)
+		a->xdp_mode = a->detail = xdp_mode_name(a->ifindex);
+}
+
+int view_attachments(const struct pin_dir *pd, struct view_attachment **out)
+{
+	struct attachments all = { NULL, 0, 0 };
+	pins_each_iface_link(pd, read_attachment, &all);
+	if (all.n > 1)
+		qsort(all.v, (size_t)all.n, sizeof(*all.v), cmp_attachment);
+	*out = all.v;
+	return all.n;
+}
+
+/* Bounded, so a table that changes under the walk (deletions restart a
+ * hash walk) still ends. */
+uint64_t view_count_flows(int fd, uint32_t capacity)
+{
+	struct ct_key k, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+	while (n <= (uint64_t)capacity && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	return n > capacity ? capacity : n;
+}
+
+uint32_t view_map_capacity(int fd)
+{
+	struct bpf_map_info info;
+	return bpfmap_info(fd, &info) == 0 ? info.max_entries : 0;
+}
+
+uint32_t view_netns_hook(const struct pin_dir *pd, uint64_t *drops)
+{
+	char path[PINS_PATH_MAX];
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+	*drops = 0;
+	int fd = bpf_obj_get(pins_netns_link(pd, path));
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
+	close(fd);
+	fd = pins_open_map(pd, RP_NAME(RP_MAP_BOOT_SK_DROPS));
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[1024];
+	__u32 zero = 0;
+	if (fd >= 0 && ncpu > 0 && ncpu <= 1024 && bpf_map_lookup_elem(fd, &zero, v) == 0)
+		for (int i = 0; i < ncpu; i++)
+			*drops += v[i];
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+bool view_have_policy(const struct view *v)
+{
+	return v->have_info && (v->info.nrules || v->info.path[0]);
 }

@@ -15,6 +15,7 @@ section() {
 	read -r p f < "$res"; tot_p=$((tot_p+p)); tot_f=$((tot_f+f))
 }
 section "unit tests" tests/run-unit.sh build/tests/test_*
+section "documentation and command-line tests" tests/run-kernel.sh --scripts tests/docs/t_*.sh
 if ls build/e2e/test_* >/dev/null 2>&1; then
 	section "end-to-end tests (the rampart binary)" tests/run-unit.sh build/e2e/test_*
 fi

@@ -146,7 +146,7 @@ static void test_help(void **state)
 	options_command_help(cap.f, &try_command);
 	const char *t = capture_text(&cap);
 	if (!strstr(t, "usage: rampart try [FILE] [--iface IF]... [--cgroup PATH] [--timeout S] [--fail open|closed] "
-		       "[-f]\n"))
+		       "[-f|--follow]\n"))
 		fail_msg("synopsis:\n%s", t);
 	if (!strstr(t, "  -f, --follow           keep going\n") || !strstr(t, "  --pin-dir DIR"))
 		fail_msg("options:\n%s", t);
