@@ -125,23 +125,15 @@ void boot_destroy(struct boot_bpf *b)
 
 /* ---------- the network namespace's SK_LOOKUP link (a back-end of hooks.h) ---------- */
 
+/* The namespace has one such link: the pinned one is this point's. */
+static bool any_link(const struct hook *h, const struct bpf_link_info *info)
+{
+	return true;
+}
+
 static int netns_prepare(struct hook *h)
 {
-	struct bpf_link_info info;
-	__u32 len = sizeof(info);
-	h->fresh = true;
-	int fd = bpf_obj_get(h->pin);
-	if (fd < 0)
-		return 0;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.prog_id) {
-		close(fd);
-		return 0;
-	}
-	h->fresh = false;
-	h->link_fd = fd;
-	h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
-	return 0;
+	return hook_link_prepare(h, any_link);
 }
 
 /* The pin keeps it attached once this process exits. */
@@ -164,25 +156,11 @@ static int netns_attach(struct hook *h)
 	return e;
 }
 
-static int netns_update(struct hook *h, int prog_fd)
-{
-	if (bpf_link_update(h->link_fd, prog_fd, NULL))
-		return pr_err_r(-errno, "cannot switch the network namespace's SK_LOOKUP link %s", h->pin);
-	return 0;
-}
-
-static void netns_detach(struct hook *h)
-{
-	unlink(h->pin);
-	close(h->link_fd); /* last reference: detached */
-	h->link_fd = -1;
-}
-
 static const struct hook_ops netns_ops = {
 	.prepare = netns_prepare,
 	.attach = netns_attach,
-	.update = netns_update,
-	.detach = netns_detach,
+	.update = hook_link_update,
+	.detach = hook_link_detach,
 };
 
 int boot_netns_add(struct hook_txn *t, struct boot_bpf *b, const struct pin_dir *pd)

@@ -162,8 +162,8 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 	printf("}}\n");
 }
 
-static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
-		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
+/* "mode: ..." and since when. */
+static void print_mode_text(const struct view *v)
 {
 	char buf[512], b2[64];
 	printf("mode:         %s", mode_name(v->cfg.mode));
@@ -192,6 +192,13 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - at));
 		printf(", by %s\n", lifecycle_reason_name(v->cfg.mode_reason));
 	}
+}
+
+static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
+		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
+{
+	char buf[512], b2[64];
+	print_mode_text(v);
 	if (!view_have_policy(v) && v->have_info) {
 		printf("policy:       none (boot protection only)\n");
 	} else if (v->have_info) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "hooks.h"
 #include "log.h"
 
@@ -102,4 +103,35 @@ void txn_free(struct hook_txn *t)
 	}
 	free(t->v);
 	memset(t, 0, sizeof(*t));
+}
+
+int hook_link_prepare(struct hook *h, bool (*same)(const struct hook *h, const struct bpf_link_info *info))
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	h->fresh = true;
+	int fd = bpf_obj_get(h->pin);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.prog_id || !same(h, &info)) {
+		close(fd); /* another target: a new link replaces it at commit */
+		return 0;
+	}
+	h->fresh = false;
+	h->link_fd = fd;
+	h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	return 0;
+}
+
+int hook_link_update(struct hook *h, int prog_fd)
+{
+	return bpf_link_update(h->link_fd, prog_fd, NULL) ? pr_err_r(-errno, "cannot switch the %s", h->what) : 0;
+}
+
+void hook_link_detach(struct hook *h)
+{
+	unlink(h->staged[0] ? h->staged : h->pin);
+	close(h->link_fd); /* last reference: detached */
+	h->link_fd = -1;
 }

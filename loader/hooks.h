@@ -83,4 +83,13 @@ void txn_commit(struct hook_txn *t);
 /* Closes what the points hold (the pins keep what must stay). */
 void txn_free(struct hook_txn *t);
 
+/* For back-ends whose points are BPF links pinned at h->pin (cgroup,
+ * network namespace).  prepare: the pinned link, when same() says it is
+ * this point's (fresh otherwise); update: bpf_link_update(); detach: the
+ * new link unpinned (h->staged, else h->pin) and closed. */
+struct bpf_link_info;
+int hook_link_prepare(struct hook *h, bool (*same)(const struct hook *h, const struct bpf_link_info *info));
+int hook_link_update(struct hook *h, int prog_fd);
+void hook_link_detach(struct hook *h);
+
 #endif

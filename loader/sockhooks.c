@@ -287,26 +287,16 @@ int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const struct pin_d
 
 /* ---------- the cgroup hooks (a back-end of hooks.h) ---------- */
 
-/* The pinned link of this hook on this cgroup (to switch), or none (a new
- * link; one on another cgroup loses its pin to it at commit). */
+/* The pinned link of this hook on this cgroup is switched; one on another
+ * cgroup loses its pin to a new link at commit. */
+static bool same_cgroup(const struct hook *h, const struct bpf_link_info *info)
+{
+	return info->type == BPF_LINK_TYPE_CGROUP && info->cgroup.cgroup_id == h->target_id;
+}
+
 static int cg_prepare(struct hook *h)
 {
-	struct bpf_link_info info;
-	__u32 len = sizeof(info);
-	h->fresh = true;
-	int fd = bpf_obj_get(h->pin);
-	if (fd < 0)
-		return 0;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_CGROUP ||
-	    info.cgroup.cgroup_id != h->target_id || !info.prog_id) {
-		close(fd);
-		return 0;
-	}
-	h->fresh = false;
-	h->link_fd = fd;
-	h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
-	return 0;
+	return hook_link_prepare(h, same_cgroup);
 }
 
 static int cg_attach(struct hook *h)
@@ -323,23 +313,11 @@ static int cg_attach(struct hook *h)
 	return e;
 }
 
-static int cg_update(struct hook *h, int prog_fd)
-{
-	return bpf_link_update(h->link_fd, prog_fd, NULL) ? pr_err_r(-errno, "cannot switch the %s", h->what) : 0;
-}
-
-static void cg_detach(struct hook *h)
-{
-	unlink(h->staged);
-	close(h->link_fd); /* last reference: detached */
-	h->link_fd = -1;
-}
-
 static const struct hook_ops cgroup_ops = {
 	.prepare = cg_prepare,
 	.attach = cg_attach,
-	.update = cg_update,
-	.detach = cg_detach,
+	.update = hook_link_update,
+	.detach = hook_link_detach,
 };
 
 int sockhooks_add(struct hook_txn *t, struct sock_bpf *s, const struct pin_dir *pd, const char *cgroup_path)
