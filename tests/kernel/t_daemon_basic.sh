@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rampart daemon (SPEC 3.2, 4): applies the policy (mode enforcing, reason
+# rampart daemon (docs/cli.md, docs/operations.md): applies the policy (mode enforcing, reason
 # daemon), prints log events (--json, one per line), reloads when the file
 # changes and on SIGHUP without dropping an established TCP stream, keeps
 # the running policy when an edit is broken, and SIGKILL / SIGTERM /
