@@ -119,21 +119,21 @@ struct {
 	__uint(max_entries, 8192);
 	__type(key, struct ct_key);
 	__type(value, struct rp_ftp_ctl);
-} rp_ftp_ctl SEC(".maps");
+} RP_MAP_FTP_CTL SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* losing an entry loses only the mark in `rampart flows` */
 	__uint(max_entries, 4096);
 	__type(key, struct ct_key);
 	__type(value, struct rp_ftp_related);
-} rp_ftp_related SEC(".maps");
+} RP_MAP_FTP_RELATED SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_ftp_scratch);
-} rp_ftp_scratch SEC(".maps");
+} RP_MAP_FTP_SCRATCH SEC(".maps");
 
 /* How many entries rp_ftp_expect holds: every insert and every successful
  * delete adjusts it, so a new TCP flow looks for an expectation (a hash
@@ -143,7 +143,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __s64);
-} rp_ftp_live SEC(".maps");
+} RP_MAP_FTP_LIVE SEC(".maps");
 
 static __always_inline void rp_ftp_live_add(__s64 n)
 {

@@ -14,7 +14,7 @@ struct {
 	__uint(max_entries, 8192);
 	__type(key, struct rp_ftp_expect_key);
 	__type(value, struct rp_ftp_expect);
-} rp_ftp_expect SEC(".maps");
+} RP_MAP_FTP_EXPECT SEC(".maps");
 
 /* Is a TCP connection from saddr (all zero: not chosen yet) to daddr:dport
  * (network order) announced and still expected? */
