@@ -41,46 +41,46 @@
 #include "log.h"
 #include "ftp_expect.h"
 
-#define RP_FTP_SCAN 512        /* payload bytes read per segment (a power of two) */
-#define RP_FTP_LINE_MAX 256    /* a longer line announces nothing */
-#define RP_FTP_MAX_EXPECT 4    /* open expectations per control flow */
-#define RP_FTP_FOUND_MAX 4     /* announcements taken from one segment */
+#define RP_FTP_SCAN	  512 /* payload bytes read per segment (a power of two) */
+#define RP_FTP_LINE_MAX	  256 /* a longer line announces nothing */
+#define RP_FTP_MAX_EXPECT 4   /* open expectations per control flow */
+#define RP_FTP_FOUND_MAX  4   /* announcements taken from one segment */
 
 /* Parser states, one machine per direction; fed one byte at a time. */
 enum rp_ftp_st {
-	RP_FTP_ST_MID = 0,    /* in a line that announces nothing: wait for its end */
-	RP_FTP_ST_BOL,        /* at the start of a line */
-	RP_FTP_ST_KW,         /* the command (client) or reply code (server) */
-	RP_FTP_ST_SP,         /* PORT/EPRT: the space after the command */
-	RP_FTP_ST_TO_DIGIT,   /* 227: text up to the first digit */
-	RP_FTP_ST_TO_PAREN,   /* 229: text up to '(' */
-	RP_FTP_ST_NUMS,       /* PORT/227: h1,h2,h3,h4,p1,p2 */
-	RP_FTP_ST_DELIM,      /* EPRT/229: the first delimiter */
-	RP_FTP_ST_AF,         /* EPRT: 1 or 2 */
-	RP_FTP_ST_DELIM2,     /* EPRT: the delimiter after it; 229: the 2nd and 3rd */
-	RP_FTP_ST_ADDR4,      /* EPRT |1|: a.b.c.d */
-	RP_FTP_ST_ADDR6,      /* EPRT |2|: hex groups, one "::" at most */
-	RP_FTP_ST_PORT,       /* EPRT/229: the port, up to the delimiter */
-	RP_FTP_ST_EOL,        /* EPRT: the end of the line */
+	RP_FTP_ST_MID = 0,  /* in a line that announces nothing: wait for its end */
+	RP_FTP_ST_BOL,	    /* at the start of a line */
+	RP_FTP_ST_KW,	    /* the command (client) or reply code (server) */
+	RP_FTP_ST_SP,	    /* PORT/EPRT: the space after the command */
+	RP_FTP_ST_TO_DIGIT, /* 227: text up to the first digit */
+	RP_FTP_ST_TO_PAREN, /* 229: text up to '(' */
+	RP_FTP_ST_NUMS,	    /* PORT/227: h1,h2,h3,h4,p1,p2 */
+	RP_FTP_ST_DELIM,    /* EPRT/229: the first delimiter */
+	RP_FTP_ST_AF,	    /* EPRT: 1 or 2 */
+	RP_FTP_ST_DELIM2,   /* EPRT: the delimiter after it; 229: the 2nd and 3rd */
+	RP_FTP_ST_ADDR4,    /* EPRT |1|: a.b.c.d */
+	RP_FTP_ST_ADDR6,    /* EPRT |2|: hex groups, one "::" at most */
+	RP_FTP_ST_PORT,	    /* EPRT/229: the port, up to the delimiter */
+	RP_FTP_ST_EOL,	    /* EPRT: the end of the line */
 };
 
 /* One direction of a control connection. */
 struct rp_ftp_dir {
 	__u32 next_seq; /* host order: sequence number of the next byte */
-	__u8 synced;    /* next_seq is known */
-	__u8 st;        /* enum rp_ftp_st */
-	__u8 cmd;       /* enum rp_ftp_cmd being read */
-	__u8 n;         /* numbers, groups or delimiters done */
-	__u8 delim;     /* EPRT/229 */
-	__u8 af;        /* EPRT: 1 or 2 */
-	__u8 digits;    /* of the current number */
-	__u8 dc;        /* IPv6: groups before "::" (0xff: none) */
-	__u8 colon;     /* IPv6: 1 after ':', 2 after "::" */
+	__u8 synced;	/* next_seq is known */
+	__u8 st;	/* enum rp_ftp_st */
+	__u8 cmd;	/* enum rp_ftp_cmd being read */
+	__u8 n;		/* numbers, groups or delimiters done */
+	__u8 delim;	/* EPRT/229 */
+	__u8 af;	/* EPRT: 1 or 2 */
+	__u8 digits;	/* of the current number */
+	__u8 dc;	/* IPv6: groups before "::" (0xff: none) */
+	__u8 colon;	/* IPv6: 1 after ':', 2 after "::" */
 	__u8 pad;
-	__u16 len;      /* bytes of the current line */
-	__u32 cur;      /* the current number; the keyword while reading it */
-	__u16 num[8];   /* PORT/227 numbers, IPv4 octets or IPv6 groups */
-	__u16 port;     /* EPRT/229 */
+	__u16 len;    /* bytes of the current line */
+	__u32 cur;    /* the current number; the keyword while reading it */
+	__u16 num[8]; /* PORT/227 numbers, IPv4 octets or IPv6 groups */
+	__u16 port;   /* EPRT/229 */
 	__u16 pad2;
 };
 
@@ -93,10 +93,10 @@ struct rp_ftp_ctl {
 
 /* An announcement read from a segment. */
 struct rp_ftp_found {
-	__u32 addr[4];  /* network order, IPv4 as ::ffff:a.b.c.d */
-	__u16 port;     /* host order */
-	__u8 cmd;       /* enum rp_ftp_cmd */
-	__u8 has_addr;  /* 229 names no address: the server's own */
+	__u32 addr[4]; /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u16 port;    /* host order */
+	__u8 cmd;      /* enum rp_ftp_cmd */
+	__u8 has_addr; /* 229 names no address: the server's own */
 };
 
 struct rp_ftp_scratch {
@@ -105,11 +105,11 @@ struct rp_ftp_scratch {
 	struct rp_ftp_found found[RP_FTP_FOUND_MAX];
 	__u32 nfound;
 	__u32 nbad;
-	struct rp_ftp_ctl ctl0;   /* a zeroed entry to insert */
+	struct rp_ftp_ctl ctl0; /* a zeroed entry to insert */
 	struct rp_ftp_expect_key ek;
 	struct rp_ftp_expect ev;
 	struct rp_ftp_related rel;
-	__u8 rel_cmd;             /* what announced the data flow just taken */
+	__u8 rel_cmd; /* what announced the data flow just taken */
 	__u8 pad[7];
 };
 
@@ -477,8 +477,8 @@ static __always_inline void rp_ftp_result(const struct rp_ftp_dir *d, struct rp_
 		for (int i = 0; i < 4; i++)
 			f->addr[i] = bpf_htonl((__u32)g[2 * i] << 16 | g[2 * i + 1]);
 	} else if (f->has_addr) {
-		rp_addr4(f->addr, bpf_htonl((__u32)d->num[0] << 24 | (__u32)d->num[1] << 16 |
-					    (__u32)d->num[2] << 8 | d->num[3]));
+		rp_addr4(f->addr, bpf_htonl((__u32)d->num[0] << 24 | (__u32)d->num[1] << 16 | (__u32)d->num[2] << 8 |
+					    d->num[3]));
 	}
 }
 
@@ -570,10 +570,9 @@ static __always_inline __u32 rp_ftp_slot(struct rp_ftp_ctl *ctl, const struct ct
 
 /* An announcement f read from packet p of control flow k: check it, and
  * expect the data connection. */
-static __always_inline void rp_ftp_announce(const struct rp_config *cfg, const struct rp_pkt *p,
-					    const struct ct_key *k, struct rp_ftp_ctl *ctl,
-					    const struct rp_ftp_found *f, struct rp_ftp_scratch *s, int egress,
-					    __u32 ifindex, __u64 now)
+static __always_inline void rp_ftp_announce(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
+					    struct rp_ftp_ctl *ctl, const struct rp_ftp_found *f,
+					    struct rp_ftp_scratch *s, int egress, __u32 ifindex, __u64 now)
 {
 	/* only to the announcing side itself (229 names no address: it is) */
 	if (f->has_addr && !rp_addr_eq(f->addr, p->saddr)) {
@@ -637,9 +636,8 @@ static __always_inline struct rp_ftp_ctl *rp_ftp_ctl_get(const struct ct_key *k,
 /* One segment of a tracked TCP flow that may be a control connection.
  * The caller copied the first min(len, RP_FTP_SCAN) payload bytes into
  * s->buf; last is the payload's last byte.  k: the flow's key. */
-static __always_inline void rp_ftp_segment(const struct rp_config *cfg, const struct rp_pkt *p,
-					   const struct ct_key *k, __u32 len, __u8 last, struct rp_ftp_scratch *s,
-					   int egress, __u32 ifindex)
+static __always_inline void rp_ftp_segment(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
+					   __u32 len, __u8 last, struct rp_ftp_scratch *s, int egress, __u32 ifindex)
 {
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, k);
 	if (!v)
@@ -696,8 +694,8 @@ static __always_inline void rp_ftp_segment(const struct rp_config *cfg, const st
 /* A new TCP flow (its SYN, p): is it a data connection the helper expects?
  * Then the expectation is used up (exactly one flow per announcement) and
  * s->rel.ctl names the control flow.  Returns 1 when admitted. */
-static __always_inline int rp_ftp_take(const struct rp_config *cfg, const struct rp_pkt *p,
-				       struct rp_ftp_scratch *s, __u64 now)
+static __always_inline int rp_ftp_take(const struct rp_config *cfg, const struct rp_pkt *p, struct rp_ftp_scratch *s,
+				       __u64 now)
 {
 	struct rp_ftp_expect_key *ek = &s->ek;
 	rp_copy_addr(ek->daddr, p->daddr);
@@ -751,8 +749,7 @@ static long rp_ftp_sweep_expect(struct bpf_map *map, struct rp_ftp_expect_key *k
 }
 
 /* A control flow's state goes with the control flow. */
-static long rp_ftp_sweep_ctl(struct bpf_map *map, struct ct_key *k, struct rp_ftp_ctl *ctl,
-			     struct rp_ftp_sweep_ctx *c)
+static long rp_ftp_sweep_ctl(struct bpf_map *map, struct ct_key *k, struct rp_ftp_ctl *ctl, struct rp_ftp_sweep_ctx *c)
 {
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, k);
 	if (!v || rp_ct_expired(c->cfg, v, c->now))

@@ -380,9 +380,8 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 
 /* A log event about the new flow p: decided by a rule, or by a protocol
  * helper (helper: enum rp_helper_event, cmd: what announced the flow). */
-static __always_inline void rp_log_flow(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
-					__u8 helper, __u8 cmd, const struct rp_pkt *p, const struct rp_event *ev,
-					__u64 now)
+static __always_inline void rp_log_flow(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags, __u8 helper,
+					__u8 cmd, const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
 {
 	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
 	if (!e)
@@ -569,8 +568,8 @@ __noinline int rp_ftp_announce_g(const struct rp_pkt *p, const struct ct_key *k,
 
 /* The data flow k (packet p) was admitted and created at now: related to
  * its control flow, counted in the helper's slot, logged. */
-static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const struct rp_pkt *p,
-					    const struct ct_key *k, const struct rp_event *ev, __u64 now)
+static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
+					    const struct rp_event *ev, __u64 now)
 {
 	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
 	if (!s)
@@ -585,27 +584,27 @@ static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const s
  * control connection: copy what the helper reads (the payload's first
  * RP_FTP_SCAN bytes and its last byte) and let it read.  One per context
  * type; global, so verified once. */
-#define RP_FTP_FUNCS(name, ctx_t, load_bytes)                                                          \
+#define RP_FTP_FUNCS(name, ctx_t, load_bytes)                                                              \
 	__noinline int rp_ftp_##name(ctx_t *c, const struct rp_pkt *p, const struct ct_key *k, int egress, \
-				     __u32 ifindex)                                                      \
-	{                                                                                        \
-		struct rp_config *cfg = rp_cfg();                                                \
-		struct rp_ftp_scratch *s = rp_ftp_scratch_get();                                 \
-		if (!c || !p || !k || !cfg || !s)                                                \
-			return 0;                                                                \
-		__u32 off = p->l4off + p->l4hlen;                                                \
-		if (p->l3end <= off)                                                             \
-			return 0;                                                                \
-		__u32 len = p->l3end - off;                                                      \
-		__u64 n = len < RP_FTP_SCAN ? len : RP_FTP_SCAN;                                 \
-		__u8 last = 0;                                                                   \
-		asm volatile("" : "+r"(n)); /* the verifier sees the check below */              \
-		if (n == 0 || n > RP_FTP_SCAN || load_bytes(c, off, s->buf, n))                  \
-			return 0;                                                                \
-		if (len > n && load_bytes(c, off + len - 1, &last, 1))                           \
-			return 0;                                                                \
-		rp_ftp_segment(cfg, p, k, len, last, s, egress, ifindex);                        \
-		return 0;                                                                        \
+				     __u32 ifindex)                                                        \
+	{                                                                                                  \
+		struct rp_config *cfg = rp_cfg();                                                          \
+		struct rp_ftp_scratch *s = rp_ftp_scratch_get();                                           \
+		if (!c || !p || !k || !cfg || !s)                                                          \
+			return 0;                                                                          \
+		__u32 off = p->l4off + p->l4hlen;                                                          \
+		if (p->l3end <= off)                                                                       \
+			return 0;                                                                          \
+		__u32 len = p->l3end - off;                                                                \
+		__u64 n = len < RP_FTP_SCAN ? len : RP_FTP_SCAN;                                           \
+		__u8 last = 0;                                                                             \
+		asm volatile("" : "+r"(n)); /* the verifier sees the check below */                        \
+		if (n == 0 || n > RP_FTP_SCAN || load_bytes(c, off, s->buf, n))                            \
+			return 0;                                                                          \
+		if (len > n && load_bytes(c, off + len - 1, &last, 1))                                     \
+			return 0;                                                                          \
+		rp_ftp_segment(cfg, p, k, len, last, s, egress, ifindex);                                  \
+		return 0;                                                                                  \
 	}
 
 RP_FTP_FUNCS(xdp, struct xdp_md, bpf_xdp_load_bytes)

@@ -79,7 +79,8 @@ struct ct_key {
 #define CT_F_REPLIED   0x02 /* a packet from the responder was seen */
 #define CT_F_FIN_ORIG  0x04 /* originator sent FIN */
 #define CT_F_FIN_REPLY 0x08 /* responder sent FIN */
-#define CT_F_FORWARDED 0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
+#define CT_F_FORWARDED \
+	0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
 			     * left: its tuple after NAT (no rule of its own) */
 
 struct ct_value {
@@ -114,7 +115,7 @@ struct ct_value {
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
 #define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
-#define RP_CFG_F_FTP      0x04 /* option ftp-helper on: the FTP helper reads control connections (bpf/ftp.h) */
+#define RP_CFG_F_FTP	  0x04 /* option ftp-helper on: the FTP helper reads control connections (bpf/ftp.h) */
 
 /* option ftp-ports: at most this many ports or ranges */
 #define RP_FTP_PORT_RANGES 8
@@ -190,7 +191,7 @@ struct rp_iface {
 /* Rules are identified in counters, metadata, log events and conntrack by a
  * slot: policy rule id r -> slot r; the default of table t -> slot
  * nrules + t.  RP_SLOT_NONE marks "no rule" (implicit rules, modes). */
-#define RP_SLOT_NONE 0xffffffffu
+#define RP_SLOT_NONE   0xffffffffu
 /* rp_rule_meta.rule_id of the protocol helper's slot (rp_config.helper_slot,
  * right after the table defaults): its packets are the data connections
  * it admitted, its log events its decisions. */
@@ -317,15 +318,15 @@ enum rp_counter {
 
 enum rp_log_kind {
 	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
-	RP_LOG_HELPER,   /* a protocol helper's decision (rp_log_event.helper says which) */
+	RP_LOG_HELPER,	 /* a protocol helper's decision (rp_log_event.helper says which) */
 };
 
 /* rp_log_event.helper: what the FTP helper did.  Expectations are logged
  * as the data connection they expect: source (port 0: any) -> destination. */
 enum rp_helper_event {
 	RP_HELPER_NONE = 0,
-	RP_HELPER_FTP_EXPECT,       /* expectation created: allow */
-	RP_HELPER_FTP_DATA,         /* the data connection came and was admitted: allow */
+	RP_HELPER_FTP_EXPECT,	    /* expectation created: allow */
+	RP_HELPER_FTP_DATA,	    /* the data connection came and was admitted: allow */
 	RP_HELPER_FTP_REFUSED_ADDR, /* announced address is not the peer: deny */
 	RP_HELPER_FTP_REFUSED_PORT, /* announced port below 1024: deny */
 	RP_HELPER_COUNT
@@ -387,18 +388,18 @@ enum rp_ftp_cmd {
  * An entry admits exactly one new TCP flow: the first SYN that matches
  * deletes it. */
 struct rp_ftp_expect_key {
-	__u32 daddr[4];  /* network order, IPv4 as ::ffff:a.b.c.d */
-	__u16 dport;     /* network order */
-	__u8 proto;      /* 6 */
+	__u32 daddr[4]; /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u16 dport;	/* network order */
+	__u8 proto;	/* 6 */
 	__u8 pad;
 };
 
 struct rp_ftp_expect {
-	__u32 saddr[4];        /* who may connect: the other end of the control connection (any source port) */
-	struct ct_key ctl;     /* the control flow (rp_conntrack key) */
-	__u64 created_ns;      /* coarse monotonic ns */
-	__u64 expires_ns;      /* created + ftp-timeout */
-	__u8 cmd;              /* enum rp_ftp_cmd */
+	__u32 saddr[4];	   /* who may connect: the other end of the control connection (any source port) */
+	struct ct_key ctl; /* the control flow (rp_conntrack key) */
+	__u64 created_ns;  /* coarse monotonic ns */
+	__u64 expires_ns;  /* created + ftp-timeout */
+	__u8 cmd;	   /* enum rp_ftp_cmd */
 	__u8 pad[7];
 };
 

@@ -106,8 +106,10 @@ static void print_text(const struct view *v, const struct table_filter *tf)
 				 (unsigned long long)st.log_dropped, st.log_dropped == 1 ? "" : "s");
 		else
 			snprintf(text, sizeof(text), "%s", m->text);
-		const char *cells[] = { num, where_buf, m->table[0] ? m->table : "-", verdict_name((enum verdict)m->verdict),
-					pk, by, text };
+		const char *cells[] = {
+			num, where_buf, m->table[0] ? m->table : "-", verdict_name((enum verdict)m->verdict), pk,
+			by,  text
+		};
 		columns_add(&t, cells);
 	}
 	if (v->have_info)

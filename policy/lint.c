@@ -164,7 +164,7 @@ static void lint_source_port_hole(const struct policy *p, const struct rule *r, 
 	diag_warning(d, r->loc,
 		     "inbound allow trusts only the remote (source) port, which the sender picks: "
 		     "any host can reach any local port this way; add `remote ADDRS` or `local port`%s",
-		     !ftp_data ? ""
+		     !ftp_data		 ? ""
 		     : p->opt.ftp_helper ? " (active FTP needs no such rule: the FTP helper admits the data "
 					   "connections a control connection announces)"
 					 : " (or turn the FTP helper on: option ftp-helper on)");

@@ -1356,9 +1356,15 @@ static const struct opt_desc opt_descs[] = {
 	  .forms = "auto, xdp or tc",
 	  .words = ingress_hook_words },
 	{ .name = "ftp-helper", .type = OPT_ONOFF, .off = OFF(ftp_helper), .min = 0, .forms = "on or off" },
-	{ .name = "ftp-ports", .type = OPT_PORTS, .off = OFF(ftp_ports), .min = 0,
+	{ .name = "ftp-ports",
+	  .type = OPT_PORTS,
+	  .off = OFF(ftp_ports),
+	  .min = 0,
 	  .forms = "PORTS (the FTP servers' control ports, e.g. 21 or { 21, 2121 })" },
-	{ .name = "ftp-timeout", .type = OPT_SECONDS, .off = OFF(ftp_timeout), .min = 1,
+	{ .name = "ftp-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(ftp_timeout),
+	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 30)" },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
@@ -1454,9 +1460,10 @@ static void resolve_ports_option(struct rctx *c, const struct ast_option *ao, co
 		diag_error(c->d, vl, "option %s needs ports (e.g. 21 or { 21, 2121 }), not %s", od->name,
 			   any ? "`any`" : "an empty set");
 	else if (v.n > POLICY_FTP_PORT_RANGES)
-		diag_error(c->d, vl, "option %s names %d separate ports or ranges; at most %d are possible "
-			   "(merge neighbouring ports into ranges, e.g. 2121-2125)", od->name, v.n,
-			   POLICY_FTP_PORT_RANGES);
+		diag_error(c->d, vl,
+			   "option %s names %d separate ports or ranges; at most %d are possible "
+			   "(merge neighbouring ports into ranges, e.g. 2121-2125)",
+			   od->name, v.n, POLICY_FTP_PORT_RANGES);
 	else {
 		struct options *o = &c->p->opt;
 		o->ftp_nports = v.n;
@@ -1512,8 +1519,7 @@ static void resolve_options(struct rctx *c)
 			continue;
 		}
 		if (!ao->value) {
-			diag_error(c->d, vl, "option %s takes one value, not a list: expected %s", od->name,
-				   od->forms);
+			diag_error(c->d, vl, "option %s takes one value, not a list: expected %s", od->name, od->forms);
 			continue;
 		}
 		const char *v = ao->value;

@@ -1713,12 +1713,11 @@ static void test_flow_cache_never_outlives_timeout(void **state)
 
 /* Only the control connections are allowed by rules: every data
  * connection that passes was admitted by the helper. */
-static const char *PFTP =
-	"option ftp-ports { 21, 8021 }\n"
-	"table root default deny {\n"
-	"    allow out proto tcp remote port { 21, 8021, 80 }\n"
-	"    allow in proto tcp local port 21\n"
-	"}\n";
+static const char *PFTP = "option ftp-ports { 21, 8021 }\n"
+			  "table root default deny {\n"
+			  "    allow out proto tcp remote port { 21, 8021, 80 }\n"
+			  "    allow in proto tcp local port 21\n"
+			  "}\n";
 
 static int setup_ftp(void **state)
 {
@@ -1745,15 +1744,15 @@ static void ftp_seg(struct pk *p, const struct ftpc *c, bool from_client, uint32
 {
 	bool local = ftp_from_local(c, from_client);
 	const char *l = c->fam == 4 ? L4 : L6, *r = c->fam == 4 ? R4 : R6;
-	eth(p, 0, c->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
+	pk_eth(p, 0, c->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
 	if (c->fam == 4)
-		ip4(p, local ? l : r, local ? r : l, 0, 0, 1);
+		pk_ip4(p, local ? l : r, local ? r : l, 0, 0, 1);
 	else
-		ip6(p, local ? l : r, local ? r : l, 64);
-	tcp(p, from_client ? c->cport : c->sport, from_client ? c->sport : c->cport, seq, c->seq[from_client ? 1 : 0],
-	    fl, 0);
-	put(p, text, strlen(text));
-	fin(p);
+		pk_ip6(p, local ? l : r, local ? r : l, 64);
+	pk_tcp(p, from_client ? c->cport : c->sport, from_client ? c->sport : c->cport, seq,
+	       c->seq[from_client ? 1 : 0], fl, 0);
+	pk_put(p, text, strlen(text));
+	pk_fin(p);
 }
 
 /* Through the hook that sees it: tc egress when this host sends it, XDP
@@ -1780,8 +1779,9 @@ static void ftp_say(struct ftpc *c, bool from_client, const char *text)
 static void ftp_open(struct ftpc *c, int fam, bool local_client, uint16_t sport)
 {
 	struct pk p;
-	*c = (struct ftpc){ .fam = fam, .local_client = local_client, .cport = 45000, .sport = sport,
-			    .seq = { 1000, 5000 } };
+	*c = (struct ftpc){
+		.fam = fam, .local_client = local_client, .cport = 45000, .sport = sport, .seq = { 1000, 5000 }
+	};
 	ftp_seg(&p, c, true, c->seq[0]++, TF_SYN, "");
 	assert_true(ftp_run(&p, c, true));
 	ftp_seg(&p, c, false, c->seq[1]++, TF_SYN | TF_ACK, "");
@@ -1797,13 +1797,13 @@ static void ftp_open(struct ftpc *c, int fam, bool local_client, uint16_t sport)
 static bool data_syn(bool local, const char *src, uint16_t sp, const char *dst, uint16_t dp)
 {
 	struct pk p;
-	eth(&p, 0, strchr(src, ':') ? ETH_P_IPV6 : ETH_P_IP);
+	pk_eth(&p, 0, strchr(src, ':') ? ETH_P_IPV6 : ETH_P_IP);
 	if (strchr(src, ':'))
-		ip6(&p, src, dst, 64);
+		pk_ip6(&p, src, dst, 64);
 	else
-		ip4(&p, src, dst, 0, 0, 1);
-	tcp(&p, sp, dp, 1, 0, TF_SYN, 0);
-	fin(&p);
+		pk_ip4(&p, src, dst, 0, 0, 1);
+	pk_tcp(&p, sp, dp, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	return local ? run_tc(&p) == TC_OK : run_xdp(&p) == XDP_PASS;
 }
 
@@ -2007,7 +2007,8 @@ static void test_ftp_split_commands(void **state)
 	const char *again = "sive Mode (198,51,100,7,195,80)\r\n";
 	ftp_seg(&p, &c, false, c.seq[1] - (uint32_t)strlen(again), TF_ACK | TF_PSH, again);
 	assert_true(ftp_run(&p, &c, false));
-	ftp_seg(&p, &c, false, c.seq[1] - 2, TF_ACK | TF_PSH, "\r\n227 Entering Passive Mode (198,51,100,7,195,81)\r\n");
+	ftp_seg(&p, &c, false, c.seq[1] - 2, TF_ACK | TF_PSH,
+		"\r\n227 Entering Passive Mode (198,51,100,7,195,81)\r\n");
 	assert_true(ftp_run(&p, &c, false));
 	c.seq[1] += (uint32_t)strlen("227 Entering Passive Mode (198,51,100,7,195,81)\r\n");
 	assert_true(expecting(L4, R4, 50001));
@@ -2026,12 +2027,12 @@ static void test_ftp_split_commands(void **state)
 static void test_ftp_bad_commands(void **state)
 {
 	static const char *const bad_client[] = {
-		"PORT 192,0,2,1,156\r\n",       /* five numbers */
-		"PORT 192,0,2,1,256,1\r\n",     /* 256 */
-		"PORT 192,0,2,1,1,1,1\r\n",     /* seven */
-		"PORT 192,0,2,1,156,64 x\r\n",  /* more on the line */
+		"PORT 192,0,2,1,156\r\n",      /* five numbers */
+		"PORT 192,0,2,1,256,1\r\n",    /* 256 */
+		"PORT 192,0,2,1,1,1,1\r\n",    /* seven */
+		"PORT 192,0,2,1,156,64 x\r\n", /* more on the line */
 		"PORT 192,0,2,1,,64\r\n",
-		"PORT 0192,0,2,1,156,64\r\n",   /* four digits */
+		"PORT 0192,0,2,1,156,64\r\n", /* four digits */
 		"EPRT |3|192.0.2.1|40000|\r\n",
 		"EPRT |1|192.0.2.1|70000|\r\n",
 		"EPRT |1|192.0.2|40000|\r\n",

@@ -764,19 +764,18 @@ static void test_ftp_options(void **state)
 	assert_int_equal(l->p.opt.ftp_ports[0].lo, 2121);
 	unload(l);
 
-	const char *text = "option ftp-ports any\n"                          /* 1 */
+	const char *text = "option ftp-ports any\n"				  /* 1 */
 			   "option ftp-ports { 1, 3, 5, 7, 9, 11, 13, 15, 17 }\n" /* 2 */
-			   "option ftp-ports 70000\n"                        /* 3 */
-			   "option ftp-helper { on }\n"                      /* 4 */
-			   "option ftp-timeout 0\n"                          /* 5 */
-			   "option ftp-ports @nothing\n"                     /* 6 */
+			   "option ftp-ports 70000\n"				  /* 3 */
+			   "option ftp-helper { on }\n"				  /* 4 */
+			   "option ftp-timeout 0\n"				  /* 5 */
+			   "option ftp-ports @nothing\n"			  /* 6 */
 			   "table root {\n}\n";
 	l = load(text);
 	assert_int_equal(l->d.nerrors, 6);
 	assert_error_at(&l->d, "option ftp-ports needs ports (e.g. 21 or { 21, 2121 }), not `any`", 1,
 			col_of(text, 1, "any"));
-	assert_error_at(&l->d, "option ftp-ports names 9 separate ports or ranges; at most 8", 2,
-			col_of(text, 2, "{"));
+	assert_error_at(&l->d, "option ftp-ports names 9 separate ports or ranges; at most 8", 2, col_of(text, 2, "{"));
 	assert_error_at(&l->d, "port 70000 out of range", 3, col_of(text, 3, "70000"));
 	assert_error_at(&l->d, "option ftp-helper takes one value, not a list: expected on or off", 4,
 			col_of(text, 4, "{"));
