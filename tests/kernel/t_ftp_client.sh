@@ -30,28 +30,28 @@ modes() {
 	echo "active-EPRT-v6 [$RP_B6] -P -"
 }
 
-all_modes_work() {
-	local label host opts n=0
+# every_mode_works WHAT NS_FN: each mode from NS_FN, and the helper admitted
+# each data connection (a listing and a download: two per mode)
+every_mode_works() {
+	local label host opts base; base=$(helper_packets)
 	while read -r label host opts; do
 		# shellcheck disable=SC2086
-		why=$(ftp_get in_a "$host" $opts) || fail "$1: $label: $why"
+		why=$(ftp_get $2 "$host" $opts) || fail "$1: $label: $why"
 		ok "$1: $label: listing and 1 MiB download"
-		n=$((n + 2))
 	done < <(modes)
-	[ "$(helper_packets)" = "$n" ] || fail "$1: the helper admitted $(helper_packets) data connections, expected $n"
-	ok "$1: the ftp helper admitted all $n data connections (rampart rules)"
+	[ "$(helper_packets)" = "$((base + 12))" ] || fail "$1: the helper admitted $(helper_packets), expected $((base + 12))"
+	ok "$1: the ftp helper admitted all 12 data connections (rampart rules)"
 }
 
 # 1. the shipped default policy
 out=$(rp_apply "$RP_ROOT/policy/default.rules" --iface "$RP_IF_A") || fail "apply: $out"
-all_modes_work "default policy"
+every_mode_works "default policy" in_a
 # rampart flows marks the data connections RELATED to their control connection
 rp_r --json flows | python3 -c '
 import json, sys
 fl = json.load(sys.stdin)
 rel = [f for f in fl if f.get("related")]
 assert len(rel) == 12, len(rel)
-ctl = {(f["orig"]["addr"], f["orig"]["port"], f["reply"]["port"]) for f in fl if f.get("reply", {}).get("port") == 21}
 for f in rel:
     assert f["related"]["helper"] == "ftp"
     assert f["related"]["control"]["reply"].endswith(":21"), f
@@ -74,13 +74,7 @@ table root default deny {
 }
 P
 out=$(rp_apply "$RP_TMP/strict.rules" --iface "$RP_IF_A") || fail "apply strict: $out"
-base=$(helper_packets)
-while read -r label host opts; do
-	# shellcheck disable=SC2086
-	why=$(ftp_get in_a "$host" $opts) || fail "strict policy: $label: $why"
-	ok "only port 21 allowed: $label works"
-done < <(modes)
-[ "$(helper_packets)" = "$((base + 12))" ] || fail "strict: helper admitted $(helper_packets), expected $((base + 12))"
+every_mode_works "only port 21 allowed" in_a
 
 # 2b. the same with the socket hooks (apply --cgroup): curl's connect() of a
 # passive data connection is announced, so the connect hook lets it through
@@ -89,13 +83,7 @@ done < <(modes)
 sed 's/^\( *\)allow on lo/&\n\1allow event { network, listen }/' "$RP_TMP/strict.rules" > "$RP_TMP/hooks.rules"
 out=$(rp_apply "$RP_TMP/hooks.rules" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply --cgroup: $out"
 in_ftp_cgroup() { in_cg "$RP_CG/ftp" "$@"; }
-base=$(helper_packets)
-while read -r label host opts; do
-	# shellcheck disable=SC2086
-	why=$(ftp_get in_ftp_cgroup "$host" $opts) || fail "socket hooks: $label: $why"
-	ok "socket hooks, only port 21 allowed: $label works"
-done < <(modes)
-[ "$(helper_packets)" = "$((base + 12))" ] || fail "hooks: helper admitted $(helper_packets), expected $((base + 12))"
+every_mode_works "socket hooks, only port 21 allowed" in_ftp_cgroup
 r=$(in_ftp_cgroup timeout 5 curl -sS --max-time 3 "http://$RP_B4:2121/" 2>&1) && fail "an unannounced connect passed: $r"
 echo "$r" | grep -q "Operation not permitted\|Couldn't connect" || fail "unannounced connect: $r"
 ok "socket hooks: a connect nobody announced is still refused ($r)"

@@ -262,17 +262,24 @@ done:
 	return v.state;
 }
 
-static int ct_count(void)
+/* Entries of a hash map (keys up to 64 bytes). */
+static int map_entries(const struct bpf_map *m)
 {
-	struct ct_key k, nk;
-	int n = 0, fd = bpf_map__fd(skel->maps.rp_conntrack);
+	uint8_t k[64], nk[64];
+	int n = 0, fd = bpf_map__fd(m);
 	void *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
+	assert_true(bpf_map__key_size(m) <= sizeof(k));
+	while (bpf_map_get_next_key(fd, prev, nk) == 0) {
 		n++;
-		k = nk;
-		prev = &k;
+		memcpy(k, nk, sizeof(k));
+		prev = k;
 	}
 	return n;
+}
+
+static int ct_count(void)
+{
+	return map_entries(skel->maps.rp_conntrack);
 }
 
 /* ---------- parser: malformed and evasive packets ---------- */
@@ -1822,15 +1829,7 @@ static bool expecting(const char *src, const char *dst, uint16_t dp)
 
 static int expectations(void)
 {
-	struct rp_ftp_expect_key k, nk;
-	int n = 0, fd = bpf_map__fd(skel->maps.rp_ftp_expect);
-	void *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
-		n++;
-		k = nk;
-		prev = &k;
-	}
-	return n;
+	return map_entries(skel->maps.rp_ftp_expect);
 }
 
 /* Active mode, this host the client: PORT opens exactly one connection
