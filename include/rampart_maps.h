@@ -79,7 +79,8 @@ struct ct_key {
 #define CT_F_REPLIED   0x02 /* a packet from the responder was seen */
 #define CT_F_FIN_ORIG  0x04 /* originator sent FIN */
 #define CT_F_FIN_REPLY 0x08 /* responder sent FIN */
-#define CT_F_FORWARDED 0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
+#define CT_F_FORWARDED \
+	0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
 			     * left: its tuple after NAT (no rule of its own) */
 
 struct ct_value {
@@ -113,8 +114,9 @@ struct ct_value {
 /* ---------- configuration (map rp_config, one entry) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
-#define RP_CFG_F_JUDGE_UNATTACHED 0x04 /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
-#define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_JUDGE_UNATTACHED \
+	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
+#define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */

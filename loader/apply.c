@@ -211,8 +211,8 @@ struct apply_ctx {
 	bool have_old_cfg;
 	char old[APPLY_MAX_IFACES][IF_NAMESIZE];
 	int nold;
-	struct rp_ifsel sel;  /* which interfaces the policy covers */
-	struct ifplan plan;   /* ... the devices there are now, and what each gets */
+	struct rp_ifsel sel;	  /* which interfaces the policy covers */
+	struct ifplan plan;	  /* ... the devices there are now, and what each gets */
 	char cg_target[PATH_MAX]; /* where the socket hooks go ("" none) */
 	bool netns;		  /* the namespace's SK_LOOKUP link is wanted */
 	/* the new objects and their configuration */

@@ -131,14 +131,14 @@ struct policy {
 	int root; /* index of table "root" (always present) */
 	struct rule *rules;
 	int nrules;
-	char **ifaces;         /* the interface names and patterns the policy names (after aliases) */
+	char **ifaces; /* the interface names and patterns the policy names (after aliases) */
 	int nifaces;
 	/* With patterns (`br-*`): literal names keep ids 1..iface_nlit (their
 	 * order in ifaces), and a device that no literal names gets
 	 * iface_nlit + S, S the bitmask of the patterns it matches (pattern j
 	 * = bit j, in the order of iface_pats).  See policy_iface_id(). */
 	int iface_nlit;
-	char **iface_pats;     /* points into ifaces */
+	char **iface_pats; /* points into ifaces */
 	int iface_npats;
 	char **apps; /* app id i+1 -> absolute path */
 	int napps;
