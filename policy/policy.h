@@ -194,6 +194,10 @@ struct event {
 
 /* Id lookups for event building: 0 when the policy does not name it. */
 uint32_t policy_iface_id(const struct policy *p, const char *ifname);
+/* The same from a policy's interface names alone (policy->ifaces, in their
+ * order): what the loader pins so that a device appearing later gets the
+ * id the loaded policy gives it. */
+uint32_t iface_id_among(char *const *names, int n, const char *ifname);
 uint32_t policy_app_id(const struct policy *p, const char *path);
 uint32_t policy_cgroup_value(const struct policy *p, const char *path);
 /* The normal forms names are compared in (malloc'd results).  Applications:
