@@ -710,8 +710,12 @@ static __always_inline int rp_ftp_take(const struct rp_config *cfg, const struct
 			rp_count(RPC_FTP_EXPIRED);
 		return 0;
 	}
-	if (!rp_addr_eq(e->saddr, p->saddr))
-		return 0; /* someone else: the policy judges it */
+	if (!rp_addr_eq(e->saddr, p->saddr)) {
+		/* someone else (a hijack attempt): the policy judges it, the
+		 * expectation stays for the host it names */
+		rp_count(RPC_FTP_WRONG_SOURCE);
+		return 0;
+	}
 	__builtin_memcpy(&s->rel.ctl, &e->ctl, sizeof(e->ctl));
 	s->rel_cmd = e->cmd;
 	/* the control connection must still be there */

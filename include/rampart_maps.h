@@ -333,6 +333,7 @@ enum rp_counter {
 	RPC_FTP_BAD_COMMAND,  /* PORT/EPRT/227/229 line that does not parse */
 	RPC_FTP_TABLE_FULL,   /* no room for the control flow's state or the expectation */
 	RPC_FTP_RESYNC,	      /* control stream picked up mid-line (a gap, or seen first mid-stream) */
+	RPC_FTP_WRONG_SOURCE, /* SYN to an expected address and port from a host the expectation does not name */
 	RPC_COUNTER_COUNT
 };
 

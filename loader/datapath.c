@@ -438,6 +438,7 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_FTP_BAD_COMMAND] = "ftp-bad-command",
 		[RPC_FTP_TABLE_FULL] = "ftp-table-full",
 		[RPC_FTP_RESYNC] = "ftp-resync",
+		[RPC_FTP_WRONG_SOURCE] = "ftp-wrong-source",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

@@ -1843,6 +1843,11 @@ static void test_ftp_active_port(void **state)
 	assert_true(expecting(R4, L4, 40000));
 	/* a port the server never announced: the policy says no */
 	assert_false(data_syn(false, R4, 20, L4, 40001));
+	/* a third host to the announced port: the policy says no, counted,
+	 * and the expectation stays for the server */
+	assert_false(data_syn(false, "198.51.100.8", 20, L4, 40000));
+	assert_int_equal(ctr(RPC_FTP_WRONG_SOURCE), 1);
+	assert_true(expecting(R4, L4, 40000));
 	assert_true(data_syn(false, R4, 20, L4, 40000));
 	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 1);
 	assert_int_equal(ct_state(R4, 20, L4, 40000, 6), CT_TCP_SYN_SENT);
