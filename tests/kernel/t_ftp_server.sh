@@ -3,9 +3,9 @@
 # (pyftpdlib) in the protected namespace, real curl in the peer.  The policy
 # lets in the control port 21 only; passive mode (EPSV and PASV, IPv4 and
 # IPv6) works because the helper reads the server's 227/229 replies and
-# admits the one connection each announces, active mode because it reads the
-# client's PORT/EPRT.  With option ftp-helper off, passive mode fails: no
-# port range has to be opened for it.
+# admits the one connection each announces, active mode (PORT, EPRT)
+# because it reads the client's commands.  With option ftp-helper off,
+# passive mode fails: no port range has to be opened for it.
 set -u
 RP_ID=${RP_ID:-fs$$}
 . "$(dirname "$0")/lib.sh"
@@ -21,16 +21,7 @@ sed 's/^\( *\)deny in log/\1allow in proto tcp local port 21 comment "the FTP se
 grep -q "local port 21" "$RP_TMP/server.rules" || fail "policy not made"
 out=$(rp_apply "$RP_TMP/server.rules" --iface "$RP_IF_A") || fail "apply: $out"
 
-n=0
-for m in "$RP_A4 --ftp-pasv" "$RP_A4 --ftp-pasv --disable-epsv" "[$RP_A6] --ftp-pasv" \
-	 "$RP_A4 -P -" "[$RP_A6] -P -"; do
-	# shellcheck disable=SC2086
-	why=$(ftp_get in_b $m) || fail "client in the peer: $m: $why"
-	ok "client in the peer, $m: listing and 1 MiB download"
-	n=$((n + 2))
-done
-[ "$(helper_packets)" = "$n" ] || fail "the helper admitted $(helper_packets), expected $n"
-ok "the ftp helper admitted all $n data connections"
+every_mode_works "client in the peer" in_b $RP_A4 $RP_A6
 
 # without the helper, passive mode would need a hole (the server's port range)
 { echo "option ftp-helper off"; cat "$RP_TMP/server.rules"; } > "$RP_TMP/off.rules"
