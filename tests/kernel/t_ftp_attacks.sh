@@ -43,7 +43,7 @@ table root default deny {
 P
 	out=$(rp_apply "$RP_TMP/p.rules" --iface "$RP_IF_A") || fail "apply: $out"
 }
-policy 10
+policy 20
 
 # 1. from the server's port 20 to a port nobody announced: dropped
 listen in_a tcp 40999 20
@@ -121,7 +121,7 @@ ok "the unused expectation expired (ftp-expired), and its port stays closed"
 
 # 7. five announcements on one control connection: four are kept, the
 # oldest is dropped (ftp-replaced)
-policy 10
+policy 20
 exp=$(counter ftp-expect) replaced=$(counter ftp-replaced)
 out=$(in_a timeout 20 $RP_FTPCMD $RP_B4 21 EPSV EPSV EPSV EPSV EPSV) || fail "ftpcmd: $out"
 ports=$(echo "$out" | sed -n 's/^229 .*(|||\([0-9]*\)|).*/\1/p')

@@ -38,6 +38,14 @@ logs=$(rp_r --json log)
 echo "$logs" | grep -q '"helper": {"name": "ftp", "event": "expect"' || fail "log: no expectation: $logs"
 echo "$logs" | grep -q '"helper": {"name": "ftp", "event": "data"' || fail "log: no data connection: $logs"
 ok "log: expectations and admitted data connections"
+# rampart metrics: the helper's slot, its events, the new flows it admitted
+rp_r metrics > "$RP_TMP/m.prom" || fail "rampart metrics"
+mval() { awk -v s="$1" 'index($0, s " ") == 1 { print $NF }' "$RP_TMP/m.prom"; }
+[ "$(mval 'rampart_rule_packets_total{file="",line="0",table="(ftp helper)",verdict="allow"}')" = 12 ] ||
+	fail "metrics: the helper's packets: $(grep -i ftp "$RP_TMP/m.prom")"
+[ "$(mval 'rampart_new_flows_total{outcome="ftp-data"}')" = 12 ] || fail "metrics: new ftp-data flows"
+[ "$(mval 'rampart_ftp_helper_events_total{event="expect"}')" -ge 12 ] || fail "metrics: ftp expect"
+ok "metrics: 12 data connections in the helper's slot and in new flows, its expectations counted"
 
 # 2. nothing but the control connection allowed: the data connections are the helper's
 cat > "$RP_TMP/strict.rules" <<'P'
