@@ -135,30 +135,42 @@ struct {
 	__type(value, struct rp_ftp_scratch);
 } RP_MAP_FTP_SCRATCH SEC(".maps");
 
-/* How many entries rp_ftp_expect holds: every insert and every successful
- * delete adjusts it, so a new TCP flow looks for an expectation (a hash
- * lookup) only while there is one. */
+/* Map rp_ftp_live: how many entries rp_ftp_expect holds (every insert and
+ * every successful delete adjusts it, so a new TCP flow looks for an
+ * expectation - a hash lookup - only while there is one), and when the
+ * helper's tables are swept next. */
+struct rp_ftp_state {
+	__s64 live;
+	__u64 next_sweep_ns;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __s64);
+	__type(value, struct rp_ftp_state);
 } RP_MAP_FTP_LIVE SEC(".maps");
+
+#define RP_FTP_SWEEP_NS (1000 * 1000000ull) /* expired expectations, ended control flows */
+
+static __always_inline struct rp_ftp_state *rp_ftp_state(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&rp_ftp_live, &zero);
+}
 
 static __always_inline void rp_ftp_live_add(__s64 n)
 {
-	__u32 zero = 0;
-	__s64 *v = bpf_map_lookup_elem(&rp_ftp_live, &zero);
-	if (v)
-		__sync_fetch_and_add(v, n);
+	struct rp_ftp_state *st = rp_ftp_state();
+	if (st)
+		__sync_fetch_and_add(&st->live, n);
 }
 
 /* May any expectation exist?  (Negative after a mismatch: look.) */
 static __always_inline int rp_ftp_any_expected(void)
 {
-	__u32 zero = 0;
-	__s64 *v = bpf_map_lookup_elem(&rp_ftp_live, &zero);
-	return !v || *v != 0;
+	struct rp_ftp_state *st = rp_ftp_state();
+	return !st || st->live != 0;
 }
 
 /* Delete an expectation; 0 when this call deleted it. */
@@ -761,8 +773,14 @@ static long rp_ftp_sweep_ctl(struct bpf_map *map, struct ct_key *k, struct rp_ft
 	return 0;
 }
 
+/* Called on every tick of the conntrack sweeper's timer; sweeps once per
+ * RP_FTP_SWEEP_NS: an expired expectation is gone within a second. */
 static __always_inline void rp_ftp_sweep(const struct rp_config *cfg, __u64 now)
 {
+	struct rp_ftp_state *st = rp_ftp_state();
+	if (!st || now < st->next_sweep_ns)
+		return;
+	st->next_sweep_ns = now + RP_FTP_SWEEP_NS;
 	struct rp_ftp_sweep_ctx c = { .cfg = cfg, .now = now };
 	bpf_for_each_map_elem(&rp_ftp_expect, rp_ftp_sweep_expect, &c, 0);
 	bpf_for_each_map_elem(&rp_ftp_ctl, rp_ftp_sweep_ctl, &c, 0);

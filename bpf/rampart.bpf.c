@@ -127,9 +127,11 @@ static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 		__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &k);
 		if (cnt)
 			*cnt += c.deleted;
-		rp_ftp_sweep(cfg, now);
 	}
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
+	/* the FTP helper's tables, on its own schedule (bpf/ftp.h) */
+	if (cfg)
+		rp_ftp_sweep(cfg, now);
 	return 0;
 }
 

@@ -112,7 +112,7 @@ port=$(sed -n 's/^229 .*(|||\([0-9]*\)|).*/\1/p' "$RP_TMP/epsv")
 rp_r flows | grep -q "expected by the ftp helper" || fail "flows (text): no expectation shown"
 ok "EPSV: rampart flows shows the expectation (port $port)"
 expired=$(counter ftp-expired)
-# removed by the sweeper (every 5 s) once the 3 s have passed: wait for it
+# removed by the helper's sweep (once a second) once the 3 s have passed
 for _ in $(seq 60); do [ "$(counter ftp-expired)" = "$expired" ] || break; sleep 0.25; done
 [ "$(counter ftp-expired)" = $((expired + 1)) ] || fail "ftp-expired: $(counter ftp-expired) after 15 s"
 [ -z "$(expected_ports)" ] || fail "expectation for $port still there: $(expected_ports)"
