@@ -915,17 +915,17 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
 		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
-	if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && rp_ftp_candidate(cfg, p)) {
-		/* a segment of a control connection? the FTP helper reads it */
-		if (hook == RP_HOOK_XDP)
-			rp_ftp_xdp(xdp, p, k, 0, dev_ifindex);
-		else
-			rp_ftp_skb(skb, p, k, hook == RP_HOOK_TC_OUT, dev_ifindex);
-	}
 	if (act == RP_ACT_STRAY) {
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
 	} else if (act != RP_ACT_JUDGE) {
+		if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && rp_ftp_candidate(cfg, p)) {
+			/* a segment of a control connection? the FTP helper reads it */
+			if (hook == RP_HOOK_XDP)
+				rp_ftp_xdp(xdp, p, k, 0, dev_ifindex);
+			else
+				rp_ftp_skb(skb, p, k, hook == RP_HOOK_TC_OUT, dev_ifindex);
+		}
 		return act;
 	}
 	ev->src_is_a = src_is_a;
