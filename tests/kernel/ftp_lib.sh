@@ -17,11 +17,13 @@ ftp_root() {
 	echo hello > "$RP_TMP/root/hello.txt"
 }
 
-# ftp_server NS_FN: the FTP server on port 21 of that namespace (IPv4 and IPv6)
+# ftp_server NS_FN [PORT]: the FTP server on port 21 (or PORT) of that
+# namespace (IPv4 and IPv6)
 ftp_server() {
-	rp_bg $1 $RP_FTPD :: 21 "$RP_TMP/root"
+	local port=${2:-21}
+	rp_bg $1 $RP_FTPD :: $port "$RP_TMP/root"
 	local nsname; [ "$1" = in_a ] && nsname=$RP_NS_A || nsname=$RP_NS_B
-	rp_wait_port $nsname 21 || fail "the FTP server did not start"
+	rp_wait_port $nsname $port || fail "the FTP server did not start on port $port"
 }
 
 # vsftpd_server NS_FN: vsftpd on port 21 of that namespace (IPv4 and IPv6),

@@ -4,8 +4,9 @@
 # Listing and a 1 MiB download in passive (EPSV, PASV) and active (EPRT,
 # PORT) mode, IPv4 and IPv6: with the shipped default policy, and with a
 # policy that allows nothing but the control connection (so every data
-# connection is the helper's doing); with option ftp-helper off active mode
-# fails.  The attacks on the helper are t_ftp_attacks.sh.
+# connection is the helper's doing); a server on port 2121 only when option
+# ftp-ports names it; with option ftp-helper off active mode fails.  The
+# attacks on the helper are t_ftp_attacks.sh.
 set -u
 RP_ID=${RP_ID:-fc$$}
 . "$(dirname "$0")/lib.sh"
@@ -70,7 +71,20 @@ r=$(in_ftp_cgroup timeout 5 curl -sS --max-time 3 "http://$RP_B4:2121/" 2>&1) &&
 echo "$r" | grep -q "Operation not permitted\|Couldn't connect" || fail "unannounced connect: $r"
 ok "socket hooks: a connect nobody announced is still refused ($r)"
 
-# 3. option ftp-helper off: active mode fails (nothing lets the server in)
+# 3. a server on another port: read only when option ftp-ports names it
+ftp_server in_b 2121
+sed 's/remote port 21$/remote port { 21, 2121 }/' "$RP_TMP/strict.rules" > "$RP_TMP/2121.rules"
+grep -q "2121" "$RP_TMP/2121.rules" || fail "policy not made"
+out=$(rp_apply "$RP_TMP/2121.rules" --iface "$RP_IF_A") || fail "apply: $out"
+ftp_get in_a $RP_B4:2121 -P - >/dev/null && fail "active mode to port 2121 worked without ftp-ports naming it"
+ok "a server on port 2121, ftp-ports { 21 }: its active mode is not let in"
+{ echo "option ftp-ports { 21, 2121 }"; cat "$RP_TMP/2121.rules"; } > "$RP_TMP/2121b.rules"
+out=$(rp_apply "$RP_TMP/2121b.rules" --iface "$RP_IF_A") || fail "apply: $out"
+why=$(ftp_get in_a $RP_B4:2121 -P -) || fail "ftp-ports { 21, 2121 }, active mode to port 2121: $why"
+why=$(ftp_get in_a "[$RP_B6]:2121" --ftp-pasv) || fail "ftp-ports { 21, 2121 }, passive IPv6 to port 2121: $why"
+ok "option ftp-ports { 21, 2121 }: active and passive FTP to port 2121 work"
+
+# 4. option ftp-helper off: active mode fails (nothing lets the server in)
 { echo "option ftp-helper off"; cat "$RP_ROOT/policy/default.rules"; } > "$RP_TMP/off.rules"
 out=$(rp_apply "$RP_TMP/off.rules" --iface "$RP_IF_A") || fail "apply off: $out"
 why=$(ftp_get in_a $RP_B4 --ftp-pasv) || fail "helper off, passive (outbound: allowed by the policy): $why"
