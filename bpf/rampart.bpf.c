@@ -32,6 +32,7 @@
 #include "classify.h"
 #include "boot.h"
 #include "sockid.h"
+#include "ftp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -128,6 +129,9 @@ static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 			*cnt += c.deleted;
 	}
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
+	/* the FTP helper's tables, on its own schedule (bpf/ftp.h) */
+	if (cfg)
+		rp_ftp_sweep(cfg, now);
 	return 0;
 }
 
@@ -380,12 +384,19 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 
 /* ---------- judging a new flow ---------- */
 
-static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
-					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+/* A log event about the new flow p: decided by a rule, or by a protocol
+ * helper (helper: enum rp_helper_event, cmd: what announced the flow). */
+static __always_inline void rp_log_flow(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags, __u8 helper,
+					__u8 cmd, const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
 {
 	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
 	if (!e)
 		return;
+	if (helper) {
+		e->kind = RP_LOG_HELPER;
+		e->helper = helper;
+		e->helper_cmd = cmd;
+	}
 	e->ifindex = ev->ifindex;
 	e->iface_id = ev->iface_id;
 	e->verdict = verdict;
@@ -424,6 +435,12 @@ static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot,
 		}
 	}
 	rp_log_send(e, slot);
+}
+
+static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
+					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+{
+	rp_log_flow(cfg, slot, verdict, flags, RP_HELPER_NONE, 0, p, ev, now);
 }
 
 static __always_inline void rp_fill_fields(struct cls_fields *f, const struct rp_pkt *p, const struct rp_event *ev)
@@ -530,6 +547,75 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	return verdict;
 }
 
+/* ---------- the FTP helper (bpf/ftp.h) ---------- */
+
+/* A new TCP flow: a data connection an FTP control connection announced?
+ * Takes the expectation (one flow each).  Global: verified on its own. */
+__noinline int rp_ftp_admit(const struct rp_pkt *p)
+{
+	struct rp_config *cfg = rp_cfg();
+	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
+	if (!p || !cfg || !s)
+		return 0;
+	return rp_ftp_take(cfg, p, s, bpf_ktime_get_coarse_ns());
+}
+
+__noinline int rp_ftp_announce_g(const struct rp_pkt *p, const struct ct_key *k, struct rp_ftp_ctl *ctl, __u32 i,
+				 __u64 where)
+{
+	struct rp_config *cfg = rp_cfg();
+	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
+	if (!p || !k || !ctl || !cfg || !s)
+		return 0;
+	rp_ftp_announce(cfg, p, k, ctl, &s->found[i & (RP_FTP_FOUND_MAX - 1)], s, where & 1, (__u32)(where >> 1),
+			bpf_ktime_get_coarse_ns());
+	return 0;
+}
+
+/* The data flow k (packet p) was admitted and created at now: related to
+ * its control flow, counted in the helper's slot, logged. */
+static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
+					    const struct rp_event *ev, __u64 now)
+{
+	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
+	if (!s)
+		return;
+	rp_ftp_relate(k, s, now);
+	rp_count(RPC_NEW_FTP_DATA);
+	rp_rule_hit(cfg->helper_slot, ev->bytes);
+	rp_log_flow(cfg, cfg->helper_slot, VERDICT_ALLOW, 0, RP_HELPER_FTP_DATA, s->rel_cmd, p, ev, now);
+}
+
+/* A segment with payload of a tracked flow (key k) that may be an FTP
+ * control connection: copy what the helper reads (the payload's first
+ * RP_FTP_SCAN bytes and its last byte) and let it read.  One per context
+ * type; global, so verified once. */
+#define RP_FTP_FUNCS(name, ctx_t, load_bytes)                                                              \
+	__noinline int rp_ftp_##name(ctx_t *c, const struct rp_pkt *p, const struct ct_key *k, int egress, \
+				     __u32 ifindex)                                                        \
+	{                                                                                                  \
+		struct rp_config *cfg = rp_cfg();                                                          \
+		struct rp_ftp_scratch *s = rp_ftp_scratch_get();                                           \
+		if (!c || !p || !k || !cfg || !s)                                                          \
+			return 0;                                                                          \
+		__u32 off = p->l4off + p->l4hlen;                                                          \
+		if (p->l3end <= off)                                                                       \
+			return 0;                                                                          \
+		__u32 len = p->l3end - off;                                                                \
+		__u64 n = len < RP_FTP_SCAN ? len : RP_FTP_SCAN;                                           \
+		__u8 last = 0;                                                                             \
+		asm volatile("" : "+r"(n)); /* the verifier sees the check below */                        \
+		if (n == 0 || n > RP_FTP_SCAN || load_bytes(c, off, s->buf, n))                            \
+			return 0;                                                                          \
+		if (len > n && load_bytes(c, off + len - 1, &last, 1))                                     \
+			return 0;                                                                          \
+		rp_ftp_segment(cfg, p, k, len, last, s, egress, ifindex);                                  \
+		return 0;                                                                                  \
+	}
+
+RP_FTP_FUNCS(xdp, struct xdp_md, bpf_xdp_load_bytes)
+RP_FTP_FUNCS(skb, struct __sk_buff, bpf_skb_load_bytes)
+
 /* Judge a packet that starts a new flow.  Returns PASS/DROP/REJECT.
  * Global: verified on its own (the classifier lives in here).  A reject
  * is counted by the caller, once the answer is on its way. */
@@ -555,7 +641,14 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		rp_count(ev->stray_reason);
 		return RP_ACT_DROP;
 	}
-	if (ev->prejudged) {
+	int ftp = !ev->stray && p->proto == RP_IPPROTO_TCP && (cfg->flags & RP_CFG_F_FTP) && rp_ftp_any_expected() &&
+		  rp_ftp_admit(p);
+	if (ftp) {
+		/* a data connection announced on an FTP control connection:
+		 * admitted by the helper, RELATED to that flow (bpf/ftp.h) */
+		verdict = VERDICT_ALLOW;
+		slot = cfg->helper_slot;
+	} else if (ev->prejudged) {
 		/* one judgement per flow: the socket hooks, or the ingress
 		 * program of the interface it was forwarded from, allowed it */
 		rp_count(ev->prejudged == RP_PRE_SOCKET ? RPC_NEW_SOCK_JUDGED : RPC_NEW_FORWARDED);
@@ -584,7 +677,9 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 			struct ct_key fk;
 			rp_frag_remember(p, now, &fk);
 		}
-		if (!ev->prejudged)
+		if (ftp)
+			rp_ftp_admitted(cfg, p, k, ev, now);
+		else if (!ev->prejudged)
 			rp_count(RPC_NEW_ALLOW);
 		return RP_ACT_PASS;
 	}
@@ -816,7 +911,7 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	}
 	__u64 now = rp_now();
 	struct ct_key *k = &sc->k;
-	int src_is_a = 0, ct_res = 0;
+	int src_is_a = 0, ct_res = -1;
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
 		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
@@ -824,6 +919,13 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
 	} else if (act != RP_ACT_JUDGE) {
+		if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && rp_ftp_candidate(cfg, p)) {
+			/* a segment of a control connection? the FTP helper reads it */
+			if (hook == RP_HOOK_XDP)
+				rp_ftp_xdp(xdp, p, k, 0, dev_ifindex);
+			else
+				rp_ftp_skb(skb, p, k, hook == RP_HOOK_TC_OUT, dev_ifindex);
+		}
 		return act;
 	}
 	ev->src_is_a = src_is_a;

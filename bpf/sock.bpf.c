@@ -31,6 +31,7 @@
 #include "log.h"
 #include "classify.h"
 #include "sockid.h"
+#include "ftp_expect.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -418,6 +419,11 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 				return 1;
 		}
 	}
+	/* a data connection an FTP control connection announced: the
+	 * datapath's helper admits it (bpf/ftp.h), the policy is not asked */
+	if (event == EVENT_CONNECT && f.proto == 6 &&
+	    rp_ftp_expected(f.laddr, f.raddr, bpf_htons(f.rport), bpf_ktime_get_coarse_ns()))
+		return 1;
 	int act = rp_sock_judge(&f, &id, &slot);
 	if (act == RP_SOCK_ALLOW)
 		rp_mark_allowed(sk, event, slot);

@@ -25,6 +25,12 @@
 #define RP_MAP_LOG	     rp_log	   /* log ring buffer */
 #define RP_MAP_FRAGS	     rp_frags	   /* fragments of allowed first fragments */
 #define RP_MAP_SCRATCH	     rp_scratch	   /* per-CPU scratch space */
+/* ---------- the FTP helper (bpf/ftp.h), state ---------- */
+#define RP_MAP_FTP_EXPECT    rp_ftp_expect  /* expected data connections (shared with the socket hooks) */
+#define RP_MAP_FTP_LIVE	     rp_ftp_live    /* how many expectations there are */
+#define RP_MAP_FTP_CTL	     rp_ftp_ctl	    /* control connections: parser state, their expectations */
+#define RP_MAP_FTP_RELATED   rp_ftp_related /* data connection -> its control connection */
+#define RP_MAP_FTP_SCRATCH   rp_ftp_scratch /* per-CPU: the payload read */
 /* ---------- packet datapath, policy ---------- */
 #define RP_MAP_RULE_STATS    rp_rule_stats  /* per-rule counters */
 #define RP_MAP_LOG_BUCKET    rp_log_bucket  /* per-rule log rate limit */

@@ -327,6 +327,12 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 	if (ctr[RPC_NEW_FORWARDED])
 		ROW("forwarded, judged at ingress", ctr[RPC_NEW_FORWARDED], "(tracked as they leave, NAT too)");
 	ROW("new flows asked", ctr[RPC_NEW_ASK], ctr[RPC_NEW_ASK] ? "(ask-default applied)" : "");
+	if (v->cfg.flags & RP_CFG_F_FTP) {
+		detail(buf, sizeof(buf), ctr, "ftp-");
+		ROW("ftp data admitted", ctr[RPC_NEW_FTP_DATA], buf[0] ? buf : "(ftp helper on: no announcement seen)");
+	} else {
+		ROW("ftp data admitted", ctr[RPC_NEW_FTP_DATA], "(ftp helper off: option ftp-helper)");
+	}
 	if (ctr[RPC_NEW_BOOT_OUT])
 		ROW("boot: outbound allowed", ctr[RPC_NEW_BOOT_OUT], "");
 	detail(buf, sizeof(buf), ctr, "drop-");

@@ -148,7 +148,7 @@ static void lint_impossible(const struct rule *r, struct diag *d)
 /* Kerio's active-FTP advice ("allow incoming TCP from any server, source
  * port 20") lets anyone reach every local port by choosing that source
  * port: warn when an inbound allow trusts nothing but the remote port. */
-static void lint_source_port_hole(const struct rule *r, struct diag *d)
+static void lint_source_port_hole(const struct policy *p, const struct rule *r, struct diag *d)
 {
 	if (r->verdict != VERDICT_ALLOW || !r->cond[F_RPORT].used)
 		return;
@@ -160,9 +160,14 @@ static void lint_source_port_hole(const struct rule *r, struct diag *d)
 	if (r->cond[F_EVENT].used && !vset_contains(&r->cond[F_EVENT].set, EVENT_ACCEPT) &&
 	    !vset_contains(&r->cond[F_EVENT].set, EVENT_RECEIVE) && !vset_contains(&r->cond[F_EVENT].set, EVENT_PACKET))
 		return;
+	bool ftp_data = vset_contains(&r->cond[F_RPORT].set, 20);
 	diag_warning(d, r->loc,
 		     "inbound allow trusts only the remote (source) port, which the sender picks: "
-		     "any host can reach any local port this way; add `remote ADDRS` or `local port`");
+		     "any host can reach any local port this way; add `remote ADDRS` or `local port`%s",
+		     !ftp_data		 ? ""
+		     : p->opt.ftp_helper ? " (active FTP needs no such rule: the FTP helper admits the data "
+					   "connections a control connection announces)"
+					 : " (or turn the FTP helper on: option ftp-helper on)");
 }
 
 void lint_policy(const struct policy *p, struct diag *d)
@@ -183,7 +188,7 @@ void lint_policy(const struct policy *p, struct diag *d)
 				continue;
 			}
 			lint_impossible(r, d);
-			lint_source_port_hole(r, d);
+			lint_source_port_hole(p, r, d);
 		}
 	}
 

@@ -98,6 +98,10 @@ struct named_cgroup {
 	uint32_t pre, post;
 };
 
+/* option ftp-ports: at most this many ports or ranges (the datapath's
+ * RP_FTP_PORT_RANGES) */
+#define POLICY_FTP_PORT_RANGES 8
+
 struct options {
 	int boot_timeout;	  /* seconds, default 300 */
 	int ask_timeout;	  /* seconds, default 30 */
@@ -109,6 +113,13 @@ struct options {
 	int icmp_timeout;	  /* default 30 */
 	bool ancestry;		  /* default off */
 	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
+	/* the FTP helper (docs/datapath.md, "Protocol helpers") */
+	bool ftp_helper; /* default on */
+	int ftp_timeout; /* seconds an announced data connection is expected, default 30 */
+	int ftp_nports;	 /* ranges in ftp_ports; default one: { 21 } */
+	struct port_range {
+		uint16_t lo, hi;
+	} ftp_ports[POLICY_FTP_PORT_RANGES]; /* the control connections' server ports */
 };
 
 /* option ingress-hook: which program judges arriving packets. */

@@ -155,6 +155,16 @@ static void test_source_port_hole(void **state)
 				     "}\n");
 	assert_int_equal(count_warnings(l, "source) port"), 2);
 	assert_int_equal(warning_line(l, "source) port"), 3);
+	/* port 20 is active FTP's: the FTP helper makes the rule unnecessary */
+	assert_int_equal(count_warnings(l, "the FTP helper admits the data connections"), 2);
+	free_linted(l);
+	l = lint_text("option ftp-helper off\n"
+		      "table root default deny {\n"
+		      "    allow in proto tcp remote port 20\n"
+		      "    allow in proto tcp remote port 8080\n"
+		      "}\n");
+	assert_int_equal(count_warnings(l, "source) port"), 2);
+	assert_int_equal(count_warnings(l, "option ftp-helper on"), 1);
 	free_linted(l);
 }
 
