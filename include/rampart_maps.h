@@ -17,7 +17,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 2
+#define RP_ABI_VERSION 3
 
 /* ---------- modes (docs/operations.md) ---------- */
 
@@ -79,7 +79,8 @@ struct ct_key {
 #define CT_F_REPLIED   0x02 /* a packet from the responder was seen */
 #define CT_F_FIN_ORIG  0x04 /* originator sent FIN */
 #define CT_F_FIN_REPLY 0x08 /* responder sent FIN */
-#define CT_F_FORWARDED 0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
+#define CT_F_FORWARDED \
+	0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
 			     * left: its tuple after NAT (no rule of its own) */
 
 struct ct_value {
@@ -113,8 +114,9 @@ struct ct_value {
 /* ---------- configuration (map rp_config, one entry) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
-#define RP_CFG_F_JUDGE_UNATTACHED 0x04 /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
-#define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_JUDGE_UNATTACHED \
+	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
+#define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */
@@ -133,7 +135,7 @@ struct rp_config {
 	 * enum rp_mode_reason.  Written by whoever writes mode. */
 	__u64 mode_changed_ns;
 	__u32 mode_reason;
-	__u32 pad_mode;
+	__u32 ask_timeout_s; /* option ask-timeout (0: RP_ASK_TIMEOUT_DEFAULT_S) */
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -300,20 +302,34 @@ enum rp_counter {
 	/* interfaces not (yet) attached: the network namespace's SK_LOOKUP hook (bpf/boot.bpf.c) */
 	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
 	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
+	/* learning mode (bpf/ask.h, docs/ask.md) */
+	RPC_ASK_QUESTION,     /* questions raised (sent to the agent) */
+	RPC_ASK_FOLDED,	      /* events folded into an open question of theirs */
+	RPC_ASK_HELD,	      /* packets dropped or calls held while their question was open */
+	RPC_ASK_NO_AGENT,     /* ask-default applied at once: no agent connected */
+	RPC_ASK_RATE_LIMITED, /* ask-default applied at once: too many new questions */
+	RPC_ASK_FULL,	      /* ask-default applied at once: question table or ring full */
+	RPC_ASK_TIMEOUT,      /* questions not answered within ask-timeout (ask-default) */
+	RPC_ASK_ANSWERED,     /* answers given */
+	RPC_ASK_RELEASED,     /* held flows given their answer */
 	RPC_COUNTER_COUNT
 };
 
 /* ---------- log events (ring buffer rp_log) ---------- */
 
 enum rp_log_kind {
-	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
+	RP_LOG_RULE = 0,     /* a rule marked `log` decided, or a continue/jump rule matched */
+	RP_LOG_QUESTION = 1, /* an event reached `ask` and the agent was asked (ask_id) */
+	RP_LOG_ANSWER = 2,   /* question ask_id was answered (verdict; RP_LOGF_ALWAYS, RP_LOGF_TIMEOUT) */
 };
 
-#define RP_LOGF_EGRESS 0x01 /* seen at tc egress (else XDP ingress) */
-#define RP_LOGF_RECORD 0x02 /* a continue/jump rule (did not decide) */
-#define RP_LOGF_ASK    0x04 /* the rule said ask; verdict is the ask-default applied */
-#define RP_LOGF_SOCKET 0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
-#define RP_LOGF_OWNER  0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+#define RP_LOGF_EGRESS	0x01 /* seen at tc egress (else XDP ingress) */
+#define RP_LOGF_RECORD	0x02 /* a continue/jump rule (did not decide) */
+#define RP_LOGF_ASK	0x04 /* the rule said ask; verdict is the ask-default applied */
+#define RP_LOGF_SOCKET	0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
+#define RP_LOGF_OWNER	0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+#define RP_LOGF_ALWAYS	0x20 /* RP_LOG_ANSWER: answered for good (a rule is learned) */
+#define RP_LOGF_TIMEOUT 0x40 /* RP_LOG_ANSWER: nobody answered within ask-timeout */
 
 struct rp_log_event {
 	__u64 time_ns;	 /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
@@ -341,7 +357,7 @@ struct rp_log_event {
 	__u32 uid;
 	__u32 app_id;
 	__u32 pid;
-	__u32 pad2;
+	__u32 ask_id; /* RP_LOG_QUESTION, RP_LOG_ANSWER: the question (its low 32 bits) */
 };
 
 #define RP_LOG_RING_BYTES (256 * 1024)

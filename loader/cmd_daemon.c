@@ -75,7 +75,7 @@ struct daemon {
 	ino_t ino;
 	uint64_t due_ns; /* a change was seen: reload at this time (0: none) */
 	unsigned reloads, failures;
-	int link_fd;	       /* rtnetlink link events (netdev_watch_open), -1: none */
+	int link_fd;		/* rtnetlink link events (netdev_watch_open), -1: none */
 	uint64_t ifsync_due_ns; /* interfaces changed: bring the attachments in line then (0: no) */
 	const char *metrics_file;
 	unsigned metrics_interval; /* seconds */

@@ -13,6 +13,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "pins.h"
+#include "rampart_ask.h"
 #include "rampart.skel.h"
 
 /* Maps whose contents are state rather than policy: a new apply reuses the
@@ -26,6 +27,14 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_CONFIG),
 	RP_NAME(RP_MAP_CT_GEN),
 	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
+	/* learning mode (bpf/ask.h): open questions and held flows outlive an
+	 * apply (the one an "always" answer makes, too) */
+	RP_NAME(RP_MAP_ASK),
+	RP_NAME(RP_MAP_ASK_HELD),
+	RP_NAME(RP_MAP_ASK_RING),
+	RP_NAME(RP_MAP_ASK_STATE),
+	RP_NAME(RP_MAP_ASK_AGENT),
+	RP_NAME(RP_MAP_SK_ASK),
 	NULL,
 };
 
@@ -159,6 +168,7 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 		cfg->flags |= RP_CFG_F_REJECTS;
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
+	cfg->ask_timeout_s = opt ? (uint32_t)opt->ask_timeout : RP_ASK_TIMEOUT_DEFAULT_S;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
 	cfg->timeout_ns[CT_TCP_SYN_SENT] = RP_TO_SYN_SENT * s;
 	cfg->timeout_ns[CT_TCP_SYN_RECV] = RP_TO_SYN_RECV * s;
@@ -367,6 +377,15 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_PASS_ANSWER] = "pass-reject-answer",
 		[RPC_NETNS_ALLOW] = "netns-allow",
 		[RPC_NETNS_DENY] = "netns-deny",
+		[RPC_ASK_QUESTION] = "ask-question",
+		[RPC_ASK_FOLDED] = "ask-folded",
+		[RPC_ASK_HELD] = "ask-held",
+		[RPC_ASK_NO_AGENT] = "ask-no-agent",
+		[RPC_ASK_RATE_LIMITED] = "ask-rate-limited",
+		[RPC_ASK_FULL] = "ask-full",
+		[RPC_ASK_TIMEOUT] = "ask-timeout",
+		[RPC_ASK_ANSWERED] = "ask-answered",
+		[RPC_ASK_RELEASED] = "ask-released",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

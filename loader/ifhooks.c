@@ -213,7 +213,7 @@ int ifhooks_add(struct hook_txn *t, const struct pin_dir *pd, uint32_t ifindex, 
 		bool xdp = in && ingress == NETDEV_IN_XDP;
 		snprintf(what, sizeof(what), "%s %.15s", in ? "ingress" : "egress", ifname);
 		struct hook *h = txn_add(t, &ifhook_ops, pd,
-					 none ? -1
+					 none  ? -1
 					 : xdp ? progs->xdp
 					 : in  ? progs->tc_in
 					       : progs->tc_out,
@@ -298,8 +298,9 @@ bool ifhooks_is(const struct hook *h)
 
 const char *ifhooks_kind(const struct hook *h)
 {
-	static const char *const names[] = { [IFH_XDP] = "xdp", [IFH_TCX] = "tcx", [IFH_CLSACT] = "clsact",
-					     [IFH_NONE] = NULL };
+	static const char *const names[] = {
+		[IFH_XDP] = "xdp", [IFH_TCX] = "tcx", [IFH_CLSACT] = "clsact", [IFH_NONE] = NULL
+	};
 	return names[h->kind];
 }
 

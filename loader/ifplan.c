@@ -81,7 +81,7 @@ int ifsel_read(const struct pin_dir *pd, struct rp_ifsel *sel)
 	if (fd < 0)
 		return fd;
 	int e = bpfmap_layout_is(fd, sizeof(zero), sizeof(*sel)) && bpf_map_lookup_elem(fd, &zero, sel) == 0 ? 0
-													  : -ENOENT;
+													     : -ENOENT;
 	close(fd);
 	/* boot protection pins an empty one: nothing was asked */
 	return e || (!sel->all && !sel->npatterns) ? -ENOENT : 0;

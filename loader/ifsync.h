@@ -12,9 +12,9 @@
 #include "pins.h"
 
 struct ifsync_report {
-	int attached; /* devices that got (or changed) their programs */
-	int detached; /* devices whose pins went (gone, or out of the selection) */
-	int refused;  /* covered, but rampart cannot read their headers */
+	int attached;	/* devices that got (or changed) their programs */
+	int detached;	/* devices whose pins went (gone, or out of the selection) */
+	int refused;	/* covered, but rampart cannot read their headers */
 	char first[64]; /* the first device attached, for messages */
 };
 

@@ -109,6 +109,15 @@ struct options {
 	int icmp_timeout;	  /* default 30 */
 	bool ancestry;		  /* default off */
 	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
+	int app_changed;	  /* enum app_changed, default ask (docs/ask.md) */
+};
+
+/* option app-changed: an approved binary that changed since apply (the
+ * values are include/rampart_ask.h's enum rp_app_changed). */
+enum app_changed {
+	APP_CHANGED_ASK = 0,  /* asked about at its next connection while an agent is connected, else kept */
+	APP_CHANGED_KEEP = 1, /* its rules still match it (reported by status) */
+	APP_CHANGED_DENY = 2, /* its rules stop matching it until `apply` approves it */
 };
 
 /* option ingress-hook: which program judges arriving packets. */
@@ -131,14 +140,14 @@ struct policy {
 	int root; /* index of table "root" (always present) */
 	struct rule *rules;
 	int nrules;
-	char **ifaces;         /* the interface names and patterns the policy names (after aliases) */
+	char **ifaces; /* the interface names and patterns the policy names (after aliases) */
 	int nifaces;
 	/* With patterns (`br-*`): literal names keep ids 1..iface_nlit (their
 	 * order in ifaces), and a device that no literal names gets
 	 * iface_nlit + S, S the bitmask of the patterns it matches (pattern j
 	 * = bit j, in the order of iface_pats).  See policy_iface_id(). */
 	int iface_nlit;
-	char **iface_pats;     /* points into ifaces */
+	char **iface_pats; /* points into ifaces */
 	int iface_npats;
 	char **apps; /* app id i+1 -> absolute path */
 	int napps;
