@@ -241,9 +241,9 @@ static void test_interface_patterns(void **state)
 	struct compiled c;
 	compile_text(&c, "interface lan = br-*\n"
 			 "table root default deny {\n"
-			 "  allow in on lan proto tcp local port 80\n"        /* 3 */
-			 "  allow in on veth* proto tcp local port 81\n"      /* 4 */
-			 "  allow in on br-lan proto tcp local port 82\n"     /* 5 */
+			 "  allow in on lan proto tcp local port 80\n"		/* 3 */
+			 "  allow in on veth* proto tcp local port 81\n"	/* 4 */
+			 "  allow in on br-lan proto tcp local port 82\n"	/* 5 */
 			 "  allow in on { *0, eth1 } proto tcp local port 83\n" /* 6 */
 			 "}\n");
 	static const struct {

@@ -88,8 +88,8 @@ static uint32_t ids_by_name(const char *name, void *arg)
 static void test_entries_for_ports_and_vlans(void **state)
 {
 	struct netdev devs[] = {
-		dev("br0", 2, ARPHRD_ETHER, "bridge"), dev("vp1", 3, ARPHRD_ETHER, "veth"),
-		dev("vp2", 4, ARPHRD_ETHER, "veth"),   dev("eth0", 5, ARPHRD_ETHER, ""),
+		dev("br0", 2, ARPHRD_ETHER, "bridge"),	dev("vp1", 3, ARPHRD_ETHER, "veth"),
+		dev("vp2", 4, ARPHRD_ETHER, "veth"),	dev("eth0", 5, ARPHRD_ETHER, ""),
 		dev("eth0.7", 6, ARPHRD_ETHER, "vlan"),
 	};
 	int n = 5;
