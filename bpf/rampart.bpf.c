@@ -1148,9 +1148,14 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
 	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
 		verdict = VERDICT_DENY;
-	struct rp_ask_q *q = bpf_map_lookup_elem(&rp_ask, &k);
-	a->found = q && q->id == a->id;
-	if (a->found) {
+	struct rp_config *cfg = rp_cfg();
+	struct rp_ask_q *q = 0;
+	/* an answer to a question that is no longer open (ask-timeout) is too late */
+	int w = cfg ? rp_ask_where(cfg, &k, &q, now) : RP_ASKW_NONE;
+	a->found = w == RP_ASKW_OPEN && q && q->id == a->id;
+	if (!a->found)
+		return 0;
+	if (q) {
 		q->verdict = verdict;
 		q->flags |= a->flags & (RP_ASKF_ALWAYS | RP_ASKF_TIMEOUT);
 		q->answered_ns = now;

@@ -32,7 +32,7 @@ void apply_req_from(struct apply_req *rq, struct cli *c, const struct target_opt
 /* The commands (each in its cmd_*.c, listed in main.c). */
 extern const struct command check_command, explain_command, apply_command, unload_command, status_command,
 	rules_command, metrics_command, flows_command, log_command, boot_command, daemon_command, reset_command,
-	stop_command, shutdown_command;
+	stop_command, shutdown_command, ask_command;
 
 /* The --iface, --cgroup and --policy entries of an options table whose
  * struct holds a struct target_opts called `target`. */

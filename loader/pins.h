@@ -74,6 +74,10 @@ int pins_check_bpffs(const struct pin_dir *pd);
  * the parent directory, held until pins_unlock(). */
 int pins_lock(struct pin_dir *pd);
 void pins_unlock(struct pin_dir *pd);
+/* The `ask` agent's lock: DIR itself, held while the agent runs (one per
+ * pin dir).  The locked fd, -EWOULDBLOCK when another process holds it,
+ * or -errno (said). */
+int pins_lock_agent(const struct pin_dir *pd);
 
 bool pins_exists(const struct pin_dir *pd);
 /* A datapath is loaded in DIR (its configuration map is pinned). */
