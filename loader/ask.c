@@ -32,7 +32,7 @@
 
 struct ask_agent {
 	struct pin_dir *pd;
-	int lock_fd, agent_fd, ask_fd, held_fd, ring_fd, answer_fd, info_fd, stamp_fd;
+	int lock_fd, agent_fd, ask_fd, held_fd, ring_fd;
 	struct ring_buffer *rb;
 	struct view v; /* rule metadata, configuration */
 	struct policy pol;
@@ -364,8 +364,15 @@ static int run_answer(struct ask_agent *a, const struct ask_question *q, uint32_
 {
 	struct rp_ask_answer ans = { .key = q->key, .id = q->id, .verdict = verdict, .flags = flags };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ans, .ctx_size_in = sizeof(ans));
-	if (bpf_prog_test_run_opts(a->answer_fd, &o))
+	char path[PINS_PATH_MAX];
+	/* the program of the policy in force (an apply replaces it) */
+	int fd = bpf_obj_get(pins_prog(a->pd, PINS_PROG_ASK_ANSWER, false, path));
+	if (fd < 0)
 		return -errno;
+	int e = bpf_prog_test_run_opts(fd, &o) ? -errno : 0;
+	close(fd);
+	if (e)
+		return e;
 	*released = ans.released;
 	if (!ans.found)
 		return -ENOENT;
@@ -381,13 +388,16 @@ static void answer_changed(struct ask_agent *a, const struct ask_question *q, ui
 	uint32_t id = q->raw.app_id;
 	struct rp_app_stamp st;
 	struct stat sb;
-	if (a->stamp_fd < 0 || !id || bpf_map_lookup_elem(a->stamp_fd, &id, &st))
-		return;
-	if (verdict == VERDICT_ALLOW && q->app[0] && stat(q->app, &sb) == 0)
-		apps_stamp_of(&sb, &st);
-	else
-		st.state = RP_APPS_DENIED;
-	bpf_map_update_elem(a->stamp_fd, &id, &st, BPF_ANY);
+	int fd = pins_open_map(a->pd, RP_NAME(RP_MAP_APP_STAMP)); /* the policy in force's */
+	if (fd >= 0 && id && !bpf_map_lookup_elem(fd, &id, &st)) {
+		if (verdict == VERDICT_ALLOW && q->app[0] && stat(q->app, &sb) == 0)
+			apps_stamp_of(&sb, &st);
+		else
+			st.state = RP_APPS_DENIED;
+		bpf_map_update_elem(fd, &id, &st, BPF_ANY);
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 /* ---------- "handle as TABLE" ---------- */
@@ -763,8 +773,14 @@ static void expire(struct ask_agent *a)
 int ask_poll(struct ask_agent *a)
 {
 	int n = ring_buffer__consume(a->rb);
-	if (now_mono_ns() - a->beat_ns >= ASK_BEAT_NS)
+	if (now_mono_ns() - a->beat_ns >= ASK_BEAT_NS) {
 		beat(a, true);
+		/* another apply (the daemon's, an operator's): the rules moved */
+		uint32_t zero = 0;
+		struct rp_config cfg;
+		if (!bpf_map_lookup_elem(a->v.config_fd, &zero, &cfg) && cfg.generation != a->v.cfg.generation)
+			reread(a);
+	}
 	expire(a);
 	return n < 0 ? n : 0;
 }
@@ -791,10 +807,8 @@ static int open_maps(struct ask_agent *a)
 			       maps[i].name, strerror(-*maps[i].fd));
 			return *maps[i].fd;
 		}
-	a->stamp_fd = pins_open_map(a->pd, RP_NAME(RP_MAP_APP_STAMP)); /* only with socket hooks */
 	char path[PINS_PATH_MAX];
-	a->answer_fd = bpf_obj_get(pins_prog(a->pd, PINS_PROG_ASK_ANSWER, false, path));
-	if (a->answer_fd < 0)
+	if (access(pins_prog(a->pd, PINS_PROG_ASK_ANSWER, false, path), F_OK))
 		return pr_err_r(-errno, "cannot open %s; apply the policy with this rampart", path);
 	return 0;
 }
@@ -809,7 +823,7 @@ int ask_open(struct ask_agent **ap, struct pin_dir *pd, ask_question_fn on_quest
 	a->on_question = on_question;
 	a->on_expired = on_expired;
 	a->arg = arg;
-	a->lock_fd = a->agent_fd = a->ask_fd = a->held_fd = a->ring_fd = a->answer_fd = a->stamp_fd = -1;
+	a->lock_fd = a->agent_fd = a->ask_fd = a->held_fd = a->ring_fd = -1;
 	a->raw4 = a->raw6 = -1;
 	*ap = NULL;
 	int e = view_open(&a->v, pd, VIEW_RULES, false);
@@ -855,8 +869,7 @@ void ask_close(struct ask_agent *a)
 	if (a->lock_fd >= 0 && a->agent_fd >= 0)
 		beat(a, false);
 	ring_buffer__free(a->rb);
-	int *fds[] = { &a->agent_fd, &a->ask_fd, &a->held_fd, &a->ring_fd, &a->answer_fd,
-		       &a->stamp_fd, &a->raw4,	 &a->raw6,    &a->lock_fd };
+	int *fds[] = { &a->agent_fd, &a->ask_fd, &a->held_fd, &a->ring_fd, &a->raw4, &a->raw6, &a->lock_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);

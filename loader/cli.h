@@ -49,4 +49,13 @@ extern const struct command check_command, explain_command, apply_command, unloa
  * every 200 ms.  An exit code. (cmd_log.c) */
 int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg);
 
+/* The `ask` agent's front (cmd_ask.c): questions in the terminal, or with
+ * json the line protocol, on stdin/stdout; also `daemon --ask`.
+ * ask_front_step waits up to timeout_ms for questions and answers: 0, 1
+ * when the --json input ended, or -errno. */
+struct ask_front;
+int ask_front_open(struct ask_front **fp, struct pin_dir *pd, bool json);
+int ask_front_step(struct ask_front *f, int timeout_ms);
+void ask_front_close(struct ask_front *f);
+
 #endif

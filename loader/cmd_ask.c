@@ -24,9 +24,12 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-struct front {
+struct ask_front {
 	struct ask_agent *a;
 	bool json;
+	bool input; /* stdin is open */
+	bool tty;   /* the terminal is in raw mode (saved: as it was) */
+	struct termios saved;
 	/* terminal: the question on screen and the scope an "always" gets */
 	uint64_t current;
 	int scope;
@@ -184,7 +187,7 @@ static int parse_answer(const char *line, struct answer *ans, const char **why)
 	return 0;
 }
 
-static void json_answer_line(struct front *f, const char *line)
+static void json_answer_line(struct ask_front *f, const char *line)
 {
 	struct answer ans;
 	struct ask_result r = { 0 };
@@ -202,7 +205,7 @@ static void json_answer_line(struct front *f, const char *line)
 }
 
 /* Reads what stdin has; each complete line is an answer.  false at its end. */
-static bool json_read(struct front *f)
+static bool json_read(struct ask_front *f)
 {
 	ssize_t n = read(0, f->line + f->len, sizeof(f->line) - 1 - f->len);
 	if (n <= 0)
@@ -224,7 +227,7 @@ static bool json_read(struct front *f)
 
 /* ---------- the terminal ---------- */
 
-static void term_prompt(struct front *f)
+static void term_prompt(struct ask_front *f)
 {
 	const char **tables;
 	int nt = ask_tables(f->a, &tables);
@@ -241,7 +244,7 @@ static void term_prompt(struct front *f)
 	fflush(stdout);
 }
 
-static void term_show(struct front *f, const struct ask_question *q)
+static void term_show(struct ask_front *f, const struct ask_question *q)
 {
 	const char *who = q->app[0] ? q->app : "(no application: forwarded or kernel traffic)";
 	printf("\n=== question %llu: %s ===\n", (unsigned long long)q->id,
@@ -269,7 +272,7 @@ static void term_show(struct front *f, const struct ask_question *q)
 
 static void on_question(const struct ask_question *q, void *arg)
 {
-	struct front *f = arg;
+	struct ask_front *f = arg;
 	if (f->json)
 		json_question(q);
 	else if (!f->current)
@@ -282,7 +285,7 @@ static void on_question(const struct ask_question *q, void *arg)
 
 static void on_expired(const struct ask_question *q, const char *verdict, void *arg)
 {
-	struct front *f = arg;
+	struct ask_front *f = arg;
 	struct ask_result r = { 0 };
 	snprintf(r.error, sizeof(r.error), "not answered within ask-timeout: ask-default %s applied", verdict);
 	if (f->json) {
@@ -295,14 +298,14 @@ static void on_expired(const struct ask_question *q, const char *verdict, void *
 }
 
 /* The next open question on screen, if any. */
-static void term_next(struct front *f, const struct ask_question *next)
+static void term_next(struct ask_front *f, const struct ask_question *next)
 {
 	f->current = 0;
 	if (next)
 		term_show(f, next);
 }
 
-static void term_answer(struct front *f, const char *verdict, bool always)
+static void term_answer(struct ask_front *f, const char *verdict, bool always)
 {
 	struct ask_result r;
 	uint64_t id = f->current;
@@ -317,7 +320,7 @@ static void term_answer(struct front *f, const char *verdict, bool always)
 	f->current = 0;
 }
 
-static void term_key(struct front *f, int key)
+static void term_key(struct ask_front *f, int key)
 {
 	if (!f->current)
 		return;
@@ -352,59 +355,83 @@ static void term_key(struct front *f, int key)
 
 /* ---------- the command ---------- */
 
+int ask_front_open(struct ask_front **fp, struct pin_dir *pd, bool json)
+{
+	struct ask_front *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->json = json;
+	int e = ask_open(&f->a, pd, on_question, on_expired, f);
+	if (e) {
+		free(f);
+		return e;
+	}
+	f->input = true;
+	f->tty = !json && isatty(0) && tcgetattr(0, &f->saved) == 0;
+	if (f->tty) {
+		struct termios raw = f->saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	if (!json)
+		printf("rampart: answering the questions of %s\n", pd->path);
+	fflush(stdout);
+	*fp = f;
+	return 0;
+}
+
+int ask_front_step(struct ask_front *f, int timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = ask_fd(f->a), .events = POLLIN }, { .fd = 0, .events = POLLIN } };
+	if (poll(p, f->input ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
+		return pr_err_r(-errno, "poll");
+	int e = ask_poll(f->a);
+	if (e)
+		return e;
+	if (!f->json && !f->current)
+		term_next(f, ask_oldest(f->a));
+	if (!f->input || !(p[1].revents & (POLLIN | POLLHUP)))
+		return 0;
+	if (f->json) {
+		f->input = json_read(f);
+	} else {
+		char k;
+		ssize_t r = read(0, &k, 1);
+		if (r == 1)
+			term_key(f, k);
+		else if (r == 0)
+			f->input = false;
+	}
+	/* --json: the other end closed, nobody answers any more */
+	return !f->input && f->json ? 1 : 0;
+}
+
+void ask_front_close(struct ask_front *f)
+{
+	if (!f)
+		return;
+	if (f->tty)
+		tcsetattr(0, TCSANOW, &f->saved);
+	ask_close(f->a);
+	free(f);
+}
+
 static int cmd_ask(struct cli *c)
 {
-	struct front f = { .json = c->json };
-	int e = ask_open(&f.a, &c->pins, on_question, on_expired, &f);
+	struct ask_front *f;
+	int e = ask_front_open(&f, &c->pins, c->json);
 	if (e)
 		return exit_code(e);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct termios saved;
-	bool tty = !f.json && isatty(0) && tcgetattr(0, &saved) == 0;
-	if (tty) {
-		struct termios raw = saved;
-		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-		raw.c_cc[VMIN] = 1;
-		raw.c_cc[VTIME] = 0;
-		tcsetattr(0, TCSANOW, &raw);
-	}
-	if (!f.json)
-		printf("rampart ask: answering the questions of %s (Ctrl-C stops)\n", c->pins.path);
-	fflush(stdout);
-	bool input = true;
-	while (!stop_requested) {
-		struct pollfd p[2] = { { .fd = ask_fd(f.a), .events = POLLIN }, { .fd = 0, .events = POLLIN } };
-		int n = poll(p, input ? 2 : 1, 200);
-		if (n < 0 && errno != EINTR) {
-			e = pr_err_r(-errno, "poll");
-			break;
-		}
-		if ((e = ask_poll(f.a)))
-			break;
-		if (!f.json && !f.current)
-			term_next(&f, ask_oldest(f.a));
-		if (!input || !(p[1].revents & (POLLIN | POLLHUP)))
-			continue;
-		if (f.json) {
-			input = json_read(&f);
-		} else {
-			char k;
-			ssize_t r = read(0, &k, 1);
-			if (r == 1)
-				term_key(&f, k);
-			else if (r == 0)
-				input = false;
-		}
-		if (!input && f.json)
-			break; /* the other end closed: nobody answers any more */
-	}
-	if (tty)
-		tcsetattr(0, TCSANOW, &saved);
-	ask_close(f.a);
-	return exit_code(e);
+	while (!stop_requested && !e)
+		e = ask_front_step(f, 200);
+	ask_front_close(f);
+	return exit_code(e < 0 ? e : 0);
 }
 
 const struct command ask_command = {
