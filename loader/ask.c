@@ -770,11 +770,49 @@ static void expire(struct ask_agent *a)
 	}
 }
 
+/* The kernel forgets an answered question only when its key comes up
+ * again, and a held flow only when it retransmits: the agent removes what
+ * nothing will use any more, so that a burst of questions leaves nothing
+ * behind. */
+static void sweep(struct ask_agent *a, uint64_t now)
+{
+	void *keys, *vals;
+	uint32_t timeout = a->v.cfg.ask_timeout_s ? a->v.cfg.ask_timeout_s : RP_ASK_TIMEOUT_DEFAULT_S;
+	int n = bpfmap_read_all(a->ask_fd, sizeof(struct rp_ask_key), sizeof(struct rp_ask_q), RP_ASK_MAX_QUESTIONS,
+				&keys, &vals);
+	for (int i = 0; i < n; i++) {
+		const struct rp_ask_q *q = (const struct rp_ask_q *)vals + i;
+		uint64_t ttl = q->flags & RP_ASKF_ALWAYS ? RP_ASK_ALWAYS_TTL_NS : RP_ASK_ONCE_TTL_NS;
+		bool done = q->state == RP_ASKQ_ANSWERED ? now > q->answered_ns + ttl
+							 : now > q->created_ns + (timeout + 5) * 1000000000ull;
+		if (done)
+			bpf_map_delete_elem(a->ask_fd, (const struct rp_ask_key *)keys + i);
+	}
+	if (n > 0) {
+		free(keys);
+		free(vals);
+	}
+	n = bpfmap_read_all(a->held_fd, sizeof(struct ct_key), sizeof(struct rp_ask_held), RP_ASK_MAX_HELD, &keys,
+			    &vals);
+	for (int i = 0; i < n; i++) {
+		const struct rp_ask_held *h = (const struct rp_ask_held *)vals + i;
+		/* decided ones a little after the answer; undecided ones when TCP gave up */
+		uint64_t ttl = h->verdict != RP_VERDICT_PENDING ? (timeout + 10) * 1000000000ull : RP_ASK_HELD_TTL_NS;
+		if (now > h->first_ns + ttl)
+			bpf_map_delete_elem(a->held_fd, (const struct ct_key *)keys + i);
+	}
+	if (n > 0) {
+		free(keys);
+		free(vals);
+	}
+}
+
 int ask_poll(struct ask_agent *a)
 {
 	int n = ring_buffer__consume(a->rb);
 	if (now_mono_ns() - a->beat_ns >= ASK_BEAT_NS) {
 		beat(a, true);
+		sweep(a, a->beat_ns);
 		/* another apply (the daemon's, an operator's): the rules moved */
 		uint32_t zero = 0;
 		struct rp_config cfg;
