@@ -600,7 +600,9 @@ __noinline int rp_ask_flow(struct rp_pkt *p, const struct ct_key *k, struct rp_e
 	}
 	__u64 ino = 0;
 	__u32 dev = 0;
+	__u8 kind = RP_ASKK_RULE;
 	if (ev->asked) {
+		kind = (__u8)sc->asker.kind;
 		rp_fill_fields(f, p, ev);
 		ino = sc->asker.ino;
 		dev = sc->asker.dev;
@@ -614,7 +616,7 @@ __noinline int rp_ask_flow(struct rp_pkt *p, const struct ct_key *k, struct rp_e
 	}
 	struct rp_ask_key *key = &sc->akey;
 	struct rp_ask_q *q;
-	rp_ask_key_of(key, f, ino, dev, RP_ASKK_RULE);
+	rp_ask_key_of(key, f, ino, dev, kind);
 	int w = rp_ask_where(cfg, key, &q, now);
 	if (w == RP_ASKW_ANSWERED && q)
 		return rp_ask_answer_for(ev, q->verdict);

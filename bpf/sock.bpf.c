@@ -407,6 +407,7 @@ static __always_inline void rp_mark_asked(struct bpf_sock *sk, const struct rp_i
 	a->uid = id->uid;
 	a->pid = id->pid;
 	a->slot = slot;
+	a->kind = id->changed ? RP_ASKK_APP_CHANGED : RP_ASKK_RULE; /* see rp_sock_judge */
 }
 
 /* What the hook returns: 1 lets the call go on; 0 fails it with EPERM,

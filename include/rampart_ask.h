@@ -176,7 +176,7 @@ struct rp_sk_ask {
 	__u32 uid;
 	__u32 pid;
 	__u32 slot; /* the ask rule */
-	__u32 pad;
+	__u32 kind; /* enum rp_ask_kind of its question */
 };
 
 /* The answer program's context (SEC("syscall") rp_ask_answer, pinned as

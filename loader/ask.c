@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -26,6 +27,7 @@
 #include "policy.h"
 #include "rampart_maps.h"
 #include "rampart_sock.h"
+#include "sha256.h"
 #include "view.h"
 
 #define ASK_BEAT_NS 1000000000ull /* rp_ask_agent.seen_ns refreshed this often */
@@ -158,6 +160,57 @@ static void question_key(const struct rp_question *r, struct rp_ask_key *k)
 		k->port = r->lport;
 }
 
+/* What changed about an approved application: its fingerprints, file
+ * time and package (dpkg -S). */
+static void describe_change(const struct ask_agent *a, struct ask_question *q)
+{
+	struct rp_app_info info;
+	uint32_t id = q->raw.app_id;
+	uint8_t sum[32];
+	struct stat st;
+	int fd = pins_open_map(a->pd, RP_NAME(RP_MAP_APP_INFO));
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, &id, &info)) {
+		fmt_hex(q->old_sha256, sizeof(q->old_sha256), info.sha256, 32);
+		if (!q->app[0])
+			snprintf(q->app, sizeof(q->app), "%.*s", (int)sizeof(info.path), info.path);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!q->app[0] || sha256_file(q->app, sum, &st))
+		return;
+	fmt_hex(q->new_sha256, sizeof(q->new_sha256), sum, 32);
+	fmt_time_utc(q->mtime, sizeof(q->mtime), (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec);
+	pid_t pid;
+	int pfd[2];
+	if (pipe(pfd))
+		return;
+	char *argv[] = { "dpkg", "-S", "--", q->app, NULL };
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		int dn = open("/dev/null", O_WRONLY);
+		if (dn >= 0)
+			dup2(dn, 2);
+		close(pfd[0]);
+		execvp("dpkg", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	char out[512] = "";
+	ssize_t n = pid > 0 ? read(pfd[0], out, sizeof(out) - 1) : -1;
+	close(pfd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (n > 0) {
+		out[n] = 0;
+		char *colon = strchr(out, ':');
+		if (colon) {
+			*colon = 0;
+			snprintf(q->package, sizeof(q->package), "%s", out);
+		}
+	}
+}
+
 static void decode(const struct ask_agent *a, const struct rp_question *r, struct ask_question *q)
 {
 	memset(q, 0, sizeof(*q));
@@ -195,6 +248,8 @@ static void decode(const struct ask_agent *a, const struct rp_question *r, struc
 		cgroup_paths_free(paths, 1);
 	}
 	rule_where(a, r->rule_slot, q->rule, sizeof(q->rule), q->table, sizeof(q->table));
+	if (q->changed)
+		describe_change(a, q);
 	uint32_t timeout = a->v.cfg.ask_timeout_s ? a->v.cfg.ask_timeout_s : RP_ASK_TIMEOUT_DEFAULT_S;
 	/* a moment before the kernel's own deadline (counted from r->time_ns) */
 	q->deadline_ns = r->time_ns + timeout * 1000000000ull - 200000000ull;

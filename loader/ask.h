@@ -33,9 +33,12 @@ struct ask_question {
 	long uid;
 	char user[64];
 	char cgroup[4096];
-	char rule[4200]; /* FILE:LINE of the ask rule (of the table for a default) */
-	char table[64];	 /* the table it is in */
-	bool changed;	 /* kind app-changed: the application's file changed since apply */
+	char rule[4200];		     /* FILE:LINE of the ask rule (of the table for a default) */
+	char table[64];			     /* the table it is in */
+	bool changed;			     /* kind app-changed: the application's file changed since apply: */
+	char old_sha256[65], new_sha256[65]; /* as approved, as it is now */
+	char mtime[64];			     /* the file's modification time (UTC) */
+	char package[256];		     /* the Debian package that owns it ("" unknown) */
 };
 
 /* What an answer did. */

@@ -75,6 +75,17 @@ static void json_question(const struct ask_question *q)
 		json_member_str("cgroup", q->cgroup);
 	if (q->rule[0])
 		json_member_str("rule", q->rule);
+	if (q->changed) {
+		printf(", \"changed\": {\"old_sha256\": ");
+		json_str(stdout, q->old_sha256[0] ? q->old_sha256 : NULL);
+		printf(", \"new_sha256\": ");
+		json_str(stdout, q->new_sha256[0] ? q->new_sha256 : NULL);
+		printf(", \"mtime\": ");
+		json_str(stdout, q->mtime[0] ? q->mtime : NULL);
+		printf(", \"package\": ");
+		json_str(stdout, q->package[0] ? q->package : NULL);
+		printf("}");
+	}
 	printf("}\n");
 	fflush(stdout);
 }
@@ -264,6 +275,9 @@ static void term_show(struct ask_front *f, const struct ask_question *q)
 		printf(" port %d", q->local_port);
 	if (q->iface[0])
 		printf("  on %s", q->iface);
+	if (q->changed)
+		printf("\n  changed since apply: sha256 %.16s... -> %.16s..., modified %s%s%s", q->old_sha256,
+		       q->new_sha256[0] ? q->new_sha256 : "?", q->mtime, q->package[0] ? ", package " : "", q->package);
 	printf("\n  asked by %s%s%s\n", q->rule[0] ? q->rule : "?", q->table[0] ? " in table " : "", q->table);
 	f->current = q->id;
 	f->picking_table = false;
