@@ -282,6 +282,21 @@ static __always_inline __u64 rp_ask_commit(struct rp_question *r, const struct r
 	return id;
 }
 
+/* Who asks, into a question record (flag: RP_QF_SOCKET, the caller; or
+ * RP_QF_OWNER, the listening socket's owner). */
+static __always_inline void rp_ask_who(struct rp_question *r, __u64 ino, __u32 dev, __u64 cgroup_id, __u32 pid,
+				       __u32 uid, __u32 app, __u8 flag)
+{
+	r->ino = ino;
+	r->dev = dev;
+	r->cgroup_id = cgroup_id;
+	r->pid = pid;
+	r->uid = uid;
+	r->app_id = app;
+	r->flags |= flag;
+	r->has |= RP_QH_IDENT;
+}
+
 /* The event's fields into a question record. */
 static __always_inline void rp_ask_fill(struct rp_question *r, const struct cls_fields *f)
 {

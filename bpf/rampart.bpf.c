@@ -542,29 +542,14 @@ static __always_inline void rp_ask_identity(struct rp_question *r, struct rp_sk_
 					    const struct cls_fields *f)
 {
 	if (ev->asked) {
-		r->ino = id->ino;
-		r->dev = id->dev;
-		r->cgroup_id = id->cgroup_id;
-		r->pid = id->pid;
-		r->uid = id->uid;
-		r->app_id = id->app;
-		r->flags |= RP_QF_SOCKET;
-		r->has |= RP_QH_IDENT;
+		rp_ask_who(r, id->ino, id->dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
 		return;
 	}
 	if (ev->event != EVENT_ACCEPT && ev->event != EVENT_RECEIVE)
 		return;
 	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
-	if (!o)
-		return;
-	r->ino = o->ino;
-	r->dev = o->dev;
-	r->cgroup_id = o->cgroup_id;
-	r->pid = o->pid;
-	r->uid = o->uid;
-	r->app_id = o->app;
-	r->flags |= RP_QF_OWNER;
-	r->has |= RP_QH_IDENT;
+	if (o)
+		rp_ask_who(r, o->ino, o->dev, o->cgroup_id, o->pid, o->uid, o->app, RP_QF_OWNER);
 }
 
 /* A held local connection that is refused fails at once (ECONNREFUSED),

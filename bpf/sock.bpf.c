@@ -262,14 +262,7 @@ static __always_inline int rp_sock_act_of(__u32 verdict)
 static __always_inline void rp_ask_caller(struct rp_question *r, const struct rp_ident *id)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	r->ino = id->ino;
-	r->dev = id->dev;
-	r->cgroup_id = id->cgroup_id;
-	r->pid = id->pid;
-	r->uid = id->uid;
-	r->app_id = id->app;
-	r->flags |= RP_QF_SOCKET;
-	r->has |= RP_QH_IDENT;
+	rp_ask_who(r, id->ino, id->dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	for (int i = 0; i < RP_ASK_ANCESTRY; i++) {
 		t = BPF_CORE_READ(t, real_parent);

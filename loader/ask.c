@@ -141,6 +141,24 @@ static void question_app(const struct ask_agent *a, const struct rp_question *r,
 		close(fd);
 }
 
+/* The caller's parents as the kernel saw them: "NAME(PID) < NAME(PID)". */
+static void question_parents(const struct rp_question *r, char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (int i = 0; i < RP_ASK_ANCESTRY && r->ancestors[i] && len < n; i++) {
+		char path[64], comm[32] = "?";
+		snprintf(path, sizeof(path), "/proc/%u/comm", r->ancestors[i]);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		len += (size_t)snprintf(buf + len, n - len, "%s%s(%u)", i ? " < " : "", comm, r->ancestors[i]);
+	}
+}
+
 /* The key the kernel folded the question by (bpf/ask.h rp_ask_key_of). */
 static void question_key(const struct rp_question *r, struct rp_ask_key *k)
 {
@@ -241,6 +259,8 @@ static void decode(const struct ask_agent *a, const struct rp_question *r, struc
 		if (pw)
 			snprintf(q->user, sizeof(q->user), "%s", pw->pw_name);
 		question_app(a, r, q->app, sizeof(q->app));
+		if (r->flags & RP_QF_SOCKET)
+			question_parents(r, q->parents, sizeof(q->parents));
 		uint64_t id = r->cgroup_id;
 		char **paths = cgroup_paths(&id, 1);
 		if (paths && paths[0])

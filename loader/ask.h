@@ -33,6 +33,7 @@ struct ask_question {
 	long uid;
 	char user[64];
 	char cgroup[4096];
+	char parents[256];		     /* socket events: the caller's parent processes, "NAME(PID) < ..." */
 	char rule[4200];		     /* FILE:LINE of the ask rule (of the table for a default) */
 	char table[64];			     /* the table it is in */
 	bool changed;			     /* kind app-changed: the application's file changed since apply: */

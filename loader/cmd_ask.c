@@ -264,6 +264,8 @@ static void term_show(struct ask_front *f, const struct ask_question *q)
 	if (q->pid >= 0)
 		printf("  pid %d, user %s (uid %ld)%s%s\n", q->pid, q->user[0] ? q->user : "?", q->uid,
 		       q->cgroup[0] ? ", cgroup " : "", q->cgroup);
+	if (q->parents[0])
+		printf("  started by %s\n", q->parents);
 	printf("  wants: %s %s %s", q->event, q->direction, q->proto);
 	if (q->remote[0])
 		printf("  remote %s", q->remote);

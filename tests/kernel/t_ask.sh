@@ -20,6 +20,7 @@ RP_ID=${RP_ID:-ak$$}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
+. "$(dirname "$0")/ask_lib.sh"
 PY=/usr/bin/python3
 rp_setup
 rp_child_cgroup a
@@ -66,11 +67,7 @@ ok "no agent: ask-default (deny: EPERM) at once ($t s)"
 coproc AGENT { exec nsenter --net=/run/netns/$RP_NS_A "$RAMPART" --pin-dir "$RP_PIN" --json ask 2>"$RP_TMP/agent.err"; }
 AG_PID=$AGENT_PID
 RP_CLEANUP_EXTRA="kill $AG_PID 2>/dev/null; $RP_CLEANUP_EXTRA"
-for _ in $(seq 50); do
-	rp_r status 2>/dev/null | grep -q "agent: pid" && break
-	sleep 0.1
-done
-rp_r status | grep -q "agent: pid" || fail "status does not show the agent: $(rp_r status)"
+ask_wait_agent
 ok "status shows the agent"
 
 # a second agent is told who holds the pin dir

@@ -11,6 +11,7 @@ RP_ID=${RP_ID:-ab$$}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
+. "$(dirname "$0")/ask_lib.sh"
 PY=/usr/bin/python3
 rp_setup
 rp_child_cgroup a
@@ -28,16 +29,7 @@ out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out
 rp_bg in_b timeout 60 $PY -m http.server -b $RP_B4 8080 2>/dev/null >/dev/null
 rp_wait_port "$RP_NS_B" 8080
 
-# the agent reads answers from a fifo (fd 7 here) and writes to a file
-mkfifo "$RP_TMP/answers"
-nsenter --net=/run/netns/$RP_NS_A "$RAMPART" --pin-dir "$RP_PIN" --json ask <"$RP_TMP/answers" \
-	>"$RP_TMP/agent.out" 2>"$RP_TMP/agent.err" &
-RP_BG_PIDS="$RP_BG_PIDS $!"
-exec 7>"$RP_TMP/answers"
-for _ in $(seq 50); do
-	rp_r status 2>/dev/null | grep -q "agent: pid" && break
-	sleep 0.1
-done
+ask_agent_fifo
 
 counter() { rp_r metrics | awk -v c="$1" '$0 ~ "counter=\""c"\"" { print $2 }' | head -1; }
 

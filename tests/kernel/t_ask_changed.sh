@@ -12,6 +12,7 @@ RP_ID=${RP_ID:-ac$$}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
+. "$(dirname "$0")/ask_lib.sh"
 PY=/usr/bin/python3
 rp_setup
 rp_child_cgroup a
@@ -32,15 +33,7 @@ policy ask
 out=$(rp_apply "$RP_TMP/policy.rules" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
 listen in_b tcp 8080
 
-mkfifo "$RP_TMP/answers"
-nsenter --net=/run/netns/$RP_NS_A "$RAMPART" --pin-dir "$RP_PIN" --json ask <"$RP_TMP/answers" \
-	>"$RP_TMP/agent.out" 2>"$RP_TMP/agent.err" &
-RP_BG_PIDS="$RP_BG_PIDS $!"
-exec 7>"$RP_TMP/answers"
-for _ in $(seq 50); do
-	rp_r status 2>/dev/null | grep -q "agent: pid" && break
-	sleep 0.1
-done
+ask_agent_fifo
 
 app_expect open "$RP_CG/a" app-x connect tcp $RP_B4 8080
 [ -s "$RP_TMP/agent.out" ] && fail "a question for an unchanged program: $(cat "$RP_TMP/agent.out")"
@@ -51,12 +44,7 @@ printf '\n' >>"$X"
 new=$(sha256sum "$X" | cut -d' ' -f1)
 app_run "$RP_CG/a" app-x connect tcp $RP_B4 8080 >"$RP_TMP/c1" &
 CPID=$!
-q=""
-for _ in $(seq 100); do
-	q=$(grep '"event"' "$RP_TMP/agent.out" | head -1)
-	[ -n "$q" ] && break
-	sleep 0.1
-done
+q=$(ask_next_question)
 [ -n "$q" ] || fail "no question for the changed program"
 echo "question: $q"
 [ "$($PY -c "import json,sys; d=json.loads(sys.argv[1]); print((d['event'], d['app'], d['changed']['old_sha256'], d['changed']['new_sha256']))" "$q")" = \

@@ -9,6 +9,7 @@ RP_ID=${RP_ID:-at$$}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
+. "$(dirname "$0")/ask_lib.sh"
 command -v tmux >/dev/null || { echo "tmux not installed (make deps)"; exit 77; }
 PY=/usr/bin/python3
 rp_setup
@@ -42,10 +43,7 @@ wait_pane() {
 	fail "the pane never showed '$1': $(pane)"
 }
 wait_pane "answering the questions"
-for _ in $(seq 50); do
-	rp_r status | grep -q "agent: pid" && break
-	sleep 0.1
-done
+ask_wait_agent
 
 curl_a() {
 	in_cg "$RP_CG/a" timeout 20 curl -v -sS -o /dev/null --max-time 15 "http://$RP_B4:$1/" 2>"$RP_TMP/curl-$1.err"
