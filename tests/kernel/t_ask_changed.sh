@@ -42,7 +42,8 @@ old=$(sha256sum "$X" | cut -d' ' -f1)
 # rewritten in place (same inode, new content): asked about
 printf '\n' >>"$X"
 new=$(sha256sum "$X" | cut -d' ' -f1)
-app_run "$RP_CG/a" app-x connect tcp $RP_B4 8080 >"$RP_TMP/c1" &
+# held until the answer: the SYN retransmissions (1 s, 3 s, 7 s) carry it
+APP_CONNECT_TIMEOUT=8 app_run "$RP_CG/a" app-x connect tcp $RP_B4 8080 >"$RP_TMP/c1" &
 CPID=$!
 q=$(ask_next_question)
 [ -n "$q" ] || fail "no question for the changed program"
