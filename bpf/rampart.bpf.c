@@ -17,6 +17,7 @@
  *         -> conntrack (tracked: pass and advance state)
  *         -> cannot start a flow? drop as invalid
  *         -> classify the new flow -> counters, log -> verdict
+ *            (ask: a question for the agent, the flow held meanwhile: bpf/ask.h)
  * See docs/datapath.md.
  */
 #include "vmlinux.h"
@@ -33,6 +34,7 @@
 #include "boot.h"
 #include "sockid.h"
 #include "ftp.h"
+#include "ask.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -92,6 +94,9 @@ struct rp_scratch {
 	struct cls_fields f;
 	struct cls_result r;
 	struct ct_key k __attribute__((aligned(8))); /* the flow key (also the fragment key's buffer) */
+	struct rp_sk_ask asker;			     /* tc egress: the socket held by a question (ev->asked) */
+	struct rp_ask_key akey;			     /* rp_ask_flow: the question's key (off the stack) */
+	struct rp_ask_held held;		     /* rp_ask_hold: the record (off the stack) */
 };
 
 struct {
@@ -101,7 +106,9 @@ struct {
 	__type(value, struct rp_scratch);
 } RP_MAP_SCRATCH SEC(".maps");
 
-enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY };
+/* RP_ACT_ASK: rp_judge's "ask the agent" (rp_run asks, outside rp_judge's
+ * stack frame, and judges again with the answer in ev->ask_verdict) */
+enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY, RP_ACT_ASK };
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
@@ -267,7 +274,12 @@ struct rp_event {
 	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
 	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
 	__u16 stray_reason; /* the drop counter when it is not rejected */
-	__u32 pad;
+	__u8 asked;	    /* tc egress: its socket was held by a question at connect/sendto (scratch asker) */
+	__u8 ask_verdict;   /* RP_ACT_ASK's second judgement: the answer + 1 (0: none yet) */
+	__u8 ask_log;	    /* RP_ACT_ASK: the ask rule is marked log (logged with the answer) */
+	__u8 pad;
+	__u32 ask_slot; /* RP_ACT_ASK: the ask rule */
+	__u32 pad2;
 };
 
 enum rp_prejudged {
@@ -506,10 +518,139 @@ static __always_inline int rp_ct_create(const struct rp_config *cfg, const struc
 	return 0;
 }
 
-/* The policy's verdict for a new flow (counted, logged; ask gets the
- * ask-default).  *slot gets the deciding rule.  Stray segments are only
- * classified: no counters, no log unless they are answered. */
-static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p, const struct rp_event *ev,
+/* ---------- ask (bpf/ask.h) ---------- */
+
+/* A flow held by a question: the verdict of its answer, or RP_VERDICT_HOLD
+ * while the question is open (or ask-default when it went unanswered). */
+static __always_inline __u32 rp_ask_held_verdict(const struct rp_config *cfg, struct rp_ask_held *h, __u64 now)
+{
+	if (h->verdict != RP_VERDICT_PENDING)
+		return h->verdict;
+	struct rp_ask_q *q;
+	int w = rp_ask_where(cfg, &h->q, &q, now);
+	if (w == RP_ASKW_OPEN && q->id == h->qid)
+		return RP_VERDICT_HOLD;
+	h->verdict = w == RP_ASKW_ANSWERED && q->id == h->qid ? q->verdict : cfg->ask_default;
+	return h->verdict;
+}
+
+/* Records a flow held by question qid, so that its retransmissions get
+ * the answer (and the agent can fail a refused local connection). */
+static __always_inline void rp_ask_hold(struct rp_ask_held *h, const struct ct_key *k, const struct rp_ask_key *key,
+					__u64 qid, const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	__builtin_memcpy(&h->q, key, sizeof(h->q));
+	h->qid = qid;
+	h->first_ns = now;
+	h->seq = p->proto == RP_IPPROTO_TCP ? p->seq : 0;
+	h->ifindex = ev->ifindex;
+	h->verdict = RP_VERDICT_PENDING;
+	h->local_is_a = ev->egress ? ev->src_is_a : !ev->src_is_a;
+	h->dir = ev->dir;
+	h->event = ev->event;
+	h->family = p->family;
+	bpf_map_update_elem(&rp_ask_held, k, h, BPF_NOEXIST);
+}
+
+/* Who asks for a flow: the held socket's owner (tc egress), the listening
+ * socket's owner (accept, receive), or nobody (forwarded, ICMP...). */
+static __always_inline void rp_ask_identity(struct rp_question *r, struct rp_sk_ask *id, const struct rp_event *ev,
+					    const struct cls_fields *f)
+{
+	if (ev->asked) {
+		rp_ask_who(r, id->ino, id->dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
+		return;
+	}
+	if (ev->event != EVENT_ACCEPT && ev->event != EVENT_RECEIVE)
+		return;
+	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
+	if (o)
+		rp_ask_who(r, o->ino, o->dev, o->cgroup_id, o->pid, o->uid, o->app, RP_QF_OWNER);
+}
+
+/* A held local connection that is refused fails at once (ECONNREFUSED),
+ * as SPEC 3.5 says: deny answers it as reject. */
+static __always_inline __u32 rp_ask_answer_for(const struct rp_event *ev, __u32 v)
+{
+	if (v == VERDICT_DENY && ev->egress && (ev->event == EVENT_CONNECT || ev->event == EVENT_SEND))
+		return VERDICT_REJECT;
+	return v;
+}
+
+/* A new flow that reached `ask`, or (ev->asked) whose socket was held by a
+ * question at connect()/sendto(): its verdict, RP_VERDICT_HOLD while its
+ * question is open, or - ev->asked only - RP_VERDICT_PENDING when no
+ * question concerns it (it is then judged as any other flow).  The event's
+ * fields are in the scratch's cls_fields (filled here for ev->asked).
+ * Global: verified on its own. */
+__noinline int rp_ask_flow(struct rp_pkt *p, const struct ct_key *k, struct rp_event *ev, __u32 slot)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = rp_cfg();
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!p || !k || !ev || !cfg || !sc)
+		return VERDICT_DENY;
+	__u64 now = bpf_ktime_get_ns();
+	struct cls_fields *f = &sc->f;
+	struct rp_ask_held *h = bpf_map_lookup_elem(&rp_ask_held, k);
+	if (h) {
+		__u32 v = rp_ask_held_verdict(cfg, h, now);
+		if (v == VERDICT_ALLOW)
+			bpf_map_delete_elem(&rp_ask_held, k); /* tracked from now on */
+		return v == RP_VERDICT_HOLD ? v : rp_ask_answer_for(ev, v);
+	}
+	__u64 ino = 0;
+	__u32 dev = 0;
+	__u8 kind = RP_ASKK_RULE;
+	if (ev->asked) {
+		kind = (__u8)sc->asker.kind;
+		rp_fill_fields(f, p, ev);
+		ino = sc->asker.ino;
+		dev = sc->asker.dev;
+		slot = sc->asker.slot;
+	} else if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
+		struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
+		if (o) {
+			ino = o->ino;
+			dev = o->dev;
+		}
+	}
+	struct rp_ask_key *key = &sc->akey;
+	struct rp_ask_q *q;
+	rp_ask_key_of(key, f, ino, dev, kind);
+	int w = rp_ask_where(cfg, key, &q, now);
+	if (w == RP_ASKW_ANSWERED && q)
+		return rp_ask_answer_for(ev, q->verdict);
+	if (w == RP_ASKW_OPEN && q) {
+		if (!ev->asked) {
+			__sync_fetch_and_add(&q->count, 1);
+			rp_count(RPC_ASK_FOLDED);
+		}
+		rp_ask_hold(&sc->held, k, key, q->id, p, ev, now);
+		return RP_VERDICT_HOLD;
+	}
+	if (ev->asked)
+		return RP_VERDICT_PENDING;
+	struct rp_question *r = rp_ask_begin(now);
+	if (!r)
+		return cfg->ask_default;
+	rp_ask_fill(r, f);
+	rp_ask_identity(r, &sc->asker, ev, f);
+	r->ifindex = ev->ifindex;
+	r->flags |= RP_QF_HELD;
+	__u64 id = rp_ask_commit(r, key, slot, now);
+	if (!id)
+		return cfg->ask_default;
+	rp_ask_hold(&sc->held, k, key, id, p, ev, now);
+	return RP_VERDICT_HOLD;
+}
+
+/* The policy's verdict for a new flow (counted, logged; VERDICT_ASK: the
+ * caller asks, see rp_run).  *slot gets the deciding rule.  Stray segments
+ * are only classified (ask: ask-default): no counters, no log unless they
+ * are answered. */
+static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p, struct rp_event *ev,
 					       __u64 now, __u32 *slot)
 {
 	__u32 zero = 0;
@@ -524,10 +665,8 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	rp_classify(&sc->f, &sc->r);
 	__u32 verdict = res->verdict;
 	*slot = res->slot;
-	if (verdict == VERDICT_ASK)
-		verdict = cfg->ask_default;
 	if (ev->stray)
-		return verdict;
+		return verdict == VERDICT_ASK ? cfg->ask_default : verdict;
 	/* continue/jump rules that matched: counted, and logged (continue
 	 * always, jump with `log`) */
 	__u32 nrec = res->nrecords;
@@ -540,10 +679,12 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
 	}
 	rp_rule_hit(*slot, ev->bytes);
-	if (res->verdict == VERDICT_ASK)
+	if (res->verdict == VERDICT_ASK) {
 		rp_count(RPC_NEW_ASK);
-	if (res->log)
-		rp_log_rule(cfg, *slot, verdict, res->verdict == VERDICT_ASK ? RP_LOGF_ASK : 0, p, ev, now);
+		ev->ask_log = res->log; /* logged with the verdict it gets */
+	} else if (res->log) {
+		rp_log_rule(cfg, *slot, verdict, 0, p, ev, now);
+	}
 	return verdict;
 }
 
@@ -641,9 +782,18 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		rp_count(ev->stray_reason);
 		return RP_ACT_DROP;
 	}
-	int ftp = !ev->stray && p->proto == RP_IPPROTO_TCP && (cfg->flags & RP_CFG_F_FTP) && rp_ftp_any_expected() &&
-		  rp_ftp_admit(p);
-	if (ftp) {
+	int ftp = 0;
+	if (ev->ask_verdict) {
+		/* the second judgement of an event that reached ask: its answer */
+		verdict = ev->ask_verdict - 1;
+		slot = ev->ask_slot;
+		if (ev->ask_log)
+			rp_log_rule(cfg, slot, verdict, RP_LOGF_ASK, p, ev, now);
+	} else if (ev->asked && cfg->mode == RP_MODE_ENFORCING) {
+		/* its socket was held at connect()/sendto(): the answer decides */
+		return RP_ACT_ASK;
+	} else if ((ftp = !ev->stray && p->proto == RP_IPPROTO_TCP && (cfg->flags & RP_CFG_F_FTP) &&
+			  rp_ftp_any_expected() && rp_ftp_admit(p))) {
 		/* a data connection announced on an FTP control connection:
 		 * admitted by the helper, RELATED to that flow (bpf/ftp.h) */
 		verdict = VERDICT_ALLOW;
@@ -668,6 +818,10 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		verdict = VERDICT_ALLOW;
 	} else {
 		verdict = rp_policy_verdict(cfg, p, ev, now, &slot);
+		if (verdict == VERDICT_ASK) {
+			ev->ask_slot = slot;
+			return RP_ACT_ASK;
+		}
 	}
 
 	if (verdict == VERDICT_ALLOW) {
@@ -679,7 +833,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		}
 		if (ftp)
 			rp_ftp_admitted(cfg, p, k, ev, now);
-		else if (!ev->prejudged)
+		else if (!ev->prejudged && !ev->asked)
 			rp_count(RPC_NEW_ALLOW);
 		return RP_ACT_PASS;
 	}
@@ -802,6 +956,25 @@ __noinline int rp_ingress_event_skb(struct __sk_buff *skb, const struct rp_pkt *
 
 /* ---------- egress: event type and direction ---------- */
 
+/* Was the packet's socket held by a question at connect() or sendto()?
+ * Then its identity goes into the scratch for rp_ask_flow. */
+static __always_inline __u8 rp_sk_asked(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct bpf_sock *sk = skb->sk;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sk || !sc)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 0;
+	struct rp_sk_ask *a = bpf_sk_storage_get(&rp_sk_ask, sk, 0, 0);
+	if (!a)
+		return 0;
+	sc->asker = *a;
+	return 1;
+}
+
 /* A packet leaving: sent by a local socket (connect / send), generated by
  * the kernel (packet), or forwarded.  A forwarded packet whose ingress
  * interface runs rampart's ingress program was judged there: it only
@@ -824,6 +997,8 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 			ev->event = EVENT_SEND;
 		if (ev->event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING && rp_sk_prejudged(skb, &ev->sk_slot))
 			ev->prejudged = RP_PRE_SOCKET;
+		if (ev->event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING)
+			ev->asked = rp_sk_asked(skb);
 		return 0;
 	}
 	__u32 in = skb->ingress_ifindex;
@@ -939,6 +1114,22 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 		rp_ingress_event_skb(skb, p, ev);
 	else
 		rp_egress_event(skb, p, ev);
+	act = rp_judge(p, k, ev);
+	if (act != RP_ACT_ASK)
+		return act;
+	/* ask: the question (its own frame beside rp_judge's), then the
+	 * answer judged as a verdict of the policy */
+	if (ev->asked)
+		ev->ask_slot = sc->asker.slot;
+	__u32 v = rp_ask_flow(p, k, ev, ev->ask_slot);
+	if (v == RP_VERDICT_HOLD) {
+		rp_count(RPC_ASK_HELD);
+		return RP_ACT_DROP;
+	}
+	if (v == RP_VERDICT_PENDING)
+		ev->asked = 0; /* no question concerns its socket's flow: judged as any other */
+	else
+		ev->ask_verdict = (__u8)(v + 1);
 	return rp_judge(p, k, ev);
 }
 
@@ -1015,4 +1206,62 @@ SEC("tc")
 int rampart_tc_egress_l3(struct __sk_buff *skb)
 {
 	return rp_tc(skb, RP_HOOK_TC_OUT, 1);
+}
+
+/* ---------- the agent's answer (rampart ask) ---------- */
+
+struct rp_release_ctx {
+	__u64 qid;
+	__u32 verdict;
+	__u32 released;
+};
+
+static long rp_release_held(void *map, const struct ct_key *k, struct rp_ask_held *h, struct rp_release_ctx *c)
+{
+	if (h->qid == c->qid && h->verdict == RP_VERDICT_PENDING) {
+		h->verdict = c->verdict;
+		c->released++;
+	}
+	return 0;
+}
+
+/* Run by the agent (BPF_PROG_TEST_RUN, pinned as DIR/progs/ask-answer):
+ * question a->key gets its answer, every flow it holds the verdict (their
+ * next retransmission passes or is refused), and the log says so. */
+SEC("syscall")
+int rp_ask_answer(struct rp_ask_answer *a)
+{
+	struct rp_ask_key k;
+	__u64 now = bpf_ktime_get_ns();
+	__builtin_memcpy(&k, &a->key, sizeof(k));
+	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
+	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
+		verdict = VERDICT_DENY;
+	struct rp_config *cfg = rp_cfg();
+	struct rp_ask_q *q = 0;
+	/* an answer to a question that is no longer open (ask-timeout) is too late */
+	int w = cfg ? rp_ask_where(cfg, &k, &q, now) : RP_ASKW_NONE;
+	a->found = w == RP_ASKW_OPEN && q && q->id == a->id;
+	if (!a->found)
+		return 0;
+	if (q) {
+		q->verdict = verdict;
+		q->flags |= a->flags & (RP_ASKF_ALWAYS | RP_ASKF_TIMEOUT);
+		q->answered_ns = now;
+		q->state = RP_ASKQ_ANSWERED;
+		slot = q->rule_slot;
+	}
+	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
+	bpf_for_each_map_elem(&rp_ask_held, rp_release_held, &c, 0);
+	a->released = c.released;
+	rp_count(a->flags & RP_ASKF_TIMEOUT ? RPC_ASK_TIMEOUT : RPC_ASK_ANSWERED);
+	__u32 rel = RPC_ASK_RELEASED;
+	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &rel);
+	if (cnt)
+		*cnt += c.released;
+	rp_ask_log_answer(&k, a->id, slot, verdict,
+			  (a->flags & RP_ASKF_ALWAYS ? RP_LOGF_ALWAYS : 0) |
+				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
+			  now);
+	return 0;
 }

@@ -139,7 +139,7 @@ struct rp_config {
 	 * enum rp_mode_reason.  Written by whoever writes mode. */
 	__u64 mode_changed_ns;
 	__u32 mode_reason;
-	__u32 pad_mode;
+	__u32 ask_timeout_s; /* option ask-timeout (0: RP_ASK_TIMEOUT_DEFAULT_S) */
 	/* the FTP helper (with RP_CFG_F_FTP; docs/datapath.md, "Protocol
 	 * helpers"): the control connections' server ports as ranges (host
 	 * order), their bounds (a cheap first test), how long an announced
@@ -334,14 +334,26 @@ enum rp_counter {
 	RPC_FTP_TABLE_FULL,   /* no room for the control flow's state or the expectation */
 	RPC_FTP_RESYNC,	      /* control stream picked up mid-line (a gap, or seen first mid-stream) */
 	RPC_FTP_WRONG_SOURCE, /* SYN to an expected address and port from a host the expectation does not name */
+	/* learning mode (bpf/ask.h, docs/ask.md) */
+	RPC_ASK_QUESTION,     /* questions raised (sent to the agent) */
+	RPC_ASK_FOLDED,	      /* events folded into an open question of theirs */
+	RPC_ASK_HELD,	      /* packets dropped or calls held while their question was open */
+	RPC_ASK_NO_AGENT,     /* ask-default applied at once: no agent connected */
+	RPC_ASK_RATE_LIMITED, /* ask-default applied at once: too many new questions */
+	RPC_ASK_FULL,	      /* ask-default applied at once: question table or ring full */
+	RPC_ASK_TIMEOUT,      /* questions not answered within ask-timeout (ask-default) */
+	RPC_ASK_ANSWERED,     /* answers given */
+	RPC_ASK_RELEASED,     /* held flows given their answer */
 	RPC_COUNTER_COUNT
 };
 
 /* ---------- log events (ring buffer rp_log) ---------- */
 
 enum rp_log_kind {
-	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
-	RP_LOG_HELPER,	 /* a protocol helper's decision (rp_log_event.helper says which) */
+	RP_LOG_RULE = 0,     /* a rule marked `log` decided, or a continue/jump rule matched */
+	RP_LOG_HELPER = 1,   /* a protocol helper's decision (rp_log_event.helper says which) */
+	RP_LOG_QUESTION = 2, /* an event reached `ask` and the agent was asked (ask_id) */
+	RP_LOG_ANSWER = 3,   /* question ask_id was answered (verdict; RP_LOGF_ALWAYS, RP_LOGF_TIMEOUT) */
 };
 
 /* rp_log_event.helper: what the FTP helper did.  Expectations are logged
@@ -355,11 +367,13 @@ enum rp_helper_event {
 	RP_HELPER_COUNT
 };
 
-#define RP_LOGF_EGRESS 0x01 /* seen at tc egress (else XDP ingress) */
-#define RP_LOGF_RECORD 0x02 /* a continue/jump rule (did not decide) */
-#define RP_LOGF_ASK    0x04 /* the rule said ask; verdict is the ask-default applied */
-#define RP_LOGF_SOCKET 0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
-#define RP_LOGF_OWNER  0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+#define RP_LOGF_EGRESS	0x01 /* seen at tc egress (else XDP ingress) */
+#define RP_LOGF_RECORD	0x02 /* a continue/jump rule (did not decide) */
+#define RP_LOGF_ASK	0x04 /* the rule said ask; verdict is the ask-default applied */
+#define RP_LOGF_SOCKET	0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
+#define RP_LOGF_OWNER	0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+#define RP_LOGF_ALWAYS	0x20 /* RP_LOG_ANSWER: answered for good (a rule is learned) */
+#define RP_LOGF_TIMEOUT 0x40 /* RP_LOG_ANSWER: nobody answered within ask-timeout */
 
 struct rp_log_event {
 	__u64 time_ns;	 /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
@@ -388,7 +402,7 @@ struct rp_log_event {
 	__u32 uid;
 	__u32 app_id;
 	__u32 pid;
-	__u32 pad2;
+	__u32 ask_id; /* RP_LOG_QUESTION, RP_LOG_ANSWER: the question (its low 32 bits) */
 };
 
 #define RP_LOG_RING_BYTES (256 * 1024)

@@ -52,6 +52,14 @@
 #define RP_MAP_CGROUPS	     rp_cgroups	    /* cgroup id -> the policy's cgroup value */
 #define RP_MAP_APP_INFO	     rp_app_info    /* what was approved at apply */
 #define RP_MAP_SOCK_CONFIG   rp_sock_config /* socket hooks' configuration */
+/* ---------- learning mode (bpf/ask.h, include/rampart_ask.h) ---------- */
+#define RP_MAP_ASK	     rp_ask	  /* open questions (and answers being applied) */
+#define RP_MAP_ASK_HELD	     rp_ask_held  /* flows held by a question */
+#define RP_MAP_ASK_RING	     rp_ask_ring  /* questions for the agent */
+#define RP_MAP_ASK_STATE     rp_ask_state /* question ids, rate limit */
+#define RP_MAP_ASK_AGENT     rp_ask_agent /* who answers */
+#define RP_MAP_SK_ASK	     rp_sk_ask	  /* sockets held by a question */
+#define RP_MAP_APP_STAMP     rp_app_stamp /* approved files' change times (option app-changed) */
 /* ---------- boot protection (bpf/boot.bpf.c) ---------- */
 #define RP_MAP_BOOT_TIMER    rp_boot_timer    /* opens at the boot deadline */
 #define RP_MAP_BOOT_SK_DROPS rp_boot_sk_drops /* what the SK_LOOKUP program dropped */

@@ -40,10 +40,10 @@ struct rp_app_info {
 /* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
 #define RP_ANCESTRY_MAX_DEPTH 8
 struct rp_sock_config {
-	__u32 ancestry;	 /* option ancestry on: judge `network` for each ancestor too */
-	__u32 max_depth; /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
-	__u32 ready;	 /* 1 once the loader filled rp_apps / rp_cgroups */
-	__u32 pad;
+	__u32 ancestry;	   /* option ancestry on: judge `network` for each ancestor too */
+	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
+	__u32 ready;	   /* 1 once the loader filled rp_apps / rp_cgroups */
+	__u32 app_changed; /* option app-changed: enum rp_app_changed (rampart_ask.h) */
 };
 
 /* Map rp_listeners: HASH (proto, local port, local address) -> the

@@ -434,11 +434,11 @@ static int stage_pins(struct apply_ctx *c)
 		if ((e = pins_stage_map(c->pd, bpf_map__name(m), bpf_map__fd(m))))
 			return e;
 	}
-	const struct bpf_program *progs[] = { skel->progs.rampart_xdp, skel->progs.rampart_tc_ingress,
+	const struct bpf_program *progs[] = { skel->progs.rampart_xdp,		 skel->progs.rampart_tc_ingress,
 					      skel->progs.rampart_tc_ingress_l3, skel->progs.rampart_tc_egress,
-					      skel->progs.rampart_tc_egress_l3 };
-	static const char *const names[] = { PINS_PROG_XDP, PINS_PROG_TC_IN, PINS_PROG_TC_IN_L3, PINS_PROG_TC_OUT,
-					     PINS_PROG_TC_OUT_L3 };
+					      skel->progs.rampart_tc_egress_l3,	 skel->progs.rp_ask_answer };
+	static const char *const names[] = { PINS_PROG_XDP,    PINS_PROG_TC_IN,	    PINS_PROG_TC_IN_L3,
+					     PINS_PROG_TC_OUT, PINS_PROG_TC_OUT_L3, PINS_PROG_ASK_ANSWER };
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		if ((e = pins_pin(bpf_program__fd(progs[i]), pins_prog(c->pd, names[i], true, path))))
 			return e;

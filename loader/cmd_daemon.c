@@ -80,7 +80,8 @@ struct daemon {
 	const char *metrics_file;
 	unsigned metrics_interval; /* seconds */
 	uint64_t metrics_due_ns;
-	bool metrics_failing; /* the last write failed (say so once) */
+	bool metrics_failing;  /* the last write failed (say so once) */
+	struct ask_front *ask; /* --ask: the agent answering `ask` questions (NULL: none) */
 };
 
 /* Link events come in bursts (a veth pair: two devices, up, renamed by
@@ -252,6 +253,11 @@ static void tick(void *arg)
 	}
 	if (d->metrics_file && now_mono_ns() >= d->metrics_due_ns)
 		write_metrics(d);
+	if (d->ask && ask_front_step(d->ask, 0)) {
+		pr_info("the ask agent's input ended: nobody answers questions any more (ask-default applies)");
+		ask_front_close(d->ask);
+		d->ask = NULL;
+	}
 }
 
 struct daemon_opts {
@@ -259,6 +265,7 @@ struct daemon_opts {
 	const char *metrics_file;
 	struct opt_uint metrics_interval;
 	const char *metrics_listen;
+	bool ask;
 };
 
 static const struct opt daemon_opts[] = {
@@ -270,6 +277,9 @@ static const struct opt daemon_opts[] = {
 	OPTION("--metrics-listen", NULL, "ADDR",
 	       "serve the metrics at http://ADDR/metrics (HOST:PORT, [IPV6]:PORT, :PORT)", OPT_STRING,
 	       struct daemon_opts, metrics_listen),
+	OPTION("--ask", NULL, NULL,
+	       "answer `ask` questions: on the terminal, or with --json as the line protocol on stdin/stdout", OPT_FLAG,
+	       struct daemon_opts, ask),
 	OPT_END,
 };
 
@@ -337,6 +347,8 @@ static int cmd_daemon(struct cli *c)
 		write_metrics(&d);
 		pr_info("writing the metrics to %s every %u s", d.metrics_file, d.metrics_interval);
 	}
+	if (((const struct daemon_opts *)c->opts)->ask && (rc = exit_code(ask_front_open(&d.ask, &c->pins, c->json))))
+		return rc;
 	struct metrics_http *http = listen ? metrics_http_start(&listen_sa, &c->pins) : NULL;
 	if (http)
 		pr_info("serving the metrics at http://%s/metrics", listen);
@@ -347,6 +359,7 @@ static int cmd_daemon(struct cli *c)
 		c->pins.path, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
 	metrics_http_stop(http);
+	ask_front_close(d.ask);
 	pr_info("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures,
 		c->pins.path);
 	if (d.inotify_fd >= 0)

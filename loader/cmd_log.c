@@ -64,7 +64,15 @@ static bool has_identity(const struct rp_log_event *e)
 
 static const char *verdict_text(const struct rp_log_event *e, char *buf, size_t n)
 {
-	if (e->flags & RP_LOGF_ASK)
+	const char *v = verdict_name((enum verdict)e->verdict);
+	if (e->kind == RP_LOG_QUESTION)
+		snprintf(buf, n, "question %u", e->ask_id);
+	else if (e->kind == RP_LOG_ANSWER)
+		snprintf(buf, n, "answer %u %s%s", e->ask_id, v,
+			 e->flags & RP_LOGF_TIMEOUT  ? " (ask-timeout)"
+			 : e->flags & RP_LOGF_ALWAYS ? " always"
+						     : "");
+	else if (e->flags & RP_LOGF_ASK)
 		snprintf(buf, n, "ask->%s", verdict_name((enum verdict)e->verdict));
 	else
 		snprintf(buf, n, "%s", verdict_name((enum verdict)e->verdict));
@@ -224,6 +232,9 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 		printf(", \"helper\": {\"name\": \"ftp\", \"event\": \"%s\", \"command\": \"%s\"}",
 		       datapath_helper_event_name((enum rp_helper_event)e->helper),
 		       datapath_ftp_cmd_name((enum rp_ftp_cmd)e->helper_cmd));
+	if (e->kind == RP_LOG_QUESTION || e->kind == RP_LOG_ANSWER)
+		printf(", \"kind\": \"%s\", \"ask_id\": %u", e->kind == RP_LOG_QUESTION ? "question" : "answer",
+		       e->ask_id);
 	printf(", \"missed\": %u}\n", e->missed);
 }
 

@@ -13,6 +13,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "pins.h"
+#include "rampart_ask.h"
 #include "rampart.skel.h"
 
 /* Maps whose contents are state rather than policy: a new apply reuses the
@@ -31,6 +32,14 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_FTP_LIVE),
 	RP_NAME(RP_MAP_FTP_CTL),
 	RP_NAME(RP_MAP_FTP_RELATED),
+	/* learning mode (bpf/ask.h): open questions and held flows outlive an
+	 * apply (the one an "always" answer makes, too) */
+	RP_NAME(RP_MAP_ASK),
+	RP_NAME(RP_MAP_ASK_HELD),
+	RP_NAME(RP_MAP_ASK_RING),
+	RP_NAME(RP_MAP_ASK_STATE),
+	RP_NAME(RP_MAP_ASK_AGENT),
+	RP_NAME(RP_MAP_SK_ASK),
 	NULL,
 };
 
@@ -185,6 +194,7 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 		cfg->flags |= RP_CFG_F_REJECTS;
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
+	cfg->ask_timeout_s = opt ? (uint32_t)opt->ask_timeout : RP_ASK_TIMEOUT_DEFAULT_S;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
 	cfg->timeout_ns[CT_TCP_SYN_SENT] = RP_TO_SYN_SENT * s;
 	cfg->timeout_ns[CT_TCP_SYN_RECV] = RP_TO_SYN_RECV * s;
@@ -439,6 +449,15 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_FTP_TABLE_FULL] = "ftp-table-full",
 		[RPC_FTP_RESYNC] = "ftp-resync",
 		[RPC_FTP_WRONG_SOURCE] = "ftp-wrong-source",
+		[RPC_ASK_QUESTION] = "ask-question",
+		[RPC_ASK_FOLDED] = "ask-folded",
+		[RPC_ASK_HELD] = "ask-held",
+		[RPC_ASK_NO_AGENT] = "ask-no-agent",
+		[RPC_ASK_RATE_LIMITED] = "ask-rate-limited",
+		[RPC_ASK_FULL] = "ask-full",
+		[RPC_ASK_TIMEOUT] = "ask-timeout",
+		[RPC_ASK_ANSWERED] = "ask-answered",
+		[RPC_ASK_RELEASED] = "ask-released",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

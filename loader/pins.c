@@ -118,6 +118,19 @@ int pins_lock(struct pin_dir *pd)
 	return e;
 }
 
+int pins_lock_agent(const struct pin_dir *pd)
+{
+	int fd = open(pd->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_err_r(-errno, "cannot open %s", pd->path);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = -errno;
+		close(fd);
+		return e == -EWOULDBLOCK ? e : pr_err_r(e, "cannot lock %s", pd->path);
+	}
+	return fd;
+}
+
 void pins_unlock(struct pin_dir *pd)
 {
 	char path[PINS_PATH_MAX];

@@ -5,6 +5,7 @@
  *   DIR/maps/NAME            every map, by its name (include/rampart_names.h)
  *   DIR/progs/xdp, tc-in, tc-in-l3, tc, tc-l3
  *                            the datapath programs in force
+ *   DIR/progs/ask-answer     the program the `ask` agent answers with
  *   DIR/progs/sock-HOOK      the socket hooks' programs (HOOK: connect4, ...)
  *   DIR/links/xdp-IFNAME     the XDP link of an interface judged by XDP
  *   DIR/links/tci-IFNAME     the tc ingress link (tcx) of one judged by tc
@@ -56,11 +57,12 @@ extern const char *const pins_iface_hooks[];
 #define PINS_NIFACE_HOOKS 5
 
 /* The datapath's programs in DIR/progs (what interface hooks run). */
-#define PINS_PROG_XDP	    "xdp"
-#define PINS_PROG_TC_IN	    "tc-in"
-#define PINS_PROG_TC_IN_L3  "tc-in-l3"
-#define PINS_PROG_TC_OUT    "tc"
-#define PINS_PROG_TC_OUT_L3 "tc-l3"
+#define PINS_PROG_XDP	     "xdp"
+#define PINS_PROG_TC_IN	     "tc-in"
+#define PINS_PROG_TC_IN_L3   "tc-in-l3"
+#define PINS_PROG_TC_OUT     "tc"
+#define PINS_PROG_TC_OUT_L3  "tc-l3"
+#define PINS_PROG_ASK_ANSWER "ask-answer" /* learning mode: the agent's answers (bpf/ask.h) */
 
 /* An instance for DIR (nothing is opened or created yet).  0, or
  * -ENAMETOOLONG. */
@@ -74,6 +76,10 @@ int pins_check_bpffs(const struct pin_dir *pd);
  * held until pins_unlock(); other instances do not wait. */
 int pins_lock(struct pin_dir *pd);
 void pins_unlock(struct pin_dir *pd);
+/* The `ask` agent's lock: DIR itself, held while the agent runs (one per
+ * pin dir).  The locked fd, -EWOULDBLOCK when another process holds it,
+ * or -errno (said). */
+int pins_lock_agent(const struct pin_dir *pd);
 
 bool pins_exists(const struct pin_dir *pd);
 /* A datapath is loaded in DIR (its configuration map is pinned). */

@@ -120,6 +120,15 @@ struct options {
 	struct port_range {
 		uint16_t lo, hi;
 	} ftp_ports[POLICY_FTP_PORT_RANGES]; /* the control connections' server ports */
+	int app_changed;		     /* enum app_changed, default ask (docs/ask.md) */
+};
+
+/* option app-changed: an approved binary that changed since apply (the
+ * values are include/rampart_ask.h's enum rp_app_changed). */
+enum app_changed {
+	APP_CHANGED_ASK = 0,  /* asked about at its next connection while an agent is connected, else kept */
+	APP_CHANGED_KEEP = 1, /* its rules still match it (reported by status) */
+	APP_CHANGED_DENY = 2, /* its rules stop matching it until `apply` approves it */
 };
 
 /* option ingress-hook: which program judges arriving packets. */

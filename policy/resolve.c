@@ -1307,6 +1307,10 @@ static const char *const ingress_hook_words[] = {
 	[INGRESS_HOOK_AUTO] = "auto", [INGRESS_HOOK_XDP] = "xdp", [INGRESS_HOOK_TC] = "tc", NULL
 };
 
+static const char *const app_changed_words[] = {
+	[APP_CHANGED_ASK] = "ask", [APP_CHANGED_KEEP] = "keep", [APP_CHANGED_DENY] = "deny", NULL
+};
+
 #define OFF(f) offsetof(struct options, f)
 static const struct opt_desc opt_descs[] = {
 	{ .name = "boot-timeout",
@@ -1366,6 +1370,11 @@ static const struct opt_desc opt_descs[] = {
 	  .off = OFF(ftp_timeout),
 	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 30)" },
+	{ .name = "app-changed",
+	  .type = OPT_WORD,
+	  .off = OFF(app_changed),
+	  .forms = "ask, keep or deny",
+	  .words = app_changed_words },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
 
