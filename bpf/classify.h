@@ -1,16 +1,19 @@
 /* The packet classifier, BPF side: the maps the loader fills from the
- * compiled tables (policy/classify.c, written by loader/classifier_maps.c)
- * and rp_classify(), a fixed sequence of map lookups that finds the first
- * matching entry of the flattened policy and the continue/jump rules that
- * matched before it.  The design, and why it is exact: docs/classifier.md.
+ * compiled tables (policy/classify*.c, written by loader/classifier_maps.c)
+ * and rp_classify(), a fixed sequence of array lookups that finds the
+ * first matching entry of the flattened policy and the continue/jump
+ * rules that matched before it.  The design, and why it is exact:
+ * docs/classifier.md.
  *
- * Lookups per event, whatever the number of rules:
- *   1 cls_config + 13 field lookups (10 cls_values, 3 cls_prefixes)
- *   + 12 combinations of 1 to 3 lookups (cls_pairs by class, cls_pairs by
- *     projection, cls_info; see cls_class in rampart_classifier.h)
- *   + 1 cls_actions                                  = 27 to 51.
- * The user-space simulator cls_lookup() (policy/classify.c) performs
- * exactly the same steps; tests compare both with the reference walk.
+ * Lookups per event, whatever the number of rules: 1 cls_config, then per
+ * field the policy names one value lookup or a trie walk (at most 4 steps
+ * for IPv4 and uids, 32 for IPv6), per combination 1 (dense) or 1 to 4
+ * (sparse: two buckets, two fallback records) lookups, and 1 cls_actions.
+ * Fields no rule names cost nothing, and the walk stops at the first class
+ * that decides the event alone.  All maps are arrays, whose lookups the
+ * verifier inlines: no helper call on the whole path.  The user-space
+ * replay cls_lookup() (policy/classify_lookup.c) performs exactly the same
+ * steps; tests compare both with the reference walk.
  *
  * max_entries below are placeholders: the loader sets the real sizes from
  * cls_tables_sizes() with bpf_map__set_max_entries before loading.
@@ -32,30 +35,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct cls_class);
-} cls_values SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cls_prefix_key);
-	__type(value, struct cls_class);
-} cls_prefixes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct cls_pair_key);
-	__type(value, struct cls_class);
-} cls_pairs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cls_class);
-} cls_info SEC(".maps");
+	__type(value, struct cls_block);
+} cls_tab SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -64,81 +45,156 @@ struct {
 	__type(value, struct cls_result);
 } cls_actions SEC(".maps");
 
-/* Class of an interval field's value (cls_values). */
 /* The helpers are inlined: a BPF-to-BPF call and its return cost more than
- * the lookup itself on CPUs with return-stack mitigations (AMD "Safe
- * RET"), and the compiler reuses the keys' stack slots, so the judging
- * path stays within the 512-byte stack (the verifier checks it). */
-static __always_inline int cls_leaf_value(const struct cls_config *c, int field, __u32 v, int carried,
-				     struct cls_class *out)
-{
-	__u32 idx = c->base[field];
+ * an (inlined) array lookup on CPUs with return-stack mitigations (AMD
+ * "Safe RET"), and handles are 32-bit words, so the judging path stays
+ * well within the 512-byte stack. */
 
-	if (carried) {
-		__u32 clamp = c->clamp[field];
-		idx += 1 + (v > clamp ? clamp : v);
-	}
-	struct cls_class *cl = bpf_map_lookup_elem(&cls_values, &idx);
-	if (!cl)
+/* Word w of cls_tab. */
+static __always_inline int cls_word(__u64 w, __u32 *out)
+{
+	__u32 blk = (__u32)(w / CLS_BLOCK_WORDS);
+	struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
+	if (!b)
 		return -1;
-	*out = *cl;
+	*out = b->w[w & (CLS_BLOCK_WORDS - 1)];
 	return 0;
 }
 
-/* Class of an address or uid (cls_prefixes); bytes are in network order,
- * len 16 or 4, 0 when the event does not carry the field. */
-static __always_inline int cls_leaf_prefix(const struct cls_config *c, int field, const __u8 *bytes, int len,
-				      struct cls_class *out)
+/* Handle of an interval field's value. */
+static __always_inline int cls_leaf_value(const struct cls_leaf_cfg *l, __u32 v, int carried, __u32 *h)
 {
-	if (len != 16 && len != 4) {
-		*out = c->absent[field];
+	if (l->mode == CLS_L_CONST) {
+		*h = l->konst;
 		return 0;
 	}
-	struct cls_prefix_key k;
-	__builtin_memset(&k, 0, sizeof(k));
-	k.prefixlen = 8 + 8 * len;
-	k.data[0] = field;
-#pragma unroll
-	for (int i = 0; i < 16; i++)
-		if (i < len)
-			k.data[1 + i] = bytes[i];
-	struct cls_class *cl = bpf_map_lookup_elem(&cls_prefixes, &k);
-	if (!cl)
+	__u32 idx = l->base;
+	if (carried) {
+		__u32 clamp = l->clamp;
+		idx += 1 + (v > clamp ? clamp : v);
+	}
+	return cls_word(idx, h);
+}
+
+/* The multibit trie walk; the key is left-aligned in (hi, lo).  Without
+ * branches on the stride or the key half, so that the verifier follows
+ * one path per step instead of one per combination of strides. */
+static __always_inline int cls_trie(__u32 e, __u64 hi, __u64 lo, __u32 *h)
+{
+	__u32 pos = 0;
+
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < CLS_T_MAX_STEPS; i++) {
+		if (!(e & CLS_T_CHILD))
+			break;
+		__u32 wide = (e >> 30) & 1; /* CLS_T_STRIDE8 */
+		__u32 st = 4 + 4 * wide;
+		__u64 sel = -(__u64)((pos >> 6) & 1); /* all ones past bit 64 */
+		__u64 word = (hi & ~sel) | (lo & sel);
+		__u32 idx = (__u32)(word >> ((64 - (pos & 63) - st) & 63)) & (0xf | (0xf0 * wide));
+		__u32 blk = (e & CLS_T_NODE) + (idx >> 4);
+		struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
+		if (!b)
+			return -1;
+		e = b->w[idx & 15];
+		pos += st;
+	}
+	if (e & CLS_T_CHILD)
 		return -1;
-	*out = *cl;
+	*h = e;
 	return 0;
 }
 
-/* Class of inner node `node` from its children's classes a (left), b (right). */
-static __always_inline int cls_combine(const struct cls_config *c, __u32 node, const struct cls_class *a,
-				  const struct cls_class *b, struct cls_class *out)
+/* Handle of an address (network order, IPv4 as ::ffff:a.b.c.d) or uid. */
+static __always_inline int cls_leaf_prefix(const struct cls_leaf_cfg *l, const __u32 *addr, __u32 uid, int carried,
+					   __u32 *h)
 {
-	struct cls_class *v = 0;
-	__u32 idx;
+	if (l->mode == CLS_L_CONST || !carried) {
+		*h = l->konst;
+		return 0;
+	}
+	if (!addr)
+		return cls_trie(l->root4, (__u64)uid << 32, 0, h);
+	if (addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff))
+		return cls_trie(l->root4, (__u64)bpf_ntohl(addr[3]) << 32, 0, h);
+	return cls_trie(l->root6, (__u64)bpf_ntohl(addr[0]) << 32 | bpf_ntohl(addr[1]),
+			(__u64)bpf_ntohl(addr[2]) << 32 | bpf_ntohl(addr[3]), h);
+}
 
-	if (a->first != CLS_NONE && a->first == b->first) {
-		idx = c->info_base[node] + a->first;
-	} else {
-		__u32 both = a->flags & b->flags;
-		if (both) { /* only such pairs can be stored */
-			struct cls_pair_key k = { .node = node, .a = a->id, .b = b->id };
-			v = bpf_map_lookup_elem(&cls_pairs, &k);
+/* One bucket of a sparse node: 1 and *r, *below when (ka, kb) is in it. */
+static __always_inline int cls_bucket(__u32 blk, __u32 ka, __u32 kb, __u32 *r, __u32 *below)
+{
+	struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
+	if (!b)
+		return 0;
+#pragma unroll
+	for (int s = 0; s < CLS_BUCKET_PAIRS; s++) {
+		if (b->w[4 * s] == ka && b->w[4 * s + 1] == kb) {
+			*r = b->w[4 * s + 2];
+			*below = b->w[4 * s + 3];
+			return 1;
 		}
-		if (!v && (both & CLS_F_SHARED)) {
-			struct cls_pair_key k = { .node = node | CLS_PROJ, .a = a->sid, .b = b->sid };
-			v = bpf_map_lookup_elem(&cls_pairs, &k);
-			if (v && !(v->below < a->minwild && v->below < b->minwild))
-				v = 0;
-		}
-		int b_only = (b->flags & CLS_F_WILD) && !(a->flags & CLS_F_WILD);
-		idx = c->info_base[node] + (b_only ? b->solo : a->solo);
 	}
-	if (!v) {
-		v = bpf_map_lookup_elem(&cls_info, &idx);
-		if (!v)
-			return -1;
+	return 0;
+}
+
+static __always_inline int cls_probe(const struct cls_node_cfg *n, __u32 ka, __u32 kb, __u32 *r, __u32 *below)
+{
+	__u32 h1 = cls_hash1(ka, kb, n->seed);
+	return cls_bucket(n->base + (h1 & n->mask), ka, kb, r, below) ||
+	       cls_bucket(n->base + (cls_hash2(h1) & n->mask), ka, kb, r, below);
+}
+
+/* The cls_info of a class (4 words, 4-aligned: within one block). */
+static __always_inline const __u32 *cls_info(__u32 base, __u32 hdl)
+{
+	__u64 w = (__u64)base + 4 * (__u64)(hdl & CLS_H_ID);
+	__u32 blk = (__u32)(w / CLS_BLOCK_WORDS);
+	struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
+	if (!b)
+		return 0;
+	return &b->w[w & 12];
+}
+
+/* Handle of an inner node from its children's handles a (left), b (right). */
+static __always_inline int cls_node(const struct cls_node_cfg *n, __u32 a, __u32 b, __u32 *h)
+{
+	__u32 mode = n->mode, r, below;
+
+	if (mode == CLS_N_CONST) {
+		*h = n->konst;
+		return 0;
 	}
-	*out = *v;
+	if (mode == CLS_N_LEFT) {
+		*h = a;
+		return 0;
+	}
+	if (mode == CLS_N_RIGHT) {
+		*h = b;
+		return 0;
+	}
+	if (mode == CLS_N_DENSE)
+		return cls_word((__u64)n->base + (__u64)(a & CLS_H_ID) * n->nb + (b & CLS_H_ID), h);
+	/* sparse (see cls_info in rampart_classifier.h) */
+	__u32 both = a & b;
+	if ((both & (CLS_H_WILD | CLS_H_SHARED)) && cls_probe(n, a & CLS_H_ID, b & CLS_H_ID, &r, &below)) {
+		*h = r;
+		return 0;
+	}
+	const __u32 *ia = cls_info(n->info_a, a);
+	const __u32 *ib = cls_info(n->info_b, b);
+	if (!ia || !ib)
+		return -1;
+	if ((both & CLS_H_FIRST) && ia[1] == ib[1]) {
+		*h = ia[1];
+		return 0;
+	}
+	if ((both & CLS_H_SHARED) && cls_probe(n, CLS_PROJ | ia[2], ib[2], &r, &below) && below < ia[3] &&
+	    below < ib[3]) {
+		*h = r;
+		return 0;
+	}
+	*h = ((b & CLS_H_WILD) && !(a & CLS_H_WILD)) ? ib[0] : ia[0];
 	return 0;
 }
 
@@ -147,59 +203,82 @@ static __always_inline int cls_carried(const struct cls_fields *f, int field, in
 	return flag && !(f->absent & CLS_ABSENT(field));
 }
 
-static __always_inline int cls_prefix_len(const struct cls_fields *f, int field, int flag, int len)
-{
-	return cls_carried(f, field, flag) ? len : 0;
-}
+/* Stop at the first handle that decides the event alone. */
+#define CLS_FINAL_EXIT(hdl)                 \
+	do {                                \
+		if ((hdl) & CLS_H_FINAL) {  \
+			res = (hdl);        \
+			goto done;          \
+		}                           \
+	} while (0)
 
-/* Combine the fields in the order of CLS_TREE_INIT, keeping few classes
- * alive at once (the caller's stack is small).  Returns the final class's
- * action (a map value: read-only, valid for the program run), or NULL when
- * the tables are not (fully) written. */
+#define CLS_VALUE(field, v, flag, out)                                                                         \
+	do {                                                                                                   \
+		if (cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out)))                \
+			return 0;                                                                              \
+		CLS_FINAL_EXIT(out);                                                                           \
+	} while (0)
+
+#define CLS_NODE(nd, a, b, out)                                              \
+	do {                                                                 \
+		if (cls_node(&p->node[(nd) - CLS_LEAVES], (a), (b), &(out)))   \
+			return 0;                                            \
+		CLS_FINAL_EXIT(out);                                         \
+	} while (0)
+
+/* Walks the tree in the order of CLS_TREE_INIT (the remote side first, so
+ * that blocklists decide early).  Returns the final class's action (a map
+ * value: read-only, valid for the program run), or NULL when the tables
+ * are not (fully) written. */
 static __always_inline const struct cls_result *rp_classify_action(const struct cls_fields *f)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, x, y, n19, n22, n23, res;
 	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
-	struct cls_class x, y, n19, n22, n23;
 
 	if (!c || !c->ready)
 		return 0;
-	__u32 uid_be = bpf_htonl(f->uid);
+	const struct cls_part_cfg *p = &c->part;
 
 	/* 13 = raddr x rport; 15 = dir x proto; 19 = 13 x 15 */
-	if (cls_leaf_prefix(c, F_RADDR, (const __u8 *)f->raddr, cls_prefix_len(f, F_RADDR, 1, 16), &x) ||
-	    cls_leaf_value(c, F_RPORT, f->rport, cls_carried(f, F_RPORT, f->has_ports), &y) ||
-	    cls_combine(c, 13, &x, &y, &n19))
+	if (cls_leaf_prefix(&p->leaf[F_RADDR], f->raddr, 0, cls_carried(f, F_RADDR, 1), &x))
 		return 0;
-	if (cls_leaf_value(c, F_DIR, f->dir, cls_carried(f, F_DIR, 1), &x) ||
-	    cls_leaf_value(c, F_PROTO, f->proto, cls_carried(f, F_PROTO, 1), &y) ||
-	    cls_combine(c, 15, &x, &y, &n22) || cls_combine(c, 19, &n19, &n22, &n19))
-		return 0;
+	CLS_FINAL_EXIT(x);
+	CLS_VALUE(F_RPORT, f->rport, f->has_ports, y);
+	CLS_NODE(13, x, y, n19);
+	CLS_VALUE(F_DIR, f->dir, 1, x);
+	CLS_VALUE(F_PROTO, f->proto, 1, y);
+	CLS_NODE(15, x, y, n22);
+	CLS_NODE(19, n19, n22, n19);
 	/* 14 = laddr x lport; 20 = 14 x icmptype; 22 = 19 x 20 */
-	if (cls_leaf_prefix(c, F_LADDR, (const __u8 *)f->laddr, cls_prefix_len(f, F_LADDR, 1, 16), &x) ||
-	    cls_leaf_value(c, F_LPORT, f->lport, cls_carried(f, F_LPORT, f->has_ports), &y) ||
-	    cls_combine(c, 14, &x, &y, &n22))
+	if (cls_leaf_prefix(&p->leaf[F_LADDR], f->laddr, 0, cls_carried(f, F_LADDR, 1), &x))
 		return 0;
-	if (cls_leaf_value(c, F_ICMPTYPE, f->icmp_type, cls_carried(f, F_ICMPTYPE, f->has_icmp), &x) ||
-	    cls_combine(c, 20, &n22, &x, &n22) || cls_combine(c, 22, &n19, &n22, &n22))
-		return 0;
+	CLS_FINAL_EXIT(x);
+	CLS_VALUE(F_LPORT, f->lport, f->has_ports, y);
+	CLS_NODE(14, x, y, n22);
+	CLS_VALUE(F_ICMPTYPE, f->icmp_type, f->has_icmp, x);
+	CLS_NODE(20, n22, x, n22);
+	CLS_NODE(22, n19, n22, n22);
 	/* 16 = event x family; 17 = app x cgroup; 21 = 16 x 17 */
-	if (cls_leaf_value(c, F_EVENT, f->event, cls_carried(f, F_EVENT, 1), &x) ||
-	    cls_leaf_value(c, F_FAMILY, f->family, cls_carried(f, F_FAMILY, 1), &y) ||
-	    cls_combine(c, 16, &x, &y, &n23))
-		return 0;
-	if (cls_leaf_value(c, F_APP, f->app, cls_carried(f, F_APP, f->has_app), &x) ||
-	    cls_leaf_value(c, F_CGROUP, f->cgroup, cls_carried(f, F_CGROUP, f->has_cgroup), &y) ||
-	    cls_combine(c, 17, &x, &y, &n19) || cls_combine(c, 21, &n23, &n19, &n23))
-		return 0;
+	CLS_VALUE(F_EVENT, f->event, 1, x);
+	CLS_VALUE(F_FAMILY, f->family, 1, y);
+	CLS_NODE(16, x, y, n23);
+	CLS_VALUE(F_APP, f->app, f->has_app, x);
+	CLS_VALUE(F_CGROUP, f->cgroup, f->has_cgroup, y);
+	CLS_NODE(17, x, y, n19);
+	CLS_NODE(21, n23, n19, n23);
 	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23 */
-	if (cls_leaf_prefix(c, F_USER, (const __u8 *)&uid_be, cls_prefix_len(f, F_USER, f->has_user, 4), &x) ||
-	    cls_leaf_value(c, F_IFACE, f->iface, cls_carried(f, F_IFACE, 1), &y) ||
-	    cls_combine(c, 18, &x, &y, &n19) || cls_combine(c, 23, &n23, &n19, &n23) ||
-	    cls_combine(c, 24, &n22, &n23, &x))
+	if (cls_leaf_prefix(&p->leaf[F_USER], 0, f->uid, cls_carried(f, F_USER, f->has_user), &x))
 		return 0;
-
-	return bpf_map_lookup_elem(&cls_actions, &x.id);
+	CLS_FINAL_EXIT(x);
+	CLS_VALUE(F_IFACE, f->iface, 1, y);
+	CLS_NODE(18, x, y, n19);
+	CLS_NODE(23, n23, n19, n23);
+	CLS_NODE(24, n22, n23, res);
+	if (!(res & CLS_H_FINAL))
+		return 0; /* every class of the root is final */
+done:
+	res &= CLS_H_ID;
+	return bpf_map_lookup_elem(&cls_actions, &res);
 }
 
 static __always_inline int rp_classify_lookup(const struct cls_fields *f, struct cls_result *res)

@@ -604,8 +604,7 @@ policy_done:
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out;
 	}
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_tab, skel->maps.cls_actions };
 	if ((!rq->boot && cls_maps_size(&cm, &t, err, sizeof(err))) || datapath_load(skel, err, sizeof(err))) {
 		fprintf(stderr, "rampart apply: %s\n", err);
 		goto out_skel;

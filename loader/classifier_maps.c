@@ -13,8 +13,7 @@ int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t, char *er
 	struct {
 		struct bpf_map *map;
 		uint32_t n;
-	} v[] = { { m->config, 1 },	       { m->values, s.values }, { m->prefixes, s.prefixes },
-		  { m->pairs, s.pairs },       { m->info, s.info },     { m->actions, s.actions } };
+	} v[] = { { m->config, 1 }, { m->tab, s.blocks }, { m->actions, s.actions } };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		int rc = bpf_map__set_max_entries(v[i].map, v[i].n);
 		if (rc) {
@@ -26,25 +25,21 @@ int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t, char *er
 	return 0;
 }
 
-/* Batch update where the map type supports it, element by element otherwise. */
-static int write_elems(struct bpf_map *map, const void *keys, size_t ksize, const void *vals, size_t vsize,
-		       uint32_t n, char *err, size_t errlen)
+/* Array elements 0..n-1, in batches. */
+static int write_array(struct bpf_map *map, const uint32_t *keys, const void *vals, size_t vsize, uint32_t n,
+		       char *err, size_t errlen)
 {
 	int fd = bpf_map__fd(map);
 	uint32_t done = 0;
-	if (bpf_map__type(map) != BPF_MAP_TYPE_LPM_TRIE) {
-		while (done < n) {
-			uint32_t count = n - done > 65536 ? 65536 : n - done;
-			LIBBPF_OPTS(bpf_map_batch_opts, o);
-			if (bpf_map_update_batch(fd, (const char *)keys + done * ksize,
-						 (const char *)vals + done * vsize, &count, &o))
-				break;
-			done += count;
-		}
+	while (done < n) {
+		uint32_t count = n - done > 65536 ? 65536 : n - done;
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		if (bpf_map_update_batch(fd, keys + done, (const char *)vals + done * vsize, &count, &o))
+			break;
+		done += count;
 	}
 	for (; done < n; done++) {
-		if (bpf_map_update_elem(fd, (const char *)keys + done * ksize, (const char *)vals + done * vsize,
-					BPF_ANY)) {
+		if (bpf_map_update_elem(fd, &keys[done], (const char *)vals + done * vsize, BPF_ANY)) {
 			snprintf(err, errlen, "cannot write classifier map %s (entry %u of %u): %s",
 				 bpf_map__name(map), done, n, strerror(errno));
 			return -1;
@@ -53,61 +48,21 @@ static int write_elems(struct bpf_map *map, const void *keys, size_t ksize, cons
 	return 0;
 }
 
-static uint32_t *index_keys(uint32_t n)
-{
-	uint32_t *k = malloc((n ? n : 1) * sizeof(uint32_t));
-	if (k)
-		for (uint32_t i = 0; i < n; i++)
-			k[i] = i;
-	return k;
-}
-
-/* Prefix and pair entries hold key and value together: split them. */
-static int write_pairs_of(struct bpf_map *map, const void *entries, size_t esize, size_t ksize, uint32_t n,
-			  char *err, size_t errlen)
-{
-	char *keys = malloc((n ? n : 1) * ksize);
-	struct cls_class *vals = malloc((n ? n : 1) * sizeof(struct cls_class));
-	int rc = -1;
-	if (!keys || !vals) {
-		snprintf(err, errlen, "out of memory writing classifier map %s", bpf_map__name(map));
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		const char *e = (const char *)entries + i * esize;
-		memcpy(keys + i * ksize, e, ksize);
-		memcpy(&vals[i], e + ksize, sizeof(struct cls_class));
-	}
-	rc = write_elems(map, keys, ksize, vals, sizeof(struct cls_class), n, err, errlen);
-out:
-	free(keys);
-	free(vals);
-	return rc;
-}
-
 int cls_maps_write(const struct cls_maps *m, const struct cls_tables *t, char *err, size_t errlen)
 {
-	uint32_t nmax = t->nvalues;
-	if (t->ninfo > nmax)
-		nmax = t->ninfo;
-	if (t->nactions > nmax)
-		nmax = t->nactions;
-	uint32_t *idx = index_keys(nmax);
-	int rc = -1;
+	uint32_t nblocks = t->ntab / CLS_BLOCK_WORDS;
+	uint32_t nmax = nblocks > t->nactions ? nblocks : t->nactions;
+	uint32_t *idx = malloc((nmax ? nmax : 1) * sizeof(uint32_t));
 	if (!idx) {
 		snprintf(err, errlen, "out of memory writing the classifier maps");
 		return -1;
 	}
-	_Static_assert(offsetof(struct cls_prefix_entry, value) == sizeof(struct cls_prefix_key), "layout");
-	_Static_assert(offsetof(struct cls_pair_entry, value) == sizeof(struct cls_pair_key), "layout");
-	if (write_elems(m->values, idx, 4, t->values, sizeof(struct cls_class), t->nvalues, err, errlen) ||
-	    write_elems(m->info, idx, 4, t->info, sizeof(struct cls_class), t->ninfo, err, errlen) ||
-	    write_elems(m->actions, idx, 4, t->actions, sizeof(struct cls_result), t->nactions, err, errlen) ||
-	    write_pairs_of(m->prefixes, t->prefixes, sizeof(struct cls_prefix_entry), sizeof(struct cls_prefix_key),
-			   t->nprefixes, err, errlen) ||
-	    write_pairs_of(m->pairs, t->pairs, sizeof(struct cls_pair_entry), sizeof(struct cls_pair_key),
-			   t->npairs, err, errlen) ||
-	    write_elems(m->config, idx, 4, &t->config, sizeof(t->config), 1, err, errlen))
+	for (uint32_t i = 0; i < nmax; i++)
+		idx[i] = i;
+	int rc = -1;
+	if (write_array(m->tab, idx, t->tab, sizeof(struct cls_block), nblocks, err, errlen) ||
+	    write_array(m->actions, idx, t->actions, sizeof(struct cls_result), t->nactions, err, errlen) ||
+	    write_array(m->config, idx, &t->config, sizeof(t->config), 1, err, errlen))
 		goto out;
 	rc = 0;
 out:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "classifier_maps.h"
 #include "cli.h"
 #include "json.h"
 #include "pins.h"
@@ -23,7 +24,7 @@
 /* Maps of the datapath object that the hooks share (judging, counting,
  * logging, owners, socket marks). */
 static const char *const shared_maps[] = {
-	"cls_config", "cls_values", "cls_prefixes", "cls_pairs", "cls_info", "cls_actions",
+	CLS_MAP_NAMES,
 	"rp_counters", "rp_rule_stats", "rp_log_bucket", "rp_log", "rp_config",
 	"rp_listeners", "rp_sk_marks", NULL,
 };

@@ -13,48 +13,38 @@
 
 /* Compile-time bounds: a policy whose tables would exceed them is refused
  * with an error naming the fields whose combinations are too many. */
-#define CLS_MAX_PAIRS     (1u << 24) /* cls_pairs entries in all */
-#define CLS_MAX_CLASSES   (1u << 24) /* classes of one node */
+#define CLS_MAX_PAIRS     (1u << 24) /* stored combinations in all */
+#define CLS_MAX_CLASSES   (1u << 24) /* classes of one node (CLS_H_ID) */
 #define CLS_MAX_ARRAY_VAL (1u << 20) /* largest id/value an interval field may name */
 #define CLS_MAX_WORK      (4ull << 30) /* entry visits while compiling */
 
-struct cls_prefix_entry {
-	struct cls_prefix_key key;
-	struct cls_class value;
-};
-
-struct cls_pair_entry {
-	struct cls_pair_key key;
-	struct cls_class value;
-};
-
-/* What the loader writes: cls_config[0] = config, cls_values[i] = values[i],
- * cls_prefixes: prefixes[], cls_pairs: pairs[], cls_info[i] = info[i],
- * cls_actions[i] = actions[i]. */
+/* What the loader writes: cls_config[0] = config, cls_tab[i] = block i of
+ * tab, cls_actions[i] = actions[i]. */
 struct cls_tables {
 	struct cls_config config;
-	struct cls_class *values;
-	uint32_t nvalues;
-	struct cls_prefix_entry *prefixes; /* sorted by field, length, address */
-	uint32_t nprefixes;
-	struct cls_pair_entry *pairs;
-	uint32_t npairs;
-	struct cls_class *info;
-	uint32_t ninfo;
+	uint32_t *tab;                /* words; ntab is a multiple of CLS_BLOCK_WORDS */
+	uint32_t ntab;
 	struct cls_result *actions;
 	uint32_t nactions;
-	uint32_t nclasses[CLS_NODES]; /* classes per node (for docs/diagnostics) */
+	/* what the compiler built, for diagnostics and tests */
+	uint32_t nclasses[CLS_NODES]; /* classes per node */
+	uint32_t npairs;              /* stored sparse combinations (class and projection pairs) */
+	uint32_t nprojected;          /* ... of which projection pairs */
+	uint32_t ndense;              /* words of dense combination tables */
+	uint32_t ntrie;               /* words of tries */
 	int nlive;                    /* entries that can ever decide (the rest are dead) */
-	/* user-space lookup indexes (cls_lookup) */
-	uint32_t *pair_index;         /* open addressing, pair index + 1, 0 = empty */
-	uint32_t pair_mask;
-	uint8_t prefix_len_used[F_COUNT][129];
 };
 
 /* Map sizes (max_entries, at least 1 each) and the kernel memory estimate. */
 struct cls_sizes {
-	uint32_t values, prefixes, pairs, info, actions;
+	uint32_t blocks, actions;
 	uint64_t bytes;
+};
+
+/* Knobs of the compiler; the defaults (all 0) are what apply uses.  The
+ * tests set them to exercise every structure on small policies. */
+struct cls_opts {
+	int no_dense;      /* never replace a sparse combination by a dense table */
 };
 
 /* Compile.  nrules: the policy's rule count (slots of table defaults start
@@ -62,6 +52,8 @@ struct cls_sizes {
  * in err (the policy is too large for the classifier, or malformed). */
 int cls_compile(const struct flat_policy *fp, uint32_t nrules, struct cls_tables *t, char *err,
 		size_t errlen);
+int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct cls_opts *o, struct cls_tables *t,
+		     char *err, size_t errlen);
 void cls_tables_free(struct cls_tables *t);
 void cls_tables_sizes(const struct cls_tables *t, struct cls_sizes *s);
 

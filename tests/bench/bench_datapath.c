@@ -347,8 +347,7 @@ static double spread_ns(int prog_fd, int nrules, int want_rc)
 	return (double)sum / SPREAD_PACKETS;
 }
 
-static const char *const cls_map_names[] = { "cls_config", "cls_values", "cls_prefixes",
-					     "cls_pairs",  "cls_info",   "cls_actions" };
+static const char *const cls_map_names[] = { CLS_MAP_NAMES };
 
 /* The user-space half of `rampart apply`, timed: everything but attaching
  * and pinning. */
@@ -376,8 +375,7 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 				   .nslots = policy_nslots(pol) };
 	if (datapath_open(&skel, &o, err, sizeof(err)))
 		die("%s", err);
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
+	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_tab, skel->maps.cls_actions };
 	if (cls_maps_size(&cm, &t, err, sizeof(err)))
 		die("%s", err);
 	if (datapath_load(skel, err, sizeof(err)))

@@ -20,14 +20,7 @@ static void load_tables(struct loaded *l, const struct cls_tables *t)
 	char err[512];
 	l->skel = classify_test_bpf__open();
 	assert_non_null(l->skel);
-	struct cls_maps m = {
-		.config = l->skel->maps.cls_config,
-		.values = l->skel->maps.cls_values,
-		.prefixes = l->skel->maps.cls_prefixes,
-		.pairs = l->skel->maps.cls_pairs,
-		.info = l->skel->maps.cls_info,
-		.actions = l->skel->maps.cls_actions,
-	};
+	struct cls_maps m = { l->skel->maps.cls_config, l->skel->maps.cls_tab, l->skel->maps.cls_actions };
 	if (cls_maps_size(&m, t, err, sizeof(err)))
 		fail_msg("%s", err);
 	int rc = classify_test_bpf__load(l->skel);
@@ -54,8 +47,7 @@ static void bpf_classify(struct loaded *l, const struct cls_fields *f, struct cl
 /* Kernel memory of the classifier maps (memlock in fdinfo), informational. */
 static unsigned long long maps_memlock(const struct loaded *l)
 {
-	struct bpf_map *maps[] = { l->skel->maps.cls_config, l->skel->maps.cls_values, l->skel->maps.cls_prefixes,
-				   l->skel->maps.cls_pairs,  l->skel->maps.cls_info,   l->skel->maps.cls_actions };
+	struct bpf_map *maps[] = { l->skel->maps.cls_config, l->skel->maps.cls_tab, l->skel->maps.cls_actions };
 	unsigned long long total = 0;
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		char path[64], line[256];

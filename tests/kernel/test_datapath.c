@@ -322,8 +322,7 @@ static void load_policy_sized(const char *text, uint32_t ct_size)
 	struct datapath_opts o = { .conntrack_size = ct_size, .nslots = policy_nslots(&pol) };
 	if (datapath_open(&skel, &o, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
+	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_tab, skel->maps.cls_actions };
 	if (cls_maps_size(&cm, &t, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (datapath_load(skel, err, sizeof(err)))

@@ -553,8 +553,7 @@ static bool load(struct loaded *L, const char *text, bool gateway)
 	struct datapath_opts o = { .conntrack_size = 256, .nslots = L->nslots };
 	if (datapath_open(&L->skel, &o, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct cls_maps cm = { L->skel->maps.cls_config, L->skel->maps.cls_values, L->skel->maps.cls_prefixes,
-			       L->skel->maps.cls_pairs, L->skel->maps.cls_info, L->skel->maps.cls_actions };
+	struct cls_maps cm = { L->skel->maps.cls_config, L->skel->maps.cls_tab, L->skel->maps.cls_actions };
 	if (cls_maps_size(&cm, &L->t, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (datapath_load(L->skel, err, sizeof(err)))
