@@ -224,6 +224,35 @@ struct cls_node_cfg {
 	__u32 info_b;      /* SPARSE: word of the right child's cls_info[0] */
 };
 
+/* Parts.  Part 0 is a tree over every field, whose final classes are
+ * actions (cls_actions).  When the cross products of a policy would
+ * explode, part 0 keeps the continue/jump rules and the rules no other
+ * part takes, and each further part (a "keyed" part) takes terminal rules
+ * that name one field narrowly (its key: local or remote address or
+ * port): its tree covers the key and the small fields (direction,
+ * protocol, ...), and its final classes are candidate lists, whose other
+ * conditions (the other addresses and ports) are checked one by one.  The
+ * event is decided by the first entry among the parts' answers. */
+#define CLS_MAX_PARTS 8
+#define CLS_MAX_CANDS 64 /* candidates of one final class (incl. its end) */
+
+/* A candidate: one block.  A list of them ends with entry CLS_NONE; the
+ * id of a keyed part's final handle is the block of the list's first. */
+struct cls_cand {
+	__u32 entry;       /* index in the flattened policy; CLS_NONE: end of list */
+	__u32 action;      /* its action: decided by it (see cls_actions) */
+	__u32 check;       /* CLS_C_* bits: the conditions to check */
+	__u16 lport_lo, lport_hi, rport_lo, rport_hi;
+	__u8 laddr_len, raddr_len, pad[2];
+	__u32 laddr[4];    /* prefix, network order, bits past the length zero */
+	__u32 raddr[4];
+	__u32 spare[2];
+};
+#define CLS_C_LADDR 0x1
+#define CLS_C_RADDR 0x2
+#define CLS_C_LPORT 0x4
+#define CLS_C_RPORT 0x8
+
 /* One tree over (a part of) the policy. */
 struct cls_part_cfg {
 	struct cls_leaf_cfg leaf[CLS_LEAVES];
@@ -235,7 +264,12 @@ struct cls_config {
 	__u32 ready;                 /* 1 once the tables are written */
 	__u32 nrules;                /* slot base of table defaults */
 	__u64 tag;                   /* differs for every compiled policy (cache validity) */
-	struct cls_part_cfg part;
+	__u32 nparts;                /* 1 + keyed parts */
+	/* with keyed parts: word rec_base + action id of part 0 is the word
+	 * of its record entries: the entry of each of its records, then
+	 * that of the first record past CLS_MAX_RECORDS (or CLS_NONE) */
+	__u32 rec_base;
+	struct cls_part_cfg part[CLS_MAX_PARTS];
 };
 
 /* Which fields use tries (the others use value arrays). */

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "classify_int.h"
 #include "fields.h"
 
@@ -49,15 +50,6 @@ void *cls_xrealloc(void *p, size_t n)
 	return p;
 }
 #define xrealloc cls_xrealloc
-
-void ivec_push(struct ivec *a, int x)
-{
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 16;
-		a->v = xrealloc(a->v, a->cap * sizeof(int));
-	}
-	a->v[a->n++] = x;
-}
 
 /* ---------- class store of one node (interning) ---------- */
 
@@ -150,6 +142,7 @@ static const char *node_name(int node, char *buf, size_t len)
 static int fail(struct compiler *c, int node, const char *what)
 {
 	char nb[256];
+	c->over_budget = true;
 	snprintf(c->err, c->errlen,
 		 "policy too large for the classifier: %s for the combinations of %s; "
 		 "rules that each name their own values of several of these fields multiply; "
@@ -166,8 +159,8 @@ bool cls_decisive(const struct compiler *c, int e, uint32_t mask)
 static int work(struct compiler *c, uint64_t n, int node)
 {
 	c->work += n;
-	if (c->work > CLS_MAX_WORK)
-		return fail(c, node, "more than 4G steps of compilation");
+	if (c->work > c->opt.max_work)
+		return fail(c, node, "too many steps of compilation");
 	return 0;
 }
 
@@ -644,10 +637,10 @@ static int build_inner(struct compiler *c, int node)
 		for (size_t k = xa.start[a]; k < xa.start[a + 1]; k++) {
 			int e = xa.v[k];
 			size_t cnt = inv_start[e + 1] - inv_start[e];
-			if (ntr + cnt > (size_t)4 * CLS_MAX_PAIRS) {
+			if (ntr + cnt > c->opt.max_cands) {
 				free(inv_start);
 				free(inv);
-				fail(c, node, "more than 64M candidate combinations");
+				fail(c, node, "too many candidate combinations");
 				goto out;
 			}
 			if (ntr + cnt > captr) {
@@ -666,7 +659,7 @@ static int build_inner(struct compiler *c, int node)
 		nwa += c->wild[A][a] & W_WILD;
 	for (uint32_t b = 0; b < sb->nc; b++)
 		nwb += c->wild[B][b] & W_WILD;
-	if (nwa * nwb + ntr > (uint64_t)4 * CLS_MAX_PAIRS) {
+	if (nwa * nwb + ntr > c->opt.max_cands) {
 		char what[128];
 		snprintf(what, sizeof(what), "%llu x %llu classes that each need their own combination",
 			 (unsigned long long)nwa, (unsigned long long)nwb);
@@ -771,11 +764,11 @@ static int build_inner(struct compiler *c, int node)
 				po = (struct pair_out){ c->sid[A][a], c->sid[B][b], (uint32_t)r, (uint32_t)d };
 			}
 		}
-		if (c->total_pairs >= CLS_MAX_PAIRS) {
+		if (c->total_pairs >= c->opt.max_pairs) {
 			free(xs.v);
 			free(memo.key);
 			free(memo.val);
-			fail(c, node, "more than 16M stored combinations");
+			fail(c, node, "too many stored combinations");
 			goto out;
 		}
 		if (c->npairs[node] == c->cappairs[node]) {
@@ -871,29 +864,22 @@ static void compiler_free(struct compiler *c)
 	free(c->terminal);
 }
 
-int cls_compile(const struct flat_policy *fp, uint32_t nrules, struct cls_tables *t, char *err, size_t errlen)
+int cls_build_part(struct cls_out *o, int part, const struct flat_policy *pfp, const int *gmap, bool keyed,
+		   uint32_t vmask, bool *over_budget, char *err, size_t errlen)
 {
-	struct cls_opts o = { 0 };
-	return cls_compile_opts(fp, nrules, &o, t, err, errlen);
-}
-
-int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct cls_opts *o, struct cls_tables *t,
-		     char *err, size_t errlen)
-{
-	struct compiler c = { .fp = fp, .opt = *o, .err = err, .errlen = errlen };
+	struct compiler c = { .fp = pfp, .out = o, .part = part, .keyed = keyed, .vmask = vmask, .gmap = gmap,
+			      .opt = o->opt, .err = err, .errlen = errlen };
 	int rc = -1;
 
-	memset(t, 0, sizeof(*t));
-	if (errlen)
-		err[0] = 0;
-	c.uses = calloc(fp->n ? fp->n : 1, sizeof(uint16_t));
-	c.terminal = calloc(fp->n ? fp->n : 1, 1);
+	*over_budget = false;
+	c.uses = calloc(pfp->n ? pfp->n : 1, sizeof(uint16_t));
+	c.terminal = calloc(pfp->n ? pfp->n : 1, 1);
 	c.nlive = -1;
-	for (int e = 0; e < fp->n; e++) {
+	for (int e = 0; e < pfp->n; e++) {
 		for (int f = 0; f < F_COUNT; f++)
-			if (fp->e[e].cond[f].used)
+			if (pfp->e[e].cond[f].used)
 				c.uses[e] |= 1u << f;
-		c.terminal[e] = fp->e[e].kind == FLAT_TERMINAL;
+		c.terminal[e] = pfp->e[e].kind == FLAT_TERMINAL;
 		c.named |= c.uses[e];
 		if (c.terminal[e] && !c.uses[e]) {
 			c.nlive = e + 1;
@@ -904,23 +890,31 @@ int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct
 		snprintf(err, errlen, "classifier: the flattened policy has no final default entry");
 		goto out;
 	}
-	t->nlive = c.nlive;
 	plan_tree(&c);
 	/* class 0 of every node: no specific entries, cut at the final default */
 	for (int node = 0; node < CLS_NODES; node++)
 		cstore_intern(&c.node[node], c.nlive - 1, NULL, 0);
-	for (int node = 0; node < CLS_NODES; node++)
+	for (int node = 0; node < CLS_NODES; node++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		size_t w0 = c.work;
 		if (build_node(&c, node))
 			goto out;
-	for (int node = 0; node < CLS_NODES; node++)
-		t->nclasses[node] = c.node[node].nc;
-	if (cls_emit(&c, t, nrules))
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (getenv("CLS_DEBUG"))
+			fprintf(stderr, "part %d node %2d kind %d classes %8u pairs %8zu work %10zu  %.3f s\n", part, node,
+				c.kind[node], c.node[node].nc, c.npairs[node], c.work - w0,
+				(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+	if (part == 0)
+		for (int node = 0; node < CLS_NODES; node++)
+			o->t->nclasses[node] = c.node[node].nc;
+	if (cls_emit(&c))
 		goto out;
 	rc = 0;
 out:
+	*over_budget = c.over_budget;
 	compiler_free(&c);
-	if (rc)
-		cls_tables_free(t);
 	return rc;
 }
 

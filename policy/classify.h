@@ -11,12 +11,20 @@
 #include "rampart_classifier.h"
 #include "policy.h"
 
-/* Compile-time bounds: a policy whose tables would exceed them is refused
- * with an error naming the fields whose combinations are too many. */
-#define CLS_MAX_PAIRS     (1u << 24) /* stored combinations in all */
-#define CLS_MAX_CLASSES   (1u << 24) /* classes of one node (CLS_H_ID) */
-#define CLS_MAX_ARRAY_VAL (1u << 20) /* largest id/value an interval field may name */
-#define CLS_MAX_WORK      (4ull << 30) /* entry visits while compiling */
+/* Compile-time bounds of one tree.  A policy whose tree would exceed them
+ * is split into parts (rampart_classifier.h); a part that still exceeds
+ * them is refused with an error naming the fields whose combinations are
+ * too many. */
+#define CLS_MAX_PAIRS     (1u << 22)   /* stored combinations */
+#define CLS_MAX_CANDS_N   (1u << 23)   /* candidate combinations of one node */
+#define CLS_MAX_CLASSES   (1u << 24)   /* classes of one node (CLS_H_ID) */
+#define CLS_MAX_ARRAY_VAL (1u << 20)   /* largest id/value an interval field may name */
+#define CLS_MAX_WORK      (400ull << 20) /* entry visits while compiling */
+/* ... of the one tree over the whole policy, tried first: at least this,
+ * and 256 per entry (about twice what policies of 100 000 blocklist,
+ * service and prefix rules need); past it, parts are cheaper */
+#define CLS_MAIN_WORK     (16ull << 20)
+#define CLS_MAIN_CANDS    (16u << 20)
 
 /* What the loader writes: cls_config[0] = config, cls_tab[i] = block i of
  * tab, cls_actions[i] = actions[i]. */
@@ -32,6 +40,9 @@ struct cls_tables {
 	uint32_t nprojected;          /* ... of which projection pairs */
 	uint32_t ndense;              /* words of dense combination tables */
 	uint32_t ntrie;               /* words of tries */
+	uint32_t ncands, maxcands;    /* candidates of keyed parts; the longest list */
+	uint32_t nkeyed[CLS_MAX_PARTS]; /* rules per part (when partitioned) */
+	int part_key[CLS_MAX_PARTS];  /* the key field of each keyed part */
 	int nlive;                    /* entries that can ever decide (the rest are dead) */
 };
 
@@ -45,6 +56,11 @@ struct cls_sizes {
  * tests set them to exercise every structure on small policies. */
 struct cls_opts {
 	int no_dense;      /* never replace a sparse combination by a dense table */
+	int force_parts;   /* always split into parts (keyed parts where possible) */
+	/* budgets of one tree, 0: the defaults below */
+	uint64_t max_work;  /* entry visits */
+	uint64_t max_cands; /* candidate combinations of one node */
+	uint64_t max_pairs; /* stored combinations */
 };
 
 /* Compile.  nrules: the policy's rule count (slots of table defaults start

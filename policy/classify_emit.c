@@ -21,27 +21,25 @@
 
 struct emitter {
 	struct compiler *c;
+	struct cls_out *o;
 	struct cls_tables *t;
 	uint32_t nrules;
-	size_t tabcap;
 	int bad_implicit[CLS_NODES]; /* first entry with conditions, none on the node's fields */
 	uint8_t *final[CLS_NODES];   /* 0 unknown, 1 no, 2 yes */
-	uint32_t *action[CLS_NODES]; /* final classes: action id, CLS_NONE until known */
+	uint32_t *action[CLS_NODES]; /* final classes: result id, CLS_NONE until known */
 	struct ivec unc;             /* unconditional records */
-	uint32_t *aht;               /* action interning: id + 1 */
-	uint32_t amask;
-	size_t actcap;
+	int err;                     /* a candidate list too long, too many blocks */
 };
 
 /* ---------- the word array ---------- */
 
-static uint32_t tab_alloc(struct emitter *m, size_t n, uint32_t fill)
+uint32_t cls_tab_alloc(struct cls_out *o, size_t n, uint32_t fill)
 {
-	struct cls_tables *t = m->t;
-	if (t->ntab + n > m->tabcap) {
-		while (t->ntab + n > m->tabcap)
-			m->tabcap = m->tabcap ? 2 * m->tabcap : 4096;
-		t->tab = xrealloc(t->tab, m->tabcap * sizeof(uint32_t));
+	struct cls_tables *t = o->t;
+	if (t->ntab + n > o->tabcap) {
+		while (t->ntab + n > o->tabcap)
+			o->tabcap = o->tabcap ? 2 * o->tabcap : 4096;
+		t->tab = xrealloc(t->tab, o->tabcap * sizeof(uint32_t));
 	}
 	uint32_t at = t->ntab;
 	for (size_t i = 0; i < n; i++)
@@ -51,12 +49,22 @@ static uint32_t tab_alloc(struct emitter *m, size_t n, uint32_t fill)
 }
 
 /* Pads to a block boundary; returns the next block. */
+uint32_t cls_tab_align(struct cls_out *o)
+{
+	uint32_t r = o->t->ntab % CLS_BLOCK_WORDS;
+	if (r)
+		cls_tab_alloc(o, CLS_BLOCK_WORDS - r, 0);
+	return o->t->ntab / CLS_BLOCK_WORDS;
+}
+
+static uint32_t tab_alloc(struct emitter *m, size_t n, uint32_t fill)
+{
+	return cls_tab_alloc(m->o, n, fill);
+}
+
 static uint32_t tab_align(struct emitter *m)
 {
-	uint32_t r = m->t->ntab % CLS_BLOCK_WORDS;
-	if (r)
-		tab_alloc(m, CLS_BLOCK_WORDS - r, 0);
-	return m->t->ntab / CLS_BLOCK_WORDS;
+	return cls_tab_align(m->o);
 }
 
 /* ---------- actions ---------- */
@@ -73,36 +81,54 @@ static uint32_t result_hash(const struct cls_result *r)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-static uint32_t intern_action(struct emitter *m, const struct cls_result *r)
+static bool same_action(const struct cls_out *o, uint32_t id, const struct cls_result *r, const int32_t *rec)
 {
-	struct cls_tables *t = m->t;
-	if (2 * (t->nactions + 1) > m->amask) {
-		uint32_t cap = m->amask ? 2 * (m->amask + 1) : 1024;
-		free(m->aht);
-		m->aht = calloc(cap, sizeof(uint32_t));
-		if (!m->aht)
+	return !memcmp(&o->t->actions[id], r, sizeof(*r)) &&
+	       !memcmp(o->arec[id], rec, sizeof(o->arec[id]));
+}
+
+/* The id of an action (a result and the entries of its records: the same
+ * rule may be several entries, when jumped to from several places). */
+uint32_t cls_intern_action(struct cls_out *o, const struct cls_result *r, const int32_t *rec)
+{
+	struct cls_tables *t = o->t;
+	if (2 * (t->nactions + 1) > o->amask) {
+		uint32_t cap = o->amask ? 2 * (o->amask + 1) : 1024;
+		free(o->aht);
+		o->aht = calloc(cap, sizeof(uint32_t));
+		if (!o->aht)
 			abort();
-		m->amask = cap - 1;
+		o->amask = cap - 1;
 		for (uint32_t i = 0; i < t->nactions; i++) {
-			uint32_t h = result_hash(&t->actions[i]) & m->amask;
-			while (m->aht[h])
-				h = (h + 1) & m->amask;
-			m->aht[h] = i + 1;
+			uint32_t h = result_hash(&t->actions[i]) & o->amask;
+			while (o->aht[h])
+				h = (h + 1) & o->amask;
+			o->aht[h] = i + 1;
 		}
 	}
-	uint32_t h = result_hash(r) & m->amask;
-	while (m->aht[h]) {
-		if (!memcmp(&t->actions[m->aht[h] - 1], r, sizeof(*r)))
-			return m->aht[h] - 1;
-		h = (h + 1) & m->amask;
+	uint32_t h = result_hash(r) & o->amask;
+	while (o->aht[h]) {
+		if (same_action(o, o->aht[h] - 1, r, rec))
+			return o->aht[h] - 1;
+		h = (h + 1) & o->amask;
 	}
-	if (t->nactions == m->actcap) {
-		m->actcap = m->actcap ? 2 * m->actcap : 256;
-		t->actions = xrealloc(t->actions, m->actcap * sizeof(*t->actions));
+	if (t->nactions == o->actcap) {
+		o->actcap = o->actcap ? 2 * o->actcap : 256;
+		t->actions = xrealloc(t->actions, o->actcap * sizeof(*t->actions));
+		o->arec = xrealloc(o->arec, o->actcap * sizeof(*o->arec));
 	}
 	t->actions[t->nactions] = *r;
-	m->aht[h] = ++t->nactions;
+	memcpy(o->arec[t->nactions], rec, sizeof(o->arec[0]));
+	o->aht[h] = ++t->nactions;
 	return t->nactions - 1;
+}
+
+void cls_out_free(struct cls_out *o)
+{
+	free(o->aht);
+	free(o->arec);
+	o->aht = NULL;
+	o->arec = NULL;
 }
 
 static uint32_t entry_slot(const struct flat_entry *e, uint32_t nrules)
@@ -110,29 +136,31 @@ static uint32_t entry_slot(const struct flat_entry *e, uint32_t nrules)
 	return e->rule >= 0 ? (uint32_t)e->rule : nrules + (uint32_t)e->table;
 }
 
-static void add_record(const struct emitter *m, struct cls_result *r, int e)
+static void add_record(const struct emitter *m, struct cls_result *r, int32_t *rec, int e)
 {
 	if (r->nrecords == CLS_MAX_RECORDS) {
+		if (!r->overflow)
+			rec[CLS_MAX_RECORDS] = m->c->gmap[e];
 		r->overflow = 1;
 		return;
 	}
 	const struct flat_entry *fe = &m->c->fp->e[e];
+	rec[r->nrecords] = m->c->gmap[e];
 	r->records[r->nrecords].slot = entry_slot(fe, m->nrules);
 	r->records[r->nrecords].verdict = (uint8_t)fe->verdict;
 	r->records[r->nrecords].log = fe->log;
 	r->nrecords++;
 }
 
-/* The action of a final class: its records (the list's entries before the
- * cut and the unconditional records, in order), then the cut. */
-static uint32_t class_action(struct emitter *m, int node, uint32_t id)
+/* Walks a final class's entries before its cut in order (the list's and
+ * the unconditional records), calling fn on each. */
+static void class_walk(struct emitter *m, int node, uint32_t id, void (*fn)(struct emitter *, int, void *),
+		       void *arg)
 {
 	const struct cstore *s = &m->c->node[node];
 	const int *l = cstore_list(s, id);
 	uint32_t n = s->c[id].n;
 	int cut = s->c[id].cut;
-	struct cls_result r;
-	memset(&r, 0, sizeof(r));
 	size_t i = 0, k = 0;
 	for (;;) {
 		int e;
@@ -142,14 +170,183 @@ static uint32_t class_action(struct emitter *m, int node, uint32_t id)
 			e = l[k++];
 		else
 			break;
-		add_record(m, &r, e);
+		fn(m, e, arg);
 	}
+}
+
+struct action_acc {
+	struct cls_result r;
+	int32_t rec[CLS_MAX_RECORDS + 1];
+};
+
+static void action_add(struct emitter *m, int e, void *arg)
+{
+	struct action_acc *a = arg;
+	add_record(m, &a->r, a->rec, e);
+}
+
+/* The action deciding by entry `cut` after the records in acc. */
+static uint32_t finish_action(struct emitter *m, struct action_acc *a, int cut)
+{
 	const struct flat_entry *fe = &m->c->fp->e[cut];
-	r.entry = (uint32_t)cut;
-	r.slot = entry_slot(fe, m->nrules);
-	r.verdict = (uint8_t)fe->verdict;
-	r.log = fe->log;
-	return intern_action(m, &r);
+	a->r.entry = (uint32_t)m->c->gmap[cut];
+	a->r.slot = entry_slot(fe, m->nrules);
+	a->r.verdict = (uint8_t)fe->verdict;
+	a->r.log = fe->log;
+	return cls_intern_action(m->o, &a->r, a->rec);
+}
+
+static void acc_init(struct action_acc *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 0; i <= CLS_MAX_RECORDS; i++)
+		a->rec[i] = -1;
+}
+
+/* The action of a final class: its records (the list's entries before the
+ * cut and the unconditional records, in order), then the cut. */
+static uint32_t class_action(struct emitter *m, int node, uint32_t id)
+{
+	struct action_acc a;
+	acc_init(&a);
+	class_walk(m, node, id, action_add, &a);
+	return finish_action(m, &a, m->c->node[node].c[id].cut);
+}
+
+/* ---------- candidate lists (keyed parts) ---------- */
+
+/* A candidate's checks: the entry's conditions on the fields the part's
+ * tree leaves out, each one interval (a port range, an address prefix);
+ * an entry with sets there gives one candidate per combination. */
+struct cand_acc {
+	uint32_t first;  /* block of the list */
+	uint32_t n;
+};
+
+static void cand_fill_addr(uint8_t *len, uint32_t *w, u128 value, int plen)
+{
+	*len = (uint8_t)plen;
+	for (int i = 0; i < 4; i++)
+		w[i] = __builtin_bswap32((uint32_t)(value >> (96 - 32 * i)));
+}
+
+static void emit_cand(struct emitter *m, struct cand_acc *a, const struct cls_cand *cd)
+{
+	uint32_t at = tab_alloc(m, CLS_BLOCK_WORDS, 0);
+	memcpy(&m->t->tab[at], cd, sizeof(*cd));
+	a->n++;
+	m->o->ncands++;
+}
+
+/* The prefixes of an address set (ranges split into CIDR blocks). */
+static int addr_prefixes(const struct vset *s, u128 *val, int *len, int max)
+{
+	int n = 0;
+	for (int i = 0; i < s->n; i++) {
+		u128 lo = s->r[i].lo, hi = s->r[i].hi;
+		for (;;) {
+			int k = 0;
+			while (k < 128 && !((lo >> k) & 1) &&
+			       (k + 1 >= 128 ? ~(u128)0 : lo | (((u128)1 << (k + 1)) - 1)) <= hi)
+				k++;
+			if (n == max)
+				return -1;
+			val[n] = lo;
+			len[n++] = 128 - k;
+			u128 last = k >= 128 ? ~(u128)0 : lo | (((u128)1 << k) - 1);
+			if (last >= hi)
+				break;
+			lo = last + 1;
+		}
+	}
+	return n;
+}
+
+#define CAND_MAX_SPLIT 4
+
+static void cand_add(struct emitter *m, int e, void *arg)
+{
+	struct cand_acc *a = arg;
+	const struct flat_entry *ge = &m->o->gfp->e[m->c->gmap[e]];
+	struct cls_cand base;
+	memset(&base, 0, sizeof(base));
+	base.entry = (uint32_t)m->c->gmap[e];
+	struct action_acc act;
+	acc_init(&act);
+	/* decided by it after the unconditional records before it (the other
+	 * records are part 0's, see cls_config.rec_base) */
+	for (size_t i = 0; i < m->o->gunc.n && m->o->gunc.v[i] < (int)base.entry; i++) {
+		int g = m->o->gunc.v[i];
+		const struct flat_entry *fe = &m->o->gfp->e[g];
+		act.rec[act.r.nrecords < CLS_MAX_RECORDS ? act.r.nrecords : CLS_MAX_RECORDS] = g;
+		if (act.r.nrecords == CLS_MAX_RECORDS) {
+			act.r.overflow = 1;
+			break;
+		}
+		act.r.records[act.r.nrecords++] =
+			(struct cls_record){ entry_slot(fe, m->nrules), (uint8_t)fe->verdict, fe->log, 0 };
+	}
+	base.action = finish_action(m, &act, e);
+	/* one candidate per combination of the checked conditions' parts */
+	u128 av[2][CAND_MAX_SPLIT];
+	int al[2][CAND_MAX_SPLIT], na[2] = { 1, 1 }, np[2] = { 1, 1 };
+	const int afield[2] = { F_LADDR, F_RADDR }, pfield[2] = { F_LPORT, F_RPORT };
+	for (int s = 0; s < 2; s++) {
+		if ((m->c->vmask & (1u << afield[s])) && ge->cond[afield[s]].used) {
+			na[s] = addr_prefixes(&ge->cond[afield[s]].set, av[s], al[s], CAND_MAX_SPLIT);
+			base.check |= s ? CLS_C_RADDR : CLS_C_LADDR;
+		}
+		if ((m->c->vmask & (1u << pfield[s])) && ge->cond[pfield[s]].used) {
+			np[s] = ge->cond[pfield[s]].set.n;
+			base.check |= s ? CLS_C_RPORT : CLS_C_LPORT;
+		}
+	}
+	if (na[0] < 0 || na[1] < 0 || (long)na[0] * na[1] * np[0] * np[1] > CAND_MAX_SPLIT) {
+		m->err = 1; /* the partition only keys entries that split little */
+		return;
+	}
+	for (int i0 = 0; i0 < na[0]; i0++)
+		for (int i1 = 0; i1 < na[1]; i1++)
+			for (int j0 = 0; j0 < np[0]; j0++)
+				for (int j1 = 0; j1 < np[1]; j1++) {
+					struct cls_cand cd = base;
+					if (cd.check & CLS_C_LADDR)
+						cand_fill_addr(&cd.laddr_len, cd.laddr, av[0][i0], al[0][i0]);
+					if (cd.check & CLS_C_RADDR)
+						cand_fill_addr(&cd.raddr_len, cd.raddr, av[1][i1], al[1][i1]);
+					if (cd.check & CLS_C_LPORT) {
+						const struct vrange *r = &ge->cond[F_LPORT].set.r[j0];
+						cd.lport_lo = (uint16_t)r->lo;
+						cd.lport_hi = (uint16_t)(r->hi > 65535 ? 65535 : r->hi);
+					}
+					if (cd.check & CLS_C_RPORT) {
+						const struct vrange *r = &ge->cond[F_RPORT].set.r[j1];
+						cd.rport_lo = (uint16_t)r->lo;
+						cd.rport_hi = (uint16_t)(r->hi > 65535 ? 65535 : r->hi);
+					}
+					emit_cand(m, a, &cd);
+				}
+}
+
+/* The candidate list of a final class of a keyed part: its entries before
+ * the cut, then the cut unless it is the part's end (no entry of the part
+ * matches), then the end.  Returns the block of its first candidate. */
+static uint32_t class_cands(struct emitter *m, int node, uint32_t id)
+{
+	struct cand_acc a = { tab_align(m), 0 };
+	class_walk(m, node, id, cand_add, &a);
+	int cut = m->c->node[node].c[id].cut;
+	if (cut != m->c->nlive - 1)
+		cand_add(m, cut, &a);
+	struct cls_cand end;
+	memset(&end, 0, sizeof(end));
+	end.entry = CLS_NONE;
+	emit_cand(m, &a, &end);
+	if (a.n > m->o->maxcands)
+		m->o->maxcands = a.n;
+	if (a.n > CLS_MAX_CANDS || a.first > CLS_H_ID)
+		m->err = 1;
+	return a.first;
 }
 
 static bool is_final(struct emitter *m, int node, uint32_t id)
@@ -180,7 +377,7 @@ static uint32_t handle(struct emitter *m, int node, uint32_t id)
 			memset(m->action[node], 0xff, c->node[node].nc * sizeof(uint32_t));
 		}
 		if (m->action[node][id] == CLS_NONE)
-			m->action[node][id] = class_action(m, node, id);
+			m->action[node][id] = c->keyed ? class_cands(m, node, id) : class_action(m, node, id);
 		return CLS_H_FINAL | m->action[node][id];
 	}
 	int p = c->parent[node];
@@ -204,8 +401,10 @@ static void emit_values(struct emitter *m, int f, struct cls_leaf_cfg *lc)
 	lc->mode = CLS_L_VALUES;
 	lc->base = tab_alloc(m, c->nvalue[f], 0);
 	lc->clamp = c->nvalue[f] - 2;
-	for (uint32_t i = 0; i < c->nvalue[f]; i++)
-		m->t->tab[lc->base + i] = handle(m, f, c->value_cls[f][i]);
+	for (uint32_t i = 0; i < c->nvalue[f]; i++) {
+		uint32_t h = handle(m, f, c->value_cls[f][i]); /* may grow the table */
+		m->t->tab[lc->base + i] = h;
+	}
 	lc->konst = m->t->tab[lc->base];
 }
 
@@ -224,13 +423,15 @@ static uint32_t slot_of(u128 v, int pos, int stride)
 	return (uint32_t)(v >> (128 - pos - stride)) & ((1u << stride) - 1);
 }
 
-static uint32_t build_trie(struct emitter *m, const struct tprefix *p, size_t n, int pos, int width, uint32_t dflt)
+static uint32_t build_trie(struct emitter *m, const struct tprefix *p, size_t n, int pos, int width, uint32_t dflt,
+			   bool wide)
 {
 	if (!n)
 		return dflt;
 	/* 8 bits at once where the region holds enough prefixes to fill a
-	 * 1 KiB node, 4 otherwise (one 64-byte block) */
-	int stride = (pos % 8 == 0 && pos + 8 <= width && n >= 8) ? 8 : 4;
+	 * 1 KiB node, or everywhere in a small trie; 4 otherwise (one 64-byte
+	 * block) */
+	int stride = (pos % 8 == 0 && pos + 8 <= width && (n >= 8 || wide)) ? 8 : 4;
 	uint32_t nslots = 1u << stride;
 	uint32_t blk = tab_align(m);
 	uint32_t at = tab_alloc(m, nslots, dflt);
@@ -260,7 +461,7 @@ static uint32_t build_trie(struct emitter *m, const struct tprefix *p, size_t n,
 		for (k = i; k < j; k++)
 			if (p[k].len > pos + stride)
 				sub[ns++] = p[k];
-		uint32_t e = build_trie(m, sub, ns, pos + stride, width, m->t->tab[at + s]);
+		uint32_t e = build_trie(m, sub, ns, pos + stride, width, m->t->tab[at + s], wide);
 		free(sub);
 		m->t->tab[at + s] = e;
 		i = j;
@@ -298,7 +499,12 @@ static uint32_t emit_trie(struct emitter *m, int f, u128 region, int rlen, int w
 			continue; /* only IPv4-mapped addresses, which the IPv4 trie answers */
 		p[np++] = (struct tprefix){ o[i].value << rlen, o[i].len - rlen, handle(m, f, o[i].cls) };
 	}
-	uint32_t root = build_trie(m, p, np, 0, width, dflt);
+	/* all strides 8 while that costs at most 4 MiB (1 KiB per node, one
+	 * node per 8 bits of each prefix) */
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < np; i++)
+		bytes += (uint64_t)(p[i].len + 7) / 8 * 1024;
+	uint32_t root = build_trie(m, p, np, 0, width, dflt, bytes <= (4u << 20));
 	free(p);
 	return root;
 }
@@ -326,9 +532,11 @@ static void emit_info(struct emitter *m, int child, int parent, uint32_t *at)
 		tab_alloc(m, 4 - m->t->ntab % 4, 0);
 	*at = tab_alloc(m, (size_t)nc * 4, 0);
 	for (uint32_t id = 0; id < nc; id++) {
+		uint32_t solo = handle(m, parent, c->solo[child][id]); /* handles first: they may grow the table */
+		uint32_t first = c->first[child][id] != CLS_NONE ? handle(m, parent, c->first[child][id]) : CLS_NONE;
 		uint32_t *w = &m->t->tab[*at + 4 * id];
-		w[0] = handle(m, parent, c->solo[child][id]);
-		w[1] = c->first[child][id] != CLS_NONE ? handle(m, parent, c->first[child][id]) : CLS_NONE;
+		w[0] = solo;
+		w[1] = first;
 		w[2] = c->sid[child][id];
 		w[3] = c->minwild[child][id];
 	}
@@ -353,6 +561,7 @@ static void emit_buckets(struct emitter *m, int node, struct cls_node_cfg *nc)
 			const struct pair_out *po = &c->pairs[node][i];
 			bool proj = po->below != CLS_NONE;
 			uint32_t ka = proj ? CLS_PROJ | po->a : po->a, kb = po->b;
+			uint32_t r = handle(m, node, po->r); /* memoized: emit_combine made them all */
 			uint32_t h1 = cls_hash1(ka, kb, seed);
 			uint32_t b1 = h1 & (nbk - 1), b2 = cls_hash2(h1) & (nbk - 1);
 			uint32_t *w1 = &m->t->tab[at + b1 * CLS_BLOCK_WORDS], *w2 = &m->t->tab[at + b2 * CLS_BLOCK_WORDS];
@@ -368,7 +577,7 @@ static void emit_buckets(struct emitter *m, int node, struct cls_node_cfg *nc)
 			}
 			w[0] = ka;
 			w[1] = kb;
-			w[2] = handle(m, node, po->r);
+			w[2] = r;
 			w[3] = po->below;
 		}
 		if (ok) {
@@ -389,13 +598,21 @@ static void emit_combine(struct emitter *m, int node, struct cls_node_cfg *nc)
 	struct compiler *c = m->c;
 	int A = cls_tree[node - CLS_LEAVES][0], B = cls_tree[node - CLS_LEAVES][1];
 	uint32_t na = c->node[A].nc, nb = c->node[B].nc;
+	/* every handle first (final ones emit actions or candidate lists), so
+	 * that the table can be cut back to `mark` for a dense table */
+	for (uint32_t id = 0; id < c->node[node].nc; id++)
+		handle(m, node, id);
+	for (uint32_t a = 0; a < na; a++)
+		handle(m, A, a);
+	for (uint32_t b = 0; b < nb; b++)
+		handle(m, B, b);
 	uint32_t mark = m->t->ntab;
 	nc->mode = CLS_N_SPARSE;
 	emit_info(m, A, node, &nc->info_a);
 	emit_info(m, B, node, &nc->info_b);
 	emit_buckets(m, node, nc);
 	uint64_t sparse_words = m->t->ntab - mark, cells = (uint64_t)na * nb;
-	if (c->opt.no_dense || cells > 4 * sparse_words + 4096 || cells > (1u << 24)) {
+	if (c->out->opt.no_dense || cells > 4 * sparse_words + 4096 || cells > (1u << 24)) {
 		m->t->npairs += (uint32_t)c->npairs[node];
 		for (size_t i = 0; i < c->npairs[node]; i++)
 			m->t->nprojected += c->pairs[node][i].below != CLS_NONE;
@@ -433,14 +650,12 @@ static void emitter_free(struct emitter *m)
 		free(m->action[i]);
 	}
 	free(m->unc.v);
-	free(m->aht);
 }
 
-int cls_emit(struct compiler *c, struct cls_tables *t, uint32_t nrules)
+int cls_emit(struct compiler *c)
 {
-	struct emitter m = { .c = c, .t = t, .nrules = nrules };
-	struct cls_config *cfg = &t->config;
-	struct cls_part_cfg *pc = &cfg->part;
+	struct emitter m = { .c = c, .o = c->out, .t = c->out->t, .nrules = c->out->nrules };
+	struct cls_part_cfg *pc = &m.t->config.part[c->part];
 
 	for (int e = 0; e < c->nlive; e++)
 		if (!c->uses[e] && !c->terminal[e])
@@ -483,10 +698,9 @@ int cls_emit(struct compiler *c, struct cls_tables *t, uint32_t nrules)
 		}
 	}
 	tab_align(&m);
-	if (!t->ntab)
-		tab_alloc(&m, CLS_BLOCK_WORDS, 0);
-	cfg->ready = 1;
-	cfg->nrules = nrules;
+	int err = m.err;
 	emitter_free(&m);
-	return 0;
+	if (err)
+		snprintf(c->err, c->errlen, "classifier: a candidate list is longer than %d", CLS_MAX_CANDS);
+	return err ? -1 : 0;
 }

@@ -19,7 +19,16 @@ struct ivec {
 	int *v;
 	size_t n, cap;
 };
-void ivec_push(struct ivec *a, int x);
+
+static inline void ivec_push(struct ivec *a, int x)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->v = cls_xrealloc(a->v, a->cap * sizeof(int));
+	}
+	a->v[a->n++] = x;
+}
+
 
 /* ---------- interned classes of one node ---------- */
 
@@ -60,8 +69,35 @@ struct leaf_prefix_out {
 
 enum node_kind { NK_COMBINE, NK_CONST, NK_LEFT, NK_RIGHT };
 
+/* What all parts write into: the tables, and the actions (interned). */
+struct cls_out {
+	struct cls_tables *t;
+	const struct flat_policy *gfp; /* the whole flattened policy */
+	uint32_t nrules;
+	struct cls_opts opt;
+	size_t tabcap;
+	uint32_t *aht; /* action interning: id + 1 */
+	uint32_t amask;
+	size_t actcap;
+	int32_t (*arec)[CLS_MAX_RECORDS + 1]; /* per action: its records' entries, then the first past the limit */
+	struct ivec gunc;              /* the policy's unconditional records */
+	uint32_t maxcands;             /* longest candidate list emitted */
+	uint32_t ncands;               /* candidate blocks emitted */
+};
+
+/* One part: a tree over a subset of the entries (a derived flattened
+ * policy whose entry i is the whole policy's gmap[i]).  A keyed part
+ * leaves the fields in vmask out of its tree (they are checked on the
+ * candidates); its entries with such conditions are RECORD entries of the
+ * derived policy, so that no class ends at them. */
 struct compiler {
 	const struct flat_policy *fp;
+	struct cls_out *out;
+	int part;
+	bool keyed;
+	uint32_t vmask;
+	const int *gmap;
+	bool over_budget;      /* failed on a budget: the caller may partition */
 	struct cls_opts opt;
 	int nlive;             /* entries 0..nlive-1 matter; nlive-1 is the first catch-all */
 	uint16_t *uses;        /* fields each entry constrains (bit per field) */
@@ -96,8 +132,17 @@ struct compiler {
 
 bool cls_decisive(const struct compiler *c, int e, uint32_t mask);
 
-/* classify_emit.c: the tables from the built classes. */
-int cls_emit(struct compiler *c, struct cls_tables *t, uint32_t nrules);
+/* classify.c: the classes of one part, emitted as part `part`.  Returns 0,
+ * or -1 with err (c.over_budget tells a budget from other errors). */
+int cls_build_part(struct cls_out *o, int part, const struct flat_policy *pfp, const int *gmap, bool keyed,
+		   uint32_t vmask, bool *over_budget, char *err, size_t errlen);
+
+/* classify_emit.c: the tables of one part from its built classes. */
+int cls_emit(struct compiler *c);
+uint32_t cls_tab_alloc(struct cls_out *o, size_t n, uint32_t fill);
+uint32_t cls_tab_align(struct cls_out *o);
+uint32_t cls_intern_action(struct cls_out *o, const struct cls_result *r, const int32_t *rec_entries);
+void cls_out_free(struct cls_out *o);
 
 /* classify_lookup.c: one combination over the emitted tables (also used by
  * the emitter to fill dense tables from sparse ones). */

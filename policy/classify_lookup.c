@@ -108,6 +108,7 @@ static int leaf_prefix(const struct cls_tables *t, const struct cls_leaf_cfg *l,
 
 struct walk {
 	const struct cls_tables *t;
+	const struct cls_part_cfg *pc;
 	const struct cls_fields *in;
 	uint32_t h[CLS_NODES];
 	bool final;
@@ -159,7 +160,7 @@ static uint32_t field_value(const struct cls_fields *f, int field)
  * stops at the first final handle.  Returns -1 when a lookup misses. */
 static int eval(struct walk *w, int node)
 {
-	const struct cls_part_cfg *pc = &w->t->config.part;
+	const struct cls_part_cfg *pc = w->pc;
 	uint32_t h;
 	if (node < CLS_LEAVES) {
 		const struct cls_leaf_cfg *l = &pc->leaf[node];
@@ -202,16 +203,102 @@ static int eval(struct walk *w, int node)
 	return 0;
 }
 
+/* The final handle's id of part p's tree. */
+static int part_walk(const struct cls_tables *t, int p, const struct cls_fields *f, uint32_t *id)
+{
+	struct walk w = { .t = t, .pc = &t->config.part[p], .in = f };
+	if (eval(&w, CLS_ROOT) || !w.final)
+		return -1;
+	*id = w.result;
+	return 0;
+}
+
+static bool prefix_match(const uint32_t *addr, const uint32_t *val, int len)
+{
+	for (int i = 0; i < 4; i++) {
+		int bits = len - 32 * i;
+		uint32_t m = bits >= 32 ? ~0u : bits <= 0 ? 0 : __builtin_bswap32(~0u << (32 - bits));
+		if ((addr[i] ^ val[i]) & m)
+			return false;
+	}
+	return true;
+}
+
+/* Does the event meet a candidate's checks? */
+static bool cand_ok(const struct cls_cand *c, const struct cls_fields *f)
+{
+	if ((c->check & CLS_C_LADDR) && (!carried(f, F_LADDR) || !prefix_match(f->laddr, c->laddr, c->laddr_len)))
+		return false;
+	if ((c->check & CLS_C_RADDR) && (!carried(f, F_RADDR) || !prefix_match(f->raddr, c->raddr, c->raddr_len)))
+		return false;
+	if ((c->check & CLS_C_LPORT) && (!carried(f, F_LPORT) || f->lport < c->lport_lo || f->lport > c->lport_hi))
+		return false;
+	if ((c->check & CLS_C_RPORT) && (!carried(f, F_RPORT) || f->rport < c->rport_lo || f->rport > c->rport_hi))
+		return false;
+	return true;
+}
+
+/* The first candidate of a list that the event meets, if it comes before
+ * entry `before`: *entry and *action. */
+static int cands_walk(const struct cls_tables *t, uint32_t blk, const struct cls_fields *f, uint32_t before,
+		      uint32_t *entry, uint32_t *action)
+{
+	for (int k = 0; k < CLS_MAX_CANDS; k++) {
+		uint64_t w = ((uint64_t)blk + k) * CLS_BLOCK_WORDS;
+		if (!tab_word(t, w + CLS_BLOCK_WORDS - 1))
+			return -1;
+		const struct cls_cand *c = (const struct cls_cand *)&t->tab[w];
+		if (c->entry == CLS_NONE || c->entry >= before)
+			return 0;
+		if (cand_ok(c, f)) {
+			*entry = c->entry;
+			*action = c->action;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 int cls_lookup(const struct cls_tables *t, const struct cls_fields *f, struct cls_result *out)
 {
+	_Static_assert(sizeof(struct cls_cand) == sizeof(struct cls_block), "a candidate is a block");
+	uint32_t a0, best, act = CLS_NONE;
+
 	memset(out, 0, sizeof(*out));
 	out->verdict = VERDICT_DENY;
 	out->slot = out->entry = CLS_SLOT_NONE;
-	if (!t->config.ready)
+	if (!t->config.ready || part_walk(t, 0, f, &a0) || a0 >= t->nactions)
 		return -1;
-	struct walk w = { .t = t, .in = f };
-	if (eval(&w, CLS_ROOT) || !w.final || w.result >= t->nactions)
+	const struct cls_result *r0 = &t->actions[a0];
+	best = r0->entry;
+	for (uint32_t p = 1; p < t->config.nparts && p < CLS_MAX_PARTS; p++) {
+		uint32_t blk;
+		if (part_walk(t, (int)p, f, &blk) || cands_walk(t, blk, f, best, &best, &act))
+			return -1;
+	}
+	if (act == CLS_NONE) {
+		*out = *r0;
+		return 0;
+	}
+	if (act >= t->nactions)
 		return -1;
-	*out = t->actions[w.result];
+	*out = t->actions[act];
+	if (!r0->nrecords)
+		return 0;
+	/* part 0's records before the entry that decides (rec_base) */
+	const uint32_t *off = tab_word(t, (uint64_t)t->config.rec_base + a0), *re;
+	if (!off)
+		return -1;
+	out->nrecords = 0;
+	out->overflow = 0;
+	for (int i = 0; i < r0->nrecords; i++) {
+		if (!(re = tab_word(t, (uint64_t)*off + i)))
+			return -1;
+		if (*re >= best)
+			return 0;
+		out->records[out->nrecords++] = r0->records[i];
+	}
+	if (r0->overflow && (re = tab_word(t, (uint64_t)*off + r0->nrecords)) && *re < best)
+		out->overflow = 1;
 	return 0;
 }

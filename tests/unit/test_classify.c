@@ -481,7 +481,7 @@ static int ref_entry(const struct flat_policy *fp, const struct event *ev)
 static void test_random_flat_policies_agree(void **state)
 {
 	srand(4242);
-	long events = 0, by_entry = 0, recorded = 0, stored_pairs = 0, projected = 0;
+	long events = 0, by_entry = 0, recorded = 0, stored_pairs = 0, projected = 0, keyed_parts = 0, cands = 0;
 	for (int iter = 0; iter < 1500; iter++) {
 		struct flat_policy fp;
 		random_flat_policy(&fp, 1 + (int)rnd(iter < 750 ? 12 : 40));
@@ -489,10 +489,13 @@ static void test_random_flat_policies_agree(void **state)
 		char err[256];
 		uint32_t nrules = (uint32_t)fp.n;
 		/* odd iterations: sparse tables everywhere (buckets, projections,
-		 * first-entry shortcut, fallback), even ones as apply compiles */
-		struct cls_opts o = { .no_dense = iter & 1 };
+		 * first-entry shortcut, fallback), even ones as apply compiles;
+		 * every third: split into keyed parts (candidates, checks) */
+		struct cls_opts o = { .no_dense = iter & 1, .force_parts = iter % 3 == 2 };
 		if (cls_compile_opts(&fp, nrules, &o, &t, err, sizeof(err)))
 			fail_msg("iteration %d: %s", iter, err);
+		keyed_parts += t.config.nparts - 1;
+		cands += t.ncands;
 		stored_pairs += t.npairs;
 		projected += t.nprojected;
 		for (int k = 0; k < 60; k++) {
@@ -527,6 +530,9 @@ static void test_random_flat_policies_agree(void **state)
 	assert_true(recorded > events / 20);
 	assert_true(stored_pairs > 1500);
 	assert_true(projected > 100); /* pairs of projections are exercised too */
+	fprintf(stderr, "[ info ] %ld stored pairs (%ld projections), %ld keyed parts, %ld candidates\n", stored_pairs,
+		projected, keyed_parts, cands);
+	assert_true(keyed_parts > 500 && cands > 5000); /* and keyed parts */
 }
 
 /* ---------- differential: random text policies (jumps, sets, defaults) ---------- */
