@@ -207,41 +207,35 @@ static __always_inline int cls_carried(const struct cls_fields *f, int field, in
 #define CLS_FINAL_EXIT(hdl)                 \
 	do {                                \
 		if ((hdl) & CLS_H_FINAL) {  \
-			res = (hdl);        \
-			goto done;          \
+			*res = (hdl);       \
+			return 0;           \
 		}                           \
 	} while (0)
 
 #define CLS_VALUE(field, v, flag, out)                                                                         \
 	do {                                                                                                   \
 		if (cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out)))                \
-			return 0;                                                                              \
+			return -1;                                                                             \
 		CLS_FINAL_EXIT(out);                                                                           \
 	} while (0)
 
 #define CLS_NODE(nd, a, b, out)                                              \
 	do {                                                                 \
 		if (cls_node(&p->node[(nd) - CLS_LEAVES], (a), (b), &(out)))   \
-			return 0;                                            \
+			return -1;                                           \
 		CLS_FINAL_EXIT(out);                                         \
 	} while (0)
 
-/* Walks the tree in the order of CLS_TREE_INIT (the remote side first, so
- * that blocklists decide early).  Returns the final class's action (a map
- * value: read-only, valid for the program run), or NULL when the tables
- * are not (fully) written. */
-static __always_inline const struct cls_result *rp_classify_action(const struct cls_fields *f)
+/* One part's tree, walked in the order of CLS_TREE_INIT (the remote side
+ * first, so that blocklists decide early): *res gets the final handle.
+ * Returns 0, or -1 when a lookup misses. */
+static __always_inline int cls_tree(const struct cls_part_cfg *p, const struct cls_fields *f, __u32 *res)
 {
-	__u32 zero = 0, x, y, n19, n22, n23, res;
-	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
-
-	if (!c || !c->ready)
-		return 0;
-	const struct cls_part_cfg *p = &c->part;
+	__u32 x, y, n19, n22, n23;
 
 	/* 13 = raddr x rport; 15 = dir x proto; 19 = 13 x 15 */
 	if (cls_leaf_prefix(&p->leaf[F_RADDR], f->raddr, 0, cls_carried(f, F_RADDR, 1), &x))
-		return 0;
+		return -1;
 	CLS_FINAL_EXIT(x);
 	CLS_VALUE(F_RPORT, f->rport, f->has_ports, y);
 	CLS_NODE(13, x, y, n19);
@@ -251,7 +245,7 @@ static __always_inline const struct cls_result *rp_classify_action(const struct 
 	CLS_NODE(19, n19, n22, n19);
 	/* 14 = laddr x lport; 20 = 14 x icmptype; 22 = 19 x 20 */
 	if (cls_leaf_prefix(&p->leaf[F_LADDR], f->laddr, 0, cls_carried(f, F_LADDR, 1), &x))
-		return 0;
+		return -1;
 	CLS_FINAL_EXIT(x);
 	CLS_VALUE(F_LPORT, f->lport, f->has_ports, y);
 	CLS_NODE(14, x, y, n22);
@@ -268,34 +262,240 @@ static __always_inline const struct cls_result *rp_classify_action(const struct 
 	CLS_NODE(21, n23, n19, n23);
 	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23 */
 	if (cls_leaf_prefix(&p->leaf[F_USER], 0, f->uid, cls_carried(f, F_USER, f->has_user), &x))
-		return 0;
+		return -1;
 	CLS_FINAL_EXIT(x);
 	CLS_VALUE(F_IFACE, f->iface, 1, y);
 	CLS_NODE(18, x, y, n19);
 	CLS_NODE(23, n23, n19, n23);
-	CLS_NODE(24, n22, n23, res);
-	if (!(res & CLS_H_FINAL))
-		return 0; /* every class of the root is final */
-done:
-	res &= CLS_H_ID;
-	return bpf_map_lookup_elem(&cls_actions, &res);
+	CLS_NODE(24, n22, n23, x);
+	CLS_FINAL_EXIT(x);
+	return -1; /* every class of the root is final */
 }
 
-static __always_inline int rp_classify_lookup(const struct cls_fields *f, struct cls_result *res)
+/* Part `part`'s tree: its final handle, or -1 when a lookup misses.  A
+ * global function, so that the verifier checks the tree once, not once
+ * for every path of every program that classifies (it costs one call). */
+__noinline int cls_tree_walk(const struct cls_fields *f, __u32 part)
 {
-	const struct cls_result *act = rp_classify_action(f);
-	if (!act)
+	__u32 zero = 0, h;
+	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+
+	if (!f || !c || cls_tree(&c->part[part & (CLS_MAX_PARTS - 1)], f, &h))
 		return -1;
-	*res = *act;
+	return (int)h;
+}
+
+/* Does the address (network order) lie in the prefix? */
+static __always_inline int cls_prefix_match(const __u32 *addr, const __u32 *val, __u32 len)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 bits = len > 32 * i ? len - 32 * i : 0;
+		__u32 m = bits >= 32 ? 0xffffffffu : bits ? bpf_htonl(0xffffffffu << (32 - bits)) : 0;
+		if ((addr[i] ^ val[i]) & m)
+			return 0;
+	}
+	return 1;
+}
+
+/* Does the event meet a candidate's checks? */
+static __always_inline int cls_cand_ok(const struct cls_cand *c, const struct cls_fields *f)
+{
+	__u32 chk = c->check;
+
+	if ((chk & CLS_C_LADDR) &&
+	    (!cls_carried(f, F_LADDR, 1) || !cls_prefix_match(f->laddr, c->laddr, c->laddr_len)))
+		return 0;
+	if ((chk & CLS_C_RADDR) &&
+	    (!cls_carried(f, F_RADDR, 1) || !cls_prefix_match(f->raddr, c->raddr, c->raddr_len)))
+		return 0;
+	if ((chk & CLS_C_LPORT) &&
+	    (!cls_carried(f, F_LPORT, f->has_ports) || f->lport < c->lport_lo || f->lport > c->lport_hi))
+		return 0;
+	if ((chk & CLS_C_RPORT) &&
+	    (!cls_carried(f, F_RPORT, f->has_ports) || f->rport < c->rport_lo || f->rport > c->rport_hi))
+		return 0;
+	return 1;
+}
+
+/* The keyed parts' answer, if it comes before pick->entry. */
+struct cls_pick {
+	__u32 entry;  /* in: part 0's deciding entry; out: the first entry that decides */
+	__u32 action; /* out: its action, CLS_NONE when part 0 decides */
+};
+
+struct cls_loop_ctx {
+	const struct cls_fields *f;
+	const struct cls_config *c;
+	struct cls_pick pick;
+	__u32 part;  /* the keyed part being walked */
+	__u32 blk;   /* its candidate list; CLS_NONE: its tree comes first */
+	__u32 k;     /* the next candidate of the list */
+	int err;
+};
+
+/* One step of the keyed parts (a bpf_loop callback): a part's tree, or
+ * one of its candidates; a list ends at the first candidate the event
+ * meets, at its end, or past the best entry so far. */
+static int cls_keyed_step(__u32 i, void *arg)
+{
+	struct cls_loop_ctx *x = arg;
+	__u32 h;
+
+	if (x->part >= x->c->nparts || x->part >= CLS_MAX_PARTS)
+		return 1;
+	if (x->blk == CLS_NONE) {
+		int t = cls_tree_walk(x->f, x->part);
+		if (t < 0) {
+			x->err = 1;
+			return 1;
+		}
+		x->blk = (__u32)t & CLS_H_ID;
+		x->k = 0;
+		return 0;
+	}
+	h = x->blk + x->k++;
+	const struct cls_cand *cd = bpf_map_lookup_elem(&cls_tab, &h);
+	if (!cd) {
+		x->err = 1;
+		return 1;
+	}
+	int done = cd->entry >= x->pick.entry || x->k >= CLS_MAX_CANDS; /* CLS_NONE ends the list */
+	if (!done && cls_cand_ok(cd, x->f)) {
+		x->pick.entry = cd->entry;
+		x->pick.action = cd->action;
+		done = 1;
+	}
+	if (done) {
+		x->part++;
+		x->blk = CLS_NONE;
+	}
 	return 0;
 }
 
-/* Classify an event.  Returns 0, or -1 when the tables are not (fully)
- * written: then *res says deny, by no rule (CLS_SLOT_NONE), nothing recorded. */
+/* The keyed parts.  A global function, and a bpf_loop callback for the
+ * steps, so that the verifier checks them once rather than for every path
+ * that reaches them: only policies split into parts pay the calls. */
+__noinline int cls_keyed_parts(const struct cls_fields *f, struct cls_pick *pick)
+{
+	__u32 zero = 0;
+
+	if (!f || !pick)
+		return -1;
+	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+	if (!c || c->nparts < 2)
+		return -1;
+	/* part starts at 1, computed from the map so that the verifier does
+	 * not track its value: it then checks the callback once for every
+	 * part, instead of once per part number */
+	__u32 np = c->nparts;
+	asm volatile("" : "+r"(np)); /* the compiler must not fold np - c->nparts */
+	struct cls_loop_ctx x = { .f = f, .c = c, .pick = *pick, .part = np - c->nparts + 1, .blk = CLS_NONE };
+	bpf_loop(CLS_MAX_PARTS * (CLS_MAX_CANDS + 1), cls_keyed_step, &x, 0);
+	*pick = x.pick;
+	return x.err ? -1 : 0;
+}
+
+/* What decides an event: the action `act` (verdict, slot, entry, log),
+ * and the continue/jump rules that matched before it: rec->records[0 ..
+ * nrec), with overflow when more matched.  Both are map values
+ * (read-only, valid for the program run).  rec is act, except when a
+ * keyed part decides: then the records are part 0's before that entry. */
+struct cls_decision {
+	const struct cls_result *act;
+	const struct cls_result *rec;
+	__u32 nrec;
+	__u32 overflow;
+};
+
+/* Part 0's records before entry `before` (action a0): how many, and 256
+ * when one more matched past CLS_MAX_RECORDS (their entries are at
+ * rec_base, see cls_config); -1 when a lookup misses.  A global function:
+ * its callers see an unknown count, so the verifier does not check their
+ * loops over the records once per possible count. */
+__noinline int cls_records_before(__u32 a0, __u32 before)
+{
+	__u32 zero = 0, off, e, n = 0;
+	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+	const struct cls_result *act0 = bpf_map_lookup_elem(&cls_actions, &a0);
+
+	if (!c || !act0 || cls_word((__u64)c->rec_base + a0, &off))
+		return -1;
+	__u32 nrec = act0->nrecords;
+	for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
+		if (i >= nrec)
+			break;
+		if (cls_word((__u64)off + i, &e))
+			return -1;
+		if (e >= before)
+			return (int)n;
+		n++;
+	}
+	if (n == CLS_MAX_RECORDS && act0->overflow && !cls_word((__u64)off + CLS_MAX_RECORDS, &e) && e < before)
+		return (int)n | 256;
+	return (int)n;
+}
+
+/* Classify an event into *d.  Returns 0, or -1 when the tables are not
+ * (fully) written. */
+static __always_inline int rp_classify_decide(const struct cls_fields *f, struct cls_decision *d)
+{
+	__u32 zero = 0;
+	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+
+	if (!c || !c->ready)
+		return -1;
+	int t = cls_tree_walk(f, 0);
+	if (t < 0)
+		return -1;
+	__u32 a0 = (__u32)t & CLS_H_ID;
+	const struct cls_result *act0 = bpf_map_lookup_elem(&cls_actions, &a0);
+	if (!act0)
+		return -1;
+	d->act = d->rec = act0;
+	d->nrec = act0->nrecords;
+	d->overflow = act0->overflow;
+	if (c->nparts <= 1)
+		return 0;
+	struct cls_pick pick = { .entry = act0->entry, .action = CLS_NONE };
+	if (cls_keyed_parts(f, &pick))
+		return -1;
+	if (pick.action == CLS_NONE)
+		return 0;
+	d->act = bpf_map_lookup_elem(&cls_actions, &pick.action);
+	if (!d->act)
+		return -1;
+	if (!act0->nrecords)
+		return 0;
+	int n = cls_records_before(a0, pick.entry);
+	if (n < 0)
+		return -1;
+	d->nrec = (__u32)n & 0xff;
+	d->overflow = (__u32)n >> 8;
+	return 0;
+}
+
+/* Classify an event into *res.  Returns 0, or -1 when the tables are not
+ * (fully) written: then *res says deny, by no rule (CLS_SLOT_NONE),
+ * nothing recorded. */
 static __always_inline int rp_classify(const struct cls_fields *f, struct cls_result *res)
 {
-	if (rp_classify_lookup(f, res) == 0)
+	struct cls_decision d;
+
+	if (rp_classify_decide(f, &d) == 0) {
+		*res = *d.act;
+		if (d.rec != d.act) {
+			__u32 n = d.nrec;
+			for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
+				if (i >= n)
+					break;
+				res->records[i] = d.rec->records[i];
+			}
+			res->nrecords = n;
+			res->overflow = d.overflow;
+		}
 		return 0;
+	}
 	__builtin_memset(res, 0, sizeof(*res));
 	res->verdict = VERDICT_DENY;
 	res->slot = CLS_SLOT_NONE;

@@ -222,7 +222,7 @@ static void random_event(const struct policy *p, struct event *e)
 static void test_random_policies_kernel_equals_reference(void **state)
 {
 	srand(31337);
-	long events = 0, by_rule = 0, recorded = 0;
+	long events = 0, by_rule = 0, recorded = 0, keyed = 0;
 	for (int iter = 0; iter < 60; iter++) {
 		char *text = random_policy_text();
 		struct policy *p = load_policy_text_ok(text);
@@ -233,8 +233,12 @@ static void test_random_policies_kernel_equals_reference(void **state)
 		diag_free(&d);
 		struct cls_tables t;
 		char err[512];
-		if (cls_compile(&fp, (uint32_t)p->nrules, &t, err, sizeof(err)))
+		/* every structure of the tables: as apply builds them, sparse
+		 * combinations only, keyed parts (candidate lists) */
+		struct cls_opts o = { .no_dense = iter % 3 == 1, .force_parts = iter % 3 == 2 };
+		if (cls_compile_opts(&fp, (uint32_t)p->nrules, &o, &t, err, sizeof(err)))
 			fail_msg("%s", err);
+		keyed += t.config.nparts > 1;
 		struct loaded l;
 		load_tables(&l, &t);
 		for (int k = 0; k < 200; k++) {
@@ -262,6 +266,7 @@ static void test_random_policies_kernel_equals_reference(void **state)
 		free(text);
 	}
 	assert_int_equal(events, 60 * 200);
+	assert_true(keyed >= 10);
 	assert_true(by_rule > events / 10);
 	assert_true(recorded > events / 50);
 }
