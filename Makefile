@@ -70,12 +70,12 @@ $(B)/libloader.a: $(LOADER_LIB_OBJ)
 	ar rcs $@ $^
 
 # Kernel tests (BPF_PROG_TEST_RUN etc.): may use the loader library and skeletons.
-$(B)/ktests/%: tests/kernel/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+$(B)/ktests/%: tests/kernel/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS) $(wildcard tests/bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a -lbpf -lelf -lz -lcmocka
 
 # Benchmarks (make bench): like the kernel tests, without cmocka.
-$(B)/bench/%: tests/bench/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+$(B)/bench/%: tests/bench/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS) $(wildcard tests/bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a -lbpf -lelf -lz
 

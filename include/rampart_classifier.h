@@ -234,7 +234,7 @@ struct cls_node_cfg {
  * conditions (the other addresses and ports) are checked one by one.  The
  * event is decided by the first entry among the parts' answers. */
 #define CLS_MAX_PARTS 8
-#define CLS_MAX_CANDS 64 /* candidates of one final class (incl. its end) */
+#define CLS_MAX_CANDS 1024 /* candidates of one final class (incl. its end) */
 
 /* A candidate: one block.  A list of them ends with entry CLS_NONE; the
  * id of a keyed part's final handle is the block of the list's first. */

@@ -25,7 +25,8 @@
 
 #define xrealloc cls_xrealloc
 
-#define KEY_LIST 16 /* candidates per list before a new part is opened */
+#define KEY_LIST 16     /* candidates per list before a new part is opened */
+#define KEY_LIST_MAX 63 /* ... before a rule stays in part 0 (first try) */
 
 static const int big_fields[4] = { F_LADDR, F_RADDR, F_LPORT, F_RPORT };
 #define BIG_MASK ((1u << F_LADDR) | (1u << F_RADDR) | (1u << F_LPORT) | (1u << F_RPORT))
@@ -317,10 +318,10 @@ static void load_add(struct part_load *L, const struct flat_policy *fp, int e, i
  * those of the rules keyed before it).  When every part would make a list
  * longer than KEY_LIST, a new part is opened (on the field where the rule
  * meets the fewest keyed rules), while there are fewer than
- * CLS_MAX_PARTS; then lists grow to CLS_MAX_CANDS - 1 at most; a rule
- * that would exceed that, or names no address or port, stays in part 0.
- * Returns the number of parts. */
-static int choose_parts(const struct flat_policy *fp, int nlive, int *part, int *key)
+ * CLS_MAX_PARTS; then lists grow to KEY_LIST_MAX at most (to
+ * CLS_MAX_CANDS - 1 with key_all); a rule that would exceed that, or
+ * names no address or port, stays in part 0.  Returns the number of parts. */
+static int choose_parts(const struct flat_policy *fp, int nlive, bool key_all, int *part, int *key)
 {
 	struct addr_forest fo[2];
 	struct part_load L[CLS_MAX_PARTS];
@@ -365,7 +366,7 @@ static int choose_parts(const struct flat_policy *fp, int nlive, int *part, int 
 			bp = np++;
 			best = w[bi];
 		}
-		if (best > CLS_MAX_CANDS - 1)
+		if (best > (key_all ? CLS_MAX_CANDS - 1 : KEY_LIST_MAX))
 			continue;
 		int i = 0;
 		while (big_fields[i] != L[bp].field)
@@ -450,13 +451,13 @@ static int build(struct cls_out *o, int part, const int *sel, int n, int key, in
 }
 
 /* Part 0 and the keyed parts. */
-static int partition(struct cls_out *o, int nlive, bool *over, char *err, size_t errlen)
+static int partition(struct cls_out *o, int nlive, bool key_all, bool *over, char *err, size_t errlen)
 {
 	const struct flat_policy *fp = o->gfp;
 	int *part = xrealloc(NULL, (size_t)nlive * sizeof(int));
 	int *sel = xrealloc(NULL, (size_t)nlive * sizeof(int));
 	int key[CLS_MAX_PARTS], rc = -1;
-	int np = choose_parts(fp, nlive, part, key);
+	int np = choose_parts(fp, nlive, key_all, part, key);
 	for (int p = 0; p < np; p++) {
 		int n = 0;
 		for (int e = 0; e < nlive - 1; e++)
@@ -550,7 +551,13 @@ int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct
 	if (o.opt.force_parts || rc) {
 		out_reset(&o);
 		t->config.nparts = 1;
-		rc = partition(&o, nlive, &over, err, errlen);
+		rc = partition(&o, nlive, false, &over, err, errlen);
+		if (rc && over) {
+			/* part 0 (the rules whose lists would be long) is still too
+			 * big: key every rule that names an address or a port */
+			out_reset(&o);
+			rc = partition(&o, nlive, true, &over, err, errlen);
+		}
 		if (rc)
 			goto out;
 		if (t->config.nparts > 1)

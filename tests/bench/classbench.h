@@ -19,8 +19,9 @@
  *        `allow|deny|reject in proto tcp|udp remote A.B.C.0/8..28 port
  *        P1-P2 local port L`, all of it uniformly random.
  * Addresses are clustered as in real rule sets: prefixes are drawn below a
- * pool of sites, so they nest and share.  The policy ends with `default
- * deny`. */
+ * pool of sites, so they nest and share.  Every rule names a host or a
+ * subnet (/24 or longer) on one side at least.  The policy ends with
+ * `default deny`. */
 #ifndef RAMPART_CLASSBENCH_H
 #define RAMPART_CLASSBENCH_H
 
@@ -224,6 +225,11 @@ static inline void cb_rule(struct cb_gen *g, enum cb_profile p)
 	else if (pr)
 		cb_printf(g, " proto %s", pr == 6 ? "tcp" : "udp");
 	int rl = cb_pick(g, rlen, nrlen), ll = cb_pick(g, llen, nllen);
+	/* a rule names a host or subnet (/24 or longer) on one side at least:
+	 * a rule for a protocol or a whole site alone ends the list for every
+	 * later rule there (real rule sets keep those few, at the end) */
+	if (rl < 24 && ll < 24)
+		ll = cb_below(g, 2) ? 32 : 24;
 	bool ports = pr == 6 || pr == 17;
 	int rp = ports ? cb_pick(g, rport, nrport) : CB_WC, lp = ports ? cb_pick(g, lport, nlport) : CB_WC;
 	cb_addr(g, "remote", rl, false, v6);
