@@ -544,6 +544,7 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 		fprintf(stderr, "rampart apply: %s: %s; nothing was changed\n", rq->file, err);
 		goto out;
 	}
+	cls_describe(&t, "  ", rep->classifier, sizeof(rep->classifier));
 	sha256(p.srcs.v[0]->text, p.srcs.v[0]->len, digest);
 	sha256_hex(digest, rep->sha256);
 	rep->nrules = p.nrules;

@@ -53,6 +53,7 @@ struct apply_report {
 	char wan[IF_NAMESIZE]; /* gateway mode: the attached wan interface, "" if none */
 	double seconds;
 	bool netns_hook;      /* an SK_LOOKUP link guards the network namespace */
+	char classifier[2048]; /* how the policy was compiled (cls_describe) */
 };
 
 /* Returns an exit code of cli.h; diagnostics and errors go to stderr, notes

@@ -633,6 +633,25 @@ static int build_inner(struct compiler *c, int node)
 		for (size_t k = xb.start[b]; k < xb.start[b + 1]; k++)
 			inv[fill[xb.v[k]]++] = b;
 	free(fill);
+	/* count the candidates first: a node over budget fails before
+	 * anything is built */
+	uint64_t nwa = 0, nwb = 0, total = 0;
+	for (uint32_t a = 0; a < sa->nc; a++)
+		nwa += c->wild[A][a] & W_WILD;
+	for (uint32_t b = 0; b < sb->nc; b++)
+		nwb += c->wild[B][b] & W_WILD;
+	for (uint32_t a = 0; a < sa->nc; a++)
+		for (size_t k = xa.start[a]; k < xa.start[a + 1]; k++)
+			total += inv_start[xa.v[k] + 1] - inv_start[xa.v[k]];
+	if (total + nwa * nwb > c->opt.max_cands) {
+		char what[160];
+		snprintf(what, sizeof(what), "%llu candidate combinations (%llu x %llu classes that each need their own)",
+			 (unsigned long long)(total + nwa * nwb), (unsigned long long)nwa, (unsigned long long)nwb);
+		free(inv_start);
+		free(inv);
+		fail(c, node, what);
+		goto out;
+	}
 	for (uint32_t a = 0; a < sa->nc; a++) {
 		for (size_t k = xa.start[a]; k < xa.start[a + 1]; k++) {
 			int e = xa.v[k];
@@ -654,18 +673,6 @@ static int build_inner(struct compiler *c, int node)
 	free(inv_start);
 	free(inv);
 	/* candidates 2: both classes bring entries the other side does not constrain */
-	uint64_t nwa = 0, nwb = 0;
-	for (uint32_t a = 0; a < sa->nc; a++)
-		nwa += c->wild[A][a] & W_WILD;
-	for (uint32_t b = 0; b < sb->nc; b++)
-		nwb += c->wild[B][b] & W_WILD;
-	if (nwa * nwb + ntr > c->opt.max_cands) {
-		char what[128];
-		snprintf(what, sizeof(what), "%llu x %llu classes that each need their own combination",
-			 (unsigned long long)nwa, (unsigned long long)nwb);
-		fail(c, node, what);
-		goto out;
-	}
 	if (nwa && nwb) {
 		if (ntr + nwa * nwb > captr) {
 			captr = ntr + nwa * nwb;

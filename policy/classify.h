@@ -20,11 +20,13 @@
 #define CLS_MAX_CLASSES   (1u << 24)   /* classes of one node (CLS_H_ID) */
 #define CLS_MAX_ARRAY_VAL (1u << 20)   /* largest id/value an interval field may name */
 #define CLS_MAX_WORK      (400ull << 20) /* entry visits while compiling */
-/* ... of the one tree over the whole policy, tried first: at least this,
- * and 256 per entry (about twice what policies of 100 000 blocklist,
- * service and prefix rules need); past it, parts are cheaper */
+/* ... of the one tree over the whole policy, tried first: work at least
+ * this, and 256 per entry (about twice what policies of 100 000
+ * blocklist, service and prefix rules need), candidates 1M + 128 per entry
+ * up to CLS_MAIN_CANDS, stored combinations 64K + 32 per entry; past
+ * them, parts are cheaper */
 #define CLS_MAIN_WORK     (16ull << 20)
-#define CLS_MAIN_CANDS    (16u << 20)
+#define CLS_MAIN_CANDS    (4u << 20)
 
 /* What the loader writes: cls_config[0] = config, cls_tab[i] = block i of
  * tab, cls_actions[i] = actions[i]. */
@@ -42,6 +44,7 @@ struct cls_tables {
 	uint32_t ntrie;               /* words of tries */
 	uint32_t ncands, maxcands;    /* candidates of keyed parts; the longest list */
 	uint32_t nkeyed[CLS_MAX_PARTS]; /* rules per part (when partitioned) */
+	uint32_t part_maxcands[CLS_MAX_PARTS]; /* longest candidate list of each keyed part */
 	int part_key[CLS_MAX_PARTS];  /* the key field of each keyed part */
 	int nlive;                    /* entries that can ever decide (the rest are dead) */
 };
@@ -72,6 +75,10 @@ int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct
 		     char *err, size_t errlen);
 void cls_tables_free(struct cls_tables *t);
 void cls_tables_sizes(const struct cls_tables *t, struct cls_sizes *s);
+
+/* What the tables are made of, for `apply`: one line per part, each
+ * starting with `indent`. */
+void cls_describe(const struct cls_tables *t, const char *indent, char *buf, size_t len);
 
 /* The BPF lookups (bpf/classify.h rp_classify) over the compiled tables.
  * Returns 0, or -1 when a lookup misses (tables not compiled). */

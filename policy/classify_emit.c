@@ -344,6 +344,8 @@ static uint32_t class_cands(struct emitter *m, int node, uint32_t id)
 	emit_cand(m, &a, &end);
 	if (a.n > m->o->maxcands)
 		m->o->maxcands = a.n;
+	if (a.n - 1 > m->t->part_maxcands[m->c->part])
+		m->t->part_maxcands[m->c->part] = a.n - 1;
 	if (a.n > CLS_MAX_CANDS || a.first > CLS_H_ID)
 		m->err = 1;
 	return a.first;
@@ -612,7 +614,7 @@ static void emit_combine(struct emitter *m, int node, struct cls_node_cfg *nc)
 	emit_info(m, B, node, &nc->info_b);
 	emit_buckets(m, node, nc);
 	uint64_t sparse_words = m->t->ntab - mark, cells = (uint64_t)na * nb;
-	if (c->out->opt.no_dense || cells > 4 * sparse_words + 4096 || cells > (1u << 24)) {
+	if (c->out->opt.no_dense || cells > 4 * sparse_words + 4096 || cells > (2u << 20)) {
 		m->t->npairs += (uint32_t)c->npairs[node];
 		for (size_t i = 0; i < c->npairs[node]; i++)
 			m->t->nprojected += c->pairs[node][i].below != CLS_NONE;

@@ -539,9 +539,11 @@ int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct
 		for (int e = 0; e < nlive; e++)
 			all[e] = e;
 		struct cls_opts saved = o.opt;
-		o.opt.max_work = opt->max_work ? opt->max_work
-					       : CLS_MAIN_WORK > 256ull * nlive ? CLS_MAIN_WORK : 256ull * nlive;
-		o.opt.max_cands = opt->max_cands ? opt->max_cands : CLS_MAIN_CANDS;
+		uint64_t n = (uint64_t)nlive;
+		o.opt.max_work = opt->max_work ? opt->max_work : CLS_MAIN_WORK > 256 * n ? CLS_MAIN_WORK : 256 * n;
+		o.opt.max_cands = opt->max_cands ? opt->max_cands : CLS_MAIN_CANDS < (1 << 20) + 128 * n ? CLS_MAIN_CANDS
+												      : (1 << 20) + 128 * n;
+		o.opt.max_pairs = opt->max_pairs ? opt->max_pairs : (1 << 16) + 32 * n;
 		rc = build(&o, 0, all, nlive - 1, -1, nlive - 1, &over, err, errlen);
 		o.opt = saved;
 		free(all);
@@ -580,4 +582,31 @@ out:
 	cls_out_free(&o);
 	free(o.gunc.v);
 	return rc;
+}
+
+void cls_describe(const struct cls_tables *t, const char *indent, char *buf, size_t len)
+{
+	static const char *const key_name[F_COUNT] = {
+		[F_LADDR] = "local address", [F_RADDR] = "remote address",
+		[F_LPORT] = "local port", [F_RPORT] = "remote port",
+	};
+	struct cls_sizes s;
+	size_t n = 0;
+	cls_tables_sizes(t, &s);
+#define OUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+	if (t->config.nparts <= 1) {
+		OUT("%sclassifier: one tree over every field (%u entries), %.1f MiB of tables", indent,
+		    t->nlive, (double)s.bytes / (1 << 20));
+		return;
+	}
+	OUT("%sclassifier: %u parts (their cross products would explode as one tree), %.1f MiB of tables", indent,
+	    t->config.nparts, (double)s.bytes / (1 << 20));
+	OUT("\n%s  part 0: a tree over every field: %u rules (continue/jump rules, rules no part is keyed on)",
+	    indent, t->nkeyed[0]);
+	for (uint32_t p = 1; p < t->config.nparts; p++)
+		OUT("\n%s  part %u: a tree over the %s and the small fields, candidates checked on the other "
+		    "addresses and ports: %u rules, lists of %u at most",
+		    indent, p, key_name[t->part_key[p]] ? key_name[t->part_key[p]] : "?", t->nkeyed[p],
+		    t->part_maxcands[p]);
+#undef OUT
 }
