@@ -442,10 +442,18 @@ static int build(struct cls_out *o, int part, const int *sel, int n, int key, in
 {
 	struct flat_policy d;
 	int *gmap = xrealloc(NULL, (size_t)(n + 1) * sizeof(int));
-	derive(o->gfp, sel, n, key, &d, gmap, dflt);
 	uint32_t vmask = key < 0 ? 0 : BIG_MASK & ~(1u << key);
-	int rc = cls_build_part(o, part, &d, gmap, key >= 0, vmask, over, err, errlen);
-	free(d.e);
+	int rc;
+	if (key < 0 && n == dflt) {
+		/* every live entry: the policy itself (entries past the default are dead) */
+		for (int i = 0; i <= n; i++)
+			gmap[i] = i;
+		rc = cls_build_part(o, part, o->gfp, gmap, false, 0, over, err, errlen);
+	} else {
+		derive(o->gfp, sel, n, key, &d, gmap, dflt);
+		rc = cls_build_part(o, part, &d, gmap, key >= 0, vmask, over, err, errlen);
+		free(d.e);
+	}
 	free(gmap);
 	return rc;
 }
