@@ -1,5 +1,6 @@
 /* Packet parsing for the datapath: Ethernet, up to RP_MAX_VLAN 802.1Q/802.1ad
- * tags, IPv4 (options skipped), IPv6 with its extension-header chain (up to
+ * tags (or no link layer at all: devices whose packets start with the IP
+ * header), IPv4 (options skipped), IPv6 with its extension-header chain (up to
  * RP_MAX_EXTHDR headers), fragments, TCP, UDP (and SCTP/UDPLite ports),
  * ICMP, ICMPv6 including the inner header quoted by an ICMP error.
  *
@@ -76,6 +77,8 @@ struct rp_pkt {
 	__u8 proto;       /* transport protocol after the extension headers */
 	__u8 ttl;         /* TTL / hop limit */
 	__u8 pad0;
+	__u16 vid;        /* VLAN id of the outer 802.1Q/802.1ad tag in the frame (0: untagged) */
+	__u16 pad1;
 	/* zeroed by rp_pkt_reset(): written only on some paths */
 	__u16 sport;
 	__u16 dport;
@@ -460,29 +463,41 @@ static __always_inline int rp_parse_ext(struct rp_pkt *p, void *data, void *end)
 }
 
 /* Parse L2 and the fixed IP header of the frame at [data, end) into *p
- * (after rp_pkt_reset).  Then: rp_parse_ext() while rp_ext_pending()
- * (at most RP_MAX_EXTHDR times, else RPC_DROP_EXT_CHAIN), then
- * rp_parse_l4().  The steps are separate so that the datapath can verify
- * each once (see the global functions in rampart.bpf.c). */
-static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end, __u32 wire_len)
+ * (after rp_pkt_reset).  l3proto (network order) is 0 for a frame that
+ * starts with an Ethernet header, else the ethertype of a packet that
+ * starts with its IP header: devices without a link layer (tun, wireguard,
+ * ipip/gre/sit, ppp) hand their programs the IP header first, and tc
+ * knows the protocol from skb->protocol.  Then: rp_parse_ext() while
+ * rp_ext_pending() (at most RP_MAX_EXTHDR times, else RPC_DROP_EXT_CHAIN),
+ * then rp_parse_l4().  The steps are separate so that the datapath can
+ * verify each once (see the global functions in rampart.bpf.c). */
+static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end, __u32 wire_len,
+				       __u16 l3proto)
 {
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > end)
-		return RPC_DROP_TRUNC_L2;
-	__u16 proto = eth->h_proto;
-	__u32 off = sizeof(*eth);
-#pragma unroll
-	for (int i = 0; i < RP_MAX_VLAN; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		struct rp_vlan_hdr *vh = data + off;
-		if ((void *)(vh + 1) > end)
+	__u16 proto = l3proto;
+	__u32 off = 0;
+	p->vid = 0;
+	if (!l3proto) {
+		struct ethhdr *eth = data;
+		if ((void *)(eth + 1) > end)
 			return RPC_DROP_TRUNC_L2;
-		proto = vh->proto;
-		off += sizeof(*vh);
+		proto = eth->h_proto;
+		off = sizeof(*eth);
+#pragma unroll
+		for (int i = 0; i < RP_MAX_VLAN; i++) {
+			if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+				break;
+			struct rp_vlan_hdr *vh = data + off;
+			if ((void *)(vh + 1) > end)
+				return RPC_DROP_TRUNC_L2;
+			if (i == 0)
+				p->vid = bpf_ntohs(vh->tci) & 0xfff;
+			proto = vh->proto;
+			off += sizeof(*vh);
+		}
+		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+			return RPC_DROP_VLAN_DEPTH;
 	}
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
-		return RPC_DROP_VLAN_DEPTH;
 	if (proto == bpf_htons(ETH_P_IP))
 		return rp_parse_ip4(p, data, end, off, wire_len);
 	if (proto == bpf_htons(ETH_P_IPV6))

@@ -1,5 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The rampart packet datapath: XDP on ingress, tc (clsact) on egress.
+/* The rampart packet datapath.  Which program runs where is the loader's
+ * choice per device (docs/datapath.md, "Which program runs where"):
+ *   rampart_xdp             ingress of Ethernet NICs with native XDP
+ *   rampart_tc_ingress      ingress of every other Ethernet device (veth,
+ *                           bridge, tap, vxlan, ...): keeps GRO/GSO packets
+ *   rampart_tc_ingress_l3   ingress of devices without a link layer (tun,
+ *                           wireguard, ipip/gre/sit, ppp): IP header first
+ *   rampart_tc_egress, rampart_tc_egress_l3   egress of all of them
+ * Every program runs the same steps:
  *
  *   parse -> malformed? drop + count
  *         -> mode (open: pass, lockdown: drop, boot: outbound only)
@@ -31,8 +39,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32); /* ifindex */
+	__uint(max_entries, 4096);
+	__type(key, struct rp_iface_key);
 	__type(value, struct rp_iface);
 } rp_ifaces SEC(".maps");
 
@@ -88,7 +96,7 @@ struct {
 	__type(value, struct rp_scratch);
 } rp_scratch SEC(".maps");
 
-enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE };
+enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY };
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
@@ -201,11 +209,11 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
 			return RPC_DROP_EXT_CHAIN;                                       \
 		return rp_parse_l4(p, data, end);                                        \
 	}                                                                                \
-	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p)           \
+	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto) \
 	{                                                                                \
 		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
 		rp_pkt_reset(p);                                                         \
-		int r = rp_parse_l3(p, data, end, (wire_len));                           \
+		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                  \
 		if (r != RP_PARSE_OK)                                                    \
 			return r;                                                        \
 		if (rp_ext_pending(p))                                                   \
@@ -213,29 +221,97 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
 		return rp_parse_l4(p, data, end);                                        \
 	}
 
-RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)(end - data))
+/* XDP: a multi-buffer frame (xdp.frags, jumbo MTUs) is parsed from its
+ * linear part; lengths are checked against the whole frame. */
+RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)bpf_xdp_get_buff_len(c))
 RP_PARSE_FUNCS(skb, struct __sk_buff, c->len)
 
-/* Build the reject answer in place (bpf/reject.h). Global for the same
- * reason as the parsers. */
+/* Build the reject answer in place (bpf/reject.h): 0, or the counter that
+ * says why not.  Global for the same reason as the parsers. */
 __noinline int rp_reject_xdp_g(struct xdp_md *ctx, const struct rp_pkt *p)
 {
 	if (!ctx || !p)
-		return XDP_DROP;
+		return RPC_DROP_REJECT_FAILED;
 	return rp_reject_xdp(ctx, p);
 }
 
-__noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p)
+__noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u32 l3off)
 {
 	if (!skb || !p)
-		return -1;
-	return rp_reject_tc(skb, p);
+		return RPC_DROP_REJECT_FAILED;
+	return rp_reject_tc(skb, p, l3off);
+}
+
+/* ---------- interfaces ---------- */
+
+struct rp_event {
+	__u32 ifindex;  /* the logical interface (rp_iface.ifindex) */
+	__u32 iface_id;
+	__u32 iflags;   /* RP_IFF_* of the logical interface */
+	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
+	__u64 bytes;
+	__u8 dir;
+	__u8 event;
+	__u8 egress;
+	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;  /* enum rp_ct_res */
+	__u32 sk_slot; /* prejudged: the rule that allowed it at the socket */
+	__u8 prejudged; /* enum rp_prejudged: allowed before the datapath saw it */
+	__u8 stray;     /* a TCP segment of no flow, judged only to answer a reject */
+	__u16 stray_reason; /* the drop counter when it is not rejected */
+	__u32 pad;
+};
+
+enum rp_prejudged {
+	RP_PRE_NONE = 0,
+	RP_PRE_SOCKET,  /* tc egress: the socket hooks allowed it at connect/sendto (bpf/sockid.h) */
+	RP_PRE_INGRESS, /* tc egress: forwarded from an interface whose ingress program judged it */
+};
+
+/* The logical interface of a frame seen on ifindex with outer VLAN tag vid
+ * (include/rampart_maps.h, struct rp_iface).  An unknown VLAN is judged
+ * as the device itself. */
+static __always_inline void rp_event_iface(struct rp_event *ev, __u32 ifindex, __u16 vid)
+{
+	struct rp_iface_key key = { .ifindex = ifindex, .vid = vid };
+	struct rp_iface *ifc = bpf_map_lookup_elem(&rp_ifaces, &key);
+	if (!ifc && vid) {
+		key.vid = 0;
+		ifc = bpf_map_lookup_elem(&rp_ifaces, &key);
+	}
+	ev->iface_id = ifc ? ifc->id : 0;
+	ev->ifindex = ifc && ifc->ifindex ? ifc->ifindex : ifindex;
+	ev->iflags = ifc ? ifc->flags : 0;
+}
+
+/* A tagged frame of a VLAN device that runs rampart's programs itself is
+ * judged there, once, not on its parent. */
+static __always_inline int rp_vlan_elsewhere(__u32 ifindex, __u16 vid)
+{
+	struct rp_iface_key key = { .ifindex = ifindex, .vid = vid };
+	struct rp_iface *ifc = vid ? bpf_map_lookup_elem(&rp_ifaces, &key) : 0;
+	return ifc && (ifc->flags & RP_IFF_ELSEWHERE);
+}
+
+static __always_inline int rp_gateway(const struct rp_config *cfg)
+{
+	return cfg->flags & RP_CFG_F_HAVE_WAN;
 }
 
 /* ---------- before the policy ---------- */
 
+/* Segments of no flow that a reject may answer (a closed port answers
+ * every segment but a RST), when the policy can reject at all. */
+static __always_inline int rp_may_answer_stray(const struct rp_config *cfg, const struct rp_pkt *p)
+{
+	return p->proto == RP_IPPROTO_TCP && !(p->tcp_flags & RP_TCP_RST) && (cfg->flags & RP_CFG_F_REJECTS) &&
+	       cfg->mode == RP_MODE_ENFORCING;
+}
+
+
 /* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
- * for a packet that starts a new flow (*ct_res says which kind). */
+ * for a packet that starts a new flow (*ct_res says which kind), or STRAY
+ * for a TCP segment of no flow that only a reject may answer. */
 static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k,
 				    int *src_is_a, int *ct_res)
 {
@@ -287,6 +363,8 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 		return RP_ACT_PASS;
 	}
 	if (r == RP_CT_INVALID) {
+		if (rp_may_answer_stray(cfg, p))
+			return RP_ACT_STRAY;
 		rp_count(RPC_DROP_INVALID);
 		return RP_ACT_DROP;
 	}
@@ -298,20 +376,6 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 }
 
 /* ---------- judging a new flow ---------- */
-
-struct rp_event {
-	__u32 ifindex;
-	__u32 iface_id;
-	__u64 bytes;
-	__u8 dir;
-	__u8 event;
-	__u8 egress;
-	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
-	__u32 ct_res;  /* enum rp_ct_res */
-	__u32 sk_slot; /* sk_judged: the rule that allowed it at the socket */
-	__u8 sk_judged; /* tc: the socket was judged and allowed at connect/sendto (bpf/sockid.h) */
-	__u8 pad[7];
-};
 
 static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
 					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
@@ -422,8 +486,50 @@ static __always_inline int rp_ct_create(const struct rp_config *cfg, const struc
 	return 0;
 }
 
+/* The policy's verdict for a new flow (counted, logged; ask gets the
+ * ask-default).  *slot gets the deciding rule.  Stray segments are only
+ * classified: no counters, no log unless they are answered. */
+static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p,
+					      const struct rp_event *ev, __u64 now, __u32 *slot)
+{
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return VERDICT_DENY;
+	rp_fill_fields(&sc->f, p, ev);
+	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
+		rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
+	const struct cls_result *res = &sc->r;
+	/* tables not (fully) written: deny by no rule, nothing recorded */
+	rp_classify(&sc->f, &sc->r);
+	__u32 verdict = res->verdict;
+	*slot = res->slot;
+	if (verdict == VERDICT_ASK)
+		verdict = cfg->ask_default;
+	if (ev->stray)
+		return verdict;
+	/* continue/jump rules that matched: counted, and logged (continue
+	 * always, jump with `log`) */
+	__u32 nrec = res->nrecords;
+	for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
+		if (i >= nrec)
+			break;
+		__u32 rs = res->records[i].slot;
+		rp_rule_hit(rs, ev->bytes);
+		if (res->records[i].log)
+			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
+	}
+	rp_rule_hit(*slot, ev->bytes);
+	if (res->verdict == VERDICT_ASK)
+		rp_count(RPC_NEW_ASK);
+	if (res->log)
+		rp_log_rule(cfg, *slot, verdict, res->verdict == VERDICT_ASK ? RP_LOGF_ASK : 0, p, ev, now);
+	return verdict;
+}
+
 /* Judge a packet that starts a new flow.  Returns PASS/DROP/REJECT.
- * Global: verified on its own (the classifier lives in here). */
+ * Global: verified on its own (the classifier lives in here).  A reject
+ * is counted by the caller, once the answer is on its way. */
 __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_event *ev)
 {
 	__u32 verdict;
@@ -436,9 +542,20 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 	int src_is_a = ev->src_is_a, ct_res = ev->ct_res;
 	__u32 slot = RP_SLOT_NONE;
 
-	if (ev->sk_judged) {
-		/* one judgement per flow: the socket hooks allowed it already */
-		rp_count(RPC_NEW_SOCK_JUDGED);
+	if (ev->stray) {
+		/* a segment of no flow: answered as a closed port when the policy
+		 * rejects it, else dropped as what it is (invalid) */
+		if (rp_policy_verdict(cfg, p, ev, now, &slot) == VERDICT_REJECT) {
+			rp_rule_hit(slot, ev->bytes);
+			return RP_ACT_REJECT;
+		}
+		rp_count(ev->stray_reason);
+		return RP_ACT_DROP;
+	}
+	if (ev->prejudged) {
+		/* one judgement per flow: the socket hooks, or the ingress
+		 * program of the interface it was forwarded from, allowed it */
+		rp_count(ev->prejudged == RP_PRE_SOCKET ? RPC_NEW_SOCK_JUDGED : RPC_NEW_FORWARDED);
 		verdict = VERDICT_ALLOW;
 		slot = ev->sk_slot;
 	} else if (cfg->mode == RP_MODE_BOOT) {
@@ -454,38 +571,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		rp_count(RPC_NEW_BOOT_OUT);
 		verdict = VERDICT_ALLOW;
 	} else {
-		__u32 zero = 0;
-		struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
-		if (!sc)
-			return RP_ACT_DROP;
-		rp_fill_fields(&sc->f, p, ev);
-		if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
-			rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
-		const struct cls_result *res = &sc->r;
-		/* tables not (fully) written: deny by no rule, nothing recorded */
-		rp_classify(&sc->f, &sc->r);
-		/* continue/jump rules that matched: counted, and logged (continue
-		 * always, jump with `log`) */
-		__u32 nrec = res->nrecords;
-		for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
-			if (i >= nrec)
-				break;
-			__u32 rs = res->records[i].slot;
-			rp_rule_hit(rs, ev->bytes);
-			if (res->records[i].log)
-				rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
-		}
-		verdict = res->verdict;
-		slot = res->slot;
-		rp_rule_hit(slot, ev->bytes);
-		__u8 lflags = 0;
-		if (verdict == VERDICT_ASK) {
-			rp_count(RPC_NEW_ASK);
-			verdict = cfg->ask_default;
-			lflags = RP_LOGF_ASK;
-		}
-		if (res->log)
-			rp_log_rule(cfg, slot, verdict, lflags, p, ev, now);
+		verdict = rp_policy_verdict(cfg, p, ev, now, &slot);
 	}
 
 	if (verdict == VERDICT_ALLOW) {
@@ -495,38 +581,56 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 			struct ct_key fk;
 			rp_frag_remember(p, now, &fk);
 		}
-		rp_count(RPC_NEW_ALLOW);
+		if (!ev->prejudged)
+			rp_count(RPC_NEW_ALLOW);
 		return RP_ACT_PASS;
 	}
-	if (verdict == VERDICT_REJECT) {
-		rp_count(RPC_NEW_REJECT);
+	if (verdict == VERDICT_REJECT)
 		return RP_ACT_REJECT;
-	}
 	rp_count(RPC_NEW_DENY);
 	return RP_ACT_DROP;
 }
 
-static __always_inline void rp_event_iface(struct rp_event *ev, const struct rp_config *cfg)
+/* ---------- ingress: event type and direction ---------- */
+
+/* Is the packet addressed to this host?  The FIB answers "not forwarded"
+ * for local (and broadcast/multicast) destinations; a host that does not
+ * forward on this interface delivers or drops, never forwards. */
+static __always_inline int rp_dst_local(void *ctx, const struct rp_pkt *p, __u32 ifindex)
 {
-	struct rp_iface *ifc = bpf_map_lookup_elem(&rp_ifaces, &ev->ifindex);
-	ev->iface_id = ifc ? ifc->id : 0;
-	if (ev->egress)
-		ev->dir = DIR_OUT;
-	else if (cfg->flags & RP_CFG_F_HAVE_WAN)
-		ev->dir = ev->ifindex == cfg->wan_ifindex ? DIR_IN : DIR_OUT;
-	else
-		ev->dir = DIR_IN;
+	struct bpf_fib_lookup f = {};
+	f.ifindex = ifindex;
+	f.l4_protocol = p->proto;
+	f.sport = p->sport;
+	f.dport = p->dport;
+	if (p->family == 4) {
+		f.family = 2; /* AF_INET */
+		f.ipv4_src = p->saddr[3];
+		f.ipv4_dst = p->daddr[3];
+	} else {
+		f.family = 10; /* AF_INET6 */
+		__builtin_memcpy(f.ipv6_src, p->saddr, 16);
+		__builtin_memcpy(f.ipv6_dst, p->daddr, 16);
+	}
+	long r = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
+	return r == BPF_FIB_LKUP_RET_NOT_FWDED || r == BPF_FIB_LKUP_RET_FWD_DISABLED || r < 0;
 }
 
-/* ---------- XDP ingress ---------- */
+/* Bound to a specific address (not 0.0.0.0 / ::)? */
+static __always_inline int rp_sock_bound(const struct bpf_sock *sk, __u8 family)
+{
+	if (family == 4)
+		return sk->src_ip4 != 0;
+	return (sk->src_ip6[0] | sk->src_ip6[1] | sk->src_ip6[2] | sk->src_ip6[3]) != 0;
+}
 
-/* accept / receive when a local socket waits for the packet, else packet. */
-static __always_inline __u8 rp_xdp_event(struct xdp_md *ctx, const struct rp_pkt *p)
+/* The local socket a TCP/UDP packet would reach: 0 none, 1 one bound to
+ * exactly its destination address, 2 a wildcard (0.0.0.0 / ::) socket,
+ * which a packet routed through the host to another machine matches too. */
+static __always_inline int rp_local_socket(void *ctx, const struct rp_pkt *p)
 {
 	struct bpf_sock_tuple t = {};
 	__u32 tlen;
-	if (p->proto != RP_IPPROTO_TCP && p->proto != RP_IPPROTO_UDP)
-		return EVENT_PACKET;
 	if (p->family == 4) {
 		t.ipv4.saddr = p->saddr[3];
 		t.ipv4.daddr = p->daddr[3];
@@ -540,121 +644,273 @@ static __always_inline __u8 rp_xdp_event(struct xdp_md *ctx, const struct rp_pkt
 		t.ipv6.dport = p->dport;
 		tlen = sizeof(t.ipv6);
 	}
-	if (p->proto == RP_IPPROTO_TCP) {
-		struct bpf_sock *sk = bpf_skc_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
-		if (!sk)
-			return EVENT_PACKET;
-		bpf_sk_release(sk);
-		return EVENT_ACCEPT;
-	}
-	struct bpf_sock *sk = bpf_sk_lookup_udp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	/* full sockets only (a listener is one), so that both lookups return
+	 * the same pointer type to the verifier */
+	struct bpf_sock *sk = p->proto == RP_IPPROTO_TCP ? bpf_sk_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0)
+							 : bpf_sk_lookup_udp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
-		return EVENT_PACKET;
+		return 0;
+	int bound = rp_sock_bound(sk, p->family);
 	bpf_sk_release(sk);
-	return EVENT_RECEIVE;
+	return bound ? 1 : 2;
 }
 
-/* Global (own stack frame, verified once): the event type of a new flow. */
-__noinline int rp_event_xdp_g(struct xdp_md *ctx, const struct rp_pkt *p)
+/* Event type and direction of a new flow arriving (SPEC 2.3,
+ * docs/gateway.md): accept / receive when it is addressed to this host and
+ * a local socket waits for it, else packet.  Direction: in, except in
+ * gateway mode for a packet routed through the host that did not arrive
+ * on the wan interface (out). */
+static __always_inline void rp_ingress_event(void *ctx, const struct rp_pkt *p, struct rp_event *ev,
+					     const struct rp_config *cfg, __u32 dev_ifindex)
 {
-	if (!ctx || !p)
-		return EVENT_PACKET;
-	return rp_xdp_event(ctx, p);
+	int local = -1;
+	ev->event = EVENT_PACKET;
+	ev->dir = DIR_IN;
+	if (p->proto == RP_IPPROTO_TCP || p->proto == RP_IPPROTO_UDP) {
+		int s = rp_local_socket(ctx, p);
+		if (s == 1)
+			local = 1;
+		else if (s == 2)
+			local = rp_dst_local(ctx, p, dev_ifindex);
+		if (local == 1)
+			ev->event = p->proto == RP_IPPROTO_TCP ? EVENT_ACCEPT : EVENT_RECEIVE;
+	}
+	if (!rp_gateway(cfg) || ev->ifindex == cfg->wan_ifindex)
+		return;
+	if (local < 0)
+		local = rp_dst_local(ctx, p, dev_ifindex);
+	if (!local)
+		ev->dir = DIR_OUT;
 }
 
-SEC("xdp")
-int rampart_xdp(struct xdp_md *ctx)
+/* Global (own stack frame, verified once), one per context type. */
+__noinline int rp_ingress_event_xdp(struct xdp_md *ctx, const struct rp_pkt *p, struct rp_event *ev)
+{
+	struct rp_config *cfg = rp_cfg();
+	if (!ctx || !p || !ev || !cfg)
+		return 0;
+	rp_ingress_event(ctx, p, ev, cfg, ctx->ingress_ifindex);
+	return 0;
+}
+
+__noinline int rp_ingress_event_skb(struct __sk_buff *skb, const struct rp_pkt *p, struct rp_event *ev)
+{
+	struct rp_config *cfg = rp_cfg();
+	if (!skb || !p || !ev || !cfg)
+		return 0;
+	rp_ingress_event(skb, p, ev, cfg, skb->ifindex);
+	return 0;
+}
+
+/* ---------- egress: event type and direction ---------- */
+
+/* A packet leaving: sent by a local socket (connect / send), generated by
+ * the kernel (packet), or forwarded.  A forwarded packet whose ingress
+ * interface runs rampart's ingress program was judged there: it only
+ * needs tracking under the tuple it leaves with (NAT may have changed it).
+ * Otherwise (a bridge port without its own ingress program, an interface
+ * rampart does not protect) it is judged here as a packet event, with the
+ * interface and direction it arrived with. */
+__noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, struct rp_event *ev)
+{
+	struct rp_config *cfg = rp_cfg();
+	if (!skb || !p || !ev || !cfg)
+		return 0;
+	ev->dir = DIR_OUT;
+	ev->event = EVENT_PACKET;
+	struct bpf_sock *sk = skb->sk;
+	if (sk) {
+		if (p->proto == RP_IPPROTO_TCP)
+			ev->event = EVENT_CONNECT;
+		else if (p->proto == RP_IPPROTO_UDP)
+			ev->event = EVENT_SEND;
+		if (ev->event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING && rp_sk_prejudged(skb, &ev->sk_slot))
+			ev->prejudged = RP_PRE_SOCKET;
+		return 0;
+	}
+	__u32 in = skb->ingress_ifindex;
+	if (!in)
+		return 0; /* generated by the kernel itself */
+	struct rp_iface_key key = { .ifindex = in };
+	struct rp_iface *from = bpf_map_lookup_elem(&rp_ifaces, &key);
+	if (from && (from->flags & RP_IFF_JUDGES)) {
+		ev->prejudged = RP_PRE_INGRESS;
+		ev->sk_slot = RP_SLOT_NONE;
+		return 0;
+	}
+	__u32 from_logical = from && from->ifindex ? from->ifindex : in;
+	if (from) {
+		/* bridged from a port: judged as it arrived there */
+		ev->iface_id = from->id;
+		ev->ifindex = from_logical;
+		ev->reply_ifindex = in;
+		ev->dir = DIR_IN;
+	}
+	if (rp_gateway(cfg))
+		ev->dir = from_logical == cfg->wan_ifindex ? DIR_IN : DIR_OUT;
+	return 0;
+}
+
+/* ---------- one body for every program ---------- */
+
+enum rp_hook { RP_HOOK_XDP, RP_HOOK_TC_IN, RP_HOOK_TC_OUT };
+
+/* A reject answer this datapath built and sent back through another of
+ * its hooks (RP_ANSWER_MARK): passes once. */
+static __always_inline int rp_own_answer(struct __sk_buff *skb, const struct rp_pkt *p)
+{
+	if (skb->mark != RP_ANSWER_MARK)
+		return 0;
+	if (!(p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_RST)) && p->icmp_err == RP_ICMPERR_NO)
+		return 0;
+	skb->mark = 0;
+	return 1;
+}
+
+/* Parse, track, judge.  Returns RP_ACT_PASS, RP_ACT_DROP (counted) or
+ * RP_ACT_REJECT (the caller builds the answer and counts it), with *ev
+ * describing the event. */
+static __always_inline int rp_run(void *ctx, const int hook, const int l3, struct rp_event *ev)
 {
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
 	if (!sc)
-		return XDP_DROP;
+		return RP_ACT_DROP;
 	struct rp_pkt *p = &sc->pkt;
-	int r = rp_parse_xdp(ctx, p);
-	if (r != RP_PARSE_OK) {
-		rp_count(r);
-		return r == RPC_PASS_NONIP ? XDP_PASS : XDP_DROP;
+	struct __sk_buff *skb = ctx;
+	struct xdp_md *xdp = ctx;
+	__u32 dev_ifindex;
+	int r;
+	if (hook == RP_HOOK_XDP) {
+		dev_ifindex = xdp->ingress_ifindex;
+		r = rp_parse_xdp(xdp, p, 0);
+	} else {
+		dev_ifindex = skb->ifindex;
+		__u16 l3proto = l3 ? (__u16)skb->protocol : 0;
+		r = rp_parse_skb(skb, p, l3proto);
+		/* headers may sit partly outside the linear area: pull once and retry */
+		if (r != RP_PARSE_OK && r != RPC_PASS_NONIP && skb->data_end - skb->data < skb->len) {
+			bpf_skb_pull_data(skb, skb->len < 512 ? skb->len : 512);
+			r = rp_parse_skb(skb, p, l3proto);
+		}
+		if (!l3 && skb->vlan_present)
+			p->vid = skb->vlan_tci & 0xfff;
 	}
 	struct rp_config *cfg = rp_cfg();
 	if (!cfg)
-		return XDP_DROP;
+		return RP_ACT_DROP;
+	int stray_reason = 0;
+	if (r == RPC_DROP_TCP_FLAGS && rp_may_answer_stray(cfg, p)) {
+		stray_reason = r; /* scan probes (null, xmas, fin): a rejected port answers them */
+	} else if (r != RP_PARSE_OK) {
+		rp_count(r);
+		return r == RPC_PASS_NONIP ? RP_ACT_PASS : RP_ACT_DROP;
+	}
+	if (hook != RP_HOOK_XDP && rp_own_answer(skb, p)) {
+		rp_count(RPC_PASS_ANSWER);
+		return RP_ACT_PASS;
+	}
+	if (rp_vlan_elsewhere(dev_ifindex, p->vid)) {
+		rp_count(RPC_PASS_VLAN_ELSEWHERE);
+		return RP_ACT_PASS;
+	}
 	__u64 now = rp_now();
 	struct ct_key *k = &sc->k;
 	int src_is_a = 0, ct_res = 0;
-	int act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
-	if (act == RP_ACT_JUDGE) {
-		struct rp_event ev = { .ifindex = ctx->ingress_ifindex, .bytes = ctx->data_end - ctx->data,
-				       .src_is_a = src_is_a, .ct_res = ct_res };
-		rp_event_iface(&ev, cfg);
-		ev.event = rp_event_xdp_g(ctx, p);
-		act = rp_judge(p, k, &ev);
+	int act = RP_ACT_STRAY;
+	if (!stray_reason)
+		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
+	if (act == RP_ACT_STRAY) {
+		ev->stray = 1;
+		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
+	} else if (act != RP_ACT_JUDGE) {
+		return act;
 	}
+	ev->src_is_a = src_is_a;
+	ev->ct_res = ct_res;
+	ev->egress = hook == RP_HOOK_TC_OUT;
+	ev->bytes = hook == RP_HOOK_XDP ? xdp->data_end - xdp->data : skb->len;
+	rp_event_iface(ev, dev_ifindex, p->vid);
+	if (hook == RP_HOOK_XDP)
+		rp_ingress_event_xdp(xdp, p, ev);
+	else if (hook == RP_HOOK_TC_IN)
+		rp_ingress_event_skb(skb, p, ev);
+	else
+		rp_egress_event(skb, p, ev);
+	return rp_judge(p, k, ev);
+}
+
+/* A reject's answer was built (err 0) or not: count which. */
+static __always_inline void rp_count_reject(const struct rp_event *ev, int err)
+{
+	rp_count(err ? err : ev->stray ? RPC_REJECT_STRAY : RPC_NEW_REJECT);
+}
+
+/* ---------- the programs ---------- */
+
+SEC("xdp.frags")
+int rampart_xdp(struct xdp_md *ctx)
+{
+	struct rp_event ev = {};
+	int act = rp_run(ctx, RP_HOOK_XDP, 0, &ev);
 	if (act == RP_ACT_PASS)
 		return XDP_PASS;
 	if (act == RP_ACT_REJECT) {
-		int x = rp_reject_xdp_g(ctx, p);
-		if (x != XDP_TX)
-			rp_count(RPC_DROP_REJECT_FAILED);
-		return x;
+		__u32 zero = 0;
+		struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+		int err = sc ? rp_reject_xdp_g(ctx, &sc->pkt) : RPC_DROP_REJECT_FAILED;
+		rp_count_reject(&ev, err);
+		return err ? XDP_DROP : XDP_TX;
 	}
 	return XDP_DROP;
 }
 
-/* ---------- tc egress ---------- */
-
-static __always_inline __u8 rp_tc_event(struct __sk_buff *skb, const struct rp_pkt *p)
+/* tc: the answer to a rejected packet goes back where the packet came
+ * from: out of the interface it arrived on (ingress; the bridge port of a
+ * bridged frame), or into the local stack (egress: the local application
+ * sees the RST / unreachable at once). */
+static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const int l3)
 {
-	struct bpf_sock *sk = skb->sk;
-	if (!sk)
-		return EVENT_PACKET; /* forwarded or raw without socket */
-	if (p->proto == RP_IPPROTO_TCP)
-		return EVENT_CONNECT;
-	if (p->proto == RP_IPPROTO_UDP)
-		return EVENT_SEND;
-	return EVENT_PACKET;
+	struct rp_event ev = {};
+	int act = rp_run(skb, hook, l3, &ev);
+	if (act == RP_ACT_PASS)
+		return TC_ACT_OK;
+	if (act != RP_ACT_REJECT)
+		return TC_ACT_SHOT;
+	__u32 zero = 0, ifindex = skb->ifindex;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	int err = sc ? rp_reject_tc_g(skb, &sc->pkt, l3 ? 0 : 14) : RPC_DROP_REJECT_FAILED;
+	rp_count_reject(&ev, err);
+	if (err)
+		return TC_ACT_SHOT;
+	skb->mark = RP_ANSWER_MARK;
+	if (hook == RP_HOOK_TC_IN)
+		return bpf_redirect(ifindex, 0);
+	if (ev.reply_ifindex)
+		return bpf_redirect(ev.reply_ifindex, 0);
+	return bpf_redirect(ifindex, BPF_F_INGRESS);
+}
+
+SEC("tc")
+int rampart_tc_ingress(struct __sk_buff *skb)
+{
+	return rp_tc(skb, RP_HOOK_TC_IN, 0);
+}
+
+SEC("tc")
+int rampart_tc_ingress_l3(struct __sk_buff *skb)
+{
+	return rp_tc(skb, RP_HOOK_TC_IN, 1);
 }
 
 SEC("tc")
 int rampart_tc_egress(struct __sk_buff *skb)
 {
-	__u32 zero = 0;
-	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
-	if (!sc)
-		return TC_ACT_SHOT;
-	struct rp_pkt *p = &sc->pkt;
-	int r = rp_parse_skb(skb, p);
-	/* headers may sit partly outside the linear area: pull once and retry */
-	if (r != RP_PARSE_OK && r != RPC_PASS_NONIP && skb->data_end - skb->data < skb->len) {
-		bpf_skb_pull_data(skb, skb->len < 512 ? skb->len : 512);
-		r = rp_parse_skb(skb, p);
-	}
-	if (r != RP_PARSE_OK) {
-		rp_count(r);
-		return r == RPC_PASS_NONIP ? TC_ACT_OK : TC_ACT_SHOT;
-	}
-	struct rp_config *cfg = rp_cfg();
-	if (!cfg)
-		return TC_ACT_SHOT;
-	__u64 now = rp_now();
-	struct ct_key *k = &sc->k;
-	int src_is_a = 0, ct_res = 0;
-	int act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
-	if (act == RP_ACT_JUDGE) {
-		struct rp_event ev = { .ifindex = skb->ifindex, .bytes = skb->len, .egress = 1,
-				       .src_is_a = src_is_a, .ct_res = ct_res };
-		rp_event_iface(&ev, cfg);
-		ev.event = rp_tc_event(skb, p);
-		if (ev.event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING)
-			ev.sk_judged = rp_sk_prejudged(skb, &ev.sk_slot);
-		act = rp_judge(p, k, &ev);
-	}
-	if (act == RP_ACT_PASS)
-		return TC_ACT_OK;
-	if (act == RP_ACT_REJECT) {
-		__u32 ifindex = skb->ifindex;
-		if (rp_reject_tc_g(skb, p) == 0)
-			return bpf_redirect(ifindex, BPF_F_INGRESS);
-		rp_count(RPC_DROP_REJECT_FAILED);
-	}
-	return TC_ACT_SHOT;
+	return rp_tc(skb, RP_HOOK_TC_OUT, 0);
+}
+
+SEC("tc")
+int rampart_tc_egress_l3(struct __sk_buff *skb)
+{
+	return rp_tc(skb, RP_HOOK_TC_OUT, 1);
 }

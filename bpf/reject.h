@@ -8,11 +8,17 @@
  *                   (port unreachable / administratively prohibited), quoting
  *                   the offending packet from its IP header on, up to
  *                   RP_QUOTE_MAX bytes (at least IP header + 8 bytes).
- * Never answered (dropped instead): multicast/broadcast destinations,
- * ICMP errors.  Checksums are computed in full.
- * XDP sends the answer back out of the interface (XDP_TX); tc egress hands it
- * to the local stack (bpf_redirect to the same ifindex with BPF_F_INGRESS),
- * so the local application sees the RST/unreachable at once. */
+ * Never answered (dropped instead, counted as drop-reject-unanswerable):
+ * packets to or from a broadcast or multicast address (also a unicast IP
+ * address in a broadcast/multicast frame: a subnet-directed broadcast),
+ * from an unspecified source, ICMP errors and RSTs (RFC 1122 4.2.2.12,
+ * RFC 792) - a reject must never multiply a packet.  Checksums are computed
+ * in full.
+ * Where the answer goes: XDP sends it back out of the interface (XDP_TX);
+ * tc ingress sends it out of the interface it came from (bpf_redirect), tc
+ * egress hands it to the local stack (bpf_redirect with BPF_F_INGRESS) so
+ * the local application sees the RST/unreachable at once; see
+ * rampart.bpf.c. */
 #ifndef RP_REJECT_H
 #define RP_REJECT_H
 
@@ -106,23 +112,24 @@ static __always_inline __u64 rp_sum_addrs6(const __u32 *a, const __u32 *b)
 	return s;
 }
 
-static __always_inline int rp_is_multicast(const struct rp_pkt *p)
+static __always_inline int rp_addr_not_unicast(const __u32 *a, __u8 family)
 {
-	if (p->family == 4) {
-		__u32 d = bpf_ntohl(p->daddr[3]);
-		return (d >> 28) == 0xe || d == 0xffffffff;
+	if (family == 4) {
+		__u32 v = bpf_ntohl(a[3]);
+		return (v >> 28) == 0xe || v == 0xffffffff || v == 0;
 	}
-	return (bpf_ntohl(p->daddr[0]) >> 24) == 0xff;
+	return (bpf_ntohl(a[0]) >> 24) == 0xff || (a[0] | a[1] | a[2] | a[3]) == 0;
 }
 
-/* May this packet be answered at all? */
-static __always_inline int rp_reject_possible(const struct rp_pkt *p)
+/* May this packet be answered at all?  0, or the counter saying why not. */
+static __always_inline int rp_reject_check(const struct rp_pkt *p)
 {
-	if (rp_is_multicast(p) || p->icmp_err != RP_ICMPERR_NO)
-		return 0;
+	if (rp_addr_not_unicast(p->daddr, p->family) || rp_addr_not_unicast(p->saddr, p->family) ||
+	    p->icmp_err != RP_ICMPERR_NO)
+		return RPC_DROP_REJECT_NOT_UNICAST;
 	if (p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_RST))
-		return 0;
-	return 1;
+		return RPC_DROP_REJECT_NOT_UNICAST;
+	return 0;
 }
 
 static __always_inline void rp_ip4_fill(struct iphdr *ip, __u32 src, __u32 dst, __u8 proto, __u16 tot,
@@ -261,50 +268,59 @@ static __always_inline void rp_swap_mac(void *data)
 
 /* ---------- XDP ---------- */
 
-/* Returns XDP_TX with the answer in place, or XDP_DROP when no answer can
- * be built. */
+/* Returns 0 with the answer in place (the caller returns XDP_TX), or the
+ * rp_counter saying why no answer could be built (never 0: the caller
+ * drops and counts it). */
 static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt *p)
 {
 	union rp_reply r;
 	__u32 l3off = p->l3off;
-	if (l3off > 22 || !rp_reject_possible(p))
-		return XDP_DROP;
+	int why = rp_reject_check(p);
+	if (why)
+		return why;
+	if (l3off > 22)
+		return RPC_DROP_REJECT_FAILED;
+	__u8 *eth = (void *)(long)ctx->data;
+	if ((void *)(eth + 14) > (void *)(long)ctx->data_end)
+		return RPC_DROP_REJECT_FAILED;
+	if (eth[0] & 1) /* a broadcast/multicast frame: e.g. a subnet-directed broadcast */
+		return RPC_DROP_REJECT_NOT_UNICAST;
 	__u32 old_len = ctx->data_end - ctx->data;
 
 	if (p->proto == RP_IPPROTO_TCP && p->frag == RP_FRAG_NONE) {
 		int hl = rp_build_rst(&r, p);
 		/* shrink to eth + IP + TCP; the answer is never longer than the packet */
 		if (bpf_xdp_adjust_tail(ctx, (int)(l3off + hl) - (int)old_len))
-			return XDP_DROP;
+			return RPC_DROP_REJECT_FAILED;
 		void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 		if (data + 14 > end)
-			return XDP_DROP;
+			return RPC_DROP_REJECT_FAILED;
 		rp_swap_mac(data);
 		if (p->family == 4) {
 			if (data + l3off + sizeof(struct rp_rst4) > end)
-				return XDP_DROP;
+				return RPC_DROP_REJECT_FAILED;
 			__builtin_memcpy(data + l3off, &r, sizeof(struct rp_rst4));
 		} else {
 			if (data + l3off + sizeof(struct rp_rst6) > end)
-				return XDP_DROP;
+				return RPC_DROP_REJECT_FAILED;
 			__builtin_memcpy(data + l3off, &r, sizeof(struct rp_rst6));
 		}
-		return XDP_TX;
+		return 0;
 	}
 
 	__u32 q = rp_quote_len(p);
 	int delta = p->family == 4 ? sizeof(struct rp_unr4) : sizeof(struct rp_unr6);
-	int hl = rp_build_unreach(&r, p, q);
+	rp_build_unreach(&r, p, q);
 	/* room in front for the new IP + ICMP headers: the quote (the old IP
 	 * header on) then already sits right after them */
 	if (bpf_xdp_adjust_head(ctx, -delta))
-		return XDP_DROP;
+		return RPC_DROP_REJECT_FAILED;
 	if (bpf_xdp_adjust_tail(ctx, (int)(l3off + q) - (int)old_len))
-		return XDP_DROP;
+		return RPC_DROP_REJECT_FAILED;
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	/* the old L2 header, now at data + delta, moves to the front */
 	if (data + delta + 22 > end || data + 22 > end)
-		return XDP_DROP;
+		return RPC_DROP_REJECT_FAILED;
 	void *old = data + delta;
 	__builtin_memcpy(data, old + 6, 6);
 	__builtin_memcpy(data + 6, old, 6);
@@ -315,24 +331,23 @@ static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt
 	} else if (l3off == 22) {
 		__builtin_memcpy(data + 12, old + 12, 10);
 	} else {
-		return XDP_DROP;
+		return RPC_DROP_REJECT_FAILED;
 	}
 	void *ip = data + l3off;
 	if (p->family == 4) {
 		if (ip + sizeof(struct rp_unr4) > end)
-			return XDP_DROP;
+			return RPC_DROP_REJECT_FAILED;
 		__u64 s = rp_unreach_sum(&r, p, q) + rp_sum_xdp(ctx, l3off + sizeof(struct rp_unr4), q);
 		r.unr4.icmp.csum = rp_csum_fold(s);
 		__builtin_memcpy(ip, &r, sizeof(struct rp_unr4));
 	} else {
 		if (ip + sizeof(struct rp_unr6) > end)
-			return XDP_DROP;
+			return RPC_DROP_REJECT_FAILED;
 		__u64 s = rp_unreach_sum(&r, p, q) + rp_sum_xdp(ctx, l3off + sizeof(struct rp_unr6), q);
 		r.unr6.icmp.csum = rp_csum_fold(s);
 		__builtin_memcpy(ip, &r, sizeof(struct rp_unr6));
 	}
-	(void)hl;
-	return XDP_TX;
+	return 0;
 }
 
 /* ---------- tc ---------- */
@@ -342,43 +357,51 @@ static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
 #endif
+#define RP_PACKET_BROADCAST 1
+#define RP_PACKET_MULTICAST 2
+#define RP_F_RECOMPUTE_CSUM 1 /* BPF_F_RECOMPUTE_CSUM: keeps a CHECKSUM_COMPLETE skb consistent */
 
-/* Returns 0 with the answer in place (the caller redirects it), -1 when no
- * answer can be built.  Only untagged frames (VLAN tags at tc egress live in
- * skb metadata, not in the data). */
-static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_pkt *p)
+/* Swap the MAC addresses at the front of the skb. */
+static __always_inline int rp_swap_mac_skb(struct __sk_buff *skb)
+{
+	__u8 mac[12], sw[12];
+	if (bpf_skb_load_bytes(skb, 0, mac, 12))
+		return -1;
+	__builtin_memcpy(sw, mac + 6, 6);
+	__builtin_memcpy(sw + 6, mac, 6);
+	return bpf_skb_store_bytes(skb, 0, sw, 12, 0) ? -1 : 0;
+}
+
+/* Returns 0 with the answer in place (the caller redirects it), or the
+ * rp_counter saying why no answer could be built.  l3off: 14 for an
+ * Ethernet frame (VLAN tags live in skb metadata at tc, not in the data),
+ * 0 for a device without a link layer (the packet starts with IP). */
+static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_pkt *p, __u32 l3off)
 {
 	union rp_reply r;
-	if (p->l3off != 14 || !rp_reject_possible(p))
-		return -1;
+	int why = rp_reject_check(p);
+	if (why)
+		return why;
+	if (skb->pkt_type == RP_PACKET_BROADCAST || skb->pkt_type == RP_PACKET_MULTICAST)
+		return RPC_DROP_REJECT_NOT_UNICAST;
+	if (p->l3off != l3off || (l3off != 0 && l3off != 14))
+		return RPC_DROP_REJECT_FAILED;
 	__u32 base = p->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 
 	if (p->proto == RP_IPPROTO_TCP && p->frag == RP_FRAG_NONE) {
 		int hl = rp_build_rst(&r, p);
 		__u32 extra = p->l4off - p->l3off - base; /* IP options / extension headers */
 		if (extra > 0xfff)
-			return -1;
+			return RPC_DROP_REJECT_FAILED;
 		if (extra && bpf_skb_adjust_room(skb, -(int)extra, BPF_ADJ_ROOM_NET, 0))
-			return -1;
-		if (bpf_skb_change_tail(skb, 14 + hl, 0))
-			return -1;
-		if (bpf_skb_pull_data(skb, 14 + hl))
-			return -1;
-		void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-		if (data + 14 + sizeof(struct rp_rst6) > end && data + 14 + sizeof(struct rp_rst4) > end)
-			return -1;
-		if (data + 14 > end)
-			return -1;
-		rp_swap_mac(data);
-		if (p->family == 4) {
-			if (data + 14 + sizeof(struct rp_rst4) > end)
-				return -1;
-			__builtin_memcpy(data + 14, &r, sizeof(struct rp_rst4));
-		} else {
-			if (data + 14 + sizeof(struct rp_rst6) > end)
-				return -1;
-			__builtin_memcpy(data + 14, &r, sizeof(struct rp_rst6));
-		}
+			return RPC_DROP_REJECT_FAILED;
+		if (bpf_skb_change_tail(skb, l3off + hl, 0))
+			return RPC_DROP_REJECT_FAILED;
+		if (l3off && rp_swap_mac_skb(skb))
+			return RPC_DROP_REJECT_FAILED;
+		if (bpf_skb_store_bytes(skb, l3off, &r, p->family == 4 ? sizeof(struct rp_rst4) : sizeof(struct rp_rst6),
+					RP_F_RECOMPUTE_CSUM))
+			return RPC_DROP_REJECT_FAILED;
 		return 0;
 	}
 
@@ -387,28 +410,22 @@ static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_p
 	rp_build_unreach(&r, p, q);
 	/* insert the new headers between L2 and the old IP header (the quote) */
 	if (bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_MAC, 0))
-		return -1;
-	if (bpf_skb_change_tail(skb, 14 + delta + q, 0))
-		return -1;
-	if (bpf_skb_pull_data(skb, 14 + delta + q))
-		return -1;
-	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	if (data + 14 > end)
-		return -1;
-	rp_swap_mac(data);
-	void *ip = data + 14;
+		return RPC_DROP_REJECT_FAILED;
+	if (bpf_skb_change_tail(skb, l3off + delta + q, 0))
+		return RPC_DROP_REJECT_FAILED;
+	if (bpf_skb_pull_data(skb, l3off + delta + q))
+		return RPC_DROP_REJECT_FAILED;
+	if (l3off && rp_swap_mac_skb(skb))
+		return RPC_DROP_REJECT_FAILED;
+	__u64 s = rp_unreach_sum(&r, p, q) + rp_sum_skb(skb, l3off + delta, q);
 	if (p->family == 4) {
-		if (ip + sizeof(struct rp_unr4) > end)
-			return -1;
-		__u64 s = rp_unreach_sum(&r, p, q) + rp_sum_skb(skb, 14 + sizeof(struct rp_unr4), q);
 		r.unr4.icmp.csum = rp_csum_fold(s);
-		__builtin_memcpy(ip, &r, sizeof(struct rp_unr4));
+		if (bpf_skb_store_bytes(skb, l3off, &r, sizeof(struct rp_unr4), RP_F_RECOMPUTE_CSUM))
+			return RPC_DROP_REJECT_FAILED;
 	} else {
-		if (ip + sizeof(struct rp_unr6) > end)
-			return -1;
-		__u64 s = rp_unreach_sum(&r, p, q) + rp_sum_skb(skb, 14 + sizeof(struct rp_unr6), q);
 		r.unr6.icmp.csum = rp_csum_fold(s);
-		__builtin_memcpy(ip, &r, sizeof(struct rp_unr6));
+		if (bpf_skb_store_bytes(skb, l3off, &r, sizeof(struct rp_unr6), RP_F_RECOMPUTE_CSUM))
+			return RPC_DROP_REJECT_FAILED;
 	}
 	return 0;
 }

@@ -100,9 +100,16 @@ struct ct_value {
  * CPU may keep passing that flow's packets for up to a second. */
 #define RP_CT_GEN_SLOTS 4096
 
+/* skb->mark of a reject answer built by a tc program on its way back (it
+ * crosses another rampart hook: out of the interface it came in on, or
+ * into the local stack): that hook lets it pass once and clears the mark.
+ * Only a TCP RST or an ICMP error carrying it is let through. */
+#define RP_ANSWER_MARK 0x52505254u /* "RPRT" */
+
 /* ---------- configuration (map rp_config, one entry) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
+#define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 
 struct rp_config {
 	__u32 mode;             /* enum rp_mode */
@@ -132,11 +139,28 @@ struct rp_config {
 #define RP_TO_TIME_WAIT  120
 #define RP_TO_CLOSED     10
 
-/* ---------- interfaces (map rp_ifaces: HASH ifindex -> id) ---------- */
+/* ---------- interfaces (map rp_ifaces: HASH rp_iface_key -> rp_iface) ---------- */
 
-/* Value: the policy's interface id (1..N), absent = 0 (not named). */
+/* A device, or a VLAN of it: frames seen on ifindex with outer tag vid
+ * (0: untagged) belong to this logical interface. */
+struct rp_iface_key {
+	__u32 ifindex;
+	__u16 vid;
+	__u16 pad;
+};
+
+/* rp_iface.flags */
+#define RP_IFF_JUDGES    0x01 /* rampart's ingress program judges new flows arriving here */
+#define RP_IFF_ELSEWHERE 0x02 /* frames of this VLAN are judged by the VLAN device's own programs: pass */
+
+/* The logical interface a frame belongs to: the device itself, the bridge
+ * of a bridge port that the policy does not name, the VLAN device of a
+ * tagged frame (docs/datapath.md, "Which program runs where").  Absent:
+ * the device itself, not named by the policy, no flags. */
 struct rp_iface {
-	__u32 id;
+	__u32 id;       /* the policy's interface id of the logical interface (0: not named) */
+	__u32 ifindex;  /* the logical interface: direction (wan) and conntrack use it */
+	__u32 flags;    /* RP_IFF_* */
 	__u32 pad;
 };
 
@@ -206,7 +230,7 @@ enum rp_counter {
 	RPC_PASS_FRAG,          /* non-first fragment of an allowed first fragment */
 	RPC_NEW_ALLOW,          /* new flow allowed by the policy */
 	RPC_NEW_DENY,           /* new flow denied */
-	RPC_NEW_REJECT,         /* new flow rejected (reply sent) */
+	RPC_NEW_REJECT,         /* new flow rejected (answer built and sent) */
 	RPC_NEW_ASK,            /* new flow reached `ask` (ask-default applied) */
 	RPC_NEW_BOOT_OUT,       /* boot mode: outbound flow allowed */
 	/* drops: malformed / evasive */
@@ -231,7 +255,7 @@ enum rp_counter {
 	RPC_DROP_CT_FULL,       /* new allowed flow but the conntrack table is full */
 	RPC_DROP_MODE_LOCKDOWN, /* mode lockdown */
 	RPC_DROP_BOOT_IN,       /* boot mode: new inbound flow */
-	RPC_DROP_REJECT_FAILED, /* reject could not build the reply: dropped */
+	RPC_DROP_REJECT_FAILED, /* reject could not build or send the answer: dropped */
 	/* logging */
 	RPC_LOG_RATE_LIMITED,   /* log events suppressed by the per-rule rate limit */
 	RPC_LOG_RING_FULL,      /* log events lost because the ring buffer was full */
@@ -245,6 +269,12 @@ enum rp_counter {
 	RPC_SOCK_DENY,          /* socket event denied (EPERM) */
 	RPC_SOCK_REJECT,        /* socket event rejected (ECONNREFUSED) */
 	RPC_NEW_SOCK_JUDGED,    /* new outbound flow of a socket already allowed at connect/sendto: not judged again */
+	/* devices and forwarding (docs/datapath.md, "Which program runs where") */
+	RPC_NEW_FORWARDED,      /* forwarded flow judged at its ingress interface, tracked as it leaves (NAT) */
+	RPC_PASS_VLAN_ELSEWHERE,/* tagged frame of a VLAN device that has its own programs */
+	RPC_REJECT_STRAY,       /* TCP segment of no flow to a rejected port: answered with RST */
+	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
+	RPC_PASS_ANSWER,        /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
 	RPC_COUNTER_COUNT
 };
 

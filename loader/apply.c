@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "datapath.h"
 #include "format.h"
+#include "netdev.h"
 #include "pins.h"
 #include "policy.h"
 #include "rampart.skel.h"
@@ -107,15 +108,16 @@ static int attached_ifaces(const char *dir, char names[][IF_NAMESIZE], int max)
 static void detach_iface(const char *dir, const char *ifname)
 {
 	char path[PATH_MAX];
-	link_pin(path, sizeof(path), dir, "xdp", ifname);
-	unlink(path);
-	link_pin(path, sizeof(path), dir, "tc", ifname);
-	unlink(path);
-	link_pin(path, sizeof(path), dir, "tcf", ifname);
-	if (exists(path)) {
-		unsigned idx = if_nametoindex(ifname);
-		if (idx)
-			detach_tc_clsact(idx);
+	for (int i = 0; i < PINS_NLINK_HOOKS; i++) {
+		const char *hook = pins_link_hooks[i];
+		link_pin(path, sizeof(path), dir, hook, ifname);
+		if (!exists(path))
+			continue;
+		if (!strncmp(hook, "tcf", 3)) {
+			unsigned idx = if_nametoindex(ifname);
+			if (idx)
+				detach_tc_clsact(idx, !strcmp(hook, "tcfi"));
+		}
 		unlink(path);
 	}
 }
@@ -151,16 +153,32 @@ static bool policy_wan_ifname(const struct policy *p, char *out, size_t outlen)
 
 enum hook_kind { HK_XDP, HK_TCX, HK_CLSACT };
 
+/* One program at one point of one interface: ingress (XDP or tc) or
+ * egress (tc). */
 struct hook {
 	enum hook_kind kind;
-	bool is_xdp;
+	bool ingress;
 	struct apply_iface *ifc;
+	int prog_fd;      /* the new program */
+	int alt_fd;       /* ingress: the tc program, when XDP turns out not to be possible */
 	int link_fd;      /* XDP / tcx link; -1 for clsact */
 	int old_prog_fd;  /* program in force before the switch; -1 when none */
+	const char *dir;  /* the pin dir */
 	char pin[PATH_MAX];
-	bool fresh;       /* no attachment before: attached by this apply */
+	char stale[PATH_MAX]; /* an attachment of another kind at this point: removed at commit */
+	enum hook_kind stale_kind;
+	bool fresh;       /* no attachment of this kind before: attached by this apply */
 	bool done;        /* switched (or attached) */
 };
+
+static const char *hook_pin_name(enum hook_kind kind, bool ingress)
+{
+	if (kind == HK_XDP)
+		return "xdp";
+	if (kind == HK_TCX)
+		return ingress ? "tci" : "tc";
+	return ingress ? "tcfi" : "tcf";
+}
 
 static int open_pinned_link(struct hook *h)
 {
@@ -179,84 +197,111 @@ static int open_pinned_link(struct hook *h)
 	return 0;
 }
 
-/* Read-only: what is attached to this hook now. */
-static void hook_prepare(struct hook *h, const char *dir)
+/* Is an attachment of this kind pinned at this point, and in force? */
+static bool hook_find(struct hook *h, const char *dir, enum hook_kind kind)
 {
-	char tcf[PATH_MAX];
-	h->link_fd = h->old_prog_fd = -1;
-	h->fresh = true;
-	if (h->is_xdp) {
-		h->kind = HK_XDP;
-		link_pin(h->pin, sizeof(h->pin), dir, "xdp", h->ifc->name);
-		if (open_pinned_link(h) == 0)
-			h->fresh = false;
-		return;
-	}
-	link_pin(h->pin, sizeof(h->pin), dir, "tc", h->ifc->name);
-	link_pin(tcf, sizeof(tcf), dir, "tcf", h->ifc->name);
-	h->kind = HK_TCX;
-	if (open_pinned_link(h) == 0) {
-		h->fresh = false;
-	} else if (exists(tcf)) {
-		LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = (int)h->ifc->ifindex, .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, to, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
-		h->kind = HK_CLSACT;
-		snprintf(h->pin, sizeof(h->pin), "%s", tcf);
-		if (bpf_tc_query(&th, &to) == 0 && to.prog_id) {
-			h->old_prog_fd = bpf_prog_get_fd_by_id(to.prog_id);
-			h->fresh = false;
-		}
-	}
+	h->kind = kind;
+	link_pin(h->pin, sizeof(h->pin), dir, hook_pin_name(kind, h->ingress), h->ifc->name);
+	if (kind != HK_CLSACT)
+		return open_pinned_link(h) == 0;
+	if (!exists(h->pin))
+		return false;
+	uint32_t id = query_tc_clsact(h->ifc->ifindex, h->ingress);
+	if (id)
+		h->old_prog_fd = bpf_prog_get_fd_by_id(id);
+	return id != 0;
 }
 
+/* Read-only: what is attached at this point now.  want: the kind the
+ * interface's role asks for (tc covers a clsact fallback). */
+static void hook_prepare(struct hook *h, const char *dir, enum hook_kind want)
+{
+	static const enum hook_kind kinds[] = { HK_XDP, HK_TCX, HK_CLSACT };
+	h->link_fd = h->old_prog_fd = -1;
+	h->fresh = true;
+	h->stale[0] = 0;
+	for (size_t i = 0; i < 3; i++) {
+		enum hook_kind k = kinds[i];
+		if ((k == HK_XDP && !h->ingress) || !hook_find(h, dir, k))
+			continue;
+		if ((k == HK_XDP) == (want == HK_XDP)) {
+			h->fresh = false; /* switched in place */
+			return;
+		}
+		/* the role changed (XDP <-> tc): attach the new kind beside it,
+		 * remove the old one once everything switched */
+		memcpy(h->stale, h->pin, sizeof(h->stale));
+		h->stale_kind = k;
+		if (h->link_fd >= 0)
+			close(h->link_fd);
+		if (h->old_prog_fd >= 0)
+			close(h->old_prog_fd);
+		h->link_fd = h->old_prog_fd = -1;
+	}
+	h->kind = want;
+	link_pin(h->pin, sizeof(h->pin), dir, hook_pin_name(want, h->ingress), h->ifc->name);
+}
 
-static int hook_switch(struct hook *h, int prog_fd, FILE *notes, char *err, size_t errlen)
+/* A new tc attachment: a tcx link, or a clsact filter where there is no
+ * tcx (or RAMPART_TC_ATTACH=clsact asks for one, to test that path). */
+static int hook_attach_tc(struct hook *h, FILE *notes, char *err, size_t errlen)
+{
+	const char *force = getenv("RAMPART_TC_ATTACH");
+	int e = -EOPNOTSUPP;
+	if (!force || strcmp(force, "clsact") != 0) {
+		e = attach_tcx(h->prog_fd, h->ifc->ifindex, h->ingress, err, errlen);
+		if (e < 0)
+			fprintf(notes, "note: %s: %s; using a clsact filter instead\n", h->ifc->name, err);
+	}
+	if (e >= 0) {
+		h->kind = HK_TCX;
+		h->link_fd = e;
+		return 0;
+	}
+	e = attach_tc_clsact(h->prog_fd, h->ifc->ifindex, h->ingress, err, errlen);
+	if (e)
+		return e;
+	h->kind = HK_CLSACT;
+	return 0;
+}
+
+static int hook_attach(struct hook *h, FILE *notes, char *err, size_t errlen)
+{
+	int e;
+	if (h->kind == HK_XDP) {
+		e = attach_xdp(h->prog_fd, h->ifc->ifindex, err, errlen);
+		if (e >= 0) {
+			h->link_fd = e;
+			return 0;
+		}
+		if (e == -EBUSY || e == -EEXIST)
+			return e;
+		/* no native XDP in this driver: tc ingress judges instead */
+		fprintf(notes, "note: %s: %s; judged by tc ingress\n", h->ifc->name, err);
+		h->prog_fd = h->alt_fd;
+	}
+	return hook_attach_tc(h, notes, err, errlen);
+}
+
+static int hook_switch(struct hook *h, FILE *notes, char *err, size_t errlen)
 {
 	int e;
 	if (!h->fresh) {
-		e = h->kind == HK_CLSACT ? attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen)
-					 : link_switch(h->link_fd, prog_fd, err, errlen);
+		e = h->kind == HK_CLSACT ? attach_tc_clsact(h->prog_fd, h->ifc->ifindex, h->ingress, err, errlen)
+					 : link_switch(h->link_fd, h->prog_fd, err, errlen);
 		if (!e && h->kind == HK_CLSACT)
-			pins_replace(prog_fd, h->pin); /* the marker holds the program in force */
+			pins_replace(h->prog_fd, h->pin); /* the marker holds the program in force */
 		h->done = !e;
 		return e;
 	}
-	if (h->is_xdp) {
-		bool generic;
-		e = attach_xdp(prog_fd, h->ifc->ifindex, &generic, err, errlen);
-		if (e < 0)
-			return e;
-		h->link_fd = e;
-		if (generic)
-			fprintf(notes, "note: %s: the driver has no native XDP; using generic (skb) mode, "
-				       "which is slower\n", h->ifc->name);
-	} else {
-		const char *force = getenv("RAMPART_TC_ATTACH");
-		e = -EOPNOTSUPP;
-		if (!force || strcmp(force, "clsact") != 0) {
-			e = attach_tcx_egress(prog_fd, h->ifc->ifindex, err, errlen);
-			if (e < 0)
-				fprintf(notes, "note: %s: %s; using a clsact filter instead\n", h->ifc->name, err);
-		}
-		if (e >= 0) {
-			h->link_fd = e;
-		} else {
-			char tcf[PATH_MAX];
-			e = attach_tc_clsact(prog_fd, h->ifc->ifindex, err, errlen);
-			if (e)
-				return e;
-			h->kind = HK_CLSACT;
-			/* the marker pin (the program) tells unload to remove the filter */
-			snprintf(tcf, sizeof(tcf), "%s", h->pin);
-			char *dash = strrchr(tcf, '/') + 1;
-			memmove(dash + 3, dash + 2, strlen(dash + 2) + 1);
-			memcpy(dash, "tcf", 3); /* tc-IF -> tcf-IF */
-			snprintf(h->pin, sizeof(h->pin), "%s", tcf);
-		}
-	}
+	e = hook_attach(h, notes, err, errlen);
+	if (e)
+		return e;
 	h->done = true;
-	/* the pin is what keeps it attached once this process exits */
-	e = pins_replace(h->kind == HK_CLSACT ? prog_fd : h->link_fd, h->pin);
+	/* the pin is what keeps it attached once this process exits (a clsact
+	 * filter stays anyway: its pin is a marker that holds the program) */
+	link_pin(h->pin, sizeof(h->pin), h->dir, hook_pin_name(h->kind, h->ingress), h->ifc->name);
+	e = pins_replace(h->kind == HK_CLSACT ? h->prog_fd : h->link_fd, h->pin);
 	if (e) {
 		snprintf(err, errlen, "cannot pin %.900s: %s", h->pin, strerror(-e));
 		return e;
@@ -272,17 +317,38 @@ static void hook_rollback(struct hook *h)
 	if (h->fresh) {
 		unlink(h->pin);
 		if (h->kind == HK_CLSACT)
-			detach_tc_clsact(h->ifc->ifindex);
+			detach_tc_clsact(h->ifc->ifindex, h->ingress);
 		if (h->link_fd >= 0)
 			close(h->link_fd); /* last reference: detached */
 		h->link_fd = -1;
 	} else if (h->kind == HK_CLSACT) {
-		attach_tc_clsact(h->old_prog_fd, h->ifc->ifindex, err, sizeof(err));
+		attach_tc_clsact(h->old_prog_fd, h->ifc->ifindex, h->ingress, err, sizeof(err));
 		pins_replace(h->old_prog_fd, h->pin);
 	} else {
 		link_switch(h->link_fd, h->old_prog_fd, err, sizeof(err));
 	}
 	h->done = false;
+}
+
+/* After every hook switched: an attachment of the kind this point no
+ * longer uses goes. */
+static void hook_commit(struct hook *h)
+{
+	if (!h->stale[0])
+		return;
+	if (h->stale_kind == HK_CLSACT)
+		detach_tc_clsact(h->ifc->ifindex, h->ingress);
+	unlink(h->stale);
+}
+
+/* What apply reports for the interface: which programs run where. */
+static void hook_report(const struct hook *h)
+{
+	static const char *const names[] = { [HK_XDP] = "xdp", [HK_TCX] = "tcx", [HK_CLSACT] = "clsact" };
+	if (h->ingress)
+		h->ifc->ingress = names[h->kind];
+	else
+		h->ifc->egress = names[h->kind];
 }
 
 static void hook_close(struct hook *h)
@@ -307,12 +373,15 @@ static int pin_set(struct rampart_bpf *skel, const char *dir, bool progs, char *
 		return -errno;
 	}
 	if (progs) {
-		pins_path(path, sizeof(path), dir, sub, "xdp");
-		if (bpf_program__pin(skel->progs.rampart_xdp, path))
-			goto fail;
-		pins_path(path, sizeof(path), dir, sub, "tc");
-		if (bpf_program__pin(skel->progs.rampart_tc_egress, path))
-			goto fail;
+		struct bpf_program *pr[] = { skel->progs.rampart_xdp, skel->progs.rampart_tc_ingress,
+					     skel->progs.rampart_tc_ingress_l3, skel->progs.rampart_tc_egress,
+					     skel->progs.rampart_tc_egress_l3 };
+		static const char *const names[] = { "xdp", "tc-in", "tc-in-l3", "tc", "tc-l3" };
+		for (size_t i = 0; i < sizeof(pr) / sizeof(pr[0]); i++) {
+			pins_path(path, sizeof(path), dir, sub, names[i]);
+			if (bpf_program__pin(pr[i], path))
+				goto fail;
+		}
 		return 0;
 	}
 	struct bpf_map *m;
@@ -454,6 +523,96 @@ static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_
 	return EXIT_OK;
 }
 
+/* The devices behind rep->ifaces and the role of each (netdev.h): which
+ * programs it gets.  A device rampart cannot read is an error when named
+ * with --iface, and left out with a note when covered by "every interface"
+ * (apply's report lists it).  0 or an exit code. */
+static int plan_ifaces(const struct apply_req *rq, int ingress_hook, struct apply_report *rep, struct netdev **devsp,
+		       int *ndevs, FILE *notes)
+{
+	struct netdev *devs;
+	int n, e = netdev_list(&devs, &n);
+	if (e) {
+		fprintf(stderr, "rampart apply: cannot list the network devices (rtnetlink): %s\n", strerror(-e));
+		return EXIT_SYSTEM;
+	}
+	bool *protect = calloc((size_t)(n ? n : 1), sizeof(bool));
+	if (!protect) {
+		free(devs);
+		return EXIT_SYSTEM;
+	}
+	for (int i = 0; i < rep->nifaces; i++)
+		for (int j = 0; j < n; j++)
+			protect[j] |= devs[j].ifindex == rep->ifaces[i].ifindex;
+	int k = 0;
+	for (int i = 0; i < rep->nifaces; i++) {
+		struct apply_iface *f = &rep->ifaces[i];
+		const struct netdev *d = netdev_find(devs, n, f->ifindex);
+		if (d)
+			netdev_role(d, devs, n, protect, ingress_hook, &f->role);
+		else
+			snprintf(f->role.refused, sizeof(f->role.refused), "gone while rampart was reading it");
+		if (!f->role.refused[0]) {
+			rep->ifaces[k++] = *f;
+			continue;
+		}
+		if (rq->nifnames) {
+			fprintf(stderr, "rampart apply: cannot protect %s: %s; leave it out of --iface\n", f->name,
+				f->role.refused);
+			free(protect);
+			free(devs);
+			return EXIT_SYSTEM;
+		}
+		fprintf(notes, "note: %s is not protected: %s\n", f->name, f->role.refused);
+		if (rep->nrefused < APPLY_MAX_IFACES)
+			rep->refused[rep->nrefused++] = *f;
+	}
+	rep->nifaces = k;
+	free(protect);
+	*devsp = devs;
+	*ndevs = n;
+	return EXIT_OK;
+}
+
+static uint32_t iface_policy_id(const char *name, void *arg)
+{
+	return policy_iface_id(arg, name);
+}
+
+/* rp_ifaces: the logical interface of every protected device and of the
+ * VLANs on them (netdev_entries). */
+static int write_iface_entries(struct rampart_bpf *skel, const struct policy *p, const struct apply_report *rep,
+			       const struct netdev *devs, int n)
+{
+	bool *protect = calloc((size_t)(n ? n : 1), sizeof(bool));
+	struct netdev_role *roles = calloc((size_t)(n ? n : 1), sizeof(*roles));
+	int max = 2 * n + 1, e = 0;
+	struct netdev_entry *ent = calloc((size_t)max, sizeof(*ent));
+	if (!protect || !roles || !ent) {
+		e = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < rep->nifaces; i++)
+		for (int j = 0; j < n; j++)
+			if (devs[j].ifindex == rep->ifaces[i].ifindex) {
+				protect[j] = true;
+				roles[j] = rep->ifaces[i].role;
+			}
+	int k = netdev_entries(devs, n, protect, roles, iface_policy_id, (void *)p, ent, max);
+	for (int i = 0; !e && i < k; i++) {
+		struct rp_iface_key key = { .ifindex = ent[i].ifindex, .vid = ent[i].vid };
+		struct rp_iface v = { .id = ent[i].id, .ifindex = ent[i].logical_ifindex,
+				      .flags = (ent[i].judges ? RP_IFF_JUDGES : 0) |
+					       (ent[i].elsewhere ? RP_IFF_ELSEWHERE : 0) };
+		e = datapath_put_iface(skel, &key, &v);
+	}
+out:
+	free(protect);
+	free(roles);
+	free(ent);
+	return e;
+}
+
 int resolve_cgroup_path(const char *arg, char *out, size_t outlen, char *err, size_t errlen)
 {
 	char mnt[PATH_MAX] = "";
@@ -506,6 +665,8 @@ int apply_policy(const struct apply_req *rq, struct apply_report *rep, FILE *not
 	bool created_dir = false, switched = false;
 	char old[APPLY_MAX_IFACES][IF_NAMESIZE];
 	const char *dir = rq->pin_dir;
+	struct netdev *devs = NULL;
+	int ndevs = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(rep, 0, sizeof(*rep));
@@ -557,6 +718,8 @@ policy_done:
 	bool loaded = pins_loaded(dir);
 	int nold = attached_ifaces(dir, old, APPLY_MAX_IFACES);
 	if ((rc = resolve_ifaces(rq, loaded, rep, old, nold, notes)))
+		goto out;
+	if ((rc = plan_ifaces(rq, p.opt.ingress_hook, rep, &devs, &ndevs, notes)))
 		goto out;
 	rc = EXIT_SYSTEM;
 	/* socket hooks: where (boot protection has none) */
@@ -632,12 +795,8 @@ policy_done:
 			e = bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info,
 						 sizeof(info), BPF_ANY);
 	}
-	for (int i = 0; !e && i < rep->nifaces; i++) {
-		struct apply_iface *f = &rep->ifaces[i];
-		f->policy_id = policy_iface_id(&p, f->name);
-		if (f->policy_id)
-			e = datapath_set_iface(skel, f->ifindex, f->policy_id);
-	}
+	if (!e)
+		e = write_iface_entries(skel, &p, rep, devs, ndevs);
 	if (e) {
 		fprintf(stderr, "rampart apply: cannot write the policy maps: %s\n", strerror(e < 0 ? -e : e));
 		goto out_skel;
@@ -657,7 +816,7 @@ policy_done:
 
 	struct rp_config cfg;
 	char wan[IF_NAMESIZE * 4] = "";
-	datapath_config_from_options(&cfg, rq->boot ? NULL : &p.opt);
+	datapath_config_from_policy(&cfg, rq->boot ? NULL : &p);
 	cfg.generation = rep->generation;
 	cfg.mode_changed_ns = lifecycle_now_boot_ns();
 	cfg.mode_reason = rq->reason ? rq->reason : RP_REASON_APPLY;
@@ -721,20 +880,29 @@ policy_done:
 	}
 
 	/* 7. the switch: one step per hook; on failure, back to the old programs */
-	for (int i = 0; i < rep->nifaces; i++)
+	for (int i = 0; i < rep->nifaces; i++) {
+		struct apply_iface *f = &rep->ifaces[i];
+		int tc_in = bpf_program__fd(f->role.l3 ? skel->progs.rampart_tc_ingress_l3 : skel->progs.rampart_tc_ingress);
+		int tc_out = bpf_program__fd(f->role.l3 ? skel->progs.rampart_tc_egress_l3 : skel->progs.rampart_tc_egress);
 		for (int x = 0; x < 2; x++) {
+			bool ingress = x == 0;
+			if (ingress && f->role.ingress == NETDEV_IN_NONE)
+				continue;
+			bool xdp = ingress && f->role.ingress == NETDEV_IN_XDP;
 			struct hook *h = &hooks[nhooks++];
 			memset(h, 0, sizeof(*h));
-			h->is_xdp = x == 0;
-			h->ifc = &rep->ifaces[i];
-			hook_prepare(h, dir);
-			h->ifc->added |= h->fresh;
+			h->ingress = ingress;
+			h->ifc = f;
+			h->dir = dir;
+			h->prog_fd = xdp ? bpf_program__fd(skel->progs.rampart_xdp) : ingress ? tc_in : tc_out;
+			h->alt_fd = tc_in;
+			hook_prepare(h, dir, xdp ? HK_XDP : HK_TCX);
+			f->added |= h->fresh;
 		}
-	int xdp_fd = bpf_program__fd(skel->progs.rampart_xdp);
-	int tc_fd = bpf_program__fd(skel->progs.rampart_tc_egress);
+	}
 	for (int i = 0; i < nhooks; i++) {
 		struct hook *h = &hooks[i];
-		if (hook_switch(h, h->is_xdp ? xdp_fd : tc_fd, notes, err, sizeof(err))) {
+		if (hook_switch(h, notes, err, sizeof(err))) {
 			fprintf(stderr, "rampart apply: %s: %s\n", h->ifc->name, err);
 			for (int j = i; j >= 0; j--)
 				hook_rollback(&hooks[j]);
@@ -769,6 +937,8 @@ policy_done:
 			snprintf(rep->detached[rep->ndetached++], IF_NAMESIZE, "%.15s", old[i]);
 		}
 	}
+	for (int i = 0; i < nhooks; i++)
+		hook_commit(&hooks[i]);
 	carry_boot_pins(dir);
 	if ((e = pin_set_commit(dir, "maps")) || (e = pin_set_commit(dir, "progs")))
 		fprintf(notes, "warning: the new policy is in force but its pins could not be "
@@ -778,11 +948,8 @@ policy_done:
 		rep->nsock_hooks = sock_sw.n;
 		rep->sock_fresh = sock_sw.n && sock_sw.h[0].fresh;
 	}
-	for (int i = 0; i < rep->nifaces; i++) {
-		struct apply_iface *f = &rep->ifaces[i];
-		snprintf(f->xdp_mode, sizeof(f->xdp_mode), "%s", xdp_mode_name(f->ifindex));
-		f->tc_kind = hooks[2 * i + 1].kind == HK_CLSACT ? "clsact" : "tcx";
-	}
+	for (int i = 0; i < nhooks; i++)
+		hook_report(&hooks[i]);
 	rc = EXIT_OK;
 	/* boot: the timer and the namespace hook; apply: keep the namespace
 	 * hook following the (possibly new) configuration map */
@@ -820,6 +987,7 @@ out_skel:
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
+	free(devs);
 	cls_tables_free(&t);
 	flat_policy_free(&fp);
 	diag_free(&d);
@@ -827,6 +995,19 @@ out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	return rc;
+}
+
+const char *apply_iface_summary(const struct apply_iface *f, char *buf, size_t n)
+{
+	const char *out = f->egress ? f->egress : "none";
+	if (!f->ingress)
+		snprintf(buf, n, "bridge port: tc egress (%s) judges bridged frames", out);
+	else if (!strcmp(f->ingress, "xdp"))
+		snprintf(buf, n, "xdp native, tc egress (%s)", out);
+	else
+		snprintf(buf, n, "tc ingress (%s), tc egress (%s)%s", f->ingress, out,
+			 f->role.l3 ? ", no link layer" : "");
+	return buf;
 }
 
 /* ---------- unload ---------- */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "netdev.h"
 
 #define APPLY_MAX_IFACES 64
 
@@ -31,9 +32,9 @@ struct apply_req {
 struct apply_iface {
 	char name[IF_NAMESIZE];
 	uint32_t ifindex;
-	uint32_t policy_id;   /* the policy's interface id, 0 when it does not name it */
-	char xdp_mode[16];    /* native / generic */
-	const char *tc_kind;  /* "tcx" or "clsact" */
+	struct netdev_role role; /* which programs it gets (netdev.h) */
+	const char *ingress;  /* what judges arriving packets: "xdp", "tcx", "clsact" or NULL (none) */
+	const char *egress;   /* "tcx" or "clsact" */
 	bool added;           /* attached by this apply (not there before) */
 };
 
@@ -50,11 +51,18 @@ struct apply_report {
 	int nifaces;
 	char detached[APPLY_MAX_IFACES][IF_NAMESIZE];
 	int ndetached;
+	struct apply_iface refused[APPLY_MAX_IFACES]; /* covered by "every interface" but not protectable */
+	int nrefused;
 	char wan[IF_NAMESIZE]; /* gateway mode: the attached wan interface, "" if none */
 	double seconds;
 	bool netns_hook;      /* an SK_LOOKUP link guards the network namespace */
 	char classifier[2048]; /* how the policy was compiled (cls_describe) */
 };
+
+/* "ingress xdp native, egress tc (tcx)" and the like, into buf. */
+const char *apply_iface_summary(const struct apply_iface *f, char *buf, size_t n);
+/* Its attachments as JSON members (", \"ingress\": ..."), on stdout. */
+void print_iface_json(const struct apply_iface *f);
 
 /* Returns an exit code of cli.h; diagnostics and errors go to stderr, notes
  * (fallbacks, dropped interfaces) to `notes`. */

@@ -7,50 +7,40 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 
-int attach_xdp(int prog_fd, uint32_t ifindex, bool *generic, char *err, size_t errlen)
+int attach_xdp(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, o, .flags = XDP_FLAGS_DRV_MODE);
 	int fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &o);
-	*generic = false;
 	if (fd >= 0)
 		return fd;
-	int native_err = -errno;
-	/* EBUSY/EEXIST: someone else's XDP program is there; generic would fail too */
-	if (native_err == -EBUSY || native_err == -EEXIST) {
+	int e = -errno;
+	if (e == -EBUSY || e == -EEXIST)
 		snprintf(err, errlen,
 			 "another XDP program is attached to ifindex %u (%s); remove it first "
-			 "(ip link set dev IF xdp off) or run `rampart unload`",
-			 ifindex, strerror(-native_err));
-		return native_err;
-	}
-	o.flags = XDP_FLAGS_SKB_MODE;
-	fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &o);
-	if (fd >= 0) {
-		*generic = true;
-		return fd;
-	}
-	int e = -errno;
-	snprintf(err, errlen, "cannot attach XDP to ifindex %u: native mode: %s, generic mode: %s%s",
-		 ifindex, strerror(-native_err), strerror(-e),
-		 e == -EBUSY || e == -EEXIST ? " (another XDP program is attached)" : "");
+			 "(ip link set dev IF xdp off), or use `option ingress-hook tc`",
+			 ifindex, strerror(-e));
+	else
+		snprintf(err, errlen, "no native XDP on ifindex %u: %s", ifindex, strerror(-e));
 	return e;
 }
 
-int attach_tcx_egress(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
+int attach_tcx(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen)
 {
 	/* With no relative program and no flags the kernel appends ours. */
-	int fd = bpf_link_create(prog_fd, (int)ifindex, (enum bpf_attach_type)RP_BPF_TCX_EGRESS, NULL);
+	enum bpf_attach_type t = (enum bpf_attach_type)(ingress ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS);
+	int fd = bpf_link_create(prog_fd, (int)ifindex, t, NULL);
 	if (fd >= 0)
 		return fd;
 	int e = -errno;
-	snprintf(err, errlen, "cannot attach tc egress (tcx link) to ifindex %u: %s", ifindex,
-		 strerror(-e));
+	snprintf(err, errlen, "cannot attach tc %s (tcx link) to ifindex %u: %s", ingress ? "ingress" : "egress",
+		 ifindex, strerror(-e));
 	return e;
 }
 
-int attach_tc_clsact(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
+int attach_tc_clsact(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
+	enum bpf_tc_attach_point ap = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = ap);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY,
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int e = bpf_tc_hook_create(&hook);
@@ -61,18 +51,27 @@ int attach_tc_clsact(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
 	}
 	e = bpf_tc_attach(&hook, &opts);
 	if (e) {
-		snprintf(err, errlen, "cannot attach the tc egress filter to ifindex %u: %s", ifindex,
-			 strerror(-e));
+		snprintf(err, errlen, "cannot attach the tc %s filter to ifindex %u: %s", ingress ? "ingress" : "egress",
+			 ifindex, strerror(-e));
 		return e;
 	}
 	return 0;
 }
 
-int detach_tc_clsact(uint32_t ifindex)
+int detach_tc_clsact(uint32_t ifindex, bool ingress)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
 	return bpf_tc_detach(&hook, &opts);
+}
+
+uint32_t query_tc_clsact(uint32_t ifindex, bool ingress)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
+	return bpf_tc_query(&hook, &opts) == 0 ? opts.prog_id : 0;
 }
 
 int link_switch(int link_fd, int new_prog_fd, char *err, size_t errlen)

@@ -1,11 +1,12 @@
 /* Attaching the datapath programs to an interface, and switching them.
  *
- * XDP (ingress) and tc egress are attached through BPF links: a link pinned
- * in bpffs keeps the program attached without any process, unpinning it
- * detaches it, and bpf_link_update() replaces its program in one step (every
- * packet runs either the old or the new program).  tc egress uses a tcx link
+ * XDP and tc (ingress and egress) are attached through BPF links: a link
+ * pinned in bpffs keeps the program attached without any process, unpinning
+ * it detaches it, and bpf_link_update() replaces its program in one step
+ * (every packet runs either the old or the new program).  tc uses tcx links
  * (Linux >= 6.6); on older kernels it falls back to a clsact filter with a
- * fixed handle and priority, replaced in place with BPF_TC_F_REPLACE. */
+ * fixed handle and priority, replaced in place with BPF_TC_F_REPLACE.
+ * Which device gets which program: netdev.h. */
 #ifndef RAMPART_ATTACH_H
 #define RAMPART_ATTACH_H
 
@@ -21,16 +22,19 @@
 #define RP_TC_HANDLE   0x5250 /* "RP" */
 #define RP_TC_PRIORITY 0xc0de
 
-/* XDP link: native (driver) mode first, generic (skb) mode when the driver
- * has no XDP support.  Returns the link fd, or -errno with err set;
- * *generic tells which mode was used. */
-int attach_xdp(int prog_fd, uint32_t ifindex, bool *generic, char *err, size_t errlen);
-/* tcx egress link.  Returns the link fd, or -errno with err set. */
-int attach_tcx_egress(int prog_fd, uint32_t ifindex, char *err, size_t errlen);
-/* clsact egress filter (created or replaced).  0 or -errno with err set. */
-int attach_tc_clsact(int prog_fd, uint32_t ifindex, char *err, size_t errlen);
-/* Removes our clsact egress filter (not the qdisc: others may use it). */
-int detach_tc_clsact(uint32_t ifindex);
+/* XDP link in native (driver) mode.  Generic (skb) mode is never used: it
+ * is slower than tc and costs the frames their GRO/GSO size.  Returns the
+ * link fd, or -errno with err set (-EOPNOTSUPP and the like: the driver has
+ * no native XDP, the caller uses tc; -EBUSY/-EEXIST: another XDP program). */
+int attach_xdp(int prog_fd, uint32_t ifindex, char *err, size_t errlen);
+/* tcx link, ingress or egress.  Returns the link fd, or -errno with err set. */
+int attach_tcx(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen);
+/* clsact filter (created or replaced).  0 or -errno with err set. */
+int attach_tc_clsact(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen);
+/* Removes our clsact filter (not the qdisc: others may use it). */
+int detach_tc_clsact(uint32_t ifindex, bool ingress);
+/* The program id of our clsact filter (0: none). */
+uint32_t query_tc_clsact(uint32_t ifindex, bool ingress);
 
 /* Replaces the program of a link (XDP or tcx).  0 or -errno with err set. */
 int link_switch(int link_fd, int new_prog_fd, char *err, size_t errlen);

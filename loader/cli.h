@@ -34,6 +34,7 @@ int cmd_apply(struct cli *c);   /* cmd_apply.c */
 int cmd_unload(struct cli *c);  /* cmd_apply.c */
 int cmd_status(struct cli *c);  /* cmd_status.c */
 int cmd_rules(struct cli *c);   /* cmd_rules.c */
+int cmd_metrics(struct cli *c); /* cmd_metrics.c */
 int cmd_flows(struct cli *c);   /* cmd_flows.c */
 int cmd_log(struct cli *c);     /* cmd_log.c */
 int cmd_daemon(struct cli *c);  /* cmd_daemon.c */

@@ -15,6 +15,18 @@ static int need_root(const char *cmd)
 	return EXIT_SYSTEM;
 }
 
+/* The interface's attachments in apply's and boot's JSON: "xdp" and "tc"
+ * (as before: the XDP mode, the tc egress kind) and what judges arriving
+ * packets ("ingress": xdp, tcx, clsact or none). */
+void print_iface_json(const struct apply_iface *f)
+{
+	printf(", \"ingress\": \"%s\", \"xdp\": \"%s\", \"tc\": \"%s\", \"link\": \"%s\"",
+	       f->ingress ? f->ingress : "none", f->ingress && !strcmp(f->ingress, "xdp") ? "native" : "none",
+	       f->egress ? f->egress : "none", f->role.l3 ? "ip" : "ether");
+	if (f->role.bridge_port)
+		printf(", \"bridge_port\": true");
+}
+
 static void print_json(const struct apply_req *rq, const struct apply_report *r)
 {
 	printf("{\"file\": ");
@@ -26,13 +38,21 @@ static void print_json(const struct apply_req *rq, const struct apply_report *r)
 	for (int i = 0; i < r->nifaces; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
 		json_str(stdout, r->ifaces[i].name);
-		printf(", \"xdp\": \"%s\", \"tc\": \"%s\", \"added\": %s}", r->ifaces[i].xdp_mode,
-		       r->ifaces[i].tc_kind, r->ifaces[i].added ? "true" : "false");
+		print_iface_json(&r->ifaces[i]);
+		printf(", \"added\": %s}", r->ifaces[i].added ? "true" : "false");
 	}
 	printf("], \"detached\": [");
 	for (int i = 0; i < r->ndetached; i++) {
 		printf("%s", i ? ", " : "");
 		json_str(stdout, r->detached[i]);
+	}
+	printf("], \"not_protected\": [");
+	for (int i = 0; i < r->nrefused; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(stdout, r->refused[i].name);
+		printf(", \"reason\": ");
+		json_str(stdout, r->refused[i].role.refused);
+		printf("}");
 	}
 	printf("], \"wan\": ");
 	if (r->wan[0])
@@ -57,10 +77,14 @@ static void print_text(const struct apply_req *rq, const struct apply_report *r)
 	       !r->replaced ? ""
 	       : r->state_reused ? "; replaced the running policy atomically, flows kept"
 				 : "; replaced the running policy atomically");
-	for (int i = 0; i < r->nifaces; i++)
-		printf("  %-16s xdp %s, tc egress (%s)%s%s\n", r->ifaces[i].name, r->ifaces[i].xdp_mode,
-		       r->ifaces[i].tc_kind, r->ifaces[i].added && r->replaced ? ", newly attached" : "",
+	for (int i = 0; i < r->nifaces; i++) {
+		char what[128];
+		printf("  %-16s %s%s%s\n", r->ifaces[i].name, apply_iface_summary(&r->ifaces[i], what, sizeof(what)),
+		       r->ifaces[i].added && r->replaced ? ", newly attached" : "",
 		       !strcmp(r->ifaces[i].name, r->wan) ? ", wan (gateway mode)" : "");
+	}
+	for (int i = 0; i < r->nrefused; i++)
+		printf("  %-16s NOT PROTECTED: %s\n", r->refused[i].name, r->refused[i].role.refused);
 	for (int i = 0; i < r->ndetached; i++)
 		printf("  %-16s detached\n", r->detached[i]);
 	if (r->cgroup[0])

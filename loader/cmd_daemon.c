@@ -1,9 +1,22 @@
-/* `rampart daemon [--policy FILE] [--iface IF]... [--cgroup PATH]`: the
+/* `rampart daemon [--policy FILE] [--iface IF]... [--cgroup PATH]
+ * [--metrics-file PATH [--metrics-interval S]] [--metrics-listen ADDR]`: the
  * long-running engine.  Applies the policy (the apply code path: atomic),
  * prints the log (like `rampart log -f`, --json for one object per line),
- * and re-applies on SIGHUP and when the policy file changes (inotify on its
- * directory, so editors that write a new file and rename it are seen).  A
- * policy that does not load is reported and the running one stays.
+ * and re-applies on SIGHUP and when the policy file changes.  A policy that
+ * does not load is reported and the running one stays.
+ *
+ * Changes are seen with inotify on the file's directory: a write of the
+ * file, an editor's write-and-rename, and a swap of a symlink on the way to
+ * it (a Kubernetes ConfigMap volume: FILE -> ..data/FILE, where `..data` is
+ * a symlink renamed atomically onto a new directory) - any event in the
+ * directory after which FILE (symlinks followed) is another file than the
+ * one last applied.  The directory of the file a symlink leads to is
+ * watched too, for edits there.  Writing into a directory that no link
+ * leads to yet (the next ConfigMap version) changes nothing.
+ *
+ * Metrics (metrics.h): --metrics-file rewrites PATH atomically every
+ * --metrics-interval seconds (node-exporter's textfile collector);
+ * --metrics-listen serves them over HTTP (metrics_http.h).
  *
  * The daemon never unloads: everything it applies is pinned, so SIGTERM,
  * a crash or a restart leave the policy enforcing exactly as it was
@@ -17,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -25,9 +39,12 @@
 #include "cli.h"
 #include "args.h"
 #include "format.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "pins.h"
 
 #define DEBOUNCE_NS (300 * 1000000ull) /* editors write in several steps */
+#define METRICS_INTERVAL_DEFAULT 15    /* seconds */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -41,12 +58,25 @@ static void on_hup(int sig)
 	reload_requested = 1;
 }
 
+/* A directory entry whose change means the policy changed. */
+struct watch {
+	int wd;                  /* inotify watch of its directory, -1: none */
+	char name[NAME_MAX + 1];
+};
+
 struct daemon {
 	struct apply_req rq;
 	int inotify_fd;
-	char base[NAME_MAX + 1]; /* the policy file's name in its directory */
+	struct watch file;        /* the policy file as named */
+	struct watch target;      /* the file its symlinks lead to (wd -1 when it is no symlink) */
+	dev_t dev;                /* the file (symlinks followed) as last applied */
+	ino_t ino;
 	uint64_t due_ns;          /* a change was seen: reload at this time (0: none) */
 	unsigned reloads, failures;
+	const char *metrics_file;
+	unsigned metrics_interval; /* seconds */
+	uint64_t metrics_due_ns;
+	bool metrics_failing;      /* the last write failed (say so once) */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -74,9 +104,56 @@ static uint32_t current_mode(const char *dir)
 	return mode;
 }
 
+/* Splits path into the directory to watch (into dir) and the entry name. */
+static void split_path(const char *path, char *dir, size_t dlen, char *name, size_t nlen)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	snprintf(a, sizeof(a), "%s", path);
+	snprintf(b, sizeof(b), "%s", path);
+	snprintf(dir, dlen, "%s", dirname(a));
+	snprintf(name, nlen, "%s", basename(b));
+}
+
+/* Watches the directory of the file the policy's symlinks lead to now (when
+ * the policy file is a symlink), replacing the previous such watch. */
+static void watch_target(struct daemon *d)
+{
+	char real[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	if (d->target.wd >= 0 && d->target.wd != d->file.wd)
+		inotify_rm_watch(d->inotify_fd, d->target.wd);
+	d->target.wd = -1;
+	if (d->inotify_fd < 0 || lstat(d->rq.file, &st) != 0 || !S_ISLNK(st.st_mode) || !realpath(d->rq.file, real))
+		return;
+	split_path(real, dir, sizeof(dir), d->target.name, sizeof(d->target.name));
+	/* IN_MASK_ADD: the same directory as the file's keeps that watch's events */
+	d->target.wd = inotify_add_watch(d->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+						     IN_MASK_ADD);
+}
+
+/* The policy file (symlinks followed) is another file than the one last
+ * applied. */
+static bool file_replaced(const struct daemon *d)
+{
+	struct stat st;
+	if (stat(d->rq.file, &st) != 0)
+		return d->ino != 0;
+	return st.st_dev != d->dev || st.st_ino != d->ino;
+}
+
 static int apply_now(struct daemon *d, const char *why)
 {
 	struct apply_report rep;
+	struct stat st;
+	/* before reading: a swap after this point is seen as another change */
+	if (stat(d->rq.file, &st) == 0) {
+		d->dev = st.st_dev;
+		d->ino = st.st_ino;
+	} else {
+		d->dev = 0;
+		d->ino = 0;
+	}
+	watch_target(d);
 	int rc = apply_policy(&d->rq, &rep, stderr);
 	if (rc == EXIT_OK)
 		say("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why,
@@ -99,6 +176,11 @@ static void reload(struct daemon *d, const char *why)
 		d->failures++;
 }
 
+static bool is_entry(const struct watch *w, const struct inotify_event *ev)
+{
+	return w->wd >= 0 && ev->wd == w->wd && !strcmp(ev->name, w->name);
+}
+
 /* Reads pending inotify events; a change of our file schedules a reload. */
 static void drain_inotify(struct daemon *d)
 {
@@ -107,13 +189,31 @@ static void drain_inotify(struct daemon *d)
 		ssize_t n = read(d->inotify_fd, buf, sizeof(buf));
 		if (n <= 0)
 			return;
+		bool other = false;
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
-			if (ev->len && !strcmp(ev->name, d->base))
+			if (ev->len && (is_entry(&d->file, ev) || is_entry(&d->target, ev)))
 				d->due_ns = now_mono_ns() + DEBOUNCE_NS;
+			else if (ev->len)
+				other = true;
 			p += sizeof(*ev) + ev->len;
 		}
+		/* another entry changed: a symlink on the way to our file? */
+		if (other && file_replaced(d))
+			d->due_ns = now_mono_ns() + DEBOUNCE_NS;
 	}
+}
+
+static void write_metrics(struct daemon *d)
+{
+	int rc = metrics_write_file(d->metrics_file, d->rq.pin_dir, "daemon");
+	if (rc == EXIT_OK && d->metrics_failing)
+		say("writing %s again", d->metrics_file);
+	else if (rc != EXIT_OK && !d->metrics_failing)
+		say("cannot write the metrics to %s (exit %d); trying again every %u s", d->metrics_file, rc,
+		    d->metrics_interval);
+	d->metrics_failing = rc != EXIT_OK;
+	d->metrics_due_ns = now_mono_ns() + d->metrics_interval * 1000000000ull;
 }
 
 static void tick(void *arg)
@@ -134,6 +234,19 @@ static void tick(void *arg)
 		else
 			reload(d, "policy file changed");
 	}
+	if (d->metrics_file && now_mono_ns() >= d->metrics_due_ns)
+		write_metrics(d);
+}
+
+/* --metrics-interval: whole seconds, 1 to a day. */
+static int parse_interval(struct cli *c, const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end || v < 1 || v > 86400)
+		return usage_error(c, "--metrics-interval takes whole seconds from 1 to 86400 (got `%s`)", s);
+	*out = (unsigned)v;
+	return 0;
 }
 
 int cmd_daemon(struct cli *c)
@@ -144,17 +257,37 @@ int cmd_daemon(struct cli *c)
 	d.rq.pin_dir = c->pin_dir;
 	d.rq.file = DEFAULT_POLICY_FILE;
 	d.rq.reason = RP_REASON_DAEMON;
-	d.inotify_fd = -1;
-	static const char *const known[] = { "--policy", "--iface", "--cgroup", NULL };
+	d.inotify_fd = d.file.wd = d.target.wd = -1;
+	d.metrics_interval = METRICS_INTERVAL_DEFAULT;
+	const char *listen = NULL;
+	struct sockaddr_storage listen_sa;
+	bool interval_given = false;
+	static const char *const known[] = { "--policy", "--iface", "--cgroup", "--metrics-file",
+					     "--metrics-interval", "--metrics-listen", NULL };
 	for (int i = 1; i < c->argc; i++) {
 		struct arg a;
 		if (arg_next(c, &i, known, &a))
 			return EXIT_USAGE;
 		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a.val);
-		if (apply_option(c, &a, &d.rq, ifnames) > 0)
+			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH, "
+					      "--metrics-file PATH, --metrics-interval S, --metrics-listen ADDR)", a.val);
+		if (!strcmp(a.opt, "--metrics-file")) {
+			d.metrics_file = a.val;
+		} else if (!strcmp(a.opt, "--metrics-interval")) {
+			if (parse_interval(c, a.val, &d.metrics_interval))
+				return EXIT_USAGE;
+			interval_given = true;
+		} else if (!strcmp(a.opt, "--metrics-listen")) {
+			listen = a.val;
+			if (metrics_listen_parse(listen, &listen_sa) != 0)
+				return usage_error(c, "--metrics-listen takes HOST:PORT with a numeric address, "
+						      "[IPV6]:PORT or :PORT (got `%s`)", listen);
+		} else if (apply_option(c, &a, &d.rq, ifnames) > 0) {
 			return EXIT_USAGE;
+		}
 	}
+	if (interval_given && !d.metrics_file)
+		return usage_error(c, "--metrics-interval needs --metrics-file PATH");
 	if (geteuid() != 0) {
 		fprintf(stderr, "rampart daemon: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
 		return EXIT_SYSTEM;
@@ -169,21 +302,35 @@ int cmd_daemon(struct cli *c)
 	sigaction(SIGHUP, &sa, NULL);
 
 	/* watch before the first apply, so no edit falls between the two */
-	char dirbuf[PATH_MAX], basebuf[PATH_MAX];
-	snprintf(dirbuf, sizeof(dirbuf), "%s", d.rq.file);
-	snprintf(basebuf, sizeof(basebuf), "%s", d.rq.file);
-	snprintf(d.base, sizeof(d.base), "%s", basename(basebuf));
+	char dir[PATH_MAX];
+	split_path(d.rq.file, dir, sizeof(dir), d.file.name, sizeof(d.file.name));
 	d.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (d.inotify_fd < 0 || inotify_add_watch(d.inotify_fd, dirname(dirbuf), IN_CLOSE_WRITE | IN_MOVED_TO |
-						  IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
+	if (d.inotify_fd >= 0)
+		d.file.wd = inotify_add_watch(d.inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+						 IN_DELETE | IN_ATTRIB);
+	if (d.file.wd < 0)
 		say("cannot watch %s for changes (%s); reload with SIGHUP", d.rq.file, strerror(errno));
 
 	int rc = apply_now(&d, "start");
 	if (rc != EXIT_OK && !pins_loaded(c->pin_dir))
 		return rc; /* nothing to serve; systemd restarts us, boot protection holds meanwhile */
+	if (d.metrics_file) {
+		write_metrics(&d);
+		say("writing the metrics to %s every %u s", d.metrics_file, d.metrics_interval);
+	}
+	struct metrics_http *http = NULL;
+	if (listen) {
+		char err[256];
+		http = metrics_http_start(&listen_sa, c->pin_dir, err, sizeof(err));
+		if (http)
+			say("serving the metrics at http://%s/metrics", listen);
+		else
+			say("cannot serve the metrics on %s: %s; the daemon goes on without", listen, err);
+	}
 	say("serving the log of %s; SIGHUP or an edit of %s reloads; SIGTERM exits and leaves the policy "
 	    "in force", c->pin_dir, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
+	metrics_http_stop(http);
 	say("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures, c->pin_dir);
 	if (d.inotify_fd >= 0)
 		close(d.inotify_fd);

@@ -130,16 +130,20 @@ int cmd_boot(struct cli *c)
 		for (int i = 0; i < rep.nifaces; i++) {
 			printf("%s{\"name\": ", i ? ", " : "");
 			json_str(stdout, rep.ifaces[i].name);
-			printf(", \"xdp\": \"%s\", \"tc\": \"%s\"}", rep.ifaces[i].xdp_mode, rep.ifaces[i].tc_kind);
+			print_iface_json(&rep.ifaces[i]);
+			printf("}");
 		}
 		printf("]}\n");
 		return EXIT_OK;
 	}
 	printf("boot protection pinned in %s: outbound traffic and its replies pass, new inbound is blocked\n",
 	       c->pin_dir);
-	for (int i = 0; i < rep.nifaces; i++)
-		printf("  %-16s xdp %s, tc egress (%s)\n", rep.ifaces[i].name, rep.ifaces[i].xdp_mode,
-		       rep.ifaces[i].tc_kind);
+	for (int i = 0; i < rep.nifaces; i++) {
+		char what[128];
+		printf("  %-16s %s\n", rep.ifaces[i].name, apply_iface_summary(&rep.ifaces[i], what, sizeof(what)));
+	}
+	for (int i = 0; i < rep.nrefused; i++)
+		printf("  %-16s NOT PROTECTED: %s\n", rep.refused[i].name, rep.refused[i].role.refused);
 	if (rep.netns_hook)
 		printf("  network namespace: SK_LOOKUP hook (new inbound TCP connections and UDP to unconnected "
 		       "sockets on interfaces that appear later)\n");

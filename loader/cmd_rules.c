@@ -1,6 +1,8 @@
-/* `rampart rules [--json]`: the loaded rules in evaluation order (rules in
- * policy order, then the table defaults), each with where it was written,
- * its table and verdict, and how many new flows it decided or recorded. */
+/* `rampart rules [--json] [TABLE]...`: the loaded rules in evaluation order
+ * (rules in policy order, then the table defaults), each with where it was
+ * written, its table and verdict, and how many new flows it decided or
+ * recorded; with TABLEs, only the rules of those tables. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -10,6 +12,20 @@
 #include "json.h"
 #include "view.h"
 
+/* The tables asked for (all when none). */
+struct table_filter {
+	int n;
+	char **names;
+};
+
+static bool wanted(const struct table_filter *tf, const struct rp_rule_meta *m)
+{
+	for (int i = 0; i < tf->n; i++)
+		if (!strncmp(tf->names[i], m->table, sizeof(m->table)))
+			return true;
+	return tf->n == 0;
+}
+
 static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 {
 	if (m->rule_id != RP_SLOT_NONE)
@@ -18,7 +34,7 @@ static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 		snprintf(buf, n, "%s", m->file[0] ? m->file : "(implicit)");
 }
 
-static void print_json(const struct view *v)
+static void print_json(const struct view *v, const struct table_filter *tf)
 {
 	bool first = true;
 	printf("{\"policy\": ");
@@ -29,7 +45,7 @@ static void print_json(const struct view *v)
 	printf(", \"rules\": [");
 	for (uint32_t s = 0; s < v->nslots; s++) {
 		const struct rp_rule_meta *m = view_rule(v, s);
-		if (!m)
+		if (!m || !wanted(tf, m))
 			continue;
 		struct rp_rule_stats st;
 		datapath_rule_stats(v->stats_fd, s, &st);
@@ -50,7 +66,7 @@ static void print_json(const struct view *v)
 	printf("%s]}\n", first ? "" : "\n");
 }
 
-static void print_text(const struct view *v)
+static void print_text(const struct view *v, const struct table_filter *tf)
 {
 	struct columns t;
 	char num[16], where_buf[RP_FILE_LEN + 16], pk[32], by[32], text[RP_TEXT_LEN + 64];
@@ -61,7 +77,7 @@ static void print_text(const struct view *v)
 	columns_add(&t, head);
 	for (uint32_t s = 0; s < v->nslots; s++) {
 		const struct rp_rule_meta *m = view_rule(v, s);
-		if (!m)
+		if (!m || !wanted(tf, m))
 			continue;
 		struct rp_rule_stats st;
 		datapath_rule_stats(v->stats_fd, s, &st);
@@ -88,16 +104,27 @@ static void print_text(const struct view *v)
 
 int cmd_rules(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
+	struct table_filter tf = { .n = c->argc - 1, .names = c->argv + 1 };
+	for (int i = 0; i < tf.n; i++)
+		if (tf.names[i][0] == '-')
+			return usage_error(c, "unknown option `%s` (takes TABLE names and --json)", tf.names[i]);
 	struct view v;
 	int rc = view_open(&v, c->pin_dir, "rules", VIEW_RULES, false);
 	if (rc)
 		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
+	for (int i = 0; i < tf.n; i++) {
+		bool known = false;
+		for (uint32_t s = 0; s < v.nslots && !known; s++)
+			known = view_rule(&v, s) && !strncmp(tf.names[i], v.meta[s].table, sizeof(v.meta[s].table));
+		if (!known) {
+			view_close(&v);
+			return usage_error(c, "the loaded policy has no table `%s`", tf.names[i]);
+		}
+	}
 	if (c->json)
-		print_json(&v);
+		print_json(&v, &tf);
 	else
-		print_text(&v);
+		print_text(&v, &tf);
 	view_close(&v);
 	return EXIT_OK;
 }

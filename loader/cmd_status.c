@@ -1,146 +1,19 @@
 /* `rampart status [--json]`: what is loaded in the pin dir and how it is
  * doing, from the pins alone: mode, policy, attachments, conntrack usage,
  * totals.  With nothing loaded it says so (mode `unloaded`) and exits 0. */
-#include <dirent.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include "attach.h"
 #include "boot.h"
 #include "cli.h"
 #include "datapath.h"
 #include "format.h"
 #include "json.h"
-#include "pins.h"
 #include "sockhooks.h"
 #include "view.h"
-
-struct attachment {
-	char pin[256];     /* file name under DIR/links: HOOK.IFNAME */
-	char hook[32];
-	char ifname[IF_NAMESIZE + 1]; /* as pinned */
-	char now_name[IF_NAMESIZE + 1]; /* the interface the link holds now ("" when gone) */
-	uint32_t ifindex, prog_id;
-	const char *kind; /* "link" or "clsact filter" */
-	const char *detail; /* XDP mode, "tcx" or "clsact" */
-	bool alive;
-	const char *xdp_mode;
-};
-
-/* By interface, XDP (ingress) before tc (egress). */
-static int cmp_attachment(const void *a, const void *b)
-{
-	const struct attachment *x = a, *y = b;
-	int c = strcmp(x->ifname, y->ifname);
-	return c ? c : -strcmp(x->hook, y->hook);
-}
-
-/* tc egress through a clsact filter (kernels without tcx): the pin is the
- * program, a marker; ask tc whether our filter still runs it. */
-static void query_clsact(struct attachment *a, const char *pin_path)
-{
-	uint32_t ifindex = if_nametoindex(a->ifname);
-	int fd = bpf_obj_get(pin_path);
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info);
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	close(fd);
-	a->prog_id = info.id;
-	a->ifindex = ifindex;
-	if (!ifindex)
-		return;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY);
-	a->alive = bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == info.id &&
-		   if_indextoname(ifindex, a->now_name);
-}
-
-/* The attachments pinned under DIR/links (see pins.h), each asked whether
- * it still holds its interface (a link whose device was deleted reports
- * ifindex 0). */
-static int read_attachments(const char *dir, struct attachment **out)
-{
-	char path[4096];
-	pins_path(path, sizeof(path), dir, "links", NULL);
-	DIR *d = opendir(path);
-	*out = NULL;
-	if (!d)
-		return 0;
-	int n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char hook[32], ifname[IF_NAMESIZE + 1];
-		if (de->d_name[0] == '.' ||
-		    !pins_parse_link_name(de->d_name, hook, sizeof(hook), ifname, sizeof(ifname)))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct attachment *a = realloc(*out, (size_t)cap * sizeof(**out));
-			if (!a)
-				break;
-			*out = a;
-		}
-		struct attachment *a = &(*out)[n++];
-		memset(a, 0, sizeof(*a));
-		snprintf(a->pin, sizeof(a->pin), "%s", de->d_name);
-		snprintf(a->hook, sizeof(a->hook), "%s", strcmp(hook, "tcf") ? hook : "tc");
-		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
-		char lp[4096];
-		pins_path(lp, sizeof(lp), dir, "links", de->d_name);
-		if (!strcmp(hook, "tcf")) {
-			a->kind = "clsact filter";
-			a->detail = "clsact";
-			query_clsact(a, lp);
-			continue;
-		}
-		a->kind = "link";
-		a->detail = strcmp(hook, "tc") ? NULL : "tcx";
-		int fd = bpf_obj_get(lp);
-		bool is_link = false;
-		if (fd >= 0) {
-			is_link = link_target(fd, &a->ifindex, &a->prog_id) == 0;
-			close(fd);
-		}
-		a->alive = is_link && a->ifindex != 0 && if_indextoname(a->ifindex, a->now_name);
-		if (a->alive && !strcmp(a->hook, "xdp"))
-			a->xdp_mode = a->detail = xdp_mode_name(a->ifindex);
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(*out, (size_t)n, sizeof(**out), cmp_attachment);
-	return n;
-}
-
-/* Entries of the conntrack table, bounded so a table that changes under
- * the walk (deletions restart a hash walk) still ends. */
-static uint64_t count_flows(int fd, uint32_t capacity)
-{
-	struct ct_key k, next;
-	uint64_t n = 0;
-	void *prev = NULL;
-	while (n <= (uint64_t)capacity && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		n++;
-		k = next;
-		prev = &k;
-	}
-	return n > capacity ? capacity : n;
-}
-
-static uint32_t map_capacity(int fd)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
-}
 
 struct totals {
 	uint64_t passed, dropped;
@@ -149,59 +22,28 @@ struct totals {
 static struct totals sum_totals(const uint64_t c[RPC_COUNTER_COUNT])
 {
 	struct totals t = { 0 };
-	for (int i = RPC_PASS_FLOW; i <= RPC_PASS_FRAG; i++)
-		t.passed += c[i];
-	for (int i = RPC_DROP_TRUNC_L2; i <= RPC_DROP_REJECT_FAILED; i++)
-		t.dropped += c[i];
+	for (int i = 0; i < RPC_COUNTER_COUNT; i++) {
+		const char *name = datapath_counter_name((enum rp_counter)i);
+		if (!strncmp(name, "pass-", 5))
+			t.passed += c[i];
+		else if (!strncmp(name, "drop-", 5))
+			t.dropped += c[i];
+	}
 	return t;
 }
 
-/* "(flow 1200, related 3)" for the non-zero counters in [from, to]. */
-static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], int from, int to, const char *strip)
+/* "flow 1200, related 3" for the non-zero counters named PREFIX... */
+static void detail(char *buf, size_t n, const uint64_t c[RPC_COUNTER_COUNT], const char *prefix)
 {
-	size_t o = 0;
+	size_t o = 0, pl = strlen(prefix);
 	buf[0] = '\0';
-	for (int i = from; i <= to && o < n; i++) {
-		if (!c[i])
-			continue;
+	for (int i = 0; i < RPC_COUNTER_COUNT && o < n; i++) {
 		const char *name = datapath_counter_name((enum rp_counter)i);
-		if (strip && !strncmp(name, strip, strlen(strip)))
-			name += strlen(strip);
+		if (!c[i] || strncmp(name, prefix, pl))
+			continue;
+		name += pl;
 		o += (size_t)snprintf(buf + o, n - o, "%s%s %llu", o ? ", " : "", name, (unsigned long long)c[i]);
 	}
-}
-
-/* The network namespace's SK_LOOKUP link of boot protection (boot.h):
- * its program id, 0 when there is none; drops: what it dropped. */
-static uint32_t netns_hook(const char *dir, uint64_t *drops)
-{
-	char path[4096];
-	struct bpf_link_info info;
-	uint32_t len = sizeof(info);
-	*drops = 0;
-	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
-	int fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	memset(&info, 0, sizeof(info));
-	uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
-	close(fd);
-	fd = pins_open_map(dir, "rp_boot_sk_drops");
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t v[1024];
-	__u32 zero = 0;
-	if (fd >= 0 && ncpu > 0 && ncpu <= 1024 && bpf_map_lookup_elem(fd, &zero, v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			*drops += v[i];
-	if (fd >= 0)
-		close(fd);
-	return id;
-}
-
-/* A real policy, not just the boot set (which pins an empty one). */
-static bool have_policy(const struct view *v)
-{
-	return v->have_info && (v->info.nrules || v->info.path[0]);
 }
 
 static void print_unloaded(const struct cli *c)
@@ -240,7 +82,7 @@ static void sock_status_text(const char *dir)
 	sockhooks_report_apps(dir, stdout, SOCK_REPORT_TEXT);
 }
 
-static void print_json(const struct cli *c, const struct view *v, const struct attachment *att, int natt,
+static void print_json(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
 		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
 {
 	char buf[128];
@@ -256,7 +98,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 		printf(", \"mode_changed_at\": null, \"mode_changed_at_ns\": null");
 	}
 	uint64_t drops;
-	uint32_t hook = netns_hook(c->pin_dir, &drops);
+	uint32_t hook = view_netns_hook(c->pin_dir, &drops);
 	if (hook)
 		printf(", \"netns_hook\": {\"hook\": \"sk_lookup\", \"prog_id\": %u, \"dropped\": %llu}", hook,
 		       (unsigned long long)drops);
@@ -272,7 +114,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 		printf(", \"after_timeout\": \"%s\"}", v->cfg.boot_fail_closed ? "closed" : "open");
 	}
 	printf(", \"policy\": ");
-	if (have_policy(v)) {
+	if (view_have_policy(v)) {
 		printf("{\"file\": ");
 		json_str(stdout, v->info.path);
 		printf(", \"sha256\": \"%s\"", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
@@ -284,7 +126,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 	}
 	printf(", \"attachments\": [");
 	for (int i = 0; i < natt; i++) {
-		const struct attachment *a = &att[i];
+		const struct view_attachment *a = &att[i];
 		printf("%s{\"hook\": ", i ? ", " : "");
 		json_str(stdout, a->hook);
 		printf(", \"interface\": ");
@@ -317,7 +159,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct a
 	printf("}}\n");
 }
 
-static void print_text(const struct cli *c, const struct view *v, const struct attachment *att, int natt,
+static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
 		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
 {
 	char buf[512], b2[64];
@@ -346,7 +188,7 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - at));
 		printf(", by %s\n", lifecycle_reason_name(v->cfg.mode_reason));
 	}
-	if (!have_policy(v) && v->have_info) {
+	if (!view_have_policy(v) && v->have_info) {
 		printf("policy:       none (boot protection only)\n");
 	} else if (v->have_info) {
 		uint64_t now = now_realtime_ns();
@@ -361,7 +203,7 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		printf("policy:       (no policy information pinned)\n");
 	}
 	uint64_t drops;
-	uint32_t hook = netns_hook(c->pin_dir, &drops);
+	uint32_t hook = view_netns_hook(c->pin_dir, &drops);
 	if (hook)
 		printf("netns hook:   sk_lookup, prog %u (new inbound on any interface in boot/lockdown; "
 		       "%llu dropped)\n", hook, (unsigned long long)drops);
@@ -372,7 +214,7 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		struct columns t;
 		columns_init(&t, 4, 0);
 		for (int i = 0; i < natt; i++) {
-			const struct attachment *a = &att[i];
+			const struct view_attachment *a = &att[i];
 			char state[128];
 			if (!a->alive)
 				snprintf(state, sizeof(state), "%s, DETACHED (interface gone or filter removed)",
@@ -400,15 +242,19 @@ static void print_text(const struct cli *c, const struct view *v, const struct a
 		const char *cells[] = { label, num, extra };                       \
 		columns_add(&t, cells);                                            \
 	} while (0)
-	detail(buf, sizeof(buf), ctr, RPC_PASS_FLOW, RPC_PASS_FRAG, "pass-");
+	detail(buf, sizeof(buf), ctr, "pass-");
 	ROW("passed", tot.passed, buf);
 	ROW("new flows allowed", ctr[RPC_NEW_ALLOW], "");
 	ROW("new flows denied", ctr[RPC_NEW_DENY], "");
 	ROW("new flows rejected", ctr[RPC_NEW_REJECT], "");
+	if (ctr[RPC_REJECT_STRAY])
+		ROW("stray segments rejected", ctr[RPC_REJECT_STRAY], "(RST to segments of no flow: a closed port)");
+	if (ctr[RPC_NEW_FORWARDED])
+		ROW("forwarded, judged at ingress", ctr[RPC_NEW_FORWARDED], "(tracked as they leave, NAT too)");
 	ROW("new flows asked", ctr[RPC_NEW_ASK], ctr[RPC_NEW_ASK] ? "(ask-default applied)" : "");
 	if (ctr[RPC_NEW_BOOT_OUT])
 		ROW("boot: outbound allowed", ctr[RPC_NEW_BOOT_OUT], "");
-	detail(buf, sizeof(buf), ctr, RPC_DROP_TRUNC_L2, RPC_DROP_REJECT_FAILED, "drop-");
+	detail(buf, sizeof(buf), ctr, "drop-");
 	ROW("dropped", tot.dropped, buf);
 	ROW("conntrack full", ctr[RPC_DROP_CT_FULL], ctr[RPC_DROP_CT_FULL] ? "(new allowed flows dropped)" : "");
 	ROW("conntrack expired", ctr[RPC_CT_EXPIRED], "");
@@ -439,10 +285,10 @@ int cmd_status(struct cli *c)
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
-	uint32_t capacity = map_capacity(v.conntrack_fd);
-	uint64_t entries = count_flows(v.conntrack_fd, capacity);
-	struct attachment *att;
-	int natt = read_attachments(c->pin_dir, &att);
+	uint32_t capacity = view_map_capacity(v.conntrack_fd);
+	uint64_t entries = view_count_flows(v.conntrack_fd, capacity);
+	struct view_attachment *att;
+	int natt = view_attachments(c->pin_dir, &att);
 	if (c->json)
 		print_json(c, &v, att, natt, entries, capacity, ctr);
 	else

@@ -1,5 +1,6 @@
 /* Open, size, load and configure the packet datapath (see datapath.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,10 +86,28 @@ void datapath_destroy(struct rampart_bpf *skel)
 	rampart_bpf__destroy(skel);
 }
 
-void datapath_config_from_options(struct rp_config *cfg, const struct options *opt)
+/* Can the policy answer anything with a reject?  Then segments of no flow
+ * are judged too (a rejected port answers them as a closed one). */
+static bool policy_can_reject(const struct policy *p)
+{
+	if (p->opt.ask_default == VERDICT_REJECT)
+		return true;
+	for (int i = 0; i < p->nrules; i++)
+		if (p->rules[i].verdict == VERDICT_REJECT)
+			return true;
+	for (int t = 0; t < p->ntables; t++)
+		if (p->tables[t].dflt == VERDICT_REJECT)
+			return true;
+	return false;
+}
+
+void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 {
 	const uint64_t s = 1000000000ull;
+	const struct options *opt = p ? &p->opt : NULL;
 	memset(cfg, 0, sizeof(*cfg));
+	if (p && policy_can_reject(p))
+		cfg->flags |= RP_CFG_F_REJECTS;
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
@@ -181,10 +200,16 @@ int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p,
 	return bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info), BPF_ANY);
 }
 
+int datapath_put_iface(struct rampart_bpf *skel, const struct rp_iface_key *key, const struct rp_iface *v)
+{
+	return bpf_map__update_elem(skel->maps.rp_ifaces, key, sizeof(*key), v, sizeof(*v), BPF_ANY);
+}
+
 int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id)
 {
-	struct rp_iface v = { .id = id };
-	return bpf_map__update_elem(skel->maps.rp_ifaces, &ifindex, sizeof(ifindex), &v, sizeof(v), BPF_ANY);
+	struct rp_iface_key key = { .ifindex = ifindex };
+	struct rp_iface v = { .id = id, .ifindex = ifindex, .flags = RP_IFF_JUDGES };
+	return datapath_put_iface(skel, &key, &v);
 }
 
 int datapath_counters(int fd, uint64_t out[RPC_COUNTER_COUNT])
@@ -286,6 +311,11 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_SOCK_DENY] = "socket-deny",
 		[RPC_SOCK_REJECT] = "socket-reject",
 		[RPC_NEW_SOCK_JUDGED] = "new-judged-at-socket",
+		[RPC_NEW_FORWARDED] = "new-forwarded-judged-at-ingress",
+		[RPC_PASS_VLAN_ELSEWHERE] = "pass-vlan-judged-elsewhere",
+		[RPC_REJECT_STRAY] = "reject-stray-segment",
+		[RPC_DROP_REJECT_NOT_UNICAST] = "drop-reject-unanswerable",
+		[RPC_PASS_ANSWER] = "pass-reject-answer",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

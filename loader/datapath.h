@@ -43,15 +43,19 @@ static inline uint32_t policy_rule_slot(const struct policy *p, int rule, int ta
 	return rule >= 0 ? (uint32_t)rule : (uint32_t)(p->nrules + table);
 }
 
-/* The configuration a policy's options ask for (mode enforcing). */
-void datapath_config_from_options(struct rp_config *cfg, const struct options *opt);
+/* The configuration a policy asks for (mode enforcing); p NULL: boot
+ * protection, no policy. */
+void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p);
 int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg);
 int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg);
 /* Rule metadata for `rampart rules` (one entry per slot). */
 int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p);
 int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p, const char *path,
 			       const uint8_t sha256[32]);
-/* ifindex -> the policy's interface id; wan_ifindex (0: none) for gateway mode. */
+/* rp_ifaces: the logical interface of a device (or of a VLAN on it). */
+int datapath_put_iface(struct rampart_bpf *skel, const struct rp_iface_key *key, const struct rp_iface *v);
+/* The simple case: ifindex, untagged, is itself, with the policy's id and
+ * judged by its own ingress program. */
 int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id);
 
 /* Sums over CPUs. */

@@ -17,19 +17,21 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "[FILE]", "parse and validate a policy; print errors and warnings" },
 	{ "explain", cmd_explain, "[--policy FILE] [--json] EVENT",
 	  "show the path an event takes through the tables and the verdict" },
-	{ "apply", cmd_apply, "[FILE] [--iface IF]... [--cgroup PATH]",
+	{ "apply", cmd_apply, "[FILE] [--iface IF]... [--cgroup PATH] [--policy FILE]",
 	  "compile, load, attach and pin a policy (replaces a running one atomically)" },
 	{ "unload", cmd_unload, "", "detach and unpin everything in the pin dir" },
 	{ "status", cmd_status, "[--json]", "mode, policy, attachments, conntrack usage and totals" },
-	{ "rules", cmd_rules, "[--json]", "the loaded rules in order with their hit counters" },
+	{ "rules", cmd_rules, "[--json] [TABLE]...", "the loaded rules in order with their hit counters" },
+	{ "metrics", cmd_metrics, "", "the counters in the Prometheus text exposition format" },
 	{ "flows", cmd_flows, "[--json]", "the tracked connections (conntrack)" },
-	{ "log", cmd_log, "[-f] [--json]",
+	{ "log", cmd_log, "[-f|--follow] [--json]",
 	  "rule-match log events; reading consumes them (one reader sees each event)" },
-	{ "boot", cmd_boot, "[--timeout S] [--fail open|closed]",
+	{ "boot", cmd_boot, "[--timeout S] [--fail open|closed] [--iface IF]... [--cgroup PATH] [--policy FILE]",
 	  "boot protection: outbound only until a policy is applied (opens after the timeout)" },
-	{ "daemon", cmd_daemon, "[--policy FILE] [--iface IF]...",
+	{ "daemon", cmd_daemon, "[--policy FILE] [--iface IF]... [--cgroup PATH] [--metrics-file PATH] "
+	  "[--metrics-interval S] [--metrics-listen ADDR]",
 	  "apply the policy, print the log, reload on SIGHUP or when the file changes" },
-	{ "reset", cmd_reset, "[--policy FILE] [--iface IF]...",
+	{ "reset", cmd_reset, "[--policy FILE] [--iface IF]... [--cgroup PATH]",
 	  "restore the shipped default policy as FILE (backup kept) and apply it" },
 	{ "stop", cmd_stop, "", "mode open: permit all traffic, programs stay pinned" },
 	{ "shutdown", cmd_shutdown, "", "mode lockdown: block all traffic in and out" },
@@ -38,8 +40,14 @@ static const struct command commands[] = {
 static void print_usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [--pin-dir DIR] [--json] COMMAND [ARGS]\n\ncommands:\n", prog);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %-34s %s\n", commands[i].name, commands[i].args, commands[i].help);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		/* long argument lists get the description on a line of its own */
+		if (strlen(commands[i].args) > 34)
+			fprintf(f, "  %-8s %s\n  %-8s %-34s %s\n", commands[i].name, commands[i].args, "", "",
+				commands[i].help);
+		else
+			fprintf(f, "  %-8s %-34s %s\n", commands[i].name, commands[i].args, commands[i].help);
+	}
 	fprintf(f, "\nDefault policy: %s   default pin dir: %s\n"
 		   "Exit codes: 0 ok, 1 policy error, 2 usage error, 3 system error.\n",
 		DEFAULT_POLICY_FILE, DEFAULT_PIN_DIR);

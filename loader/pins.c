@@ -77,6 +77,8 @@ bool pins_loaded(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+const char *const pins_link_hooks[PINS_NLINK_HOOKS] = { "xdp", "tci", "tc", "tcfi", "tcf" };
+
 void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname)
 {
 	int n = snprintf(buf, len, "%s-%s", hook, ifname);
@@ -91,7 +93,10 @@ bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *if
 	if (!dash || dash == name || !dash[1])
 		return false;
 	snprintf(hook, hooklen, "%.*s", (int)(dash - name), name);
-	if (strcmp(hook, "xdp") && strcmp(hook, "tc") && strcmp(hook, "tcf"))
+	bool known = false;
+	for (int i = 0; i < PINS_NLINK_HOOKS; i++)
+		known |= !strcmp(hook, pins_link_hooks[i]);
+	if (!known)
 		return false;
 	int n = snprintf(ifname, iflen, "%s", dash + 1);
 	for (int i = 0; i < n && i < (int)iflen; i++)

@@ -3,12 +3,14 @@
  *
  *   DIR/maps/NAME          every map of the datapath object, by its BPF name
  *                          (rp_conntrack, rp_config, rp_rules, cls_pairs, ...)
- *   DIR/links/xdp-IFNAME   the XDP link of each protected interface
+ *   DIR/links/xdp-IFNAME   the XDP link of an interface judged by XDP
+ *   DIR/links/tci-IFNAME   the tc ingress link (tcx) of one judged by tc
  *   DIR/links/tc-IFNAME    the tc egress link (tcx)
- *   DIR/links/tcf-IFNAME   instead of tc-IFNAME when tc egress is a clsact
+ *   DIR/links/tcfi-IFNAME, DIR/links/tcf-IFNAME
+ *                          instead of tci-/tc-IFNAME when tc is a clsact
  *                          filter (kernels without tcx): the program, as a
  *                          marker that tells unload to remove the filter
- *   DIR/progs/xdp, DIR/progs/tc   the programs now in force
+ *   DIR/progs/xdp, tc-in, tc-in-l3, tc, tc-l3   the programs now in force
  *
  * bpffs refuses dots in names (the kernel reserves them), hence `-`; a dot
  * in an interface name (eth0.100) is pinned as `:`, which interface names
@@ -33,7 +35,10 @@ void pins_path(char *buf, size_t len, const char *dir, const char *sub, const ch
 int pins_open_map(const char *dir, const char *name);
 /* A policy is loaded in dir (its configuration map is pinned). */
 bool pins_loaded(const char *dir);
-/* Link pin names: "xdp-eth0", "tc-eth0", "tcf-eth0" (see above). */
+/* The hook part of link pin names (see above), and how many there are. */
+extern const char *const pins_link_hooks[];
+#define PINS_NLINK_HOOKS 5
+/* Link pin names: "xdp-eth0", "tci-eth0", "tc-eth0", ... (see above). */
 void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname);
 /* Splits a link pin name into hook and interface name; false if it is not one. */
 bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *ifname,

@@ -1,10 +1,15 @@
+#include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "boot.h"
 #include "cli.h"
 #include "pins.h"
 #include "view.h"
@@ -206,4 +211,149 @@ const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size
 	else
 		snprintf(buf, n, "%s:%u", m->file, m->line);
 	return buf;
+}
+
+/* ---------- beyond the maps: links, hooks, conntrack usage ---------- */
+
+
+/* By interface, ingress (xdp, tc-ingress) before egress (tc-egress). */
+static int cmp_attachment(const void *a, const void *b)
+{
+	const struct view_attachment *x = a, *y = b;
+	int c = strcmp(x->ifname, y->ifname);
+	return c ? c : strcmp(y->hook, x->hook);
+}
+
+/* tc through a clsact filter (kernels without tcx): the pin is the
+ * program, a marker; ask tc whether our filter still runs it. */
+static void query_clsact(struct view_attachment *a, const char *pin_path, bool ingress)
+{
+	uint32_t ifindex = if_nametoindex(a->ifname);
+	int fd = bpf_obj_get(pin_path);
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	a->prog_id = info.id;
+	a->ifindex = ifindex;
+	if (!ifindex)
+		return;
+	a->alive = query_tc_clsact(ifindex, ingress) == info.id && if_indextoname(ifindex, a->now_name);
+}
+
+/* The attachments pinned under DIR/links (see pins.h), each asked whether
+ * it still holds its interface (a link whose device was deleted reports
+ * ifindex 0). */
+int view_attachments(const char *dir, struct view_attachment **out)
+{
+	char path[4096];
+	pins_path(path, sizeof(path), dir, "links", NULL);
+	DIR *d = opendir(path);
+	*out = NULL;
+	if (!d)
+		return 0;
+	int n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char hook[32], ifname[IF_NAMESIZE + 1];
+		if (de->d_name[0] == '.' ||
+		    !pins_parse_link_name(de->d_name, hook, sizeof(hook), ifname, sizeof(ifname)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct view_attachment *a = realloc(*out, (size_t)cap * sizeof(**out));
+			if (!a)
+				break;
+			*out = a;
+		}
+		struct view_attachment *a = &(*out)[n++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->pin, sizeof(a->pin), "%s", de->d_name);
+		/* xdp, tci, tcfi: ingress; tc, tcf: egress (pins.h) */
+		bool ingress = !strcmp(hook, "xdp") || !strcmp(hook, "tci") || !strcmp(hook, "tcfi");
+		snprintf(a->hook, sizeof(a->hook), "%s", !strcmp(hook, "xdp") ? "xdp" : ingress ? "tc-ingress" : "tc-egress");
+		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+		char lp[4096];
+		pins_path(lp, sizeof(lp), dir, "links", de->d_name);
+		if (!strncmp(hook, "tcf", 3)) {
+			a->kind = "clsact filter";
+			a->detail = "clsact";
+			query_clsact(a, lp, ingress);
+			continue;
+		}
+		a->kind = "link";
+		a->detail = strcmp(hook, "xdp") ? "tcx" : NULL;
+		int fd = bpf_obj_get(lp);
+		bool is_link = false;
+		if (fd >= 0) {
+			is_link = link_target(fd, &a->ifindex, &a->prog_id) == 0;
+			close(fd);
+		}
+		a->alive = is_link && a->ifindex != 0 && if_indextoname(a->ifindex, a->now_name);
+		if (a->alive && !strcmp(a->hook, "xdp"))
+			a->xdp_mode = a->detail = xdp_mode_name(a->ifindex);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(*out, (size_t)n, sizeof(**out), cmp_attachment);
+	return n;
+}
+
+/* Entries of the conntrack table, bounded so a table that changes under
+ * the walk (deletions restart a hash walk) still ends. */
+uint64_t view_count_flows(int fd, uint32_t capacity)
+{
+	struct ct_key k, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+	while (n <= (uint64_t)capacity && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	return n > capacity ? capacity : n;
+}
+
+uint32_t view_map_capacity(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+}
+
+/* The network namespace's SK_LOOKUP link of boot protection (boot.h):
+ * its program id, 0 when there is none; drops: what it dropped. */
+uint32_t view_netns_hook(const char *dir, uint64_t *drops)
+{
+	char path[4096];
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+	*drops = 0;
+	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
+	int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
+	close(fd);
+	fd = pins_open_map(dir, "rp_boot_sk_drops");
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[1024];
+	__u32 zero = 0;
+	if (fd >= 0 && ncpu > 0 && ncpu <= 1024 && bpf_map_lookup_elem(fd, &zero, v) == 0)
+		for (int i = 0; i < ncpu; i++)
+			*drops += v[i];
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* A real policy, not just the boot set (which pins an empty one). */
+bool view_have_policy(const struct view *v)
+{
+	return v->have_info && (v->info.nrules || v->info.path[0]);
 }

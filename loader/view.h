@@ -6,6 +6,7 @@
 #ifndef RAMPART_VIEW_H
 #define RAMPART_VIEW_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "rampart_maps.h"
@@ -45,6 +46,33 @@ const struct rp_rule_meta *view_rule(const struct view *v, uint32_t slot);
 /* "file:line" of a rule, "file (default of TABLE)" for a table default,
  * "-" for RP_SLOT_NONE (implicit rules, modes). */
 const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size_t n);
+
+/* An attachment pinned under DIR/links (see pins.h), asked whether it
+ * still holds its interface. */
+struct view_attachment {
+	char pin[256];     /* file name under DIR/links: HOOK.IFNAME */
+	char hook[32];
+	char ifname[IF_NAMESIZE + 1]; /* as pinned */
+	char now_name[IF_NAMESIZE + 1]; /* the interface the link holds now ("" when gone) */
+	uint32_t ifindex, prog_id;
+	const char *kind; /* "link" or "clsact filter" */
+	const char *detail; /* XDP mode, "tcx" or "clsact" */
+	bool alive;
+	const char *xdp_mode;
+};
+
+/* The attachments of dir, sorted by interface (XDP before tc); *out is
+ * malloc'ed (free it).  The count. */
+int view_attachments(const char *dir, struct view_attachment **out);
+/* max_entries of a map, 0 when unknown. */
+uint32_t view_map_capacity(int fd);
+/* Entries of the conntrack map (at most capacity). */
+uint64_t view_count_flows(int fd, uint32_t capacity);
+/* The program id of boot protection's network-namespace hook (boot.h),
+ * 0 when there is none; *drops: what it dropped. */
+uint32_t view_netns_hook(const char *dir, uint64_t *drops);
+/* A real policy is loaded, not just the boot set (which pins an empty one). */
+bool view_have_policy(const struct view *v);
 
 const char *mode_name(uint32_t mode);
 

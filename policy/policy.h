@@ -108,6 +108,14 @@ struct options {
 	int udp_timeout;       /* default 60 */
 	int icmp_timeout;      /* default 30 */
 	bool ancestry;         /* default off */
+	int ingress_hook;      /* enum ingress_hook, default auto (docs/datapath.md) */
+};
+
+/* option ingress-hook: which program judges arriving packets. */
+enum ingress_hook {
+	INGRESS_HOOK_AUTO = 0, /* XDP on hardware NICs with native XDP, tc elsewhere */
+	INGRESS_HOOK_XDP,      /* XDP wherever the driver has native XDP (veth too), tc elsewhere */
+	INGRESS_HOOK_TC,       /* tc everywhere */
 };
 
 struct named_set {

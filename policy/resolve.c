@@ -1207,7 +1207,7 @@ static void check_jump_cycles(struct rctx *c)
 
 /* ---------- options ---------- */
 
-enum opt_type { OPT_SECONDS, OPT_COUNT, OPT_RATE, OPT_VERDICT, OPT_ONOFF };
+enum opt_type { OPT_SECONDS, OPT_COUNT, OPT_RATE, OPT_VERDICT, OPT_ONOFF, OPT_WORD };
 
 struct opt_desc {
 	const char *name;
@@ -1215,19 +1215,34 @@ struct opt_desc {
 	size_t off;
 	long long min;
 	const char *forms;
+	const char *const *words; /* OPT_WORD: the accepted words, stored as their index */
 };
+
+static const char *const ingress_hook_words[] = { [INGRESS_HOOK_AUTO] = "auto", [INGRESS_HOOK_XDP] = "xdp",
+						  [INGRESS_HOOK_TC] = "tc", NULL };
 
 #define OFF(f) offsetof(struct options, f)
 static const struct opt_desc opt_descs[] = {
-	{ "boot-timeout", OPT_SECONDS, OFF(boot_timeout), 1, "SECONDS (a whole number, e.g. 300)" },
-	{ "ask-timeout", OPT_SECONDS, OFF(ask_timeout), 1, "SECONDS (a whole number, e.g. 30)" },
-	{ "ask-default", OPT_VERDICT, OFF(ask_default), 0, "allow, deny or reject" },
-	{ "log-rate", OPT_RATE, OFF(log_rate), 0, "N/s or N (events per second per rule, e.g. 10/s)" },
-	{ "conntrack-size", OPT_COUNT, OFF(conntrack_size), 1, "N (flow table entries, e.g. 65536)" },
-	{ "tcp-timeout", OPT_SECONDS, OFF(tcp_timeout), 1, "SECONDS (a whole number, e.g. 3600)" },
-	{ "udp-timeout", OPT_SECONDS, OFF(udp_timeout), 1, "SECONDS (a whole number, e.g. 60)" },
-	{ "icmp-timeout", OPT_SECONDS, OFF(icmp_timeout), 1, "SECONDS (a whole number, e.g. 30)" },
-	{ "ancestry", OPT_ONOFF, OFF(ancestry), 0, "on or off" },
+	{ .name = "boot-timeout", .type = OPT_SECONDS, .off = OFF(boot_timeout), .min = 1,
+	  .forms = "SECONDS (a whole number, e.g. 300)" },
+	{ .name = "ask-timeout", .type = OPT_SECONDS, .off = OFF(ask_timeout), .min = 1,
+	  .forms = "SECONDS (a whole number, e.g. 30)" },
+	{ .name = "ask-default", .type = OPT_VERDICT, .off = OFF(ask_default), .min = 0,
+	  .forms = "allow, deny or reject" },
+	{ .name = "log-rate", .type = OPT_RATE, .off = OFF(log_rate), .min = 0,
+	  .forms = "N/s or N (events per second per rule, e.g. 10/s)" },
+	{ .name = "conntrack-size", .type = OPT_COUNT, .off = OFF(conntrack_size), .min = 1,
+	  .forms = "N (flow table entries, e.g. 65536)" },
+	{ .name = "tcp-timeout", .type = OPT_SECONDS, .off = OFF(tcp_timeout), .min = 1,
+	  .forms = "SECONDS (a whole number, e.g. 3600)" },
+	{ .name = "udp-timeout", .type = OPT_SECONDS, .off = OFF(udp_timeout), .min = 1,
+	  .forms = "SECONDS (a whole number, e.g. 60)" },
+	{ .name = "icmp-timeout", .type = OPT_SECONDS, .off = OFF(icmp_timeout), .min = 1,
+	  .forms = "SECONDS (a whole number, e.g. 30)" },
+	{ .name = "ancestry", .type = OPT_ONOFF, .off = OFF(ancestry), .min = 0,
+	  .forms = "on or off" },
+	{ .name = "ingress-hook", .type = OPT_WORD, .off = OFF(ingress_hook), .forms = "auto, xdp or tc",
+	  .words = ingress_hook_words },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
 
@@ -1282,13 +1297,30 @@ static bool parse_option_value(const struct opt_desc *od, const char *v, struct 
 		else
 			return false;
 		return true;
+	case OPT_WORD:
+		for (int i = 0; od->words[i]; i++)
+			if (strcmp(v, od->words[i]) == 0) {
+				*(int *)base = i;
+				return true;
+			}
+		return false;
 	}
 	return false;
 }
 
+/* "boot-timeout, ask-timeout, ..." from the table. */
+static const char *option_names(char *buf, size_t n)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (int k = 0; k < NOPTS && used < n; k++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%s", k ? ", " : "", opt_descs[k].name);
+	return buf;
+}
+
 static void resolve_options(struct rctx *c)
 {
-	char buf[64];
+	char buf[256];
 	default_options(&c->p->opt);
 	for (int i = 0; i < c->ast->noptions; i++) {
 		const struct ast_option *ao = &c->ast->options[i];
@@ -1305,10 +1337,8 @@ static void resolve_options(struct rctx *c)
 				diag_error(c->d, ao->loc, "unknown option `%s`; did you mean `%s`?",
 					   ao->name, s);
 			else
-				diag_error(c->d, ao->loc,
-					   "unknown option `%s`; options are boot-timeout, ask-timeout, "
-					   "ask-default, log-rate, conntrack-size, tcp-timeout, udp-timeout, "
-					   "icmp-timeout, ancestry", ao->name);
+				diag_error(c->d, ao->loc, "unknown option `%s`; options are %s", ao->name,
+					   option_names(buf, sizeof(buf)));
 			continue;
 		}
 		for (int j = 0; j < i; j++)

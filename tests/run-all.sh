@@ -9,6 +9,10 @@ res=$(mktemp); trap 'rm -f "$res"' EXIT
 echo "== unit tests"
 RESULT_FILE=$res bash tests/run-unit.sh "$@"
 read -r p f < "$res"; tot_p=$((tot_p+p)); tot_f=$((tot_f+f))
+echo "== documentation and command-line tests"
+echo "0 0" > "$res"
+RESULT_FILE=$res bash tests/run-kernel.sh --scripts tests/docs/t_*.sh
+read -r p f < "$res"; tot_p=$((tot_p+p)); tot_f=$((tot_f+f))
 if [ "$(id -u)" = 0 ]; then
 	if ls build/ktests/test_* >/dev/null 2>&1; then
 		echo "== kernel tests (BPF_PROG_TEST_RUN)"

@@ -391,7 +391,7 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 	double t3c = now_s();
 	uint8_t sha[32] = { 0 };
 	struct rp_config cfg;
-	datapath_config_from_options(&cfg, &pol->opt);
+	datapath_config_from_policy(&cfg, pol);
 	if (datapath_write_rules(skel, pol) || datapath_write_policy_info(skel, pol, "bench.rules", sha) ||
 	    datapath_write_config(skel, &cfg))
 		die("writing the datapath maps failed: %s", strerror(errno));

@@ -71,18 +71,16 @@ rp_setup() {
 	in_b ip -6 addr add $RP_B6/64 dev "$RP_IF_B" nodad
 	in_a ip link set "$RP_IF_A" up
 	in_b ip link set "$RP_IF_B" up
-	# a veth receives the frames its peer's XDP program sends back (XDP_TX:
-	# rampart's reject) only when it runs NAPI, i.e. has an XDP program itself
-	# (GRO alone does not do it on current kernels): give the peer a pass-all one
-	rp_peer_xdp_pass
+	# nothing on the peer: like the host side of a container, or any veth
+	# pair a user makes (rampart must work without help from the other end)
 	mkdir -p "$RP_PIN"
 	rmdir "$RP_PIN"   # rampart creates it
 }
 
-# rp_peer_xdp_pass: attaches an XDP program that passes everything to the
-# peer's veth (by netlink: once the temporary pin is removed, only the
-# interface holds it, and it goes away with the namespace).
-rp_peer_xdp_pass() {
+# rp_foreign_xdp NSFN IF: attaches somebody else's XDP program (pass-all) to
+# IF (by netlink: once the temporary pin is removed, only the interface
+# holds it, and it goes away with the namespace).
+rp_foreign_xdp() {
 	local obj=$RP_ROOT/build/bpf/peer_pass.o
 	if [ ! -s "$obj" ]; then
 		mkdir -p "$(dirname "$obj")"
@@ -95,7 +93,7 @@ rp_peer_xdp_pass() {
 	fi
 	local pin=/sys/fs/bpf/rampart-peer-$RP_ID
 	bpftool prog load "$obj" "$pin" type xdp &&
-		in_b bpftool net attach xdp pinned "$pin" dev "$RP_IF_B"
+		$1 bpftool net attach xdp pinned "$pin" dev "$2"
 	local rc=$?
 	rm -f "$pin"
 	return $rc

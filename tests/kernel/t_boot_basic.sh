@@ -23,7 +23,7 @@ assert d["policy"] is None, d["policy"]
 assert d["netns_hook"] and d["netns_hook"]["prog_id"] > 0, d["netns_hook"]
 assert 50 <= d["boot"]["timeout_left_s"] <= 60, d["boot"]
 assert d["boot"]["after_timeout"] == "open"
-assert sorted(a["hook"] for a in d["attachments"]) == ["tc", "xdp"], d["attachments"]
+assert sorted(a["hook"] for a in d["attachments"]) == ["tc-egress", "tc-ingress"], d["attachments"]
 ' || fail "status --json in boot: $st"
 armed=$(rp_boot_timer_field armed_ns) || fail "cannot read the boot timer map"
 [ "$armed" -gt 0 ] || fail "the boot timer is not armed ($armed)"

@@ -91,16 +91,16 @@ write_policy 8083
 wait_err 2 "policy file changed: applied"
 
 # 4. SIGKILL: nothing changes in the kernel
-xdp=$(rp_link_prog xdp $RP_IF_A); tc=$(rp_link_prog tc $RP_IF_A); g3=$(gen)
+ing=$(rp_link_prog tci $RP_IF_A); tc=$(rp_link_prog tc $RP_IF_A); g3=$(gen)
 kill -9 $DPID; wait $DPID 2>/dev/null
 sleep 0.3
-[ "$(rp_link_prog xdp $RP_IF_A)" = "$xdp" ] && [ "$(rp_link_prog tc $RP_IF_A)" = "$tc" ] ||
+[ "$(rp_link_prog tci $RP_IF_A)" = "$ing" ] && [ "$(rp_link_prog tc $RP_IF_A)" = "$tc" ] ||
 	fail "the programs changed when the daemon was killed"
 [ "$(gen)" = "$g3" ] || fail "generation changed by SIGKILL"
 expect_mode enforcing daemon
 expect timeout in_b tcp $RP_A4 8082
 expect open in_b tcp $RP_A4 8083
-ok "SIGKILL: same programs ($xdp, $tc), same verdicts"
+ok "SIGKILL: same programs ($ing, $tc), same verdicts"
 
 # 5. restart while the stream runs: no gap
 daemon_start 2
@@ -110,12 +110,12 @@ grep -q "sent 4000000 acked 4000000" "$RP_TMP/s.client" ||
 ok "a 4 MB stream ran across 3 reloads, a broken edit, SIGKILL and a restart: every byte acked"
 
 # 6. SIGTERM: exits, leaves the policy in force
-xdp=$(rp_link_prog xdp $RP_IF_A)
+ing=$(rp_link_prog tci $RP_IF_A)
 kill -TERM $DPID
 for _ in $(seq 50); do kill -0 $DPID 2>/dev/null || break; sleep 0.1; done
 kill -0 $DPID 2>/dev/null && fail "daemon did not exit on SIGTERM"
 wait_err 1 "the policy stays in force"
-[ "$(rp_link_prog xdp $RP_IF_A)" = "$xdp" ] || fail "SIGTERM changed the program"
+[ "$(rp_link_prog tci $RP_IF_A)" = "$ing" ] || fail "SIGTERM changed the program"
 expect timeout in_b tcp $RP_A4 8082
 expect open in_b tcp $RP_A4 8080
 ok "SIGTERM: exited, policy still enforcing"

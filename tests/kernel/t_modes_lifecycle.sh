@@ -33,11 +33,11 @@ rp_wait_port $RP_NS_B 9100 || fail "stream server in B"
 rp_bg in_a timeout 30 $RP_TRAFFIC stream-client $RP_B4 9100 3000000 3 > "$RP_TMP/boot.client"
 cpid=$!
 sleep 1
-xdp1=$(rp_link_prog xdp $RP_IF_A)
+in1=$(rp_link_prog tci $RP_IF_A)
 out=$(rp_apply "$RP_TMP/p.rules") || fail "apply over boot: $out"
 echo "$out" | grep -q "replaced the running policy atomically, flows kept" || fail "apply over boot: $out"
-xdp2=$(rp_link_prog xdp $RP_IF_A)
-[ "$xdp1" != "$xdp2" ] || fail "the XDP link still runs the boot program"
+in2=$(rp_link_prog tci $RP_IF_A)
+[ "$in1" != "$in2" ] || fail "the tc ingress link still runs the boot program"
 wait $cpid
 grep -q "sent 3000000 acked 3000000" "$RP_TMP/boot.client" || fail "outbound stream across boot -> apply: $(cat "$RP_TMP/boot.client")"
 ok "an outbound stream started in boot completed across the apply (every byte acked)"
@@ -86,7 +86,7 @@ ok "the established stream stopped in lockdown: $(cat "$RP_TMP/ld.client")"
 out=$(rp_r stop) || fail "stop: $out"
 echo "$out"
 expect_mode open stop
-[ "$(rp_link_prog xdp $RP_IF_A)" = "$xdp2" ] || fail "stop changed the attached program"
+[ "$(rp_link_prog tci $RP_IF_A)" = "$in2" ] || fail "stop changed the attached program"
 expect open in_b tcp $RP_A4 8082
 expect open in_b tcp $RP_A6 8082
 ping_expect ok in_b $RP_A4

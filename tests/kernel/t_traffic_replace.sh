@@ -80,14 +80,14 @@ wait $c2
 ok "established flow survived a policy that no longer allows it"
 
 # 3. a broken policy changes nothing
-before_xdp=$(rp_link_prog xdp $RP_IF_A); before_tc=$(rp_link_prog tc $RP_IF_A)
-[ -n "$before_xdp" ] && [ -n "$before_tc" ] || fail "cannot read the pinned links"
+before_in=$(rp_link_prog tci $RP_IF_A); before_tc=$(rp_link_prog tc $RP_IF_A)
+[ -n "$before_in" ] && [ -n "$before_tc" ] || fail "cannot read the pinned links"
 out=$(rp_apply "$RP_TMP/broken.rules" 2>&1); rc=$?
 echo "$out"
 [ $rc = 1 ] || fail "broken policy: exit $rc, expected 1"
 echo "$out" | grep -q "broken.rules:3:" || fail "no file:line diagnostic"
 echo "$out" | grep -q "nothing was changed" || fail "should say nothing was changed"
-[ "$(rp_link_prog xdp $RP_IF_A)" = "$before_xdp" ] || fail "XDP program changed by a broken policy"
+[ "$(rp_link_prog tci $RP_IF_A)" = "$before_in" ] || fail "tc ingress program changed by a broken policy"
 [ "$(rp_link_prog tc $RP_IF_A)" = "$before_tc" ] || fail "tc program changed by a broken policy"
 [ -z "$(ls "$RP_PIN" | grep -v -x -e maps -e links -e progs)" ] || fail "leftover pins: $(ls "$RP_PIN")"
 expect timeout in_b tcp $RP_A4 8081      # p3 still judges: 8081 denied (broken would allow it)

@@ -269,7 +269,7 @@ static void load_and_pin(const char *text)
 	uint8_t sha[32] = { 1, 2, 3 };
 	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
 	struct rp_config cfg;
-	datapath_config_from_options(&cfg, &pol.opt);
+	datapath_config_from_policy(&cfg, &pol);
 	assert_int_equal(datapath_write_config(skel, &cfg), 0);
 	cls_tables_free(&t);
 	flat_policy_free(&fp);

@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 
+#include "kt_netns.h"
 #include "policy.h"
 #include "classify.h"
 #include "rampart_maps.h"
@@ -336,7 +337,7 @@ static void load_policy_sized(const char *text, uint32_t ct_size)
 	if (lo_id)
 		assert_int_equal(datapath_set_iface(skel, (uint32_t)lo_ifindex, lo_id), 0);
 	struct rp_config cfg;
-	datapath_config_from_options(&cfg, &pol.opt);
+	datapath_config_from_policy(&cfg, &pol);
 	assert_int_equal(datapath_write_config(skel, &cfg), 0);
 	cls_tables_free(&t);
 	flat_policy_free(&fp);
@@ -1313,8 +1314,15 @@ static void test_reject_not_answered_to_multicast(void **state)
 	struct pk p;
 	udp4(&p, R4, "224.0.0.251", 5353, 5353, 10);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
-	assert_int_equal(ctr(RPC_NEW_REJECT), 1);
-	assert_int_equal(ctr(RPC_DROP_REJECT_FAILED), 1);
+	/* never answered: a reject must not multiply a packet */
+	udp4(&p, "0.0.0.0", L4, 68, 5353, 10);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* a unicast address in a broadcast frame: a subnet-directed broadcast */
+	udp4(&p, R4, L4, 40000, 5353, 10);
+	memset(p.d, 0xff, 6);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 0);
+	assert_int_equal(ctr(RPC_DROP_REJECT_NOT_UNICAST), 3);
 }
 
 static void test_reject_egress_back_to_local_stack(void **state)
@@ -1600,19 +1608,92 @@ static void gateway_wan_lo(struct rp_config *c)
 	c->wan_ifindex = (uint32_t)lo_ifindex;
 }
 
+/* A SYN from R4 routed through this host to another machine. */
+static void tcp4_through(struct pk *p, uint16_t sp, uint16_t dp)
+{
+	eth(p, 0, ETH_P_IP);
+	ip4(p, R4, "203.0.113.9", 0, 0, 1);
+	tcp(p, sp, dp, 1, 0, TF_SYN, 0);
+	fin(p);
+}
+
 static void test_gateway_direction(void **state)
 {
 	struct pk p;
-	/* arriving on a non-wan interface: direction out (matches `allow out`) */
+	/* routed through, arriving on a non-wan interface: direction out
+	 * (matches `allow out`) */
 	set_config(gateway_wan_elsewhere);
-	tcp4_in(&p, 40000, 23, 1, 0, TF_SYN);
+	tcp4_through(&p, 40000, 23);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	/* arriving on the wan interface: in (denied) */
+	/* addressed to the gateway itself, from the LAN side: in (denied) */
+	tcp4_in(&p, 40002, 23, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* routed through, arriving on the wan interface: in (denied) */
 	set_config(gateway_wan_lo);
-	tcp4_in(&p, 40001, 23, 1, 0, TF_SYN);
+	tcp4_through(&p, 40001, 23);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ctr(RPC_NEW_DENY), 2);
+}
+
+/* A TCP segment of no flow to a rejected port is answered like a closed
+ * port answers it (nmap's ACK, FIN, NULL and Xmas scans see "closed");
+ * to an allowed port it is dropped as invalid; a RST is never answered. */
+static void test_reject_answers_stray_segments(void **state)
+{
+	struct pk p;
+	tcp4_in(&p, 40000, 81, 1000, 5000, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(out.d[14 + 20 + 13] & TF_RST, TF_RST);
+	tcp4_in(&p, 40001, 81, 1000, 0, TF_FIN | TF_PSH | 0x20); /* xmas */
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	tcp4_in(&p, 40002, 81, 1000, 0, 0); /* null */
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	tcp4_in(&p, 40003, 81, 1000, 0, TF_RST);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_in(&p, 40004, 80, 1000, 5000, TF_ACK); /* allowed port, no flow */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	tcp4_in(&p, 40005, 22, 1000, 5000, TF_ACK); /* denied port */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_REJECT_STRAY), 3);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 0);
+	assert_int_equal(ctr(RPC_DROP_INVALID), 3); /* the RST, and the allowed and denied ports */
+	assert_int_equal(ctr(RPC_DROP_TCP_FLAGS), 0);
+	assert_int_equal(ct_count(), 0);
+}
+
+/* A frame tagged with VLAN 100 on lo belongs to the VLAN device the
+ * loader maps it to: judged with that interface's id, or passed when the
+ * VLAN device runs rampart's programs itself. */
+static void test_vlan_tagged_frames(void **state)
+{
+	struct pk p;
+	int fd = bpf_map__fd(skel->maps.rp_ifaces);
+	struct rp_iface_key key = { .ifindex = (uint32_t)lo_ifindex, .vid = 100 };
+	struct rp_iface vlan = { .id = 0, .ifindex = 77, .flags = RP_IFF_JUDGES };
+	/* `allow in on lo ... port 7000`: the VLAN is another interface */
+	assert_int_equal(bpf_map_update_elem(fd, &key, &vlan, BPF_ANY), 0);
+	eth(&p, 1, ETH_P_IP);
+	ip4(&p, R4, L4, 0, 0, 1);
+	tcp(&p, 40000, 7000, 1, 0, TF_SYN, 0);
+	fin(&p);
+	struct pk tagged = p;
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* the VLAN device is what the policy calls lo */
+	vlan.id = policy_iface_id(&pol, "lo");
+	assert_int_equal(bpf_map_update_elem(fd, &key, &vlan, BPF_ANY), 0);
+	p = tagged;
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	/* judged by the VLAN device's own programs: passed here, not tracked */
+	vlan.flags = RP_IFF_ELSEWHERE;
+	assert_int_equal(bpf_map_update_elem(fd, &key, &vlan, BPF_ANY), 0);
+	p = tagged;
+	p.d[p.l4 + 1] ^= 1; /* another source port: a new flow */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ctr(RPC_PASS_VLAN_ELSEWHERE), 1);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
 	assert_int_equal(ctr(RPC_NEW_DENY), 1);
+	assert_int_equal(ct_count(), 1);
 }
 
 static void test_interface_id(void **state)
@@ -1620,7 +1701,7 @@ static void test_interface_id(void **state)
 	struct pk p;
 	tcp4_in(&p, 40000, 7000, 1, 0, TF_SYN);
 	assert_int_equal(run_xdp(&p), XDP_PASS); /* on lo: ifindex 1 mapped to "lo" */
-	uint32_t ifx = (uint32_t)lo_ifindex;
+	struct rp_iface_key ifx = { .ifindex = (uint32_t)lo_ifindex };
 	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.rp_ifaces), &ifx), 0);
 	tcp4_in(&p, 40001, 7000, 1, 0, TF_SYN);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
@@ -1887,10 +1968,8 @@ int main(int argc, char **argv)
 	}
 	/* a private network namespace: sockets opened by the tests and the
 	 * sk lookups of the datapath see nothing else */
-	if (unshare(CLONE_NEWNET) != 0) {
-		perror("unshare(CLONE_NEWNET)");
+	if (kt_private_netns())
 		return 1;
-	}
 	libbpf_set_print(NULL);
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return bench(argc > 2 ? atoi(argv[2]) : 1000000);
@@ -1944,6 +2023,8 @@ int main(int argc, char **argv)
 		T(test_mode_boot_timeout_opens),
 		T(test_gateway_direction),
 		T(test_interface_id),
+		T(test_reject_answers_stray_segments),
+		T(test_vlan_tagged_frames),
 		T(test_accept_and_receive_events),
 		T(test_policy_info_pinned_metadata),
 		T(test_reject_egress_ipv6),

@@ -66,7 +66,9 @@ ping_expect() {
 	ok "ping $addr -> $got"
 }
 
-# rp_xdp_prog_id IF / rp_link_prog HOOK IF: what runs now (for "unchanged" checks)
+# rp_xdp_prog_id IF: the XDP program on IF ("" when none)
+# rp_link_prog HOOK IF: the program of our pinned link (HOOK: xdp, tci = tc
+# ingress, tc = tc egress), for "unchanged" checks
 rp_xdp_prog_id() { in_a ip -d link show dev "$1" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1; }
 rp_link_prog() {
 	bpftool -j link show pinned "$RP_PIN/links/$1-$2" 2>/dev/null |
