@@ -45,6 +45,36 @@ struct {
 	__type(value, struct cls_result);
 } cls_actions SEC(".maps");
 
+/* The lookup's working memory: handles kept across the walk and the state
+ * of the keyed parts' loop.  Not on the stack, which the datapath's own
+ * frames leave small: in a per-CPU array for XDP and tc (a program runs to
+ * completion on its CPU with bottom halves off), on the caller's stack for
+ * the socket hooks (process context: preemption could reuse a per-CPU
+ * copy; their frames are smaller). */
+struct cls_pick {
+	__u32 entry;  /* in: part 0's deciding entry; out: the first entry that decides */
+	__u32 action; /* out: its action, CLS_NONE when part 0 decides */
+};
+
+struct cls_scratch {
+	struct cls_fields fc; /* the event (a copy: the walk needs no other pointer) */
+	__u32 n19, n22, n23;
+	__u32 tree;    /* the part whose tree is being walked */
+	__u32 uid[4];  /* the uid in network order (then zeros), a trie key */
+	__u32 part;   /* keyed parts: the part being walked */
+	__u32 blk;    /* its candidate list; CLS_NONE: its tree comes first */
+	__u32 k;      /* the next candidate of the list */
+	int err;
+	struct cls_pick pick;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cls_scratch);
+} cls_scratch SEC(".maps");
+
 /* The helpers are inlined: a BPF-to-BPF call and its return cost more than
  * an (inlined) array lookup on CPUs with return-stack mitigations (AMD
  * "Safe RET"), and handles are 32-bit words, so the judging path stays
@@ -76,10 +106,11 @@ static __always_inline int cls_leaf_value(const struct cls_leaf_cfg *l, __u32 v,
 	return cls_word(idx, h);
 }
 
-/* The multibit trie walk; the key is left-aligned in (hi, lo).  Without
- * branches on the stride or the key half, so that the verifier follows
- * one path per step instead of one per combination of strides. */
-static __always_inline int cls_trie(__u32 e, __u64 hi, __u64 lo, __u32 *h)
+/* The multibit trie walk over a key of network-order words (a[0] holds
+ * its first 32 bits), read from memory at each step: few values stay in
+ * registers, so the walk needs little stack.  No branch on the stride, so
+ * that the verifier follows one path per step. */
+static __always_inline int cls_trie(__u32 e, const __u32 *a, __u32 *h)
 {
 	__u32 pos = 0;
 
@@ -89,9 +120,8 @@ static __always_inline int cls_trie(__u32 e, __u64 hi, __u64 lo, __u32 *h)
 			break;
 		__u32 wide = (e >> 30) & 1; /* CLS_T_STRIDE8 */
 		__u32 st = 4 + 4 * wide;
-		__u64 sel = -(__u64)((pos >> 6) & 1); /* all ones past bit 64 */
-		__u64 word = (hi & ~sel) | (lo & sel);
-		__u32 idx = (__u32)(word >> ((64 - (pos & 63) - st) & 63)) & (0xf | (0xf0 * wide));
+		__u32 w = bpf_ntohl(a[(pos >> 5) & 3]);
+		__u32 idx = (w >> ((32 - (pos & 31) - st) & 31)) & (0xf | (0xf0 * wide));
 		__u32 blk = (e & CLS_T_NODE) + (idx >> 4);
 		struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
 		if (!b)
@@ -105,44 +135,32 @@ static __always_inline int cls_trie(__u32 e, __u64 hi, __u64 lo, __u32 *h)
 	return 0;
 }
 
-/* Handle of an address (network order, IPv4 as ::ffff:a.b.c.d) or uid. */
-static __always_inline int cls_leaf_prefix(const struct cls_leaf_cfg *l, const __u32 *addr, __u32 uid, int carried,
-					   __u32 *h)
+/* Handle of an address (network order, IPv4 as ::ffff:a.b.c.d) or of the
+ * uid (its network-order copy in the scratch). */
+static __always_inline int cls_leaf_prefix(const struct cls_leaf_cfg *l, const __u32 *addr, int carried, __u32 *h)
 {
 	if (l->mode == CLS_L_CONST || !carried) {
 		*h = l->konst;
 		return 0;
 	}
-	if (!addr)
-		return cls_trie(l->root4, (__u64)uid << 32, 0, h);
 	if (addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff))
-		return cls_trie(l->root4, (__u64)bpf_ntohl(addr[3]) << 32, 0, h);
-	return cls_trie(l->root6, (__u64)bpf_ntohl(addr[0]) << 32 | bpf_ntohl(addr[1]),
-			(__u64)bpf_ntohl(addr[2]) << 32 | bpf_ntohl(addr[3]), h);
+		return cls_trie(l->root4, &addr[3], h);
+	return cls_trie(l->root6, addr, h);
 }
 
-/* One bucket of a sparse node: 1 and *r, *below when (ka, kb) is in it. */
-static __always_inline int cls_bucket(__u32 blk, __u32 ka, __u32 kb, __u32 *r, __u32 *below)
+/* One bucket of a sparse node: the pair (ka, kb)'s r and below, as
+ * below << 32 | r, or ~0 when it is not there (values, not pointers: they
+ * stay in registers). */
+static __always_inline __u64 cls_bucket(__u32 blk, __u32 ka, __u32 kb)
 {
 	struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
 	if (!b)
-		return 0;
+		return ~0ull;
 #pragma unroll
-	for (int s = 0; s < CLS_BUCKET_PAIRS; s++) {
-		if (b->w[4 * s] == ka && b->w[4 * s + 1] == kb) {
-			*r = b->w[4 * s + 2];
-			*below = b->w[4 * s + 3];
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static __always_inline int cls_probe(const struct cls_node_cfg *n, __u32 ka, __u32 kb, __u32 *r, __u32 *below)
-{
-	__u32 h1 = cls_hash1(ka, kb, n->seed);
-	return cls_bucket(n->base + (h1 & n->mask), ka, kb, r, below) ||
-	       cls_bucket(n->base + (cls_hash2(h1) & n->mask), ka, kb, r, below);
+	for (int s = 0; s < CLS_BUCKET_PAIRS; s++)
+		if (b->w[4 * s] == ka && b->w[4 * s + 1] == kb)
+			return (__u64)b->w[4 * s + 3] << 32 | b->w[4 * s + 2];
+	return ~0ull;
 }
 
 /* The cls_info of a class (4 words, 4-aligned: within one block). */
@@ -156,11 +174,61 @@ static __always_inline const __u32 *cls_info(__u32 base, __u32 hdl)
 	return &b->w[w & 12];
 }
 
-/* Handle of an inner node from its children's handles a (left), b (right). */
-static __always_inline int cls_node(const struct cls_node_cfg *n, __u32 a, __u32 b, __u32 *h)
+/* The configuration of the tree being walked, looked up again where it is
+ * needed (an inlined array lookup) rather than kept in a register across
+ * the walk's lookups: that would cost stack, of which the datapath's
+ * frames leave little. */
+static __always_inline const struct cls_part_cfg *cls_part_cfg(const struct cls_scratch *s)
 {
-	__u32 mode = n->mode, r, below;
+	__u32 zero = 0;
+	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+	return c ? &c->part[s->tree & (CLS_MAX_PARTS - 1)] : 0;
+}
 
+static __always_inline const struct cls_node_cfg *cls_node_cfg(const struct cls_scratch *s, int nd)
+{
+	const struct cls_part_cfg *p = cls_part_cfg(s);
+	return p ? &p->node[nd - CLS_LEAVES] : 0;
+}
+
+/* One probe of a sparse node (bucket 1, or 2 after it): below << 32 | r,
+ * or ~0.  The node's configuration is looked up again rather than kept. */
+static __always_inline __u64 cls_probe(const struct cls_scratch *s, int nd, __u32 ka, __u32 kb)
+{
+	const struct cls_node_cfg *n = cls_node_cfg(s, nd);
+	if (!n)
+		return ~0ull;
+	__u64 v = cls_bucket(n->base + (cls_hash1(ka, kb, n->seed) & n->mask), ka, kb);
+	if (v != ~0ull)
+		return v;
+	n = cls_node_cfg(s, nd);
+	if (!n)
+		return ~0ull;
+	return cls_bucket(n->base + (cls_hash2(cls_hash1(ka, kb, n->seed)) & n->mask), ka, kb);
+}
+
+/* Word k of the cls_info of handle h of node nd's left (side 0) or right
+ * (side 1) child, or CLS_NONE when a lookup misses.  Read word by word,
+ * each time from the maps: kept values would cost stack. */
+static __always_inline __u32 cls_info_word(const struct cls_scratch *s, int nd, int side, __u32 h, int k)
+{
+	const struct cls_node_cfg *n = cls_node_cfg(s, nd);
+	__u32 w;
+
+	if (!n || cls_word((__u64)(side ? n->info_b : n->info_a) + 4 * (__u64)(h & CLS_H_ID) + k, &w))
+		return CLS_NONE;
+	return w;
+}
+
+/* Handle of inner node nd from its children's handles a (left), b (right). */
+static __always_inline int cls_node(const struct cls_scratch *s, int nd, __u32 a, __u32 b, __u32 *h)
+{
+	const struct cls_node_cfg *n = cls_node_cfg(s, nd);
+	__u64 v;
+
+	if (!n)
+		return -1;
+	__u32 mode = n->mode;
 	if (mode == CLS_N_CONST) {
 		*h = n->konst;
 		return 0;
@@ -176,26 +244,28 @@ static __always_inline int cls_node(const struct cls_node_cfg *n, __u32 a, __u32
 	if (mode == CLS_N_DENSE)
 		return cls_word((__u64)n->base + (__u64)(a & CLS_H_ID) * n->nb + (b & CLS_H_ID), h);
 	/* sparse (see cls_info in rampart_classifier.h) */
-	__u32 both = a & b;
-	if ((both & (CLS_H_WILD | CLS_H_SHARED)) && cls_probe(n, a & CLS_H_ID, b & CLS_H_ID, &r, &below)) {
-		*h = r;
+	if ((a & b & (CLS_H_WILD | CLS_H_SHARED)) && (v = cls_probe(s, nd, a & CLS_H_ID, b & CLS_H_ID)) != ~0ull) {
+		*h = (__u32)v;
 		return 0;
 	}
-	const __u32 *ia = cls_info(n->info_a, a);
-	const __u32 *ib = cls_info(n->info_b, b);
-	if (!ia || !ib)
-		return -1;
-	if ((both & CLS_H_FIRST) && ia[1] == ib[1]) {
-		*h = ia[1];
-		return 0;
+	if (a & b & CLS_H_FIRST) {
+		__u32 first = cls_info_word(s, nd, 0, a, 1);
+		if (first != CLS_NONE && first == cls_info_word(s, nd, 1, b, 1)) {
+			*h = first;
+			return 0;
+		}
 	}
-	if ((both & CLS_H_SHARED) && cls_probe(n, CLS_PROJ | ia[2], ib[2], &r, &below) && below < ia[3] &&
-	    below < ib[3]) {
-		*h = r;
-		return 0;
+	if (a & b & CLS_H_SHARED) {
+		__u32 ka = CLS_PROJ | cls_info_word(s, nd, 0, a, 2);
+		if ((v = cls_probe(s, nd, ka, cls_info_word(s, nd, 1, b, 2))) != ~0ull &&
+		    (__u32)(v >> 32) < cls_info_word(s, nd, 0, a, 3) && (__u32)(v >> 32) < cls_info_word(s, nd, 1, b, 3)) {
+			*h = (__u32)v;
+			return 0;
+		}
 	}
-	*h = ((b & CLS_H_WILD) && !(a & CLS_H_WILD)) ? ib[0] : ia[0];
-	return 0;
+	int b_only = (b & CLS_H_WILD) && !(a & CLS_H_WILD);
+	*h = cls_info_word(s, nd, b_only, b_only ? b : a, 0);
+	return *h == CLS_NONE ? -1 : 0;
 }
 
 static __always_inline int cls_carried(const struct cls_fields *f, int field, int flag)
@@ -212,62 +282,79 @@ static __always_inline int cls_carried(const struct cls_fields *f, int field, in
 		}                           \
 	} while (0)
 
+
 #define CLS_VALUE(field, v, flag, out)                                                                         \
 	do {                                                                                                   \
-		if (cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out)))                \
+		const struct cls_part_cfg *p = cls_part_cfg(s);                                                \
+		if (!p || cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out)))        \
 			return -1;                                                                             \
 		CLS_FINAL_EXIT(out);                                                                           \
 	} while (0)
 
-#define CLS_NODE(nd, a, b, out)                                              \
-	do {                                                                 \
-		if (cls_node(&p->node[(nd) - CLS_LEAVES], (a), (b), &(out)))   \
-			return -1;                                           \
-		CLS_FINAL_EXIT(out);                                         \
+#define CLS_NODE(nd, a, b, out)                                                        \
+	do {                                                                           \
+		if (cls_node(s, (nd), (a), (b), &(out)))                               \
+			return -1;                                                     \
+		CLS_FINAL_EXIT(out);                                                   \
 	} while (0)
 
-/* One part's tree, walked in the order of CLS_TREE_INIT (the remote side
- * first, so that blocklists decide early): *res gets the final handle.
- * Returns 0, or -1 when a lookup misses. */
-static __always_inline int cls_tree(const struct cls_part_cfg *p, const struct cls_fields *f, __u32 *res)
+#define CLS_PREFIX(field, addr, flag, out)                                                                \
+	do {                                                                                              \
+		const struct cls_part_cfg *p = cls_part_cfg(s);                                           \
+		if (!p || cls_leaf_prefix(&p->leaf[field], (addr), cls_carried(f, field, (flag)), &(out)))\
+			return -1;                                                                        \
+		CLS_FINAL_EXIT(out);                                                                      \
+	} while (0)
+
+/* Part s->tree's tree, walked in the order of CLS_TREE_INIT (the remote
+ * side first, so that blocklists decide early): *res gets the final
+ * handle.  Returns 0, or -1 when a lookup misses.  The handles kept across
+ * lookups are in the scratch. */
+static __always_inline int cls_tree(struct cls_scratch *s, __u32 *res)
 {
-	__u32 x, y, n19, n22, n23;
+	const struct cls_fields *f = &s->fc;
+	__u32 x, y, z;
 
 	/* 13 = raddr x rport; 15 = dir x proto; 19 = 13 x 15 */
-	if (cls_leaf_prefix(&p->leaf[F_RADDR], f->raddr, 0, cls_carried(f, F_RADDR, 1), &x))
-		return -1;
-	CLS_FINAL_EXIT(x);
+	CLS_PREFIX(F_RADDR, f->raddr, 1, x);
 	CLS_VALUE(F_RPORT, f->rport, f->has_ports, y);
-	CLS_NODE(13, x, y, n19);
+	CLS_NODE(13, x, y, s->n19);
 	CLS_VALUE(F_DIR, f->dir, 1, x);
 	CLS_VALUE(F_PROTO, f->proto, 1, y);
-	CLS_NODE(15, x, y, n22);
-	CLS_NODE(19, n19, n22, n19);
+	CLS_NODE(15, x, y, z);
+	CLS_NODE(19, s->n19, z, s->n19);
 	/* 14 = laddr x lport; 20 = 14 x icmptype; 22 = 19 x 20 */
-	if (cls_leaf_prefix(&p->leaf[F_LADDR], f->laddr, 0, cls_carried(f, F_LADDR, 1), &x))
-		return -1;
-	CLS_FINAL_EXIT(x);
+	CLS_PREFIX(F_LADDR, f->laddr, 1, x);
 	CLS_VALUE(F_LPORT, f->lport, f->has_ports, y);
-	CLS_NODE(14, x, y, n22);
+	CLS_NODE(14, x, y, z);
 	CLS_VALUE(F_ICMPTYPE, f->icmp_type, f->has_icmp, x);
-	CLS_NODE(20, n22, x, n22);
-	CLS_NODE(22, n19, n22, n22);
+	CLS_NODE(20, z, x, z);
+	CLS_NODE(22, s->n19, z, s->n22);
 	/* 16 = event x family; 17 = app x cgroup; 21 = 16 x 17 */
 	CLS_VALUE(F_EVENT, f->event, 1, x);
 	CLS_VALUE(F_FAMILY, f->family, 1, y);
-	CLS_NODE(16, x, y, n23);
+	CLS_NODE(16, x, y, s->n23);
 	CLS_VALUE(F_APP, f->app, f->has_app, x);
 	CLS_VALUE(F_CGROUP, f->cgroup, f->has_cgroup, y);
-	CLS_NODE(17, x, y, n19);
-	CLS_NODE(21, n23, n19, n23);
-	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23 */
-	if (cls_leaf_prefix(&p->leaf[F_USER], 0, f->uid, cls_carried(f, F_USER, f->has_user), &x))
-		return -1;
-	CLS_FINAL_EXIT(x);
+	CLS_NODE(17, x, y, z);
+	CLS_NODE(21, s->n23, z, s->n23);
+	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23; the uid's key is
+	 * its network-order copy (32 bits: the trie reads word 0 only) */
+	s->uid[0] = bpf_htonl(f->uid);
+	do {
+		const struct cls_part_cfg *p = cls_part_cfg(s);
+		if (!p)
+			return -1;
+		if (p->leaf[F_USER].mode == CLS_L_CONST || !cls_carried(f, F_USER, f->has_user))
+			x = p->leaf[F_USER].konst;
+		else if (cls_trie(p->leaf[F_USER].root4, s->uid, &x))
+			return -1;
+		CLS_FINAL_EXIT(x);
+	} while (0);
 	CLS_VALUE(F_IFACE, f->iface, 1, y);
-	CLS_NODE(18, x, y, n19);
-	CLS_NODE(23, n23, n19, n23);
-	CLS_NODE(24, n22, n23, x);
+	CLS_NODE(18, x, y, z);
+	CLS_NODE(23, s->n23, z, s->n23);
+	CLS_NODE(24, s->n22, s->n23, x);
 	CLS_FINAL_EXIT(x);
 	return -1; /* every class of the root is final */
 }
@@ -275,12 +362,14 @@ static __always_inline int cls_tree(const struct cls_part_cfg *p, const struct c
 /* Part `part`'s tree: its final handle, or -1 when a lookup misses.  A
  * global function, so that the verifier checks the tree once, not once
  * for every path of every program that classifies (it costs one call). */
-__noinline int cls_tree_walk(const struct cls_fields *f, __u32 part)
+__noinline int cls_tree_walk(struct cls_scratch *s, __u32 part)
 {
-	__u32 zero = 0, h;
-	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+	__u32 h;
 
-	if (!f || !c || cls_tree(&c->part[part & (CLS_MAX_PARTS - 1)], f, &h))
+	if (!s)
+		return -1;
+	s->tree = part;
+	if (cls_tree(s, &h))
 		return -1;
 	return (int)h;
 }
@@ -318,34 +407,28 @@ static __always_inline int cls_cand_ok(const struct cls_cand *c, const struct cl
 	return 1;
 }
 
-/* The keyed parts' answer, if it comes before pick->entry. */
-struct cls_pick {
-	__u32 entry;  /* in: part 0's deciding entry; out: the first entry that decides */
-	__u32 action; /* out: its action, CLS_NONE when part 0 decides */
-};
-
-struct cls_loop_ctx {
-	const struct cls_fields *f;
-	const struct cls_config *c;
-	struct cls_pick pick;
-	__u32 part;  /* the keyed part being walked */
-	__u32 blk;   /* its candidate list; CLS_NONE: its tree comes first */
-	__u32 k;     /* the next candidate of the list */
-	int err;
-};
-
 /* One step of the keyed parts (a bpf_loop callback): a part's tree, or
  * one of its candidates; a list ends at the first candidate the event
  * meets, at its end, or past the best entry so far. */
+struct cls_loop {
+	struct cls_scratch *s;
+	const struct cls_fields *f;
+};
+
 static int cls_keyed_step(__u32 i, void *arg)
 {
-	struct cls_loop_ctx *x = arg;
-	__u32 h;
+	const struct cls_loop *l = arg;
+	struct cls_scratch *x = l->s;
+	const struct cls_fields *f = l->f;
+	__u32 h, zero = 0;
 
-	if (x->part >= x->c->nparts || x->part >= CLS_MAX_PARTS)
+	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
+	if (!x || !f || !c)
+		return 1;
+	if (x->part >= c->nparts || x->part >= CLS_MAX_PARTS)
 		return 1;
 	if (x->blk == CLS_NONE) {
-		int t = cls_tree_walk(x->f, x->part);
+		int t = cls_tree_walk(x, x->part);
 		if (t < 0) {
 			x->err = 1;
 			return 1;
@@ -361,7 +444,7 @@ static int cls_keyed_step(__u32 i, void *arg)
 		return 1;
 	}
 	int done = cd->entry >= x->pick.entry || x->k >= CLS_MAX_CANDS; /* CLS_NONE ends the list */
-	if (!done && cls_cand_ok(cd, x->f)) {
+	if (!done && cls_cand_ok(cd, f)) {
 		x->pick.entry = cd->entry;
 		x->pick.action = cd->action;
 		done = 1;
@@ -372,41 +455,6 @@ static int cls_keyed_step(__u32 i, void *arg)
 	}
 	return 0;
 }
-
-/* The keyed parts.  A global function, and a bpf_loop callback for the
- * steps, so that the verifier checks them once rather than for every path
- * that reaches them: only policies split into parts pay the calls. */
-__noinline int cls_keyed_parts(const struct cls_fields *f, struct cls_pick *pick)
-{
-	__u32 zero = 0;
-
-	if (!f || !pick)
-		return -1;
-	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
-	if (!c || c->nparts < 2)
-		return -1;
-	/* part starts at 1, computed from the map so that the verifier does
-	 * not track its value: it then checks the callback once for every
-	 * part, instead of once per part number */
-	__u32 np = c->nparts;
-	asm volatile("" : "+r"(np)); /* the compiler must not fold np - c->nparts */
-	struct cls_loop_ctx x = { .f = f, .c = c, .pick = *pick, .part = np - c->nparts + 1, .blk = CLS_NONE };
-	bpf_loop(CLS_MAX_PARTS * (CLS_MAX_CANDS + 1), cls_keyed_step, &x, 0);
-	*pick = x.pick;
-	return x.err ? -1 : 0;
-}
-
-/* What decides an event: the action `act` (verdict, slot, entry, log),
- * and the continue/jump rules that matched before it: rec->records[0 ..
- * nrec), with overflow when more matched.  Both are map values
- * (read-only, valid for the program run).  rec is act, except when a
- * keyed part decides: then the records are part 0's before that entry. */
-struct cls_decision {
-	const struct cls_result *act;
-	const struct cls_result *rec;
-	__u32 nrec;
-	__u32 overflow;
-};
 
 /* Part 0's records before entry `before` (action a0): how many, and 256
  * when one more matched past CLS_MAX_RECORDS (their entries are at
@@ -436,16 +484,29 @@ __noinline int cls_records_before(__u32 a0, __u32 before)
 	return (int)n;
 }
 
-/* Classify an event into *d.  Returns 0, or -1 when the tables are not
- * (fully) written. */
-static __always_inline int rp_classify_decide(const struct cls_fields *f, struct cls_decision *d)
+/* What decides an event: the action `act` (verdict, slot, entry, log),
+ * and the continue/jump rules that matched before it: rec->records[0 ..
+ * nrec), with overflow when more matched.  Both are map values
+ * (read-only, valid for the program run).  rec is act, except when a
+ * keyed part decides: then the records are part 0's before that entry. */
+struct cls_decision {
+	const struct cls_result *act;
+	const struct cls_result *rec;
+	__u32 nrec;
+	__u32 overflow;
+};
+
+/* Classify an event into *d, with working memory s.  Returns 0, or -1
+ * when the tables are not (fully) written. */
+static __always_inline int cls_decide(const struct cls_fields *f, struct cls_decision *d, struct cls_scratch *s)
 {
 	__u32 zero = 0;
 	const struct cls_config *c = bpf_map_lookup_elem(&cls_config, &zero);
 
 	if (!c || !c->ready)
 		return -1;
-	int t = cls_tree_walk(f, 0);
+	s->fc = *f;
+	int t = cls_tree_walk(s, 0);
 	if (t < 0)
 		return -1;
 	__u32 a0 = (__u32)t & CLS_H_ID;
@@ -457,17 +518,31 @@ static __always_inline int rp_classify_decide(const struct cls_fields *f, struct
 	d->overflow = act0->overflow;
 	if (c->nparts <= 1)
 		return 0;
-	struct cls_pick pick = { .entry = act0->entry, .action = CLS_NONE };
-	if (cls_keyed_parts(f, &pick))
+	/* the keyed parts, one step (a tree, a candidate) per callback: the
+	 * callback is checked once, and its frame is small.  part starts at
+	 * 1, read from the map so that the verifier does not follow its value
+	 * (it checks the callback once for every part, not per part number) */
+	__u32 np = c->nparts;
+	asm volatile("" : "+r"(np)); /* the compiler must not fold np - c->nparts */
+	s->pick.entry = act0->entry;
+	s->pick.action = CLS_NONE;
+	s->part = np - c->nparts + 1;
+	s->blk = CLS_NONE;
+	s->k = 0;
+	s->err = 0;
+	/* bpf_loop wants its context on the stack: a pointer to the scratch */
+	struct cls_loop ctx = { s, f };
+	bpf_loop(CLS_MAX_PARTS * (CLS_MAX_CANDS + 1), cls_keyed_step, &ctx, 0);
+	if (s->err)
 		return -1;
-	if (pick.action == CLS_NONE)
+	if (s->pick.action == CLS_NONE)
 		return 0;
-	d->act = bpf_map_lookup_elem(&cls_actions, &pick.action);
+	d->act = bpf_map_lookup_elem(&cls_actions, &s->pick.action);
 	if (!d->act)
 		return -1;
 	if (!act0->nrecords)
 		return 0;
-	int n = cls_records_before(a0, pick.entry);
+	int n = cls_records_before(a0, s->pick.entry);
 	if (n < 0)
 		return -1;
 	d->nrec = (__u32)n & 0xff;
@@ -475,14 +550,26 @@ static __always_inline int rp_classify_decide(const struct cls_fields *f, struct
 	return 0;
 }
 
-/* Classify an event into *res.  Returns 0, or -1 when the tables are not
- * (fully) written: then *res says deny, by no rule (CLS_SLOT_NONE),
- * nothing recorded. */
+/* Classify an event into *d, from process context (the socket hooks):
+ * the working memory is on the stack.  Returns 0, or -1 when the tables
+ * are not (fully) written. */
+static __always_inline int rp_classify_decide(const struct cls_fields *f, struct cls_decision *d)
+{
+	struct cls_scratch s;
+
+	return cls_decide(f, d, &s);
+}
+
+/* Classify an event into *res, from XDP or tc (the working memory is
+ * per-CPU).  Returns 0, or -1 when the tables are not (fully) written:
+ * then *res says deny, by no rule (CLS_SLOT_NONE), nothing recorded. */
 static __always_inline int rp_classify(const struct cls_fields *f, struct cls_result *res)
 {
 	struct cls_decision d;
+	__u32 zero = 0;
+	struct cls_scratch *s = bpf_map_lookup_elem(&cls_scratch, &zero);
 
-	if (rp_classify_decide(f, &d) == 0) {
+	if (s && cls_decide(f, &d, s) == 0) {
 		*res = *d.act;
 		if (d.rec != d.act) {
 			__u32 n = d.nrec;
