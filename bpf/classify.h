@@ -1,19 +1,22 @@
 /* The packet classifier, BPF side: the maps the loader fills from the
  * compiled tables (policy/classify*.c, written by loader/classifier_maps.c)
- * and rp_classify(), a fixed sequence of array lookups that finds the
- * first matching entry of the flattened policy and the continue/jump
- * rules that matched before it.  The design, and why it is exact:
- * docs/classifier.md.
+ * and rp_classify() / rp_classify_decide(), a bounded sequence of array
+ * lookups that finds the first matching entry of the flattened policy and
+ * the continue/jump rules that matched before it.  The design, and why it
+ * is exact: docs/classifier.md.
  *
  * Lookups per event, whatever the number of rules: 1 cls_config, then per
- * field the policy names one value lookup or a trie walk (at most 4 steps
- * for IPv4 and uids, 32 for IPv6), per combination 1 (dense) or 1 to 4
- * (sparse: two buckets, two fallback records) lookups, and 1 cls_actions.
- * Fields no rule names cost nothing, and the walk stops at the first class
- * that decides the event alone.  All maps are arrays, whose lookups the
- * verifier inlines: no helper call on the whole path.  The user-space
- * replay cls_lookup() (policy/classify_lookup.c) performs exactly the same
- * steps; tests compare both with the reference walk.
+ * field the policy names one value lookup or a trie walk (at most 8 steps
+ * for IPv4 and uids, 32 for IPv6; 4 and 16 where the trie is dense), per
+ * combination 1 (dense) or 1 to 8 (sparse: buckets and fallback words)
+ * lookups, and 1 cls_actions.  Fields no rule names cost nothing, and the
+ * walk stops at the first class that decides the event alone.  All maps
+ * are arrays, whose lookups the verifier inlines; the walk is one global
+ * function (checked once, one call).  A policy split into parts (see
+ * rampart_classifier.h) adds, per keyed part, a walk and at most
+ * CLS_MAX_CANDS candidates, in one bpf_loop.  The user-space replay
+ * cls_lookup() (policy/classify_lookup.c) performs exactly the same steps;
+ * tests compare both with the reference walk.
  *
  * max_entries below are placeholders: the loader sets the real sizes from
  * cls_tables_sizes() with bpf_map__set_max_entries before loading.
@@ -161,17 +164,6 @@ static __always_inline __u64 cls_bucket(__u32 blk, __u32 ka, __u32 kb)
 		if (b->w[4 * s] == ka && b->w[4 * s + 1] == kb)
 			return (__u64)b->w[4 * s + 3] << 32 | b->w[4 * s + 2];
 	return ~0ull;
-}
-
-/* The cls_info of a class (4 words, 4-aligned: within one block). */
-static __always_inline const __u32 *cls_info(__u32 base, __u32 hdl)
-{
-	__u64 w = (__u64)base + 4 * (__u64)(hdl & CLS_H_ID);
-	__u32 blk = (__u32)(w / CLS_BLOCK_WORDS);
-	struct cls_block *b = bpf_map_lookup_elem(&cls_tab, &blk);
-	if (!b)
-		return 0;
-	return &b->w[w & 12];
 }
 
 /* The configuration of the tree being walked, looked up again where it is

@@ -2,7 +2,7 @@
  * and for the read-only commands is pinned under the pin dir:
  *
  *   DIR/maps/NAME          every map of the datapath object, by its BPF name
- *                          (rp_conntrack, rp_config, rp_rules, cls_pairs, ...)
+ *                          (rp_conntrack, rp_config, rp_rules, cls_tab, ...)
  *   DIR/links/xdp-IFNAME   the XDP link of an interface judged by XDP
  *   DIR/links/tci-IFNAME   the tc ingress link (tcx) of one judged by tc
  *   DIR/links/tc-IFNAME    the tc egress link (tcx)

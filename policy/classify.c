@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "classify_int.h"
 #include "fields.h"
 
@@ -718,7 +717,7 @@ static int build_inner(struct compiler *c, int node)
 				goto out;
 			}
 			i = j;
-			continue; /* the lookup takes the shortcut, never cls_pairs */
+			continue; /* the lookup takes the shortcut, never the stored pairs */
 		}
 		if ((uint32_t)r == fb) {
 			i = j;
@@ -909,28 +908,14 @@ int cls_build_part(struct cls_out *o, int part, const struct flat_policy *pfp, c
 	/* class 0 of every node: no specific entries, cut at the final default */
 	for (int node = 0; node < CLS_NODES; node++)
 		cstore_intern(&c.node[node], c.nlive - 1, NULL, 0);
-	for (int node = 0; node < CLS_NODES; node++) {
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		size_t w0 = c.work;
+	for (int node = 0; node < CLS_NODES; node++)
 		if (build_node(&c, node))
 			goto out;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (getenv("CLS_DEBUG"))
-			fprintf(stderr, "part %d node %2d kind %d classes %8u pairs %8zu work %10zu  %.3f s\n", part, node,
-				c.kind[node], c.node[node].nc, c.npairs[node], c.work - w0,
-				(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	}
 	if (part == 0)
 		for (int node = 0; node < CLS_NODES; node++)
 			o->t->nclasses[node] = c.node[node].nc;
-	struct timespec e0, e1;
-	clock_gettime(CLOCK_MONOTONIC, &e0);
 	if (cls_emit(&c))
 		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &e1);
-	if (getenv("CLS_DEBUG"))
-		fprintf(stderr, "part %d emit %.3f s\n", part, (e1.tv_sec - e0.tv_sec) + (e1.tv_nsec - e0.tv_nsec) / 1e9);
 	rc = 0;
 out:
 	*over_budget = c.over_budget;

@@ -473,8 +473,6 @@ static int partition(struct cls_out *o, int nlive, bool key_all, bool *over, cha
 				sel[n++] = e;
 		o->t->part_key[p] = p ? key[p] : -1;
 		o->t->nkeyed[p] = (uint32_t)n;
-		if (getenv("CLS_DEBUG"))
-			fprintf(stderr, "part %d: key %d, %d rules\n", p, p ? key[p] : -1, n);
 		if (build(o, p, sel, n, p ? key[p] : -1, nlive - 1, over, err, errlen))
 			goto out;
 	}
