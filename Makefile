@@ -82,7 +82,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libpolicy.a $(HDRS) tests/unit/testutil.h
+$(B)/tests/%: tests/unit/%.c $(B)/libpolicy.a $(HDRS) tests/unit/testutil.h $(wildcard tests/bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libpolicy.a -lcmocka
 
