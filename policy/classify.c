@@ -304,13 +304,7 @@ static int build_leaf_interval(struct compiler *c, int f)
 
 /* ---------- leaves: prefix fields (addresses, uid) ---------- */
 
-struct pitem {
-	u128 value; /* left-aligned in `width` bits (not shifted) */
-	int len;
-	int e;      /* -1 for the /0 every field gets */
-};
-
-static int cmp_pitem(const void *x, const void *y)
+int cls_cmp_pitem(const void *x, const void *y)
 {
 	const struct pitem *a = x, *b = y;
 	if (a->value != b->value)
@@ -325,23 +319,45 @@ static u128 low_mask(int bits) /* 2^bits - 1, bits 0..128 */
 	return bits >= 128 ? ~(u128)0 : (((u128)1 << bits) - 1);
 }
 
-/* Splits [lo, hi] (within `width` bits) into CIDR prefixes. */
-static void range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitem **v, size_t *n, size_t *cap)
+void cls_cidr_split(u128 lo, u128 hi, int width, void (*fn)(u128 value, int len, void *arg), void *arg)
 {
 	for (;;) {
 		int k = 0; /* largest block 2^k aligned at lo and inside [lo, hi] */
 		while (k < width && !((lo >> k) & 1) && (lo | low_mask(k + 1)) <= hi)
 			k++;
-		if (*n == *cap) {
-			*cap = *cap ? 2 * *cap : 256;
-			*v = xrealloc(*v, *cap * sizeof(**v));
-		}
-		(*v)[(*n)++] = (struct pitem){ lo, width - k, e };
+		fn(lo, width - k, arg);
 		u128 last = lo | low_mask(k);
 		if (last >= hi)
 			return;
 		lo = last + 1;
 	}
+}
+
+void cls_pitem_push(struct pitems *v, u128 value, int len, int e)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? 2 * v->cap : 256;
+		v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	v->v[v->n++] = (struct pitem){ value, len, e };
+}
+
+struct push_arg {
+	struct pitems *v;
+	int e;
+};
+
+static void push_block(u128 value, int len, void *arg)
+{
+	struct push_arg *a = arg;
+	cls_pitem_push(a->v, value, len, a->e);
+}
+
+/* Splits [lo, hi] (within `width` bits) into CIDR prefixes, owned by e. */
+static void range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitems *v)
+{
+	struct push_arg a = { v, e };
+	cls_cidr_split(lo, hi, width, push_block, &a);
 }
 
 static bool prefix_contains(u128 pv, int plen, u128 v, int width)
@@ -364,9 +380,8 @@ static int build_leaf_prefix(struct compiler *c, int f)
 	const struct flat_policy *fp = c->fp;
 	int width = f == F_USER ? 32 : 128;
 	u128 max = width == 128 ? ~(u128)0 : low_mask(width);
-	struct pitem *items = NULL;
-	size_t n = 0, cap = 0;
-	range_to_prefixes(0, max, width, -1, &items, &n, &cap); /* the /0 */
+	struct pitems pi = { 0 };
+	range_to_prefixes(0, max, width, -1, &pi); /* the /0 */
 	for (int e = 0; e < c->nlive; e++) {
 		if (!(c->uses[e] & (1u << f)))
 			continue;
@@ -374,11 +389,12 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		for (int i = 0; i < s->n; i++) {
 			if (s->r[i].lo > max)
 				continue;
-			range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &items, &n,
-					  &cap);
+			range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &pi);
 		}
 	}
-	qsort(items, n, sizeof(*items), cmp_pitem);
+	struct pitem *items = pi.v;
+	size_t n = pi.n;
+	qsort(items, n, sizeof(*items), cls_cmp_pitem);
 
 	struct pframe stack[130];
 	int depth = 0;

@@ -238,28 +238,30 @@ static void emit_cand(struct emitter *m, struct cand_acc *a, const struct cls_ca
 	m->o->ncands++;
 }
 
-/* The prefixes of an address set (ranges split into CIDR blocks). */
+/* The prefixes of an address set (ranges split into CIDR blocks): at most
+ * max of them, else -1. */
+struct prefix_acc {
+	u128 *val;
+	int *len;
+	int n, max;
+};
+
+static void prefix_add(u128 value, int len, void *arg)
+{
+	struct prefix_acc *a = arg;
+	if (a->n < a->max) {
+		a->val[a->n] = value;
+		a->len[a->n] = len;
+	}
+	a->n++;
+}
+
 static int addr_prefixes(const struct vset *s, u128 *val, int *len, int max)
 {
-	int n = 0;
-	for (int i = 0; i < s->n; i++) {
-		u128 lo = s->r[i].lo, hi = s->r[i].hi;
-		for (;;) {
-			int k = 0;
-			while (k < 128 && !((lo >> k) & 1) &&
-			       (k + 1 >= 128 ? ~(u128)0 : lo | (((u128)1 << (k + 1)) - 1)) <= hi)
-				k++;
-			if (n == max)
-				return -1;
-			val[n] = lo;
-			len[n++] = 128 - k;
-			u128 last = k >= 128 ? ~(u128)0 : lo | (((u128)1 << k) - 1);
-			if (last >= hi)
-				break;
-			lo = last + 1;
-		}
-	}
-	return n;
+	struct prefix_acc a = { val, len, 0, max };
+	for (int i = 0; i < s->n && a.n <= max; i++)
+		cls_cidr_split(s->r[i].lo, s->r[i].hi, 128, prefix_add, &a);
+	return a.n > max ? -1 : a.n;
 }
 
 #define CAND_MAX_SPLIT 4

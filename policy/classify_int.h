@@ -30,6 +30,26 @@ static inline void ivec_push(struct ivec *a, int x)
 }
 
 
+/* ---------- CIDR blocks ---------- */
+
+/* A prefix owned by an entry (e; -1: the /0 every field gets); value is
+ * the prefix's first value (not shifted). */
+struct pitem {
+	u128 value;
+	int len;
+	int e;
+};
+
+struct pitems {
+	struct pitem *v;
+	size_t n, cap;
+};
+
+void cls_pitem_push(struct pitems *v, u128 value, int len, int e);
+int cls_cmp_pitem(const void *x, const void *y); /* by value, length, entry */
+/* Calls fn for each CIDR block of [lo, hi] (values of `width` bits), in order. */
+void cls_cidr_split(u128 lo, u128 hi, int width, void (*fn)(u128 value, int len, void *arg), void *arg);
+
 /* ---------- interned classes of one node ---------- */
 
 struct cclass {

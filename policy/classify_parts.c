@@ -83,72 +83,37 @@ struct addr_load {
 	int32_t *add, *best;
 };
 
-struct pref_item {
-	u128 value;
-	int len;
-	int e;
-};
-
-static int cmp_pref_item(const void *x, const void *y)
-{
-	const struct pref_item *a = x, *b = y;
-	if (a->value != b->value)
-		return a->value < b->value ? -1 : 1;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return (a->e > b->e) - (a->e < b->e);
-}
-
 static bool pcontains(u128 pv, int plen, u128 v)
 {
 	return plen == 0 || (pv >> (128 - plen)) == (v >> (128 - plen));
 }
 
-/* The CIDR blocks of [lo, hi], calling fn for each. */
-static void cidr_split(u128 lo, u128 hi, void (*fn)(u128, int, void *), void *arg)
-{
-	for (;;) {
-		int k = 0;
-		while (k < 128 && !((lo >> k) & 1) && (k + 1 >= 128 ? ~(u128)0 : lo | (((u128)1 << (k + 1)) - 1)) <= hi)
-			k++;
-		fn(lo, 128 - k, arg);
-		u128 last = k >= 128 ? ~(u128)0 : lo | (((u128)1 << k) - 1);
-		if (last >= hi)
-			return;
-		lo = last + 1;
-	}
-}
-
-struct item_acc {
-	struct pref_item *it;
-	size_t n, cap;
+struct push_e {
+	struct pitems *v;
 	int e;
 };
 
 static void item_push(u128 v, int len, void *arg)
 {
-	struct item_acc *a = arg;
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 1024;
-		a->it = xrealloc(a->it, a->cap * sizeof(*a->it));
-	}
-	a->it[a->n++] = (struct pref_item){ v, len, a->e };
+	struct push_e *a = arg;
+	cls_pitem_push(a->v, v, len, a->e);
 }
 
 static void af_build(struct addr_forest *al, const struct flat_policy *fp, int nlive, int f)
 {
-	struct item_acc acc = { 0 };
+	struct pitems items = { 0 };
+	struct push_e acc = { &items, 0 };
 	for (int e = 0; e < nlive; e++) {
 		const struct cond *c = &fp->e[e].cond[f];
 		if (fp->e[e].kind != FLAT_TERMINAL || !c->used)
 			continue;
 		acc.e = e;
 		for (int i = 0; i < c->set.n; i++)
-			cidr_split(c->set.r[i].lo, c->set.r[i].hi, item_push, &acc);
+			cls_cidr_split(c->set.r[i].lo, c->set.r[i].hi, 128, item_push, &acc);
 	}
-	qsort(acc.it, acc.n, sizeof(*acc.it), cmp_pref_item);
+	qsort(items.v, items.n, sizeof(*items.v), cls_cmp_pitem);
 	memset(al, 0, sizeof(*al));
-	size_t cap = acc.n ? acc.n : 1;
+	size_t cap = items.n ? items.n : 1;
 	al->value = xrealloc(NULL, cap * sizeof(u128));
 	al->len = xrealloc(NULL, cap * sizeof(int));
 	al->parent = xrealloc(NULL, cap * sizeof(int32_t));
@@ -157,27 +122,27 @@ static void af_build(struct addr_forest *al, const struct flat_policy *fp, int n
 	int32_t *node_of_item = xrealloc(NULL, cap * sizeof(int32_t));
 	int32_t stack[130];
 	int sp = 0;
-	for (size_t i = 0; i < acc.n; i++) {
-		if (!al->n || acc.it[i].value != al->value[al->n - 1] || acc.it[i].len != al->len[al->n - 1]) {
-			while (sp > 0 && !pcontains(al->value[stack[sp - 1]], al->len[stack[sp - 1]], acc.it[i].value))
+	for (size_t i = 0; i < items.n; i++) {
+		if (!al->n || items.v[i].value != al->value[al->n - 1] || items.v[i].len != al->len[al->n - 1]) {
+			while (sp > 0 && !pcontains(al->value[stack[sp - 1]], al->len[stack[sp - 1]], items.v[i].value))
 				sp--;
-			al->value[al->n] = acc.it[i].value;
-			al->len[al->n] = acc.it[i].len;
+			al->value[al->n] = items.v[i].value;
+			al->len[al->n] = items.v[i].len;
 			al->parent[al->n] = sp ? stack[sp - 1] : -1;
 			stack[sp++] = (int32_t)al->n++;
 		}
 		node_of_item[i] = (int32_t)al->n - 1;
-		al->first[acc.it[i].e + 1]++;
+		al->first[items.v[i].e + 1]++;
 	}
 	for (int e = 0; e < nlive; e++)
 		al->first[e + 1] += al->first[e];
 	int32_t *fill = xrealloc(NULL, ((size_t)nlive + 1) * sizeof(int32_t));
 	memcpy(fill, al->first, ((size_t)nlive + 1) * sizeof(int32_t));
-	for (size_t i = 0; i < acc.n; i++)
-		al->nodes_of[fill[acc.it[i].e]++] = node_of_item[i];
+	for (size_t i = 0; i < items.n; i++)
+		al->nodes_of[fill[items.v[i].e]++] = node_of_item[i];
 	free(fill);
 	free(node_of_item);
-	free(acc.it);
+	free(items.v);
 }
 
 static void af_free(struct addr_forest *al)
@@ -238,7 +203,7 @@ static int split_count(const struct flat_entry *e, int key)
 		}
 		struct count_acc k = { 0 };
 		for (int r = 0; r < e->cond[f].set.n && k.n <= 4; r++)
-			cidr_split(e->cond[f].set.r[r].lo, e->cond[f].set.r[r].hi, count_block, &k);
+			cls_cidr_split(e->cond[f].set.r[r].lo, e->cond[f].set.r[r].hi, 128, count_block, &k);
 		n *= k.n;
 	}
 	return n > 4 ? 5 : (int)n;

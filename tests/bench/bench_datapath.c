@@ -404,6 +404,20 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 	return skel;
 }
 
+/* Kernel memory of all the object's maps, and of the classifier's. */
+static void maps_memory(const struct rampart_bpf *skel, unsigned long long *all, unsigned long long *cls)
+{
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, skel->obj)
+	{
+		unsigned long long b = map_memlock(bpf_map__fd(m));
+		*all += b;
+		for (size_t i = 0; i < sizeof(cls_map_names) / sizeof(cls_map_names[0]); i++)
+			if (strcmp(bpf_map__name(m), cls_map_names[i]) == 0)
+				*cls += b;
+	}
+}
+
 static uint64_t rule_packets(struct rampart_bpf *skel, uint32_t slot)
 {
 	struct rp_rule_stats s;
@@ -423,15 +437,7 @@ static void bench_size(int nrules, int empty_fd, struct size_result *r)
 	if (pol.nrules != nrules)
 		die("the generated policy has %d rules, not %d", pol.nrules, nrules);
 
-	struct bpf_map *m;
-	bpf_object__for_each_map(m, skel->obj)
-	{
-		unsigned long long b = map_memlock(bpf_map__fd(m));
-		r->mem_all += b;
-		for (size_t i = 0; i < sizeof(cls_map_names) / sizeof(cls_map_names[0]); i++)
-			if (strcmp(bpf_map__name(m), cls_map_names[i]) == 0)
-				r->mem_cls += b;
-	}
+	maps_memory(skel, &r->mem_all, &r->mem_cls);
 
 	int xdp = bpf_program__fd(skel->progs.rampart_xdp), tc = bpf_program__fd(skel->progs.rampart_tc_egress);
 	struct pk p;
@@ -567,15 +573,7 @@ static void cb_measure(int profile, int n, int empty_fd, struct cb_result *r)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	r->peak_kb = ru.ru_maxrss;
-	struct bpf_map *m;
-	bpf_object__for_each_map(m, skel->obj)
-	{
-		unsigned long long b = map_memlock(bpf_map__fd(m));
-		r->mem_all += b;
-		for (size_t i = 0; i < sizeof(cls_map_names) / sizeof(cls_map_names[0]); i++)
-			if (strcmp(bpf_map__name(m), cls_map_names[i]) == 0)
-				r->mem_cls += b;
-	}
+	maps_memory(skel, &r->mem_all, &r->mem_cls);
 	int xdp = bpf_program__fd(skel->progs.rampart_xdp);
 	double sum = 0, fsum = 0;
 	for (int tries = 0; r->npk < CB_PACKETS && tries < 100 * CB_PACKETS; tries++) {

@@ -848,6 +848,23 @@ static void test_hundred_thousand_prefixes(void **state)
 	free(text);
 }
 
+/* The classifier and the reference walk of a flattened policy agree on an
+ * event (also on the deciding entry); dflt_slot: the default's slot. */
+static void assert_event_agrees(const struct cls_tables *t, const struct flat_policy *fp, const struct event *ev,
+				uint32_t dflt_slot)
+{
+	struct cls_fields f;
+	struct cls_result cr;
+	struct eval_result r;
+	cls_event_fields(ev, &f);
+	assert_int_equal(cls_lookup(t, &f, &cr), 0);
+	flat_eval(fp, ev, &r);
+	int ent = ref_entry(fp, ev);
+	assert_int_equal((int)cr.entry, ent);
+	assert_agrees(&cr, &r, fp->e[ent].rule >= 0 ? (uint32_t)fp->e[ent].rule : dflt_slot);
+	eval_result_free(&r);
+}
+
 static void add_cond(struct flat_entry *e, int f, u128 lo, u128 hi)
 {
 	e->cond[f].used = true;
@@ -908,16 +925,7 @@ static void test_blocklist_below_services_stays_small(void **state)
 		ev.val[F_RPORT] = 40000;
 		ev.val[F_LADDR] = v4(192, 0, 2, 1);
 		ev.val[F_LPORT] = 15 + rnd(60);
-		struct cls_fields f;
-		struct cls_result cr;
-		struct eval_result r;
-		cls_event_fields(&ev, &f);
-		assert_int_equal(cls_lookup(&t, &f, &cr), 0);
-		flat_eval(&fp, &ev, &r);
-		int ent = ref_entry(&fp, &ev);
-		assert_int_equal((int)cr.entry, ent);
-		assert_agrees(&cr, &r, fp.e[ent].rule >= 0 ? (uint32_t)fp.e[ent].rule : (uint32_t)k);
-		eval_result_free(&r);
+		assert_event_agrees(&t, &fp, &ev, (uint32_t)k);
 	}
 	cls_tables_free(&t);
 	flat_policy_free(&fp);
@@ -968,16 +976,7 @@ static void test_tries_agree_at_prefix_edges(void **state)
 			ev.val[F_FAMILY] = addr_is_v4(a) ? 4 : 6;
 			ev.val[F_LADDR] = rnd(2) ? a : edge[rnd((unsigned)n * 2)];
 			ev.val[F_RADDR] = rnd(2) ? a : edge[rnd((unsigned)n * 2)];
-			struct cls_fields f;
-			struct cls_result cr;
-			struct eval_result r;
-			cls_event_fields(&ev, &f);
-			assert_int_equal(cls_lookup(&t, &f, &cr), 0);
-			flat_eval(&fp, &ev, &r);
-			int ent = ref_entry(&fp, &ev);
-			assert_int_equal((int)cr.entry, ent);
-			assert_agrees(&cr, &r, fp.e[ent].rule >= 0 ? (uint32_t)fp.e[ent].rule : (uint32_t)n);
-			eval_result_free(&r);
+			assert_event_agrees(&t, &fp, &ev, (uint32_t)n);
 		}
 		cls_tables_free(&t);
 		flat_policy_free(&fp);
