@@ -402,6 +402,8 @@ static __always_inline int cls_cand_ok(const struct cls_cand *c, const struct cl
 /* One step of the keyed parts (a bpf_loop callback): a part's tree, or
  * one of its candidates; a list ends at the first candidate the event
  * meets, at its end, or past the best entry so far. */
+#define CLS_CAND_BATCH 8
+
 struct cls_loop {
 	struct cls_scratch *s;
 	const struct cls_fields *f;
@@ -427,23 +429,26 @@ static int cls_keyed_step(__u32 i, void *arg)
 		}
 		x->blk = (__u32)t & CLS_H_ID;
 		x->k = 0;
-		return 0;
 	}
-	h = x->blk + x->k++;
-	const struct cls_cand *cd = bpf_map_lookup_elem(&cls_tab, &h);
-	if (!cd) {
-		x->err = 1;
-		return 1;
-	}
-	int done = cd->entry >= x->pick.entry || x->k >= CLS_MAX_CANDS; /* CLS_NONE ends the list */
-	if (!done && cls_cand_ok(cd, f)) {
-		x->pick.entry = cd->entry;
-		x->pick.action = cd->action;
-		done = 1;
-	}
-	if (done) {
-		x->part++;
-		x->blk = CLS_NONE;
+	/* a few candidates per call: most lists end within one */
+	for (int j = 0; j < CLS_CAND_BATCH; j++) {
+		h = x->blk + x->k++;
+		const struct cls_cand *cd = bpf_map_lookup_elem(&cls_tab, &h);
+		if (!cd) {
+			x->err = 1;
+			return 1;
+		}
+		int done = cd->entry >= x->pick.entry || x->k >= CLS_MAX_CANDS; /* CLS_NONE ends the list */
+		if (!done && cls_cand_ok(cd, f)) {
+			x->pick.entry = cd->entry;
+			x->pick.action = cd->action;
+			done = 1;
+		}
+		if (done) {
+			x->part++;
+			x->blk = CLS_NONE;
+			return 0;
+		}
 	}
 	return 0;
 }

@@ -25,7 +25,7 @@
 
 #define xrealloc cls_xrealloc
 
-#define KEY_LIST 16     /* candidates per list before a new part is opened */
+#define KEY_LIST 32     /* candidates per list before a new part is opened */
 #define KEY_LIST_MAX 63 /* ... before a rule stays in part 0 (first try) */
 
 static const int big_fields[4] = { F_LADDR, F_RADDR, F_LPORT, F_RPORT };

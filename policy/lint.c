@@ -445,17 +445,26 @@ static bool single_cover(int posn, void *arg)
 	return true;
 }
 
+/* Do two sets share a value?  (No allocation: this runs per candidate.) */
+static bool vsets_meet(const struct vset *a, const struct vset *b)
+{
+	for (int i = 0, j = 0; i < a->n && j < b->n;) {
+		if (a->r[i].hi < b->r[j].lo)
+			i++;
+		else if (b->r[j].hi < a->r[i].lo)
+			j++;
+		else
+			return true;
+	}
+	return false;
+}
+
 static bool union_part(int posn, void *arg)
 {
 	struct shadow_query *q = arg;
 	const struct rule *e = &q->p->rules[q->t->rules[posn]];
-	if (!covers_except(e, q->r, q->g))
-		return false;
-	struct vset part;
-	vset_intersect(&part, &e->cond[q->g].set, q->want);
-	if (!vset_empty(&part))
+	if (vsets_meet(&e->cond[q->g].set, q->want) && covers_except(e, q->r, q->g))
 		q->contrib[q->n++] = posn;
-	vset_free(&part);
 	return false;
 }
 
