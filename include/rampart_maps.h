@@ -78,6 +78,8 @@ struct ct_key {
 #define CT_F_REPLIED     0x02 /* a packet from the responder was seen */
 #define CT_F_FIN_ORIG    0x04 /* originator sent FIN */
 #define CT_F_FIN_REPLY   0x08 /* responder sent FIN */
+#define CT_F_FORWARDED   0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
+			       * left: its tuple after NAT (no rule of its own) */
 
 struct ct_value {
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed when it moved >= 1 s */
@@ -100,10 +102,11 @@ struct ct_value {
  * CPU may keep passing that flow's packets for up to a second. */
 #define RP_CT_GEN_SLOTS 4096
 
-/* skb->mark of a reject answer built by a tc program on its way back (it
- * crosses another rampart hook: out of the interface it came in on, or
- * into the local stack): that hook lets it pass once and clears the mark.
- * Only a TCP RST or an ICMP error carrying it is let through. */
+/* skb->mark of a reject answer built by a tc program on its way back: it
+ * crosses more rampart hooks (out of the interface it came in on and, on a
+ * bridge, out of the port; or into the local stack), which let it pass.
+ * Only a TCP RST or an ICMP error carrying it is let through; the mark goes
+ * when the packet leaves the network namespace. */
 #define RP_ANSWER_MARK 0x52505254u /* "RPRT" */
 
 /* ---------- configuration (map rp_config, one entry) ---------- */

@@ -138,7 +138,7 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 			printf("%u", f->v.rule_slot);
 		printf(", \"table\": ");
 		json_str(stdout, m ? m->table : NULL);
-		printf("}");
+		printf(", \"forwarded\": %s}", f->v.flags & CT_F_FORWARDED ? "true" : "false");
 	}
 	printf("%s]\n", n ? "\n" : "");
 }
@@ -169,7 +169,9 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 		else
 			snprintf(left, sizeof(left), "expired");
 		ifname(f->v.ifindex, ifn);
-		if (f->v.rule_slot == RP_SLOT_NONE) {
+		if (f->v.flags & CT_F_FORWARDED) {
+			snprintf(where, sizeof(where), "(forwarded: judged as it arrived on %s)", ifn);
+		} else if (f->v.rule_slot == RP_SLOT_NONE) {
 			snprintf(where, sizeof(where), "(no rule: boot mode or implicit)");
 		} else {
 			const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);

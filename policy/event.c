@@ -30,6 +30,7 @@
  * and cgroup are carried whenever written, with the policy's ids (0 when
  * the policy does not name them; cgroup: the nearest named
  * ancestor-or-self). */
+#include <fnmatch.h>
 #include <ctype.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -45,10 +46,25 @@ static const char EVENT_FILE[] = "event";
 
 uint32_t policy_iface_id(const struct policy *p, const char *ifname)
 {
-	for (int i = 0; i < p->nifaces; i++)
+	if (!p->iface_npats) {
+		for (int i = 0; i < p->nifaces; i++)
+			if (strcmp(p->ifaces[i], ifname) == 0)
+				return (uint32_t)i + 1;
+		return 0;
+	}
+	/* literal names first (ids 1..iface_nlit), then the patterns it matches */
+	uint32_t lit = 0, m = 0;
+	for (int i = 0; i < p->nifaces; i++) {
+		if (strpbrk(p->ifaces[i], "*?["))
+			continue;
+		lit++;
 		if (strcmp(p->ifaces[i], ifname) == 0)
-			return i + 1;
-	return 0;
+			return lit;
+	}
+	for (int j = 0; j < p->iface_npats; j++)
+		if (fnmatch(p->iface_pats[j], ifname, 0) == 0)
+			m |= 1u << j;
+	return m ? (uint32_t)p->iface_nlit + m : 0;
 }
 
 uint32_t policy_app_id(const struct policy *p, const char *path)

@@ -91,6 +91,7 @@ void policy_free(struct policy *p)
 	for (int i = 0; i < p->nifaces; i++)
 		free(p->ifaces[i]);
 	free(p->ifaces);
+	free(p->iface_pats);
 	for (int i = 0; i < p->napps; i++)
 		free(p->apps[i]);
 	free(p->apps);

@@ -131,8 +131,15 @@ struct policy {
 	int root;              /* index of table "root" (always present) */
 	struct rule *rules;
 	int nrules;
-	char **ifaces;         /* iface id i+1 -> interface name (after aliases) */
+	char **ifaces;         /* the interface names and patterns the policy names (after aliases) */
 	int nifaces;
+	/* With patterns (`br-*`): literal names keep ids 1..iface_nlit (their
+	 * order in ifaces), and a device that no literal names gets
+	 * iface_nlit + S, S the bitmask of the patterns it matches (pattern j
+	 * = bit j, in the order of iface_pats).  See policy_iface_id(). */
+	int iface_nlit;
+	char **iface_pats;     /* points into ifaces */
+	int iface_npats;
 	char **apps;           /* app id i+1 -> absolute path */
 	int napps;
 	struct named_cgroup *cgroups; /* sorted by pre; cgroups[i].pre == i+1 */
@@ -163,6 +170,8 @@ int parse_source(struct ast_policy *ast, struct sources *srcs, const struct sour
 		 struct diag *d);
 int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct load_opts *o,
 		   struct diag *d);
+
+#define POLICY_MAX_IFACE_PATTERNS 8 /* 2^8 interface ids for the devices they match */
 
 /* ---------- events ---------- */
 

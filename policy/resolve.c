@@ -15,6 +15,7 @@
  *      application and interface ids follow first appearance in the text
  *   4. jump targets, then jump cycles
  *   5. options */
+#include <fnmatch.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -1205,6 +1206,77 @@ static void check_jump_cycles(struct rctx *c)
 	free(path);
 }
 
+/* ---------- interface patterns ---------- */
+
+static bool is_iface_pattern(const char *name)
+{
+	return strpbrk(name, "*?[") != NULL;
+}
+
+/* The interface ids `on NAME` stands for (policy.h, struct policy): a
+ * literal name its own id; a pattern the literal names it matches and
+ * every pattern combination that contains it. */
+static void iface_ids_of(const struct policy *p, const char *name, struct vset *out)
+{
+	int j = -1;
+	for (int k = 0; k < p->iface_npats; k++)
+		if (!strcmp(p->iface_pats[k], name))
+			j = k;
+	if (j < 0) {
+		uint32_t id = policy_iface_id(p, name);
+		vset_add(out, id, id);
+		return;
+	}
+	int lit = 0;
+	for (int i = 0; i < p->nifaces; i++) {
+		if (is_iface_pattern(p->ifaces[i]))
+			continue;
+		lit++;
+		if (fnmatch(name, p->ifaces[i], 0) == 0)
+			vset_add(out, (u128)lit, (u128)lit);
+	}
+	for (uint32_t m = 1; m < (1u << p->iface_npats); m++)
+		if (m & (1u << j))
+			vset_add(out, (u128)(p->iface_nlit + m), (u128)(p->iface_nlit + m));
+}
+
+/* Until here rules held interface *name* numbers (index + 1 in ifaces);
+ * with patterns they become interface ids. */
+static void number_iface_patterns(struct rctx *c)
+{
+	struct policy *p = c->p;
+	for (int i = 0; i < p->nifaces; i++)
+		if (is_iface_pattern(p->ifaces[i]))
+			p->iface_npats++;
+	if (!p->iface_npats)
+		return;
+	if (p->iface_npats > POLICY_MAX_IFACE_PATTERNS) {
+		struct src_loc none = { 0 };
+		none.file = p->main_file;
+		diag_error(c->d, none, "more than %d interface patterns; name the interfaces or merge patterns",
+			   POLICY_MAX_IFACE_PATTERNS);
+		p->iface_npats = 0;
+		return;
+	}
+	p->iface_pats = xrealloc(NULL, (size_t)p->iface_npats * sizeof(char *));
+	int k = 0;
+	for (int i = 0; i < p->nifaces; i++)
+		if (is_iface_pattern(p->ifaces[i]))
+			p->iface_pats[k++] = p->ifaces[i];
+	p->iface_nlit = p->nifaces - p->iface_npats;
+	for (int r = 0; r < p->nrules; r++) {
+		struct cond *cd = &p->rules[r].cond[F_IFACE];
+		if (!cd->used)
+			continue;
+		struct vset ids = { 0 };
+		for (int n = 0; n < cd->set.n; n++)
+			for (u128 v = cd->set.r[n].lo; v <= cd->set.r[n].hi && v >= 1 && v <= (u128)p->nifaces; v++)
+				iface_ids_of(p, p->ifaces[(int)v - 1], &ids);
+		vset_free(&cd->set);
+		cd->set = ids;
+	}
+}
+
 /* ---------- options ---------- */
 
 enum opt_type { OPT_SECONDS, OPT_COUNT, OPT_RATE, OPT_VERDICT, OPT_ONOFF, OPT_WORD };
@@ -1371,6 +1443,7 @@ int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct 
 	for (int i = 0; i < ast->nsets; i++)
 		resolve_set(&c, i, ast->sets[i].loc);
 	resolve_rules(&c);
+	number_iface_patterns(&c);
 	check_jump_cycles(&c);
 	resolve_options(&c);
 

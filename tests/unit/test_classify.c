@@ -241,6 +241,38 @@ static void test_cgroup_intervals_users_and_ifaces(void **state)
 	compiled_free(&c);
 }
 
+/* Interface patterns: a device takes the literal name's id, else the id of
+ * the combination of patterns it matches; `on PATTERN` covers both. */
+static void test_interface_patterns(void **state)
+{
+	struct compiled c;
+	compile_text(&c, "interface lan = br-*\n"
+			 "table root default deny {\n"
+			 "  allow in on lan proto tcp local port 80\n"        /* 3 */
+			 "  allow in on veth* proto tcp local port 81\n"      /* 4 */
+			 "  allow in on br-lan proto tcp local port 82\n"     /* 5 */
+			 "  allow in on { *0, eth1 } proto tcp local port 83\n" /* 6 */
+			 "}\n");
+	static const struct {
+		const char *ev;
+		int line;
+	} cases[] = {
+		{ "in proto tcp local port 80 on br-x", 3 },   { "in proto tcp local port 80 on br-lan", 3 },
+		{ "in proto tcp local port 82 on br-lan", 5 }, { "in proto tcp local port 82 on br-x", 0 },
+		{ "in proto tcp local port 81 on veth1", 4 },  { "in proto tcp local port 81 on br-1", 0 },
+		{ "in proto tcp local port 83 on veth0", 6 },  { "in proto tcp local port 81 on veth0", 4 },
+		{ "in proto tcp local port 83 on br-0", 6 },   { "in proto tcp local port 80 on br-0", 3 },
+		{ "in proto tcp local port 83 on eth1", 6 },   { "in proto tcp local port 83 on eth2", 0 },
+		{ "in proto tcp local port 80 on eth0", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cls_result r = judge_text(&c, cases[i].ev);
+		if (decided_line(&c, &r) != cases[i].line)
+			fail_msg("%s: line %d, expected %d", cases[i].ev, decided_line(&c, &r), cases[i].line);
+	}
+	compiled_free(&c);
+}
+
 static void test_icmp_types_per_family(void **state)
 {
 	struct compiled c;
@@ -1106,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_negation_and_not_carried_fields),
 		cmocka_unit_test(test_families_ranges_and_nested_prefixes),
 		cmocka_unit_test(test_cgroup_intervals_users_and_ifaces),
+		cmocka_unit_test(test_interface_patterns),
 		cmocka_unit_test(test_icmp_types_per_family),
 		cmocka_unit_test(test_too_many_records_overflow),
 		cmocka_unit_test(test_tables_are_small_for_independent_rules),
