@@ -60,13 +60,13 @@ struct cls_pick {
 };
 
 struct cls_scratch {
-	struct cls_fields fc; /* the event (a copy: the walk needs no other pointer) */
+	__u32 uid;     /* the uid in network order: a trie key (words follow it) */
 	__u32 n19, n22, n23;
 	__u32 tree;    /* the part whose tree is being walked */
-	__u32 uid[4];  /* the uid in network order (then zeros), a trie key */
 	__u32 part;   /* keyed parts: the part being walked */
 	__u32 blk;    /* its candidate list; CLS_NONE: its tree comes first */
 	__u32 k;      /* the next candidate of the list */
+	__u32 zero;   /* 0, which the verifier does not know (see cls_decide) */
 	int err;
 	struct cls_pick pick;
 };
@@ -302,9 +302,8 @@ static __always_inline int cls_carried(const struct cls_fields *f, int field, in
  * side first, so that blocklists decide early): *res gets the final
  * handle.  Returns 0, or -1 when a lookup misses.  The handles kept across
  * lookups are in the scratch. */
-static __always_inline int cls_tree(struct cls_scratch *s, __u32 *res)
+static __always_inline int cls_tree(const struct cls_fields *f, struct cls_scratch *s, __u32 *res)
 {
-	const struct cls_fields *f = &s->fc;
 	__u32 x, y, z;
 
 	/* 13 = raddr x rport; 15 = dir x proto; 19 = 13 x 15 */
@@ -332,14 +331,14 @@ static __always_inline int cls_tree(struct cls_scratch *s, __u32 *res)
 	CLS_NODE(21, s->n23, z, s->n23);
 	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23; the uid's key is
 	 * its network-order copy (32 bits: the trie reads word 0 only) */
-	s->uid[0] = bpf_htonl(f->uid);
+	s->uid = bpf_htonl(f->uid);
 	do {
 		const struct cls_part_cfg *p = cls_part_cfg(s);
 		if (!p)
 			return -1;
 		if (p->leaf[F_USER].mode == CLS_L_CONST || !cls_carried(f, F_USER, f->has_user))
 			x = p->leaf[F_USER].konst;
-		else if (cls_trie(p->leaf[F_USER].root4, s->uid, &x))
+		else if (cls_trie(p->leaf[F_USER].root4, &s->uid, &x))
 			return -1;
 		CLS_FINAL_EXIT(x);
 	} while (0);
@@ -354,14 +353,14 @@ static __always_inline int cls_tree(struct cls_scratch *s, __u32 *res)
 /* Part `part`'s tree: its final handle, or -1 when a lookup misses.  A
  * global function, so that the verifier checks the tree once, not once
  * for every path of every program that classifies (it costs one call). */
-__noinline int cls_tree_walk(struct cls_scratch *s, __u32 part)
+__noinline int cls_tree_walk(const struct cls_fields *f, struct cls_scratch *s, __u32 part)
 {
 	__u32 h;
 
-	if (!s)
+	if (!f || !s)
 		return -1;
 	s->tree = part;
-	if (cls_tree(s, &h))
+	if (cls_tree(f, s, &h))
 		return -1;
 	return (int)h;
 }
@@ -422,13 +421,13 @@ static int cls_keyed_step(__u32 i, void *arg)
 	if (x->part >= c->nparts || x->part >= CLS_MAX_PARTS)
 		return 1;
 	if (x->blk == CLS_NONE) {
-		int t = cls_tree_walk(x, x->part);
+		int t = cls_tree_walk(f, x, x->part);
 		if (t < 0) {
 			x->err = 1;
 			return 1;
 		}
 		x->blk = (__u32)t & CLS_H_ID;
-		x->k = 0;
+		x->k = x->zero;
 	}
 	/* a few candidates per call: most lists end within one */
 	for (int j = 0; j < CLS_CAND_BATCH; j++) {
@@ -502,8 +501,7 @@ static __always_inline int cls_decide(const struct cls_fields *f, struct cls_dec
 
 	if (!c || !c->ready)
 		return -1;
-	s->fc = *f;
-	int t = cls_tree_walk(s, 0);
+	int t = cls_tree_walk(f, s, 0);
 	if (t < 0)
 		return -1;
 	__u32 a0 = (__u32)t & CLS_H_ID;
@@ -515,17 +513,19 @@ static __always_inline int cls_decide(const struct cls_fields *f, struct cls_dec
 	d->overflow = act0->overflow;
 	if (c->nparts <= 1)
 		return 0;
-	/* the keyed parts, one step (a tree, a candidate) per callback: the
-	 * callback is checked once, and its frame is small.  part starts at
-	 * 1, read from the map so that the verifier does not follow its value
-	 * (it checks the callback once for every part, not per part number) */
+	/* the keyed parts, one step (a tree, a few candidates) per callback:
+	 * the callback is checked once.  Its counters start from a 0 read from
+	 * the map, so that the verifier does not follow their values (it would
+	 * check the callback again for every part and candidate number, on
+	 * the stack of the socket hooks) */
 	__u32 np = c->nparts;
 	asm volatile("" : "+r"(np)); /* the compiler must not fold np - c->nparts */
+	s->zero = np - c->nparts;
 	s->pick.entry = act0->entry;
 	s->pick.action = CLS_NONE;
-	s->part = np - c->nparts + 1;
+	s->part = s->zero + 1;
 	s->blk = CLS_NONE;
-	s->k = 0;
+	s->k = s->zero;
 	s->err = 0;
 	/* bpf_loop wants its context on the stack: a pointer to the scratch */
 	struct cls_loop ctx = { s, f };
