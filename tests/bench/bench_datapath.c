@@ -7,13 +7,16 @@
  *     only the last rule matches, at 10, 1 000, 10 000 and 100 000 rules,
  * plus the time of the user-space half of `apply` (parse, flatten, compile,
  * load into the kernel, fill the maps; no attach) and the kernel memory of
- * the maps at each size.  Numbers and their meaning: docs/performance.md.
+ * the maps at each size; then ClassBench-style policies (classbench.h: acl,
+ * fw, ipc, uniform) at 1 000 to 100 000 rules, each in a process of its own:
+ * apply, its peak memory, the maps, `check`, new flows of random rules; and
+ * the targets of issue 12.  Numbers and their meaning: docs/performance.md.
  *
  * Runs as root in a private network namespace (unshare): it attaches
  * nothing, and every program and map goes away when it exits.
  *
  * Usage: bench_datapath [--repeat N] [--runs N] [--sizes 10,1000,...]
- *                       [--xdp-filter PATH]
+ *                       [--xdp-filter PATH] [--classbench 1000,10000,... | 0]
  */
 #include <arpa/inet.h>
 #include <errno.h>
