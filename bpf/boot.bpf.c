@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Boot protection beyond the interfaces the datapath is attached to
- * (SPEC 4, docs/operations.md):
+ * (docs/operations.md):
  *
  *  - rampart_sk_lookup: an SK_LOOKUP program attached to the network
  *    namespace.  The kernel runs it when a packet arriving on any
@@ -25,18 +25,18 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define RP_CLOCK_MONOTONIC 1
+#define RP_CLOCK_MONOTONIC  1
 #define RP_LOOPBACK_IFINDEX 1 /* lo is ifindex 1 in every network namespace */
-#define SK_DROP 0
-#define SK_PASS 1
+#define SK_DROP		    0
+#define SK_PASS		    1
 
 #include "config.h"
 
 struct rp_boot_timer {
 	struct bpf_timer timer;
-	__u64 armed_ns;    /* bpf_ktime_get_ns() when armed (0: never) */
-	__u64 fired_ns;    /* when the timer ran (0: not yet) */
-	__u32 opened;      /* 1 when the timer switched boot -> open */
+	__u64 armed_ns; /* bpf_ktime_get_ns() when armed (0: never) */
+	__u64 fired_ns; /* when the timer ran (0: not yet) */
+	__u32 opened;	/* 1 when the timer switched boot -> open */
 	__u32 pad;
 };
 
@@ -45,7 +45,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_boot_timer);
-} rp_boot_timer SEC(".maps");
+} RP_MAP_BOOT_TIMER SEC(".maps");
 
 /* Dropped by rampart_sk_lookup (boot/lockdown), for `status`. */
 struct {
@@ -53,7 +53,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} rp_boot_sk_drops SEC(".maps");
+} RP_MAP_BOOT_SK_DROPS SEC(".maps");
 
 static int rp_boot_fire(void *map, __u32 *key, struct rp_boot_timer *t)
 {

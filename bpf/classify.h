@@ -32,21 +32,21 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_config);
-} cls_config SEC(".maps");
+} RP_MAP_CLS_CONFIG SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_block);
-} cls_tab SEC(".maps");
+} RP_MAP_CLS_TAB SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_result);
-} cls_actions SEC(".maps");
+} RP_MAP_CLS_ACTIONS SEC(".maps");
 
 /* The lookup's working memory: handles kept across the walk and the state
  * of the keyed parts' loop.  Not on the stack, which the datapath's own
@@ -60,13 +60,13 @@ struct cls_pick {
 };
 
 struct cls_scratch {
-	__u32 uid;     /* the uid in network order: a trie key (words follow it) */
+	__u32 uid; /* the uid in network order: a trie key (words follow it) */
 	__u32 n19, n22, n23;
-	__u32 tree;    /* the part whose tree is being walked */
-	__u32 part;   /* keyed parts: the part being walked */
-	__u32 blk;    /* its candidate list; CLS_NONE: its tree comes first */
-	__u32 k;      /* the next candidate of the list */
-	__u32 zero;   /* 0, which the verifier does not know (see cls_decide) */
+	__u32 tree; /* the part whose tree is being walked */
+	__u32 part; /* keyed parts: the part being walked */
+	__u32 blk;  /* its candidate list; CLS_NONE: its tree comes first */
+	__u32 k;    /* the next candidate of the list */
+	__u32 zero; /* 0, which the verifier does not know (see cls_decide) */
 	int err;
 	struct cls_pick pick;
 };
@@ -76,7 +76,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_scratch);
-} cls_scratch SEC(".maps");
+} RP_MAP_CLS_SCRATCH SEC(".maps");
 
 /* The helpers are inlined: a BPF-to-BPF call and its return cost more than
  * an (inlined) array lookup on CPUs with return-stack mitigations (AMD
@@ -250,7 +250,8 @@ static __always_inline int cls_node(const struct cls_scratch *s, int nd, __u32 a
 	if (a & b & CLS_H_SHARED) {
 		__u32 ka = CLS_PROJ | cls_info_word(s, nd, 0, a, 2);
 		if ((v = cls_probe(s, nd, ka, cls_info_word(s, nd, 1, b, 2))) != ~0ull &&
-		    (__u32)(v >> 32) < cls_info_word(s, nd, 0, a, 3) && (__u32)(v >> 32) < cls_info_word(s, nd, 1, b, 3)) {
+		    (__u32)(v >> 32) < cls_info_word(s, nd, 0, a, 3) &&
+		    (__u32)(v >> 32) < cls_info_word(s, nd, 1, b, 3)) {
 			*h = (__u32)v;
 			return 0;
 		}
@@ -266,36 +267,35 @@ static __always_inline int cls_carried(const struct cls_fields *f, int field, in
 }
 
 /* Stop at the first handle that decides the event alone. */
-#define CLS_FINAL_EXIT(hdl)                 \
-	do {                                \
-		if ((hdl) & CLS_H_FINAL) {  \
-			*res = (hdl);       \
-			return 0;           \
-		}                           \
+#define CLS_FINAL_EXIT(hdl)              \
+	do {                             \
+		if ((hdl)&CLS_H_FINAL) { \
+			*res = (hdl);    \
+			return 0;        \
+		}                        \
 	} while (0)
 
-
-#define CLS_VALUE(field, v, flag, out)                                                                         \
-	do {                                                                                                   \
-		const struct cls_part_cfg *p = cls_part_cfg(s);                                                \
-		if (!p || cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out)))        \
-			return -1;                                                                             \
-		CLS_FINAL_EXIT(out);                                                                           \
+#define CLS_VALUE(field, v, flag, out)                                                                 \
+	do {                                                                                           \
+		const struct cls_part_cfg *p = cls_part_cfg(s);                                        \
+		if (!p || cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out))) \
+			return -1;                                                                     \
+		CLS_FINAL_EXIT(out);                                                                   \
 	} while (0)
 
-#define CLS_NODE(nd, a, b, out)                                                        \
-	do {                                                                           \
-		if (cls_node(s, (nd), (a), (b), &(out)))                               \
-			return -1;                                                     \
-		CLS_FINAL_EXIT(out);                                                   \
+#define CLS_NODE(nd, a, b, out)                          \
+	do {                                             \
+		if (cls_node(s, (nd), (a), (b), &(out))) \
+			return -1;                       \
+		CLS_FINAL_EXIT(out);                     \
 	} while (0)
 
-#define CLS_PREFIX(field, addr, flag, out)                                                                \
-	do {                                                                                              \
-		const struct cls_part_cfg *p = cls_part_cfg(s);                                           \
-		if (!p || cls_leaf_prefix(&p->leaf[field], (addr), cls_carried(f, field, (flag)), &(out)))\
-			return -1;                                                                        \
-		CLS_FINAL_EXIT(out);                                                                      \
+#define CLS_PREFIX(field, addr, flag, out)                                                                 \
+	do {                                                                                               \
+		const struct cls_part_cfg *p = cls_part_cfg(s);                                            \
+		if (!p || cls_leaf_prefix(&p->leaf[field], (addr), cls_carried(f, field, (flag)), &(out))) \
+			return -1;                                                                         \
+		CLS_FINAL_EXIT(out);                                                                       \
 	} while (0)
 
 /* Part s->tree's tree, walked in the order of CLS_TREE_INIT (the remote
@@ -383,11 +383,9 @@ static __always_inline int cls_cand_ok(const struct cls_cand *c, const struct cl
 {
 	__u32 chk = c->check;
 
-	if ((chk & CLS_C_LADDR) &&
-	    (!cls_carried(f, F_LADDR, 1) || !cls_prefix_match(f->laddr, c->laddr, c->laddr_len)))
+	if ((chk & CLS_C_LADDR) && (!cls_carried(f, F_LADDR, 1) || !cls_prefix_match(f->laddr, c->laddr, c->laddr_len)))
 		return 0;
-	if ((chk & CLS_C_RADDR) &&
-	    (!cls_carried(f, F_RADDR, 1) || !cls_prefix_match(f->raddr, c->raddr, c->raddr_len)))
+	if ((chk & CLS_C_RADDR) && (!cls_carried(f, F_RADDR, 1) || !cls_prefix_match(f->raddr, c->raddr, c->raddr_len)))
 		return 0;
 	if ((chk & CLS_C_LPORT) &&
 	    (!cls_carried(f, F_LPORT, f->has_ports) || f->lport < c->lport_lo || f->lport > c->lport_hi))

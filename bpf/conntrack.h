@@ -25,7 +25,7 @@ struct {
 	__uint(max_entries, RP_CT_DEFAULT_SIZE); /* the loader sets conntrack-size */
 	__type(key, struct ct_key);
 	__type(value, struct ct_value);
-} rp_conntrack SEC(".maps");
+} RP_MAP_CONNTRACK SEC(".maps");
 
 /* The sweeper's timer also keeps a coarse clock for the fast path:
  * reading it is a plain load, where bpf_ktime_get_coarse_ns() is a call
@@ -34,10 +34,10 @@ struct {
  * that much: ample for timeouts counted in seconds. */
 struct rp_sweeper {
 	struct bpf_timer timer;
-	__u64 clock_ns;      /* bpf_ktime_get_coarse_ns() at the last tick (0: not running) */
+	__u64 clock_ns;	     /* bpf_ktime_get_coarse_ns() at the last tick (0: not running) */
 	__u64 next_sweep_ns; /* when the next table walk is due */
-	__u64 runs;          /* table walks */
-	__u64 deleted;       /* entries removed by walks */
+	__u64 runs;	     /* table walks */
+	__u64 deleted;	     /* entries removed by walks */
 	__u32 armed;
 	__u32 pad;
 };
@@ -49,18 +49,18 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_sweeper);
-} rp_sweeper SEC(".maps");
+} RP_MAP_SWEEPER SEC(".maps");
 
-#define RP_NSEC 1000000000ull
+#define RP_NSEC		   1000000000ull
 #define RP_CLOCK_MONOTONIC 1
 
 /* Results of rp_ct_track(). */
 enum rp_ct_res {
-	RP_CT_PASS = 0,     /* packet of a tracked flow */
-	RP_CT_NEW,          /* no flow; this packet may start one: judge it */
-	RP_CT_INVALID,      /* no flow and cannot start one */
-	RP_CT_BAD_STATE,    /* tracked, but impossible in the flow's state */
-	RP_CT_STATELESS,    /* ICMP informational other than echo: judged each time, not tracked */
+	RP_CT_PASS = 0,	 /* packet of a tracked flow */
+	RP_CT_NEW,	 /* no flow; this packet may start one: judge it */
+	RP_CT_INVALID,	 /* no flow and cannot start one */
+	RP_CT_BAD_STATE, /* tracked, but impossible in the flow's state */
+	RP_CT_STATELESS, /* ICMP informational other than echo: judged each time, not tracked */
 };
 
 /* Is endpoint (a, pa) <= (b, pb)?  Any fixed total order will do. */
@@ -80,8 +80,8 @@ static __always_inline void rp_copy_addr(__u32 *d, const __u32 *s)
 
 /* Fill *k for the flow (src:sp -> dst:dp, proto).  Returns 1 when the
  * source is endpoint a. */
-static __always_inline int rp_ct_key(struct ct_key *k, const __u32 *src, __u16 sp,
-				     const __u32 *dst, __u16 dp, __u8 proto)
+static __always_inline int rp_ct_key(struct ct_key *k, const __u32 *src, __u16 sp, const __u32 *dst, __u16 dp,
+				     __u8 proto)
 {
 	int src_is_a = rp_ep_le(src, sp, dst, dp);
 	const __u32 *a = src_is_a ? src : dst, *b = src_is_a ? dst : src;
@@ -146,7 +146,7 @@ static __always_inline int rp_ct_tcp(struct ct_value *v, const struct rp_pkt *p,
 		} else {
 			if (!syn)
 				return RP_CT_BAD_STATE; /* stray ACK/data to an unanswered SYN */
-			nst = CT_TCP_SYN_RECV;      /* SYN-ACK, or SYN of a simultaneous open */
+			nst = CT_TCP_SYN_RECV;		/* SYN-ACK, or SYN of a simultaneous open */
 		}
 		break;
 	case CT_TCP_SYN_RECV:
@@ -207,8 +207,8 @@ static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const stru
  * flow's key, *src_is_a with the packet's side.  Ordinary packets of
  * established flows are answered by the per-CPU flow cache
  * (bpf/flowcache.h) when it has them. */
-static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct rp_pkt *p,
-				       struct ct_key *k, int *src_is_a, __u64 now)
+static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct rp_pkt *p, struct ct_key *k,
+				       int *src_is_a, __u64 now)
 {
 	*src_is_a = rp_ct_key(k, p->saddr, p->sport, p->daddr, p->dport, p->proto);
 	__u32 h = rp_fc_hash(k);
@@ -225,8 +225,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 		}
 	}
 	if (!v) {
-		if ((p->proto == RP_IPPROTO_ICMP || p->proto == RP_IPPROTO_ICMPV6) && p->icmp_type &&
-		    !p->is_echo)
+		if ((p->proto == RP_IPPROTO_ICMP || p->proto == RP_IPPROTO_ICMPV6) && p->icmp_type && !p->is_echo)
 			return RP_CT_STATELESS;
 		/* ICMPv6 type 0 (reserved); ICMPv6 in IPv4 is a plain protocol, tracked */
 		if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && !p->is_echo)
@@ -268,8 +267,8 @@ static __always_inline int rp_ct_related(const struct rp_config *cfg, const stru
 	struct ct_key *kp = kbuf;
 	if (p->icmp_err != RP_ICMPERR_INNER)
 		return 0;
-	if (p->daddr[0] != p->in_saddr[0] || p->daddr[1] != p->in_saddr[1] ||
-	    p->daddr[2] != p->in_saddr[2] || p->daddr[3] != p->in_saddr[3])
+	if (p->daddr[0] != p->in_saddr[0] || p->daddr[1] != p->in_saddr[1] || p->daddr[2] != p->in_saddr[2] ||
+	    p->daddr[3] != p->in_saddr[3])
 		return 0;
 	rp_ct_key(kp, p->in_saddr, p->in_sport, p->in_daddr, p->in_dport, p->in_proto);
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, kp);
@@ -286,8 +285,7 @@ struct rp_sweep_ctx {
 	__u64 deleted;
 };
 
-static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v,
-			  struct rp_sweep_ctx *c)
+static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v, struct rp_sweep_ctx *c)
 {
 	if (rp_ct_expired(c->cfg, v, c->now)) {
 		if (bpf_map_delete_elem(map, k) == 0) {

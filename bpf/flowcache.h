@@ -33,12 +33,12 @@
 
 #include "rampart_maps.h"
 
-#define RP_FC_BITS 12 /* 4096 slots per CPU, 64 bytes each */
+#define RP_FC_BITS  12 /* 4096 slots per CPU, 64 bytes each */
 #define RP_FC_SLOTS (1u << RP_FC_BITS)
 
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;        /* rp_ct_gen[slot] when filled */
+	__u32 gen;	   /* rp_ct_gen[slot] when filled */
 	__u64 valid_until; /* coarse ns; 0: empty */
 	__u64 pad[1];
 };
@@ -54,14 +54,14 @@ struct {
 	__uint(max_entries, RP_FC_SLOTS);
 	__type(key, __u32);
 	__type(value, struct rp_fc_entry);
-} rp_flow_cache SEC(".maps");
+} RP_MAP_FLOW_CACHE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, RP_CT_GEN_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
-} rp_ct_gen SEC(".maps");
+} RP_MAP_CT_GEN SEC(".maps");
 
 /* A multiplicative hash of the canonical flow key: the same function picks
  * the cache slot (high bits) and the generation slot (low bits).  The five

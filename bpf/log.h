@@ -13,26 +13,26 @@ struct {
 	__uint(max_entries, RPC_COUNTER_COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
-} rp_counters SEC(".maps");
+} RP_MAP_COUNTERS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_rule_stats);
-} rp_rule_stats SEC(".maps");
+} RP_MAP_RULE_STATS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_log_bucket);
-} rp_log_bucket SEC(".maps");
+} RP_MAP_LOG_BUCKET SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RP_LOG_RING_BYTES);
-} rp_log SEC(".maps");
+} RP_MAP_LOG SEC(".maps");
 
 /* Per-CPU: no atomic operation, no shared cache line. */
 static __always_inline void rp_count(__u32 c)
@@ -62,8 +62,7 @@ static __always_inline void rp_rule_log_dropped(__u32 slot, struct rp_log_bucket
 
 /* Take a token from the rule's bucket.  Returns the bucket when an event
  * may be sent, 0 otherwise (and counts the suppression). */
-static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config *cfg, __u32 slot,
-							 __u64 now, int *ok)
+static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config *cfg, __u32 slot, __u64 now, int *ok)
 {
 	struct rp_log_bucket *b = bpf_map_lookup_elem(&rp_log_bucket, &slot);
 	*ok = 0;
@@ -95,8 +94,7 @@ static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config 
  * with the time, the slot and the number of this rule's events suppressed
  * since the last one sent.  NULL when the rule's budget or the ring is
  * exhausted (both counted).  Finish with rp_log_send(). */
-static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot,
-							 __u64 now)
+static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot, __u64 now)
 {
 	int ok;
 	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);

@@ -42,7 +42,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, struct rp_iface_key);
 	__type(value, struct rp_iface);
-} rp_ifaces SEC(".maps");
+} RP_MAP_IFACES SEC(".maps");
 
 /* Read by user space only (rampart rules/status); kept here so that the
  * object creates and pins them with everything else. */
@@ -51,14 +51,14 @@ struct {
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_rule_meta);
-} rp_rules SEC(".maps");
+} RP_MAP_RULES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_policy_info);
-} rp_policy_info SEC(".maps");
+} RP_MAP_POLICY_INFO SEC(".maps");
 
 /* Later fragments pass only after their first fragment passed. */
 struct rp_frag_key {
@@ -76,7 +76,7 @@ struct {
 	__uint(max_entries, 8192);
 	__type(key, struct rp_frag_key);
 	__type(value, __u64); /* expiry, coarse ns */
-} rp_frags SEC(".maps");
+} RP_MAP_FRAGS SEC(".maps");
 
 /* Per-CPU scratch space: the parsed packet and the classifier's input and
  * output.  The BPF stack (512 bytes for the whole call chain) is too small
@@ -94,7 +94,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_scratch);
-} rp_scratch SEC(".maps");
+} RP_MAP_SCRATCH SEC(".maps");
 
 enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY };
 
@@ -192,33 +192,33 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
  * global (non-static) function, verified once on its own, which keeps the
  * verifier's state space small: the caller only sees "some struct rp_pkt
  * and a return code".  One set per context type. */
-#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                                    \
-	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                         \
-	{                                                                                \
-		if (!c || !p)                                                            \
-			return RPC_DROP_TRUNC_L3;                                        \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
-		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                \
-			if (!rp_ext_pending(p))                                          \
-				break;                                                   \
-			int r = rp_parse_ext(p, data, end);                              \
-			if (r != RP_PARSE_OK)                                            \
-				return r;                                                \
-		}                                                                        \
-		if (rp_ext_pending(p))                                                   \
-			return RPC_DROP_EXT_CHAIN;                                       \
-		return rp_parse_l4(p, data, end);                                        \
-	}                                                                                \
+#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                                 \
+	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                              \
+	{                                                                                     \
+		if (!c || !p)                                                                 \
+			return RPC_DROP_TRUNC_L3;                                             \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;         \
+		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                     \
+			if (!rp_ext_pending(p))                                               \
+				break;                                                        \
+			int r = rp_parse_ext(p, data, end);                                   \
+			if (r != RP_PARSE_OK)                                                 \
+				return r;                                                     \
+		}                                                                             \
+		if (rp_ext_pending(p))                                                        \
+			return RPC_DROP_EXT_CHAIN;                                            \
+		return rp_parse_l4(p, data, end);                                             \
+	}                                                                                     \
 	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto) \
-	{                                                                                \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
-		rp_pkt_reset(p);                                                         \
-		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                  \
-		if (r != RP_PARSE_OK)                                                    \
-			return r;                                                        \
-		if (rp_ext_pending(p))                                                   \
-			return rp_ext_##name(c, p);                                      \
-		return rp_parse_l4(p, data, end);                                        \
+	{                                                                                     \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;         \
+		rp_pkt_reset(p);                                                              \
+		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                       \
+		if (r != RP_PARSE_OK)                                                         \
+			return r;                                                             \
+		if (rp_ext_pending(p))                                                        \
+			return rp_ext_##name(c, p);                                           \
+		return rp_parse_l4(p, data, end);                                             \
 	}
 
 /* XDP: a multi-buffer frame (xdp.frags, jumbo MTUs) is parsed from its
@@ -245,26 +245,26 @@ __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u
 /* ---------- interfaces ---------- */
 
 struct rp_event {
-	__u32 ifindex;  /* the logical interface (rp_iface.ifindex) */
+	__u32 ifindex; /* the logical interface (rp_iface.ifindex) */
 	__u32 iface_id;
-	__u32 iflags;   /* RP_IFF_* of the logical interface */
+	__u32 iflags;	     /* RP_IFF_* of the logical interface */
 	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
 	__u64 bytes;
 	__u8 dir;
 	__u8 event;
 	__u8 egress;
-	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
-	__u32 ct_res;  /* enum rp_ct_res */
-	__u32 sk_slot; /* prejudged: the rule that allowed it at the socket */
-	__u8 prejudged; /* enum rp_prejudged: allowed before the datapath saw it */
-	__u8 stray;     /* a TCP segment of no flow, judged only to answer a reject */
+	__u8 src_is_a;	    /* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;	    /* enum rp_ct_res */
+	__u32 sk_slot;	    /* prejudged: the rule that allowed it at the socket */
+	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
+	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
 	__u16 stray_reason; /* the drop counter when it is not rejected */
 	__u32 pad;
 };
 
 enum rp_prejudged {
 	RP_PRE_NONE = 0,
-	RP_PRE_SOCKET,  /* tc egress: the socket hooks allowed it at connect/sendto (bpf/sockid.h) */
+	RP_PRE_SOCKET,	/* tc egress: the socket hooks allowed it at connect/sendto (bpf/sockid.h) */
 	RP_PRE_INGRESS, /* tc egress: forwarded from an interface whose ingress program judged it */
 };
 
@@ -308,12 +308,11 @@ static __always_inline int rp_may_answer_stray(const struct rp_config *cfg, cons
 	       cfg->mode == RP_MODE_ENFORCING;
 }
 
-
 /* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
  * for a packet that starts a new flow (*ct_res says which kind), or STRAY
  * for a TCP segment of no flow that only a reject may answer. */
-static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k,
-				    int *src_is_a, int *ct_res)
+static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k, int *src_is_a,
+				    int *ct_res)
 {
 	__u32 mode = cfg->mode;
 	if (mode != RP_MODE_ENFORCING) {
@@ -331,7 +330,7 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 			return RP_ACT_DROP;
 		}
 	}
-	/* SPEC 3.4: neighbour discovery is never broken; hop limit 255 proves
+	/* docs/cli.md: neighbour discovery is never broken; hop limit 255 proves
 	 * it was not routed from elsewhere (RFC 4861). */
 	if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && p->icmp_type >= 133 && p->icmp_type <= 137 &&
 	    p->ttl == 255 && p->frag == RP_FRAG_NONE) {
@@ -359,7 +358,7 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 	if (r == RP_CT_PASS) {
 		if (p->frag == RP_FRAG_FIRST)
 			rp_frag_remember(p, now, k); /* k is not needed any more: reuse its stack */
-		rp_count(RPC_PASS_FLOW); /* per-CPU: no shared cache line */
+		rp_count(RPC_PASS_FLOW);	     /* per-CPU: no shared cache line */
 		return RP_ACT_PASS;
 	}
 	if (r == RP_CT_INVALID) {
@@ -489,8 +488,8 @@ static __always_inline int rp_ct_create(const struct rp_config *cfg, const struc
 /* The policy's verdict for a new flow (counted, logged; ask gets the
  * ask-default).  *slot gets the deciding rule.  Stray segments are only
  * classified: no counters, no log unless they are answered. */
-static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p,
-					      const struct rp_event *ev, __u64 now, __u32 *slot)
+static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p, const struct rp_event *ev,
+					       __u64 now, __u32 *slot)
 {
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
@@ -559,7 +558,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		verdict = VERDICT_ALLOW;
 		slot = ev->sk_slot;
 	} else if (cfg->mode == RP_MODE_BOOT) {
-		/* SPEC 4: outbound flows and their replies pass, new inbound is blocked */
+		/* docs/operations.md: outbound flows and their replies pass, new inbound is blocked */
 		if (ev->dir == DIR_IN) {
 			if (p->has_ports && rp_boot_dhcp_reply(p->family, p->proto, p->sport, p->dport)) {
 				rp_count(RPC_PASS_BOOT_DHCP);
@@ -655,7 +654,7 @@ static __always_inline int rp_local_socket(void *ctx, const struct rp_pkt *p)
 	return bound ? 1 : 2;
 }
 
-/* Event type and direction of a new flow arriving (SPEC 2.3,
+/* Event type and direction of a new flow arriving (docs/policy.md, Events;
  * docs/gateway.md): accept / receive when it is addressed to this host and
  * a local socket waits for it, else packet.  Direction: in, except in
  * gateway mode for a packet routed through the host that did not arrive

@@ -3,6 +3,7 @@
  * the idle timeout, and the rule that allowed each. */
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "datapath.h"
 #include "fields.h"
 #include "format.h"
+#include "bpfmap.h"
 #include "json.h"
+#include "log.h"
 #include "view.h"
 
 struct flow {
@@ -29,30 +32,25 @@ static int by_age(const void *a, const void *b)
  * current key is deleted under it. */
 static int read_flows(int fd, struct flow **out)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
+	struct bpf_map_info info;
+	struct ct_key *keys;
+	struct ct_value *vals;
 	*out = NULL;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
-		return -1;
-	int cap = 64, n = 0;
-	struct flow *f = malloc((size_t)cap * sizeof(*f));
-	struct ct_key k, next;
-	void *prev = NULL;
-	while (f && (uint32_t)n < info.max_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (n == cap) {
-			struct flow *g = realloc(f, (size_t)cap * 2 * sizeof(*f));
-			if (!g)
-				break;
-			f = g;
-			cap *= 2;
-		}
-		if (bpf_map_lookup_elem(fd, &k, &f[n].v) != 0)
-			continue; /* deleted meanwhile */
-		f[n].k = k;
-		n++;
+	int n = bpfmap_info(fd, &info);
+	if (!n)
+		n = bpfmap_read_all(fd, sizeof(*keys), sizeof(*vals), (int)info.max_entries, (void **)&keys,
+				    (void **)&vals);
+	if (n < 0)
+		return n;
+	struct flow *f = malloc((size_t)(n ? n : 1) * sizeof(*f));
+	for (int i = 0; f && i < n; i++) {
+		f[i].k = keys[i];
+		f[i].v = vals[i];
 	}
+	free(keys);
+	free(vals);
+	if (!f)
+		return -ENOMEM;
 	if (n > 1)
 		qsort(f, (size_t)n, sizeof(*f), by_age);
 	*out = f;
@@ -108,7 +106,8 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 		printf(", \"orig\": {\"addr\": \"%s\"", fmt_addr(oa, sizeof(oa), a_first ? f->k.addr_a : f->k.addr_b));
 		if (ports)
 			printf(", \"port\": %u", ntohs(a_first ? f->k.port_a : f->k.port_b));
-		printf("}, \"reply\": {\"addr\": \"%s\"", fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
+		printf("}, \"reply\": {\"addr\": \"%s\"",
+		       fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
 		if (ports)
 			printf(", \"port\": %u", ntohs(a_first ? f->k.port_b : f->k.port_a));
 		if (f->k.proto == 1 || f->k.proto == 58)
@@ -183,30 +182,28 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 				snprintf(where, sizeof(where), "slot %u (not in the loaded policy)", f->v.rule_slot);
 		}
 		const char *cells[] = { fmt_proto(proto, sizeof(proto), f->k.proto), orig, resp, state, idle, left,
-					direction_name((enum direction)f->v.dir), ifn, where };
+					direction_name((enum direction)f->v.dir),    ifn,  where };
 		columns_add(&t, cells);
 	}
 	columns_print(&t, stdout, "");
 	columns_free(&t);
-	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n,
-	       n == 1 ? "" : "s", capacity);
+	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n, n == 1 ? "" : "s",
+	       capacity);
 }
 
-int cmd_flows(struct cli *c)
+static int cmd_flows(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
 	struct view v;
-	int rc = view_open(&v, c->pin_dir, "flows", VIEW_RULES | VIEW_CONNTRACK, false);
-	if (rc)
-		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	bpf_obj_get_info_by_fd(v.conntrack_fd, &info, &len);
+	int e = view_open(&v, &c->pins, VIEW_RULES | VIEW_CONNTRACK, false);
+	if (e)
+		return exit_code(e);
+	struct bpf_map_info info;
+	bpfmap_info(v.conntrack_fd, &info);
 	struct flow *fl;
 	int n = read_flows(v.conntrack_fd, &fl);
 	if (n < 0) {
-		fprintf(stderr, "rampart flows: cannot read %s/maps/rp_conntrack\n", c->pin_dir);
+		char path[PINS_PATH_MAX];
+		pr_err_r(n, "cannot read %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONNTRACK), false, path));
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
@@ -218,3 +215,10 @@ int cmd_flows(struct cli *c)
 	view_close(&v);
 	return EXIT_OK;
 }
+
+const struct command flows_command = {
+	.name = "flows",
+	.run = cmd_flows,
+	.max_args = 0,
+	.help = "the tracked connections (conntrack)",
+};

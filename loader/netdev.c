@@ -23,15 +23,15 @@ struct dump {
 static void read_vlan(const struct nlattr *data, struct netdev *d)
 {
 	const struct nlattr *a;
-	mnl_attr_for_each_nested(a, data)
-		if (mnl_attr_get_type(a) == IFLA_VLAN_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-			d->vlan_id = mnl_attr_get_u16(a);
+	mnl_attr_for_each_nested(a, data) if (mnl_attr_get_type(a) == IFLA_VLAN_ID &&
+					      mnl_attr_validate(a, MNL_TYPE_U16) == 0) d->vlan_id = mnl_attr_get_u16(a);
 }
 
 static void read_linkinfo(const struct nlattr *info, struct netdev *d)
 {
 	const struct nlattr *a, *data = NULL;
-	mnl_attr_for_each_nested(a, info) {
+	mnl_attr_for_each_nested(a, info)
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_INFO_KIND:
 			if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
@@ -61,7 +61,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *arg)
 	memset(&d, 0, sizeof(d));
 	d.ifindex = (uint32_t)ifm->ifi_index;
 	d.type = ifm->ifi_type;
-	mnl_attr_for_each(a, nlh, sizeof(*ifm)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifm))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
@@ -162,14 +163,14 @@ enum netdev_link netdev_link(uint16_t type)
 	case ARPHRD_ETHER:
 	case ARPHRD_LOOPBACK: /* loopback frames carry an (all-zero) Ethernet header */
 		return NETDEV_LINK_ETHER;
-	case ARPHRD_NONE:     /* tun, wireguard */
-	case ARPHRD_TUNNEL:   /* ipip */
-	case ARPHRD_TUNNEL6:  /* ip6tnl */
+	case ARPHRD_NONE:    /* tun, wireguard */
+	case ARPHRD_TUNNEL:  /* ipip */
+	case ARPHRD_TUNNEL6: /* ip6tnl */
 	case ARPHRD_SIT:
 	case ARPHRD_IPGRE:
 	case ARPHRD_IP6GRE:
 	case ARPHRD_PPP:
-	case ARPHRD_RAWIP:    /* raw-IP modems */
+	case ARPHRD_RAWIP: /* raw-IP modems */
 		return NETDEV_LINK_IP;
 	default:
 		return NETDEV_LINK_UNSUPPORTED;
@@ -179,20 +180,34 @@ enum netdev_link netdev_link(uint16_t type)
 const char *netdev_type_name(uint16_t type)
 {
 	switch (type) {
-	case ARPHRD_ETHER: return "ether";
-	case ARPHRD_LOOPBACK: return "loopback";
-	case ARPHRD_NONE: return "none";
-	case ARPHRD_TUNNEL: return "ipip";
-	case ARPHRD_TUNNEL6: return "tunnel6";
-	case ARPHRD_SIT: return "sit";
-	case ARPHRD_IPGRE: return "gre";
-	case ARPHRD_IP6GRE: return "ip6gre";
-	case ARPHRD_PPP: return "ppp";
-	case ARPHRD_RAWIP: return "rawip";
-	case ARPHRD_INFINIBAND: return "infiniband";
-	case ARPHRD_CAN: return "can";
-	case ARPHRD_IEEE802154: return "ieee802.15.4";
-	default: return "other";
+	case ARPHRD_ETHER:
+		return "ether";
+	case ARPHRD_LOOPBACK:
+		return "loopback";
+	case ARPHRD_NONE:
+		return "none";
+	case ARPHRD_TUNNEL:
+		return "ipip";
+	case ARPHRD_TUNNEL6:
+		return "tunnel6";
+	case ARPHRD_SIT:
+		return "sit";
+	case ARPHRD_IPGRE:
+		return "gre";
+	case ARPHRD_IP6GRE:
+		return "ip6gre";
+	case ARPHRD_PPP:
+		return "ppp";
+	case ARPHRD_RAWIP:
+		return "rawip";
+	case ARPHRD_INFINIBAND:
+		return "infiniband";
+	case ARPHRD_CAN:
+		return "can";
+	case ARPHRD_IEEE802154:
+		return "ieee802.15.4";
+	default:
+		return "other";
 	}
 }
 

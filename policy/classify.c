@@ -88,8 +88,7 @@ int64_t cstore_intern(struct cstore *s, int cut, const int *l, uint32_t n)
 	uint32_t h = hash & s->htmask;
 	while (s->ht[h]) {
 		const struct cclass *c = &s->c[s->ht[h] - 1];
-		if (c->hash == hash && c->cut == cut && c->n == n &&
-		    !memcmp(&s->arena.v[c->off], l, n * sizeof(int)))
+		if (c->hash == hash && c->cut == cut && c->n == n && !memcmp(&s->arena.v[c->off], l, n * sizeof(int)))
 			return s->ht[h] - 1;
 		h = (h + 1) & s->htmask;
 	}
@@ -232,8 +231,8 @@ static int build_leaf_interval(struct compiler *c, int f)
 	if (clampv > CLS_MAX_ARRAY_VAL) {
 		free(b);
 		snprintf(c->err, c->errlen,
-			 "classifier: the policy names %s values up to %llu; at most %u are supported",
-			 field_name(f), (unsigned long long)clampv, CLS_MAX_ARRAY_VAL);
+			 "classifier: the policy names %s values up to %llu; at most %u are supported", field_name(f),
+			 (unsigned long long)clampv, CLS_MAX_ARRAY_VAL);
 		return -1;
 	}
 
@@ -404,7 +403,8 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		size_t j = i;
 		while (j < n && items[j].value == items[i].value && items[j].len == items[i].len)
 			j++;
-		while (depth > 0 && !prefix_contains(stack[depth - 1].value, stack[depth - 1].len, items[i].value, width))
+		while (depth > 0 &&
+		       !prefix_contains(stack[depth - 1].value, stack[depth - 1].len, items[i].value, width))
 			free(stack[--depth].list.v);
 		const int *pl = depth ? stack[depth - 1].list.v : NULL;
 		size_t pn = depth ? stack[depth - 1].list.n : 0;
@@ -447,8 +447,8 @@ static int build_leaf_prefix(struct compiler *c, int f)
 			c->cappfx[f] = c->cappfx[f] ? 2 * c->cappfx[f] : 1024;
 			c->pfx[f] = xrealloc(c->pfx[f], c->cappfx[f] * sizeof(*c->pfx[f]));
 		}
-		c->pfx[f][c->npfx[f]++] = (struct leaf_prefix_out){ items[i].value << (128 - width), items[i].len,
-								    (uint32_t)id };
+		c->pfx[f][c->npfx[f]++] =
+			(struct leaf_prefix_out){ items[i].value << (128 - width), items[i].len, (uint32_t)id };
 		i = j;
 	}
 	while (depth > 0)
@@ -619,7 +619,11 @@ static int build_inner(struct compiler *c, int node)
 	cstore_free(&proj[0]);
 	cstore_free(&proj[1]);
 	/* projected pairs already stored: (sid a, sid b) -> index + 1 */
-	struct { uint64_t *key; uint32_t *val; size_t mask, n; } memo = { 0 };
+	struct {
+		uint64_t *key;
+		uint32_t *val;
+		size_t mask, n;
+	} memo = { 0 };
 
 	/* shortcut: the same first entry on both sides, deciding at this node */
 	for (int side = 0; side < 2; side++) {
@@ -668,7 +672,8 @@ static int build_inner(struct compiler *c, int node)
 			total += inv_start[xa.v[k] + 1] - inv_start[xa.v[k]];
 	if (total + nwa * nwb > c->opt.max_cands) {
 		char what[160];
-		snprintf(what, sizeof(what), "%llu candidate combinations (%llu x %llu classes that each need their own)",
+		snprintf(what, sizeof(what),
+			 "%llu candidate combinations (%llu x %llu classes that each need their own)",
 			 (unsigned long long)(total + nwa * nwb), (unsigned long long)nwa, (unsigned long long)nwb);
 		free(inv_start);
 		free(inv);
@@ -897,8 +902,15 @@ static void compiler_free(struct compiler *c)
 int cls_build_part(struct cls_out *o, int part, const struct flat_policy *pfp, const int *gmap, bool keyed,
 		   uint32_t vmask, bool *over_budget, char *err, size_t errlen)
 {
-	struct compiler c = { .fp = pfp, .out = o, .part = part, .keyed = keyed, .vmask = vmask, .gmap = gmap,
-			      .opt = o->opt, .err = err, .errlen = errlen };
+	struct compiler c = { .fp = pfp,
+			      .out = o,
+			      .part = part,
+			      .keyed = keyed,
+			      .vmask = vmask,
+			      .gmap = gmap,
+			      .opt = o->opt,
+			      .err = err,
+			      .errlen = errlen };
 	int rc = -1;
 
 	*over_budget = false;

@@ -27,8 +27,8 @@ struct emitter {
 	int bad_implicit[CLS_NODES]; /* first entry with conditions, none on the node's fields */
 	uint8_t *final[CLS_NODES];   /* 0 unknown, 1 no, 2 yes */
 	uint32_t *action[CLS_NODES]; /* final classes: result id, CLS_NONE until known */
-	struct ivec unc;             /* unconditional records */
-	int err;                     /* a candidate list too long, too many blocks */
+	struct ivec unc;	     /* unconditional records */
+	int err;		     /* a candidate list too long, too many blocks */
 };
 
 /* ---------- the word array ---------- */
@@ -83,8 +83,7 @@ static uint32_t result_hash(const struct cls_result *r)
 
 static bool same_action(const struct cls_out *o, uint32_t id, const struct cls_result *r, const int32_t *rec)
 {
-	return !memcmp(&o->t->actions[id], r, sizeof(*r)) &&
-	       !memcmp(o->arec[id], rec, sizeof(o->arec[id]));
+	return !memcmp(&o->t->actions[id], r, sizeof(*r)) && !memcmp(o->arec[id], rec, sizeof(o->arec[id]));
 }
 
 /* The id of an action (a result and the entries of its records: the same
@@ -154,8 +153,7 @@ static void add_record(const struct emitter *m, struct cls_result *r, int32_t *r
 
 /* Walks a final class's entries before its cut in order (the list's and
  * the unconditional records), calling fn on each. */
-static void class_walk(struct emitter *m, int node, uint32_t id, void (*fn)(struct emitter *, int, void *),
-		       void *arg)
+static void class_walk(struct emitter *m, int node, uint32_t id, void (*fn)(struct emitter *, int, void *), void *arg)
 {
 	const struct cstore *s = &m->c->node[node];
 	const int *l = cstore_list(s, id);
@@ -219,7 +217,7 @@ static uint32_t class_action(struct emitter *m, int node, uint32_t id)
  * tree leaves out, each one interval (a port range, an address prefix);
  * an entry with sets there gives one candidate per combination. */
 struct cand_acc {
-	uint32_t first;  /* block of the list */
+	uint32_t first; /* block of the list */
 	uint32_t n;
 };
 
@@ -496,7 +494,8 @@ static uint32_t emit_trie(struct emitter *m, int f, u128 region, int rlen, int w
 			dflt = handle(m, f, o[i].cls);
 			continue;
 		}
-		bool inside = o[i].len > rlen && (rlen == 0 || (o[i].value >> (128 - rlen)) == (region >> (128 - rlen)));
+		bool inside = o[i].len > rlen &&
+			      (rlen == 0 || (o[i].value >> (128 - rlen)) == (region >> (128 - rlen)));
 		if (!inside)
 			continue;
 		if (exclude_v4 && o[i].len >= 96 && (o[i].value >> 32) == v4net)
@@ -568,7 +567,8 @@ static void emit_buckets(struct emitter *m, int node, struct cls_node_cfg *nc)
 			uint32_t r = handle(m, node, po->r); /* memoized: emit_combine made them all */
 			uint32_t h1 = cls_hash1(ka, kb, seed);
 			uint32_t b1 = h1 & (nbk - 1), b2 = cls_hash2(h1) & (nbk - 1);
-			uint32_t *w1 = &m->t->tab[at + b1 * CLS_BLOCK_WORDS], *w2 = &m->t->tab[at + b2 * CLS_BLOCK_WORDS];
+			uint32_t *w1 = &m->t->tab[at + b1 * CLS_BLOCK_WORDS],
+				 *w2 = &m->t->tab[at + b2 * CLS_BLOCK_WORDS];
 			int f1 = 0, f2 = 0;
 			while (f1 < CLS_BUCKET_PAIRS && w1[4 * f1] != CLS_NONE)
 				f1++;

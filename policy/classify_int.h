@@ -29,7 +29,6 @@ static inline void ivec_push(struct ivec *a, int x)
 	a->v[a->n++] = x;
 }
 
-
 /* ---------- CIDR blocks ---------- */
 
 /* A prefix owned by an entry (e; -1: the /0 every field gets); value is
@@ -53,9 +52,9 @@ void cls_cidr_split(u128 lo, u128 hi, int width, void (*fn)(u128 value, int len,
 /* ---------- interned classes of one node ---------- */
 
 struct cclass {
-	size_t off;   /* into arena */
-	uint32_t n;   /* specific entries */
-	int cut;      /* first decisive entry */
+	size_t off; /* into arena */
+	uint32_t n; /* specific entries */
+	int cut;    /* first decisive entry */
 	uint32_t hash;
 };
 
@@ -83,7 +82,7 @@ struct pair_out {
  * longest matching prefix of.  value is left-aligned in 128 bits. */
 struct leaf_prefix_out {
 	u128 value;
-	int len;      /* 0..width */
+	int len; /* 0..width */
 	uint32_t cls;
 };
 
@@ -100,9 +99,9 @@ struct cls_out {
 	uint32_t amask;
 	size_t actcap;
 	int32_t (*arec)[CLS_MAX_RECORDS + 1]; /* per action: its records' entries, then the first past the limit */
-	struct ivec gunc;              /* the policy's unconditional records */
-	uint32_t maxcands;             /* longest candidate list emitted */
-	uint32_t ncands;               /* candidate blocks emitted */
+	struct ivec gunc;		      /* the policy's unconditional records */
+	uint32_t maxcands;		      /* longest candidate list emitted */
+	uint32_t ncands;		      /* candidate blocks emitted */
 };
 
 /* One part: a tree over a subset of the entries (a derived flattened
@@ -117,22 +116,22 @@ struct compiler {
 	bool keyed;
 	uint32_t vmask;
 	const int *gmap;
-	bool over_budget;      /* failed on a budget: the caller may partition */
+	bool over_budget; /* failed on a budget: the caller may partition */
 	struct cls_opts opt;
-	int nlive;             /* entries 0..nlive-1 matter; nlive-1 is the first catch-all */
-	uint16_t *uses;        /* fields each entry constrains (bit per field) */
+	int nlive;	/* entries 0..nlive-1 matter; nlive-1 is the first catch-all */
+	uint16_t *uses; /* fields each entry constrains (bit per field) */
 	uint8_t *terminal;
-	uint32_t named;        /* fields some live entry constrains */
+	uint32_t named; /* fields some live entry constrains */
 	uint32_t mask[CLS_NODES];
 	enum node_kind kind[CLS_NODES]; /* inner nodes; leaves: NK_CONST when not named */
-	int parent[CLS_NODES];          /* -1 for the root */
+	int parent[CLS_NODES];		/* -1 for the root */
 	struct cstore node[CLS_NODES];
 	/* per child of a combining node (index: the child) */
 	uint32_t *solo[CLS_NODES];
-	uint32_t *first[CLS_NODES];   /* the parent's class of the first entry alone, or CLS_NONE */
-	uint32_t *sid[CLS_NODES];     /* projection ids */
+	uint32_t *first[CLS_NODES]; /* the parent's class of the first entry alone, or CLS_NONE */
+	uint32_t *sid[CLS_NODES];   /* projection ids */
 	uint32_t *minwild[CLS_NODES];
-	uint8_t *wild[CLS_NODES];     /* bit 0 wild, bit 1 shared */
+	uint8_t *wild[CLS_NODES]; /* bit 0 wild, bit 1 shared */
 	/* leaves */
 	uint32_t *value_cls[F_COUNT]; /* interval fields: index 0 = not carried, 1 + v */
 	uint32_t nvalue[F_COUNT];
@@ -147,7 +146,7 @@ struct compiler {
 	size_t errlen;
 };
 
-#define W_WILD 1
+#define W_WILD	 1
 #define W_SHARED 2
 
 bool cls_decisive(const struct compiler *c, int e, uint32_t mask);
@@ -166,7 +165,6 @@ void cls_out_free(struct cls_out *o);
 
 /* classify_lookup.c: one combination over the emitted tables (also used by
  * the emitter to fill dense tables from sparse ones). */
-int cls_tab_combine(const struct cls_tables *t, const struct cls_node_cfg *n, uint32_t a, uint32_t b,
-		    uint32_t *out);
+int cls_tab_combine(const struct cls_tables *t, const struct cls_node_cfg *n, uint32_t a, uint32_t b, uint32_t *out);
 
 #endif

@@ -31,8 +31,7 @@ static const uint32_t *info(const struct cls_tables *t, uint32_t base, uint32_t 
 	return tab_word(t, w + 3) ? &t->tab[w] : NULL;
 }
 
-int cls_tab_combine(const struct cls_tables *t, const struct cls_node_cfg *n, uint32_t a, uint32_t b,
-		    uint32_t *out)
+int cls_tab_combine(const struct cls_tables *t, const struct cls_node_cfg *n, uint32_t a, uint32_t b, uint32_t *out)
 {
 	if (n->mode == CLS_N_DENSE) {
 		const uint32_t *w = tab_word(t, n->base + (uint64_t)(a & CLS_H_ID) * n->nb + (b & CLS_H_ID));
@@ -73,7 +72,8 @@ static int trie_walk(const struct cls_tables *t, uint32_t e, uint64_t hi, uint64
 		uint32_t st = (e & CLS_T_STRIDE8) ? 8 : 4;
 		uint64_t word = pos < 64 ? hi : lo;
 		uint32_t idx = (uint32_t)(word >> (64 - (pos & 63) - st)) & ((1u << st) - 1);
-		const uint32_t *w = tab_word(t, ((uint64_t)(e & CLS_T_NODE) + (idx >> 4)) * CLS_BLOCK_WORDS + (idx & 15));
+		const uint32_t *w =
+			tab_word(t, ((uint64_t)(e & CLS_T_NODE) + (idx >> 4)) * CLS_BLOCK_WORDS + (idx & 15));
 		if (!w)
 			return -1;
 		e = *w;
@@ -142,17 +142,28 @@ static bool carried(const struct cls_fields *f, int field)
 static uint32_t field_value(const struct cls_fields *f, int field)
 {
 	switch (field) {
-	case F_DIR: return f->dir;
-	case F_EVENT: return f->event;
-	case F_FAMILY: return f->family;
-	case F_PROTO: return f->proto;
-	case F_IFACE: return f->iface;
-	case F_LPORT: return f->lport;
-	case F_RPORT: return f->rport;
-	case F_ICMPTYPE: return f->icmp_type;
-	case F_APP: return f->app;
-	case F_CGROUP: return f->cgroup;
-	default: return 0;
+	case F_DIR:
+		return f->dir;
+	case F_EVENT:
+		return f->event;
+	case F_FAMILY:
+		return f->family;
+	case F_PROTO:
+		return f->proto;
+	case F_IFACE:
+		return f->iface;
+	case F_LPORT:
+		return f->lport;
+	case F_RPORT:
+		return f->rport;
+	case F_ICMPTYPE:
+		return f->icmp_type;
+	case F_APP:
+		return f->app;
+	case F_CGROUP:
+		return f->cgroup;
+	default:
+		return 0;
 	}
 }
 
@@ -172,7 +183,8 @@ static int eval(struct walk *w, int node)
 				return -1;
 		} else {
 			uint32_t v = field_value(w->in, node);
-			const uint32_t *p = tab_word(w->t, (uint64_t)l->base + (c ? 1 + (v > l->clamp ? l->clamp : v) : 0));
+			const uint32_t *p =
+				tab_word(w->t, (uint64_t)l->base + (c ? 1 + (v > l->clamp ? l->clamp : v) : 0));
 			if (!p)
 				return -1;
 			h = *p;

@@ -25,7 +25,7 @@
 
 #define xrealloc cls_xrealloc
 
-#define KEY_LIST 32     /* candidates per list before a new part is opened */
+#define KEY_LIST     32 /* candidates per list before a new part is opened */
 #define KEY_LIST_MAX 63 /* ... before a rule stays in part 0 (first try) */
 
 static const int big_fields[4] = { F_LADDR, F_RADDR, F_LPORT, F_RPORT };
@@ -74,7 +74,7 @@ struct addr_forest {
 	int *len;
 	int32_t *parent;
 	/* per rule: its prefixes (node ids) */
-	int32_t *first;  /* index into nodes_of, per entry; nodes_of[first[e]..first[e+1]) */
+	int32_t *first; /* index into nodes_of, per entry; nodes_of[first[e]..first[e+1]) */
 	int32_t *nodes_of;
 };
 
@@ -247,7 +247,8 @@ static int load_of(const struct part_load *L, const struct flat_policy *fp, int 
 		for (int r = 0; r < s->n; r++) {
 			if (s->r[r].lo > 65535)
 				continue;
-			int v = pl_max(L->pl, 1, 0, 65535, (int)s->r[r].lo, s->r[r].hi > 65535 ? 65535 : (int)s->r[r].hi);
+			int v = pl_max(L->pl, 1, 0, 65535, (int)s->r[r].lo,
+				       s->r[r].hi > 65535 ? 65535 : (int)s->r[r].hi);
 			if (v > m)
 				m = v;
 		}
@@ -268,8 +269,8 @@ static void load_add(struct part_load *L, const struct flat_policy *fp, int e, i
 	if (L->pl) {
 		for (int r = 0; r < s->n; r++)
 			if (s->r[r].lo <= 65535)
-				pl_add(L->pl, 1, 0, 65535, (int)s->r[r].lo, s->r[r].hi > 65535 ? 65535 : (int)s->r[r].hi,
-				       w);
+				pl_add(L->pl, 1, 0, 65535, (int)s->r[r].lo,
+				       s->r[r].hi > 65535 ? 65535 : (int)s->r[r].hi, w);
 	} else {
 		const struct addr_forest *fo = L->al.fo;
 		for (int32_t k = fo->first[e]; k < fo->first[e + 1]; k++)
@@ -350,8 +351,8 @@ static int choose_parts(const struct flat_policy *fp, int nlive, bool key_all, i
  * default.  Keyed on `key`: the other big fields are left out (checked on
  * the candidates), and rules with such conditions become RECORD entries,
  * so that no class ends at them.  Conditions are shared, not copied. */
-static void derive(const struct flat_policy *fp, const int *sel, int n, int key, struct flat_policy *out,
-		   int *gmap, int dflt)
+static void derive(const struct flat_policy *fp, const int *sel, int n, int key, struct flat_policy *out, int *gmap,
+		   int dflt)
 {
 	out->n = n + 1;
 	out->e = calloc((size_t)out->n, sizeof(struct flat_entry));
@@ -512,8 +513,9 @@ int cls_compile_opts(const struct flat_policy *fp, uint32_t nrules, const struct
 		struct cls_opts saved = o.opt;
 		uint64_t n = (uint64_t)nlive;
 		o.opt.max_work = opt->max_work ? opt->max_work : CLS_MAIN_WORK > 256 * n ? CLS_MAIN_WORK : 256 * n;
-		o.opt.max_cands = opt->max_cands ? opt->max_cands : CLS_MAIN_CANDS < (1 << 20) + 128 * n ? CLS_MAIN_CANDS
-												      : (1 << 20) + 128 * n;
+		o.opt.max_cands = opt->max_cands			 ? opt->max_cands
+				  : CLS_MAIN_CANDS < (1 << 20) + 128 * n ? CLS_MAIN_CANDS
+									 : (1 << 20) + 128 * n;
 		o.opt.max_pairs = opt->max_pairs ? opt->max_pairs : (1 << 16) + 32 * n;
 		rc = build(&o, 0, all, nlive - 1, -1, nlive - 1, &over, err, errlen);
 		o.opt = saved;
@@ -558,22 +560,24 @@ out:
 void cls_describe(const struct cls_tables *t, const char *indent, char *buf, size_t len)
 {
 	static const char *const key_name[F_COUNT] = {
-		[F_LADDR] = "local address", [F_RADDR] = "remote address",
-		[F_LPORT] = "local port", [F_RPORT] = "remote port",
+		[F_LADDR] = "local address",
+		[F_RADDR] = "remote address",
+		[F_LPORT] = "local port",
+		[F_RPORT] = "remote port",
 	};
 	struct cls_sizes s;
 	size_t n = 0;
 	cls_tables_sizes(t, &s);
 #define OUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
 	if (t->config.nparts <= 1) {
-		OUT("%sclassifier: one tree over every field (%u entries), %.1f MiB of tables", indent,
-		    t->nlive, (double)s.bytes / (1 << 20));
+		OUT("%sclassifier: one tree over every field (%u entries), %.1f MiB of tables", indent, t->nlive,
+		    (double)s.bytes / (1 << 20));
 		return;
 	}
 	OUT("%sclassifier: %u parts (their cross products would explode as one tree), %.1f MiB of tables", indent,
 	    t->config.nparts, (double)s.bytes / (1 << 20));
-	OUT("\n%s  part 0: a tree over every field: %u rules (continue/jump rules, rules no part is keyed on)",
-	    indent, t->nkeyed[0]);
+	OUT("\n%s  part 0: a tree over every field: %u rules (continue/jump rules, rules no part is keyed on)", indent,
+	    t->nkeyed[0]);
 	for (uint32_t p = 1; p < t->config.nparts; p++)
 		OUT("\n%s  part %u: a tree over the %s and the small fields, candidates checked on the other "
 		    "addresses and ports: %u rules, lists of %u at most",

@@ -134,10 +134,10 @@ static bool shadowing_rules_scan(const struct policy *p, const struct table *t, 
  * group's most selective field. */
 
 struct seg_field {
-	u128 *bound;   /* segment starts, sorted; bound[0] = 0 */
+	u128 *bound; /* segment starts, sorted; bound[0] = 0 */
 	int nseg;
-	int *start;    /* per tree node: its positions are item[start[n] .. start[n + 1]) */
-	int *item;     /* positions in the table, ascending per node */
+	int *start;	    /* per tree node: its positions are item[start[n] .. start[n + 1]) */
+	int *item;	    /* positions in the table, ascending per node */
 	struct lo_pos *los; /* every interval's start and rule, by start */
 	int nlos;
 };
@@ -148,8 +148,8 @@ struct lo_pos {
 };
 
 struct group {
-	uint32_t sig;  /* fields the rules name */
-	int *pos;      /* their positions, ascending */
+	uint32_t sig; /* fields the rules name */
+	int *pos;     /* their positions, ascending */
 	int n;
 	struct seg_field f[F_COUNT];
 };
@@ -222,8 +222,7 @@ static void seg_insert(struct seg_field *sf, int node, int l, int r, int s0, int
 	seg_insert(sf, 2 * node + 1, m + 1, r, s0, s1, posn, fill);
 }
 
-static void seg_build(struct seg_field *sf, const struct policy *p, const struct table *t, const struct group *g,
-		      int f)
+static void seg_build(struct seg_field *sf, const struct policy *p, const struct table *t, const struct group *g, int f)
 {
 	int nb = 1;
 	for (int k = 0; k < g->n; k++)
@@ -267,7 +266,8 @@ static void seg_build(struct seg_field *sf, const struct policy *p, const struct
 		for (int k = 0; k < g->n; k++) {
 			const struct vset *s = &p->rules[t->rules[g->pos[k]]].cond[f].set;
 			for (int i = 0; i < s->n; i++)
-				seg_insert(sf, 1, 0, u - 1, seg_of(sf, s->r[i].lo), seg_of(sf, s->r[i].hi), g->pos[k], fill);
+				seg_insert(sf, 1, 0, u - 1, seg_of(sf, s->r[i].lo), seg_of(sf, s->r[i].hi), g->pos[k],
+					   fill);
 		}
 		free(fill);
 	}
@@ -346,8 +346,8 @@ static int group_overlap(const struct group *g, int f, const struct vset *w, int
 	int n = 0, total = 0, nodes[160];
 	for (int i = 0; i < w->n; i++) {
 		int t, k = seg_path(sf, w->r[i].lo, nodes, &t);
-		int a = lo_at_least(sf, w->r[i].lo + 1), b = w->r[i].hi == ~(u128)0 ? sf->nlos
-										      : lo_at_least(sf, w->r[i].hi + 1);
+		int a = lo_at_least(sf, w->r[i].lo + 1),
+		    b = w->r[i].hi == ~(u128)0 ? sf->nlos : lo_at_least(sf, w->r[i].hi + 1);
 		total += t + (b > a ? b - a : 0);
 		if (!ov)
 			continue;
@@ -414,8 +414,7 @@ static void group_walk(const struct group *g, const struct rule *r, int skip, co
 	for (;;) {
 		int m = -1;
 		for (int i = 0; i < bn; i++)
-			if (head[i] < sf->start[bnodes[i] + 1] &&
-			    (m < 0 || sf->item[head[i]] < sf->item[head[m]]))
+			if (head[i] < sf->start[bnodes[i] + 1] && (m < 0 || sf->item[head[i]] < sf->item[head[m]]))
 				m = i;
 		if (m < 0 || sf->item[head[m]] >= before)
 			return;
@@ -428,10 +427,10 @@ struct shadow_query {
 	const struct policy *p;
 	const struct table *t;
 	const struct rule *r;
-	int g;                /* -1: a single covering rule */
+	int g; /* -1: a single covering rule */
 	const struct vset *want;
-	int found;            /* single: the first covering position */
-	int *contrib;         /* union: the contributing positions */
+	int found;    /* single: the first covering position */
+	int *contrib; /* union: the contributing positions */
 	int n;
 };
 
@@ -515,20 +514,28 @@ static bool shadowing_rules(const struct policy *p, const struct table *t, const
 	return covered;
 }
 
-/* Which event types carry a field (SPEC 2.3).  Used to spot conditions
+/* Which event types carry a field (docs/policy.md, Events).  Used to spot conditions
  * that can never hold, such as `remote` on `event network`. */
 static bool event_carries(enum event_type ev, enum field f)
 {
 	switch (f) {
-	case F_DIR: case F_EVENT: case F_FAMILY: case F_PROTO:
+	case F_DIR:
+	case F_EVENT:
+	case F_FAMILY:
+	case F_PROTO:
 		return true;
-	case F_APP: case F_CGROUP: case F_USER:
+	case F_APP:
+	case F_CGROUP:
+	case F_USER:
 		return ev != EVENT_PACKET;
-	case F_IFACE: case F_ICMPTYPE:
+	case F_IFACE:
+	case F_ICMPTYPE:
 		return ev != EVENT_NETWORK && ev != EVENT_LISTEN;
-	case F_LADDR: case F_LPORT:
+	case F_LADDR:
+	case F_LPORT:
 		return ev != EVENT_NETWORK;
-	case F_RADDR: case F_RPORT:
+	case F_RADDR:
+	case F_RPORT:
 		return ev != EVENT_NETWORK && ev != EVENT_LISTEN;
 	default:
 		return true;
@@ -554,8 +561,7 @@ static void lint_impossible(const struct rule *r, struct diag *d)
 			if (vset_contains(&r->cond[F_EVENT].set, ev) && event_carries(ev, f))
 				some = true;
 		if (!some) {
-			diag_warning(d, r->loc,
-				     "rule can never match: the events it names do not carry `%s`",
+			diag_warning(d, r->loc, "rule can never match: the events it names do not carry `%s`",
 				     field_name(f));
 			return;
 		}
@@ -571,12 +577,11 @@ static void lint_source_port_hole(const struct rule *r, struct diag *d)
 		return;
 	if (r->cond[F_DIR].used && !vset_contains(&r->cond[F_DIR].set, DIR_IN))
 		return;
-	if (r->cond[F_RADDR].used || r->cond[F_LPORT].used || r->cond[F_APP].used ||
-	    r->cond[F_CGROUP].used || r->cond[F_USER].used)
+	if (r->cond[F_RADDR].used || r->cond[F_LPORT].used || r->cond[F_APP].used || r->cond[F_CGROUP].used ||
+	    r->cond[F_USER].used)
 		return;
 	if (r->cond[F_EVENT].used && !vset_contains(&r->cond[F_EVENT].set, EVENT_ACCEPT) &&
-	    !vset_contains(&r->cond[F_EVENT].set, EVENT_RECEIVE) &&
-	    !vset_contains(&r->cond[F_EVENT].set, EVENT_PACKET))
+	    !vset_contains(&r->cond[F_EVENT].set, EVENT_RECEIVE) && !vset_contains(&r->cond[F_EVENT].set, EVENT_PACKET))
 		return;
 	diag_warning(d, r->loc,
 		     "inbound allow trusts only the remote (source) port, which the sender picks: "
@@ -618,8 +623,7 @@ void lint_policy(const struct policy *p, struct diag *d)
 			jumped[p->rules[i].jump_table] = true;
 	for (int t = 0; t < p->ntables; t++)
 		if (t != p->root && !jumped[t])
-			diag_warning(d, p->tables[t].loc,
-				     "table `%s` is never jumped to, so its rules are never used",
+			diag_warning(d, p->tables[t].loc, "table `%s` is never jumped to, so its rules are never used",
 				     p->tables[t].name);
 	free(jumped);
 

@@ -49,9 +49,9 @@ struct cb_gen {
 	char *s;
 	size_t n, cap;
 	int nsites;
-	uint32_t sites[512];   /* remote /16 sites */
-	uint32_t lsites[8];    /* local networks (/16) */
-	uint16_t ar[40][2];    /* the pool of arbitrary port ranges */
+	uint32_t sites[512]; /* remote /16 sites */
+	uint32_t lsites[8];  /* local networks (/16) */
+	uint16_t ar[40][2];  /* the pool of arbitrary port ranges */
 };
 
 static inline uint32_t cb_rnd(struct cb_gen *g)
@@ -142,9 +142,9 @@ static inline void cb_addr(struct cb_gen *g, const char *side, int len, bool loc
 
 enum { CB_WC, CB_HI, CB_LO, CB_AR, CB_EM };
 
-static const uint16_t cb_well_known[] = { 80,  443, 22,   25,   53,   110,  143,  993,  995,  21,
+static const uint16_t cb_well_known[] = { 80,  443,  22,   25,	 53,   110,  143,  993, 995, 21,
 					  23,  3389, 8080, 8443, 3306, 5432, 1433, 389, 636, 123,
-					  161, 162,  514,  873,  2049, 111,  135,  139, 445, 5060 };
+					  161, 162,  514,  873,	 2049, 111,  135,  139, 445, 5060 };
 
 static inline void cb_port(struct cb_gen *g, const char *side, int cls, bool with_addr)
 {
@@ -212,7 +212,8 @@ static inline void cb_rule(struct cb_gen *g, enum cb_profile p)
 	const int(*llen)[2] = p == CB_ACL ? llen_acl : p == CB_FW ? llen_fw : llen_ipc;
 	const int(*rport)[2] = p == CB_ACL ? rport_acl : p == CB_FW ? rport_fw : rport_ipc;
 	const int(*lport)[2] = p == CB_ACL ? lport_acl : p == CB_FW ? lport_fw : lport_ipc;
-	int nproto = 4, nrlen = p == CB_IPC ? 5 : 6, nllen = 4, nrport = p == CB_FW ? 4 : 3, nlport = p == CB_IPC ? 4 : 5;
+	int nproto = 4, nrlen = p == CB_IPC ? 5 : 6, nllen = 4, nrport = p == CB_FW ? 4 : 3,
+	    nlport = p == CB_IPC ? 4 : 5;
 
 	int v = (int)cb_below(g, 100);
 	cb_printf(g, "    %s", verdicts[v < 50 ? 0 : v < 88 ? 1 : 2]);

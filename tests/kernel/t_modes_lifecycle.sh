@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lifecycle modes (SPEC 4): boot -> apply (enforcing, taking over
+# The lifecycle modes (docs/operations.md): boot -> apply (enforcing, taking over
 # atomically: an outbound stream started during boot completes) ->
 # shutdown (lockdown: nothing in or out, an established flow stops) ->
 # stop (open: everything passes, programs stay pinned) -> apply

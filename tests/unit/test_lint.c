@@ -235,7 +235,9 @@ static void test_warning_format(void **state)
 					    "table root default deny {\n"
 					    "    deny\n"
 					    "    allow out\n"
-					    "}\n", &o, &d), 0);
+					    "}\n",
+					    &o, &d),
+			 0);
 	lint_policy(&p, &d);
 	fclose(out);
 	assert_non_null(strstr(buf, "fmt.rules:3:5: warning: rule can never match"));
@@ -260,7 +262,8 @@ static bool ref_terminal(const struct rule *e)
 static bool ref_covers(const struct rule *e, const struct rule *r, int skip)
 {
 	for (int f = 0; f < F_COUNT; f++)
-		if (f != skip && e->cond[f].used && (!r->cond[f].used || !vset_subset(&r->cond[f].set, &e->cond[f].set)))
+		if (f != skip && e->cond[f].used &&
+		    (!r->cond[f].used || !vset_subset(&r->cond[f].set, &e->cond[f].set)))
 			return false;
 	return true;
 }
@@ -298,7 +301,8 @@ static bool ref_shadowed(const struct policy *p, const struct table *t, int pos,
 				vset_union(&tmp, &acc, &part);
 				vset_free(&acc);
 				acc = tmp;
-				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%d", n++ ? ", " : "", e->loc.line);
+				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%d", n++ ? ", " : "",
+					 e->loc.line);
 			}
 			vset_free(&part);
 		}
@@ -313,8 +317,9 @@ static bool ref_shadowed(const struct policy *p, const struct table *t, int pos,
 	return false;
 }
 
-static const char *LINT_ADDRS[] = { "192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25", "192.0.2.7", "198.51.100.0/24",
-				    "2001:db8::/32", "2001:db8::/33", "2001:db8:8000::/33", "0.0.0.0/0", "::/0" };
+static const char *LINT_ADDRS[] = { "192.0.2.0/24",    "192.0.2.0/25",	"192.0.2.128/25", "192.0.2.7",
+				    "198.51.100.0/24", "2001:db8::/32", "2001:db8::/33",  "2001:db8:8000::/33",
+				    "0.0.0.0/0",       "::/0" };
 static const char *LINT_PORTS[] = { "22", "80", "1-1000", "1001-65535", "0-65535", "80-443", "{ 22, 80 }", "444-1000" };
 
 /* Random tables whose rules split and nest their values, so that unions
@@ -360,12 +365,12 @@ static void test_shadowing_matches_definition(void **state)
 				    !strstr(l->d.msgs[i].text, "condition") && !strstr(l->d.msgs[i].text, "events")) {
 					got = true;
 					if (!strstr(l->d.msgs[i].text, lines))
-						fail_msg("line %d: lint says \"%s\", the definition \"%s\"\n%s", r->loc.line,
-							 l->d.msgs[i].text, lines, text);
+						fail_msg("line %d: lint says \"%s\", the definition \"%s\"\n%s",
+							 r->loc.line, l->d.msgs[i].text, lines, text);
 				}
 			if (want != got)
-				fail_msg("line %d: lint %s, the definition %s\n%s", r->loc.line, got ? "shadowed" : "not",
-					 want ? "shadowed" : "not", text);
+				fail_msg("line %d: lint %s, the definition %s\n%s", r->loc.line,
+					 got ? "shadowed" : "not", want ? "shadowed" : "not", text);
 			shadowed += want;
 			unions += want && strstr(lines, "lines") != NULL;
 		}
