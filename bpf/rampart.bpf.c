@@ -37,12 +37,16 @@ char LICENSE[] SEC("license") = "GPL";
 
 #include "config.h"
 
+#include "ifaces.h"
+
+/* Which interfaces the policy covers: written by the loader, read by user
+ * space only (the daemon, status); created and pinned with the object. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct rp_iface_key);
-	__type(value, struct rp_iface);
-} RP_MAP_IFACES SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_ifsel);
+} RP_MAP_IFSEL SEC(".maps");
 
 /* Read by user space only (rampart rules/status); kept here so that the
  * object creates and pins them with everything else. */

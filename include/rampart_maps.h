@@ -114,7 +114,9 @@ struct ct_value {
 /* ---------- configuration (map rp_config, one entry) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
-#define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_JUDGE_UNATTACHED \
+	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
+#define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */
@@ -167,6 +169,23 @@ struct rp_iface {
 	__u32 ifindex; /* the logical interface: direction (wan) and conntrack use it */
 	__u32 flags;   /* RP_IFF_* */
 	__u32 pad;
+};
+
+/* Map rp_ifsel: ARRAY, one entry, written by apply, read by user space
+ * only: which interfaces the loaded policy covers, so that an interface
+ * that appears later (rampart daemon follows rtnetlink) or a later apply
+ * without --iface is judged the same way, and `status` can say what is
+ * not protected.  Names are NUL-padded. */
+#define RP_IFSEL_MAX  64
+#define RP_IFNAME_LEN 16
+struct rp_ifsel {
+	__u32 all;	    /* no --iface: every interface but lo, also ones that appear later */
+	__u32 npatterns;    /* --iface names and patterns (fnmatch) */
+	__u32 nnames;	    /* the policy's interface names and patterns: ids by policy_iface_id() */
+	__u32 ingress_hook; /* option ingress-hook */
+	char wan[RP_IFNAME_LEN];
+	char patterns[RP_IFSEL_MAX][RP_IFNAME_LEN];
+	char names[RP_IFSEL_MAX][RP_IFNAME_LEN];
 };
 
 /* ---------- per-rule records ---------- */
@@ -280,6 +299,9 @@ enum rp_counter {
 	RPC_REJECT_STRAY,	     /* TCP segment of no flow to a rejected port: answered with RST */
 	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
 	RPC_PASS_ANSWER,	     /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
+	/* interfaces not (yet) attached: the network namespace's SK_LOOKUP hook (bpf/boot.bpf.c) */
+	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
+	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
 	RPC_COUNTER_COUNT
 };
 
@@ -338,6 +360,8 @@ _Static_assert(sizeof(struct ct_value) == 32 && _Alignof(struct ct_value) == 8, 
 _Static_assert(sizeof(struct rp_config) == 144 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
 _Static_assert(sizeof(struct rp_iface_key) == 8 && _Alignof(struct rp_iface_key) == 4, "struct rp_iface_key layout");
 _Static_assert(sizeof(struct rp_iface) == 16 && _Alignof(struct rp_iface) == 4, "struct rp_iface layout");
+_Static_assert(sizeof(struct rp_ifsel) == 16 + RP_IFNAME_LEN * (1 + 2 * RP_IFSEL_MAX) && _Alignof(struct rp_ifsel) == 4,
+	       "struct rp_ifsel layout");
 _Static_assert(sizeof(struct rp_rule_stats) == 32 && _Alignof(struct rp_rule_stats) == 8,
 	       "struct rp_rule_stats layout");
 _Static_assert(sizeof(struct rp_log_bucket) == 24 && _Alignof(struct rp_log_bucket) == 8,

@@ -31,6 +31,7 @@
 #define RP_MAP_RULES	     rp_rules	    /* rule metadata for the read-only commands */
 #define RP_MAP_POLICY_INFO   rp_policy_info /* policy file, sha256, layout version */
 #define RP_MAP_IFACES	     rp_ifaces	    /* ifindex -> the policy's interface id */
+#define RP_MAP_IFSEL	     rp_ifsel	    /* the interfaces the policy covers (loader, daemon, status) */
 /* ---------- classifier (bpf/classify.h, include/rampart_classifier.h) ---------- */
 #define RP_MAP_CLS_CONFIG    cls_config	 /* the tables' configuration */
 #define RP_MAP_CLS_TAB	     cls_tab	 /* the tables: one array of 64-byte blocks */

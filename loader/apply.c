@@ -26,6 +26,7 @@
 #include "format.h"
 #include "hooks.h"
 #include "ifhooks.h"
+#include "ifplan.h"
 #include "log.h"
 #include "netdev.h"
 #include "pins.h"
@@ -103,142 +104,79 @@ static void copy_conntrack(const struct pin_dir *pd, int new_fd)
 
 /* ---------- the interfaces ---------- */
 
-static void add_iface(struct apply_report *rep, const char *name, unsigned ifindex)
+/* The interfaces to protect: --iface names and patterns; else what the
+ * running policy covers (an older rampart pinned no selection: the
+ * interfaces attached now); else (first apply) every interface but lo,
+ * also the ones that appear later. */
+static int select_ifaces(const struct apply_req *rq, const struct pin_dir *pd, bool loaded, char old[][IF_NAMESIZE],
+			 int nold, struct rp_ifsel *sel)
 {
-	struct apply_iface *f = &rep->ifaces[rep->nifaces++];
-	snprintf(f->name, sizeof(f->name), "%.15s", name);
-	f->ifindex = ifindex;
-}
-
-/* The interfaces to protect: --iface, else the ones attached before, else
- * (first apply) every interface of this namespace but lo. */
-static int resolve_ifaces(const struct apply_req *rq, bool loaded, struct apply_report *rep, char old[][IF_NAMESIZE],
-			  int nold)
-{
-	if (rq->nifnames > APPLY_MAX_IFACES) {
-		pr_err("at most %d interfaces", APPLY_MAX_IFACES);
-		return -RP_EUSAGE;
-	}
+	memset(sel, 0, sizeof(*sel));
 	for (int i = 0; i < rq->nifnames; i++) {
 		const char *n = rq->ifnames[i];
-		unsigned idx = if_nametoindex(n);
-		if (strlen(n) >= IF_NAMESIZE || !idx) {
+		if (!ifsel_is_pattern(n) && (strlen(n) >= IF_NAMESIZE || !if_nametoindex(n))) {
 			pr_err("interface `%s` not found in this network namespace; check `ip link` (rampart acts in "
 			       "the namespace it runs in)",
 			       n);
 			return -ENODEV;
 		}
-		bool dup = false;
-		for (int j = 0; j < rep->nifaces; j++)
-			dup |= rep->ifaces[j].ifindex == idx;
-		if (!dup)
-			add_iface(rep, n, idx);
+		int e = ifsel_add_pattern(sel, n);
+		if (e)
+			return pr_err_r(e, "--iface %s", n);
 	}
 	if (rq->nifnames)
 		return 0;
-	if (loaded || nold) {
-		/* keep what was attached before */
-		for (int i = 0; i < nold; i++) {
-			unsigned idx = if_nametoindex(old[i]);
-			if (idx)
-				add_iface(rep, old[i], idx);
-			else
-				pr_note("%s (attached before) no longer exists here: dropped", old[i]);
-		}
+	if (loaded && ifsel_read(pd, sel) == 0)
 		return 0;
-	}
-	struct if_nameindex *all = if_nameindex();
-	for (struct if_nameindex *i = all; i && i->if_index; i++)
-		if (strcmp(i->if_name, "lo") && rep->nifaces < APPLY_MAX_IFACES)
-			add_iface(rep, i->if_name, i->if_index);
-	if (all)
-		if_freenameindex(all);
+	for (int i = 0; i < nold; i++)
+		ifsel_add_pattern(sel, old[i]);
+	sel->all = !loaded && !nold;
 	return 0;
 }
 
-/* The devices behind rep->ifaces and the role of each (netdev.h): which
- * programs it gets.  A device rampart cannot read is an error when named
- * with --iface, and left out with a note when covered by "every interface"
- * (apply's report lists it). */
-static int plan_ifaces(const struct apply_req *rq, int ingress_hook, struct apply_report *rep, struct netdev **devsp,
-		       int *ndevs)
+/* Named by --iface as it is (not through a pattern). */
+static bool named_literally(const struct apply_req *rq, const char *name)
 {
-	struct netdev *devs;
-	int n, e = netdev_list(&devs, &n);
+	for (int i = 0; i < rq->nifnames; i++)
+		if (!strcmp(rq->ifnames[i], name))
+			return true;
+	return false;
+}
+
+/* The selection against the devices there are now (ifplan.h): what gets
+ * which programs.  A device rampart cannot read is an error when --iface
+ * names it, and left out with a note otherwise (apply's report lists it). */
+static int plan_ifaces(const struct apply_req *rq, const struct rp_ifsel *sel, struct ifplan *pl,
+		       struct apply_report *rep)
+{
+	int e = ifplan_build(pl, sel);
 	if (e)
 		return pr_err_r(e, "cannot list the network devices (rtnetlink)");
-	bool *protect = calloc((size_t)(n ? n : 1), sizeof(bool));
-	for (int i = 0; protect && i < rep->nifaces; i++)
-		for (int j = 0; j < n; j++)
-			protect[j] |= devs[j].ifindex == rep->ifaces[i].ifindex;
-	int k = 0;
-	for (int i = 0; protect && i < rep->nifaces; i++) {
-		struct apply_iface *f = &rep->ifaces[i];
-		const struct netdev *d = netdev_find(devs, n, f->ifindex);
-		if (d)
-			netdev_role(d, devs, n, protect, ingress_hook, &f->role);
-		else
-			snprintf(f->role.refused, sizeof(f->role.refused), "gone while rampart was reading it");
-		if (!f->role.refused[0]) {
-			rep->ifaces[k++] = *f;
-		} else if (rq->nifnames) {
-			pr_err("cannot protect %s: %s; leave it out of --iface", f->name, f->role.refused);
-			e = -ENODEV;
-			break;
-		} else {
-			pr_note("%s is not protected: %s", f->name, f->role.refused);
-			if (rep->nrefused < APPLY_MAX_IFACES)
-				rep->refused[rep->nrefused++] = *f;
+	for (int i = 0; i < pl->n; i++) {
+		const struct netdev *d = &pl->devs[i];
+		if (!pl->covered[i])
+			continue;
+		struct apply_iface *f = ifplan_protects(pl, i) ? &rep->ifaces[rep->nifaces]
+							       : &rep->refused[rep->nrefused];
+		if (rep->nifaces >= APPLY_MAX_IFACES || rep->nrefused >= APPLY_MAX_IFACES)
+			return pr_err_r(-E2BIG, "more than %d interfaces; name the ones to protect with --iface",
+					APPLY_MAX_IFACES);
+		memset(f, 0, sizeof(*f));
+		snprintf(f->name, sizeof(f->name), "%s", d->name);
+		f->ifindex = d->ifindex;
+		f->role = pl->roles[i];
+		if (ifplan_protects(pl, i)) {
+			rep->nifaces++;
+			continue;
 		}
+		if (named_literally(rq, d->name)) {
+			pr_err("cannot protect %s: %s; leave it out of --iface", d->name, f->role.refused);
+			return -ENODEV;
+		}
+		pr_note("%s is not protected: %s", d->name, f->role.refused);
+		rep->nrefused++;
 	}
-	rep->nifaces = k;
-	e = protect ? e : -ENOMEM;
-	free(protect);
-	if (e)
-		free(devs);
-	else
-		*devsp = devs, *ndevs = n;
-	return e;
-}
-
-static uint32_t iface_policy_id(const char *name, void *arg)
-{
-	return policy_iface_id(arg, name);
-}
-
-/* rp_ifaces: the logical interface of every protected device and of the
- * VLANs on them (netdev_entries). */
-static int write_iface_entries(struct rampart_bpf *skel, const struct policy *p, const struct apply_report *rep,
-			       const struct netdev *devs, int n)
-{
-	bool *protect = calloc((size_t)(n ? n : 1), sizeof(bool));
-	struct netdev_role *roles = calloc((size_t)(n ? n : 1), sizeof(*roles));
-	int max = 2 * n + 1, e = 0;
-	struct netdev_entry *ent = calloc((size_t)max, sizeof(*ent));
-	if (!protect || !roles || !ent) {
-		e = -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < rep->nifaces; i++)
-		for (int j = 0; j < n; j++)
-			if (devs[j].ifindex == rep->ifaces[i].ifindex) {
-				protect[j] = true;
-				roles[j] = rep->ifaces[i].role;
-			}
-	int k = netdev_entries(devs, n, protect, roles, iface_policy_id, (void *)p, ent, max);
-	for (int i = 0; !e && i < k; i++) {
-		struct rp_iface_key key = { .ifindex = ent[i].ifindex, .vid = ent[i].vid };
-		struct rp_iface v = { .id = ent[i].id,
-				      .ifindex = ent[i].logical_ifindex,
-				      .flags = (ent[i].judges ? RP_IFF_JUDGES : 0) |
-					       (ent[i].elsewhere ? RP_IFF_ELSEWHERE : 0) };
-		e = datapath_put_iface(skel, &key, &v);
-	}
-out:
-	free(protect);
-	free(roles);
-	free(ent);
-	return e;
+	return 0;
 }
 
 const char *apply_iface_summary(const struct apply_iface *f, char *buf, size_t n)
@@ -273,8 +211,8 @@ struct apply_ctx {
 	bool have_old_cfg;
 	char old[APPLY_MAX_IFACES][IF_NAMESIZE];
 	int nold;
-	struct netdev *devs; /* the namespace's devices */
-	int ndevs;
+	struct rp_ifsel sel;	  /* which interfaces the policy covers */
+	struct ifplan plan;	  /* ... the devices there are now, and what each gets */
 	char cg_target[PATH_MAX]; /* where the socket hooks go ("" none) */
 	bool netns;		  /* the namespace's SK_LOOKUP link is wanted */
 	/* the new objects and their configuration */
@@ -342,9 +280,10 @@ static int read_running(struct apply_ctx *c)
 	struct apply_report *rep = c->rep;
 	c->loaded = c->reuse = pins_loaded(c->pd);
 	c->nold = pins_attached_ifaces(c->pd, c->old, APPLY_MAX_IFACES);
-	int e = resolve_ifaces(rq, c->loaded, rep, c->old, c->nold);
+	int e = select_ifaces(rq, c->pd, c->loaded, c->old, c->nold, &c->sel);
+	c->sel.ingress_hook = (uint32_t)c->p.opt.ingress_hook;
 	if (!e)
-		e = plan_ifaces(rq, c->p.opt.ingress_hook, rep, &c->devs, &c->ndevs);
+		e = plan_ifaces(rq, &c->sel, &c->plan, rep);
 	/* socket hooks: where (boot protection has none) */
 	if (!e && !rq->boot)
 		e = sockhooks_target(c->pd, rq->cgroup ? rep->cgroup : NULL, &c->p, c->cg_target, sizeof(c->cg_target));
@@ -357,9 +296,11 @@ static int read_running(struct apply_ctx *c)
 	}
 	if (c->loaded)
 		read_running_config(c);
-	/* the namespace's SK_LOOKUP link: boot without --iface attaches it, an
-	 * apply keeps a pinned one following the (maybe new) configuration */
-	c->netns = rq->boot ? rq->nifnames == 0 : boot_netns_hooked(c->pd);
+	/* the namespace's SK_LOOKUP link: boot without --iface attaches it, so
+	 * does an apply that covers every interface (it judges arrivals on one
+	 * not attached yet); an apply keeps a pinned one following the (maybe
+	 * new) configuration */
+	c->netns = rq->boot ? rq->nifnames == 0 : c->sel.all || boot_netns_hooked(c->pd);
 	rep->replaced = c->loaded;
 	rep->generation = c->have_old_cfg ? c->old_cfg.generation + 1 : 1;
 	return 0;
@@ -379,11 +320,24 @@ static int load_objects(struct apply_ctx *c)
 		e = sockhooks_load(&c->sock, c->skel, &c->p);
 	/* boot protection's object shares its configuration (the mode) */
 	if (!e && (c->rq->boot || c->netns))
-		e = boot_load(&c->boot, bpf_map__fd(c->skel->maps.rp_config), c->pd);
+		e = boot_load(&c->boot, c->skel, c->pd);
 	return e;
 }
 
-/* rp_rules, rp_policy_info (with the generation), rp_ifaces */
+/* rp_ifsel: the selection with the policy's interface names and wan */
+static int write_ifsel(struct apply_ctx *c)
+{
+	char wan[IF_NAMESIZE * 4] = "";
+	__u32 zero = 0;
+	if (!c->rq->boot)
+		policy_wan_ifname(&c->p, wan, sizeof(wan));
+	int e = ifsel_set_policy(&c->sel, &c->p, wan);
+	if (e)
+		return e;
+	return bpf_map__update_elem(c->skel->maps.rp_ifsel, &zero, sizeof(zero), &c->sel, sizeof(c->sel), BPF_ANY);
+}
+
+/* rp_rules, rp_policy_info (with the generation), rp_ifsel, rp_ifaces */
 static int write_policy_maps(struct apply_ctx *c)
 {
 	struct apply_report *rep = c->rep;
@@ -402,7 +356,9 @@ static int write_policy_maps(struct apply_ctx *c)
 		e = bpf_map__update_elem(c->skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info),
 					 BPF_ANY);
 	if (!e)
-		e = write_iface_entries(c->skel, &c->p, rep, c->devs, c->ndevs);
+		e = write_ifsel(c);
+	if (!e)
+		e = ifplan_write_entries(&c->plan, &c->sel, bpf_map__fd(c->skel->maps.rp_ifaces), false);
 	return e ? pr_err_r(e, "cannot write the policy maps") : 0;
 }
 
@@ -431,6 +387,8 @@ static void make_config(struct apply_ctx *c)
 	const struct apply_req *rq = c->rq;
 	struct rp_config *cfg = &c->cfg;
 	datapath_config_from_policy(cfg, rq->boot ? NULL : &c->p);
+	if (c->sel.all && !rq->boot)
+		cfg->flags |= RP_CFG_F_JUDGE_UNATTACHED;
 	cfg->generation = c->rep->generation;
 	cfg->mode_changed_ns = lifecycle_now_boot_ns();
 	cfg->mode_reason = rq->reason ? rq->reason : RP_REASON_APPLY;
@@ -480,7 +438,8 @@ static int stage_pins(struct apply_ctx *c)
 	const struct bpf_program *progs[] = { skel->progs.rampart_xdp, skel->progs.rampart_tc_ingress,
 					      skel->progs.rampart_tc_ingress_l3, skel->progs.rampart_tc_egress,
 					      skel->progs.rampart_tc_egress_l3 };
-	static const char *const names[] = { "xdp", "tc-in", "tc-in-l3", "tc", "tc-l3" };
+	static const char *const names[] = { PINS_PROG_XDP, PINS_PROG_TC_IN, PINS_PROG_TC_IN_L3, PINS_PROG_TC_OUT,
+					     PINS_PROG_TC_OUT_L3 };
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		if ((e = pins_pin(bpf_program__fd(progs[i]), pins_prog(c->pd, names[i], true, path))))
 			return e;
@@ -624,7 +583,7 @@ static void apply_free(struct apply_ctx *c)
 		sockhooks_destroy(c->sock);
 	if (c->boot)
 		boot_destroy(c->boot);
-	free(c->devs);
+	ifplan_free(&c->plan);
 	/* the pins hold what must stay: the object's own references can go */
 	datapath_destroy(c->skel);
 	cls_tables_free(&c->t);

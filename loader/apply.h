@@ -12,7 +12,7 @@
 #include "netdev.h"
 #include "pins.h"
 
-#define APPLY_MAX_IFACES 64
+#define APPLY_MAX_IFACES 256
 
 /* `rampart boot`: the datapath without a policy, in mode boot. */
 struct apply_boot {
@@ -25,7 +25,8 @@ struct apply_req {
 	const char *file;	       /* unused with boot */
 	const struct apply_boot *boot; /* NULL: apply the policy in file */
 	uint32_t reason;	       /* enum rp_mode_reason recorded (0: apply, or boot) */
-	const char *const *ifnames;    /* --iface; none: keep the attached ones (or all but lo) */
+	const char *const *ifnames;    /* --iface names and patterns; none: what the running policy covers,
+					* or (first apply) every interface but lo, also ones that appear later */
 	int nifnames;
 	const char *cgroup; /* --cgroup as given, or NULL */
 };

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "boot.h"
+#include "datapath.h"
 #include "log.h"
 #include "pins.h"
 #include "boot.skel.h"
@@ -75,14 +77,14 @@ static int reuse_pinned(const struct pin_dir *pd, struct bpf_map *m)
 	return e;
 }
 
-int boot_load(struct boot_bpf **bp, int config_fd, const struct pin_dir *pd)
+int boot_load(struct boot_bpf **bp, struct rampart_bpf *dp, const struct pin_dir *pd)
 {
 	struct boot_bpf *b = boot_bpf__open();
 	if (!b)
 		return pr_err_r(-errno, "cannot open the boot-protection BPF object");
-	/* the mode is the datapath's; drops are counted where the previous
-	 * boot object left off */
-	int e = bpf_map__reuse_fd(b->maps.rp_config, config_fd);
+	/* the mode, the classifier, interfaces and owners are the datapath's;
+	 * drops are counted where the previous boot object left off */
+	int e = datapath_share_maps(dp, b->obj, "boot protection");
 	if (!e)
 		e = reuse_pinned(pd, b->maps.rp_boot_sk_drops);
 	if (!e)
@@ -125,15 +127,18 @@ void boot_destroy(struct boot_bpf *b)
 
 /* ---------- the network namespace's SK_LOOKUP link (a back-end of hooks.h) ---------- */
 
-/* The namespace has one such link: the pinned one is this point's. */
-static bool any_link(const struct hook *h, const struct bpf_link_info *info)
+/* The pinned link is this point's when it holds this very namespace: a
+ * pin dir outlives a namespace that was deleted (its link is severed), and
+ * a new link replaces that one. */
+static bool this_netns(const struct hook *h, const struct bpf_link_info *info)
 {
-	return true;
+	struct stat st;
+	return stat("/proc/self/ns/net", &st) == 0 && info->netns.netns_ino == (__u32)st.st_ino;
 }
 
 static int netns_prepare(struct hook *h)
 {
-	return hook_link_prepare(h, any_link);
+	return hook_link_prepare(h, this_netns);
 }
 
 /* The pin keeps it attached once this process exits. */

@@ -28,9 +28,11 @@
 
 struct boot_bpf;
 
-/* The boot object, loaded next to a new datapath whose configuration map
- * (config_fd) it shares, counting drops where the pinned counter left off. */
-int boot_load(struct boot_bpf **b, int config_fd, const struct pin_dir *pd);
+/* The boot object, loaded next to a new datapath whose maps it shares
+ * (the mode; the classifier, interfaces and owners its SK_LOOKUP program
+ * judges with), counting drops where the pinned counter left off. */
+struct rampart_bpf;
+int boot_load(struct boot_bpf **b, struct rampart_bpf *dp, const struct pin_dir *pd);
 /* Its maps into the new set of pins (pins_stage_begin): the drops counter,
  * and the timer when timer (boot, not apply). */
 int boot_stage_pins(struct boot_bpf *b, const struct pin_dir *pd, bool timer);

@@ -38,9 +38,11 @@
 #include "boot.h"
 #include "cli.h"
 #include "format.h"
+#include "ifsync.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "netdev.h"
 #include "pins.h"
 
 #define DEBOUNCE_NS		 (300 * 1000000ull) /* editors write in several steps */
@@ -73,11 +75,17 @@ struct daemon {
 	ino_t ino;
 	uint64_t due_ns; /* a change was seen: reload at this time (0: none) */
 	unsigned reloads, failures;
+	int link_fd;		/* rtnetlink link events (netdev_watch_open), -1: none */
+	uint64_t ifsync_due_ns; /* interfaces changed: bring the attachments in line then (0: no) */
 	const char *metrics_file;
 	unsigned metrics_interval; /* seconds */
 	uint64_t metrics_due_ns;
 	bool metrics_failing; /* the last write failed (say so once) */
 };
+
+/* Link events come in bursts (a veth pair: two devices, up, renamed by
+ * udev, enslaved): act once they settled. */
+#define IFSYNC_DEBOUNCE_NS (100 * 1000000ull)
 
 static uint32_t current_mode(const struct pin_dir *pd)
 {
@@ -204,9 +212,29 @@ static void write_metrics(struct daemon *d)
 	d->metrics_due_ns = now_mono_ns() + d->metrics_interval * 1000000000ull;
 }
 
+/* Interfaces appeared, went or changed: the attachments follow the
+ * selection of the running policy (ifsync.h). */
+static void follow_ifaces(struct daemon *d)
+{
+	if (d->link_fd >= 0 && netdev_watch_drain(d->link_fd) && !d->ifsync_due_ns)
+		d->ifsync_due_ns = now_mono_ns() + IFSYNC_DEBOUNCE_NS;
+	if (!d->ifsync_due_ns || now_mono_ns() < d->ifsync_due_ns)
+		return;
+	d->ifsync_due_ns = 0;
+	struct ifsync_report r;
+	if (ifsync_run(d->rq.pins, &r))
+		return;
+	if (r.attached)
+		pr_info("interfaces changed: %d attached (%s%s), %d detached", r.attached, r.first,
+			r.attached > 1 ? ", ..." : "", r.detached);
+	else if (r.detached)
+		pr_info("interfaces changed: %d detached", r.detached);
+}
+
 static void tick(void *arg)
 {
 	struct daemon *d = arg;
+	follow_ifaces(d);
 	if (d->inotify_fd >= 0)
 		drain_inotify(d);
 	if (reload_requested) {
@@ -252,7 +280,7 @@ static int daemon_init(struct cli *c, struct daemon *d, struct sockaddr_storage 
 	memset(d, 0, sizeof(*d));
 	apply_req_from(&d->rq, c, &o->target, NULL);
 	d->rq.reason = RP_REASON_DAEMON;
-	d->inotify_fd = d->file.wd = d->target.wd = -1;
+	d->inotify_fd = d->file.wd = d->target.wd = d->link_fd = -1;
 	d->metrics_file = o->metrics_file;
 	d->metrics_interval = o->metrics_interval.set ? o->metrics_interval.v : METRICS_INTERVAL_DEFAULT;
 	if (d->metrics_interval < 1 || d->metrics_interval > 86400)
@@ -287,6 +315,10 @@ static void daemon_watch(struct daemon *d)
 					       IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB);
 	if (d->file.wd < 0)
 		pr_info("cannot watch %s for changes (%s); reload with SIGHUP", d->rq.file, strerror(errno));
+	d->link_fd = netdev_watch_open();
+	if (d->link_fd < 0)
+		pr_info("cannot follow interfaces that appear (%s); apply again to protect them",
+			strerror(-d->link_fd));
 }
 
 static int cmd_daemon(struct cli *c)
@@ -310,7 +342,8 @@ static int cmd_daemon(struct cli *c)
 		pr_info("serving the metrics at http://%s/metrics", listen);
 	else if (listen)
 		pr_info("cannot serve the metrics on %s; the daemon goes on without", listen);
-	pr_info("serving the log of %s; SIGHUP or an edit of %s reloads; SIGTERM exits and leaves the policy in force",
+	pr_info("serving the log of %s; SIGHUP or an edit of %s reloads; interfaces that appear are attached; SIGTERM "
+		"exits and leaves the policy in force",
 		c->pins.path, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
 	metrics_http_stop(http);
@@ -318,6 +351,8 @@ static int cmd_daemon(struct cli *c)
 		c->pins.path);
 	if (d.inotify_fd >= 0)
 		close(d.inotify_fd);
+	if (d.link_fd >= 0)
+		close(d.link_fd);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "datapath.h"
 #include "format.h"
+#include "ifplan.h"
 #include "apps.h"
 #include "json.h"
 #include "log.h"
@@ -85,6 +86,61 @@ static void sock_status_text(const struct pin_dir *pd)
 	apps_report(pd, stdout, APPS_REPORT_TEXT);
 }
 
+/* Which interfaces the policy covers, and the covered ones not protected. */
+struct coverage {
+	bool known; /* a selection is pinned (else: an older rampart, or boot protection) */
+	struct rp_ifsel sel;
+	struct ifplan_gap gaps[64];
+	int ngaps;
+};
+
+static void read_coverage(const struct pin_dir *pd, struct coverage *cv)
+{
+	memset(cv, 0, sizeof(*cv));
+	cv->known = ifsel_read(pd, &cv->sel) == 0;
+	int n = cv->known ? ifplan_gaps(pd, &cv->sel, cv->gaps, 64) : 0;
+	cv->ngaps = n > 0 ? n : 0;
+}
+
+static void print_coverage_json(const struct coverage *cv)
+{
+	printf(", \"interfaces\": ");
+	if (!cv->known) {
+		printf("null");
+		return;
+	}
+	printf("{\"all\": %s, \"patterns\": [", cv->sel.all ? "true" : "false");
+	for (uint32_t i = 0; i < cv->sel.npatterns && i < RP_IFSEL_MAX; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(stdout, cv->sel.patterns[i]);
+	}
+	printf("], \"not_protected\": [");
+	for (int i = 0; i < cv->ngaps; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(stdout, cv->gaps[i].name);
+		printf(", \"reason\": ");
+		json_str(stdout, cv->gaps[i].reason);
+		printf("}");
+	}
+	printf("]}");
+}
+
+static void print_coverage_text(const struct coverage *cv)
+{
+	if (!cv->known)
+		return;
+	if (cv->sel.all) {
+		printf("interfaces:   every interface but lo, also ones that appear later\n");
+	} else {
+		printf("interfaces:   --iface");
+		for (uint32_t i = 0; i < cv->sel.npatterns && i < RP_IFSEL_MAX; i++)
+			printf(" %s", cv->sel.patterns[i]);
+		printf("\n");
+	}
+	for (int i = 0; i < cv->ngaps; i++)
+		printf("  %-16s NOT PROTECTED: %s\n", cv->gaps[i].name, cv->gaps[i].reason);
+}
+
 static void print_json(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
 		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
 {
@@ -142,7 +198,11 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 			printf(", \"xdp_mode\": \"%s\"", a->xdp_mode);
 		printf("}");
 	}
-	printf("], \"conntrack\": {\"entries\": %llu, \"capacity\": %u}", (unsigned long long)entries, capacity);
+	printf("]");
+	struct coverage cv;
+	read_coverage(&c->pins, &cv);
+	print_coverage_json(&cv);
+	printf(", \"conntrack\": {\"entries\": %llu, \"capacity\": %u}", (unsigned long long)entries, capacity);
 	struct totals t = sum_totals(ctr);
 	printf(", \"totals\": {\"passed\": %llu, \"new_allowed\": %llu, \"new_denied\": %llu, "
 	       "\"new_rejected\": %llu, \"new_asked\": %llu, \"new_boot_outbound\": %llu, \"dropped\": %llu, "
@@ -240,6 +300,9 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 		columns_print(&t, stdout, "  ");
 		columns_free(&t);
 	}
+	struct coverage cv;
+	read_coverage(&c->pins, &cv);
+	print_coverage_text(&cv);
 	sock_status_text(&c->pins);
 	printf("conntrack:    %llu / %u entries (%.1f%%)\n", (unsigned long long)entries, capacity,
 	       capacity ? 100.0 * (double)entries / capacity : 0.0);

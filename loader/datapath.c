@@ -101,6 +101,29 @@ fail:
 	return e;
 }
 
+bool datapath_declares(struct rampart_bpf *dp, const struct bpf_map *m)
+{
+	return bpf_object__find_map_by_name(dp->obj, bpf_map__name(m)) != NULL;
+}
+
+int datapath_share_maps(struct rampart_bpf *dp, struct bpf_object *obj, const char *who)
+{
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj) {
+		struct bpf_map *dm = bpf_object__find_map_by_name(dp->obj, bpf_map__name(m));
+		int e = 0;
+		if (!dm)
+			continue;
+		if (bpf_map__type(m) != BPF_MAP_TYPE_SK_STORAGE && bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF)
+			e = bpf_map__set_max_entries(m, bpf_map__max_entries(dm));
+		if (!e)
+			e = bpf_map__reuse_fd(m, bpf_map__fd(dm));
+		if (e)
+			return pr_err_r(e, "cannot share map %s with %s", bpf_map__name(m), who);
+	}
+	return 0;
+}
+
 void datapath_destroy(struct rampart_bpf *skel)
 {
 	rampart_bpf__destroy(skel);
@@ -341,6 +364,8 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_REJECT_STRAY] = "reject-stray-segment",
 		[RPC_DROP_REJECT_NOT_UNICAST] = "drop-reject-unanswerable",
 		[RPC_PASS_ANSWER] = "pass-reject-answer",
+		[RPC_NETNS_ALLOW] = "netns-allow",
+		[RPC_NETNS_DENY] = "netns-deny",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

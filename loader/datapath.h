@@ -11,6 +11,7 @@
 #ifndef RAMPART_DATAPATH_H
 #define RAMPART_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "classifier_maps.h"
@@ -34,6 +35,14 @@ extern const char *const datapath_state_maps[];
  * classifier tables t (NULL: none; the classifier then denies). */
 int datapath_create(struct rampart_bpf **skel, const struct datapath_opts *o, const struct cls_tables *t);
 void datapath_destroy(struct rampart_bpf *skel);
+/* Before another object (socket hooks, boot protection) is loaded: each of
+ * its maps that the datapath object declares too (same name) becomes the
+ * datapath's (judging, counters, log, owners, interfaces).  0 or -errno. */
+struct bpf_object;
+struct bpf_map;
+int datapath_share_maps(struct rampart_bpf *dp, struct bpf_object *obj, const char *who);
+/* The datapath object declares a map of this one's name (so it is shared). */
+bool datapath_declares(struct rampart_bpf *dp, const struct bpf_map *m);
 /* The object's classifier maps (for classifier_maps.h). */
 struct cls_maps datapath_cls_maps(struct rampart_bpf *skel);
 

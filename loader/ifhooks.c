@@ -10,7 +10,9 @@
 #include "ifhooks.h"
 #include "log.h"
 
-enum ifhook_kind { IFH_XDP, IFH_TCX, IFH_CLSACT };
+/* IFH_NONE: an ingress point that must have no program (a bridge port):
+ * what is attached there goes at commit. */
+enum ifhook_kind { IFH_XDP, IFH_TCX, IFH_CLSACT, IFH_NONE };
 
 static const char *pin_hook(int kind, bool ingress)
 {
@@ -31,7 +33,10 @@ static const char *ifname_of(const struct hook *h)
 static void set_kind(struct hook *h, int kind)
 {
 	h->kind = kind;
-	pins_iface_link(h->pd, pin_hook(kind, h->ingress), ifname_of(h), h->pin);
+	if (kind == IFH_NONE)
+		h->pin[0] = 0;
+	else
+		pins_iface_link(h->pd, pin_hook(kind, h->ingress), ifname_of(h), h->pin);
 }
 
 /* The pinned link, when it still holds this interface: a link whose
@@ -83,7 +88,7 @@ static int if_prepare(struct hook *h)
 	for (int k = IFH_XDP; k <= IFH_CLSACT; k++) {
 		if ((k == IFH_XDP && !h->ingress) || !find(h, k))
 			continue;
-		if ((k == IFH_XDP) == (h->want == IFH_XDP)) {
+		if (h->want != IFH_NONE && (k == IFH_XDP) == (h->want == IFH_XDP)) {
 			h->fresh = false; /* switched in place */
 			return 0;
 		}
@@ -121,6 +126,8 @@ static int attach_tc(struct hook *h)
 /* XDP in native mode; a driver without it gets tc ingress instead. */
 static int attach_new(struct hook *h)
 {
+	if (h->kind == IFH_NONE)
+		return 0;
 	if (h->kind != IFH_XDP)
 		return attach_tc(h);
 	int e = attach_xdp(h->prog_fd, h->ifindex);
@@ -140,6 +147,8 @@ static int attach_new(struct hook *h)
 
 static void if_detach(struct hook *h)
 {
+	if (h->kind == IFH_NONE)
+		return;
 	unlink(h->pin);
 	if (h->kind == IFH_CLSACT)
 		detach_tc_clsact(h->ifindex, h->ingress);
@@ -154,7 +163,7 @@ static void if_detach(struct hook *h)
 static int if_attach(struct hook *h)
 {
 	int e = attach_new(h);
-	if (e)
+	if (e || h->kind == IFH_NONE)
 		return e;
 	e = pins_replace(h->kind == IFH_CLSACT ? h->prog_fd : h->link_fd, h->pin);
 	if (e) {
@@ -198,23 +207,88 @@ int ifhooks_add(struct hook_txn *t, const struct pin_dir *pd, uint32_t ifindex, 
 {
 	char what[64];
 	for (int in = 1; in >= 0; in--) {
-		if (in && ingress == NETDEV_IN_NONE)
-			continue; /* a bridge port: its bridge judges what arrives */
+		/* a bridge port: its bridge judges what arrives, nothing may run
+		 * at its ingress (what ran there before goes at commit) */
+		bool none = in && ingress == NETDEV_IN_NONE;
 		bool xdp = in && ingress == NETDEV_IN_XDP;
 		snprintf(what, sizeof(what), "%s %.15s", in ? "ingress" : "egress", ifname);
 		struct hook *h = txn_add(t, &ifhook_ops, pd,
-					 xdp  ? progs->xdp
-					 : in ? progs->tc_in
-					      : progs->tc_out,
+					 none  ? -1
+					 : xdp ? progs->xdp
+					 : in  ? progs->tc_in
+					       : progs->tc_out,
 					 what);
 		if (!h)
 			return -ENOMEM;
 		h->alt_fd = progs->tc_in;
 		h->ifindex = ifindex;
 		h->ingress = in;
-		h->want = xdp ? IFH_XDP : IFH_TCX;
+		h->want = none ? IFH_NONE : xdp ? IFH_XDP : IFH_TCX;
 	}
 	return 0;
+}
+
+static int open_prog(const struct pin_dir *pd, const char *name)
+{
+	char path[PINS_PATH_MAX];
+	int fd = bpf_obj_get(pins_prog(pd, name, false, path));
+	return fd < 0 ? pr_err_r(-errno, "cannot open the pinned program %s", path) : fd;
+}
+
+int ifhooks_pinned_progs(const struct pin_dir *pd, bool l3, struct ifhooks_progs *progs)
+{
+	progs->xdp = open_prog(pd, PINS_PROG_XDP);
+	progs->tc_in = open_prog(pd, l3 ? PINS_PROG_TC_IN_L3 : PINS_PROG_TC_IN);
+	progs->tc_out = open_prog(pd, l3 ? PINS_PROG_TC_OUT_L3 : PINS_PROG_TC_OUT);
+	int e = progs->xdp < 0 ? progs->xdp : progs->tc_in < 0 ? progs->tc_in : progs->tc_out < 0 ? progs->tc_out : 0;
+	if (e)
+		ifhooks_progs_close(progs);
+	return e;
+}
+
+void ifhooks_progs_close(struct ifhooks_progs *progs)
+{
+	int *fds[] = { &progs->xdp, &progs->tc_in, &progs->tc_out };
+	for (size_t i = 0; i < 3; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* The attachment pinned at this point of the device, and in force. */
+static bool pinned_alive(const struct pin_dir *pd, const char *hook, uint32_t ifindex, const char *ifname, bool ingress)
+{
+	char path[PINS_PATH_MAX];
+	pins_iface_link(pd, hook, ifname, path);
+	if (!strcmp(hook, PINS_HOOK_TCF) || !strcmp(hook, PINS_HOOK_TCFI))
+		return access(path, F_OK) == 0 && query_tc_clsact(ifindex, ingress) != 0;
+	int fd = bpf_obj_get(path);
+	uint32_t now = 0, prog_id = 0;
+	if (fd < 0)
+		return false;
+	bool alive = link_target(fd, &now, &prog_id) == 0 && now == ifindex && prog_id;
+	close(fd);
+	return alive;
+}
+
+/* (XDP asked for and tc in force: the driver refused native XDP, as
+ * apply found.) */
+bool ifhooks_in_place(const struct pin_dir *pd, uint32_t ifindex, const char *ifname, enum netdev_ingress ingress)
+{
+	bool egress = pinned_alive(pd, PINS_HOOK_TC, ifindex, ifname, false) ||
+		      pinned_alive(pd, PINS_HOOK_TCF, ifindex, ifname, false);
+	bool xdp = pinned_alive(pd, PINS_HOOK_XDP, ifindex, ifname, true);
+	bool tc = pinned_alive(pd, PINS_HOOK_TCI, ifindex, ifname, true) ||
+		  pinned_alive(pd, PINS_HOOK_TCFI, ifindex, ifname, true);
+	switch (ingress) {
+	case NETDEV_IN_XDP:
+		return egress && (xdp != tc);
+	case NETDEV_IN_TC:
+		return egress && tc && !xdp;
+	default:
+		return egress && !tc && !xdp;
+	}
 }
 
 bool ifhooks_is(const struct hook *h)
@@ -224,7 +298,9 @@ bool ifhooks_is(const struct hook *h)
 
 const char *ifhooks_kind(const struct hook *h)
 {
-	static const char *const names[] = { [IFH_XDP] = "xdp", [IFH_TCX] = "tcx", [IFH_CLSACT] = "clsact" };
+	static const char *const names[] = {
+		[IFH_XDP] = "xdp", [IFH_TCX] = "tcx", [IFH_CLSACT] = "clsact", [IFH_NONE] = NULL
+	};
 	return names[h->kind];
 }
 

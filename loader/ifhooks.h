@@ -19,14 +19,24 @@ struct ifhooks_progs {
 	int tc_out; /* egress, tc */
 };
 
+/* The programs pinned with the running policy (DIR/progs), for an
+ * interface that appears later: l3 for a device without a link layer.
+ * 0 or -errno; ifhooks_progs_close() when done. */
+int ifhooks_pinned_progs(const struct pin_dir *pd, bool l3, struct ifhooks_progs *progs);
+void ifhooks_progs_close(struct ifhooks_progs *progs);
+
 /* Adds the interface's points to t: ingress (unless the role is
  * NETDEV_IN_NONE) and egress.  0 or -ENOMEM. */
 int ifhooks_add(struct hook_txn *t, const struct pin_dir *pd, uint32_t ifindex, const char *ifname,
 		enum netdev_ingress ingress, const struct ifhooks_progs *progs);
 /* An interface point of t (else NULL): is it, and which interface. */
 bool ifhooks_is(const struct hook *h);
-/* What the point runs as after the switch: "xdp", "tcx" or "clsact". */
+/* What the point runs as after the switch: "xdp", "tcx", "clsact", or NULL (an
+ * ingress with no program: a bridge port). */
 const char *ifhooks_kind(const struct hook *h);
+/* Are the interface's pinned attachments in force, on this very device
+ * (not a namesake that went), and what its role asks for? */
+bool ifhooks_in_place(const struct pin_dir *pd, uint32_t ifindex, const char *ifname, enum netdev_ingress ingress);
 /* Removes every attachment pinned for ifname (unpinning the last
  * reference to a link detaches it; a clsact filter is detached). */
 void ifhooks_detach(const struct pin_dir *pd, const char *ifname);

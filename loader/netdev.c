@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_arp.h>
@@ -145,6 +146,33 @@ out:
 	*devs = dp.devs;
 	*n = dp.n;
 	return 0;
+}
+
+int netdev_watch_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+bool netdev_watch_drain(int fd)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct nlmsghdr))));
+	bool changed = false;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return changed || errno == ENOBUFS; /* ENOBUFS: events lost, look again */
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n))
+			changed |= h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK;
+	}
 }
 
 const struct netdev *netdev_find(const struct netdev *devs, int n, uint32_t ifindex)

@@ -29,6 +29,14 @@ int netdev_list(struct netdev **devs, int *n);
 /* The device with this ifindex, or NULL. */
 const struct netdev *netdev_find(const struct netdev *devs, int n, uint32_t ifindex);
 
+/* rtnetlink's link events (devices that appear, go or change: renamed,
+ * enslaved to a bridge): a socket subscribed to them, non-blocking, to
+ * poll.  fd or -errno. */
+int netdev_watch_open(void);
+/* Reads what is pending; true when a device appeared, went or changed (or
+ * events were lost: look again). */
+bool netdev_watch_drain(int fd);
+
 /* How a device's packets start. */
 enum netdev_link {
 	NETDEV_LINK_ETHER,	 /* an Ethernet header (Ethernet, loopback, tap, bridges, vxlan, ...) */

@@ -54,6 +54,13 @@ struct pin_dir {
 extern const char *const pins_iface_hooks[];
 #define PINS_NIFACE_HOOKS 5
 
+/* The datapath's programs in DIR/progs (what interface hooks run). */
+#define PINS_PROG_XDP	    "xdp"
+#define PINS_PROG_TC_IN	    "tc-in"
+#define PINS_PROG_TC_IN_L3  "tc-in-l3"
+#define PINS_PROG_TC_OUT    "tc"
+#define PINS_PROG_TC_OUT_L3 "tc-l3"
+
 /* An instance for DIR (nothing is opened or created yet).  0, or
  * -ENAMETOOLONG. */
 int pins_init(struct pin_dir *pd, const char *dir);

@@ -10,20 +10,13 @@
 #include "apps.h"
 #include "bpfmap.h"
 #include "cgroup.h"
+#include "datapath.h"
 #include "log.h"
 #include "pins.h"
 #include "rampart_sock.h"
 #include "rampart.skel.h"
 #include "sock.skel.h"
 #include "sockhooks.h"
-
-/* The maps of the socket object that the datapath object declares too
- * (judging, counting, logging, owners, socket marks) are the datapath's:
- * the hooks reuse them.  The others are the socket object's own. */
-static struct bpf_map *shared_with(struct rampart_bpf *dp, const struct bpf_map *m)
-{
-	return bpf_object__find_map_by_name(dp->obj, bpf_map__name(m));
-}
 
 /* The hooks' names in their pins (pins_cgroup_link, pins_sock_prog), in the order of hook_prog(). */
 static const char *const hook_names[SOCK_NHOOKS] = {
@@ -126,20 +119,9 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 	int e = 0;
 	if (!s)
 		return pr_err_r(-errno, "cannot open the socket hooks BPF object");
-	struct bpf_map *sm;
-	bpf_object__for_each_map(sm, s->obj) {
-		struct bpf_map *dm = shared_with(dp, sm);
-		if (!dm)
-			continue;
-		if (bpf_map__type(sm) != BPF_MAP_TYPE_SK_STORAGE && bpf_map__type(sm) != BPF_MAP_TYPE_RINGBUF)
-			e = bpf_map__set_max_entries(sm, bpf_map__max_entries(dm));
-		if (!e)
-			e = bpf_map__reuse_fd(sm, bpf_map__fd(dm));
-		if (e) {
-			pr_err_r(e, "cannot share map %s with the socket hooks", bpf_map__name(sm));
-			goto fail;
-		}
-	}
+	e = datapath_share_maps(dp, s->obj, "the socket hooks");
+	if (e)
+		goto fail;
 	uint32_t napps = (uint32_t)p->napps + 1, ncg = (uint32_t)p->ncgroups + 1;
 	e = bpf_map__set_max_entries(s->maps.rp_apps, napps);
 	if (!e)
@@ -274,7 +256,7 @@ int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const struct pin_d
 	struct bpf_map *m;
 	int e;
 	bpf_object__for_each_map(m, s->obj) {
-		if (shared_with(dp, m) || strchr(bpf_map__name(m), '.'))
+		if (datapath_declares(dp, m) || strchr(bpf_map__name(m), '.'))
 			continue; /* pinned with the datapath's; libbpf's internal maps */
 		if ((e = pins_stage_map(pd, bpf_map__name(m), bpf_map__fd(m))))
 			return e;

@@ -44,27 +44,30 @@
  * temporary source the event text is lexed from. */
 static const char EVENT_FILE[] = "event";
 
-uint32_t policy_iface_id(const struct policy *p, const char *ifname)
+uint32_t iface_id_among(char *const *names, int n, const char *ifname)
 {
-	if (!p->iface_npats) {
-		for (int i = 0; i < p->nifaces; i++)
-			if (strcmp(p->ifaces[i], ifname) == 0)
-				return (uint32_t)i + 1;
-		return 0;
-	}
-	/* literal names first (ids 1..iface_nlit), then the patterns it matches */
-	uint32_t lit = 0, m = 0;
-	for (int i = 0; i < p->nifaces; i++) {
-		if (strpbrk(p->ifaces[i], "*?["))
+	/* literal names first (ids 1..nlit), then the patterns it matches */
+	uint32_t lit = 0, m = 0, bit = 1;
+	for (int i = 0; i < n; i++) {
+		if (strpbrk(names[i], "*?["))
 			continue;
 		lit++;
-		if (strcmp(p->ifaces[i], ifname) == 0)
+		if (strcmp(names[i], ifname) == 0)
 			return lit;
 	}
-	for (int j = 0; j < p->iface_npats; j++)
-		if (fnmatch(p->iface_pats[j], ifname, 0) == 0)
-			m |= 1u << j;
-	return m ? (uint32_t)p->iface_nlit + m : 0;
+	for (int i = 0; i < n; i++) {
+		if (!strpbrk(names[i], "*?["))
+			continue;
+		if (fnmatch(names[i], ifname, 0) == 0)
+			m |= bit;
+		bit <<= 1;
+	}
+	return m ? lit + m : 0;
+}
+
+uint32_t policy_iface_id(const struct policy *p, const char *ifname)
+{
+	return iface_id_among(p->ifaces, p->nifaces, ifname);
 }
 
 uint32_t policy_app_id(const struct policy *p, const char *path)

@@ -131,14 +131,14 @@ struct policy {
 	int root; /* index of table "root" (always present) */
 	struct rule *rules;
 	int nrules;
-	char **ifaces;         /* the interface names and patterns the policy names (after aliases) */
+	char **ifaces; /* the interface names and patterns the policy names (after aliases) */
 	int nifaces;
 	/* With patterns (`br-*`): literal names keep ids 1..iface_nlit (their
 	 * order in ifaces), and a device that no literal names gets
 	 * iface_nlit + S, S the bitmask of the patterns it matches (pattern j
 	 * = bit j, in the order of iface_pats).  See policy_iface_id(). */
 	int iface_nlit;
-	char **iface_pats;     /* points into ifaces */
+	char **iface_pats; /* points into ifaces */
 	int iface_npats;
 	char **apps; /* app id i+1 -> absolute path */
 	int napps;
@@ -183,6 +183,10 @@ struct event {
 
 /* Id lookups for event building: 0 when the policy does not name it. */
 uint32_t policy_iface_id(const struct policy *p, const char *ifname);
+/* The same from a policy's interface names alone (policy->ifaces, in their
+ * order): what the loader pins so that a device appearing later gets the
+ * id the loaded policy gives it. */
+uint32_t iface_id_among(char *const *names, int n, const char *ifname);
 uint32_t policy_app_id(const struct policy *p, const char *path);
 uint32_t policy_cgroup_value(const struct policy *p, const char *path);
 /* The normal forms names are compared in (malloc'd results).  Applications:
