@@ -378,9 +378,14 @@ static __always_inline int cls_prefix_match(const __u32 *addr, const __u32 *val,
 	return 1;
 }
 
-/* Does the event meet a candidate's checks? */
-static __always_inline int cls_cand_ok(const struct cls_cand *c, const struct cls_fields *f)
+/* Does the event meet a candidate's checks?  A global function: the
+ * verifier checks it once per program instead of at every step of the
+ * keyed parts' loop, where it multiplied the work of checking the socket
+ * hooks (69 000 instructions each, 49 000 without). */
+__noinline int cls_cand_ok(const struct cls_cand *c, const struct cls_fields *f)
 {
+	if (!c || !f)
+		return 0;
 	__u32 chk = c->check;
 
 	if ((chk & CLS_C_LADDR) && (!cls_carried(f, F_LADDR, 1) || !cls_prefix_match(f->laddr, c->laddr, c->laddr_len)))
