@@ -352,8 +352,7 @@ static void push_block(u128 value, int len, void *arg)
 	cls_pitem_push(a->v, value, len, a->e);
 }
 
-/* Splits [lo, hi] (within `width` bits) into CIDR prefixes, owned by e. */
-static void range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitems *v)
+void cls_range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitems *v)
 {
 	struct push_arg a = { v, e };
 	cls_cidr_split(lo, hi, width, push_block, &a);
@@ -380,7 +379,7 @@ static int build_leaf_prefix(struct compiler *c, int f)
 	int width = f == F_USER ? 32 : 128;
 	u128 max = width == 128 ? ~(u128)0 : low_mask(width);
 	struct pitems pi = { 0 };
-	range_to_prefixes(0, max, width, -1, &pi); /* the /0 */
+	cls_range_to_prefixes(0, max, width, -1, &pi); /* the /0 */
 	for (int e = 0; e < c->nlive; e++) {
 		if (!(c->uses[e] & (1u << f)))
 			continue;
@@ -388,7 +387,7 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		for (int i = 0; i < s->n; i++) {
 			if (s->r[i].lo > max)
 				continue;
-			range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &pi);
+			cls_range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &pi);
 		}
 	}
 	struct pitem *items = pi.v;

@@ -45,6 +45,8 @@ struct pitems {
 };
 
 void cls_pitem_push(struct pitems *v, u128 value, int len, int e);
+/* Splits [lo, hi] (within `width` bits) into CIDR prefixes owned by e, into v. */
+void cls_range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitems *v);
 int cls_cmp_pitem(const void *x, const void *y); /* by value, length, entry */
 /* Calls fn for each CIDR block of [lo, hi] (values of `width` bits), in order. */
 void cls_cidr_split(u128 lo, u128 hi, int width, void (*fn)(u128 value, int len, void *arg), void *arg);

@@ -88,28 +88,15 @@ static bool pcontains(u128 pv, int plen, u128 v)
 	return plen == 0 || (pv >> (128 - plen)) == (v >> (128 - plen));
 }
 
-struct push_e {
-	struct pitems *v;
-	int e;
-};
-
-static void item_push(u128 v, int len, void *arg)
-{
-	struct push_e *a = arg;
-	cls_pitem_push(a->v, v, len, a->e);
-}
-
 static void af_build(struct addr_forest *al, const struct flat_policy *fp, int nlive, int f)
 {
 	struct pitems items = { 0 };
-	struct push_e acc = { &items, 0 };
 	for (int e = 0; e < nlive; e++) {
 		const struct cond *c = &fp->e[e].cond[f];
 		if (fp->e[e].kind != FLAT_TERMINAL || !c->used)
 			continue;
-		acc.e = e;
 		for (int i = 0; i < c->set.n; i++)
-			cls_cidr_split(c->set.r[i].lo, c->set.r[i].hi, 128, item_push, &acc);
+			cls_range_to_prefixes(c->set.r[i].lo, c->set.r[i].hi, 128, e, &items);
 	}
 	qsort(items.v, items.n, sizeof(*items.v), cls_cmp_pitem);
 	memset(al, 0, sizeof(*al));
