@@ -37,10 +37,11 @@
 
 #define PINS_PATH_MAX	 PATH_MAX
 #define PINS_DEFAULT_DIR "/sys/fs/bpf/rampart"
+#define PINS_LOCK_DIR	 "/run/lock/rampart" /* the instances' lock files */
 
 struct pin_dir {
 	char path[PINS_PATH_MAX]; /* DIR */
-	int lock_fd;		  /* the parent directory while pins_lock() holds it, else -1 */
+	int lock_fd;		  /* the lock file while pins_lock() holds it, else -1 */
 	bool created;		  /* pins_stage_begin() created DIR */
 };
 
@@ -67,9 +68,10 @@ int pins_init(struct pin_dir *pd, const char *dir);
 /* Makes sure bpffs is mounted at /sys/fs/bpf (mounting it when missing) and
  * that DIR's parent is on bpffs. */
 int pins_check_bpffs(const struct pin_dir *pd);
-/* Serialises apply and unload of every instance under the same parent (DIR
- * itself may not exist yet, or be removed by unload): an exclusive lock on
- * the parent directory, held until pins_unlock(). */
+/* Serialises the writers of one instance (apply, unload, the daemon's
+ * interface sync): an exclusive lock on the instance's lock file in
+ * PINS_LOCK_DIR (DIR itself may not exist yet, or be removed by unload),
+ * held until pins_unlock(); other instances do not wait. */
 int pins_lock(struct pin_dir *pd);
 void pins_unlock(struct pin_dir *pd);
 

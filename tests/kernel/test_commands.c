@@ -293,8 +293,15 @@ static const char *py(const char *json, bool lines, const char *expr)
 	return pr.out;
 }
 
-#define assert_py(json, expr, expect)  assert_string_equal(py(json, false, expr), expect)
-#define assert_pyl(json, expr, expect) assert_string_equal(py(json, true, expr), expect)
+/* EXPR evaluated on the JSON document(s) prints EXPECT (the message names EXPR) */
+#define assert_py_as(lines, json, expr, expect)                                                    \
+	do {                                                                                       \
+		const char *got_ = py(json, lines, expr);                                          \
+		if (strcmp(got_, expect))                                                          \
+			fail_msg("%s: got `%s`, expected `%s` in:\n%s", expr, got_, expect, json); \
+	} while (0)
+#define assert_py(json, expr, expect)  assert_py_as(false, json, expr, expect)
+#define assert_pyl(json, expr, expect) assert_py_as(true, json, expr, expect)
 #define assert_contains(hay, needle)                                    \
 	do {                                                            \
 		if (!strstr(hay, needle))                               \
