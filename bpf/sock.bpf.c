@@ -326,21 +326,23 @@ __noinline int rp_sock_policy(struct cls_fields *f, const struct rp_ident *id, _
 		return RP_SOCK_DENY;
 	if (cfg->mode != RP_MODE_ENFORCING)
 		return RP_SOCK_ALLOW;
-	/* the action is read in place: the hooks run in process context,
-	 * where a per-CPU scratch copy could be overwritten by preemption */
-	const struct cls_result *res = rp_classify_action(f);
-	if (!res) { /* tables not (fully) written: deny by no rule */
+	/* the action and records are read in place: the hooks run in process
+	 * context, where a per-CPU scratch copy could be overwritten by
+	 * preemption */
+	struct cls_decision d;
+	if (rp_classify_decide(f, &d)) { /* tables not (fully) written: deny by no rule */
 		rp_count(RPC_SOCK_DENY);
 		return RP_SOCK_DENY;
 	}
-	__u32 nrec = res->nrecords;
+	const struct cls_result *res = d.act;
+	__u32 nrec = d.nrec;
 	for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
 		if (i >= nrec)
 			break;
-		__u32 rs = res->records[i].slot;
+		__u32 rs = d.rec->records[i].slot;
 		rp_rule_hit(rs, 0);
-		if (res->records[i].log)
-			rp_sock_log(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, f, id);
+		if (d.rec->records[i].log)
+			rp_sock_log(cfg, rs, d.rec->records[i].verdict, RP_LOGF_RECORD, f, id);
 	}
 	__u32 verdict = res->verdict;
 	*slot = res->slot;

@@ -39,12 +39,10 @@
 #define RP_MAP_IFACES	     rp_ifaces	    /* ifindex -> the policy's interface id */
 #define RP_MAP_IFSEL	     rp_ifsel	    /* the interfaces the policy covers (loader, daemon, status) */
 /* ---------- classifier (bpf/classify.h, include/rampart_classifier.h) ---------- */
-#define RP_MAP_CLS_CONFIG    cls_config
-#define RP_MAP_CLS_VALUES    cls_values
-#define RP_MAP_CLS_PREFIXES  cls_prefixes
-#define RP_MAP_CLS_PAIRS     cls_pairs
-#define RP_MAP_CLS_INFO	     cls_info
-#define RP_MAP_CLS_ACTIONS   cls_actions
+#define RP_MAP_CLS_CONFIG    cls_config	 /* the tables' configuration */
+#define RP_MAP_CLS_TAB	     cls_tab	 /* the tables: one array of 64-byte blocks */
+#define RP_MAP_CLS_ACTIONS   cls_actions /* what a final class decides */
+#define RP_MAP_CLS_SCRATCH   cls_scratch /* per-CPU working memory of the lookup (XDP, tc) */
 /* ---------- socket identity (bpf/sockid.h, bpf/sock.bpf.c) ---------- */
 #define RP_MAP_LISTENERS     rp_listeners   /* owners of listening sockets */
 #define RP_MAP_SK_MARKS	     rp_sk_marks    /* judgements made at the socket */

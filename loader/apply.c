@@ -245,6 +245,7 @@ static int compile_policy(struct apply_ctx *c)
 		pr_err("%s: %s; nothing was changed", file, err);
 		return -RP_EPOLICY;
 	}
+	cls_describe(&c->t, "  ", c->rep->classifier, sizeof(c->rep->classifier));
 	sha256(c->p.srcs.v[0]->text, c->p.srcs.v[0]->len, c->digest);
 	sha256_hex(c->digest, c->rep->sha256);
 	c->rep->nrules = c->p.nrules;

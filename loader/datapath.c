@@ -145,8 +145,7 @@ void datapath_destroy(struct rampart_bpf *skel)
 
 struct cls_maps datapath_cls_maps(struct rampart_bpf *skel)
 {
-	return (struct cls_maps){ skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-				  skel->maps.cls_pairs,	 skel->maps.cls_info,	skel->maps.cls_actions };
+	return (struct cls_maps){ skel->maps.cls_config, skel->maps.cls_tab, skel->maps.cls_actions };
 }
 
 /* Can the policy answer anything with a reject?  Then segments of no flow
