@@ -32,6 +32,7 @@
 #include "classify.h"
 #include "boot.h"
 #include "sockid.h"
+#include "fastpath.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -100,7 +101,8 @@ struct {
 	__type(value, struct rp_scratch);
 } RP_MAP_SCRATCH SEC(".maps");
 
-enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY };
+/* RP_ACT_REDIRECT: sent on by the gateway fast path (bpf/fastpath.h) */
+enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY, RP_ACT_REDIRECT };
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
@@ -767,6 +769,24 @@ static __always_inline int rp_own_answer(struct __sk_buff *skb, const struct rp_
 	return (p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_RST)) || p->icmp_err != RP_ICMPERR_NO;
 }
 
+/* A packet of a tracked flow at tc (Ethernet devices): ingress sends a
+ * confirmed forwarded flow on past the stack, egress confirms forwarded
+ * flows that left unchanged (bpf/fastpath.h).  Global: its FIB lookup
+ * parameters get a stack frame of their own. */
+__noinline int rp_fast_path(struct __sk_buff *skb, int hook, const struct rp_pkt *p, const struct ct_key *k,
+			    int src_is_a)
+{
+	struct rp_config *cfg = rp_cfg();
+	if (!skb || !p || !k || !cfg)
+		return RP_ACT_PASS;
+	__u64 now = rp_now();
+	if (hook == RP_HOOK_TC_IN)
+		return rp_fp_forward(skb, cfg, p, k, now) == TC_ACT_REDIRECT ? RP_ACT_REDIRECT : RP_ACT_PASS;
+	if (!skb->sk && skb->ingress_ifindex)
+		rp_fp_confirm(cfg, p, k, src_is_a, now);
+	return RP_ACT_PASS;
+}
+
 /* Parse, track, judge.  Returns RP_ACT_PASS, RP_ACT_DROP (counted) or
  * RP_ACT_REJECT (the caller builds the answer and counts it), with *ev
  * describing the event. */
@@ -816,10 +836,12 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	}
 	__u64 now = rp_now();
 	struct ct_key *k = &sc->k;
-	int src_is_a = 0, ct_res = 0;
+	int src_is_a = 0, ct_res = -1;
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
 		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
+	if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && hook != RP_HOOK_XDP && !l3)
+		return rp_fast_path(skb, hook, p, k, src_is_a);
 	if (act == RP_ACT_STRAY) {
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
@@ -875,6 +897,8 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 	int act = rp_run(skb, hook, l3, &ev);
 	if (act == RP_ACT_PASS)
 		return TC_ACT_OK;
+	if (act == RP_ACT_REDIRECT)
+		return TC_ACT_REDIRECT;
 	if (act != RP_ACT_REJECT)
 		return TC_ACT_SHOT;
 	__u32 zero = 0, ifindex = skb->ifindex;

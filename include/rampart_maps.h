@@ -93,7 +93,8 @@ struct ct_value {
 	__u8 dir;	 /* enum direction of the judged event */
 	__u8 event;	 /* enum event_type of the judged event */
 	__u8 family;	 /* 4 or 6 */
-	__u8 pad[3];
+	__u8 fast_gen;	 /* fast path: generation and directions confirmed (bpf/fastpath.h; 0: not) */
+	__u8 pad[2];
 };
 
 /* Map rp_ct_gen: ARRAY of RP_CT_GEN_SLOTS __u32 generation counters in
@@ -117,6 +118,7 @@ struct ct_value {
 #define RP_CFG_F_JUDGE_UNATTACHED \
 	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
 #define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_FAST_PATH 0x08 /* option fast-path on: confirmed forwarded flows leave from tc ingress */
 
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */
@@ -302,6 +304,10 @@ enum rp_counter {
 	/* interfaces not (yet) attached: the network namespace's SK_LOOKUP hook (bpf/boot.bpf.c) */
 	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
 	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
+	/* the gateway fast path (bpf/fastpath.h, docs/gateway.md) */
+	RPC_FAST_FORWARD,	  /* packet of a confirmed forwarded flow sent out by tc ingress, past the stack */
+	RPC_FAST_FALLBACK_MTU,	  /* ... too big for the way out: left to the stack (fragments, ICMP too big) */
+	RPC_FAST_FALLBACK_NEIGH,  /* ... next hop not resolved: left to the stack (it resolves it) */
 	RPC_COUNTER_COUNT
 };
 

@@ -157,6 +157,8 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 	memset(cfg, 0, sizeof(*cfg));
 	if (p && policy_can_reject(p))
 		cfg->flags |= RP_CFG_F_REJECTS;
+	if (!opt || opt->fast_path)
+		cfg->flags |= RP_CFG_F_FAST_PATH;
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
@@ -367,6 +369,9 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_PASS_ANSWER] = "pass-reject-answer",
 		[RPC_NETNS_ALLOW] = "netns-allow",
 		[RPC_NETNS_DENY] = "netns-deny",
+		[RPC_FAST_FORWARD] = "pass-fast-path",
+		[RPC_FAST_FALLBACK_MTU] = "fast-path-fallback-mtu",
+		[RPC_FAST_FALLBACK_NEIGH] = "fast-path-fallback-neighbour",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

@@ -109,6 +109,7 @@ struct options {
 	int icmp_timeout;	  /* default 30 */
 	bool ancestry;		  /* default off */
 	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
+	bool fast_path;		  /* forwarded flows leave from tc ingress, default on (docs/gateway.md) */
 };
 
 /* option ingress-hook: which program judges arriving packets. */

@@ -1355,6 +1355,7 @@ static const struct opt_desc opt_descs[] = {
 	  .off = OFF(ingress_hook),
 	  .forms = "auto, xdp or tc",
 	  .words = ingress_hook_words },
+	{ .name = "fast-path", .type = OPT_ONOFF, .off = OFF(fast_path), .min = 0, .forms = "on or off" },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
 
@@ -1370,6 +1371,7 @@ static void default_options(struct options *o)
 		.udp_timeout = 60,
 		.icmp_timeout = 30,
 		.ancestry = false,
+		.fast_path = true,
 	};
 }
 
