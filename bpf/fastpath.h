@@ -56,9 +56,9 @@
  * 63 applies only lets a flow keep the fast path that it would keep
  * anyway: established flows survive an apply (docs/cli.md), the stamp
  * makes them cross the stack once more. */
-#define RP_FP_GEN_MASK	 0x3f
-#define RP_FP_ORIG_OK	 0x40
-#define RP_FP_REPLY_OK	 0x80
+#define RP_FP_GEN_MASK 0x3f
+#define RP_FP_ORIG_OK  0x40
+#define RP_FP_REPLY_OK 0x80
 
 static __always_inline __u8 rp_fp_gen(const struct rp_config *cfg)
 {

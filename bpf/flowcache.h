@@ -38,8 +38,8 @@
 
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;	   /* rp_ct_gen[slot] when filled */
-	__u8 fast_gen;	   /* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
+	__u32 gen;     /* rp_ct_gen[slot] when filled */
+	__u8 fast_gen; /* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
 	__u8 pad8[3];
 	__u64 valid_until; /* coarse ns; 0: empty */
 	__u64 pad[1];

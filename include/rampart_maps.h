@@ -116,8 +116,8 @@ struct ct_value {
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
 #define RP_CFG_F_JUDGE_UNATTACHED \
-	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
-#define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+	0x04			/* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
+#define RP_CFG_F_REJECTS   0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 #define RP_CFG_F_FAST_PATH 0x08 /* option fast-path on: confirmed forwarded flows leave from tc ingress */
 
 struct rp_config {
@@ -305,9 +305,9 @@ enum rp_counter {
 	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
 	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
 	/* the gateway fast path (bpf/fastpath.h, docs/gateway.md) */
-	RPC_FAST_FORWARD,	  /* packet of a confirmed forwarded flow sent out by tc ingress, past the stack */
-	RPC_FAST_FALLBACK_MTU,	  /* ... too big for the way out: left to the stack (fragments, ICMP too big) */
-	RPC_FAST_FALLBACK_NEIGH,  /* ... next hop not resolved: left to the stack (it resolves it) */
+	RPC_FAST_FORWARD,	 /* packet of a confirmed forwarded flow sent out by tc ingress, past the stack */
+	RPC_FAST_FALLBACK_MTU,	 /* ... too big for the way out: left to the stack (fragments, ICMP too big) */
+	RPC_FAST_FALLBACK_NEIGH, /* ... next hop not resolved: left to the stack (it resolves it) */
 	RPC_COUNTER_COUNT
 };
 
