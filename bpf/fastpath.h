@@ -126,7 +126,9 @@ static __always_inline void rp_fp_confirm(const struct rp_config *cfg, const str
 		e->fast_gen = fg;
 }
 
-static __always_inline void rp_fp_fib_params(struct bpf_fib_lookup *f, const struct rp_pkt *p, __u32 ifindex)
+/* The FIB lookup of a packet as it arrived on ifindex (also the datapath's
+ * "addressed to this host?" question). */
+static __always_inline void rp_fib_params(struct bpf_fib_lookup *f, const struct rp_pkt *p, __u32 ifindex)
 {
 	f->ifindex = ifindex;
 	f->l4_protocol = p->proto;
@@ -184,7 +186,7 @@ static __always_inline int rp_fp_forward(struct __sk_buff *skb, const struct rp_
 	if (!rp_fp_cached(k, rp_fp_stamp(cfg), now))
 		return RP_TC_ACT_NONE;
 	struct bpf_fib_lookup f = {};
-	rp_fp_fib_params(&f, p, skb->ifindex);
+	rp_fib_params(&f, p, skb->ifindex);
 	/* the length each packet will have on the wire: a GRO/GSO packet is
 	 * cut into segments of gso_size bytes of payload on the way out */
 	f.tot_len = skb->gso_size ? p->l4off - p->l3off + p->l4hlen + skb->gso_size : p->l3end - p->l3off;

@@ -604,19 +604,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 static __always_inline int rp_dst_local(void *ctx, const struct rp_pkt *p, __u32 ifindex)
 {
 	struct bpf_fib_lookup f = {};
-	f.ifindex = ifindex;
-	f.l4_protocol = p->proto;
-	f.sport = p->sport;
-	f.dport = p->dport;
-	if (p->family == 4) {
-		f.family = 2; /* AF_INET */
-		f.ipv4_src = p->saddr[3];
-		f.ipv4_dst = p->daddr[3];
-	} else {
-		f.family = 10; /* AF_INET6 */
-		__builtin_memcpy(f.ipv6_src, p->saddr, 16);
-		__builtin_memcpy(f.ipv6_dst, p->daddr, 16);
-	}
+	rp_fib_params(&f, p, ifindex);
 	long r = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
 	return r == BPF_FIB_LKUP_RET_NOT_FWDED || r == BPF_FIB_LKUP_RET_FWD_DISABLED || r < 0;
 }
