@@ -133,7 +133,8 @@ table inet rpfp {
 }
 N
 r0=$(rx); f0=$(counter pass-fast-path); sleep 1; r1=$(rx); f1=$(counter pass-fast-path)
-[ $((r1 - r0)) -gt 500000 ] && [ $((f1 - f0)) -gt 100 ] ||
+# (a paced stream: GRO makes its packets large, a few dozen a second)
+[ $((r1 - r0)) -gt 500000 ] && [ $((f1 - f0)) -gt 10 ] ||
 	fail "the confirmed stream did not keep flowing by the fast path: $((r1 - r0)) bytes, $((f1 - f0)) packets; client: $(cat "$RP_TMP/pol")"
 ok "confirmed stream on the fast path: $((r1 - r0)) bytes/s past a new nftables forward rule"
 policy "$RP_TMP/v2.rules" "# v2"
