@@ -242,7 +242,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 		} else if (st0 == CT_TCP_ESTABLISHED && v->state != CT_TCP_ESTABLISHED) {
 			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
 		} else if (r == RP_CT_PASS && cacheable && v->state == CT_TCP_ESTABLISHED) {
-			rp_fc_fill(k, h, gen, rp_fc_until(cfg, v));
+			rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v->fast_gen);
 		}
 		return r;
 	}
@@ -255,7 +255,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 	}
 	/* both directions seen: nothing but time changes the entry any more */
 	if (cacheable && (v->flags & CT_F_REPLIED))
-		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v));
+		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v->fast_gen);
 	return RP_CT_PASS;
 }
 

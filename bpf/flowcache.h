@@ -38,7 +38,9 @@
 
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;	   /* rp_ct_gen[slot] when filled */
+	__u32 gen;     /* rp_ct_gen[slot] when filled */
+	__u8 fast_gen; /* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
+	__u8 pad8[3];
 	__u64 valid_until; /* coarse ns; 0: empty */
 	__u64 pad[1];
 };
@@ -121,7 +123,7 @@ static __always_inline int rp_fc_hit(const struct ct_key *k, __u32 h, __u8 tcp_f
 	return e->gen == rp_ct_gen_read(h);
 }
 
-static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 gen, __u64 valid_until)
+static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 gen, __u64 valid_until, __u8 fast_gen)
 {
 	__u32 slot = rp_fc_slot(h);
 	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
@@ -129,6 +131,7 @@ static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 ge
 		return;
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	e->gen = gen;
+	e->fast_gen = fast_gen;
 	e->valid_until = valid_until;
 }
 

@@ -35,6 +35,7 @@
 #include "sockid.h"
 #include "ftp.h"
 #include "ask.h"
+#include "fastpath.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -107,8 +108,9 @@ struct {
 } RP_MAP_SCRATCH SEC(".maps");
 
 /* RP_ACT_ASK: rp_judge's "ask the agent" (rp_run asks, outside rp_judge's
- * stack frame, and judges again with the answer in ev->ask_verdict) */
-enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY, RP_ACT_ASK };
+ * stack frame, and judges again with the answer in ev->ask_verdict);
+ * RP_ACT_REDIRECT: sent on by the gateway fast path (bpf/fastpath.h) */
+enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY, RP_ACT_ASK, RP_ACT_REDIRECT };
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
@@ -851,19 +853,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 static __always_inline int rp_dst_local(void *ctx, const struct rp_pkt *p, __u32 ifindex)
 {
 	struct bpf_fib_lookup f = {};
-	f.ifindex = ifindex;
-	f.l4_protocol = p->proto;
-	f.sport = p->sport;
-	f.dport = p->dport;
-	if (p->family == 4) {
-		f.family = 2; /* AF_INET */
-		f.ipv4_src = p->saddr[3];
-		f.ipv4_dst = p->daddr[3];
-	} else {
-		f.family = 10; /* AF_INET6 */
-		__builtin_memcpy(f.ipv6_src, p->saddr, 16);
-		__builtin_memcpy(f.ipv6_dst, p->daddr, 16);
-	}
+	rp_fib_params(&f, p, ifindex);
 	long r = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
 	return r == BPF_FIB_LKUP_RET_NOT_FWDED || r == BPF_FIB_LKUP_RET_FWD_DISABLED || r < 0;
 }
@@ -1037,6 +1027,24 @@ static __always_inline int rp_own_answer(struct __sk_buff *skb, const struct rp_
 	return (p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_RST)) || p->icmp_err != RP_ICMPERR_NO;
 }
 
+/* A packet of a tracked flow at tc (Ethernet devices): ingress sends a
+ * confirmed forwarded flow on past the stack, egress confirms forwarded
+ * flows that left unchanged (bpf/fastpath.h).  Global: its FIB lookup
+ * parameters get a stack frame of their own. */
+__noinline int rp_fast_path(struct __sk_buff *skb, int hook, const struct rp_pkt *p, const struct ct_key *k,
+			    int src_is_a)
+{
+	struct rp_config *cfg = rp_cfg();
+	if (!skb || !p || !k || !cfg)
+		return RP_ACT_PASS;
+	__u64 now = rp_now();
+	if (hook == RP_HOOK_TC_IN)
+		return rp_fp_forward(skb, cfg, p, k, now) == TC_ACT_REDIRECT ? RP_ACT_REDIRECT : RP_ACT_PASS;
+	if (!skb->sk && skb->ingress_ifindex)
+		rp_fp_confirm(cfg, p, k, src_is_a, now);
+	return RP_ACT_PASS;
+}
+
 /* Parse, track, judge.  Returns RP_ACT_PASS, RP_ACT_DROP (counted) or
  * RP_ACT_REJECT (the caller builds the answer and counts it), with *ev
  * describing the event. */
@@ -1090,6 +1098,8 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
 		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
+	if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && hook != RP_HOOK_XDP && !l3)
+		return rp_fast_path(skb, hook, p, k, src_is_a);
 	if (act == RP_ACT_STRAY) {
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
@@ -1168,6 +1178,8 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 	int act = rp_run(skb, hook, l3, &ev);
 	if (act == RP_ACT_PASS)
 		return TC_ACT_OK;
+	if (act == RP_ACT_REDIRECT)
+		return TC_ACT_REDIRECT;
 	if (act != RP_ACT_REJECT)
 		return TC_ACT_SHOT;
 	__u32 zero = 0, ifindex = skb->ifindex;

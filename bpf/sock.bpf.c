@@ -37,6 +37,7 @@
 #include "sockid.h"
 #include "ftp_expect.h"
 #include "ask.h"
+#include "ifaces.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -114,24 +115,41 @@ static __always_inline __u32 rp_app_of(__u64 ino, __u32 dev)
 	return id ? *id : 0;
 }
 
-/* The executable of a task: its inode and the device of its file system. */
+/* The executable of a task: its inode and the device of its file system.
+ * t comes from bpf_get_current_task_btf(): the loads are plain (checked)
+ * memory loads, where BPF_CORE_READ makes a helper call of each step
+ * (docs/performance.md, "Socket hooks"). */
 static __always_inline void rp_task_exe(struct task_struct *t, __u64 *ino, __u32 *dev)
 {
-	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	struct mm_struct *mm = t->mm;
+	struct file *exe = mm ? mm->exe_file : 0;
 	if (!exe) { /* kernel thread */
 		*ino = 0;
 		*dev = 0;
 		return;
 	}
-	*ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	*dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	*ino = exe->f_inode->i_ino;
+	*dev = exe->f_inode->i_sb->s_dev;
 }
 
-/* Nearest named ancestor-or-self of the current cgroup: walk from the
- * deepest level up; levels below the cgroup's own depth read as 0. */
+/* Nearest named ancestor-or-self of the current cgroup: walk from its own
+ * level up.  Each step is a helper call and a hash lookup (about 0.1 us
+ * here: calls are what costs on CPUs with return-stack mitigations), so
+ * a policy that names no cgroup skips the walk, and the walk starts at
+ * the cgroup's level instead of the deepest one possible
+ * (docs/performance.md, "Socket hooks"). */
 static __always_inline __u32 rp_cgroup_value(void)
 {
+	__u32 zero = 0;
+	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
+	if (sc && !sc->ncgroups)
+		return 0;
+	int level = bpf_get_current_task_btf()->cgroups->dfl_cgrp->level;
+	if (level < 0 || level > RP_CG_MAX_LEVEL)
+		level = RP_CG_MAX_LEVEL;
 	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
+		if (l > level)
+			continue;
 		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
 		if (!id)
 			continue;
@@ -192,7 +210,7 @@ static __always_inline void rp_app_check(struct task_struct *t, struct rp_ident 
 
 static __always_inline void rp_ident_current(struct rp_ident *id)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
 	rp_task_exe(t, &id->ino, &id->dev);
 	id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
 	id->changed = 0;
@@ -465,25 +483,46 @@ static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u
 	m->allowed = 1;
 }
 
+/* Does anyone read the mark of a socket whose traffic goes to raddr?
+ * A TCP socket's mark is read only by tc egress (bpf/sockid.h; a UDP
+ * socket's by the sendmsg hooks too).  Traffic to a loopback address
+ * leaves by lo (ifindex 1 in every namespace): when lo has no rampart
+ * programs (it is covered only when named: --iface lo) no tc egress
+ * judges it, so a TCP socket's mark is skipped.
+ * Creating the socket storage is the largest part of a connect() hook's
+ * cost (docs/performance.md, "Socket hooks"). */
+static __always_inline int rp_mark_needed(const struct cls_fields *f)
+{
+	const __u32 *a = f->raddr;
+	if (f->proto != 6)
+		return 1;
+	int loopback = rp_is_v4_mapped(a) ? (bpf_ntohl(a[3]) >> 24) == 127
+					  : (a[0] | a[1] | a[2]) == 0 && a[3] == bpf_htonl(1);
+	if (!loopback)
+		return 1;
+	struct rp_iface_key lo = { .ifindex = 1 };
+	return bpf_map_lookup_elem(&rp_ifaces, &lo) != 0;
+}
+
 /* ---------- network: socket creation ---------- */
 
 static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct cls_fields *f, struct rp_ident *id,
 				       __u32 *slot)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 depth = sc->max_depth;
 	for (int i = 0; i < RP_ANCESTRY_MAX_DEPTH; i++) {
 		if (i >= depth)
 			break;
-		t = BPF_CORE_READ(t, real_parent);
+		t = t->real_parent;
 		if (!t)
 			break;
-		__u32 pid = BPF_CORE_READ(t, tgid);
+		__u32 pid = t->tgid;
 		if (pid <= 1)
 			break; /* init is the system itself, not a launcher to distrust */
 		rp_task_exe(t, &id->ino, &id->dev);
 		id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
-		id->uid = BPF_CORE_READ(t, real_cred, uid.val);
+		id->uid = t->real_cred->uid.val;
 		id->pid = pid;
 		f->app = id->app;
 		f->uid = id->uid;
@@ -607,7 +646,7 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 	    rp_ftp_expected(f.laddr, f.raddr, bpf_htons(f.rport), bpf_ktime_get_coarse_ns()))
 		return 1;
 	int act = rp_sock_judge(&f, &id, &slot);
-	if (act == RP_SOCK_ALLOW)
+	if (act == RP_SOCK_ALLOW && rp_mark_needed(&f))
 		rp_mark_allowed(sk, event, slot);
 	if (act == RP_SOCK_HOLD)
 		rp_mark_asked(sk, &id, slot);

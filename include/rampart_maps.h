@@ -93,7 +93,8 @@ struct ct_value {
 	__u8 dir;	 /* enum direction of the judged event */
 	__u8 event;	 /* enum event_type of the judged event */
 	__u8 family;	 /* 4 or 6 */
-	__u8 pad[3];
+	__u8 fast_gen;	 /* fast path: generation and directions confirmed (bpf/fastpath.h; 0: not) */
+	__u8 pad[2];
 };
 
 /* Map rp_ct_gen: ARRAY of RP_CT_GEN_SLOTS __u32 generation counters in
@@ -121,6 +122,7 @@ struct ct_value {
 
 /* option ftp-ports: at most this many ports or ranges */
 #define RP_FTP_PORT_RANGES 8
+#define RP_CFG_F_FAST_PATH 0x10 /* option fast-path on: confirmed forwarded flows leave from tc ingress */
 
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */
@@ -344,6 +346,10 @@ enum rp_counter {
 	RPC_ASK_TIMEOUT,      /* questions not answered within ask-timeout (ask-default) */
 	RPC_ASK_ANSWERED,     /* answers given */
 	RPC_ASK_RELEASED,     /* held flows given their answer */
+	/* the gateway fast path (bpf/fastpath.h, docs/gateway.md) */
+	RPC_FAST_FORWARD,	 /* packet of a confirmed forwarded flow sent out by tc ingress, past the stack */
+	RPC_FAST_FALLBACK_MTU,	 /* ... too big for the way out: left to the stack (fragments, ICMP too big) */
+	RPC_FAST_FALLBACK_NEIGH, /* ... next hop not resolved: left to the stack (it resolves it) */
 	RPC_COUNTER_COUNT
 };
 

@@ -44,6 +44,7 @@ struct rp_sock_config {
 	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
 	__u32 ready;	   /* 1 once the loader filled rp_apps / rp_cgroups */
 	__u32 app_changed; /* option app-changed: enum rp_app_changed (rampart_ask.h) */
+	__u32 ncgroups;	   /* cgroups the policy names (0: no cgroup walk) */
 };
 
 /* Map rp_listeners: HASH (proto, local port, local address) -> the
@@ -98,7 +99,7 @@ struct rp_sk_mark {
 
 _Static_assert(sizeof(struct rp_app_key) == 16 && _Alignof(struct rp_app_key) == 8, "struct rp_app_key layout");
 _Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
-_Static_assert(sizeof(struct rp_sock_config) == 16 && _Alignof(struct rp_sock_config) == 4,
+_Static_assert(sizeof(struct rp_sock_config) == 20 && _Alignof(struct rp_sock_config) == 4,
 	       "struct rp_sock_config layout");
 _Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
 _Static_assert(sizeof(struct rp_owner) == 48 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");

@@ -191,6 +191,8 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 	memset(cfg, 0, sizeof(*cfg));
 	if (p && policy_can_reject(p))
 		cfg->flags |= RP_CFG_F_REJECTS;
+	if (!opt || opt->fast_path)
+		cfg->flags |= RP_CFG_F_FAST_PATH;
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
 	cfg->ask_timeout_s = opt ? (uint32_t)opt->ask_timeout : RP_ASK_TIMEOUT_DEFAULT_S;
@@ -457,6 +459,9 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_ASK_TIMEOUT] = "ask-timeout",
 		[RPC_ASK_ANSWERED] = "ask-answered",
 		[RPC_ASK_RELEASED] = "ask-released",
+		[RPC_FAST_FORWARD] = "pass-fast-path",
+		[RPC_FAST_FALLBACK_MTU] = "fast-path-fallback-mtu",
+		[RPC_FAST_FALLBACK_NEIGH] = "fast-path-fallback-neighbour",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

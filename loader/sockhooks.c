@@ -246,7 +246,8 @@ int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct poli
 	struct rp_sock_config sc = { .ancestry = p->opt.ancestry,
 				     .max_depth = RP_ANCESTRY_MAX_DEPTH,
 				     .ready = 1,
-				     .app_changed = (uint32_t)p->opt.app_changed };
+				     .app_changed = (uint32_t)p->opt.app_changed,
+				     .ncgroups = (uint32_t)p->ncgroups };
 	__u32 zero = 0;
 	int e = fill_apps(s, p);
 	if (!e)

@@ -121,6 +121,7 @@ struct options {
 		uint16_t lo, hi;
 	} ftp_ports[POLICY_FTP_PORT_RANGES]; /* the control connections' server ports */
 	int app_changed;		     /* enum app_changed, default ask (docs/ask.md) */
+	bool fast_path;			     /* forwarded flows leave from tc ingress, default on (docs/gateway.md) */
 };
 
 /* option app-changed: an approved binary that changed since apply (the

@@ -1375,6 +1375,7 @@ static const struct opt_desc opt_descs[] = {
 	  .off = OFF(app_changed),
 	  .forms = "ask, keep or deny",
 	  .words = app_changed_words },
+	{ .name = "fast-path", .type = OPT_ONOFF, .off = OFF(fast_path), .min = 0, .forms = "on or off" },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
 
@@ -1394,6 +1395,7 @@ static void default_options(struct options *o)
 		.ftp_timeout = 30,
 		.ftp_nports = 1,
 		.ftp_ports = { { 21, 21 } },
+		.fast_path = true,
 	};
 }
 

@@ -3,7 +3,10 @@
 # and xdp-tools' xdp-filter, new-flow cost at 10 .. 100 000 rules, apply time
 # and map memory, ClassBench-style policies (apply, peak memory, check, new
 # flows) and the targets of issue 12 (tests/bench/bench_datapath.c), then
-# the cost of the socket hooks on connect() (tests/bench/bench_hooks.sh).  Results: docs/performance.md.
+# the cost of the socket hooks on connect() (tests/bench/bench_hooks.sh),
+# bulk TCP into a veth (bench_bulk.sh), the wire flood side by side with
+# peers (bench_wire.sh) and forwarded TCP through a gateway
+# (bench_gateway.sh).  Results: docs/performance.md.
 # Needs root for BPF_PROG_TEST_RUN.  Attaches nothing, pins nothing: the
 # bench runs in its own network namespace and its programs and maps go away
 # when it exits.  BENCH_ARGS passes options (e.g. "--repeat 200000 --runs 5",
@@ -23,3 +26,9 @@ bash tests/bench/bench_hooks.sh
 echo
 echo "command: tests/bench/bench_bulk.sh (BENCH_SECONDS=${BENCH_SECONDS:-4}, BENCH_ROUNDS=${BENCH_ROUNDS:-2})"
 bash tests/bench/bench_bulk.sh
+echo
+echo "command: tests/bench/bench_wire.sh (BENCH_WIRE_SIZES=${BENCH_WIRE_SIZES:-10,1000,10000,100000}, BENCH_WIRE_SECONDS=${BENCH_WIRE_SECONDS:-3})"
+bash tests/bench/bench_wire.sh
+echo
+echo "command: tests/bench/bench_gateway.sh (BENCH_SECONDS=${BENCH_SECONDS:-3}, BENCH_ROUNDS=${BENCH_ROUNDS:-2})"
+bash tests/bench/bench_gateway.sh
