@@ -230,16 +230,18 @@ RP_PARSE_FUNCS(skb, struct __sk_buff, c->len)
  * says why not.  Global for the same reason as the parsers. */
 __noinline int rp_reject_xdp_g(struct xdp_md *ctx, const struct rp_pkt *p)
 {
-	if (!ctx || !p)
+	struct rp_config *cfg = rp_cfg();
+	if (!ctx || !p || !cfg)
 		return RPC_DROP_REJECT_FAILED;
-	return rp_reject_xdp(ctx, p);
+	return rp_reject_xdp(ctx, p, cfg);
 }
 
 __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u32 l3off)
 {
-	if (!skb || !p)
+	struct rp_config *cfg = rp_cfg();
+	if (!skb || !p || !cfg)
 		return RPC_DROP_REJECT_FAILED;
-	return rp_reject_tc(skb, p, l3off);
+	return rp_reject_tc(skb, p, l3off, cfg);
 }
 
 /* ---------- interfaces ---------- */
@@ -298,6 +300,70 @@ static __always_inline int rp_gateway(const struct rp_config *cfg)
 	return cfg->flags & RP_CFG_F_HAVE_WAN;
 }
 
+enum rp_hook { RP_HOOK_XDP, RP_HOOK_TC_IN, RP_HOOK_TC_OUT };
+
+/* ---------- neighbour discovery (SPEC 3.4, RFC 4861) ---------- */
+
+static __always_inline int rp_v6_link_local(const __u32 *a)
+{
+	return (bpf_ntohl(a[0]) & 0xffc00000) == 0xfe800000; /* fe80::/10 */
+}
+
+static __always_inline int rp_v6_multicast(const __u32 *a)
+{
+	return (bpf_ntohl(a[0]) >> 24) == 0xff;
+}
+
+static __always_inline int rp_v6_unspecified(const __u32 *a)
+{
+	return (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+enum rp_nd { RP_ND_NO = 0, RP_ND_PASS, RP_ND_IF_ONLINK };
+
+/* Is this a neighbour-discovery message the implicit rule lets pass?
+ * RFC 4861: hop limit 255 (sent on this link, never routed), code 0, not
+ * fragmented; router advertisements and redirects only from a link-local
+ * source, router solicitations from a link-local or the unspecified
+ * address, solicitations from any unicast or the unspecified address
+ * (duplicate address detection), advertisements from unicast.  A
+ * link-local or link-scope multicast destination passes (RP_ND_PASS); a
+ * global unicast one only when it is on this link (RP_ND_IF_ONLINK: the
+ * caller asks the FIB), so the rule never lets a message through to a
+ * routed destination.  Everything else is judged by the policy. */
+static __always_inline int rp_nd_kind(const struct rp_pkt *p)
+{
+	__u8 t = p->icmp_type;
+	if (p->proto != RP_IPPROTO_ICMPV6 || p->family != 6 || t < 133 || t > 137 || p->ttl != 255 ||
+	    p->frag != RP_FRAG_NONE || p->icmp_code != 0)
+		return RP_ND_NO;
+	const __u32 *s = p->saddr, *d = p->daddr;
+	if (t == 134 || t == 137) {
+		if (!rp_v6_link_local(s))
+			return RP_ND_NO;
+	} else if (t == 133) {
+		if (!rp_v6_link_local(s) && !rp_v6_unspecified(s))
+			return RP_ND_NO;
+	} else if (rp_v6_multicast(s) || (t == 136 && rp_v6_unspecified(s))) {
+		return RP_ND_NO;
+	}
+	if (rp_v6_link_local(d) || (bpf_ntohl(d[0]) >> 16) == 0xff02)
+		return RP_ND_PASS;
+	if (rp_v6_multicast(d) || rp_v6_unspecified(d))
+		return RP_ND_NO;
+	return RP_ND_IF_ONLINK;
+}
+
+__noinline int rp_nd_onlink_xdp(struct xdp_md *ctx, const struct rp_pkt *p);
+__noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, int egress);
+
+static __always_inline int rp_nd_onlink(void *ctx, const int hook, const struct rp_pkt *p)
+{
+	if (hook == RP_HOOK_XDP)
+		return rp_nd_onlink_xdp(ctx, p);
+	return rp_nd_onlink_skb(ctx, p, hook == RP_HOOK_TC_OUT);
+}
+
 /* ---------- before the policy ---------- */
 
 /* Segments of no flow that a reject may answer (a closed port answers
@@ -312,8 +378,8 @@ static __always_inline int rp_may_answer_stray(const struct rp_config *cfg, cons
 /* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
  * for a packet that starts a new flow (*ct_res says which kind), or STRAY
  * for a TCP segment of no flow that only a reject may answer. */
-static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k,
-				    int *src_is_a, int *ct_res)
+static __always_inline int rp_track(void *ctx, const int hook, struct rp_pkt *p, struct rp_config *cfg, __u64 now,
+				    struct ct_key *k, int *src_is_a, int *ct_res)
 {
 	__u32 mode = cfg->mode;
 	if (mode != RP_MODE_ENFORCING) {
@@ -331,10 +397,10 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 			return RP_ACT_DROP;
 		}
 	}
-	/* SPEC 3.4: neighbour discovery is never broken; hop limit 255 proves
-	 * it was not routed from elsewhere (RFC 4861). */
-	if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && p->icmp_type >= 133 && p->icmp_type <= 137 &&
-	    p->ttl == 255 && p->frag == RP_FRAG_NONE) {
+	/* SPEC 3.4: neighbour discovery is never broken; but only what RFC
+	 * 4861 allows on the link passes without the policy */
+	int nd = rp_nd_kind(p);
+	if (nd == RP_ND_PASS || (nd == RP_ND_IF_ONLINK && rp_nd_onlink(ctx, hook, p))) {
 		rp_count(RPC_PASS_IMPLICIT_ND);
 		return RP_ACT_PASS;
 	}
@@ -378,9 +444,9 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 /* ---------- judging a new flow ---------- */
 
 static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
-					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+					const struct rp_pkt *p, const struct rp_event *ev)
 {
-	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
+	struct rp_log_event *e = rp_log_begin(cfg, slot);
 	if (!e)
 		return;
 	e->ifindex = ev->ifindex;
@@ -490,7 +556,7 @@ static __always_inline int rp_ct_create(const struct rp_config *cfg, const struc
  * ask-default).  *slot gets the deciding rule.  Stray segments are only
  * classified: no counters, no log unless they are answered. */
 static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p,
-					      const struct rp_event *ev, __u64 now, __u32 *slot)
+					      const struct rp_event *ev, __u32 *slot)
 {
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
@@ -517,13 +583,13 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 		__u32 rs = res->records[i].slot;
 		rp_rule_hit(rs, ev->bytes);
 		if (res->records[i].log)
-			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
+			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev);
 	}
 	rp_rule_hit(*slot, ev->bytes);
 	if (res->verdict == VERDICT_ASK)
 		rp_count(RPC_NEW_ASK);
 	if (res->log)
-		rp_log_rule(cfg, *slot, verdict, res->verdict == VERDICT_ASK ? RP_LOGF_ASK : 0, p, ev, now);
+		rp_log_rule(cfg, *slot, verdict, res->verdict == VERDICT_ASK ? RP_LOGF_ASK : 0, p, ev);
 	return verdict;
 }
 
@@ -545,7 +611,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 	if (ev->stray) {
 		/* a segment of no flow: answered as a closed port when the policy
 		 * rejects it, else dropped as what it is (invalid) */
-		if (rp_policy_verdict(cfg, p, ev, now, &slot) == VERDICT_REJECT) {
+		if (rp_policy_verdict(cfg, p, ev, &slot) == VERDICT_REJECT) {
 			rp_rule_hit(slot, ev->bytes);
 			return RP_ACT_REJECT;
 		}
@@ -571,7 +637,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		rp_count(RPC_NEW_BOOT_OUT);
 		verdict = VERDICT_ALLOW;
 	} else {
-		verdict = rp_policy_verdict(cfg, p, ev, now, &slot);
+		verdict = rp_policy_verdict(cfg, p, ev, &slot);
 	}
 
 	if (verdict == VERDICT_ALLOW) {
@@ -702,6 +768,39 @@ __noinline int rp_ingress_event_skb(struct __sk_buff *skb, const struct rp_pkt *
 	return 0;
 }
 
+/* A neighbour-discovery message to a global unicast address: on this
+ * link?  Arriving: addressed to this host (the FIB does not forward it).
+ * Leaving: bridged from another port (a routed packet would have lost its
+ * hop limit 255), or sent by this host to a destination the FIB reaches
+ * without a gateway, out of this interface. */
+__noinline int rp_nd_onlink_xdp(struct xdp_md *ctx, const struct rp_pkt *p)
+{
+	if (!ctx || !p)
+		return 0;
+	return rp_dst_local(ctx, p, ctx->ingress_ifindex);
+}
+
+__noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, int egress)
+{
+	if (!skb || !p)
+		return 0;
+	if (!egress)
+		return rp_dst_local(skb, p, skb->ifindex);
+	if (skb->ingress_ifindex)
+		return 1;
+	struct bpf_fib_lookup f = {};
+	f.family = 10; /* AF_INET6 */
+	f.ifindex = skb->ifindex;
+	f.l4_protocol = p->proto;
+	__builtin_memcpy(f.ipv6_src, p->saddr, 16);
+	__builtin_memcpy(f.ipv6_dst, p->daddr, 16);
+	long r = bpf_fib_lookup(skb, &f, sizeof(f), BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (r != BPF_FIB_LKUP_RET_SUCCESS || f.ifindex != skb->ifindex)
+		return 0;
+	return f.ipv6_dst[0] == p->daddr[0] && f.ipv6_dst[1] == p->daddr[1] && f.ipv6_dst[2] == p->daddr[2] &&
+	       f.ipv6_dst[3] == p->daddr[3]; /* no gateway: on the link */
+}
+
 /* ---------- egress: event type and direction ---------- */
 
 /* A packet leaving: sent by a local socket (connect / send), generated by
@@ -752,8 +851,6 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 }
 
 /* ---------- one body for every program ---------- */
-
-enum rp_hook { RP_HOOK_XDP, RP_HOOK_TC_IN, RP_HOOK_TC_OUT };
 
 /* A reject answer this datapath built and sent back through another of
  * its hooks (RP_ANSWER_MARK): passes once. */
@@ -819,7 +916,7 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	int src_is_a = 0, ct_res = 0;
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
-		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
+		act = rp_track(ctx, hook, p, cfg, now, k, &src_is_a, &ct_res);
 	if (act == RP_ACT_STRAY) {
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;

@@ -114,7 +114,7 @@ struct ct_value {
 struct rp_config {
 	__u32 mode;             /* enum rp_mode */
 	__u32 ask_default;      /* enum verdict applied to `ask` until an agent exists */
-	__u32 log_rate;         /* log events per second per rule (0: unlimited) */
+	__u32 log_rate;         /* log events per second per rule and CPU (0: logging off) */
 	__u32 log_burst;        /* bucket size (0: same as log_rate) */
 	__u32 wan_ifindex;      /* with RP_CFG_F_HAVE_WAN */
 	__u32 flags;            /* RP_CFG_F_* */
@@ -128,7 +128,7 @@ struct rp_config {
 	 * enum rp_mode_reason.  Written by whoever writes mode. */
 	__u64 mode_changed_ns;
 	__u32 mode_reason;
-	__u32 pad_mode;
+	__u32 reject_rate;      /* reject answers per second per CPU, burst the same (0: never answer) */
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -179,12 +179,14 @@ struct rp_rule_stats {
 	__u64 log_dropped; /* log events suppressed by the rate limit or a full ring */
 };
 
-/* Map rp_log_bucket: ARRAY slot -> token bucket (shared by all CPUs; races
- * only make the limit slightly approximate). */
-struct rp_log_bucket {
-	__u64 last_ns;     /* last refill */
+/* A token bucket, one per CPU (map rp_log_bucket: PERCPU_ARRAY slot ->
+ * bucket, log-rate per rule; rp_reject_bucket: PERCPU_ARRAY 0 -> bucket,
+ * reject-rate).  Per CPU: no shared cache line, and one clock per bucket
+ * (bpf/log.h, rp_bucket_take). */
+struct rp_rate_bucket {
+	__u64 last_ns;     /* last refill, bpf_ktime_get_ns() */
 	__u64 tokens_milli; /* tokens * 1000 */
-	__u64 missed;      /* suppressed since the last event sent (reported in it) */
+	__u64 missed;      /* log: suppressed on this CPU since its last event (reported in the next) */
 };
 
 #define RP_FILE_LEN  128
@@ -275,6 +277,7 @@ enum rp_counter {
 	RPC_REJECT_STRAY,       /* TCP segment of no flow to a rejected port: answered with RST */
 	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
 	RPC_PASS_ANSWER,        /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
+	RPC_DROP_REJECT_RATE,   /* reject not answered: over reject-rate on this CPU (dropped) */
 	RPC_COUNTER_COUNT
 };
 

@@ -111,6 +111,7 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
+	cfg->reject_rate = opt ? (uint32_t)opt->reject_rate : 1000;
 	cfg->timeout_ns[CT_TCP_SYN_SENT] = RP_TO_SYN_SENT * s;
 	cfg->timeout_ns[CT_TCP_SYN_RECV] = RP_TO_SYN_RECV * s;
 	cfg->timeout_ns[CT_TCP_ESTABLISHED] = (uint64_t)(opt ? opt->tcp_timeout : 3600) * s;
@@ -316,6 +317,7 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_REJECT_STRAY] = "reject-stray-segment",
 		[RPC_DROP_REJECT_NOT_UNICAST] = "drop-reject-unanswerable",
 		[RPC_PASS_ANSWER] = "pass-reject-answer",
+		[RPC_DROP_REJECT_RATE] = "drop-reject-rate-limited",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

@@ -1230,7 +1230,9 @@ static const struct opt_desc opt_descs[] = {
 	{ .name = "ask-default", .type = OPT_VERDICT, .off = OFF(ask_default), .min = 0,
 	  .forms = "allow, deny or reject" },
 	{ .name = "log-rate", .type = OPT_RATE, .off = OFF(log_rate), .min = 0,
-	  .forms = "N/s or N (events per second per rule, e.g. 10/s)" },
+	  .forms = "N/s or N (events per second per rule, e.g. 10/s; 0: off)" },
+	{ .name = "reject-rate", .type = OPT_RATE, .off = OFF(reject_rate), .min = 0,
+	  .forms = "N/s or N (reject answers per second per CPU, e.g. 1000/s; 0: never answer)" },
 	{ .name = "conntrack-size", .type = OPT_COUNT, .off = OFF(conntrack_size), .min = 1,
 	  .forms = "N (flow table entries, e.g. 65536)" },
 	{ .name = "tcp-timeout", .type = OPT_SECONDS, .off = OFF(tcp_timeout), .min = 1,
@@ -1250,7 +1252,7 @@ static void default_options(struct options *o)
 {
 	*o = (struct options){
 		.boot_timeout = 300, .ask_timeout = 30, .ask_default = VERDICT_DENY,
-		.log_rate = 10, .conntrack_size = 65536, .tcp_timeout = 3600,
+		.log_rate = 10, .reject_rate = 1000, .conntrack_size = 65536, .tcp_timeout = 3600,
 		.udp_timeout = 60, .icmp_timeout = 30, .ancestry = false,
 	};
 }

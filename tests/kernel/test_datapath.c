@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
@@ -389,6 +390,18 @@ static int run_xdp(struct pk *p)
 #define TC_OK 0
 #define TC_SHOT 2
 #define TC_REDIRECT 7
+
+static int run_tc_if(struct pk *p, int ifindex)
+{
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->d, .data_size_in = p->n, .data_out = out.d,
+		    .data_size_out = sizeof(out.d), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int e = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_tc_egress), &o);
+	if (e)
+		fail_msg("BPF_PROG_TEST_RUN (tc, ifindex %d): %s", ifindex, strerror(errno));
+	out.n = o.data_size_out;
+	return (int)o.retval;
+}
 
 static int run_tc(struct pk *p)
 {
@@ -1122,6 +1135,61 @@ static void test_neighbour_discovery_implicit(void **state)
 	assert_int_equal(ctr(RPC_NEW_DENY), 2);
 }
 
+/* RFC 4861 scope: what the implicit rule lets pass without the policy. */
+static void nd6(struct pk *p, const char *src, const char *dst, uint8_t type, uint8_t code)
+{
+	eth(p, 0, ETH_P_IPV6);
+	ip6(p, src, dst, 255);
+	icmp(p, type, code, 0, 0);
+	fin(p);
+}
+
+static void test_neighbour_discovery_scope(void **state)
+{
+	struct pk p;
+	/* on the link: link-local or link-scope multicast destinations, or a
+	 * global address of this host (unicast solicitation, NUD) */
+	nd6(&p, "fe80::2", "fe80::1", 136, 0);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	nd6(&p, "::", "ff02::1:ff00:1", 135, 0); /* duplicate address detection */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	nd6(&p, R6, L6, 135, 0);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	nd6(&p, "fe80::2", L6, 137, 0); /* a redirect to our global address */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	int kt0 = (int)if_nametoindex("kt0");
+	nd6(&p, L6, R6, 136, 0); /* leaving to a neighbour reached without a gateway */
+	assert_int_equal(run_tc_if(&p, kt0), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_IMPLICIT_ND), 5);
+	assert_int_equal(ctr(RPC_NEW_DENY) + ctr(RPC_NEW_ALLOW), 0);
+	/* not implicit, judged by the policy (which denies them inbound) */
+	nd6(&p, R6, "ff02::1", 134, 0); /* router advertisement from a global source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, R6, L6, 137, 0); /* redirect from a global source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, R6, "ff02::2", 133, 0); /* router solicitation from a global source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, "::", "fe80::1", 136, 0); /* an advertisement needs a source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, "fe80::2", "ff02::1", 136, 1); /* code must be 0 */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, "fe80::2", "ff05::1", 136, 0); /* multicast beyond the link */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* routed through this host: never implicit (the kernel forwards
+	 * nothing from a link-local source, so a global one) */
+	nd6(&p, R6, "2001:db8:5::9", 135, 0);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 7);
+	/* leaving towards a destination behind a gateway, or out of another
+	 * interface than its route's: judged (the policy allows out) */
+	nd6(&p, L6, "2001:db8:5::9", 136, 0);
+	assert_int_equal(run_tc_if(&p, kt0), TC_OK);
+	nd6(&p, L6, R6, 136, 0);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
+	assert_int_equal(ctr(RPC_PASS_IMPLICIT_ND), 5);
+}
+
 static void short_udp(struct rp_config *c)
 {
 	c->timeout_ns[CT_UDP] = 1;
@@ -1493,6 +1561,79 @@ static void test_log_rate_limit(void **state)
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(read_logs(), 1);
 	assert_int_equal(logs[0].missed, 4);
+}
+
+static void log_rate_0(struct rp_config *c)
+{
+	c->log_rate = 0;
+}
+
+static void test_log_rate_zero_is_off(void **state)
+{
+	struct pk p;
+	set_config(log_rate_0);
+	for (int i = 0; i < 3; i++) {
+		tcp4_in(&p, (uint16_t)(44200 + i), 8443, 1, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(read_logs(), 0);
+	assert_int_equal(ctr(RPC_LOG_RATE_LIMITED), 3);
+}
+
+/* A bucket whose last refill looks newer than the clock (another CPU's
+ * clock, or the coarse clock behind the precise one) must not refill:
+ * the arithmetic never goes backwards. */
+static void test_log_bucket_monotonic(void **state)
+{
+	struct pk p;
+	set_config(log_rate_2);
+	int ncpu = libbpf_num_possible_cpus();
+	struct rp_rate_bucket *b = calloc((size_t)ncpu, sizeof(*b));
+	assert_non_null(b);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (int i = 0; i < ncpu; i++)
+		b[i].last_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 5000000000ull;
+	uint32_t slot = 1; /* the rule with `log` on port 8443 */
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.rp_log_bucket), &slot, b, BPF_ANY), 0);
+	free(b);
+	for (int i = 0; i < 3; i++) {
+		tcp4_in(&p, (uint16_t)(44300 + i), 8443, 1, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(read_logs(), 0);
+	assert_int_equal(ctr(RPC_LOG_RATE_LIMITED), 3);
+}
+
+static void reject_rate_3(struct rp_config *c)
+{
+	c->reject_rate = 3;
+}
+
+static void test_reject_rate_limit(void **state)
+{
+	struct pk p;
+	set_config(reject_rate_3);
+	for (int i = 0; i < 5; i++) {
+		tcp4_in(&p, (uint16_t)(44400 + i), 81, 1000, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), i < 3 ? XDP_TX : XDP_DROP);
+	}
+	assert_int_equal(ctr(RPC_NEW_REJECT), 3);
+	assert_int_equal(ctr(RPC_DROP_REJECT_RATE), 2);
+	/* the bucket refills: one more answer after a third of a second */
+	usleep(400000);
+	udp4(&p, R4, L4, 44410, 5353, 8);
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 4);
+	/* what cannot be answered at all does not spend the budget */
+	eth(&p, 0, ETH_P_IP);
+	ip4(&p, R4, "192.0.2.255", 0, 0, 1);
+	udp(&p, 44411, 5353, 8);
+	fin(&p);
+	p.d[0] = 0xff; /* a broadcast frame */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_REJECT_NOT_UNICAST), 1);
+	assert_int_equal(ctr(RPC_DROP_REJECT_RATE), 2);
 }
 
 static void ask_allow(struct rp_config *c)
@@ -2004,6 +2145,7 @@ int main(int argc, char **argv)
 		T(test_icmp_errors_related_only),
 		T(test_icmpv6_errors_related_only),
 		T(test_neighbour_discovery_implicit),
+		T(test_neighbour_discovery_scope),
 		T(test_expired_flow_is_gone),
 		T(test_sweeper_removes_expired),
 		T(test_conntrack_full),
@@ -2017,6 +2159,9 @@ int main(int argc, char **argv)
 		T(test_log_event_fields),
 		T(test_continue_rule_recorded),
 		T(test_log_rate_limit),
+		T(test_log_rate_zero_is_off),
+		T(test_log_bucket_monotonic),
+		T(test_reject_rate_limit),
 		T(test_ask_uses_ask_default),
 		T(test_mode_open_and_lockdown),
 		T(test_mode_lockdown_blocks_established),
