@@ -33,13 +33,6 @@ struct {
 } rp_log_bucket SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_rate_bucket);
-} rp_reject_bucket SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RP_LOG_RING_BYTES);
 } rp_log SEC(".maps");
@@ -108,14 +101,6 @@ static __always_inline struct rp_rate_bucket *rp_log_take(const struct rp_config
 	struct rp_rate_bucket *b = bpf_map_lookup_elem(&rp_log_bucket, &slot);
 	*ok = b && rp_bucket_take(b, bpf_ktime_get_ns(), cfg->log_rate, cfg->log_burst);
 	return b;
-}
-
-/* May a reject be answered now (reject-rate per CPU)? */
-static __always_inline int rp_reject_take(const struct rp_config *cfg)
-{
-	__u32 zero = 0;
-	struct rp_rate_bucket *b = bpf_map_lookup_elem(&rp_reject_bucket, &zero);
-	return b && rp_bucket_take(b, bpf_ktime_get_ns(), cfg->reject_rate, 0);
 }
 
 /* Start a log record for `slot`, rate-limited per rule: reserved, zeroed,

@@ -87,6 +87,7 @@ struct rp_scratch {
 	struct cls_fields f;
 	struct cls_result r;
 	struct ct_key k __attribute__((aligned(8))); /* the flow key (also the fragment key's buffer) */
+	struct ct_value v; /* a new flow's entry, before it is inserted */
 };
 
 struct {
@@ -106,6 +107,9 @@ static __always_inline struct rp_config *rp_cfg(void)
 
 /* ---------- conntrack sweeper ---------- */
 
+/* Walks both tables when due: expired entries go; rp_ct_new under
+ * pressure (at least half full when the walk began) gets short timeouts
+ * and walks every second until the pressure is gone. */
 static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 {
 	__u32 zero = 0;
@@ -115,43 +119,48 @@ static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 	if (cfg && now >= sw->next_sweep_ns) {
 		struct rp_sweep_ctx c = { .cfg = cfg, .now = now };
 		bpf_for_each_map_elem(&rp_conntrack, rp_sweep_elem, &c, 0);
+		__u64 assured_deleted = c.deleted;
+		c.deleted = 0;
+		c.pressure = sw->pressure;
+		long seen = bpf_for_each_map_elem(&rp_ct_new, rp_sweep_new_elem, &c, 0);
+		/* (no branch on c.deleted: the verifier could not prove the walk's
+		 * callback converges if that count had to be exact) */
+		sw->half_open = (__u64)seen - c.deleted;
+		sw->pressure = (__u64)seen * 2 >= rp_ct_new_capacity;
 		sw->runs++;
-		sw->deleted += c.deleted;
-		sw->next_sweep_ns = now + rp_sweep_interval(cfg);
+		sw->deleted += assured_deleted + c.deleted;
+		sw->next_sweep_ns = now + (sw->pressure ? RP_CT_PRESSURE_SWEEP_NS : rp_sweep_interval(cfg));
 		__u32 k = RPC_CT_EXPIRED;
 		__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &k);
 		if (cnt)
-			*cnt += c.deleted;
+			*cnt += assured_deleted + c.deleted;
+		if (sw->pressure)
+			rp_count(RPC_CT_PRESSURE);
 	}
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
 	return 0;
 }
 
-/* Armed by the first new flow after load; the timer lives in a pinned map,
- * so it keeps running without user space. */
-static __always_inline void rp_sweeper_arm(const struct rp_config *cfg)
+/* Start the sweeper's timer with this object's callback, which sweeps
+ * this object's tables.  take_over: also when it runs already (an apply
+ * reuses the pinned rp_sweeper; its timer must follow the new tables).
+ * Global: the callback is verified once, here. */
+__noinline int rp_sweeper_arm(int take_over)
 {
 	__u32 zero = 0;
 	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
-	if (!sw || sw->armed)
-		return;
-	sw->armed = 1;
-	sw->clock_ns = bpf_ktime_get_coarse_ns();
-	sw->next_sweep_ns = sw->clock_ns + rp_sweep_interval(cfg);
-	bpf_timer_init(&sw->timer, &rp_sweeper, RP_CLOCK_MONOTONIC);
+	struct rp_config *cfg = rp_cfg();
+	if (!sw || !cfg || (sw->armed && !take_over))
+		return 0;
+	if (!sw->armed) {
+		sw->armed = 1;
+		sw->clock_ns = bpf_ktime_get_coarse_ns();
+		sw->next_sweep_ns = sw->clock_ns + rp_sweep_interval(cfg);
+		bpf_timer_init(&sw->timer, &rp_sweeper, RP_CLOCK_MONOTONIC);
+	}
 	bpf_timer_set_callback(&sw->timer, rp_sweep);
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
-}
-
-/* The fast path's clock: the sweeper's tick, or the real clock while no
- * timer runs (no flow was ever created, so nothing to compare with). */
-static __always_inline __u64 rp_now(void)
-{
-	__u32 zero = 0;
-	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
-	if (sw && sw->clock_ns)
-		return sw->clock_ns;
-	return bpf_ktime_get_coarse_ns();
+	return 0;
 }
 
 /* ---------- fragments ---------- */
@@ -192,7 +201,7 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
  * global (non-static) function, verified once on its own, which keeps the
  * verifier's state space small: the caller only sees "some struct rp_pkt
  * and a return code".  One set per context type. */
-#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                                    \
+#define RP_PARSE_FUNCS(name, ctx_t, wire_len, load_bytes)                                        \
 	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                         \
 	{                                                                                \
 		if (!c || !p)                                                            \
@@ -209,6 +218,20 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
 			return RPC_DROP_EXT_CHAIN;                                       \
 		return rp_parse_l4(p, data, end);                                        \
 	}                                                                                \
+	__noinline int rp_opts_##name(ctx_t *c, struct rp_pkt *p)                          \
+	{                                                                                \
+		__u8 buf[64] = {};                                                       \
+		if (!c || !p)                                                            \
+			return 0;                                                        \
+		__u32 n = p->l4hlen - 20;                                                \
+		if (n == 0 || n > 40)                                                    \
+			return 0;                                                        \
+		if (load_bytes(c, p->l4off + 20, buf, n))                                \
+			p->wscale = RP_WSCALE_MAX;                                       \
+		else                                                                     \
+			p->wscale = rp_tcp_opts_wscale(buf, n);                          \
+		return 0;                                                                \
+	}                                                                                \
 	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto) \
 	{                                                                                \
 		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
@@ -217,14 +240,20 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
 		if (r != RP_PARSE_OK)                                                    \
 			return r;                                                        \
 		if (rp_ext_pending(p))                                                   \
-			return rp_ext_##name(c, p);                                      \
-		return rp_parse_l4(p, data, end);                                        \
+			r = rp_ext_##name(c, p);                                         \
+		else                                                                     \
+			r = rp_parse_l4(p, data, end);                                   \
+		/* a SYN's window scale, for the window checks (conntrack.h) */          \
+		if (r == RP_PARSE_OK && p->proto == RP_IPPROTO_TCP &&                    \
+		    (p->tcp_flags & RP_TCP_SYN) && p->l4hlen > 20)                       \
+			rp_opts_##name(c, p);                                            \
+		return r;                                                                \
 	}
 
 /* XDP: a multi-buffer frame (xdp.frags, jumbo MTUs) is parsed from its
  * linear part; lengths are checked against the whole frame. */
-RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)bpf_xdp_get_buff_len(c))
-RP_PARSE_FUNCS(skb, struct __sk_buff, c->len)
+RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)bpf_xdp_get_buff_len(c), bpf_xdp_load_bytes)
+RP_PARSE_FUNCS(skb, struct __sk_buff, c->len, bpf_skb_load_bytes)
 
 /* Build the reject answer in place (bpf/reject.h): 0, or the counter that
  * says why not.  Global for the same reason as the parsers. */
@@ -434,9 +463,14 @@ static __always_inline int rp_track(void *ctx, const int hook, struct rp_pkt *p,
 		rp_count(RPC_DROP_INVALID);
 		return RP_ACT_DROP;
 	}
-	if (r == RP_CT_BAD_STATE) {
-		rp_count(RPC_DROP_INVALID_STATE);
+	if (r == RP_CT_BAD_STATE || r == RP_CT_OUT_OF_WINDOW) {
+		rp_count(r == RP_CT_BAD_STATE ? RPC_DROP_INVALID_STATE : RPC_DROP_TCP_WINDOW);
 		return RP_ACT_DROP;
+	}
+	if (r == RP_CT_RST_IGNORED || r == RP_CT_SYN_IGNORED) {
+		/* the endpoint decides (RFC 5961 challenge ACK); the flow stays */
+		rp_count(r == RP_CT_RST_IGNORED ? RPC_PASS_TCP_RST_IGNORED : RPC_PASS_TCP_SYN_IGNORED);
+		return RP_ACT_PASS;
 	}
 	return RP_ACT_JUDGE;
 }
@@ -527,28 +561,35 @@ static __always_inline __u8 rp_ct_initial_state(const struct rp_pkt *p)
 	return CT_UDP;
 }
 
-/* Create the flow entry for an allowed new flow.  Returns 0, or -1 when
- * the table is full (the flow is then denied: never allowed untracked). */
-static __always_inline int rp_ct_create(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
-					int src_is_a, const struct rp_event *ev, __u32 slot, __u64 now)
+/* Create the flow entry for an allowed new flow, in rp_ct_new (it moves
+ * to rp_conntrack when it earns it: bpf/conntrack.h).  Returns 0, or -1
+ * when no entry could be made (the flow is then denied: never allowed
+ * untracked). */
+static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_key *k, int src_is_a,
+					const struct rp_event *ev, __u32 slot, __u64 now)
 {
-	struct ct_value v = {
-		.last_seen_ns = now,
-		.created_ns = now,
-		.rule_slot = slot,
-		.ifindex = ev->ifindex,
-		.state = rp_ct_initial_state(p),
-		.flags = src_is_a ? CT_F_ORIG_IS_A : 0,
-		.dir = ev->dir,
-		.event = ev->event,
-		.family = p->family,
-	};
-	long err = bpf_map_update_elem(&rp_conntrack, k, &v, BPF_NOEXIST);
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return -1;
+	struct ct_value *v = &sc->v; /* (the stack is too small for it) */
+	__builtin_memset(v, 0, sizeof(*v));
+	v->last_seen_ns = now;
+	v->created_ns = now;
+	v->rule_slot = slot;
+	v->ifindex = ev->ifindex;
+	v->state = rp_ct_initial_state(p);
+	v->flags = src_is_a ? CT_F_ORIG_IS_A : 0;
+	v->dir = ev->dir;
+	v->event = ev->event;
+	v->family = p->family;
+	rp_ct_init_value(v, p, src_is_a);
+	long err = bpf_map_update_elem(&rp_ct_new, k, v, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST: another CPU created it just now */) {
 		rp_count(RPC_DROP_CT_FULL);
 		return -1;
 	}
-	rp_sweeper_arm(cfg);
+	rp_sweeper_arm(0);
 	return 0;
 }
 
@@ -641,7 +682,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 	}
 
 	if (verdict == VERDICT_ALLOW) {
-		if (ct_res != RP_CT_STATELESS && rp_ct_create(cfg, p, k, src_is_a, ev, slot, now))
+		if (ct_res != RP_CT_STATELESS && rp_ct_create(p, k, src_is_a, ev, slot, now))
 			return RP_ACT_DROP;
 		if (p->frag == RP_FRAG_FIRST) {
 			struct ct_key fk;
@@ -911,7 +952,7 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 		rp_count(RPC_PASS_VLAN_ELSEWHERE);
 		return RP_ACT_PASS;
 	}
-	__u64 now = rp_now();
+	__u64 now = rp_ct_clock();
 	struct ct_key *k = &sc->k;
 	int src_is_a = 0, ct_res = 0;
 	int act = RP_ACT_STRAY;
@@ -1010,4 +1051,14 @@ SEC("tc")
 int rampart_tc_egress_l3(struct __sk_buff *skb)
 {
 	return rp_tc(skb, RP_HOOK_TC_OUT, 1);
+}
+
+/* Run once by the loader after every apply (BPF_PROG_TEST_RUN, nothing
+ * attached): the sweeper's timer runs this object's callback from now on,
+ * which walks this object's tables (datapath_sweeper_start). */
+SEC("tc")
+int rampart_sweeper_start(struct __sk_buff *skb)
+{
+	rp_sweeper_arm(1);
+	return TC_ACT_OK;
 }

@@ -27,6 +27,21 @@
 #include "parse.h"
 #include "log.h"
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_rate_bucket);
+} rp_reject_bucket SEC(".maps");
+
+/* May a reject be answered now (reject-rate per CPU)? */
+static __always_inline int rp_reject_take(const struct rp_config *cfg)
+{
+	__u32 zero = 0;
+	struct rp_rate_bucket *b = bpf_map_lookup_elem(&rp_reject_bucket, &zero);
+	return b && rp_bucket_take(b, bpf_ktime_get_ns(), cfg->reject_rate, 0);
+}
+
 #define RP_QUOTE_MAX 512
 #define RP_REPLY_TTL 64
 

@@ -16,7 +16,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 2
+#define RP_ABI_VERSION 3
 
 /* ---------- modes (SPEC 4) ---------- */
 
@@ -78,7 +78,30 @@ struct ct_key {
 #define CT_F_REPLIED     0x02 /* a packet from the responder was seen */
 #define CT_F_FIN_ORIG    0x04 /* originator sent FIN */
 #define CT_F_FIN_REPLY   0x08 /* responder sent FIN */
+#define CT_F_NO_ROOM     0x10 /* earned rp_conntrack but found it full (counted once) */
 
+/* ct_tcp_peer.flags */
+#define CT_TP_SEEN       0x01 /* this endpoint sent a segment: the fields below are set */
+#define CT_TP_WSCALE     0x02 /* it announced window scaling in its SYN */
+#define CT_TP_MAXACK     0x04 /* maxack is set */
+
+/* What a TCP flow's endpoint has shown on the wire, for the window checks
+ * of bpf/conntrack.h (after netfilter's struct ip_ct_tcp_state).  Sequence
+ * numbers in host order, compared modulo 2^32. */
+struct ct_tcp_peer {
+	__u32 end;      /* sequence number after the last byte it sent (its next seq) */
+	__u32 maxend;   /* highest sequence number it may send: the other side's ack + window */
+	__u32 maxwin;   /* largest window it advertised, scaled */
+	__u32 maxack;   /* highest ack it sent: what it has received */
+	__u8 wscale;    /* its window scale (0 unless both sides announced scaling) */
+	__u8 flags;     /* CT_TP_* */
+	__u16 pad;
+};
+
+/* A flow.  Flows that have not yet shown they are wanted (TCP before the
+ * handshake completed, UDP and others before a reply and 2 s of life) are
+ * kept in rp_ct_new (LRU: a flood of them only ever evicts its own kind);
+ * the others in rp_conntrack.  Both maps have this layout. */
 struct ct_value {
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed when it moved >= 1 s */
 	__u64 created_ns;
@@ -90,7 +113,19 @@ struct ct_value {
 	__u8 event;         /* enum event_type of the judged event */
 	__u8 family;        /* 4 or 6 */
 	__u8 pad[3];
+	struct ct_tcp_peer tcp[2]; /* TCP: endpoint a of the key, endpoint b */
 };
+
+/* A flow moves from rp_ct_new to rp_conntrack when TCP reaches
+ * established, or when any other flow has seen its reply and is this old
+ * (netfilter's "assured" UDP stream). */
+#define RP_CT_ASSURE_NS (2 * 1000000000ull)
+
+/* While rp_ct_new is at least half full (the sweeper checks), entries in
+ * it expire after this much idle time at most, and the sweeper walks
+ * every RP_CT_PRESSURE_SWEEP_NS (pf's adaptive timeouts, in one step). */
+#define RP_CT_PRESSURE_TIMEOUT_NS (5 * 1000000000ull)
+#define RP_CT_PRESSURE_SWEEP_NS (1000000000ull)
 
 /* Map rp_ct_gen: ARRAY of RP_CT_GEN_SLOTS __u32 generation counters in
  * front of which the datapath caches established flows per CPU
@@ -254,7 +289,7 @@ enum rp_counter {
 	RPC_DROP_INVALID,       /* cannot start a flow and belongs to none */
 	RPC_DROP_INVALID_STATE, /* impossible in the flow's TCP state */
 	RPC_DROP_ICMP_UNRELATED,/* ICMP error whose inner header matches no flow */
-	RPC_DROP_CT_FULL,       /* new allowed flow but the conntrack table is full */
+	RPC_DROP_CT_FULL,       /* new allowed flow but no entry could be made for it */
 	RPC_DROP_MODE_LOCKDOWN, /* mode lockdown */
 	RPC_DROP_BOOT_IN,       /* boot mode: new inbound flow */
 	RPC_DROP_REJECT_FAILED, /* reject could not build or send the answer: dropped */
@@ -278,6 +313,12 @@ enum rp_counter {
 	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
 	RPC_PASS_ANSWER,        /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
 	RPC_DROP_REJECT_RATE,   /* reject not answered: over reject-rate on this CPU (dropped) */
+	/* state under attack (docs/datapath.md, "Under attack") */
+	RPC_DROP_TCP_WINDOW,    /* TCP SYN/FIN/RST or handshake segment outside the window: dropped, state unchanged */
+	RPC_PASS_TCP_RST_IGNORED, /* RST in the window but not at the expected sequence number: passed, state unchanged */
+	RPC_PASS_TCP_SYN_IGNORED, /* SYN on a synchronized connection: passed (the endpoint answers), state unchanged */
+	RPC_CT_PRESSURE,        /* sweeps that found the half-open table at least half full (short timeouts) */
+	RPC_CT_ESTABLISHED_FULL,/* established flow that found rp_conntrack full: it stays in rp_ct_new */
 	RPC_COUNTER_COUNT
 };
 

@@ -430,37 +430,46 @@ static int pin_set_commit(const char *dir, const char *sub)
 
 /* ---------- state carried over ---------- */
 
-/* When conntrack-size changed the table cannot be shared: copy the flows. */
-static void copy_conntrack(const char *dir, int new_fd, FILE *notes)
+/* When conntrack-size changed a table cannot be shared: copy its flows
+ * (rp_conntrack or rp_ct_new) into the new one.  Returns how many did not
+ * fit; *copied counts the others. */
+static unsigned copy_ct_table(const char *dir, const char *name, int new_fd, unsigned *copied)
 {
-	int old_fd = pins_open_map(dir, "rp_conntrack");
+	int old_fd = pins_open_map(dir, name);
 	struct bpf_map_info oi = {}, ni = {};
 	__u32 ol = sizeof(oi), nl = sizeof(ni);
+	unsigned lost = 0;
 	if (old_fd < 0)
-		return;
+		return 0;
 	if (bpf_obj_get_info_by_fd(old_fd, &oi, &ol) || bpf_obj_get_info_by_fd(new_fd, &ni, &nl) ||
 	    oi.id == ni.id || oi.key_size != sizeof(struct ct_key) ||
 	    oi.value_size != sizeof(struct ct_value) || ni.key_size != oi.key_size ||
 	    ni.value_size != oi.value_size) {
 		close(old_fd);
-		return;
+		return 0;
 	}
 	struct ct_key k, next;
 	struct ct_value v;
-	unsigned copied = 0, lost = 0;
 	void *prev = NULL;
 	while (bpf_map_get_next_key(old_fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
 		if (bpf_map_lookup_elem(old_fd, &k, &v) == 0) {
 			if (bpf_map_update_elem(new_fd, &k, &v, BPF_NOEXIST) == 0)
-				copied++;
+				(*copied)++;
 			else
 				lost++;
 		}
 	}
 	close(old_fd);
-	fprintf(notes, "note: conntrack-size changed: %u flows copied into the new table", copied);
+	return lost;
+}
+
+static void copy_conntrack(const char *dir, struct rampart_bpf *skel, FILE *notes)
+{
+	unsigned copied = 0, lost = copy_ct_table(dir, "rp_conntrack", bpf_map__fd(skel->maps.rp_conntrack), &copied);
+	lost += copy_ct_table(dir, "rp_ct_new", bpf_map__fd(skel->maps.rp_ct_new), &copied);
+	fprintf(notes, "note: conntrack-size changed: %u flows copied into the new tables", copied);
 	if (lost)
 		fprintf(notes, ", %u did not fit (their next packets will be judged as new/invalid)", lost);
 	fputc('\n', notes);
@@ -812,7 +821,7 @@ policy_done:
 	if (old_ct >= 0)
 		close(old_ct);
 	if (loaded && !rep->state_reused)
-		copy_conntrack(dir, bpf_map__fd(skel->maps.rp_conntrack), notes);
+		copy_conntrack(dir, skel, notes);
 
 	struct rp_config cfg;
 	char wan[IF_NAMESIZE * 4] = "";
@@ -923,6 +932,9 @@ policy_done:
 		goto out_unpin;
 	}
 	switched = true;
+	if ((e = datapath_sweeper_start(skel)))
+		fprintf(notes, "warning: the conntrack sweeper could not be started (%s): expired flows are "
+			       "removed only when a packet finds them; run `rampart apply` again\n", strerror(-e));
 	if (keep_boot && datapath_write_config(skel, &cfg))
 		fprintf(notes, "warning: the policy is attached but the mode could not be set to enforcing "
 			       "(%s); run `rampart apply` again\n", strerror(errno));

@@ -1,5 +1,5 @@
 /* `rampart flows [--json]`: the connections the datapath tracks
- * (rp_conntrack), originator first, with state, idle time, time left before
+ * (rp_conntrack, and rp_ct_new: flows being set up), originator first, with state, idle time, time left before
  * the idle timeout, and the rule that allowed each. */
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -17,6 +17,7 @@
 struct flow {
 	struct ct_key k;
 	struct ct_value v;
+	bool half_open; /* in rp_ct_new */
 };
 
 static int by_age(const void *a, const void *b)
@@ -25,33 +26,51 @@ static int by_age(const void *a, const void *b)
 	return x->v.created_ns < y->v.created_ns ? -1 : x->v.created_ns > y->v.created_ns;
 }
 
-/* Every entry, bounded by the capacity: a hash walk restarts when its
- * current key is deleted under it. */
-static int read_flows(int fd, struct flow **out)
+/* Every entry of the table fd, appended to *f (n used, *cap allocated),
+ * bounded by its capacity: a hash walk restarts when its current key is
+ * deleted under it. */
+static int read_table(int fd, bool half_open, struct flow **fp, int n, int *cap)
 {
 	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	*out = NULL;
+	uint32_t len = sizeof(info), seen = 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
 		return -1;
-	int cap = 64, n = 0;
-	struct flow *f = malloc((size_t)cap * sizeof(*f));
 	struct ct_key k, next;
 	void *prev = NULL;
-	while (f && (uint32_t)n < info.max_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (seen < info.max_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (n == cap) {
-			struct flow *g = realloc(f, (size_t)cap * 2 * sizeof(*f));
+		seen++;
+		if (n == *cap) {
+			struct flow *g = realloc(*fp, (size_t)*cap * 2 * sizeof(**fp));
 			if (!g)
 				break;
-			f = g;
-			cap *= 2;
+			*fp = g;
+			*cap *= 2;
 		}
-		if (bpf_map_lookup_elem(fd, &k, &f[n].v) != 0)
+		if (bpf_map_lookup_elem(fd, &k, &(*fp)[n].v) != 0)
 			continue; /* deleted meanwhile */
-		f[n].k = k;
+		(*fp)[n].k = k;
+		(*fp)[n].half_open = half_open;
 		n++;
+	}
+	return n;
+}
+
+/* Every flow of both tables, oldest first. */
+static int read_flows(const struct view *v, struct flow **out)
+{
+	int cap = 64;
+	struct flow *f = malloc((size_t)cap * sizeof(*f));
+	*out = NULL;
+	if (!f)
+		return -1;
+	int n = read_table(v->conntrack_fd, false, &f, 0, &cap);
+	if (n >= 0)
+		n = read_table(v->ct_new_fd, true, &f, n, &cap);
+	if (n < 0) {
+		free(f);
+		return -1;
 	}
 	if (n > 1)
 		qsort(f, (size_t)n, sizeof(*f), by_age);
@@ -115,8 +134,9 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 			printf("}, \"echo_id\": %u", ntohs(f->k.port_a));
 		else
 			printf("}");
-		printf(", \"state\": \"%s\", \"replied\": %s, \"direction\": \"%s\", \"event\": \"%s\"",
-		       datapath_ct_state_name((enum rp_ct_state)f->v.state),
+		printf(", \"state\": \"%s\", \"half_open\": %s, \"replied\": %s, \"direction\": \"%s\", "
+		       "\"event\": \"%s\"",
+		       datapath_ct_state_name((enum rp_ct_state)f->v.state), f->half_open ? "true" : "false",
 		       f->v.flags & CT_F_REPLIED ? "true" : "false", direction_name((enum direction)f->v.dir),
 		       event_name((enum event_type)f->v.event));
 		printf(", \"idle_s\": %.1f, \"age_s\": %.1f, \"expires_in_s\": %.1f", (double)t.idle / 1e9,
@@ -202,9 +222,9 @@ int cmd_flows(struct cli *c)
 	uint32_t len = sizeof(info);
 	bpf_obj_get_info_by_fd(v.conntrack_fd, &info, &len);
 	struct flow *fl;
-	int n = read_flows(v.conntrack_fd, &fl);
+	int n = read_flows(&v, &fl);
 	if (n < 0) {
-		fprintf(stderr, "rampart flows: cannot read %s/maps/rp_conntrack\n", c->pin_dir);
+		fprintf(stderr, "rampart flows: cannot read %s/maps/rp_conntrack and rp_ct_new\n", c->pin_dir);
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}

@@ -15,7 +15,7 @@
 /* Maps whose contents are state rather than policy: a new apply reuses the
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
-	"rp_conntrack", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen",
+	"rp_conntrack", "rp_ct_new", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen",
 	"rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
 	NULL,
 };
@@ -30,6 +30,9 @@ int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, cha
 	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
 	uint32_t slots = o->nslots ? o->nslots : 1;
 	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
+	if (!e)
+		e = bpf_map__set_max_entries(skel->maps.rp_ct_new, ct);
+	skel->rodata->rp_ct_new_capacity = ct;
 	if (!e)
 		e = bpf_map__set_max_entries(skel->maps.rp_rule_stats, slots);
 	if (!e)
@@ -213,6 +216,15 @@ int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id)
 	return datapath_put_iface(skel, &key, &v);
 }
 
+int datapath_sweeper_start(struct rampart_bpf *skel)
+{
+	unsigned char frame[64] = { 0 }; /* test runs of tc programs need an Ethernet header */
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame), .repeat = 1);
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_sweeper_start), &o))
+		return -errno;
+	return 0;
+}
+
 int datapath_counters(int fd, uint64_t out[RPC_COUNTER_COUNT])
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -318,6 +330,11 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_DROP_REJECT_NOT_UNICAST] = "drop-reject-unanswerable",
 		[RPC_PASS_ANSWER] = "pass-reject-answer",
 		[RPC_DROP_REJECT_RATE] = "drop-reject-rate-limited",
+		[RPC_DROP_TCP_WINDOW] = "drop-tcp-out-of-window",
+		[RPC_PASS_TCP_RST_IGNORED] = "pass-tcp-rst-in-window",
+		[RPC_PASS_TCP_SYN_IGNORED] = "pass-tcp-syn-in-flow",
+		[RPC_CT_PRESSURE] = "conntrack-half-open-pressure",
+		[RPC_CT_ESTABLISHED_FULL] = "conntrack-established-full",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

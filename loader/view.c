@@ -96,7 +96,7 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 	memset(v, 0, sizeof(*v));
 	v->dir = dir;
 	v->cmd = cmd;
-	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->log_fd = -1;
+	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->ct_new_fd = v->log_fd = -1;
 
 	char path[4096];
 	struct stat st;
@@ -147,6 +147,8 @@ int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, b
 	}
 	if (need & VIEW_CONNTRACK) {
 		rc = open_map(v, "rp_conntrack", sizeof(struct ct_key), sizeof(struct ct_value), &v->conntrack_fd);
+		if (!rc)
+			rc = open_map(v, "rp_ct_new", sizeof(struct ct_key), sizeof(struct ct_value), &v->ct_new_fd);
 		if (rc)
 			goto fail;
 	}
@@ -187,6 +189,7 @@ void view_close(struct view *v)
 	close_fd(&v->stats_fd);
 	close_fd(&v->counters_fd);
 	close_fd(&v->conntrack_fd);
+	close_fd(&v->ct_new_fd);
 	close_fd(&v->log_fd);
 	free(v->meta);
 	v->meta = NULL;
@@ -316,6 +319,14 @@ uint64_t view_count_flows(int fd, uint32_t capacity)
 		prev = &k;
 	}
 	return n > capacity ? capacity : n;
+}
+
+void view_conntrack_usage(const struct view *v, struct view_ct_usage *u)
+{
+	u->capacity = view_map_capacity(v->conntrack_fd);
+	u->entries = view_count_flows(v->conntrack_fd, u->capacity);
+	u->half_open_capacity = view_map_capacity(v->ct_new_fd);
+	u->half_open = view_count_flows(v->ct_new_fd, u->half_open_capacity);
 }
 
 uint32_t view_map_capacity(int fd)

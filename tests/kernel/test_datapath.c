@@ -477,15 +477,16 @@ done:
 	k.port_a = htons(a_first ? sp : dp);
 	k.port_b = htons(a_first ? dp : sp);
 	k.proto = proto;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, &v))
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, &v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ct_new), &k, &v))
 		return -1;
 	return v.state;
 }
 
-static int ct_count(void)
+static int map_count(int fd)
 {
 	struct ct_key k, nk;
-	int n = 0, fd = bpf_map__fd(skel->maps.rp_conntrack);
+	int n = 0;
 	void *prev = NULL;
 	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
 		n++;
@@ -493,6 +494,17 @@ static int ct_count(void)
 		prev = &k;
 	}
 	return n;
+}
+
+/* Flows in both tables; ct_assured: in rp_conntrack only. */
+static int ct_count(void)
+{
+	return map_count(bpf_map__fd(skel->maps.rp_conntrack)) + map_count(bpf_map__fd(skel->maps.rp_ct_new));
+}
+
+static int ct_assured(void)
+{
+	return map_count(bpf_map__fd(skel->maps.rp_conntrack));
 }
 
 /* ---------- parser: malformed and evasive packets ---------- */
@@ -869,6 +881,23 @@ static void test_ipv6_fragments(void **state)
 
 /* ---------- conntrack ---------- */
 
+static void open_tcp_flow(uint16_t sp, int n)
+{
+	struct pk p;
+	tcp4_in(&p, sp, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, sp, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, sp, 80, 2, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	for (int i = 0; i < n; i++) {
+		tcp4_in(&p, sp, 80, 2, 2, TF_ACK | TF_PSH);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(ct_state(R4, sp, L4, 80, 6), CT_TCP_ESTABLISHED);
+}
+
+
 static void test_tcp_lifecycle(void **state)
 {
 	struct pk p;
@@ -1234,40 +1263,73 @@ static void test_sweeper_removes_expired(void **state)
 	assert_true(ctr(RPC_CT_EXPIRED) >= 6);
 }
 
-static void test_conntrack_full(void **state)
+static void tcp4_from(struct pk *p, const char *src, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack,
+		      uint8_t fl)
+{
+	eth(p, 0, ETH_P_IP);
+	ip4(p, src, L4, 0, 0, 1);
+	tcp(p, sp, dp, seq, ack, fl, 0);
+	fin(p);
+}
+
+/* A flood of half-open flows (spoofed SYNs to an allowed port) only ever
+ * evicts its own kind: established flows keep passing, and a new flow
+ * made during the flood completes. */
+static void test_syn_flood_never_evicts_established(void **state)
+{
+	struct pk p;
+	char src[32];
+	load_policy_sized(P0, 64);
+	for (int i = 0; i < 8; i++)
+		open_tcp_flow((uint16_t)(30000 + i), 1);
+	assert_int_equal(ct_assured(), 8);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(src, sizeof(src), "203.0.113.%d", 1 + i % 250);
+		tcp4_from(&p, src, (uint16_t)(1024 + i), 80, (uint32_t)i * 7919u, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 8 + 2000);
+	assert_int_equal(ctr(RPC_DROP_CT_FULL), 0);
+	assert_int_equal(ct_assured(), 8);
+	assert_true(map_count(bpf_map__fd(skel->maps.rp_ct_new)) <= 64);
+	for (int i = 0; i < 8; i++) {
+		tcp4_in(&p, (uint16_t)(30000 + i), 80, 2, 2, TF_ACK | TF_PSH);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	open_tcp_flow(31000, 1);
+	assert_int_equal(ct_assured(), 9);
+}
+
+/* rp_conntrack full: a flow that completes its handshake stays in the
+ * half-open table (counted once), and keeps working. */
+static void test_conntrack_established_full(void **state)
 {
 	struct pk p;
 	load_policy_sized(P0, 4);
-	for (int i = 0; i < 4; i++) {
-		tcp4_in(&p, (uint16_t)(30000 + i), 80, 1, 0, TF_SYN);
-		assert_int_equal(run_xdp(&p), XDP_PASS);
-	}
-	assert_int_equal(ct_count(), 4);
-	/* no room: the new flow is denied, never passed untracked */
-	tcp4_in(&p, 30004, 80, 1, 0, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_DROP);
-	udp4(&p, L4, R4, 4000, 53, 20);
-	assert_int_equal(run_tc(&p), TC_SHOT);
-	assert_int_equal(ctr(RPC_DROP_CT_FULL), 2);
-	assert_int_equal(ctr(RPC_NEW_ALLOW), 4);
-	/* and its later packets are invalid, not silently allowed */
-	tcp4_in(&p, 30004, 80, 2, 1, TF_ACK);
-	assert_int_equal(run_xdp(&p), XDP_DROP);
-	/* existing flows keep working */
-	tcp4_out(&p, 80, 30001, 1, 2, TF_SYN | TF_ACK);
+	for (int i = 0; i < 4; i++)
+		open_tcp_flow((uint16_t)(30000 + i), 0);
+	assert_int_equal(ct_assured(), 4);
+	open_tcp_flow(30004, 3);
+	assert_int_equal(ct_assured(), 4);
+	assert_int_equal(ctr(RPC_CT_ESTABLISHED_FULL), 1);
+	assert_int_equal(ct_state(R4, 30004, L4, 80, 6), CT_TCP_ESTABLISHED);
+	tcp4_out(&p, 80, 30004, 2, 2, TF_ACK | TF_PSH);
 	assert_int_equal(run_tc(&p), TC_OK);
-	/* a closed flow that expires frees its slot */
-	tcp4_out(&p, 80, 30000, 0, 2, TF_RST | TF_ACK);
+	/* a flow that closes and expires makes room: the next packet moves it */
+	tcp4_out(&p, 80, 30000, 2, 2, TF_RST | TF_ACK);
 	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(R4, 30000, L4, 80, 6), CT_TCP_CLOSED);
 	struct rp_config cfg;
 	assert_int_equal(datapath_read_config(skel, &cfg), 0);
 	cfg.timeout_ns[CT_TCP_CLOSED] = 1;
 	assert_int_equal(datapath_write_config(skel, &cfg), 0);
 	usleep(250000);
-	tcp4_in(&p, 30000, 80, 5, 0, TF_ACK); /* finds it expired, deletes it */
+	tcp4_in(&p, 30000, 80, 2, 2, TF_ACK); /* finds it expired, deletes it */
 	assert_int_equal(run_xdp(&p), XDP_DROP);
-	tcp4_in(&p, 30004, 80, 1, 0, TF_SYN);
+	tcp4_in(&p, 30004, 80, 2, 2, TF_ACK);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_assured(), 4);
+	assert_int_equal(map_count(bpf_map__fd(skel->maps.rp_ct_new)), 0);
 }
 
 /* ---------- reject ---------- */
@@ -1958,22 +2020,6 @@ static void test_egress_event_types(void **state)
 
 /* Opens 198.51.100.7:sp -> 192.0.2.1:80 and sends n data segments: from the
  * second one on they are answered by the flow cache. */
-static void open_tcp_flow(uint16_t sp, int n)
-{
-	struct pk p;
-	tcp4_in(&p, sp, 80, 1, 0, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_PASS);
-	tcp4_out(&p, 80, sp, 1, 2, TF_SYN | TF_ACK);
-	assert_int_equal(run_tc(&p), TC_OK);
-	tcp4_in(&p, sp, 80, 2, 2, TF_ACK);
-	assert_int_equal(run_xdp(&p), XDP_PASS);
-	for (int i = 0; i < n; i++) {
-		tcp4_in(&p, sp, 80, 2, 2, TF_ACK | TF_PSH);
-		assert_int_equal(run_xdp(&p), XDP_PASS);
-	}
-	assert_int_equal(ct_state(R4, sp, L4, 80, 6), CT_TCP_ESTABLISHED);
-}
-
 static void test_flow_cache_follows_tcp_close(void **state)
 {
 	struct pk p;
@@ -2148,7 +2194,8 @@ int main(int argc, char **argv)
 		T(test_neighbour_discovery_scope),
 		T(test_expired_flow_is_gone),
 		T(test_sweeper_removes_expired),
-		T(test_conntrack_full),
+		T(test_syn_flood_never_evicts_established),
+		T(test_conntrack_established_full),
 		T(test_reject_tcp_rst_ipv4),
 		T(test_reject_tcp_rst_ipv6_with_options),
 		T(test_reject_udp_icmp_unreachable_ipv4),
