@@ -1,56 +1,71 @@
-# rampart build.  `make` builds everything, `make test` runs all tests,
-# `make demo` runs the demo, `make bench` the benchmarks, `make fuzz` the fuzzer,
-# `make install` installs, `make deb` builds the Debian package and
-# `make package-test` tests it (lintian, install/check/remove in a chroot).
-# Missing Debian packages are installed by `make deps` (run by the others).
+# rampart build.
+#
+#   make            build ./rampart; never installs anything (the packages
+#                   of `make deps` must be there)
+#   make deps       install the Debian packages rampart needs (as root)
+#   make test       deps, then every test: unit, end-to-end, kernel (root)
+#   make demo       deps, then the live demo; make bench, make fuzz likewise
+#   make check      formatting (.clang-format) and warnings as errors
+#   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
+#   make install    install the binary, the units, the man pages, the completion
+#   make deb        the Debian package; make package-test tests it (lintian,
+#                   install/upgrade/remove in a throw-away root, a systemd boot)
+#
+# WERROR=1 turns warnings into errors (CI does).  See docs/hacking.md.
 
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+CLANG_FORMAT ?= clang-format
 B       := build
 
+# The BPF target architecture (bpf_tracing.h's PT_REGS etc.): the host's.
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/mips.*/mips/' -e 's/arm.*/arm/' \
+	-e 's/riscv64/riscv/' -e 's/loongarch64/loongarch/' -e 's/s390x/s390/')
+
+WERROR  ?= 0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
            -Iinclude -Ipolicy -I$(B)
-LDLIBS  := -lbpf -lelf -lz -lmnl -lmicrohttpd
-BPF_CFLAGS := -target bpf -g -O2 -Wall -Wno-unused-function -D__TARGET_ARCH_x86 \
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Wno-unused-function -D__TARGET_ARCH_$(ARCH) \
               -I. -Iinclude -I$(B)
+ifeq ($(WERROR),1)
+CFLAGS     += -Werror
+BPF_CFLAGS += -Werror
+endif
+LIBS    := -lbpf -lelf -lz -lmnl -lmicrohttpd
 
 POLICY_SRC := $(wildcard policy/*.c)
 POLICY_OBJ := $(POLICY_SRC:%.c=$(B)/%.o)
 LOADER_SRC := $(wildcard loader/*.c)
 LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
-BPF_SRC    := $(wildcard bpf/*.bpf.c)
-BPF_OBJ    := $(BPF_SRC:bpf/%.bpf.c=$(B)/bpf/%.bpf.o)
-SKELS      := $(BPF_SRC:bpf/%.bpf.c=$(B)/%.skel.h)
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-KTEST_SRC  := $(wildcard tests/kernel/test_*.c)
-KTEST_BIN  := $(KTEST_SRC:tests/kernel/%.c=$(B)/ktests/%)
-BENCH_SRC  := $(wildcard tests/bench/*.c)
-BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 LOADER_LIB_OBJ := $(filter-out $(B)/loader/main.o,$(LOADER_OBJ))
-HDRS       := $(wildcard include/*.h policy/*.h loader/*.h)
+BPF_SRC    := $(wildcard bpf/*.bpf.c)
+SKELS      := $(BPF_SRC:bpf/%.bpf.c=$(B)/%.skel.h)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+E2E_BIN    := $(patsubst tests/e2e/%.c,$(B)/e2e/%,$(wildcard tests/e2e/test_*.c))
+KTEST_BIN  := $(patsubst tests/kernel/%.c,$(B)/ktests/%,$(wildcard tests/kernel/test_*.c))
+BENCH_BIN  := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
+HDRS       := $(wildcard include/*.h policy/*.h loader/*.h tests/lib/*.h)
+C_SOURCES  := $(wildcard include/*.h policy/*.[ch] loader/*.[ch] bpf/*.[ch] tests/*/*.[ch])
 
 # keep BPF objects and skeletons (make would delete them as intermediates)
 .SECONDARY:
 
-.PHONY: all deps test unit-test kernel-test demo bench fuzz clean install install-files deb package-test
+.PHONY: all deps test demo bench fuzz check check-build format vmlinux clean install install-files deb package-test
 
-all: deps rampart
+all: rampart
 
 deps:
 	@bash tests/deps.sh
 
-vmlinux.h:
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+rampart: $(B)/rampart
+	ln -sf $(B)/rampart rampart
 
-$(B)/libpolicy.a: $(POLICY_OBJ)
-	ar rcs $@ $^
-
-$(B)/policy/%.o: policy/%.c $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+# ---------- BPF objects and their skeletons ----------
 
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(HDRS) vmlinux.h
 	@mkdir -p $(dir $@)
@@ -59,51 +74,89 @@ $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(HDRS) vmlinux.h
 $(B)/%.skel.h: $(B)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
+# vmlinux.h is committed (a build host needs no BTF); this regenerates it.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h.tmp && mv vmlinux.h.tmp vmlinux.h
+
+# ---------- user space ----------
+
+$(B)/policy/%.o: policy/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
 $(B)/loader/%.o: loader/%.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/rampart: $(LOADER_OBJ) $(B)/libpolicy.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADER_OBJ) $(B)/libpolicy.a $(LDLIBS)
-
-rampart: $(B)/rampart $(KTEST_BIN)
-	ln -sf $(B)/rampart rampart
+$(B)/libpolicy.a: $(POLICY_OBJ)
+	ar rcs $@ $^
 
 $(B)/libloader.a: $(LOADER_LIB_OBJ)
 	ar rcs $@ $^
 
-# Kernel tests (BPF_PROG_TEST_RUN etc.): may use the loader library and skeletons.
-$(B)/ktests/%: tests/kernel/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+$(B)/rampart: $(B)/loader/main.o $(B)/libloader.a $(B)/libpolicy.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---------- tests ----------
+
+TEST_LIBS := $(B)/libtest.a $(B)/libloader.a $(B)/libpolicy.a $(LIBS)
+
+$(B)/tests/lib/%.o: tests/lib/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
 
-# Benchmarks (make bench): like the kernel tests, without cmocka.
-$(B)/bench/%: tests/bench/%.c $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+$(B)/libtest.a: $(TESTLIB_OBJ)
+	ar rcs $@ $^
+
+# unit tests (cmocka): policy/ and the loader's pure parts
+$(B)/tests/%: tests/unit/%.c $(B)/libtest.a $(B)/libloader.a $(B)/libpolicy.a $(HDRS) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iloader -o $@ $< $(B)/libloader.a $(B)/libpolicy.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/lib -Iloader -o $@ $< $(TEST_LIBS) -lcmocka
 
-$(B)/tests/%: tests/unit/%.c $(B)/libpolicy.a $(HDRS) tests/unit/testutil.h
+# end-to-end tests: the built binary as a user runs it
+$(B)/e2e/%: tests/e2e/%.c $(B)/libtest.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libpolicy.a -lcmocka
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(B)/libtest.a -lcmocka
 
-unit-test: deps $(UNIT_BIN) rampart
-	@bash tests/run-unit.sh $(UNIT_BIN)
+# kernel tests (BPF_PROG_TEST_RUN etc.): the loader library and skeletons
+$(B)/ktests/%: tests/kernel/%.c $(B)/libtest.a $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/lib -Iloader -o $@ $< $(TEST_LIBS) -lcmocka
 
-kernel-test: deps rampart
-	@bash tests/run-kernel.sh
+# benchmarks (make bench): like the kernel tests, without cmocka
+$(B)/bench/%: tests/bench/%.c $(B)/libtest.a $(B)/libloader.a $(B)/libpolicy.a $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/lib -Iloader -o $@ $< $(TEST_LIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@bash tests/run-all.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory rampart $(UNIT_BIN) $(E2E_BIN) $(KTEST_BIN)
+	@bash tests/run-all.sh
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory rampart
 	@bash tests/demo.sh
 
-bench: all $(BENCH_BIN)
+bench: deps
+	@$(MAKE) --no-print-directory rampart $(BENCH_BIN)
 	@bash tests/bench.sh
 
 fuzz: deps
 	@bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+# ---------- style ----------
+
+# format: every C file as .clang-format says; warnings: everything built
+# afresh with -Werror (in $(B)/check, so no object escapes the compiler)
+check:
+	$(CLANG_FORMAT) --dry-run --Werror $(C_SOURCES)
+	@$(MAKE) --no-print-directory B=$(B)/check WERROR=1 check-build
+
+check-build: $(B)/rampart $(UNIT_BIN) $(E2E_BIN) $(KTEST_BIN) $(BENCH_BIN)
+
+format:
+	$(CLANG_FORMAT) -i $(C_SOURCES)
+
+# ---------- install ----------
 
 # Installation paths (make install PREFIX=/usr for a distribution package).
 # The shipped default policy always goes to /usr/share/rampart: that is
@@ -133,7 +186,7 @@ install-files: $(B)/rampart
 	install -D -m 0644 docs/man/rampart.rules.5 $(DESTDIR)$(MANDIR)/man5/rampart.rules.5
 	install -D -m 0644 dist/bash-completion/rampart $(DESTDIR)$(COMPLETIONDIR)/rampart
 	install -d $(DESTDIR)$(DOCDIR)/examples
-	install -m 0644 docs/operations.md docs/policy.md docs/kubernetes.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/operations.md docs/policy.md docs/cli.md docs/kubernetes.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 policy/examples/*.rules $(DESTDIR)$(DOCDIR)/examples/
 	# the active policy: a sample on first install, never overwritten
 	[ -e $(DESTDIR)/etc/rampart/policy.rules ] || \

@@ -26,14 +26,14 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_config);
-} cls_config SEC(".maps");
+} RP_MAP_CLS_CONFIG SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_class);
-} cls_values SEC(".maps");
+} RP_MAP_CLS_VALUES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -41,28 +41,28 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cls_prefix_key);
 	__type(value, struct cls_class);
-} cls_prefixes SEC(".maps");
+} RP_MAP_CLS_PREFIXES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct cls_pair_key);
 	__type(value, struct cls_class);
-} cls_pairs SEC(".maps");
+} RP_MAP_CLS_PAIRS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_class);
-} cls_info SEC(".maps");
+} RP_MAP_CLS_INFO SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cls_result);
-} cls_actions SEC(".maps");
+} RP_MAP_CLS_ACTIONS SEC(".maps");
 
 /* Class of an interval field's value (cls_values). */
 /* The helpers are inlined: a BPF-to-BPF call and its return cost more than
@@ -70,7 +70,7 @@ struct {
  * RET"), and the compiler reuses the keys' stack slots, so the judging
  * path stays within the 512-byte stack (the verifier checks it). */
 static __always_inline int cls_leaf_value(const struct cls_config *c, int field, __u32 v, int carried,
-				     struct cls_class *out)
+					  struct cls_class *out)
 {
 	__u32 idx = c->base[field];
 
@@ -88,7 +88,7 @@ static __always_inline int cls_leaf_value(const struct cls_config *c, int field,
 /* Class of an address or uid (cls_prefixes); bytes are in network order,
  * len 16 or 4, 0 when the event does not carry the field. */
 static __always_inline int cls_leaf_prefix(const struct cls_config *c, int field, const __u8 *bytes, int len,
-				      struct cls_class *out)
+					   struct cls_class *out)
 {
 	if (len != 16 && len != 4) {
 		*out = c->absent[field];
@@ -111,7 +111,7 @@ static __always_inline int cls_leaf_prefix(const struct cls_config *c, int field
 
 /* Class of inner node `node` from its children's classes a (left), b (right). */
 static __always_inline int cls_combine(const struct cls_config *c, __u32 node, const struct cls_class *a,
-				  const struct cls_class *b, struct cls_class *out)
+				       const struct cls_class *b, struct cls_class *out)
 {
 	struct cls_class *v = 0;
 	__u32 idx;
@@ -172,8 +172,8 @@ static __always_inline const struct cls_result *rp_classify_action(const struct 
 	    cls_combine(c, 13, &x, &y, &n19))
 		return 0;
 	if (cls_leaf_value(c, F_DIR, f->dir, cls_carried(f, F_DIR, 1), &x) ||
-	    cls_leaf_value(c, F_PROTO, f->proto, cls_carried(f, F_PROTO, 1), &y) ||
-	    cls_combine(c, 15, &x, &y, &n22) || cls_combine(c, 19, &n19, &n22, &n19))
+	    cls_leaf_value(c, F_PROTO, f->proto, cls_carried(f, F_PROTO, 1), &y) || cls_combine(c, 15, &x, &y, &n22) ||
+	    cls_combine(c, 19, &n19, &n22, &n19))
 		return 0;
 	/* 14 = laddr x lport; 20 = 14 x icmptype; 22 = 19 x 20 */
 	if (cls_leaf_prefix(c, F_LADDR, (const __u8 *)f->laddr, cls_prefix_len(f, F_LADDR, 1, 16), &x) ||
@@ -185,8 +185,7 @@ static __always_inline const struct cls_result *rp_classify_action(const struct 
 		return 0;
 	/* 16 = event x family; 17 = app x cgroup; 21 = 16 x 17 */
 	if (cls_leaf_value(c, F_EVENT, f->event, cls_carried(f, F_EVENT, 1), &x) ||
-	    cls_leaf_value(c, F_FAMILY, f->family, cls_carried(f, F_FAMILY, 1), &y) ||
-	    cls_combine(c, 16, &x, &y, &n23))
+	    cls_leaf_value(c, F_FAMILY, f->family, cls_carried(f, F_FAMILY, 1), &y) || cls_combine(c, 16, &x, &y, &n23))
 		return 0;
 	if (cls_leaf_value(c, F_APP, f->app, cls_carried(f, F_APP, f->has_app), &x) ||
 	    cls_leaf_value(c, F_CGROUP, f->cgroup, cls_carried(f, F_CGROUP, f->has_cgroup), &y) ||
@@ -194,9 +193,8 @@ static __always_inline const struct cls_result *rp_classify_action(const struct 
 		return 0;
 	/* 18 = user x iface; 23 = 21 x 18; 24 = 22 x 23 */
 	if (cls_leaf_prefix(c, F_USER, (const __u8 *)&uid_be, cls_prefix_len(f, F_USER, f->has_user, 4), &x) ||
-	    cls_leaf_value(c, F_IFACE, f->iface, cls_carried(f, F_IFACE, 1), &y) ||
-	    cls_combine(c, 18, &x, &y, &n19) || cls_combine(c, 23, &n23, &n19, &n23) ||
-	    cls_combine(c, 24, &n22, &n23, &x))
+	    cls_leaf_value(c, F_IFACE, f->iface, cls_carried(f, F_IFACE, 1), &y) || cls_combine(c, 18, &x, &y, &n19) ||
+	    cls_combine(c, 23, &n23, &n19, &n23) || cls_combine(c, 24, &n22, &n23, &x))
 		return 0;
 
 	return bpf_map_lookup_elem(&cls_actions, &x.id);

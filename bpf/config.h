@@ -11,6 +11,6 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_config);
-} rp_config SEC(".maps");
+} RP_MAP_CONFIG SEC(".maps");
 
 #endif

@@ -64,14 +64,14 @@ struct {
 	__uint(max_entries, RP_CT_DEFAULT_SIZE); /* the loader sets conntrack-size */
 	__type(key, struct ct_key);
 	__type(value, struct ct_value);
-} rp_conntrack SEC(".maps");
+} RP_MAP_CONNTRACK SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RP_CT_DEFAULT_SIZE); /* the loader sets conntrack-size */
 	__type(key, struct ct_key);
 	__type(value, struct ct_value);
-} rp_ct_new SEC(".maps");
+} RP_MAP_CT_NEW SEC(".maps");
 
 /* Size of rp_ct_new (the loader sets it with the map's size). */
 const volatile __u32 rp_ct_new_capacity = RP_CT_DEFAULT_SIZE;
@@ -99,7 +99,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_sweeper);
-} rp_sweeper SEC(".maps");
+} RP_MAP_SWEEPER SEC(".maps");
 
 #define RP_NSEC 1000000000ull
 #define RP_CLOCK_MONOTONIC 1

@@ -72,14 +72,14 @@ struct {
 	__uint(max_entries, RP_FC_SLOTS);
 	__type(key, __u32);
 	__type(value, struct rp_fc_entry);
-} rp_flow_cache SEC(".maps");
+} RP_MAP_FLOW_CACHE SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, RP_CT_GEN_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
-} rp_ct_gen SEC(".maps");
+} RP_MAP_CT_GEN SEC(".maps");
 
 /* A multiplicative hash of the canonical flow key: the same function picks
  * the cache slot (high bits) and the generation slot (low bits).  The five

@@ -14,14 +14,14 @@ struct {
 	__uint(max_entries, RPC_COUNTER_COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
-} rp_counters SEC(".maps");
+} RP_MAP_COUNTERS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_rule_stats);
-} rp_rule_stats SEC(".maps");
+} RP_MAP_RULE_STATS SEC(".maps");
 
 /* Per CPU: no shared cache line, and one CPU's clock only (see
  * rp_bucket_take). */
@@ -30,12 +30,12 @@ struct {
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_rate_bucket);
-} rp_log_bucket SEC(".maps");
+} RP_MAP_LOG_BUCKET SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RP_LOG_RING_BYTES);
-} rp_log SEC(".maps");
+} RP_MAP_LOG SEC(".maps");
 
 /* Per-CPU: no atomic operation, no shared cache line. */
 static __always_inline void rp_count(__u32 c)

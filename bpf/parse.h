@@ -17,8 +17,8 @@
 
 #define RP_PARSE_OK (-1)
 
-#define RP_MAX_VLAN   2
-#define RP_MAX_EXTHDR 8
+#define RP_MAX_VLAN	    2
+#define RP_MAX_EXTHDR	    8
 #define RP_MAX_INNER_EXTHDR 2
 
 #ifndef ETH_P_IP
@@ -39,16 +39,16 @@
 #define RP_WSCALE_MAX  14 /* RFC 7323 */
 
 #define RP_IPPROTO_HOPOPTS  0
-#define RP_IPPROTO_ICMP     1
-#define RP_IPPROTO_TCP      6
-#define RP_IPPROTO_UDP      17
+#define RP_IPPROTO_ICMP	    1
+#define RP_IPPROTO_TCP	    6
+#define RP_IPPROTO_UDP	    17
 #define RP_IPPROTO_ROUTING  43
 #define RP_IPPROTO_FRAGMENT 44
-#define RP_IPPROTO_AH       51
+#define RP_IPPROTO_AH	    51
 #define RP_IPPROTO_ICMPV6   58
 #define RP_IPPROTO_DSTOPTS  60
-#define RP_IPPROTO_MH       135
-#define RP_IPPROTO_SCTP     132
+#define RP_IPPROTO_MH	    135
+#define RP_IPPROTO_SCTP	    132
 #define RP_IPPROTO_UDPLITE  136
 
 enum rp_frag { RP_FRAG_NONE = 0, RP_FRAG_FIRST = 1, RP_FRAG_LATER = 2 };
@@ -73,31 +73,31 @@ struct rp_pkt {
 	/* always written by rp_parse_l3() */
 	__u32 saddr[4];
 	__u32 daddr[4];
-	__u32 l3off;      /* start of the IP header */
-	__u32 l4off;      /* start of the transport header */
-	__u32 l3end;      /* end of the IP datagram (IP length field), <= frame length */
-	__u8 family;      /* 4 or 6 */
-	__u8 proto;       /* transport protocol after the extension headers */
-	__u8 ttl;         /* TTL / hop limit */
+	__u32 l3off; /* start of the IP header */
+	__u32 l4off; /* start of the transport header */
+	__u32 l3end; /* end of the IP datagram (IP length field), <= frame length */
+	__u8 family; /* 4 or 6 */
+	__u8 proto;  /* transport protocol after the extension headers */
+	__u8 ttl;    /* TTL / hop limit */
 	__u8 pad0;
-	__u16 vid;        /* VLAN id of the outer 802.1Q/802.1ad tag in the frame (0: untagged) */
+	__u16 vid; /* VLAN id of the outer 802.1Q/802.1ad tag in the frame (0: untagged) */
 	__u16 pad1;
 	/* zeroed by rp_pkt_reset(): written only on some paths */
 	__u16 sport;
 	__u16 dport;
 	__u16 frag_offset; /* bytes */
-	__u16 l4hlen;     /* transport header length (TCP data offset * 4, 8 for UDP/ICMP) */
-	__u32 frag_id;    /* IPv4 id or IPv6 fragment identification */
+	__u16 l4hlen;	   /* transport header length (TCP data offset * 4, 8 for UDP/ICMP) */
+	__u32 frag_id;	   /* IPv4 id or IPv6 fragment identification */
 	__u8 tcp_flags;
-	__u8 frag;        /* enum rp_frag */
-	__u8 has_ports;   /* tcp/udp/sctp/udplite (not for later fragments) */
+	__u8 frag;	/* enum rp_frag */
+	__u8 has_ports; /* tcp/udp/sctp/udplite (not for later fragments) */
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 icmp_err;    /* enum rp_icmp_err */
-	__u8 is_echo;     /* ICMP echo request/reply: sport = dport = identifier */
+	__u8 icmp_err; /* enum rp_icmp_err */
+	__u8 is_echo;  /* ICMP echo request/reply: sport = dport = identifier */
 	__u8 echo_request;
 	/* read only when the path above set them */
-	__u32 seq;        /* TCP, network order */
+	__u32 seq; /* TCP, network order */
 	__u32 ack_seq;
 	__u16 tcp_win;    /* TCP window field, host order (unscaled) */
 	__u8 wscale;      /* TCP SYN: its window scale option (RP_WSCALE_NONE: none) */
@@ -142,9 +142,8 @@ static __always_inline void rp_addr6(__u32 *dst, const struct in6_addr *a)
 
 static __always_inline int rp_is_exthdr(__u8 nh)
 {
-	return nh == RP_IPPROTO_HOPOPTS || nh == RP_IPPROTO_ROUTING ||
-	       nh == RP_IPPROTO_FRAGMENT || nh == RP_IPPROTO_AH ||
-	       nh == RP_IPPROTO_DSTOPTS || nh == RP_IPPROTO_MH;
+	return nh == RP_IPPROTO_HOPOPTS || nh == RP_IPPROTO_ROUTING || nh == RP_IPPROTO_FRAGMENT ||
+	       nh == RP_IPPROTO_AH || nh == RP_IPPROTO_DSTOPTS || nh == RP_IPPROTO_MH;
 }
 
 static __always_inline int rp_icmp4_is_error(__u8 type)
@@ -177,8 +176,8 @@ static __always_inline void rp_parse_inner_l4(struct rp_pkt *p, void *l4, void *
 		}
 		p->in_sport = id;
 		p->in_dport = id;
-	} else if (p->in_proto == RP_IPPROTO_TCP || p->in_proto == RP_IPPROTO_UDP ||
-		   p->in_proto == RP_IPPROTO_SCTP || p->in_proto == RP_IPPROTO_UDPLITE) {
+	} else if (p->in_proto == RP_IPPROTO_TCP || p->in_proto == RP_IPPROTO_UDP || p->in_proto == RP_IPPROTO_SCTP ||
+		   p->in_proto == RP_IPPROTO_UDPLITE) {
 		p->in_sport = *(__u16 *)b;
 		p->in_dport = *(__u16 *)(b + 2);
 	} else {
@@ -289,11 +288,11 @@ static __always_inline int rp_parse_l4(struct rp_pkt *p, void *data, void *end)
 		p->wscale = RP_WSCALE_NONE; /* the options are read for SYNs only (rp_tcp_opts_wscale) */
 		p->has_ports = 1;
 		__u8 f = fl & (RP_TCP_FIN | RP_TCP_SYN | RP_TCP_RST | RP_TCP_ACK);
-		if (f == 0 ||                                           /* null scan */
+		if (f == 0 || /* null scan */
 		    (fl & (RP_TCP_SYN | RP_TCP_FIN)) == (RP_TCP_SYN | RP_TCP_FIN) ||
 		    (fl & (RP_TCP_SYN | RP_TCP_RST)) == (RP_TCP_SYN | RP_TCP_RST) ||
 		    (fl & (RP_TCP_FIN | RP_TCP_RST)) == (RP_TCP_FIN | RP_TCP_RST) ||
-		    (fl & (RP_TCP_FIN | RP_TCP_ACK)) == RP_TCP_FIN ||      /* FIN without ACK, xmas */
+		    (fl & (RP_TCP_FIN | RP_TCP_ACK)) == RP_TCP_FIN || /* FIN without ACK, xmas */
 		    ((fl & RP_TCP_URG) && !(fl & RP_TCP_ACK)))
 			return RPC_DROP_TCP_FLAGS;
 		return RP_PARSE_OK;
@@ -401,8 +400,7 @@ static __always_inline __u8 rp_tcp_opts_wscale(const __u8 *buf, __u32 n)
 
 /* wire_len: the whole packet's length.  At tc egress a GSO packet is longer
  * than its linear part (end - data), so length fields are checked against it. */
-static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end, __u32 off,
-					__u32 wire_len)
+static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end, __u32 off, __u32 wire_len)
 {
 	struct iphdr *ip = data + off;
 	if ((void *)(ip + 1) > end)
@@ -436,8 +434,7 @@ static __always_inline int rp_parse_ip4(struct rp_pkt *p, void *data, void *end,
 /* The fixed IPv6 header.  The extension-header chain is walked afterwards,
  * one header per rp_parse_ext() call (p->proto = next header type,
  * p->l4off = where it starts). */
-static __always_inline int rp_parse_ip6(struct rp_pkt *p, void *data, void *end, __u32 off,
-					__u32 wire_len)
+static __always_inline int rp_parse_ip6(struct rp_pkt *p, void *data, void *end, __u32 off, __u32 wire_len)
 {
 	struct ipv6hdr *ip6 = data + off;
 	if ((void *)(ip6 + 1) > end)
@@ -510,8 +507,7 @@ static __always_inline int rp_parse_ext(struct rp_pkt *p, void *data, void *end)
  * rp_ext_pending() (at most RP_MAX_EXTHDR times, else RPC_DROP_EXT_CHAIN),
  * then rp_parse_l4().  The steps are separate so that the datapath can
  * verify each once (see the global functions in rampart.bpf.c). */
-static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end, __u32 wire_len,
-				       __u16 l3proto)
+static __always_inline int rp_parse_l3(struct rp_pkt *p, void *data, void *end, __u32 wire_len, __u16 l3proto)
 {
 	__u16 proto = l3proto;
 	__u32 off = 0;

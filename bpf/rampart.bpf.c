@@ -37,12 +37,16 @@ char LICENSE[] SEC("license") = "GPL";
 
 #include "config.h"
 
+#include "ifaces.h"
+
+/* Which interfaces the policy covers: written by the loader, read by user
+ * space only (the daemon, status); created and pinned with the object. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct rp_iface_key);
-	__type(value, struct rp_iface);
-} rp_ifaces SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_ifsel);
+} RP_MAP_IFSEL SEC(".maps");
 
 /* Read by user space only (rampart rules/status); kept here so that the
  * object creates and pins them with everything else. */
@@ -51,14 +55,14 @@ struct {
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
 	__type(value, struct rp_rule_meta);
-} rp_rules SEC(".maps");
+} RP_MAP_RULES SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_policy_info);
-} rp_policy_info SEC(".maps");
+} RP_MAP_POLICY_INFO SEC(".maps");
 
 /* Later fragments pass only after their first fragment passed. */
 struct rp_frag_key {
@@ -76,7 +80,7 @@ struct {
 	__uint(max_entries, 8192);
 	__type(key, struct rp_frag_key);
 	__type(value, __u64); /* expiry, coarse ns */
-} rp_frags SEC(".maps");
+} RP_MAP_FRAGS SEC(".maps");
 
 /* Per-CPU scratch space: the parsed packet and the classifier's input and
  * output.  The BPF stack (512 bytes for the whole call chain) is too small
@@ -95,7 +99,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_scratch);
-} rp_scratch SEC(".maps");
+} RP_MAP_SCRATCH SEC(".maps");
 
 enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY };
 
@@ -276,26 +280,26 @@ __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u
 /* ---------- interfaces ---------- */
 
 struct rp_event {
-	__u32 ifindex;  /* the logical interface (rp_iface.ifindex) */
+	__u32 ifindex; /* the logical interface (rp_iface.ifindex) */
 	__u32 iface_id;
-	__u32 iflags;   /* RP_IFF_* of the logical interface */
+	__u32 iflags;	     /* RP_IFF_* of the logical interface */
 	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
 	__u64 bytes;
 	__u8 dir;
 	__u8 event;
 	__u8 egress;
-	__u8 src_is_a; /* the packet's source is endpoint a of the flow key */
-	__u32 ct_res;  /* enum rp_ct_res */
-	__u32 sk_slot; /* prejudged: the rule that allowed it at the socket */
-	__u8 prejudged; /* enum rp_prejudged: allowed before the datapath saw it */
-	__u8 stray;     /* a TCP segment of no flow, judged only to answer a reject */
+	__u8 src_is_a;	    /* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;	    /* enum rp_ct_res */
+	__u32 sk_slot;	    /* prejudged: the rule that allowed it at the socket */
+	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
+	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
 	__u16 stray_reason; /* the drop counter when it is not rejected */
 	__u32 pad;
 };
 
 enum rp_prejudged {
 	RP_PRE_NONE = 0,
-	RP_PRE_SOCKET,  /* tc egress: the socket hooks allowed it at connect/sendto (bpf/sockid.h) */
+	RP_PRE_SOCKET,	/* tc egress: the socket hooks allowed it at connect/sendto (bpf/sockid.h) */
 	RP_PRE_INGRESS, /* tc egress: forwarded from an interface whose ingress program judged it */
 };
 
@@ -331,7 +335,7 @@ static __always_inline int rp_gateway(const struct rp_config *cfg)
 
 enum rp_hook { RP_HOOK_XDP, RP_HOOK_TC_IN, RP_HOOK_TC_OUT };
 
-/* ---------- neighbour discovery (SPEC 3.4, RFC 4861) ---------- */
+/* ---------- neighbour discovery (docs/cli.md, RFC 4861) ---------- */
 
 static __always_inline int rp_v6_link_local(const __u32 *a)
 {
@@ -403,7 +407,6 @@ static __always_inline int rp_may_answer_stray(const struct rp_config *cfg, cons
 	       cfg->mode == RP_MODE_ENFORCING;
 }
 
-
 /* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
  * for a packet that starts a new flow (*ct_res says which kind), or STRAY
  * for a TCP segment of no flow that only a reject may answer. */
@@ -426,7 +429,7 @@ static __always_inline int rp_track(void *ctx, const int hook, struct rp_pkt *p,
 			return RP_ACT_DROP;
 		}
 	}
-	/* SPEC 3.4: neighbour discovery is never broken; but only what RFC
+	/* docs/cli.md: neighbour discovery is never broken; but only what RFC
 	 * 4861 allows on the link passes without the policy */
 	int nd = rp_nd_kind(p);
 	if (nd == RP_ND_PASS || (nd == RP_ND_IF_ONLINK && rp_nd_onlink(ctx, hook, p))) {
@@ -454,7 +457,7 @@ static __always_inline int rp_track(void *ctx, const int hook, struct rp_pkt *p,
 	if (r == RP_CT_PASS) {
 		if (p->frag == RP_FRAG_FIRST)
 			rp_frag_remember(p, now, k); /* k is not needed any more: reuse its stack */
-		rp_count(RPC_PASS_FLOW); /* per-CPU: no shared cache line */
+		rp_count(RPC_PASS_FLOW);	     /* per-CPU: no shared cache line */
 		return RP_ACT_PASS;
 	}
 	if (r == RP_CT_INVALID) {
@@ -579,7 +582,7 @@ static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_
 	v->rule_slot = slot;
 	v->ifindex = ev->ifindex;
 	v->state = rp_ct_initial_state(p);
-	v->flags = src_is_a ? CT_F_ORIG_IS_A : 0;
+	v->flags = (src_is_a ? CT_F_ORIG_IS_A : 0) | (ev->prejudged == RP_PRE_INGRESS ? CT_F_FORWARDED : 0);
 	v->dir = ev->dir;
 	v->event = ev->event;
 	v->family = p->family;
@@ -666,7 +669,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		verdict = VERDICT_ALLOW;
 		slot = ev->sk_slot;
 	} else if (cfg->mode == RP_MODE_BOOT) {
-		/* SPEC 4: outbound flows and their replies pass, new inbound is blocked */
+		/* docs/operations.md: outbound flows and their replies pass, new inbound is blocked */
 		if (ev->dir == DIR_IN) {
 			if (p->has_ports && rp_boot_dhcp_reply(p->family, p->proto, p->sport, p->dport)) {
 				rp_count(RPC_PASS_BOOT_DHCP);
@@ -762,7 +765,7 @@ static __always_inline int rp_local_socket(void *ctx, const struct rp_pkt *p)
 	return bound ? 1 : 2;
 }
 
-/* Event type and direction of a new flow arriving (SPEC 2.3,
+/* Event type and direction of a new flow arriving (docs/policy.md, Events;
  * docs/gateway.md): accept / receive when it is addressed to this host and
  * a local socket waits for it, else packet.  Direction: in, except in
  * gateway mode for a packet routed through the host that did not arrive
@@ -873,18 +876,18 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 		return 0; /* generated by the kernel itself */
 	struct rp_iface_key key = { .ifindex = in };
 	struct rp_iface *from = bpf_map_lookup_elem(&rp_ifaces, &key);
-	if (from && (from->flags & RP_IFF_JUDGES)) {
-		ev->prejudged = RP_PRE_INGRESS;
-		ev->sk_slot = RP_SLOT_NONE;
-		return 0;
-	}
+	/* judged (or tracked) as it arrived: the interface it came in on */
 	__u32 from_logical = from && from->ifindex ? from->ifindex : in;
 	if (from) {
-		/* bridged from a port: judged as it arrived there */
 		ev->iface_id = from->id;
 		ev->ifindex = from_logical;
-		ev->reply_ifindex = in;
 		ev->dir = DIR_IN;
+		if (from->flags & RP_IFF_JUDGES) {
+			ev->prejudged = RP_PRE_INGRESS;
+			ev->sk_slot = RP_SLOT_NONE;
+		} else {
+			ev->reply_ifindex = in; /* bridged from a port: the answer goes back there */
+		}
 	}
 	if (rp_gateway(cfg))
 		ev->dir = from_logical == cfg->wan_ifindex ? DIR_IN : DIR_OUT;
@@ -893,16 +896,13 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 
 /* ---------- one body for every program ---------- */
 
-/* A reject answer this datapath built and sent back through another of
- * its hooks (RP_ANSWER_MARK): passes once. */
+/* A reject answer this datapath built and sent back through more of its
+ * hooks (RP_ANSWER_MARK): the bridge's egress, then the port's. */
 static __always_inline int rp_own_answer(struct __sk_buff *skb, const struct rp_pkt *p)
 {
 	if (skb->mark != RP_ANSWER_MARK)
 		return 0;
-	if (!(p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_RST)) && p->icmp_err == RP_ICMPERR_NO)
-		return 0;
-	skb->mark = 0;
-	return 1;
+	return (p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_RST)) || p->icmp_err != RP_ICMPERR_NO;
 }
 
 /* Parse, track, judge.  Returns RP_ACT_PASS, RP_ACT_DROP (counted) or

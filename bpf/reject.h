@@ -32,7 +32,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_rate_bucket);
-} rp_reject_bucket SEC(".maps");
+} RP_MAP_REJECT_BUCKET SEC(".maps");
 
 /* May a reject be answered now (reject-rate per CPU)? */
 static __always_inline int rp_reject_take(const struct rp_config *cfg)
@@ -150,8 +150,7 @@ static __always_inline int rp_reject_check(const struct rp_pkt *p)
 	return 0;
 }
 
-static __always_inline void rp_ip4_fill(struct iphdr *ip, __u32 src, __u32 dst, __u8 proto, __u16 tot,
-					__u16 frag)
+static __always_inline void rp_ip4_fill(struct iphdr *ip, __u32 src, __u32 dst, __u8 proto, __u16 tot, __u16 frag)
 {
 	ip->version = 4;
 	ip->ihl = 5;
@@ -167,8 +166,7 @@ static __always_inline void rp_ip4_fill(struct iphdr *ip, __u32 src, __u32 dst, 
 	ip->check = rp_csum_fold(rp_sum_words(ip, sizeof(*ip)));
 }
 
-static __always_inline void rp_ip6_fill(struct ipv6hdr *ip6, const __u32 *src, const __u32 *dst, __u8 nh,
-					__u16 plen)
+static __always_inline void rp_ip6_fill(struct ipv6hdr *ip6, const __u32 *src, const __u32 *dst, __u8 nh, __u16 plen)
 {
 	__u32 *w = (__u32 *)ip6;
 	w[0] = bpf_htonl(0x60000000);
@@ -208,8 +206,8 @@ static __always_inline int rp_build_rst(void *buf, const struct rp_pkt *p)
 		struct rp_rst4 *r = buf;
 		rp_rst_tcp(&r->tcp, p);
 		rp_ip4_fill(&r->ip, p->daddr[3], p->saddr[3], RP_IPPROTO_TCP, sizeof(*r), 0x4000);
-		__u64 s = (p->daddr[3] & 0xffff) + (p->daddr[3] >> 16) + (p->saddr[3] & 0xffff) +
-			  (p->saddr[3] >> 16) + bpf_htons(RP_IPPROTO_TCP) + bpf_htons(sizeof(struct tcphdr));
+		__u64 s = (p->daddr[3] & 0xffff) + (p->daddr[3] >> 16) + (p->saddr[3] & 0xffff) + (p->saddr[3] >> 16) +
+			  bpf_htons(RP_IPPROTO_TCP) + bpf_htons(sizeof(struct tcphdr));
 		s += rp_sum_words(&r->tcp, sizeof(r->tcp));
 		r->tcp.check = rp_csum_fold(s);
 		return sizeof(*r);
@@ -217,8 +215,7 @@ static __always_inline int rp_build_rst(void *buf, const struct rp_pkt *p)
 	struct rp_rst6 *r = buf;
 	rp_rst_tcp(&r->tcp, p);
 	rp_ip6_fill(&r->ip6, p->daddr, p->saddr, RP_IPPROTO_TCP, sizeof(struct tcphdr));
-	__u64 s = rp_sum_addrs6(p->daddr, p->saddr) + bpf_htons(sizeof(struct tcphdr)) +
-		  bpf_htons(RP_IPPROTO_TCP);
+	__u64 s = rp_sum_addrs6(p->daddr, p->saddr) + bpf_htons(sizeof(struct tcphdr)) + bpf_htons(RP_IPPROTO_TCP);
 	s += rp_sum_words(&r->tcp, sizeof(r->tcp));
 	r->tcp.check = rp_csum_fold(s);
 	return sizeof(*r);
@@ -373,8 +370,8 @@ static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt
 /* ---------- tc ---------- */
 
 #ifndef TC_ACT_OK
-#define TC_ACT_OK 0
-#define TC_ACT_SHOT 2
+#define TC_ACT_OK	0
+#define TC_ACT_SHOT	2
 #define TC_ACT_REDIRECT 7
 #endif
 #define RP_PACKET_BROADCAST 1
@@ -422,7 +419,8 @@ static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_p
 			return RPC_DROP_REJECT_FAILED;
 		if (l3off && rp_swap_mac_skb(skb))
 			return RPC_DROP_REJECT_FAILED;
-		if (bpf_skb_store_bytes(skb, l3off, &r, p->family == 4 ? sizeof(struct rp_rst4) : sizeof(struct rp_rst6),
+		if (bpf_skb_store_bytes(skb, l3off, &r,
+					p->family == 4 ? sizeof(struct rp_rst4) : sizeof(struct rp_rst6),
 					RP_F_RECOMPUTE_CSUM))
 			return RPC_DROP_REJECT_FAILED;
 		return 0;

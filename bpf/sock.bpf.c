@@ -34,11 +34,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define RP_AF_INET 2
-#define RP_AF_INET6 10
-#define RP_SOCK_STREAM 1
-#define RP_SOCK_DGRAM 2
-#define RP_EPERM 1
+#define RP_AF_INET	2
+#define RP_AF_INET6	10
+#define RP_SOCK_STREAM	1
+#define RP_SOCK_DGRAM	2
+#define RP_EPERM	1
 #define RP_ECONNREFUSED 111
 /* cgroup2 nesting examined for the nearest named ancestor */
 #define RP_CG_MAX_LEVEL 16
@@ -51,28 +51,28 @@ struct {
 	__uint(max_entries, 1); /* the loader sets the number of applications */
 	__type(key, struct rp_app_key);
 	__type(value, __u32);
-} rp_apps SEC(".maps");
+} RP_MAP_APPS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
 	__type(key, __u64);
 	__type(value, __u32);
-} rp_cgroups SEC(".maps");
+} RP_MAP_CGROUPS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* the loader sets napps + 1 */
 	__type(key, __u32);
 	__type(value, struct rp_app_info);
-} rp_app_info SEC(".maps");
+} RP_MAP_APP_INFO SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rp_sock_config);
-} rp_sock_config SEC(".maps");
+} RP_MAP_SOCK_CONFIG SEC(".maps");
 
 /* Who is calling. */
 struct rp_ident {
@@ -402,8 +402,7 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 		 * sendmsg4 for every send() on an AF_INET6 socket connected to a
 		 * v4-mapped address (udpv6_sendmsg passes the peer to udp_sendmsg
 		 * as an explicit address). */
-		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ &&
-		    f.rport == bpf_ntohs(sk->dst_port)) {
+		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ && f.rport == bpf_ntohs(sk->dst_port)) {
 			__u32 peer[4];
 			if (v6) {
 				peer[0] = sk->dst_ip6[0];
@@ -525,8 +524,13 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	if (act == RP_SOCK_ALLOW && f.has_ports) {
 		struct rp_owner_key k;
 		struct rp_owner o = {
-			.app = id.app, .cgroup = id.cgroup, .uid = id.uid, .pid = id.pid,
-			.cookie = bpf_get_socket_cookie(sk), .ino = id.ino, .cgroup_id = id.cgroup_id,
+			.app = id.app,
+			.cgroup = id.cgroup,
+			.uid = id.uid,
+			.pid = id.pid,
+			.cookie = bpf_get_socket_cookie(sk),
+			.ino = id.ino,
+			.cgroup_id = id.cgroup_id,
 			.dev = id.dev,
 		};
 		rp_owner_key(&k, sk, &f);

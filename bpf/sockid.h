@@ -15,14 +15,14 @@ struct {
 	__uint(max_entries, RP_LISTENERS_MAX);
 	__type(key, struct rp_owner_key);
 	__type(value, struct rp_owner);
-} rp_listeners SEC(".maps");
+} RP_MAP_LISTENERS SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct rp_sk_mark);
-} rp_sk_marks SEC(".maps");
+} RP_MAP_SK_MARKS SEC(".maps");
 
 /* An `accept` / `receive` event: the identity of the local socket's owner,
  * by exact local address first, then by a wildcard bind.  Not found: the

@@ -18,6 +18,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "rampart_names.h"
 #include "rampart_types.h"
 
 /* At most this many continue/jump rules are reported per event (in order);
@@ -33,22 +34,22 @@
  * ICMP type when has_icmp.  Socket events that lack one of those set the
  * bit CLS_ABSENT(F_...) in `absent` (e.g. `network` has no addresses). */
 struct cls_fields {
-	__u32 laddr[4];    /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u32 laddr[4]; /* network order, IPv4 as ::ffff:a.b.c.d */
 	__u32 raddr[4];
-	__u32 iface;       /* the policy's interface id (0: not named in the policy) */
-	__u32 app;         /* application id (0: not named) */
-	__u32 cgroup;      /* cgroup value, preorder numbering (see policy.h) */
+	__u32 iface;  /* the policy's interface id (0: not named in the policy) */
+	__u32 app;    /* application id (0: not named) */
+	__u32 cgroup; /* cgroup value, preorder numbering (see policy.h) */
 	__u32 uid;
-	__u16 lport;       /* host order */
+	__u16 lport; /* host order */
 	__u16 rport;
-	__u16 icmp_type;   /* ICMP type t, or ICMPV6_TYPE_BASE + t for ICMPv6 */
-	__u16 absent;      /* CLS_ABSENT(f) bits: fields this event does not carry */
-	__u8 dir;          /* enum direction */
-	__u8 event;        /* enum event_type */
-	__u8 family;       /* 4 or 6 */
+	__u16 icmp_type; /* ICMP type t, or ICMPV6_TYPE_BASE + t for ICMPv6 */
+	__u16 absent;	 /* CLS_ABSENT(f) bits: fields this event does not carry */
+	__u8 dir;	 /* enum direction */
+	__u8 event;	 /* enum event_type */
+	__u8 family;	 /* 4 or 6 */
 	__u8 proto;
-	__u8 has_ports;    /* lport and rport carried (minus CLS_ABSENT bits) */
-	__u8 has_icmp;     /* icmp_type carried */
+	__u8 has_ports; /* lport and rport carried (minus CLS_ABSENT bits) */
+	__u8 has_icmp;	/* icmp_type carried */
 	__u8 has_app;
 	__u8 has_cgroup;
 	__u8 has_user;
@@ -60,20 +61,20 @@ struct cls_fields {
 /* ---------- output: the action of a final class ---------- */
 
 struct cls_record {
-	__u32 slot;        /* rule slot (policy rule id) of a continue/jump rule */
-	__u8 verdict;      /* VERDICT_CONTINUE or VERDICT_JUMP */
-	__u8 log;          /* log it (continue: always; jump: with `log`) */
+	__u32 slot;   /* rule slot (policy rule id) of a continue/jump rule */
+	__u8 verdict; /* VERDICT_CONTINUE or VERDICT_JUMP */
+	__u8 log;     /* log it (continue: always; jump: with `log`) */
 	__u16 pad;
 };
 
 /* Map cls_actions: ARRAY final class id -> cls_result. */
 struct cls_result {
-	__u32 slot;        /* deciding rule slot: rule id, or nrules + table for a table default */
-	__u32 entry;       /* index of the deciding entry in the flattened policy */
-	__u8 verdict;      /* VERDICT_ALLOW/DENY/REJECT/ASK */
-	__u8 log;          /* the deciding rule has `log` */
-	__u8 nrecords;     /* valid records[] */
-	__u8 overflow;     /* more than CLS_MAX_RECORDS continue/jump rules matched */
+	__u32 slot;    /* deciding rule slot: rule id, or nrules + table for a table default */
+	__u32 entry;   /* index of the deciding entry in the flattened policy */
+	__u8 verdict;  /* VERDICT_ALLOW/DENY/REJECT/ASK */
+	__u8 log;      /* the deciding rule has `log` */
+	__u8 nrecords; /* valid records[] */
+	__u8 overflow; /* more than CLS_MAX_RECORDS continue/jump rules matched */
 	struct cls_record records[CLS_MAX_RECORDS];
 };
 
@@ -84,23 +85,23 @@ struct cls_result {
  * (right); the last inner node is the root.  Fields often named together
  * by one rule are combined first, so their classes stay few. */
 #define CLS_LEAVES F_COUNT
-#define CLS_INNER (F_COUNT - 1)
-#define CLS_NODES (CLS_LEAVES + CLS_INNER)
-#define CLS_ROOT (CLS_NODES - 1)
-#define CLS_TREE_INIT                                                    \
-	{                                                                \
-		{ F_RADDR, F_RPORT },    /* 13: remote side */           \
-		{ F_LADDR, F_LPORT },    /* 14: local side */            \
-		{ F_DIR, F_PROTO },      /* 15 */                        \
-		{ F_EVENT, F_FAMILY },   /* 16 */                        \
-		{ F_APP, F_CGROUP },     /* 17 */                        \
-		{ F_USER, F_IFACE },     /* 18 */                        \
-		{ 13, 15 },              /* 19: remote + dir/proto */    \
-		{ 14, F_ICMPTYPE },      /* 20 */                        \
-		{ 16, 17 },              /* 21 */                        \
-		{ 19, 20 },              /* 22: addresses, ports, proto */ \
-		{ 21, 18 },              /* 23: who */                   \
-		{ 22, 23 },              /* 24: root */                  \
+#define CLS_INNER  (F_COUNT - 1)
+#define CLS_NODES  (CLS_LEAVES + CLS_INNER)
+#define CLS_ROOT   (CLS_NODES - 1)
+#define CLS_TREE_INIT                                                            \
+	{                                                                        \
+		{ F_RADDR, F_RPORT },	       /* 13: remote side */             \
+			{ F_LADDR, F_LPORT },  /* 14: local side */              \
+			{ F_DIR, F_PROTO },    /* 15 */                          \
+			{ F_EVENT, F_FAMILY }, /* 16 */                          \
+			{ F_APP, F_CGROUP },   /* 17 */                          \
+			{ F_USER, F_IFACE },   /* 18 */                          \
+			{ 13, 15 },	       /* 19: remote + dir/proto */      \
+			{ 14, F_ICMPTYPE },    /* 20 */                          \
+			{ 16, 17 },	       /* 21 */                          \
+			{ 19, 20 },	       /* 22: addresses, ports, proto */ \
+			{ 21, 18 },	       /* 23: who */                     \
+			{ 22, 23 },	       /* 24: root */                    \
 	}
 
 /* ---------- classes and maps ---------- */
@@ -135,11 +136,11 @@ struct cls_class {
 	__u32 flags;
 	__u32 sid;
 	__u32 minwild;
-	__u32 below;       /* projected pairs only (else CLS_NONE) */
+	__u32 below; /* projected pairs only (else CLS_NONE) */
 };
 
-#define CLS_PROJ 0x80000000u /* cls_pair_key.node: a pair of projections */
-#define CLS_NONE 0xffffffffu
+#define CLS_PROJ     0x80000000u /* cls_pair_key.node: a pair of projections */
+#define CLS_NONE     0xffffffffu
 #define CLS_F_WILD   0x1
 #define CLS_F_SHARED 0x2
 
@@ -155,15 +156,15 @@ struct cls_class {
  * carried" is cls_config.absent[f]. */
 struct cls_prefix_key {
 	__u32 prefixlen;
-	__u8 data[20];     /* bytes after data[16] are always zero */
+	__u8 data[20]; /* bytes after data[16] are always zero */
 };
 
 /* Map cls_pairs: HASH (node, left class id, right class id) -> class of
  * node, only for pairs whose class differs from the fallback above. */
 struct cls_pair_key {
-	__u32 node;        /* inner node, CLS_LEAVES.. */
-	__u32 a;           /* left child class id */
-	__u32 b;           /* right child class id */
+	__u32 node; /* inner node, CLS_LEAVES.. */
+	__u32 a;    /* left child class id */
+	__u32 b;    /* right child class id */
 };
 
 /* Map cls_info: ARRAY cls_config.info_base[node] + class id -> the class
@@ -171,15 +172,27 @@ struct cls_pair_key {
 
 /* Map cls_config: ARRAY, one entry. */
 struct cls_config {
-	__u32 ready;                 /* 1 once the tables are written */
-	__u32 nrules;                /* slot base of table defaults */
-	__u32 base[F_COUNT];         /* interval fields: see cls_values */
+	__u32 ready;	     /* 1 once the tables are written */
+	__u32 nrules;	     /* slot base of table defaults */
+	__u32 base[F_COUNT]; /* interval fields: see cls_values */
 	__u32 clamp[F_COUNT];
 	struct cls_class absent[F_COUNT]; /* prefix fields: the class of "not carried" */
-	__u32 info_base[CLS_NODES];  /* inner nodes: see cls_info */
+	__u32 info_base[CLS_NODES];	  /* inner nodes: see cls_info */
 };
 
 /* Which fields use cls_prefixes (the others use cls_values). */
 #define CLS_IS_PREFIX_FIELD(f) ((f) == F_LADDR || (f) == F_RADDR || (f) == F_USER)
+
+/* ---------- the layouts, as both compilers (clang -target bpf and the
+ * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
+
+_Static_assert(sizeof(struct cls_fields) == 68 && _Alignof(struct cls_fields) == 4, "struct cls_fields layout");
+_Static_assert(sizeof(struct cls_record) == 8 && _Alignof(struct cls_record) == 4, "struct cls_record layout");
+_Static_assert(sizeof(struct cls_result) == 140 && _Alignof(struct cls_result) == 4, "struct cls_result layout");
+_Static_assert(sizeof(struct cls_class) == 28 && _Alignof(struct cls_class) == 4, "struct cls_class layout");
+_Static_assert(sizeof(struct cls_prefix_key) == 24 && _Alignof(struct cls_prefix_key) == 4,
+	       "struct cls_prefix_key layout");
+_Static_assert(sizeof(struct cls_pair_key) == 12 && _Alignof(struct cls_pair_key) == 4, "struct cls_pair_key layout");
+_Static_assert(sizeof(struct cls_config) == 576 && _Alignof(struct cls_config) == 4, "struct cls_config layout");
 
 #endif

@@ -5,7 +5,7 @@
  * same bytes mean the same thing on both sides and in pinned maps that
  * outlive the program that created them.
  *
- * Map names (pinned under --pin-dir with these names): see docs/datapath.md.
+ * Map names: include/rampart_names.h (pinned under DIR/maps by those names).
  */
 #ifndef RAMPART_MAPS_H
 #define RAMPART_MAPS_H
@@ -13,12 +13,13 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "rampart_names.h"
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
 #define RP_ABI_VERSION 3
 
-/* ---------- modes (SPEC 4) ---------- */
+/* ---------- modes (docs/operations.md) ---------- */
 
 enum rp_mode {
 	RP_MODE_ENFORCING = 0, /* the policy judges new flows */
@@ -31,12 +32,12 @@ enum rp_mode {
 /* Why the mode last changed (rp_config.mode_reason), shown by `status`. */
 enum rp_mode_reason {
 	RP_REASON_NONE = 0,
-	RP_REASON_BOOT,         /* rampart boot */
+	RP_REASON_BOOT,		/* rampart boot */
 	RP_REASON_BOOT_TIMEOUT, /* the kernel opened by itself: no policy within the boot timeout */
-	RP_REASON_APPLY,        /* rampart apply */
-	RP_REASON_STOP,         /* rampart stop */
-	RP_REASON_SHUTDOWN,     /* rampart shutdown */
-	RP_REASON_DAEMON,       /* rampart daemon (start or reload) */
+	RP_REASON_APPLY,	/* rampart apply */
+	RP_REASON_STOP,		/* rampart stop */
+	RP_REASON_SHUTDOWN,	/* rampart shutdown */
+	RP_REASON_DAEMON,	/* rampart daemon (start or reload) */
 	RP_REASON_COUNT
 };
 
@@ -50,11 +51,11 @@ enum rp_ct_state {
 	CT_TCP_SYN_RECV,    /* responder answered SYN-ACK (or simultaneous open) */
 	CT_TCP_ESTABLISHED, /* originator ACKed the SYN-ACK */
 	CT_TCP_FIN_WAIT,    /* one side sent FIN */
-	CT_TCP_CLOSING,     /* both sides sent FIN, last ACK pending */
+	CT_TCP_CLOSING,	    /* both sides sent FIN, last ACK pending */
 	CT_TCP_TIME_WAIT,   /* both FINs acknowledged */
-	CT_TCP_CLOSED,      /* RST seen */
-	CT_UDP,             /* UDP (and SCTP/UDPLite/other IP protocols) pseudo-flow */
-	CT_ICMP,            /* ICMP/ICMPv6 echo pseudo-flow */
+	CT_TCP_CLOSED,	    /* RST seen */
+	CT_UDP,		    /* UDP (and SCTP/UDPLite/other IP protocols) pseudo-flow */
+	CT_ICMP,	    /* ICMP/ICMPv6 echo pseudo-flow */
 	CT_STATE_COUNT
 };
 
@@ -74,11 +75,14 @@ struct ct_key {
 };
 
 /* ct_value.flags */
-#define CT_F_ORIG_IS_A   0x01 /* endpoint a started the flow */
-#define CT_F_REPLIED     0x02 /* a packet from the responder was seen */
-#define CT_F_FIN_ORIG    0x04 /* originator sent FIN */
-#define CT_F_FIN_REPLY   0x08 /* responder sent FIN */
-#define CT_F_NO_ROOM     0x10 /* earned rp_conntrack but found it full (counted once) */
+#define CT_F_ORIG_IS_A 0x01 /* endpoint a started the flow */
+#define CT_F_REPLIED   0x02 /* a packet from the responder was seen */
+#define CT_F_FIN_ORIG  0x04 /* originator sent FIN */
+#define CT_F_FIN_REPLY 0x08 /* responder sent FIN */
+/* a forwarded flow judged as it arrived (ifindex), tracked as it left:
+ * its tuple after NAT (no rule of its own) */
+#define CT_F_FORWARDED 0x10
+#define CT_F_NO_ROOM   0x20 /* earned rp_conntrack but found it full (counted once) */
 
 /* ct_tcp_peer.flags */
 #define CT_TP_SEEN       0x01 /* this endpoint sent a segment: the fields below are set */
@@ -105,13 +109,13 @@ struct ct_tcp_peer {
 struct ct_value {
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed when it moved >= 1 s */
 	__u64 created_ns;
-	__u32 rule_slot;    /* the rule that allowed the flow (RP_SLOT_NONE: implicit/mode) */
-	__u32 ifindex;      /* where the first packet was seen */
-	__u8 state;         /* enum rp_ct_state */
-	__u8 flags;         /* CT_F_* */
-	__u8 dir;           /* enum direction of the judged event */
-	__u8 event;         /* enum event_type of the judged event */
-	__u8 family;        /* 4 or 6 */
+	__u32 rule_slot; /* the rule that allowed the flow (RP_SLOT_NONE: implicit/mode) */
+	__u32 ifindex;	 /* where the first packet was seen */
+	__u8 state;	 /* enum rp_ct_state */
+	__u8 flags;	 /* CT_F_* */
+	__u8 dir;	 /* enum direction of the judged event */
+	__u8 event;	 /* enum event_type of the judged event */
+	__u8 family;	 /* 4 or 6 */
 	__u8 pad[3];
 	struct ct_tcp_peer tcp[2]; /* TCP: endpoint a of the key, endpoint b */
 };
@@ -135,16 +139,19 @@ struct ct_value {
  * CPU may keep passing that flow's packets for up to a second. */
 #define RP_CT_GEN_SLOTS 4096
 
-/* skb->mark of a reject answer built by a tc program on its way back (it
- * crosses another rampart hook: out of the interface it came in on, or
- * into the local stack): that hook lets it pass once and clears the mark.
- * Only a TCP RST or an ICMP error carrying it is let through. */
+/* skb->mark of a reject answer built by a tc program on its way back: it
+ * crosses more rampart hooks (out of the interface it came in on and, on a
+ * bridge, out of the port; or into the local stack), which let it pass.
+ * Only a TCP RST or an ICMP error carrying it is let through; the mark goes
+ * when the packet leaves the network namespace. */
 #define RP_ANSWER_MARK 0x52505254u /* "RPRT" */
 
 /* ---------- configuration (map rp_config, one entry) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
-#define RP_CFG_F_REJECTS  0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_JUDGE_UNATTACHED \
+	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
+#define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 
 struct rp_config {
 	__u32 mode;             /* enum rp_mode */
@@ -154,10 +161,10 @@ struct rp_config {
 	__u32 wan_ifindex;      /* with RP_CFG_F_HAVE_WAN */
 	__u32 flags;            /* RP_CFG_F_* */
 	__u64 timeout_ns[CT_STATE_COUNT]; /* idle timeout per conntrack state */
-	__u64 sweep_interval_ns;          /* conntrack sweeper period (0: 5 s) */
-	__u64 boot_deadline_ns; /* RP_MODE_BOOT: bpf_ktime_get_ns() when boot ends (0: never) */
-	__u32 boot_fail_closed; /* after the deadline: 0 -> open, 1 -> keep blocking inbound */
-	__u32 generation;       /* bumped by every apply (informational) */
+	__u64 sweep_interval_ns;	  /* conntrack sweeper period (0: 5 s) */
+	__u64 boot_deadline_ns;		  /* RP_MODE_BOOT: bpf_ktime_get_ns() when boot ends (0: never) */
+	__u32 boot_fail_closed;		  /* after the deadline: 0 -> open, 1 -> keep blocking inbound */
+	__u32 generation;		  /* bumped by every apply (informational) */
 	/* when and why the mode last changed: CLOCK_BOOTTIME ns (BPF can read
 	 * it: bpf_ktime_get_boot_ns(); `status` converts it to wall time) and
 	 * enum rp_mode_reason.  Written by whoever writes mode. */
@@ -167,12 +174,12 @@ struct rp_config {
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
-#define RP_TO_SYN_SENT   120
-#define RP_TO_SYN_RECV   60
-#define RP_TO_FIN_WAIT   120
-#define RP_TO_CLOSING    60
-#define RP_TO_TIME_WAIT  120
-#define RP_TO_CLOSED     10
+#define RP_TO_SYN_SENT	120
+#define RP_TO_SYN_RECV	60
+#define RP_TO_FIN_WAIT	120
+#define RP_TO_CLOSING	60
+#define RP_TO_TIME_WAIT 120
+#define RP_TO_CLOSED	10
 
 /* ---------- interfaces (map rp_ifaces: HASH rp_iface_key -> rp_iface) ---------- */
 
@@ -185,7 +192,7 @@ struct rp_iface_key {
 };
 
 /* rp_iface.flags */
-#define RP_IFF_JUDGES    0x01 /* rampart's ingress program judges new flows arriving here */
+#define RP_IFF_JUDGES	 0x01 /* rampart's ingress program judges new flows arriving here */
 #define RP_IFF_ELSEWHERE 0x02 /* frames of this VLAN are judged by the VLAN device's own programs: pass */
 
 /* The logical interface a frame belongs to: the device itself, the bridge
@@ -193,10 +200,27 @@ struct rp_iface_key {
  * tagged frame (docs/datapath.md, "Which program runs where").  Absent:
  * the device itself, not named by the policy, no flags. */
 struct rp_iface {
-	__u32 id;       /* the policy's interface id of the logical interface (0: not named) */
-	__u32 ifindex;  /* the logical interface: direction (wan) and conntrack use it */
-	__u32 flags;    /* RP_IFF_* */
+	__u32 id;      /* the policy's interface id of the logical interface (0: not named) */
+	__u32 ifindex; /* the logical interface: direction (wan) and conntrack use it */
+	__u32 flags;   /* RP_IFF_* */
 	__u32 pad;
+};
+
+/* Map rp_ifsel: ARRAY, one entry, written by apply, read by user space
+ * only: which interfaces the loaded policy covers, so that an interface
+ * that appears later (rampart daemon follows rtnetlink) or a later apply
+ * without --iface is judged the same way, and `status` can say what is
+ * not protected.  Names are NUL-padded. */
+#define RP_IFSEL_MAX  64
+#define RP_IFNAME_LEN 16
+struct rp_ifsel {
+	__u32 all;	    /* no --iface: every interface but lo, also ones that appear later */
+	__u32 npatterns;    /* --iface names and patterns (fnmatch) */
+	__u32 nnames;	    /* the policy's interface names and patterns: ids by policy_iface_id() */
+	__u32 ingress_hook; /* option ingress-hook */
+	char wan[RP_IFNAME_LEN];
+	char patterns[RP_IFSEL_MAX][RP_IFNAME_LEN];
+	char names[RP_IFSEL_MAX][RP_IFNAME_LEN];
 };
 
 /* ---------- per-rule records ---------- */
@@ -208,9 +232,9 @@ struct rp_iface {
 
 /* Map rp_rule_stats: PERCPU_ARRAY slot -> rp_rule_stats. */
 struct rp_rule_stats {
-	__u64 packets;     /* new flows / packets judged by this rule */
+	__u64 packets; /* new flows / packets judged by this rule */
 	__u64 bytes;
-	__u64 logged;      /* log events emitted */
+	__u64 logged;	   /* log events emitted */
 	__u64 log_dropped; /* log events suppressed by the rate limit or a full ring */
 };
 
@@ -231,26 +255,26 @@ struct rp_rate_bucket {
 /* Map rp_rules: ARRAY slot -> metadata, written by the loader so that
  * `rampart rules/status/log` work from the pins alone. */
 struct rp_rule_meta {
-	char file[RP_FILE_LEN];    /* source file ("" for an implicit table default) */
+	char file[RP_FILE_LEN]; /* source file ("" for an implicit table default) */
 	char table[RP_TABLE_LEN];
-	char text[RP_TEXT_LEN];    /* the rule as written, or "default VERDICT" */
-	__u32 line;                /* 0 for a table default */
-	__u32 verdict;             /* enum verdict */
+	char text[RP_TEXT_LEN]; /* the rule as written, or "default VERDICT" */
+	__u32 line;		/* 0 for a table default */
+	__u32 verdict;		/* enum verdict */
 	__u32 table_idx;
-	__u32 rule_id;             /* policy rule id, RP_SLOT_NONE for a default */
-	__u32 log;                 /* 1 when the rule has `log` */
-	__u32 valid;               /* 1 when the slot is in use */
+	__u32 rule_id; /* policy rule id, RP_SLOT_NONE for a default */
+	__u32 log;     /* 1 when the rule has `log` */
+	__u32 valid;   /* 1 when the slot is in use */
 };
 
 /* Map rp_policy_info: ARRAY, one entry. */
 struct rp_policy_info {
 	char path[256];
 	__u8 sha256[32];
-	__u64 load_time_ns;  /* CLOCK_REALTIME of the apply */
+	__u64 load_time_ns; /* CLOCK_REALTIME of the apply */
 	__u32 nrules;
 	__u32 ntables;
-	__u32 nslots;        /* nrules + ntables */
-	__u32 abi_version;   /* RP_ABI_VERSION */
+	__u32 nslots;	   /* nrules + ntables */
+	__u32 abi_version; /* RP_ABI_VERSION */
 	__u32 generation;
 	__u32 pad;
 };
@@ -259,32 +283,32 @@ struct rp_policy_info {
 
 enum rp_counter {
 	/* passes */
-	RPC_PASS_FLOW = 0,      /* packet of a tracked flow */
-	RPC_PASS_RELATED,       /* ICMP error matching a tracked flow */
-	RPC_PASS_NONIP,         /* not IPv4/IPv6 (ARP, LLDP, ...) */
-	RPC_PASS_IMPLICIT_ND,   /* ICMPv6 neighbour discovery, hop limit 255 */
-	RPC_PASS_MODE_OPEN,     /* mode open */
-	RPC_PASS_FRAG,          /* non-first fragment of an allowed first fragment */
-	RPC_NEW_ALLOW,          /* new flow allowed by the policy */
-	RPC_NEW_DENY,           /* new flow denied */
-	RPC_NEW_REJECT,         /* new flow rejected (answer built and sent) */
-	RPC_NEW_ASK,            /* new flow reached `ask` (ask-default applied) */
-	RPC_NEW_BOOT_OUT,       /* boot mode: outbound flow allowed */
+	RPC_PASS_FLOW = 0,    /* packet of a tracked flow */
+	RPC_PASS_RELATED,     /* ICMP error matching a tracked flow */
+	RPC_PASS_NONIP,	      /* not IPv4/IPv6 (ARP, LLDP, ...) */
+	RPC_PASS_IMPLICIT_ND, /* ICMPv6 neighbour discovery, hop limit 255 */
+	RPC_PASS_MODE_OPEN,   /* mode open */
+	RPC_PASS_FRAG,	      /* non-first fragment of an allowed first fragment */
+	RPC_NEW_ALLOW,	      /* new flow allowed by the policy */
+	RPC_NEW_DENY,	      /* new flow denied */
+	RPC_NEW_REJECT,	      /* new flow rejected (answer built and sent) */
+	RPC_NEW_ASK,	      /* new flow reached `ask` (ask-default applied) */
+	RPC_NEW_BOOT_OUT,     /* boot mode: outbound flow allowed */
 	/* drops: malformed / evasive */
-	RPC_DROP_TRUNC_L2,      /* Ethernet/VLAN header cut short */
-	RPC_DROP_VLAN_DEPTH,    /* more than RP_MAX_VLAN tags */
-	RPC_DROP_TRUNC_L3,      /* IPv4/IPv6 header cut short */
-	RPC_DROP_BAD_VERSION,   /* IP version does not match the ethertype */
-	RPC_DROP_BAD_IHL,       /* IPv4 IHL < 5 */
-	RPC_DROP_BAD_LEN,       /* IP total/payload length smaller than the header or larger than the frame */
-	RPC_DROP_EXT_CHAIN,     /* IPv6 extension chain longer than RP_MAX_EXTHDR */
-	RPC_DROP_TRUNC_L4,      /* TCP/UDP/ICMP header cut short */
-	RPC_DROP_TCP_DOFF,      /* TCP data offset < 5 */
-	RPC_DROP_TCP_FLAGS,     /* impossible TCP flag set */
-	RPC_DROP_UDP_LEN,       /* UDP length field inconsistent */
-	RPC_DROP_FRAG_TINY,     /* first fragment without the whole transport header */
-	RPC_DROP_FRAG_OVERLAP,  /* non-first fragment overlapping the transport header */
-	RPC_DROP_FRAG_ORPHAN,   /* non-first fragment of no allowed first fragment */
+	RPC_DROP_TRUNC_L2,     /* Ethernet/VLAN header cut short */
+	RPC_DROP_VLAN_DEPTH,   /* more than RP_MAX_VLAN tags */
+	RPC_DROP_TRUNC_L3,     /* IPv4/IPv6 header cut short */
+	RPC_DROP_BAD_VERSION,  /* IP version does not match the ethertype */
+	RPC_DROP_BAD_IHL,      /* IPv4 IHL < 5 */
+	RPC_DROP_BAD_LEN,      /* IP total/payload length smaller than the header or larger than the frame */
+	RPC_DROP_EXT_CHAIN,    /* IPv6 extension chain longer than RP_MAX_EXTHDR */
+	RPC_DROP_TRUNC_L4,     /* TCP/UDP/ICMP header cut short */
+	RPC_DROP_TCP_DOFF,     /* TCP data offset < 5 */
+	RPC_DROP_TCP_FLAGS,    /* impossible TCP flag set */
+	RPC_DROP_UDP_LEN,      /* UDP length field inconsistent */
+	RPC_DROP_FRAG_TINY,    /* first fragment without the whole transport header */
+	RPC_DROP_FRAG_OVERLAP, /* non-first fragment overlapping the transport header */
+	RPC_DROP_FRAG_ORPHAN,  /* non-first fragment of no allowed first fragment */
 	/* drops: state */
 	RPC_DROP_INVALID,       /* cannot start a flow and belongs to none */
 	RPC_DROP_INVALID_STATE, /* impossible in the flow's TCP state */
@@ -294,31 +318,34 @@ enum rp_counter {
 	RPC_DROP_BOOT_IN,       /* boot mode: new inbound flow */
 	RPC_DROP_REJECT_FAILED, /* reject could not build or send the answer: dropped */
 	/* logging */
-	RPC_LOG_RATE_LIMITED,   /* log events suppressed by the per-rule rate limit */
-	RPC_LOG_RING_FULL,      /* log events lost because the ring buffer was full */
+	RPC_LOG_RATE_LIMITED, /* log events suppressed by the per-rule rate limit */
+	RPC_LOG_RING_FULL,    /* log events lost because the ring buffer was full */
 	RPC_LOG_SENT,
 	/* conntrack housekeeping */
-	RPC_CT_EXPIRED,         /* entries removed because they timed out */
+	RPC_CT_EXPIRED, /* entries removed because they timed out */
 	/* boot protection */
-	RPC_PASS_BOOT_DHCP,     /* boot mode: inbound DHCP/DHCPv6 reply to a client (not tracked) */
+	RPC_PASS_BOOT_DHCP, /* boot mode: inbound DHCP/DHCPv6 reply to a client (not tracked) */
 	/* socket hooks (bpf/sock.bpf.c) */
-	RPC_SOCK_ALLOW,         /* socket event allowed */
-	RPC_SOCK_DENY,          /* socket event denied (EPERM) */
-	RPC_SOCK_REJECT,        /* socket event rejected (ECONNREFUSED) */
-	RPC_NEW_SOCK_JUDGED,    /* new outbound flow of a socket already allowed at connect/sendto: not judged again */
+	RPC_SOCK_ALLOW,	     /* socket event allowed */
+	RPC_SOCK_DENY,	     /* socket event denied (EPERM) */
+	RPC_SOCK_REJECT,     /* socket event rejected (ECONNREFUSED) */
+	RPC_NEW_SOCK_JUDGED, /* new outbound flow of a socket already allowed at connect/sendto: not judged again */
 	/* devices and forwarding (docs/datapath.md, "Which program runs where") */
-	RPC_NEW_FORWARDED,      /* forwarded flow judged at its ingress interface, tracked as it leaves (NAT) */
-	RPC_PASS_VLAN_ELSEWHERE,/* tagged frame of a VLAN device that has its own programs */
-	RPC_REJECT_STRAY,       /* TCP segment of no flow to a rejected port: answered with RST */
+	RPC_NEW_FORWARDED,	     /* forwarded flow judged at its ingress interface, tracked as it leaves (NAT) */
+	RPC_PASS_VLAN_ELSEWHERE,     /* tagged frame of a VLAN device that has its own programs */
+	RPC_REJECT_STRAY,	     /* TCP segment of no flow to a rejected port: answered with RST */
 	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
-	RPC_PASS_ANSWER,        /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
-	RPC_DROP_REJECT_RATE,   /* reject not answered: over reject-rate on this CPU (dropped) */
+	RPC_PASS_ANSWER, /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
+	/* interfaces not (yet) attached: the network namespace's SK_LOOKUP hook (bpf/boot.bpf.c) */
+	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
+	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
+	RPC_DROP_REJECT_RATE, /* reject not answered: over reject-rate on this CPU (dropped) */
 	/* state under attack (docs/datapath.md, "Under attack") */
-	RPC_DROP_TCP_WINDOW,    /* TCP SYN/FIN/RST or handshake segment outside the window: dropped, state unchanged */
-	RPC_PASS_TCP_RST_IGNORED, /* RST in the window but not at the expected sequence number: passed, state unchanged */
-	RPC_PASS_TCP_SYN_IGNORED, /* SYN on a synchronized connection: passed (the endpoint answers), state unchanged */
-	RPC_CT_PRESSURE,        /* sweeps that found the half-open table at least half full (short timeouts) */
-	RPC_CT_ESTABLISHED_FULL,/* established flow that found rp_conntrack full: it stays in rp_ct_new */
+	RPC_DROP_TCP_WINDOW,	  /* TCP segment outside the window: dropped, state unchanged */
+	RPC_PASS_TCP_RST_IGNORED, /* RST in the window but not at the expected sequence number: passed, unchanged */
+	RPC_PASS_TCP_SYN_IGNORED, /* SYN on a synchronized connection: passed (the endpoint answers), unchanged */
+	RPC_CT_PRESSURE,	  /* sweeps that found the half-open table at least half full (short timeouts) */
+	RPC_CT_ESTABLISHED_FULL,  /* established flow that found rp_conntrack full: it stays in rp_ct_new */
 	RPC_COUNTER_COUNT
 };
 
@@ -328,32 +355,32 @@ enum rp_log_kind {
 	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
 };
 
-#define RP_LOGF_EGRESS  0x01 /* seen at tc egress (else XDP ingress) */
-#define RP_LOGF_RECORD  0x02 /* a continue/jump rule (did not decide) */
-#define RP_LOGF_ASK     0x04 /* the rule said ask; verdict is the ask-default applied */
-#define RP_LOGF_SOCKET  0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
-#define RP_LOGF_OWNER   0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+#define RP_LOGF_EGRESS 0x01 /* seen at tc egress (else XDP ingress) */
+#define RP_LOGF_RECORD 0x02 /* a continue/jump rule (did not decide) */
+#define RP_LOGF_ASK    0x04 /* the rule said ask; verdict is the ask-default applied */
+#define RP_LOGF_SOCKET 0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
+#define RP_LOGF_OWNER  0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
 
 struct rp_log_event {
-	__u64 time_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-	__u32 rule_slot;    /* see RP_SLOT_NONE */
+	__u64 time_ns;	 /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 rule_slot; /* see RP_SLOT_NONE */
 	__u32 ifindex;
 	__u32 iface_id;
-	__u32 missed;       /* events of this rule suppressed since the last one sent */
-	__u8 kind;          /* enum rp_log_kind */
-	__u8 verdict;       /* enum verdict: the rule's verdict (applied verdict for ask) */
-	__u8 event;         /* enum event_type */
-	__u8 dir;           /* enum direction */
-	__u8 family;        /* 4 or 6 */
+	__u32 missed; /* events of this rule suppressed since the last one sent */
+	__u8 kind;    /* enum rp_log_kind */
+	__u8 verdict; /* enum verdict: the rule's verdict (applied verdict for ask) */
+	__u8 event;   /* enum event_type */
+	__u8 dir;     /* enum direction */
+	__u8 family;  /* 4 or 6 */
 	__u8 proto;
-	__u8 icmp_type;     /* ICMP/ICMPv6 only */
+	__u8 icmp_type; /* ICMP/ICMPv6 only */
 	__u8 icmp_code;
-	__u16 lport;        /* host order; tcp/udp only */
+	__u16 lport; /* host order; tcp/udp only */
 	__u16 rport;
-	__u8 flags;         /* RP_LOGF_* */
+	__u8 flags; /* RP_LOGF_* */
 	__u8 tcp_flags;
 	__u16 pad;
-	__u32 laddr[4];     /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u32 laddr[4]; /* network order, IPv4 as ::ffff:a.b.c.d */
 	__u32 raddr[4];
 	/* socket events (RP_LOGF_SOCKET), and accept/receive with a known owner */
 	__u64 cgroup_id;
@@ -368,5 +395,25 @@ struct rp_log_event {
 /* ---------- conntrack sweeper (map rp_sweeper: ARRAY, one entry) ---------- */
 
 /* Defined in the BPF program only (it embeds struct bpf_timer). */
+
+/* ---------- the layouts, as both compilers (clang -target bpf and the
+ * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
+
+_Static_assert(sizeof(struct ct_key) == 40 && _Alignof(struct ct_key) == 4, "struct ct_key layout");
+_Static_assert(sizeof(struct ct_tcp_peer) == 20 && _Alignof(struct ct_tcp_peer) == 4, "struct ct_tcp_peer layout");
+_Static_assert(sizeof(struct ct_value) == 72 && _Alignof(struct ct_value) == 8, "struct ct_value layout");
+_Static_assert(sizeof(struct rp_config) == 144 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
+_Static_assert(sizeof(struct rp_iface_key) == 8 && _Alignof(struct rp_iface_key) == 4, "struct rp_iface_key layout");
+_Static_assert(sizeof(struct rp_iface) == 16 && _Alignof(struct rp_iface) == 4, "struct rp_iface layout");
+_Static_assert(sizeof(struct rp_ifsel) == 16 + RP_IFNAME_LEN * (1 + 2 * RP_IFSEL_MAX) && _Alignof(struct rp_ifsel) == 4,
+	       "struct rp_ifsel layout");
+_Static_assert(sizeof(struct rp_rule_stats) == 32 && _Alignof(struct rp_rule_stats) == 8,
+	       "struct rp_rule_stats layout");
+_Static_assert(sizeof(struct rp_rate_bucket) == 24 && _Alignof(struct rp_rate_bucket) == 8,
+	       "struct rp_rate_bucket layout");
+_Static_assert(sizeof(struct rp_rule_meta) == 472 && _Alignof(struct rp_rule_meta) == 4, "struct rp_rule_meta layout");
+_Static_assert(sizeof(struct rp_policy_info) == 320 && _Alignof(struct rp_policy_info) == 8,
+	       "struct rp_policy_info layout");
+_Static_assert(sizeof(struct rp_log_event) == 96 && _Alignof(struct rp_log_event) == 8, "struct rp_log_event layout");
 
 #endif

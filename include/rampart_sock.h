@@ -9,6 +9,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "rampart_names.h"
 
 /* Map rp_apps: HASH executable identity -> app id (1..N, the policy's
  * numbering).  dev is the kernel's encoding of the file system's device
@@ -30,7 +31,7 @@ struct rp_app_info {
 	__u64 ino;
 	__u64 size;
 	__u32 dev;
-	__u32 present;     /* 1: the file existed at apply (else it matches nothing) */
+	__u32 present; /* 1: the file existed at apply (else it matches nothing) */
 };
 
 /* Map rp_cgroups: HASH cgroup id (the cgroup2 directory's inode number) ->
@@ -39,9 +40,9 @@ struct rp_app_info {
 /* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
 #define RP_ANCESTRY_MAX_DEPTH 8
 struct rp_sock_config {
-	__u32 ancestry;    /* option ancestry on: judge `network` for each ancestor too */
-	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
-	__u32 ready;       /* 1 once the loader filled rp_apps / rp_cgroups */
+	__u32 ancestry;	 /* option ancestry on: judge `network` for each ancestor too */
+	__u32 max_depth; /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
+	__u32 ready;	 /* 1 once the loader filled rp_apps / rp_cgroups */
 	__u32 pad;
 };
 
@@ -52,20 +53,20 @@ struct rp_sock_config {
  * ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::). */
 struct rp_owner_key {
 	__u32 addr[4];
-	__u16 port;        /* host order */
+	__u16 port; /* host order */
 	__u8 proto;
 	__u8 pad;
 };
 
 struct rp_owner {
-	__u32 app;         /* app id in the policy that was in force at bind (0: not named) */
-	__u32 cgroup;      /* cgroup value (0: no named ancestor) */
+	__u32 app;    /* app id in the policy that was in force at bind (0: not named) */
+	__u32 cgroup; /* cgroup value (0: no named ancestor) */
 	__u32 uid;
-	__u32 pid;         /* tgid of the process that bound */
-	__u64 cookie;      /* the socket's cookie: release removes only its own entry */
+	__u32 pid;    /* tgid of the process that bound */
+	__u64 cookie; /* the socket's cookie: release removes only its own entry */
 	/* raw identity, so that a new apply can renumber app and cgroup */
-	__u64 ino;         /* executable */
-	__u64 cgroup_id;   /* the process's cgroup */
+	__u64 ino;	 /* executable */
+	__u64 cgroup_id; /* the process's cgroup */
 	__u32 dev;
 	__u32 pad;
 };
@@ -77,10 +78,10 @@ struct rp_owner {
  * marked; tc egress then lets the flow's first packet start a conntrack
  * entry without judging it again (one judgement per flow). */
 struct rp_sk_mark {
-	__u32 slot;        /* the rule that allowed it (RP_SLOT_NONE: none) */
-	__u8 event;        /* EVENT_CONNECT or EVENT_SEND */
-	__u8 allowed;      /* 1: the socket's outbound traffic was allowed at the socket */
-	__u8 owns;         /* 1: `owner` is this socket's entry in rp_listeners */
+	__u32 slot;   /* the rule that allowed it (RP_SLOT_NONE: none) */
+	__u8 event;   /* EVENT_CONNECT or EVENT_SEND */
+	__u8 allowed; /* 1: the socket's outbound traffic was allowed at the socket */
+	__u8 owns;    /* 1: `owner` is this socket's entry in rp_listeners */
 	__u8 pad;
 	/* the release hook cannot read the bound address: it is kept here */
 	struct rp_owner_key owner;
@@ -88,8 +89,19 @@ struct rp_sk_mark {
 	 * hook).  It passed the firewall to get here, so a sendto() back to it
 	 * is the reply of an allowed flow, not a new `send` event. */
 	__u32 peer_addr[4];
-	__u16 peer_port;   /* host order; 0: none */
+	__u16 peer_port; /* host order; 0: none */
 	__u16 pad2;
 };
+
+/* ---------- the layouts, as both compilers (clang -target bpf and the
+ * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
+
+_Static_assert(sizeof(struct rp_app_key) == 16 && _Alignof(struct rp_app_key) == 8, "struct rp_app_key layout");
+_Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
+_Static_assert(sizeof(struct rp_sock_config) == 16 && _Alignof(struct rp_sock_config) == 4,
+	       "struct rp_sock_config layout");
+_Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
+_Static_assert(sizeof(struct rp_owner) == 48 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 48 && _Alignof(struct rp_sk_mark) == 4, "struct rp_sk_mark layout");
 
 #endif

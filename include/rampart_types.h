@@ -14,7 +14,7 @@ enum verdict {
 	VERDICT_COUNT
 };
 
-/* Event types (SPEC 2.3). */
+/* Event types (docs/policy.md, Events). */
 enum event_type {
 	EVENT_NETWORK = 0, /* socket creation ("access to network") */
 	EVENT_CONNECT = 1,
@@ -32,19 +32,19 @@ enum direction { DIR_IN = 0, DIR_OUT = 1, DIR_COUNT };
  * a number (addresses are 128-bit, IPv4 mapped into ::ffff:0:0/96), so a
  * rule condition is a set of value intervals over one field. */
 enum field {
-	F_DIR = 0,    /* enum direction */
-	F_EVENT,      /* enum event_type */
-	F_FAMILY,     /* 4 or 6 */
-	F_PROTO,      /* IP protocol number 0..255 */
-	F_IFACE,      /* interface id: 0 = not named in the policy, 1.. = named */
-	F_LADDR,      /* local address, 128-bit */
-	F_LPORT,      /* local port (tcp/udp only) */
-	F_RADDR,      /* remote address, 128-bit */
-	F_RPORT,      /* remote port (tcp/udp only) */
-	F_ICMPTYPE,   /* ICMP type t -> t, ICMPv6 type t -> 256 + t */
-	F_APP,        /* application id: 0 = not named in the policy */
-	F_CGROUP,     /* cgroup id in preorder numbering of named cgroups (see policy.h) */
-	F_USER,       /* uid */
+	F_DIR = 0,  /* enum direction */
+	F_EVENT,    /* enum event_type */
+	F_FAMILY,   /* 4 or 6 */
+	F_PROTO,    /* IP protocol number 0..255 */
+	F_IFACE,    /* interface id: 0 = not named in the policy, 1.. = named */
+	F_LADDR,    /* local address, 128-bit */
+	F_LPORT,    /* local port (tcp/udp only) */
+	F_RADDR,    /* remote address, 128-bit */
+	F_RPORT,    /* remote port (tcp/udp only) */
+	F_ICMPTYPE, /* ICMP type t -> t, ICMPv6 type t -> 256 + t */
+	F_APP,	    /* application id: 0 = not named in the policy */
+	F_CGROUP,   /* cgroup id in preorder numbering of named cgroups (see policy.h) */
+	F_USER,	    /* uid */
 	F_COUNT
 };
 

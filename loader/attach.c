@@ -1,4 +1,4 @@
-/* XDP and tc egress attachments through BPF links (see attach.h). */
+/* XDP and tc attachments through BPF links (see attach.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,55 +7,31 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 
-int attach_xdp(int prog_fd, uint32_t ifindex, char *err, size_t errlen)
+int attach_xdp(int prog_fd, uint32_t ifindex)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, o, .flags = XDP_FLAGS_DRV_MODE);
 	int fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &o);
-	if (fd >= 0)
-		return fd;
-	int e = -errno;
-	if (e == -EBUSY || e == -EEXIST)
-		snprintf(err, errlen,
-			 "another XDP program is attached to ifindex %u (%s); remove it first "
-			 "(ip link set dev IF xdp off), or use `option ingress-hook tc`",
-			 ifindex, strerror(-e));
-	else
-		snprintf(err, errlen, "no native XDP on ifindex %u: %s", ifindex, strerror(-e));
-	return e;
+	return fd >= 0 ? fd : -errno;
 }
 
-int attach_tcx(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen)
+int attach_tcx(int prog_fd, uint32_t ifindex, bool ingress)
 {
 	/* With no relative program and no flags the kernel appends ours. */
 	enum bpf_attach_type t = (enum bpf_attach_type)(ingress ? RP_BPF_TCX_INGRESS : RP_BPF_TCX_EGRESS);
 	int fd = bpf_link_create(prog_fd, (int)ifindex, t, NULL);
-	if (fd >= 0)
-		return fd;
-	int e = -errno;
-	snprintf(err, errlen, "cannot attach tc %s (tcx link) to ifindex %u: %s", ingress ? "ingress" : "egress",
-		 ifindex, strerror(-e));
-	return e;
+	return fd >= 0 ? fd : -errno;
 }
 
-int attach_tc_clsact(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen)
+int attach_tc_clsact(int prog_fd, uint32_t ifindex, bool ingress)
 {
 	enum bpf_tc_attach_point ap = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = ap);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY,
-		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RP_TC_HANDLE, .priority = RP_TC_PRIORITY, .prog_fd = prog_fd,
+		    .flags = BPF_TC_F_REPLACE);
 	int e = bpf_tc_hook_create(&hook);
-	if (e && e != -EEXIST) {
-		snprintf(err, errlen, "cannot create the clsact qdisc on ifindex %u: %s", ifindex,
-			 strerror(-e));
+	if (e && e != -EEXIST)
 		return e;
-	}
-	e = bpf_tc_attach(&hook, &opts);
-	if (e) {
-		snprintf(err, errlen, "cannot attach the tc %s filter to ifindex %u: %s", ingress ? "ingress" : "egress",
-			 ifindex, strerror(-e));
-		return e;
-	}
-	return 0;
+	return bpf_tc_attach(&hook, &opts);
 }
 
 int detach_tc_clsact(uint32_t ifindex, bool ingress)
@@ -74,13 +50,9 @@ uint32_t query_tc_clsact(uint32_t ifindex, bool ingress)
 	return bpf_tc_query(&hook, &opts) == 0 ? opts.prog_id : 0;
 }
 
-int link_switch(int link_fd, int new_prog_fd, char *err, size_t errlen)
+int link_switch(int link_fd, int new_prog_fd)
 {
-	if (bpf_link_update(link_fd, new_prog_fd, NULL) == 0)
-		return 0;
-	int e = -errno;
-	snprintf(err, errlen, "cannot switch the program of a link: %s", strerror(-e));
-	return e;
+	return bpf_link_update(link_fd, new_prog_fd, NULL) ? -errno : 0;
 }
 
 int link_target(int link_fd, uint32_t *ifindex, uint32_t *prog_id)
@@ -103,10 +75,15 @@ const char *xdp_mode_name(uint32_t ifindex)
 	if (bpf_xdp_query((int)ifindex, 0, &q))
 		return "none";
 	switch (q.attach_mode) {
-	case XDP_ATTACHED_DRV: return "native";
-	case XDP_ATTACHED_SKB: return "generic";
-	case XDP_ATTACHED_HW: return "offload";
-	case XDP_ATTACHED_MULTI: return "multi";
-	default: return "none";
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	case XDP_ATTACHED_MULTI:
+		return "multi";
+	default:
+		return "none";
 	}
 }

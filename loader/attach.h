@@ -22,22 +22,26 @@
 #define RP_TC_HANDLE   0x5250 /* "RP" */
 #define RP_TC_PRIORITY 0xc0de
 
+/* The kernel operations only: each returns -errno and says nothing, the
+ * caller (hooks.c) knows what a failure means (a driver without native XDP
+ * is no error: tc ingress judges instead). */
+
 /* XDP link in native (driver) mode.  Generic (skb) mode is never used: it
- * is slower than tc and costs the frames their GRO/GSO size.  Returns the
- * link fd, or -errno with err set (-EOPNOTSUPP and the like: the driver has
- * no native XDP, the caller uses tc; -EBUSY/-EEXIST: another XDP program). */
-int attach_xdp(int prog_fd, uint32_t ifindex, char *err, size_t errlen);
-/* tcx link, ingress or egress.  Returns the link fd, or -errno with err set. */
-int attach_tcx(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen);
-/* clsact filter (created or replaced).  0 or -errno with err set. */
-int attach_tc_clsact(int prog_fd, uint32_t ifindex, bool ingress, char *err, size_t errlen);
+ * is slower than tc and costs the frames their GRO/GSO size.  The link fd,
+ * or -errno (-EOPNOTSUPP and the like: the driver has no native XDP;
+ * -EBUSY/-EEXIST: another XDP program is attached). */
+int attach_xdp(int prog_fd, uint32_t ifindex);
+/* tcx link, ingress or egress.  The link fd, or -errno. */
+int attach_tcx(int prog_fd, uint32_t ifindex, bool ingress);
+/* clsact filter (created or replaced).  0 or -errno. */
+int attach_tc_clsact(int prog_fd, uint32_t ifindex, bool ingress);
 /* Removes our clsact filter (not the qdisc: others may use it). */
 int detach_tc_clsact(uint32_t ifindex, bool ingress);
 /* The program id of our clsact filter (0: none). */
 uint32_t query_tc_clsact(uint32_t ifindex, bool ingress);
 
-/* Replaces the program of a link (XDP or tcx).  0 or -errno with err set. */
-int link_switch(int link_fd, int new_prog_fd, char *err, size_t errlen);
+/* Replaces the program of a link in one step.  0 or -errno. */
+int link_switch(int link_fd, int new_prog_fd);
 /* The interface and program of a link (ifindex 0: the device is gone). */
 int link_target(int link_fd, uint32_t *ifindex, uint32_t *prog_id);
 /* "native", "generic", "offload" or "none": how XDP runs on ifindex now. */

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "boot.h"
+#include "datapath.h"
+#include "log.h"
 #include "pins.h"
 #include "boot.skel.h"
 
@@ -32,22 +35,18 @@ uint64_t lifecycle_boot_to_realtime_ns(uint64_t boot_ns)
 const char *lifecycle_reason_name(uint32_t reason)
 {
 	static const char *const names[RP_REASON_COUNT] = {
-		[RP_REASON_NONE] = "-",
-		[RP_REASON_BOOT] = "boot",
-		[RP_REASON_BOOT_TIMEOUT] = "boot-timeout",
-		[RP_REASON_APPLY] = "apply",
-		[RP_REASON_STOP] = "stop",
-		[RP_REASON_SHUTDOWN] = "shutdown",
+		[RP_REASON_NONE] = "-",	       [RP_REASON_BOOT] = "boot", [RP_REASON_BOOT_TIMEOUT] = "boot-timeout",
+		[RP_REASON_APPLY] = "apply",   [RP_REASON_STOP] = "stop", [RP_REASON_SHUTDOWN] = "shutdown",
 		[RP_REASON_DAEMON] = "daemon",
 	};
 	return reason < RP_REASON_COUNT ? names[reason] : "?";
 }
 
-int lifecycle_set_mode(const char *dir, uint32_t mode, uint32_t reason, struct rp_config *before)
+int lifecycle_set_mode(const struct pin_dir *pd, uint32_t mode, uint32_t reason, struct rp_config *before)
 {
 	struct rp_config cfg;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, "rp_config");
+	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
 	if (fd < 0)
 		return fd;
 	int e = 0;
@@ -67,122 +66,120 @@ out:
 	return e;
 }
 
-
-/* The boot object bound to the pinned rp_config. */
-static struct boot_bpf *open_boot(const char *dir, char *err, size_t errlen)
+/* Reuses the pinned map NAME for m, when it is pinned. */
+static int reuse_pinned(const struct pin_dir *pd, struct bpf_map *m)
 {
-	struct boot_bpf *skel = boot_bpf__open();
-	if (!skel) {
-		snprintf(err, errlen, "cannot open the boot-protection BPF object: %s", strerror(errno));
-		return NULL;
-	}
-	int fd = pins_open_map(dir, "rp_config");
-	int e = fd < 0 ? fd : bpf_map__reuse_fd(skel->maps.rp_config, fd);
-	if (fd >= 0)
-		close(fd);
-	/* keep counting where the previous boot object left off */
-	int dfd = pins_open_map(dir, "rp_boot_sk_drops");
-	if (!e && dfd >= 0)
-		e = bpf_map__reuse_fd(skel->maps.rp_boot_sk_drops, dfd);
-	if (dfd >= 0)
-		close(dfd);
+	int fd = pins_open_map(pd, bpf_map__name(m));
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	int e = bpf_map__reuse_fd(m, fd);
+	close(fd);
+	return e;
+}
+
+int boot_load(struct boot_bpf **bp, struct rampart_bpf *dp, const struct pin_dir *pd)
+{
+	struct boot_bpf *b = boot_bpf__open();
+	if (!b)
+		return pr_err_r(-errno, "cannot open the boot-protection BPF object");
+	/* the mode, the classifier, interfaces and owners are the datapath's;
+	 * drops are counted where the previous boot object left off */
+	int e = datapath_share_maps(dp, b->obj, "boot protection");
 	if (!e)
-		e = boot_bpf__load(skel);
+		e = reuse_pinned(pd, b->maps.rp_boot_sk_drops);
+	if (!e)
+		e = boot_bpf__load(b);
 	if (e) {
-		snprintf(err, errlen, "cannot load the boot-protection programs: %s "
-			 "(SK_LOOKUP needs Linux >= 5.9, ingress_ifindex >= 5.17)", strerror(-e));
-		boot_bpf__destroy(skel);
-		return NULL;
+		pr_err("cannot load the boot-protection programs: %s (SK_LOOKUP needs Linux >= 5.9, ingress_ifindex "
+		       ">= 5.17)",
+		       strerror(-e));
+		boot_bpf__destroy(b);
+		return e;
 	}
-	return skel;
+	*bp = b;
+	return 0;
 }
 
-/* Attaches prog to this network namespace, or switches the pinned link. */
-static int netns_link(const char *dir, struct bpf_program *prog, char *err, size_t errlen)
+int boot_stage_pins(struct boot_bpf *b, const struct pin_dir *pd, bool timer)
 {
-	char path[PATH_MAX];
-	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
-	int fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		int e = bpf_link_update(fd, bpf_program__fd(prog), NULL) ? -errno : 0;
-		close(fd);
-		if (e)
-			snprintf(err, errlen, "cannot switch the network namespace's SK_LOOKUP link %s: %s", path,
-				 strerror(-e));
-		return e;
-	}
-	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (ns < 0) {
-		snprintf(err, errlen, "cannot open /proc/self/ns/net: %s", strerror(errno));
-		return -errno;
-	}
-	struct bpf_link *l = bpf_program__attach_netns(prog, ns);
-	int e = libbpf_get_error(l);
-	close(ns);
-	if (e) {
-		snprintf(err, errlen, "cannot attach SK_LOOKUP to the network namespace: %s", strerror(-e));
-		return e;
-	}
-	/* the pin keeps it attached once this process exits */
-	e = pins_replace(bpf_link__fd(l), path);
-	if (e)
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
-	bpf_link__destroy(l);
+	/* the timer lives as long as its map, and the map as long as its pin
+	 * (an apply's new set of pins drops it: the mode is decided then) */
+	int e = pins_stage_map(pd, bpf_map__name(b->maps.rp_boot_sk_drops), bpf_map__fd(b->maps.rp_boot_sk_drops));
+	if (!e && timer)
+		e = pins_stage_map(pd, bpf_map__name(b->maps.rp_boot_timer), bpf_map__fd(b->maps.rp_boot_timer));
 	return e;
 }
 
-int boot_netns_setup(const char *dir, bool netns, char *err, size_t errlen)
+int boot_arm(struct boot_bpf *b)
 {
-	char path[PATH_MAX];
-	struct boot_bpf *skel = open_boot(dir, err, errlen);
-	if (!skel)
-		return -EINVAL;
-	/* pinned first: the timer lives as long as its map, and the map as
-	 * long as its pin (an apply's new set of pins drops it) */
-	pins_path(path, sizeof(path), dir, "maps", "rp_boot_timer");
-	int e = pins_replace(bpf_map__fd(skel->maps.rp_boot_timer), path);
-	if (!e) {
-		pins_path(path, sizeof(path), dir, "maps", "rp_boot_sk_drops");
-		e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path);
-	}
-	if (e) {
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
-		goto out;
-	}
 	LIBBPF_OPTS(bpf_test_run_opts, run);
-	e = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_boot_arm), &run);
+	if (bpf_prog_test_run_opts(bpf_program__fd(b->progs.rampart_boot_arm), &run))
+		return pr_err_r(-errno, "cannot run the boot timer's arming program");
+	if ((int)run.retval < 0)
+		return pr_err_r((int)run.retval, "cannot arm the boot timer");
+	return 0;
+}
+
+void boot_destroy(struct boot_bpf *b)
+{
+	boot_bpf__destroy(b);
+}
+
+/* ---------- the network namespace's SK_LOOKUP link (a back-end of hooks.h) ---------- */
+
+/* The pinned link is this point's when it holds this very namespace: a
+ * pin dir outlives a namespace that was deleted (its link is severed), and
+ * a new link replaces that one. */
+static bool this_netns(const struct hook *h, const struct bpf_link_info *info)
+{
+	struct stat st;
+	return stat("/proc/self/ns/net", &st) == 0 && info->netns.netns_ino == (__u32)st.st_ino;
+}
+
+static int netns_prepare(struct hook *h)
+{
+	return hook_link_prepare(h, this_netns);
+}
+
+/* The pin keeps it attached once this process exits. */
+static int netns_attach(struct hook *h)
+{
+	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return pr_err_r(-errno, "cannot open /proc/self/ns/net");
+	h->link_fd = bpf_link_create(h->prog_fd, ns, BPF_SK_LOOKUP, NULL);
+	int e = h->link_fd < 0 ? -errno : 0;
+	close(ns);
+	if (e)
+		return pr_err_r(e, "cannot attach SK_LOOKUP to the network namespace");
+	e = pins_replace(h->link_fd, h->pin);
 	if (e) {
-		e = -errno;
-		snprintf(err, errlen, "cannot run the boot timer's arming program: %s", strerror(-e));
-		goto out;
+		pr_err_r(e, "cannot pin %s", h->pin);
+		close(h->link_fd);
+		h->link_fd = -1;
 	}
-	if ((int)run.retval < 0) {
-		e = (int)run.retval;
-		snprintf(err, errlen, "cannot arm the boot timer: %s", strerror(-e));
-		goto out;
-	}
-	if (netns)
-		e = netns_link(dir, skel->progs.rampart_sk_lookup, err, errlen);
-out:
-	boot_bpf__destroy(skel);
 	return e;
 }
 
-int boot_netns_refresh(const char *dir, char *err, size_t errlen)
+static const struct hook_ops netns_ops = {
+	.prepare = netns_prepare,
+	.attach = netns_attach,
+	.update = hook_link_update,
+	.detach = hook_link_detach,
+};
+
+int boot_netns_add(struct hook_txn *t, struct boot_bpf *b, const struct pin_dir *pd)
 {
-	char path[PATH_MAX];
-	pins_path(path, sizeof(path), dir, "links", BOOT_LINK_PIN);
-	if (access(path, F_OK) != 0)
-		return 0;
-	struct boot_bpf *skel = open_boot(dir, err, errlen);
-	if (!skel)
-		return -EINVAL;
-	pins_path(path, sizeof(path), dir, "maps", "rp_boot_sk_drops");
-	int e = 0;
-	if (access(path, F_OK) != 0 && (e = pins_replace(bpf_map__fd(skel->maps.rp_boot_sk_drops), path)))
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-e));
-	else
-		e = netns_link(dir, skel->progs.rampart_sk_lookup, err, errlen);
-	boot_bpf__destroy(skel);
-	return e;
+	struct hook *h = txn_add(t, &netns_ops, pd, bpf_program__fd(b->progs.rampart_sk_lookup),
+				 "SK_LOOKUP link of the network namespace");
+	if (!h)
+		return -ENOMEM;
+	pins_netns_link(pd, h->pin);
+	return 0;
+}
+
+bool boot_netns_hooked(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	return access(pins_netns_link(pd, path), F_OK) == 0;
 }

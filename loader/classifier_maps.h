@@ -6,6 +6,7 @@
 #ifndef RAMPART_CLASSIFIER_MAPS_H
 #define RAMPART_CLASSIFIER_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <bpf/libbpf.h>
 #include "classify.h"
@@ -14,10 +15,13 @@ struct cls_maps {
 	struct bpf_map *config, *values, *prefixes, *pairs, *info, *actions;
 };
 
+/* m is one of the classifier maps. */
+bool cls_maps_has(const struct cls_maps *m, const struct bpf_map *map);
+
 /* Sets max_entries of every classifier map from the tables (before load).
- * Returns 0, or -1 with a message in err. */
-int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t, char *err, size_t errlen);
-/* Writes the tables into the loaded maps.  Returns 0, or -1 with err. */
-int cls_maps_write(const struct cls_maps *m, const struct cls_tables *t, char *err, size_t errlen);
+ * 0 or -errno, with a message (log.h). */
+int cls_maps_size(const struct cls_maps *m, const struct cls_tables *t);
+/* Writes the tables into the loaded maps.  0 or -errno. */
+int cls_maps_write(const struct cls_maps *m, const struct cls_tables *t);
 
 #endif

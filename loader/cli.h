@@ -1,49 +1,52 @@
-/* The rampart command line: shared options and one function per command. */
+/* The rampart command line: the commands (each in its cmd_*.c, with its
+ * table of options, see options.h; the list in main.c) and what they share.
+ * What every command receives, struct cli, is options.h's. */
 #ifndef RAMPART_CLI_H
 #define RAMPART_CLI_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "log.h"
+#include "options.h"
+#include "pins.h"
 
-/* Exit codes (SPEC 1). */
-enum {
-	EXIT_OK = 0,
-	EXIT_POLICY = 1,
-	EXIT_USAGE = 2,
-	EXIT_SYSTEM = 3,
-};
+#define DEFAULT_POLICY_FILE OPTIONS_DEFAULT_POLICY
 
-#define DEFAULT_PIN_DIR "/sys/fs/bpf/rampart"
-#define DEFAULT_POLICY_FILE "/etc/rampart/policy.rules"
-
-struct cli {
-	const char *pin_dir;
-	bool json;
-	const char *prog;
-	int argc;      /* command arguments, global options removed, argv[0] = command */
-	char **argv;
-};
-
-/* Prints "rampart CMD: MESSAGE" and returns EXIT_USAGE. */
+/* Prints "rampart CMD: MESSAGE" and a pointer to `rampart CMD --help`;
+ * returns EXIT_USAGE. */
 int usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-int cmd_check(struct cli *c);
-int cmd_explain(struct cli *c);
-int cmd_apply(struct cli *c);   /* cmd_apply.c */
-int cmd_unload(struct cli *c);  /* cmd_apply.c */
-int cmd_status(struct cli *c);  /* cmd_status.c */
-int cmd_rules(struct cli *c);   /* cmd_rules.c */
-int cmd_metrics(struct cli *c); /* cmd_metrics.c */
-int cmd_flows(struct cli *c);   /* cmd_flows.c */
-int cmd_log(struct cli *c);     /* cmd_log.c */
-int cmd_daemon(struct cli *c);  /* cmd_daemon.c */
-int cmd_reset(struct cli *c);   /* cmd_reset.c */
-/* Prints the pinned log (like `log -f`, --json per c->json) until *stop,
- * calling tick(arg) at least every 200 ms.  An exit code. (cmd_log.c) */
+/* Options of the commands that load a policy (apply, boot, daemon, reset). */
+struct target_opts {
+	struct opt_list iface; /* --iface IF... */
+	const char *cgroup;    /* --cgroup PATH */
+	const char *policy;    /* --policy FILE */
+};
+
+/* The apply request of the target options (cmd_apply.c): FILE when given,
+ * else --policy, else the default policy file. */
+struct apply_req;
+void apply_req_from(struct apply_req *rq, struct cli *c, const struct target_opts *t, const char *file);
+
+/* The commands (each in its cmd_*.c, listed in main.c). */
+extern const struct command check_command, explain_command, apply_command, unload_command, status_command,
+	rules_command, metrics_command, flows_command, log_command, boot_command, daemon_command, reset_command,
+	stop_command, shutdown_command;
+
+/* The --iface, --cgroup and --policy entries of an options table whose
+ * struct holds a struct target_opts called `target`. */
+#define TARGET_OPTIONS(type)                                                                                          \
+	OPTION("--iface", NULL, "IF", "protect interface IF (repeatable; default: the ones attached before, or all)", \
+	       OPT_LIST, type, target.iface),                                                                         \
+		OPTION("--cgroup", NULL, "PATH", "the cgroup2 subtree for the socket hooks (see docs/cli.md)",        \
+		       OPT_STRING, type, target.cgroup),                                                              \
+		OPTION("--policy", NULL, "FILE", "the policy file (default " DEFAULT_POLICY_FILE ")", OPT_STRING,     \
+		       type, target.policy)
+
+/* Prints the pinned log (--json per c->json): what is buffered when stop
+ * is NULL, else (like `log -f`) until *stop, calling tick(arg) at least
+ * every 200 ms.  An exit code. (cmd_log.c) */
 int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg);
-int cmd_boot(struct cli *c);    /* cmd_lifecycle.c */
-int cmd_stop(struct cli *c);    /* cmd_lifecycle.c */
-int cmd_shutdown(struct cli *c); /* cmd_lifecycle.c */
 
 #endif

@@ -1,19 +1,20 @@
 /* `rampart apply [FILE] [--iface IF]... [--cgroup PATH]` and `rampart unload`. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "apply.h"
 #include "cli.h"
-#include "args.h"
 #include "json.h"
+#include "log.h"
 
-static int need_root(const char *cmd)
-{
-	if (geteuid() == 0)
-		return EXIT_OK;
-	fprintf(stderr, "rampart %s: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n", cmd);
-	return EXIT_SYSTEM;
-}
+struct apply_opts {
+	struct target_opts target;
+};
+
+static const struct opt apply_opts[] = {
+	TARGET_OPTIONS(struct apply_opts),
+	OPT_END,
+};
 
 /* The interface's attachments in apply's and boot's JSON: "xdp" and "tc"
  * (as before: the XDP mode, the tc egress kind) and what judges arriving
@@ -71,9 +72,9 @@ static void print_json(const struct apply_req *rq, const struct apply_report *r)
 static void print_text(const struct apply_req *rq, const struct apply_report *r)
 {
 	printf("applied %s (sha256 %.12s) in %.2f s\n", rq->file, r->sha256, r->seconds);
-	printf("  %d rule%s in %d table%s, generation %u%s\n", r->nrules, r->nrules == 1 ? "" : "s",
-	       r->ntables, r->ntables == 1 ? "" : "s", r->generation,
-	       !r->replaced ? ""
+	printf("  %d rule%s in %d table%s, generation %u%s\n", r->nrules, r->nrules == 1 ? "" : "s", r->ntables,
+	       r->ntables == 1 ? "" : "s", r->generation,
+	       !r->replaced	 ? ""
 	       : r->state_reused ? "; replaced the running policy atomically, flows kept"
 				 : "; replaced the running policy atomically");
 	for (int i = 0; i < r->nifaces; i++) {
@@ -87,53 +88,60 @@ static void print_text(const struct apply_req *rq, const struct apply_report *r)
 	for (int i = 0; i < r->ndetached; i++)
 		printf("  %-16s detached\n", r->detached[i]);
 	if (r->cgroup[0])
-		printf("  cgroup %s: %d socket hooks %s (network, connect, listen, send)\n", r->cgroup,
-		       r->nsock_hooks, r->sock_fresh ? "attached" : "switched");
-	printf("  pinned in %s, mode enforcing\n", rq->pin_dir);
+		printf("  cgroup %s: %d socket hooks %s (network, connect, listen, send)\n", r->cgroup, r->nsock_hooks,
+		       r->sock_fresh ? "attached" : "switched");
+	printf("  pinned in %s, mode enforcing\n", rq->pins->path);
 }
 
-int cmd_apply(struct cli *c)
+/* The request of apply, boot, daemon and reset: FILE (or --policy) and
+ * the target options. */
+void apply_req_from(struct apply_req *rq, struct cli *c, const struct target_opts *t, const char *file)
 {
-	struct apply_req rq = { .pin_dir = c->pin_dir, .file = NULL };
-	const char *ifnames[APPLY_MAX_IFACES + 1];
-	static const char *const known[] = { "--iface", "--cgroup", "--policy", NULL };
+	memset(rq, 0, sizeof(*rq));
+	rq->pins = &c->pins;
+	rq->file = file ? file : t->policy ? t->policy : DEFAULT_POLICY_FILE;
+	rq->ifnames = t->iface.v;
+	rq->nifnames = t->iface.n;
+	rq->cgroup = t->cgroup;
+}
 
-	for (int i = 1; i < c->argc; i++) {
-		struct arg a;
-		if (arg_next(c, &i, known, &a))
-			return EXIT_USAGE;
-		if (a.opt[0]) {
-			if (apply_option(c, &a, &rq, ifnames) > 0)
-				return EXIT_USAGE;
-		} else if (rq.file) {
-			return usage_error(c, "takes at most one FILE (got `%s` and `%s`)", rq.file, a.val);
-		} else {
-			rq.file = a.val;
-		}
-	}
-	if (!rq.file)
-		rq.file = DEFAULT_POLICY_FILE;
-	int rc = need_root("apply");
-	if (rc)
-		return rc;
-
+static int cmd_apply(struct cli *c)
+{
+	struct apply_opts *o = c->opts;
+	struct apply_req rq;
 	struct apply_report rep;
-	rc = apply_policy(&rq, &rep, stderr);
-	if (rc == EXIT_OK) {
-		if (c->json)
-			print_json(&rq, &rep);
-		else
-			print_text(&rq, &rep);
-	}
-	return rc;
+	apply_req_from(&rq, c, &o->target, c->argc > 1 ? c->argv[1] : NULL);
+	int e = apply_policy(&rq, &rep);
+	if (e)
+		return exit_code(e);
+	if (c->json)
+		print_json(&rq, &rep);
+	else
+		print_text(&rq, &rep);
+	return EXIT_OK;
 }
 
-int cmd_unload(struct cli *c)
+static int cmd_unload(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (the pin dir is --pin-dir, now %s)", c->pin_dir);
-	int rc = need_root("unload");
-	if (rc)
-		return rc;
-	return unload_pins(c->pin_dir, stdout);
+	return exit_code(unload_pins(&c->pins, stdout));
 }
+
+const struct command apply_command = {
+	.name = "apply",
+	.run = cmd_apply,
+	.opts = apply_opts,
+	.opts_size = sizeof(struct apply_opts),
+	.args = "[FILE]",
+	.arg_name = "FILE",
+	.max_args = 1,
+	.root = true,
+	.help = "compile, load, attach and pin a policy (replaces a running one atomically)",
+};
+
+const struct command unload_command = {
+	.name = "unload",
+	.run = cmd_unload,
+	.max_args = 0,
+	.root = true,
+	.help = "detach and unpin everything in the pin dir",
+};

@@ -3,7 +3,7 @@
 #include "cli.h"
 #include "json.h"
 #include "policy.h"
-#include "sockhooks.h"
+#include "apps.h"
 
 static void json_msgs(FILE *f, const struct diag *d, enum diag_level level)
 {
@@ -23,13 +23,9 @@ static void json_msgs(FILE *f, const struct diag *d, enum diag_level level)
 	fputc(']', f);
 }
 
-int cmd_check(struct cli *c)
+static int cmd_check(struct cli *c)
 {
-	const char *file = DEFAULT_POLICY_FILE;
-	if (c->argc > 2)
-		return usage_error(c, "takes at most one FILE, got %d arguments", c->argc - 1);
-	if (c->argc == 2)
-		file = c->argv[1];
+	const char *file = c->argc > 1 ? c->argv[1] : DEFAULT_POLICY_FILE;
 
 	struct policy p;
 	struct diag d;
@@ -49,21 +45,29 @@ int cmd_check(struct cli *c)
 		printf(", \"warnings\": ");
 		json_msgs(stdout, &d, DIAG_WARNING);
 		printf(", \"apps\": ");
-		sockhooks_report_apps(c->pin_dir, stdout, SOCK_REPORT_JSON);
+		apps_report(&c->pins, stdout, APPS_REPORT_JSON);
 		printf("}\n");
 	} else if (ok) {
-		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables,
-		       p.ntables == 1 ? "" : "s", p.nrules, p.nrules == 1 ? "" : "s", d.nwarnings,
-		       d.nwarnings == 1 ? "" : "s");
+		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables, p.ntables == 1 ? "" : "s",
+		       p.nrules, p.nrules == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
 	} else {
-		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors,
-			d.nerrors == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
+		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors, d.nerrors == 1 ? "" : "s",
+			d.nwarnings, d.nwarnings == 1 ? "" : "s");
 	}
 	/* the applications approved by the policy loaded in --pin-dir: warn
 	 * about files replaced or modified since */
 	if (!c->json)
-		sockhooks_report_apps(c->pin_dir, stderr, SOCK_REPORT_WARNINGS);
+		apps_report(&c->pins, stderr, APPS_REPORT_WARNINGS);
 	diag_free(&d);
 	policy_free(&p);
 	return ok ? EXIT_OK : EXIT_POLICY;
 }
+
+const struct command check_command = {
+	.name = "check",
+	.run = cmd_check,
+	.args = "[FILE]",
+	.arg_name = "FILE",
+	.max_args = 1,
+	.help = "parse and validate a policy; print errors and warnings",
+};

@@ -37,14 +37,16 @@
 #include "apply.h"
 #include "boot.h"
 #include "cli.h"
-#include "args.h"
 #include "format.h"
+#include "ifsync.h"
+#include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "netdev.h"
 #include "pins.h"
 
-#define DEBOUNCE_NS (300 * 1000000ull) /* editors write in several steps */
-#define METRICS_INTERVAL_DEFAULT 15    /* seconds */
+#define DEBOUNCE_NS		 (300 * 1000000ull) /* editors write in several steps */
+#define METRICS_INTERVAL_DEFAULT 15		    /* seconds */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -60,42 +62,36 @@ static void on_hup(int sig)
 
 /* A directory entry whose change means the policy changed. */
 struct watch {
-	int wd;                  /* inotify watch of its directory, -1: none */
+	int wd; /* inotify watch of its directory, -1: none */
 	char name[NAME_MAX + 1];
 };
 
 struct daemon {
 	struct apply_req rq;
 	int inotify_fd;
-	struct watch file;        /* the policy file as named */
-	struct watch target;      /* the file its symlinks lead to (wd -1 when it is no symlink) */
-	dev_t dev;                /* the file (symlinks followed) as last applied */
+	struct watch file;   /* the policy file as named */
+	struct watch target; /* the file its symlinks lead to (wd -1 when it is no symlink) */
+	dev_t dev;	     /* the file (symlinks followed) as last applied */
 	ino_t ino;
-	uint64_t due_ns;          /* a change was seen: reload at this time (0: none) */
+	uint64_t due_ns; /* a change was seen: reload at this time (0: none) */
 	unsigned reloads, failures;
+	int link_fd;		/* rtnetlink link events (netdev_watch_open), -1: none */
+	uint64_t ifsync_due_ns; /* interfaces changed: bring the attachments in line then (0: no) */
 	const char *metrics_file;
 	unsigned metrics_interval; /* seconds */
 	uint64_t metrics_due_ns;
-	bool metrics_failing;      /* the last write failed (say so once) */
+	bool metrics_failing; /* the last write failed (say so once) */
 };
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "rampart daemon: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-}
+/* Link events come in bursts (a veth pair: two devices, up, renamed by
+ * udev, enslaved): act once they settled. */
+#define IFSYNC_DEBOUNCE_NS (100 * 1000000ull)
 
-static uint32_t current_mode(const char *dir)
+static uint32_t current_mode(const struct pin_dir *pd)
 {
 	struct rp_config cfg;
 	__u32 zero = 0;
-	int fd = pins_open_map(dir, "rp_config");
+	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
 	uint32_t mode = RP_MODE_COUNT;
 	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &cfg) == 0)
 		mode = cfg.mode;
@@ -127,8 +123,8 @@ static void watch_target(struct daemon *d)
 		return;
 	split_path(real, dir, sizeof(dir), d->target.name, sizeof(d->target.name));
 	/* IN_MASK_ADD: the same directory as the file's keeps that watch's events */
-	d->target.wd = inotify_add_watch(d->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
-						     IN_MASK_ADD);
+	d->target.wd = inotify_add_watch(d->inotify_fd, dir,
+					 IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MASK_ADD);
 }
 
 /* The policy file (symlinks followed) is another file than the one last
@@ -154,20 +150,20 @@ static int apply_now(struct daemon *d, const char *why)
 		d->ino = 0;
 	}
 	watch_target(d);
-	int rc = apply_policy(&d->rq, &rep, stderr);
+	int rc = exit_code(apply_policy(&d->rq, &rep));
 	if (rc == EXIT_OK)
-		say("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why,
-		    d->rq.file, rep.sha256, rep.nrules, rep.generation, rep.seconds);
+		pr_info("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why,
+			d->rq.file, rep.sha256, rep.nrules, rep.generation, rep.seconds);
 	else
-		say("%s: %s was not applied (exit %d); the running policy stays in force", why, d->rq.file, rc);
+		pr_info("%s: %s was not applied (exit %d); the running policy stays in force", why, d->rq.file, rc);
 	return rc;
 }
 
 static void reload(struct daemon *d, const char *why)
 {
 	/* `rampart shutdown` ran (system going down): do not lift the lockdown */
-	if (current_mode(d->rq.pin_dir) == RP_MODE_LOCKDOWN) {
-		say("%s: mode is lockdown (rampart shutdown); not applying", why);
+	if (current_mode(d->rq.pins) == RP_MODE_LOCKDOWN) {
+		pr_info("%s: mode is lockdown (rampart shutdown); not applying", why);
 		return;
 	}
 	if (apply_now(d, why) == EXIT_OK)
@@ -206,19 +202,39 @@ static void drain_inotify(struct daemon *d)
 
 static void write_metrics(struct daemon *d)
 {
-	int rc = metrics_write_file(d->metrics_file, d->rq.pin_dir, "daemon");
-	if (rc == EXIT_OK && d->metrics_failing)
-		say("writing %s again", d->metrics_file);
-	else if (rc != EXIT_OK && !d->metrics_failing)
-		say("cannot write the metrics to %s (exit %d); trying again every %u s", d->metrics_file, rc,
-		    d->metrics_interval);
-	d->metrics_failing = rc != EXIT_OK;
+	int e = metrics_write_file(d->metrics_file, d->rq.pins);
+	if (!e && d->metrics_failing)
+		pr_info("writing %s again", d->metrics_file);
+	else if (e && !d->metrics_failing)
+		pr_info("cannot write the metrics to %s (%s); trying again every %u s", d->metrics_file, strerror(-e),
+			d->metrics_interval);
+	d->metrics_failing = e != 0;
 	d->metrics_due_ns = now_mono_ns() + d->metrics_interval * 1000000000ull;
+}
+
+/* Interfaces appeared, went or changed: the attachments follow the
+ * selection of the running policy (ifsync.h). */
+static void follow_ifaces(struct daemon *d)
+{
+	if (d->link_fd >= 0 && netdev_watch_drain(d->link_fd) && !d->ifsync_due_ns)
+		d->ifsync_due_ns = now_mono_ns() + IFSYNC_DEBOUNCE_NS;
+	if (!d->ifsync_due_ns || now_mono_ns() < d->ifsync_due_ns)
+		return;
+	d->ifsync_due_ns = 0;
+	struct ifsync_report r;
+	if (ifsync_run(d->rq.pins, &r))
+		return;
+	if (r.attached)
+		pr_info("interfaces changed: %d attached (%s%s), %d detached", r.attached, r.first,
+			r.attached > 1 ? ", ..." : "", r.detached);
+	else if (r.detached)
+		pr_info("interfaces changed: %d detached", r.detached);
 }
 
 static void tick(void *arg)
 {
 	struct daemon *d = arg;
+	follow_ifaces(d);
 	if (d->inotify_fd >= 0)
 		drain_inotify(d);
 	if (reload_requested) {
@@ -229,8 +245,8 @@ static void tick(void *arg)
 	if (d->due_ns && now_mono_ns() >= d->due_ns) {
 		d->due_ns = 0;
 		if (access(d->rq.file, R_OK) != 0)
-			say("%s changed but cannot be read (%s); the running policy stays in force", d->rq.file,
-			    strerror(errno));
+			pr_info("%s changed but cannot be read (%s); the running policy stays in force", d->rq.file,
+				strerror(errno));
 		else
 			reload(d, "policy file changed");
 	}
@@ -238,61 +254,52 @@ static void tick(void *arg)
 		write_metrics(d);
 }
 
-/* --metrics-interval: whole seconds, 1 to a day. */
-static int parse_interval(struct cli *c, const char *s, unsigned *out)
+struct daemon_opts {
+	struct target_opts target;
+	const char *metrics_file;
+	struct opt_uint metrics_interval;
+	const char *metrics_listen;
+};
+
+static const struct opt daemon_opts[] = {
+	TARGET_OPTIONS(struct daemon_opts),
+	OPTION("--metrics-file", NULL, "PATH", "keep the metrics in PATH (node-exporter's textfile collector)",
+	       OPT_STRING, struct daemon_opts, metrics_file),
+	OPTION("--metrics-interval", NULL, "S", "rewrite --metrics-file every S seconds (1 to 86400, default 15)",
+	       OPT_UINT, struct daemon_opts, metrics_interval),
+	OPTION("--metrics-listen", NULL, "ADDR",
+	       "serve the metrics at http://ADDR/metrics (HOST:PORT, [IPV6]:PORT, :PORT)", OPT_STRING,
+	       struct daemon_opts, metrics_listen),
+	OPT_END,
+};
+
+/* The daemon of the options, and what they need checked beyond parsing. */
+static int daemon_init(struct cli *c, struct daemon *d, struct sockaddr_storage *listen_sa)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*end || v < 1 || v > 86400)
-		return usage_error(c, "--metrics-interval takes whole seconds from 1 to 86400 (got `%s`)", s);
-	*out = (unsigned)v;
-	return 0;
+	const struct daemon_opts *o = c->opts;
+	memset(d, 0, sizeof(*d));
+	apply_req_from(&d->rq, c, &o->target, NULL);
+	d->rq.reason = RP_REASON_DAEMON;
+	d->inotify_fd = d->file.wd = d->target.wd = d->link_fd = -1;
+	d->metrics_file = o->metrics_file;
+	d->metrics_interval = o->metrics_interval.set ? o->metrics_interval.v : METRICS_INTERVAL_DEFAULT;
+	if (d->metrics_interval < 1 || d->metrics_interval > 86400)
+		return usage_error(c, "--metrics-interval takes whole seconds from 1 to 86400 (got %u)",
+				   d->metrics_interval);
+	if (o->metrics_interval.set && !o->metrics_file)
+		return usage_error(c, "--metrics-interval needs --metrics-file PATH");
+	if (o->metrics_listen && metrics_listen_parse(o->metrics_listen, listen_sa) != 0)
+		return usage_error(c,
+				   "--metrics-listen takes HOST:PORT with a numeric address, [IPV6]:PORT or :PORT "
+				   "(got `%s`)",
+				   o->metrics_listen);
+	return EXIT_OK;
 }
 
-int cmd_daemon(struct cli *c)
+/* Signals, and a watch of the policy file before the first apply, so that
+ * no edit falls between the two. */
+static void daemon_watch(struct daemon *d)
 {
-	static const char *ifnames[APPLY_MAX_IFACES + 1];
-	struct daemon d;
-	memset(&d, 0, sizeof(d));
-	d.rq.pin_dir = c->pin_dir;
-	d.rq.file = DEFAULT_POLICY_FILE;
-	d.rq.reason = RP_REASON_DAEMON;
-	d.inotify_fd = d.file.wd = d.target.wd = -1;
-	d.metrics_interval = METRICS_INTERVAL_DEFAULT;
-	const char *listen = NULL;
-	struct sockaddr_storage listen_sa;
-	bool interval_given = false;
-	static const char *const known[] = { "--policy", "--iface", "--cgroup", "--metrics-file",
-					     "--metrics-interval", "--metrics-listen", NULL };
-	for (int i = 1; i < c->argc; i++) {
-		struct arg a;
-		if (arg_next(c, &i, known, &a))
-			return EXIT_USAGE;
-		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH, "
-					      "--metrics-file PATH, --metrics-interval S, --metrics-listen ADDR)", a.val);
-		if (!strcmp(a.opt, "--metrics-file")) {
-			d.metrics_file = a.val;
-		} else if (!strcmp(a.opt, "--metrics-interval")) {
-			if (parse_interval(c, a.val, &d.metrics_interval))
-				return EXIT_USAGE;
-			interval_given = true;
-		} else if (!strcmp(a.opt, "--metrics-listen")) {
-			listen = a.val;
-			if (metrics_listen_parse(listen, &listen_sa) != 0)
-				return usage_error(c, "--metrics-listen takes HOST:PORT with a numeric address, "
-						      "[IPV6]:PORT or :PORT (got `%s`)", listen);
-		} else if (apply_option(c, &a, &d.rq, ifnames) > 0) {
-			return EXIT_USAGE;
-		}
-	}
-	if (interval_given && !d.metrics_file)
-		return usage_error(c, "--metrics-interval needs --metrics-file PATH");
-	if (geteuid() != 0) {
-		fprintf(stderr, "rampart daemon: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
-		return EXIT_SYSTEM;
-	}
-
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: the poll returns at once */
@@ -300,39 +307,61 @@ int cmd_daemon(struct cli *c)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
-
-	/* watch before the first apply, so no edit falls between the two */
 	char dir[PATH_MAX];
-	split_path(d.rq.file, dir, sizeof(dir), d.file.name, sizeof(d.file.name));
-	d.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (d.inotify_fd >= 0)
-		d.file.wd = inotify_add_watch(d.inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
-						 IN_DELETE | IN_ATTRIB);
-	if (d.file.wd < 0)
-		say("cannot watch %s for changes (%s); reload with SIGHUP", d.rq.file, strerror(errno));
+	split_path(d->rq.file, dir, sizeof(dir), d->file.name, sizeof(d->file.name));
+	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->inotify_fd >= 0)
+		d->file.wd = inotify_add_watch(d->inotify_fd, dir,
+					       IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB);
+	if (d->file.wd < 0)
+		pr_info("cannot watch %s for changes (%s); reload with SIGHUP", d->rq.file, strerror(errno));
+	d->link_fd = netdev_watch_open();
+	if (d->link_fd < 0)
+		pr_info("cannot follow interfaces that appear (%s); apply again to protect them",
+			strerror(-d->link_fd));
+}
 
-	int rc = apply_now(&d, "start");
-	if (rc != EXIT_OK && !pins_loaded(c->pin_dir))
+static int cmd_daemon(struct cli *c)
+{
+	struct daemon d;
+	struct sockaddr_storage listen_sa;
+	const char *listen = ((const struct daemon_opts *)c->opts)->metrics_listen;
+	int rc = daemon_init(c, &d, &listen_sa);
+	if (rc)
+		return rc;
+	daemon_watch(&d);
+	rc = apply_now(&d, "start");
+	if (rc != EXIT_OK && !pins_loaded(&c->pins))
 		return rc; /* nothing to serve; systemd restarts us, boot protection holds meanwhile */
 	if (d.metrics_file) {
 		write_metrics(&d);
-		say("writing the metrics to %s every %u s", d.metrics_file, d.metrics_interval);
+		pr_info("writing the metrics to %s every %u s", d.metrics_file, d.metrics_interval);
 	}
-	struct metrics_http *http = NULL;
-	if (listen) {
-		char err[256];
-		http = metrics_http_start(&listen_sa, c->pin_dir, err, sizeof(err));
-		if (http)
-			say("serving the metrics at http://%s/metrics", listen);
-		else
-			say("cannot serve the metrics on %s: %s; the daemon goes on without", listen, err);
-	}
-	say("serving the log of %s; SIGHUP or an edit of %s reloads; SIGTERM exits and leaves the policy "
-	    "in force", c->pin_dir, d.rq.file);
+	struct metrics_http *http = listen ? metrics_http_start(&listen_sa, &c->pins) : NULL;
+	if (http)
+		pr_info("serving the metrics at http://%s/metrics", listen);
+	else if (listen)
+		pr_info("cannot serve the metrics on %s; the daemon goes on without", listen);
+	pr_info("serving the log of %s; SIGHUP or an edit of %s reloads; interfaces that appear are attached; SIGTERM "
+		"exits and leaves the policy in force",
+		c->pins.path, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
 	metrics_http_stop(http);
-	say("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures, c->pin_dir);
+	pr_info("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures,
+		c->pins.path);
 	if (d.inotify_fd >= 0)
 		close(d.inotify_fd);
+	if (d.link_fd >= 0)
+		close(d.link_fd);
 	return rc;
 }
+
+const struct command daemon_command = {
+	.name = "daemon",
+	.run = cmd_daemon,
+	.opts = daemon_opts,
+	.opts_size = sizeof(struct daemon_opts),
+	.max_args = 0,
+	.root = true,
+	.help = "apply the policy, print the log, reload on SIGHUP or when the file changes",
+};

@@ -5,17 +5,24 @@
 #include <string.h>
 #include "cli.h"
 #include "json.h"
+#include "log.h"
 #include "policy.h"
 
 static const char *step_name(enum step_kind k)
 {
 	switch (k) {
-	case STEP_NOMATCH: return "nomatch";
-	case STEP_MATCH: return "match";
-	case STEP_CONTINUE: return "continue";
-	case STEP_JUMP: return "jump";
-	case STEP_RETURN: return "return";
-	case STEP_DEFAULT: return "default";
+	case STEP_NOMATCH:
+		return "nomatch";
+	case STEP_MATCH:
+		return "match";
+	case STEP_CONTINUE:
+		return "continue";
+	case STEP_JUMP:
+		return "jump";
+	case STEP_RETURN:
+		return "return";
+	case STEP_DEFAULT:
+		return "default";
 	}
 	return "?";
 }
@@ -118,8 +125,7 @@ static void print_text(const struct policy *p, const char *evtext, const struct 
 			printf("match: continue (recorded)\n");
 			break;
 		case STEP_JUMP:
-			printf("match: jump to table %s\n",
-			       p->tables[p->rules[s->rule].jump_table].name);
+			printf("match: jump to table %s\n", p->tables[p->rules[s->rule].jump_table].name);
 			depth++;
 			break;
 		case STEP_MATCH:
@@ -140,52 +146,55 @@ static void print_text(const struct policy *p, const char *evtext, const struct 
 	}
 	if (r->rule >= 0) {
 		rule_ref(ref, sizeof(ref), p, r->rule);
-		printf("verdict: %s (table %s, rule %s)\n", verdict_name(r->verdict),
-		       p->tables[r->table].name, ref);
+		printf("verdict: %s (table %s, rule %s)\n", verdict_name(r->verdict), p->tables[r->table].name, ref);
 	} else {
-		printf("verdict: %s (table %s, default)\n", verdict_name(r->verdict),
-		       p->tables[r->table].name);
+		printf("verdict: %s (table %s, default)\n", verdict_name(r->verdict), p->tables[r->table].name);
 	}
 }
 
-int cmd_explain(struct cli *c)
-{
-	const char *file = DEFAULT_POLICY_FILE;
-	size_t len = 1;
-	char *evtext;
+struct explain_opts {
+	const char *policy;
+};
 
-	int i = 1;
-	for (; i < c->argc; i++) {
-		if (!strcmp(c->argv[i], "--policy")) {
-			if (i + 1 >= c->argc)
-				return usage_error(c, "--policy needs a FILE");
-			file = c->argv[++i];
-		} else if (!strncmp(c->argv[i], "--policy=", 9)) {
-			file = c->argv[i] + 9;
-		} else {
-			break;
-		}
+static const struct opt explain_opts[] = {
+	OPTION("--policy", NULL, "FILE", "the policy file (default " DEFAULT_POLICY_FILE ")", OPT_STRING,
+	       struct explain_opts, policy),
+	OPT_END,
+};
+
+/* The event's words as one text. */
+static char *join_words(int n, char **w)
+{
+	size_t len = 1;
+	for (int j = 0; j < n; j++)
+		len += strlen(w[j]) + 1;
+	char *text = calloc(1, len);
+	for (int j = 0; text && j < n; j++) {
+		if (j)
+			strcat(text, " ");
+		strcat(text, w[j]);
 	}
-	if (i >= c->argc)
-		return usage_error(c, "needs an EVENT, e.g. `in proto tcp remote 203.0.113.5 port "
-				      "40000 local port 80`");
-	for (int j = i; j < c->argc; j++)
-		len += strlen(c->argv[j]) + 1;
-	evtext = calloc(1, len);
-	for (int j = i; j < c->argc; j++) {
-		if (j > i)
-			strcat(evtext, " ");
-		strcat(evtext, c->argv[j]);
-	}
+	return text;
+}
+
+static int cmd_explain(struct cli *c)
+{
+	const struct explain_opts *o = c->opts;
+	const char *file = o->policy ? o->policy : DEFAULT_POLICY_FILE;
+	if (c->argc < 2)
+		return usage_error(c,
+				   "needs an EVENT, e.g. `in proto tcp remote 203.0.113.5 port 40000 local port 80`");
+	char *evtext = join_words(c->argc - 1, c->argv + 1);
+	if (!evtext)
+		return EXIT_SYSTEM;
 
 	struct policy p;
 	struct diag d;
-	struct load_opts o = { .resolve_hosts = true, .lookup_users = true };
+	struct load_opts lo = { .resolve_hosts = true, .lookup_users = true };
 	int rc = EXIT_OK;
 	diag_init(&d, stderr, NULL);
-	if (policy_load_file(&p, file, &o, &d) != 0 || d.nerrors) {
-		fprintf(stderr, "%s: the policy has errors; fix them (see `rampart check %s`)\n",
-			file, file);
+	if (policy_load_file(&p, file, &lo, &d) != 0 || d.nerrors) {
+		pr_err("%s: the policy has errors; fix them (see `rampart check %s`)", file, file);
 		rc = EXIT_POLICY;
 		goto out;
 	}
@@ -214,3 +223,13 @@ out:
 	free(evtext);
 	return rc;
 }
+
+const struct command explain_command = {
+	.name = "explain",
+	.run = cmd_explain,
+	.opts = explain_opts,
+	.opts_size = sizeof(struct explain_opts),
+	.args = "EVENT...",
+	.max_args = -1,
+	.help = "show the path an event takes through the tables and the verdict",
+};

@@ -3,6 +3,7 @@
  * the idle timeout, and the rule that allowed each. */
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "datapath.h"
 #include "fields.h"
 #include "format.h"
+#include "bpfmap.h"
 #include "json.h"
+#include "log.h"
 #include "view.h"
 
 struct flow {
@@ -26,55 +29,47 @@ static int by_age(const void *a, const void *b)
 	return x->v.created_ns < y->v.created_ns ? -1 : x->v.created_ns > y->v.created_ns;
 }
 
-/* Every entry of the table fd, appended to *f (n used, *cap allocated),
- * bounded by its capacity: a hash walk restarts when its current key is
- * deleted under it. */
-static int read_table(int fd, bool half_open, struct flow **fp, int n, int *cap)
+/* Every entry of the table fd (bounded by its capacity: a hash walk
+ * restarts when its current key is deleted under it), appended to *fp
+ * (*n entries so far). 0 or -errno. */
+static int read_table(int fd, bool half_open, struct flow **fp, int *n)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info), seen = 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
-		return -1;
-	struct ct_key k, next;
-	void *prev = NULL;
-	while (seen < info.max_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		seen++;
-		if (n == *cap) {
-			struct flow *g = realloc(*fp, (size_t)*cap * 2 * sizeof(**fp));
-			if (!g)
-				break;
-			*fp = g;
-			*cap *= 2;
-		}
-		if (bpf_map_lookup_elem(fd, &k, &(*fp)[n].v) != 0)
-			continue; /* deleted meanwhile */
-		(*fp)[n].k = k;
-		(*fp)[n].half_open = half_open;
-		n++;
-	}
-	return n;
+	struct bpf_map_info info;
+	struct ct_key *keys;
+	struct ct_value *vals;
+	int m = bpfmap_info(fd, &info);
+	if (!m)
+		m = bpfmap_read_all(fd, sizeof(*keys), sizeof(*vals), (int)info.max_entries, (void **)&keys,
+				    (void **)&vals);
+	if (m < 0)
+		return m;
+	struct flow *f = realloc(*fp, (size_t)(*n + m + 1) * sizeof(*f));
+	for (int i = 0; f && i < m; i++)
+		f[*n + i] = (struct flow){ .k = keys[i], .v = vals[i], .half_open = half_open };
+	free(keys);
+	free(vals);
+	if (!f)
+		return -ENOMEM;
+	*fp = f;
+	*n += m;
+	return 0;
 }
 
-/* Every flow of both tables, oldest first. */
+/* Every flow of both tables, oldest first.  The count or -errno. */
 static int read_flows(const struct view *v, struct flow **out)
 {
-	int cap = 64;
-	struct flow *f = malloc((size_t)cap * sizeof(*f));
+	int n = 0;
 	*out = NULL;
-	if (!f)
-		return -1;
-	int n = read_table(v->conntrack_fd, false, &f, 0, &cap);
-	if (n >= 0)
-		n = read_table(v->ct_new_fd, true, &f, n, &cap);
-	if (n < 0) {
-		free(f);
-		return -1;
+	int e = read_table(v->conntrack_fd, false, out, &n);
+	if (!e)
+		e = read_table(v->ct_new_fd, true, out, &n);
+	if (e) {
+		free(*out);
+		*out = NULL;
+		return e;
 	}
 	if (n > 1)
-		qsort(f, (size_t)n, sizeof(*f), by_age);
-	*out = f;
+		qsort(*out, (size_t)n, sizeof(**out), by_age);
 	return n;
 }
 
@@ -127,7 +122,8 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 		printf(", \"orig\": {\"addr\": \"%s\"", fmt_addr(oa, sizeof(oa), a_first ? f->k.addr_a : f->k.addr_b));
 		if (ports)
 			printf(", \"port\": %u", ntohs(a_first ? f->k.port_a : f->k.port_b));
-		printf("}, \"reply\": {\"addr\": \"%s\"", fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
+		printf("}, \"reply\": {\"addr\": \"%s\"",
+		       fmt_addr(ra, sizeof(ra), a_first ? f->k.addr_b : f->k.addr_a));
 		if (ports)
 			printf(", \"port\": %u", ntohs(a_first ? f->k.port_b : f->k.port_a));
 		if (f->k.proto == 1 || f->k.proto == 58)
@@ -158,7 +154,7 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 			printf("%u", f->v.rule_slot);
 		printf(", \"table\": ");
 		json_str(stdout, m ? m->table : NULL);
-		printf("}");
+		printf(", \"forwarded\": %s}", f->v.flags & CT_F_FORWARDED ? "true" : "false");
 	}
 	printf("%s]\n", n ? "\n" : "");
 }
@@ -189,7 +185,9 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 		else
 			snprintf(left, sizeof(left), "expired");
 		ifname(f->v.ifindex, ifn);
-		if (f->v.rule_slot == RP_SLOT_NONE) {
+		if (f->v.flags & CT_F_FORWARDED) {
+			snprintf(where, sizeof(where), "(forwarded: judged as it arrived on %s)", ifn);
+		} else if (f->v.rule_slot == RP_SLOT_NONE) {
 			snprintf(where, sizeof(where), "(no rule: boot mode or implicit)");
 		} else {
 			const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
@@ -201,30 +199,29 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 				snprintf(where, sizeof(where), "slot %u (not in the loaded policy)", f->v.rule_slot);
 		}
 		const char *cells[] = { fmt_proto(proto, sizeof(proto), f->k.proto), orig, resp, state, idle, left,
-					direction_name((enum direction)f->v.dir), ifn, where };
+					direction_name((enum direction)f->v.dir),    ifn,  where };
 		columns_add(&t, cells);
 	}
 	columns_print(&t, stdout, "");
 	columns_free(&t);
-	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n,
-	       n == 1 ? "" : "s", capacity);
+	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n, n == 1 ? "" : "s",
+	       capacity);
 }
 
-int cmd_flows(struct cli *c)
+static int cmd_flows(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
 	struct view v;
-	int rc = view_open(&v, c->pin_dir, "flows", VIEW_RULES | VIEW_CONNTRACK, false);
-	if (rc)
-		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	bpf_obj_get_info_by_fd(v.conntrack_fd, &info, &len);
+	int e = view_open(&v, &c->pins, VIEW_RULES | VIEW_CONNTRACK, false);
+	if (e)
+		return exit_code(e);
+	struct bpf_map_info info;
+	bpfmap_info(v.conntrack_fd, &info);
 	struct flow *fl;
 	int n = read_flows(&v, &fl);
 	if (n < 0) {
-		fprintf(stderr, "rampart flows: cannot read %s/maps/rp_conntrack and rp_ct_new\n", c->pin_dir);
+		char path[PINS_PATH_MAX];
+		pr_err_r(n, "cannot read %s and %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONNTRACK), false, path),
+			 RP_NAME(RP_MAP_CT_NEW));
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
@@ -236,3 +233,10 @@ int cmd_flows(struct cli *c)
 	view_close(&v);
 	return EXIT_OK;
 }
+
+const struct command flows_command = {
+	.name = "flows",
+	.run = cmd_flows,
+	.max_args = 0,
+	.help = "the tracked connections (conntrack)",
+};

@@ -15,7 +15,9 @@
 #include "cli.h"
 #include "fields.h"
 #include "format.h"
+#include "bpfmap.h"
 #include "json.h"
+#include "log.h"
 #include "pins.h"
 #include "rampart_sock.h"
 #include "view.h"
@@ -39,7 +41,7 @@ struct log_reader {
 static const char *app_path(const struct log_reader *r, uint32_t id, char *buf, size_t n)
 {
 	struct rp_app_info info;
-	int fd = id ? pins_open_map(r->v->dir, "rp_app_info") : -1;
+	int fd = id ? pins_open_map(r->v->pd, RP_NAME(RP_MAP_APP_INFO)) : -1;
 	bool ok = fd >= 0 && bpf_map_lookup_elem(fd, &id, &info) == 0 && info.path[0];
 	if (fd >= 0)
 		close(fd);
@@ -109,11 +111,11 @@ static void print_text(struct log_reader *r, const struct rp_log_event *e)
 		else
 			snprintf(extra, sizeof(extra), "type %u code %u", e->icmp_type, e->icmp_code);
 	}
-	printf("%s  %-10s %-28s %-3s %-5s %s -> %s  on %s  %s%s%s%s", fmt_time_local(when, sizeof(when),
-	       mono_to_realtime_ns(e->time_ns), true), verdict_text(e, verdict, sizeof(verdict)), where,
-	       direction_name((enum direction)e->dir), fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn,
-	       event_name((enum event_type)e->event), extra[0] ? " " : "", extra,
-	       e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
+	printf("%s  %-10s %-28s %-3s %-5s %s -> %s  on %s  %s%s%s%s",
+	       fmt_time_local(when, sizeof(when), mono_to_realtime_ns(e->time_ns), true),
+	       verdict_text(e, verdict, sizeof(verdict)), where, direction_name((enum direction)e->dir),
+	       fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn, event_name((enum event_type)e->event),
+	       extra[0] ? " " : "", extra, e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
 	if (has_identity(e)) {
 		char app[RP_APP_PATH_LEN + 16];
 		printf("  %s%s uid %u pid %u", e->flags & RP_LOGF_OWNER ? "owner " : "",
@@ -166,14 +168,16 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 	json_endpoint("remote", e->raddr, e->rport, ports);
 	printf(", \"iface\": ");
 	json_str(stdout, ifn);
-	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex, e->flags & RP_LOGF_SOCKET ? "socket" : e->flags & RP_LOGF_EGRESS ? "tc-egress" : "xdp");
+	printf(", \"ifindex\": %u, \"hook\": \"%s\"", e->ifindex,
+	       e->flags & RP_LOGF_SOCKET   ? "socket"
+	       : e->flags & RP_LOGF_EGRESS ? "tc-egress"
+					   : "xdp");
 	if (has_identity(e)) {
 		char app[RP_APP_PATH_LEN + 16];
 		printf(", \"app\": ");
 		json_str(stdout, e->app_id ? app_path(r, e->app_id, app, sizeof(app)) : NULL);
-		printf(", \"app_id\": %u, \"uid\": %u, \"pid\": %u, \"cgroup_id\": %llu, \"owner\": %s",
-		       e->app_id, e->uid, e->pid, (unsigned long long)e->cgroup_id,
-		       e->flags & RP_LOGF_OWNER ? "true" : "false");
+		printf(", \"app_id\": %u, \"uid\": %u, \"pid\": %u, \"cgroup_id\": %llu, \"owner\": %s", e->app_id,
+		       e->uid, e->pid, (unsigned long long)e->cgroup_id, e->flags & RP_LOGF_OWNER ? "true" : "false");
 	}
 	printf(", \"record\": %s, \"ask\": %s", e->flags & RP_LOGF_RECORD ? "true" : "false",
 	       e->flags & RP_LOGF_ASK ? "true" : "false");
@@ -189,8 +193,9 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct log_reader *r = ctx;
 	if (len < sizeof(struct rp_log_event)) {
 		if (!r->warned_size)
-			fprintf(stderr, "rampart log: skipping events of %zu bytes (expected %zu): the datapath "
-					"comes from another rampart version\n", len, sizeof(struct rp_log_event));
+			pr_err("skipping events of %zu bytes (expected %zu): the datapath comes from another rampart "
+			       "version",
+			       len, sizeof(struct rp_log_event));
 		r->warned_size = true;
 		return 0;
 	}
@@ -204,21 +209,50 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-}
-
 /* The id of the map pinned at DIR/maps/NAME now (0: not pinned). */
-static uint32_t pinned_id(const char *dir, const char *name)
+static uint32_t pinned_id(const struct pin_dir *pd, const char *name)
 {
-	int fd = pins_open_map(dir, name);
-	uint32_t id = map_id(fd);
+	int fd = pins_open_map(pd, name);
+	uint32_t id = bpfmap_id(fd);
 	if (fd >= 0)
 		close(fd);
 	return id;
+}
+
+/* Says that reading the ring failed; an exit code. */
+static int ring_error(const struct cli *c, int e, const char *what)
+{
+	char path[PINS_PATH_MAX];
+	pins_map(&c->pins, RP_NAME(RP_MAP_LOG), false, path);
+	pr_err("%s %s: %s%s", what, path, strerror(-e), e == -EPERM || e == -EACCES ? "; run as root" : "");
+	return EXIT_SYSTEM;
+}
+
+/* An apply pins new rule metadata and maybe a new ring: follow them.
+ * False when the policy was unloaded. */
+static bool follow_pins(struct cli *c, struct view *v, struct ring_buffer **rb, struct log_reader *r)
+{
+	uint32_t ring = pinned_id(&c->pins, RP_NAME(RP_MAP_LOG));
+	if (!ring) {
+		pr_err("the policy was unloaded from %s; stopping", c->pins.path);
+		return false;
+	}
+	if (pinned_id(&c->pins, RP_NAME(RP_MAP_RULES)) != bpfmap_id(v->rules_fd))
+		view_reload_rules(v);
+	if (ring == bpfmap_id(v->log_fd))
+		return true;
+	int fd = pins_open_map(&c->pins, RP_NAME(RP_MAP_LOG));
+	struct ring_buffer *nrb = fd >= 0 ? ring_buffer__new(fd, on_event, r, NULL) : NULL;
+	if (nrb) {
+		ring_buffer__consume(*rb);
+		ring_buffer__free(*rb);
+		*rb = nrb;
+		close(v->log_fd);
+		v->log_fd = fd;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	return true;
 }
 
 /* Follows the ring until *stop; tick (if any) runs at least every 200 ms. */
@@ -231,99 +265,82 @@ static int follow(struct cli *c, struct view *v, struct ring_buffer **rb, struct
 		int e = ring_buffer__poll(*rb, tick ? 200 : 500);
 		if (tick)
 			tick(arg);
-		if (e < 0 && e != -EINTR) {
-			fprintf(stderr, "rampart log: reading %s/maps/rp_log failed: %s\n", c->pin_dir, strerror(-e));
-			return EXIT_SYSTEM;
-		}
+		if (e < 0 && e != -EINTR)
+			return ring_error(c, e, "reading");
 		fflush(stdout);
 		if (now_mono_ns() - last_check < 1000000000ull)
 			continue;
 		last_check = now_mono_ns();
-		/* an apply pins new rule metadata; an unload removes everything */
-		uint32_t ring = pinned_id(c->pin_dir, "rp_log");
-		if (!ring) {
-			fprintf(stderr, "rampart log: the policy was unloaded from %s; stopping\n", c->pin_dir);
+		if (!follow_pins(c, v, rb, r))
 			return EXIT_OK;
-		}
-		if (pinned_id(c->pin_dir, "rp_rules") != map_id(v->rules_fd))
-			view_reload_rules(v);
-		if (ring != map_id(v->log_fd)) {
-			int fd = pins_open_map(c->pin_dir, "rp_log");
-			struct ring_buffer *nrb = fd >= 0 ? ring_buffer__new(fd, on_event, r, NULL) : NULL;
-			if (nrb) {
-				ring_buffer__consume(*rb);
-				ring_buffer__free(*rb);
-				*rb = nrb;
-				close(v->log_fd);
-				v->log_fd = fd;
-			} else if (fd >= 0) {
-				close(fd);
-			}
-		}
 	}
 	return EXIT_OK;
 }
 
-int cmd_log(struct cli *c)
+/* The pinned ring, mapped (the view opened with VIEW_LOG). */
+static int open_ring(struct cli *c, struct view *v, struct log_reader *r, struct ring_buffer **rb)
 {
-	bool follow_mode = false;
-	for (int i = 1; i < c->argc; i++) {
-		if (!strcmp(c->argv[i], "-f") || !strcmp(c->argv[i], "--follow"))
-			follow_mode = true;
-		else
-			return usage_error(c, "unknown argument `%s` (takes -f and --json)", c->argv[i]);
+	int e = view_open(v, &c->pins, VIEW_RULES | VIEW_LOG, false);
+	if (e)
+		return exit_code(e);
+	*r = (struct log_reader){ .v = v, .json = c->json };
+	*rb = ring_buffer__new(v->log_fd, on_event, r, NULL);
+	if (!*rb) {
+		e = ring_error(c, -errno, "cannot map the ring buffer");
+		view_close(v);
 	}
+	return e;
+}
+
+struct log_opts {
+	bool follow;
+};
+
+static const struct opt log_opts[] = {
+	OPTION("--follow", "-f", NULL, "wait for new events until SIGINT/SIGTERM", OPT_FLAG, struct log_opts, follow),
+	OPT_END,
+};
+
+int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg)
+{
 	struct view v;
-	int rc = view_open(&v, c->pin_dir, "log", VIEW_RULES | VIEW_LOG, false);
+	struct log_reader r;
+	struct ring_buffer *rb;
+	int rc = open_ring(c, &v, &r, &rb);
 	if (rc)
-		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
-	struct log_reader r = { .v = &v, .json = c->json };
-	struct ring_buffer *rb = ring_buffer__new(v.log_fd, on_event, &r, NULL);
-	if (!rb) {
-		int e = errno;
-		fprintf(stderr, "rampart log: cannot map the ring buffer %s/maps/rp_log: %s%s\n", c->pin_dir,
-			strerror(e), e == EPERM || e == EACCES ? "; run as root" : "");
-		view_close(&v);
-		return EXIT_SYSTEM;
-	}
-	if (follow_mode) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		rc = follow(c, &v, &rb, &r, &stop_requested, NULL, NULL);
+		return rc;
+	if (stop) {
+		rc = follow(c, &v, &rb, &r, stop, tick, arg);
 	} else {
 		int e = ring_buffer__consume(rb);
-		rc = EXIT_OK;
-		if (e < 0) {
-			fprintf(stderr, "rampart log: reading %s/maps/rp_log failed: %s\n", c->pin_dir, strerror(-e));
-			rc = EXIT_SYSTEM;
-		} else if (r.events == 0 && !c->json) {
-			fprintf(stderr, "rampart log: no buffered events (use -f to wait for new ones)\n");
-		}
+		if (e < 0)
+			rc = ring_error(c, e, "reading");
+		else if (r.events == 0 && !c->json)
+			pr_err("no buffered events (use -f to wait for new ones)");
 	}
 	ring_buffer__free(rb);
 	view_close(&v);
 	return rc;
 }
 
-int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg)
+static int cmd_log(struct cli *c)
 {
-	struct view v;
-	int rc = view_open(&v, c->pin_dir, c->argv[0], VIEW_RULES | VIEW_LOG, false);
-	if (rc)
-		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
-	struct log_reader r = { .v = &v, .json = c->json };
-	struct ring_buffer *rb = ring_buffer__new(v.log_fd, on_event, &r, NULL);
-	if (!rb) {
-		fprintf(stderr, "rampart %s: cannot map the ring buffer %s/maps/rp_log: %s\n", c->argv[0],
-			c->pin_dir, strerror(errno));
-		view_close(&v);
-		return EXIT_SYSTEM;
-	}
-	rc = follow(c, &v, &rb, &r, stop, tick, arg);
-	ring_buffer__free(rb);
-	view_close(&v);
-	return rc;
+	const struct log_opts *o = c->opts;
+	if (!o->follow)
+		return log_serve(c, NULL, NULL, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return log_serve(c, &stop_requested, NULL, NULL);
 }
+
+const struct command log_command = {
+	.name = "log",
+	.run = cmd_log,
+	.opts = log_opts,
+	.opts_size = sizeof(struct log_opts),
+	.max_args = 0,
+	.help = "rule-match log events; reading consumes them (one reader sees each event)",
+};

@@ -2,16 +2,22 @@
  * in the Prometheus text exposition format (metrics.h), from the pins
  * alone.  Nothing loaded is not an error: rampart_loaded 0, exit 0, so a
  * scrape still sees the machine. */
+#include <errno.h>
 #include <stdio.h>
 #include "cli.h"
 #include "metrics.h"
 
-int cmd_metrics(struct cli *c)
+static int cmd_metrics(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
-	int rc = metrics_write(stdout, c->pin_dir, "metrics");
-	if (fflush(stdout) != 0 && rc == EXIT_OK)
-		rc = EXIT_SYSTEM;
-	return rc;
+	int e = metrics_write(stdout, &c->pins);
+	if (fflush(stdout) != 0 && !e)
+		e = -EIO;
+	return exit_code(e);
 }
+
+const struct command metrics_command = {
+	.name = "metrics",
+	.run = cmd_metrics,
+	.max_args = 0,
+	.help = "the counters in the Prometheus text exposition format",
+};

@@ -14,7 +14,16 @@
 #include <unistd.h>
 #include "apply.h"
 #include "cli.h"
-#include "args.h"
+#include "log.h"
+
+struct reset_opts {
+	struct target_opts target;
+};
+
+static const struct opt reset_opts[] = {
+	TARGET_OPTIONS(struct reset_opts),
+	OPT_END,
+};
 
 #define INSTALLED_DEFAULT "/usr/share/rampart/default.rules"
 
@@ -75,29 +84,16 @@ static int copy_file(const char *from, const char *to)
 	return e;
 }
 
-int cmd_reset(struct cli *c)
+static int cmd_reset(struct cli *c)
 {
-	struct apply_req rq = { .pin_dir = c->pin_dir, .file = DEFAULT_POLICY_FILE };
-	const char *ifnames[APPLY_MAX_IFACES + 1];
-	static const char *const known[] = { "--policy", "--iface", "--cgroup", NULL };
-	for (int i = 1; i < c->argc; i++) {
-		struct arg a;
-		if (arg_next(c, &i, known, &a))
-			return EXIT_USAGE;
-		if (!a.opt[0])
-			return usage_error(c, "unexpected `%s` (takes --policy FILE, --iface IF, --cgroup PATH)", a.val);
-		if (apply_option(c, &a, &rq, ifnames) > 0)
-			return EXIT_USAGE;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "rampart reset: must run as root (needs CAP_BPF and CAP_NET_ADMIN)\n");
-		return EXIT_SYSTEM;
-	}
+	struct reset_opts *o = c->opts;
+	struct apply_req rq;
+	apply_req_from(&rq, c, &o->target, NULL);
 	char dflt[PATH_MAX], backup[PATH_MAX + 32] = "";
 	if (!find_default(dflt, sizeof(dflt))) {
-		fprintf(stderr, "rampart reset: the shipped default policy is missing (looked for %s and "
-				"policy/default.rules next to the binary); reinstall rampart (make install)\n",
-			INSTALLED_DEFAULT);
+		pr_err("the shipped default policy is missing (looked for %s and policy/default.rules next to the "
+		       "binary); reinstall rampart (make install)",
+		       INSTALLED_DEFAULT);
 		return EXIT_SYSTEM;
 	}
 	char dirbuf[PATH_MAX];
@@ -111,22 +107,21 @@ int cmd_reset(struct cli *c)
 		for (int i = 1; access(backup, F_OK) == 0 && i < 100; i++)
 			snprintf(backup, sizeof(backup), "%s.bak-%s-%d", rq.file, stamp, i);
 		if (link(rq.file, backup) && copy_file(rq.file, backup)) {
-			fprintf(stderr, "rampart reset: cannot back up %s to %s: %s; nothing was changed\n", rq.file,
-				backup, strerror(errno));
+			pr_err("cannot back up %s to %s: %s; nothing was changed", rq.file, backup, strerror(errno));
 			return EXIT_SYSTEM;
 		}
 	}
 	int e = copy_file(dflt, rq.file);
 	if (e) {
-		fprintf(stderr, "rampart reset: cannot write %s: %s; nothing was changed\n", rq.file, strerror(-e));
+		pr_err("cannot write %s: %s; nothing was changed", rq.file, strerror(-e));
 		return EXIT_SYSTEM;
 	}
 	struct apply_report rep;
-	int rc = apply_policy(&rq, &rep, stderr);
-	if (rc != EXIT_OK) {
+	e = apply_policy(&rq, &rep);
+	if (e) {
 		if (backup[0] && rename(backup, rq.file) == 0)
-			fprintf(stderr, "rampart reset: %s was put back as it was\n", rq.file);
-		return rc;
+			pr_err("%s was put back as it was", rq.file);
+		return exit_code(e);
 	}
 	printf("reset %s to the default policy (%s)%s%s\n", rq.file, dflt, backup[0] ? "; the previous one is " : "",
 	       backup);
@@ -134,3 +129,13 @@ int cmd_reset(struct cli *c)
 	       rep.generation);
 	return EXIT_OK;
 }
+
+const struct command reset_command = {
+	.name = "reset",
+	.run = cmd_reset,
+	.opts = reset_opts,
+	.opts_size = sizeof(struct reset_opts),
+	.max_args = 0,
+	.root = true,
+	.help = "restore the shipped default policy as FILE (backup kept) and apply it",
+};

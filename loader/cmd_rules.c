@@ -10,6 +10,7 @@
 #include "fields.h"
 #include "format.h"
 #include "json.h"
+#include "log.h"
 #include "view.h"
 
 /* The tables asked for (all when none). */
@@ -34,6 +35,19 @@ static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 		snprintf(buf, n, "%s", m->file[0] ? m->file : "(implicit)");
 }
 
+/* The rule in slot s (NULL: none, or not of the tables asked for) and its
+ * counters. */
+static const struct rp_rule_meta *rule_at(const struct view *v, const struct table_filter *tf, uint32_t s,
+					  struct rp_rule_stats *st)
+{
+	const struct rp_rule_meta *m = view_rule(v, s);
+	if (m && !wanted(tf, m))
+		return NULL;
+	if (m)
+		datapath_rule_stats(v->stats_fd, s, st);
+	return m;
+}
+
 static void print_json(const struct view *v, const struct table_filter *tf)
 {
 	bool first = true;
@@ -44,11 +58,10 @@ static void print_json(const struct view *v, const struct table_filter *tf)
 		printf("null");
 	printf(", \"rules\": [");
 	for (uint32_t s = 0; s < v->nslots; s++) {
-		const struct rp_rule_meta *m = view_rule(v, s);
-		if (!m || !wanted(tf, m))
-			continue;
 		struct rp_rule_stats st;
-		datapath_rule_stats(v->stats_fd, s, &st);
+		const struct rp_rule_meta *m = rule_at(v, tf, s, &st);
+		if (!m)
+			continue;
 		bool dflt = m->rule_id == RP_SLOT_NONE;
 		printf("%s\n  {\"slot\": %u, \"file\": ", first ? "" : ",", s);
 		json_str(stdout, m->file[0] ? m->file : NULL);
@@ -56,7 +69,8 @@ static void print_json(const struct view *v, const struct table_filter *tf)
 		json_str(stdout, m->table);
 		printf(", \"verdict\": ");
 		json_str(stdout, verdict_name((enum verdict)m->verdict));
-		printf(", \"default\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false", m->log ? "true" : "false");
+		printf(", \"default\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false",
+		       m->log ? "true" : "false");
 		json_str(stdout, m->text);
 		printf(", \"packets\": %llu, \"bytes\": %llu, \"logged\": %llu, \"log_dropped\": %llu}",
 		       (unsigned long long)st.packets, (unsigned long long)st.bytes, (unsigned long long)st.logged,
@@ -76,11 +90,10 @@ static void print_text(const struct view *v, const struct table_filter *tf)
 	const char *head[] = { "#", "WHERE", "TABLE", "VERDICT", "PACKETS", "BYTES", "RULE" };
 	columns_add(&t, head);
 	for (uint32_t s = 0; s < v->nslots; s++) {
-		const struct rp_rule_meta *m = view_rule(v, s);
-		if (!m || !wanted(tf, m))
-			continue;
 		struct rp_rule_stats st;
-		datapath_rule_stats(v->stats_fd, s, &st);
+		const struct rp_rule_meta *m = rule_at(v, tf, s, &st);
+		if (!m)
+			continue;
 		snprintf(num, sizeof(num), "%u", ++shown);
 		where(m, where_buf, sizeof(where_buf));
 		snprintf(pk, sizeof(pk), "%llu", (unsigned long long)st.packets);
@@ -102,29 +115,40 @@ static void print_text(const struct view *v, const struct table_filter *tf)
 	columns_free(&t);
 }
 
-int cmd_rules(struct cli *c)
+/* Every table asked for is one of the loaded policy. */
+static int check_tables(struct cli *c, const struct view *v, const struct table_filter *tf)
 {
-	struct table_filter tf = { .n = c->argc - 1, .names = c->argv + 1 };
-	for (int i = 0; i < tf.n; i++)
-		if (tf.names[i][0] == '-')
-			return usage_error(c, "unknown option `%s` (takes TABLE names and --json)", tf.names[i]);
-	struct view v;
-	int rc = view_open(&v, c->pin_dir, "rules", VIEW_RULES, false);
-	if (rc)
-		return rc == VIEW_UNLOADED ? EXIT_SYSTEM : rc;
-	for (int i = 0; i < tf.n; i++) {
+	for (int i = 0; i < tf->n; i++) {
 		bool known = false;
-		for (uint32_t s = 0; s < v.nslots && !known; s++)
-			known = view_rule(&v, s) && !strncmp(tf.names[i], v.meta[s].table, sizeof(v.meta[s].table));
-		if (!known) {
-			view_close(&v);
-			return usage_error(c, "the loaded policy has no table `%s`", tf.names[i]);
-		}
+		for (uint32_t s = 0; s < v->nslots && !known; s++)
+			known = view_rule(v, s) && !strncmp(tf->names[i], v->meta[s].table, sizeof(v->meta[s].table));
+		if (!known)
+			return usage_error(c, "the loaded policy has no table `%s`", tf->names[i]);
 	}
-	if (c->json)
-		print_json(&v, &tf);
-	else
-		print_text(&v, &tf);
-	view_close(&v);
 	return EXIT_OK;
 }
+
+static int cmd_rules(struct cli *c)
+{
+	struct table_filter tf = { .n = c->argc - 1, .names = c->argv + 1 };
+	struct view v;
+	int e = view_open(&v, &c->pins, VIEW_RULES, false);
+	if (e)
+		return exit_code(e);
+	int rc = check_tables(c, &v, &tf);
+	if (!rc && c->json)
+		print_json(&v, &tf);
+	else if (!rc)
+		print_text(&v, &tf);
+	view_close(&v);
+	return rc;
+}
+
+const struct command rules_command = {
+	.name = "rules",
+	.run = cmd_rules,
+	.args = "[TABLE]...",
+	.arg_name = "TABLE",
+	.max_args = -1,
+	.help = "the loaded rules in order with their hit counters (of the TABLEs named)",
+};

@@ -11,7 +11,11 @@
 #include "cli.h"
 #include "datapath.h"
 #include "format.h"
+#include "ifplan.h"
+#include "apps.h"
 #include "json.h"
+#include "log.h"
+#include "pins.h"
 #include "sockhooks.h"
 #include "view.h"
 
@@ -50,36 +54,91 @@ static void print_unloaded(const struct cli *c)
 {
 	if (c->json) {
 		printf("{\"mode\": \"unloaded\", \"pin_dir\": ");
-		json_str(stdout, c->pin_dir);
+		json_str(stdout, c->pins.path);
 		printf(", \"policy\": null, \"attachments\": [], \"conntrack\": null, \"counters\": {}}\n");
 	} else {
 		printf("mode:         unloaded\n"
 		       "nothing is loaded in %s; load a policy with `rampart apply [FILE] --iface IF`\n",
-		       c->pin_dir);
+		       c->pins.path);
 	}
 }
 
 /* The socket hooks and the approved applications (loader/sockhooks.c). */
-static void sock_status_json(const char *dir)
+static void sock_status_json(const struct pin_dir *pd)
 {
 	char cg[4096];
-	int n = sockhooks_attached(dir, cg, sizeof(cg));
+	int n = sockhooks_attached(pd, cg, sizeof(cg));
 	printf(", \"socket_hooks\": {\"hooks\": %d, \"cgroup\": ", n);
 	if (n && cg[0])
 		json_str(stdout, cg);
 	else
 		printf("null");
 	printf("}, \"apps\": ");
-	sockhooks_report_apps(dir, stdout, SOCK_REPORT_JSON);
+	apps_report(pd, stdout, APPS_REPORT_JSON);
 }
 
-static void sock_status_text(const char *dir)
+static void sock_status_text(const struct pin_dir *pd)
 {
 	char cg[4096];
-	int n = sockhooks_attached(dir, cg, sizeof(cg));
+	int n = sockhooks_attached(pd, cg, sizeof(cg));
 	if (n)
 		printf("socket hooks: %d on cgroup %s\n", n, cg[0] ? cg : "(a cgroup that no longer exists)");
-	sockhooks_report_apps(dir, stdout, SOCK_REPORT_TEXT);
+	apps_report(pd, stdout, APPS_REPORT_TEXT);
+}
+
+/* Which interfaces the policy covers, and the covered ones not protected. */
+struct coverage {
+	bool known; /* a selection is pinned (else: an older rampart, or boot protection) */
+	struct rp_ifsel sel;
+	struct ifplan_gap gaps[64];
+	int ngaps;
+};
+
+static void read_coverage(const struct pin_dir *pd, struct coverage *cv)
+{
+	memset(cv, 0, sizeof(*cv));
+	cv->known = ifsel_read(pd, &cv->sel) == 0;
+	int n = cv->known ? ifplan_gaps(pd, &cv->sel, cv->gaps, 64) : 0;
+	cv->ngaps = n > 0 ? n : 0;
+}
+
+static void print_coverage_json(const struct coverage *cv)
+{
+	printf(", \"interfaces\": ");
+	if (!cv->known) {
+		printf("null");
+		return;
+	}
+	printf("{\"all\": %s, \"patterns\": [", cv->sel.all ? "true" : "false");
+	for (uint32_t i = 0; i < cv->sel.npatterns && i < RP_IFSEL_MAX; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(stdout, cv->sel.patterns[i]);
+	}
+	printf("], \"not_protected\": [");
+	for (int i = 0; i < cv->ngaps; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(stdout, cv->gaps[i].name);
+		printf(", \"reason\": ");
+		json_str(stdout, cv->gaps[i].reason);
+		printf("}");
+	}
+	printf("]}");
+}
+
+static void print_coverage_text(const struct coverage *cv)
+{
+	if (!cv->known)
+		return;
+	if (cv->sel.all) {
+		printf("interfaces:   every interface but lo, also ones that appear later\n");
+	} else {
+		printf("interfaces:   --iface");
+		for (uint32_t i = 0; i < cv->sel.npatterns && i < RP_IFSEL_MAX; i++)
+			printf(" %s", cv->sel.patterns[i]);
+		printf("\n");
+	}
+	for (int i = 0; i < cv->ngaps; i++)
+		printf("  %-16s NOT PROTECTED: %s\n", cv->gaps[i].name, cv->gaps[i].reason);
 }
 
 static void print_json(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
@@ -87,18 +146,18 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 {
 	char buf[128];
 	printf("{\"mode\": \"%s\", \"pin_dir\": ", mode_name(v->cfg.mode));
-	json_str(stdout, c->pin_dir);
+	json_str(stdout, c->pins.path);
 	printf(", \"generation\": %u, \"mode_reason\": \"%s\"", v->cfg.generation,
 	       lifecycle_reason_name(v->cfg.mode_reason));
 	if (v->cfg.mode_changed_ns) {
 		uint64_t at = lifecycle_boot_to_realtime_ns(v->cfg.mode_changed_ns);
-		printf(", \"mode_changed_at\": \"%s\", \"mode_changed_at_ns\": %llu", fmt_time_utc(buf, sizeof(buf), at),
-		       (unsigned long long)at);
+		printf(", \"mode_changed_at\": \"%s\", \"mode_changed_at_ns\": %llu",
+		       fmt_time_utc(buf, sizeof(buf), at), (unsigned long long)at);
 	} else {
 		printf(", \"mode_changed_at\": null, \"mode_changed_at_ns\": null");
 	}
 	uint64_t drops;
-	uint32_t hook = view_netns_hook(c->pin_dir, &drops);
+	uint32_t hook = view_netns_hook(&c->pins, &drops);
 	if (hook)
 		printf(", \"netns_hook\": {\"hook\": \"sk_lookup\", \"prog_id\": %u, \"dropped\": %llu}", hook,
 		       (unsigned long long)drops);
@@ -139,7 +198,11 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 			printf(", \"xdp_mode\": \"%s\"", a->xdp_mode);
 		printf("}");
 	}
-	printf("], \"conntrack\": {\"entries\": %llu, \"capacity\": %u, \"half_open\": %llu, "
+	printf("]");
+	struct coverage cv;
+	read_coverage(&c->pins, &cv);
+	print_coverage_json(&cv);
+	printf(", \"conntrack\": {\"entries\": %llu, \"capacity\": %u, \"half_open\": %llu, "
 	       "\"half_open_capacity\": %u}",
 	       (unsigned long long)u->entries, u->capacity, (unsigned long long)u->half_open, u->half_open_capacity);
 	struct totals t = sum_totals(ctr);
@@ -153,7 +216,7 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 	       (unsigned long long)t.dropped, (unsigned long long)ctr[RPC_DROP_CT_FULL],
 	       (unsigned long long)ctr[RPC_LOG_SENT], (unsigned long long)ctr[RPC_LOG_RATE_LIMITED],
 	       (unsigned long long)ctr[RPC_LOG_RING_FULL]);
-	sock_status_json(c->pin_dir);
+	sock_status_json(&c->pins);
 	printf(", \"counters\": {");
 	for (int i = 0; i < RPC_COUNTER_COUNT; i++)
 		printf("%s\"%s\": %llu", i ? ", " : "", datapath_counter_name((enum rp_counter)i),
@@ -161,8 +224,8 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 	printf("}}\n");
 }
 
-static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
-		       const struct view_ct_usage *u, const uint64_t ctr[RPC_COUNTER_COUNT])
+/* "mode: ..." and since when. */
+static void print_mode_text(const struct view *v)
 {
 	char buf[512], b2[64];
 	printf("mode:         %s", mode_name(v->cfg.mode));
@@ -173,7 +236,8 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 		else if (dl <= now && v->cfg.boot_fail_closed)
 			printf(" (boot timeout passed; fail closed: keeps blocking inbound until a policy is applied)");
 		else if (dl > now)
-			printf(" (no policy applied: %s %s)", v->cfg.boot_fail_closed ? "keeps blocking inbound after" : "opens in",
+			printf(" (no policy applied: %s %s)",
+			       v->cfg.boot_fail_closed ? "keeps blocking inbound after" : "opens in",
 			       fmt_duration(b2, sizeof(b2), dl - now));
 		else
 			printf(" (boot timeout passed)");
@@ -190,6 +254,13 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - at));
 		printf(", by %s\n", lifecycle_reason_name(v->cfg.mode_reason));
 	}
+}
+
+static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
+		       const struct view_ct_usage *u, const uint64_t ctr[RPC_COUNTER_COUNT])
+{
+	char buf[512], b2[64];
+	print_mode_text(v);
 	if (!view_have_policy(v) && v->have_info) {
 		printf("policy:       none (boot protection only)\n");
 	} else if (v->have_info) {
@@ -205,10 +276,11 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 		printf("policy:       (no policy information pinned)\n");
 	}
 	uint64_t drops;
-	uint32_t hook = view_netns_hook(c->pin_dir, &drops);
+	uint32_t hook = view_netns_hook(&c->pins, &drops);
 	if (hook)
 		printf("netns hook:   sk_lookup, prog %u (new inbound on any interface in boot/lockdown; "
-		       "%llu dropped)\n", hook, (unsigned long long)drops);
+		       "%llu dropped)\n",
+		       hook, (unsigned long long)drops);
 	if (natt == 0) {
 		printf("attachments:  none (the programs judge no interface)\n");
 	} else {
@@ -223,14 +295,17 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 					 a->kind);
 			else
 				snprintf(state, sizeof(state), "%s, attached, prog %u", a->kind, a->prog_id);
-			const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook,
-						a->detail ? a->detail : "", state };
+			const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook, a->detail ? a->detail : "",
+						state };
 			columns_add(&t, cells);
 		}
 		columns_print(&t, stdout, "  ");
 		columns_free(&t);
 	}
-	sock_status_text(c->pin_dir);
+	struct coverage cv;
+	read_coverage(&c->pins, &cv);
+	print_coverage_text(&cv);
+	sock_status_text(&c->pins);
 	printf("conntrack:    %llu / %u entries (%.1f%%), %llu / %u being set up\n", (unsigned long long)u->entries,
 	       u->capacity, u->capacity ? 100.0 * (double)u->entries / u->capacity : 0.0,
 	       (unsigned long long)u->half_open, u->half_open_capacity);
@@ -239,11 +314,11 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 	struct columns t;
 	columns_init(&t, 3, 1u << 1);
 	char num[32];
-#define ROW(label, value, extra)                                                   \
-	do {                                                                       \
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)(value));   \
-		const char *cells[] = { label, num, extra };                       \
-		columns_add(&t, cells);                                            \
+#define ROW(label, value, extra)                                                 \
+	do {                                                                     \
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(value)); \
+		const char *cells[] = { label, num, extra };                     \
+		columns_add(&t, cells);                                          \
 	} while (0)
 	detail(buf, sizeof(buf), ctr, "pass-");
 	ROW("passed", tot.passed, buf);
@@ -275,28 +350,28 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 	columns_free(&t);
 }
 
-int cmd_status(struct cli *c)
+static int cmd_status(struct cli *c)
 {
-	if (c->argc > 1)
-		return usage_error(c, "takes no arguments (got `%s`)", c->argv[1]);
 	struct view v;
-	int rc = view_open(&v, c->pin_dir, "status", VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
-	if (rc == VIEW_UNLOADED) {
+	int e = view_open(&v, &c->pins, VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
+	if (e == -ENOENT) {
 		print_unloaded(c);
 		return EXIT_OK;
 	}
-	if (rc)
-		return rc;
+	if (e)
+		return exit_code(e);
 	uint64_t ctr[RPC_COUNTER_COUNT];
-	if (datapath_counters(v.counters_fd, ctr) != 0) {
-		fprintf(stderr, "rampart status: cannot read the counters in %s/maps/rp_counters\n", c->pin_dir);
+	if ((e = datapath_counters(v.counters_fd, ctr))) {
+		char path[PINS_PATH_MAX];
+		pr_err_r(e, "cannot read the counters in %s",
+			 pins_map(&c->pins, RP_NAME(RP_MAP_COUNTERS), false, path));
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
 	struct view_ct_usage u;
 	view_conntrack_usage(&v, &u);
 	struct view_attachment *att;
-	int natt = view_attachments(c->pin_dir, &att);
+	int natt = view_attachments(&c->pins, &att);
 	if (c->json)
 		print_json(c, &v, att, natt, &u, ctr);
 	else
@@ -305,3 +380,10 @@ int cmd_status(struct cli *c)
 	view_close(&v);
 	return EXIT_OK;
 }
+
+const struct command status_command = {
+	.name = "status",
+	.run = cmd_status,
+	.max_args = 0,
+	.help = "mode, policy, attachments, conntrack usage and totals",
+};

@@ -9,24 +9,54 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bpfmap.h"
 #include "datapath.h"
+#include "log.h"
+#include "pins.h"
 #include "rampart.skel.h"
 
 /* Maps whose contents are state rather than policy: a new apply reuses the
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
-	"rp_conntrack", "rp_ct_new", "rp_sweeper", "rp_log", "rp_counters", "rp_frags", "rp_config", "rp_ct_gen",
-	"rp_sk_marks", /* judgements made at the socket (bpf/sockid.h) */
+	RP_NAME(RP_MAP_CONNTRACK),
+	RP_NAME(RP_MAP_CT_NEW),
+	RP_NAME(RP_MAP_SWEEPER),
+	RP_NAME(RP_MAP_LOG),
+	RP_NAME(RP_MAP_COUNTERS),
+	RP_NAME(RP_MAP_FRAGS),
+	RP_NAME(RP_MAP_CONFIG),
+	RP_NAME(RP_MAP_CT_GEN),
+	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
 	NULL,
 };
 
-int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, char *err, size_t errlen)
+/* The pinned state maps of a running instance, when their size and
+ * layout are still the object's: shared rather than created. */
+static int reuse_state(struct rampart_bpf *skel, const struct pin_dir *pd)
+{
+	for (int i = 0; datapath_state_maps[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, datapath_state_maps[i]);
+		struct bpf_map_info info;
+		int fd = pins_open_map(pd, datapath_state_maps[i]);
+		if (fd < 0)
+			continue; /* not pinned yet: a fresh map is created */
+		int e = 0;
+		/* a map of another size or layout cannot be shared: start fresh */
+		if (m && bpfmap_info(fd, &info) == 0 && info.max_entries == bpf_map__max_entries(m) &&
+		    info.value_size == bpf_map__value_size(m) && info.key_size == bpf_map__key_size(m))
+			e = bpf_map__reuse_fd(m, fd);
+		close(fd);
+		if (e)
+			return pr_err_r(e, "cannot reuse the pinned map %s of %s", datapath_state_maps[i], pd->path);
+	}
+	return 0;
+}
+
+static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 {
 	struct rampart_bpf *skel = rampart_bpf__open();
-	if (!skel) {
-		snprintf(err, errlen, "cannot open the datapath BPF object: %s", strerror(errno));
-		return -errno;
-	}
+	if (!skel)
+		return pr_err_r(-errno, "cannot open the datapath BPF object");
 	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
 	uint32_t slots = o->nslots ? o->nslots : 1;
 	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
@@ -39,47 +69,61 @@ int datapath_open(struct rampart_bpf **skelp, const struct datapath_opts *o, cha
 		e = bpf_map__set_max_entries(skel->maps.rp_log_bucket, slots);
 	if (!e)
 		e = bpf_map__set_max_entries(skel->maps.rp_rules, slots);
+	if (e)
+		pr_err_r(e, "cannot size the datapath maps");
+	if (!e && o->reuse)
+		e = reuse_state(skel, o->reuse);
 	if (e) {
-		snprintf(err, errlen, "cannot size the datapath maps: %s", strerror(-e));
 		rampart_bpf__destroy(skel);
 		return e;
-	}
-	if (o->reuse_dir) {
-		for (int i = 0; datapath_state_maps[i]; i++) {
-			char path[PATH_MAX];
-			snprintf(path, sizeof(path), "%s/%s", o->reuse_dir, datapath_state_maps[i]);
-			int fd = bpf_obj_get(path);
-			if (fd < 0)
-				continue; /* not pinned yet: a fresh map is created */
-			struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, datapath_state_maps[i]);
-			struct bpf_map_info info = {};
-			__u32 len = sizeof(info);
-			/* a map of another size or layout cannot be shared: start fresh */
-			if (m && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-			    info.max_entries == bpf_map__max_entries(m) &&
-			    info.value_size == bpf_map__value_size(m) && info.key_size == bpf_map__key_size(m))
-				e = bpf_map__reuse_fd(m, fd);
-			close(fd);
-			if (e) {
-				snprintf(err, errlen, "cannot reuse pinned map %s: %s", path, strerror(-e));
-				rampart_bpf__destroy(skel);
-				return e;
-			}
-		}
 	}
 	*skelp = skel;
 	return 0;
 }
 
-int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen)
+int datapath_create(struct rampart_bpf **skelp, const struct datapath_opts *o, const struct cls_tables *t)
 {
-	int e = rampart_bpf__load(skel);
-	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the datapath programs (%s); run with LIBBPF_LOG=debug "
-			 "for the verifier log; rampart needs Linux >= 6.1 with BTF",
-			 strerror(-e));
+	struct rampart_bpf *skel = NULL;
+	int e = open_sized(&skel, o);
+	if (e)
 		return e;
+	struct cls_maps cm = datapath_cls_maps(skel);
+	if (t && (e = cls_maps_size(&cm, t)))
+		goto fail;
+	if ((e = rampart_bpf__load(skel))) {
+		pr_err("the kernel refused the datapath programs (%s); run with -v for the verifier log; rampart "
+		       "needs Linux >= 6.1 with BTF",
+		       strerror(-e));
+		goto fail;
+	}
+	if (t && (e = cls_maps_write(&cm, t)))
+		goto fail;
+	*skelp = skel;
+	return 0;
+fail:
+	rampart_bpf__destroy(skel);
+	return e;
+}
+
+bool datapath_declares(struct rampart_bpf *dp, const struct bpf_map *m)
+{
+	return bpf_object__find_map_by_name(dp->obj, bpf_map__name(m)) != NULL;
+}
+
+int datapath_share_maps(struct rampart_bpf *dp, struct bpf_object *obj, const char *who)
+{
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj) {
+		struct bpf_map *dm = bpf_object__find_map_by_name(dp->obj, bpf_map__name(m));
+		int e = 0;
+		if (!dm)
+			continue;
+		if (bpf_map__type(m) != BPF_MAP_TYPE_SK_STORAGE && bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF)
+			e = bpf_map__set_max_entries(m, bpf_map__max_entries(dm));
+		if (!e)
+			e = bpf_map__reuse_fd(m, bpf_map__fd(dm));
+		if (e)
+			return pr_err_r(e, "cannot share map %s with %s", bpf_map__name(m), who);
 	}
 	return 0;
 }
@@ -87,6 +131,12 @@ int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen)
 void datapath_destroy(struct rampart_bpf *skel)
 {
 	rampart_bpf__destroy(skel);
+}
+
+struct cls_maps datapath_cls_maps(struct rampart_bpf *skel)
+{
+	return (struct cls_maps){ skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
+				  skel->maps.cls_pairs,	 skel->maps.cls_info,	skel->maps.cls_actions };
 }
 
 /* Can the policy answer anything with a reject?  Then segments of no flow
@@ -335,6 +385,8 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_PASS_TCP_SYN_IGNORED] = "pass-tcp-syn-in-flow",
 		[RPC_CT_PRESSURE] = "conntrack-half-open-pressure",
 		[RPC_CT_ESTABLISHED_FULL] = "conntrack-established-full",
+		[RPC_NETNS_ALLOW] = "netns-allow",
+		[RPC_NETNS_DENY] = "netns-deny",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
 }

@@ -4,34 +4,47 @@
  * survive an apply), load, and write the configuration, interface ids and
  * rule metadata.  Used by `rampart apply` and the kernel tests.
  *
- * Order: datapath_open() -> (size the classifier maps) -> datapath_load()
- *        -> fill classifier maps, rp_rules, rp_policy_info, rp_ifaces
- *        -> write rp_config -> attach -> datapath_sweeper_start().
+ * Order: datapath_create() (open, size, load, classifier tables)
+ *        -> fill rp_rules, rp_policy_info, rp_ifaces -> write rp_config
+ *        -> attach -> datapath_sweeper_start().  Errors: 0 or -errno, with a message (log.h).
  */
 #ifndef RAMPART_DATAPATH_H
 #define RAMPART_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "classifier_maps.h"
 #include "rampart_maps.h"
 #include "policy.h"
 
 struct rampart_bpf;
+struct pin_dir;
 
 struct datapath_opts {
-	uint32_t conntrack_size; /* 0: RP default (65536) */
-	uint32_t nslots;         /* rules + table defaults (policy_nslots); 0: 1 */
-	const char *reuse_dir;   /* pin dir whose state maps to reuse (NULL: fresh maps) */
+	uint32_t conntrack_size;     /* 0: RP default (65536) */
+	uint32_t nslots;	     /* rules + table defaults (policy_nslots); 0: 1 */
+	const struct pin_dir *reuse; /* pin dir whose state maps to reuse (NULL: fresh maps) */
 };
 
 /* Names of the maps that hold state which must survive an apply. */
 extern const char *const datapath_state_maps[];
 
-/* Open the skeleton and size the maps.  err gets a message on failure. */
-int datapath_open(struct rampart_bpf **skel, const struct datapath_opts *o, char *err, size_t errlen);
-/* Load into the kernel (verifier).  Returns 0 or a negative errno. */
-int datapath_load(struct rampart_bpf *skel, char *err, size_t errlen);
+/* Opens the object, sizes its maps (the classifier's after t), reuses the
+ * state maps of o->reuse, loads it into the kernel and writes the
+ * classifier tables t (NULL: none; the classifier then denies). */
+int datapath_create(struct rampart_bpf **skel, const struct datapath_opts *o, const struct cls_tables *t);
 void datapath_destroy(struct rampart_bpf *skel);
+/* Before another object (socket hooks, boot protection) is loaded: each of
+ * its maps that the datapath object declares too (same name) becomes the
+ * datapath's (judging, counters, log, owners, interfaces).  0 or -errno. */
+struct bpf_object;
+struct bpf_map;
+int datapath_share_maps(struct rampart_bpf *dp, struct bpf_object *obj, const char *who);
+/* The datapath object declares a map of this one's name (so it is shared). */
+bool datapath_declares(struct rampart_bpf *dp, const struct bpf_map *m);
+/* The object's classifier maps (for classifier_maps.h). */
+struct cls_maps datapath_cls_maps(struct rampart_bpf *skel);
 
 /* Rule slots: rule r -> r, default of table t -> nrules + t. */
 static inline uint32_t policy_nslots(const struct policy *p)

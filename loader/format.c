@@ -57,8 +57,7 @@ const char *fmt_duration(char *buf, size_t n, uint64_t ns)
 	else if (s < 3600)
 		snprintf(buf, n, "%llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
 	else if (s < 86400)
-		snprintf(buf, n, "%lluh%02llum", (unsigned long long)(s / 3600),
-			 (unsigned long long)(s % 3600 / 60));
+		snprintf(buf, n, "%lluh%02llum", (unsigned long long)(s / 3600), (unsigned long long)(s % 3600 / 60));
 	else
 		snprintf(buf, n, "%llud%02lluh", (unsigned long long)(s / 86400),
 			 (unsigned long long)(s % 86400 / 3600));

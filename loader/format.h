@@ -46,7 +46,7 @@ struct columns {
 	int ncols;
 	unsigned right_align; /* bit i: column i */
 	int nrows, cap;
-	char **cells;         /* nrows * ncols, owned */
+	char **cells; /* nrows * ncols, owned */
 };
 
 void columns_init(struct columns *t, int ncols, unsigned right_align);

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "boot.h"
-#include "cli.h"
+#include "log.h"
+#include "pins.h"
 #include "datapath.h"
 #include "fields.h"
 #include "metrics.h"
@@ -114,8 +115,8 @@ static void put_rules(FILE *f, const struct view *v)
 				continue;
 			char line[16];
 			snprintf(line, sizeof(line), "%u", m->line);
-			const char *kv[] = { "file", m->file, "line", line, "table", m->table, "verdict",
-					     verdict_name((enum verdict)m->verdict) };
+			const char *kv[] = { "file",  m->file,	"line",	   line,
+					     "table", m->table, "verdict", verdict_name((enum verdict)m->verdict) };
 			const uint64_t val[] = { st.packets, st.bytes, st.logged, st.log_dropped };
 			sample(f, fams[k].name, 4, kv, val[k]);
 		}
@@ -128,12 +129,16 @@ static void put_counters(FILE *f, const uint64_t ctr[RPC_COUNTER_COUNT])
 	static const struct {
 		const char *prefix, *name, *label, *help;
 	} fams[] = {
-		{ "pass-", "rampart_packets_passed_total", "reason", "Packets passed without judging a new flow, by reason." },
+		{ "pass-", "rampart_packets_passed_total", "reason",
+		  "Packets passed without judging a new flow, by reason." },
 		{ "drop-", "rampart_packets_dropped_total", "reason", "Packets dropped, by reason." },
 		{ "new-", "rampart_new_flows_total", "outcome", "New flows judged at the packet hooks, by outcome." },
-		{ "socket-", "rampart_socket_events_total", "verdict", "Socket events judged by the cgroup hooks, by verdict." },
-		{ "log-", "rampart_log_events_total", "outcome", "Log events: sent, or lost to the rate limit or a full ring." },
-		{ "conntrack-", "rampart_conntrack_events_total", "event", "Conntrack table events (expired entries, half-open pressure, established table full)." },
+		{ "socket-", "rampart_socket_events_total", "verdict",
+		  "Socket events judged by the cgroup hooks, by verdict." },
+		{ "log-", "rampart_log_events_total", "outcome",
+		  "Log events: sent, or lost to the rate limit or a full ring." },
+		{ "conntrack-", "rampart_conntrack_events_total", "event",
+		  "Conntrack table events (expired entries, half-open pressure, established table full)." },
 		{ "", "rampart_datapath_events_total", "counter", "Other datapath counters, by name." },
 	};
 	bool done[RPC_COUNTER_COUNT] = { false };
@@ -153,30 +158,32 @@ static void put_counters(FILE *f, const uint64_t ctr[RPC_COUNTER_COUNT])
 	}
 }
 
-static void put_attachments(FILE *f, const char *dir)
+static void put_attachments(FILE *f, const struct pin_dir *pd)
 {
 	struct view_attachment *att;
-	int n = view_attachments(dir, &att);
+	int n = view_attachments(pd, &att);
 	family(f, "rampart_attachment_up", "gauge",
 	       "A packet hook pinned for an interface: 1 while it is attached, 0 when its interface is gone "
 	       "or its filter was removed.");
 	for (int i = 0; i < n; i++) {
 		const struct view_attachment *a = &att[i];
-		const char *kv[] = { "interface", a->alive ? a->now_name : a->ifname, "hook", a->hook, "kind",
-				     a->kind, "attach_mode", a->detail ? a->detail : "" };
+		const char *kv[] = { "interface",   a->alive ? a->now_name : a->ifname,
+				     "hook",	    a->hook,
+				     "kind",	    a->kind,
+				     "attach_mode", a->detail ? a->detail : "" };
 		sample(f, "rampart_attachment_up", 4, kv, a->alive);
 	}
 	free(att);
 
 	char cg[4096];
-	int hooks = sockhooks_attached(dir, cg, sizeof(cg));
+	int hooks = sockhooks_attached(pd, cg, sizeof(cg));
 	family(f, "rampart_socket_hooks_attached", "gauge", "cgroup socket hooks attached, by cgroup.");
 	if (hooks) {
 		const char *kv[] = { "cgroup", cg[0] ? cg : "" };
 		sample(f, "rampart_socket_hooks_attached", 1, kv, (unsigned long long)hooks);
 	}
 	uint64_t drops;
-	uint32_t prog = view_netns_hook(dir, &drops);
+	uint32_t prog = view_netns_hook(pd, &drops);
 	gauge(f, "rampart_netns_hook_attached",
 	      "Boot protection's network-namespace hook (sk_lookup) is attached (1) or not (0).", prog != 0);
 	family(f, "rampart_netns_hook_dropped_total", "counter",
@@ -196,23 +203,24 @@ static void put_conntrack(FILE *f, const struct view *v)
 	      u.half_open_capacity);
 }
 
-int metrics_write(FILE *f, const char *dir, const char *cmd)
+int metrics_write(FILE *f, const struct pin_dir *pd)
 {
 	struct view v;
-	int rc = view_open(&v, dir, cmd, VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
-	if (rc == VIEW_UNLOADED) {
+	int e = view_open(&v, pd, VIEW_RULES | VIEW_COUNTERS | VIEW_CONNTRACK, true);
+	if (e == -ENOENT) {
 		gauge(f, "rampart_loaded", "A rampart instance is loaded in the pin dir (1) or not (0).", 0);
 		put_mode(f, "unloaded");
-		return EXIT_OK;
+		return 0;
 	}
-	if (rc)
-		return rc;
+	if (e)
+		return e;
 	uint64_t ctr[RPC_COUNTER_COUNT];
-	if (datapath_counters(v.counters_fd, ctr) != 0) {
-		fprintf(stderr, "rampart %s: cannot read the counters in %s/maps/rp_counters; run `rampart apply` "
-				"again\n", cmd, dir);
+	if ((e = datapath_counters(v.counters_fd, ctr))) {
+		char path[PINS_PATH_MAX];
+		pr_err_r(e, "cannot read the counters in %s; run `rampart apply` again",
+			 pins_map(pd, RP_NAME(RP_MAP_COUNTERS), false, path));
 		view_close(&v);
-		return EXIT_SYSTEM;
+		return e;
 	}
 	gauge(f, "rampart_loaded", "A rampart instance is loaded in the pin dir (1) or not (0).", 1);
 	put_mode(f, mode_name(v.cfg.mode));
@@ -229,35 +237,29 @@ int metrics_write(FILE *f, const char *dir, const char *cmd)
 	put_rules(f, &v);
 	put_counters(f, ctr);
 	put_conntrack(f, &v);
-	put_attachments(f, dir);
+	put_attachments(f, pd);
 	view_close(&v);
-	return ferror(f) ? EXIT_SYSTEM : EXIT_OK;
+	return ferror(f) ? -EIO : 0;
 }
 
-int metrics_write_file(const char *path, const char *dir, const char *cmd)
+int metrics_write_file(const char *path, const struct pin_dir *pd)
 {
 	char tmp[4096];
 	const char *slash = strrchr(path, '/');
 	int dlen = slash ? (int)(slash - path + 1) : 0;
 	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp-%d", dlen, path, slash ? slash + 1 : path, (int)getpid()) >=
 	    (int)sizeof(tmp))
-		return EXIT_USAGE;
+		return pr_err_r(-ENAMETOOLONG, "cannot write the metrics to %.64s...", path);
 	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "rampart %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
-		return EXIT_SYSTEM;
-	}
-	int rc = metrics_write(f, dir, cmd);
-	if (fclose(f) != 0 && rc == EXIT_OK) {
-		fprintf(stderr, "rampart %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
-		rc = EXIT_SYSTEM;
-	}
+	if (!f)
+		return pr_err_r(-errno, "cannot write %s", tmp);
+	int e = metrics_write(f, pd);
+	if (fclose(f) != 0 && !e)
+		e = pr_err_r(-errno, "cannot write %s", tmp);
 	/* node-exporter's textfile collector wants world-readable files */
-	if (rc == EXIT_OK && (chmod(tmp, 0644) != 0 || rename(tmp, path) != 0)) {
-		fprintf(stderr, "rampart %s: cannot replace %s: %s\n", cmd, path, strerror(errno));
-		rc = EXIT_SYSTEM;
-	}
-	if (rc != EXIT_OK)
+	if (!e && (chmod(tmp, 0644) != 0 || rename(tmp, path) != 0))
+		e = pr_err_r(-errno, "cannot replace %s", path);
+	if (e)
 		unlink(tmp);
-	return rc;
+	return e;
 }

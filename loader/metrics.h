@@ -11,15 +11,17 @@
 /* The media type of the exposition (Prometheus text format 0.0.4). */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Writes the exposition of the instance pinned in dir to f.  With nothing
- * loaded: rampart_loaded 0 and mode "unloaded".  0, or an exit code after
- * printing what went wrong as "rampart CMD: ..." on stderr. */
-int metrics_write(FILE *f, const char *dir, const char *cmd);
+struct pin_dir;
+
+/* Writes the exposition of the instance pinned in pd to f.  With nothing
+ * loaded: rampart_loaded 0 and mode "unloaded".  0, or -errno after saying
+ * what went wrong (log.h). */
+int metrics_write(FILE *f, const struct pin_dir *pd);
 
 /* The same into path, atomically: written beside it as a hidden temporary
  * file (one that node-exporter's *.prom pattern skips) and renamed over it,
- * so a reader sees the old or the new file, never half of one.  0, or an
- * exit code after printing why. */
-int metrics_write_file(const char *path, const char *dir, const char *cmd);
+ * so a reader sees the old or the new file, never half of one.  0 or
+ * -errno. */
+int metrics_write_file(const char *path, const struct pin_dir *pd);
 
 #endif

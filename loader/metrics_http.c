@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <microhttpd.h>
-#include "cli.h"
+#include "log.h"
+#include "pins.h"
 #include "metrics.h"
 #include "metrics_http.h"
 
 struct metrics_http {
 	struct MHD_Daemon *mhd;
-	const char *pin_dir;
+	const struct pin_dir *pd;
 };
 
 int metrics_listen_parse(const char *addr, struct sockaddr_storage *sa)
@@ -55,8 +56,7 @@ int metrics_listen_parse(const char *addr, struct sockaddr_storage *sa)
 	return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
-			     const char *type)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len, const char *type)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
@@ -87,9 +87,9 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 	FILE *f = open_memstream(&body, &len);
 	if (!f)
 		return MHD_NO;
-	int rc = metrics_write(f, h->pin_dir, "daemon");
+	int e = metrics_write(f, h->pd);
 	fclose(f);
-	if (rc != EXIT_OK) {
+	if (e) {
 		free(body);
 		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  "cannot read rampart's pins; see the daemon's messages\n");
@@ -97,28 +97,23 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 	return reply(conn, MHD_HTTP_OK, body, len, METRICS_CONTENT_TYPE);
 }
 
-struct metrics_http *metrics_http_start(const struct sockaddr_storage *sa, const char *pin_dir, char *err,
-					size_t errlen)
+struct metrics_http *metrics_http_start(const struct sockaddr_storage *sa, const struct pin_dir *pd)
 {
 	struct metrics_http *h = calloc(1, sizeof(*h));
-	if (!h) {
-		snprintf(err, errlen, "out of memory");
+	if (!h)
 		return NULL;
-	}
-	h->pin_dir = pin_dir;
+	h->pd = pd;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	bool any6 = sa->ss_family == AF_INET6 &&
-		    IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	bool any6 = sa->ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 	if (sa->ss_family == AF_INET6)
 		flags |= any6 ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	uint16_t port = ntohs(sa->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
-							 : ((const struct sockaddr_in *)sa)->sin_port);
+							: ((const struct sockaddr_in *)sa)->sin_port);
 	errno = 0;
 	h->mhd = MHD_start_daemon(flags, port, NULL, NULL, serve, h, MHD_OPTION_SOCK_ADDR, sa,
-				  MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				  MHD_OPTION_END);
+				  MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!h->mhd) {
-		snprintf(err, errlen, "%s", errno ? strerror(errno) : "libmicrohttpd could not start");
+		pr_err("cannot serve the metrics: %s", errno ? strerror(errno) : "libmicrohttpd could not start");
 		free(h);
 		return NULL;
 	}

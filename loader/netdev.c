@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_arp.h>
@@ -23,15 +24,15 @@ struct dump {
 static void read_vlan(const struct nlattr *data, struct netdev *d)
 {
 	const struct nlattr *a;
-	mnl_attr_for_each_nested(a, data)
-		if (mnl_attr_get_type(a) == IFLA_VLAN_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-			d->vlan_id = mnl_attr_get_u16(a);
+	mnl_attr_for_each_nested(a, data) if (mnl_attr_get_type(a) == IFLA_VLAN_ID &&
+					      mnl_attr_validate(a, MNL_TYPE_U16) == 0) d->vlan_id = mnl_attr_get_u16(a);
 }
 
 static void read_linkinfo(const struct nlattr *info, struct netdev *d)
 {
 	const struct nlattr *a, *data = NULL;
-	mnl_attr_for_each_nested(a, info) {
+	mnl_attr_for_each_nested(a, info)
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_INFO_KIND:
 			if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
@@ -61,7 +62,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *arg)
 	memset(&d, 0, sizeof(d));
 	d.ifindex = (uint32_t)ifm->ifi_index;
 	d.type = ifm->ifi_type;
-	mnl_attr_for_each(a, nlh, sizeof(*ifm)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifm))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
@@ -146,6 +148,33 @@ out:
 	return 0;
 }
 
+int netdev_watch_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+bool netdev_watch_drain(int fd)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct nlmsghdr))));
+	bool changed = false;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return changed || errno == ENOBUFS; /* ENOBUFS: events lost, look again */
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n))
+			changed |= h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK;
+	}
+}
+
 const struct netdev *netdev_find(const struct netdev *devs, int n, uint32_t ifindex)
 {
 	for (int i = 0; i < n; i++)
@@ -162,14 +191,14 @@ enum netdev_link netdev_link(uint16_t type)
 	case ARPHRD_ETHER:
 	case ARPHRD_LOOPBACK: /* loopback frames carry an (all-zero) Ethernet header */
 		return NETDEV_LINK_ETHER;
-	case ARPHRD_NONE:     /* tun, wireguard */
-	case ARPHRD_TUNNEL:   /* ipip */
-	case ARPHRD_TUNNEL6:  /* ip6tnl */
+	case ARPHRD_NONE:    /* tun, wireguard */
+	case ARPHRD_TUNNEL:  /* ipip */
+	case ARPHRD_TUNNEL6: /* ip6tnl */
 	case ARPHRD_SIT:
 	case ARPHRD_IPGRE:
 	case ARPHRD_IP6GRE:
 	case ARPHRD_PPP:
-	case ARPHRD_RAWIP:    /* raw-IP modems */
+	case ARPHRD_RAWIP: /* raw-IP modems */
 		return NETDEV_LINK_IP;
 	default:
 		return NETDEV_LINK_UNSUPPORTED;
@@ -179,20 +208,34 @@ enum netdev_link netdev_link(uint16_t type)
 const char *netdev_type_name(uint16_t type)
 {
 	switch (type) {
-	case ARPHRD_ETHER: return "ether";
-	case ARPHRD_LOOPBACK: return "loopback";
-	case ARPHRD_NONE: return "none";
-	case ARPHRD_TUNNEL: return "ipip";
-	case ARPHRD_TUNNEL6: return "tunnel6";
-	case ARPHRD_SIT: return "sit";
-	case ARPHRD_IPGRE: return "gre";
-	case ARPHRD_IP6GRE: return "ip6gre";
-	case ARPHRD_PPP: return "ppp";
-	case ARPHRD_RAWIP: return "rawip";
-	case ARPHRD_INFINIBAND: return "infiniband";
-	case ARPHRD_CAN: return "can";
-	case ARPHRD_IEEE802154: return "ieee802.15.4";
-	default: return "other";
+	case ARPHRD_ETHER:
+		return "ether";
+	case ARPHRD_LOOPBACK:
+		return "loopback";
+	case ARPHRD_NONE:
+		return "none";
+	case ARPHRD_TUNNEL:
+		return "ipip";
+	case ARPHRD_TUNNEL6:
+		return "tunnel6";
+	case ARPHRD_SIT:
+		return "sit";
+	case ARPHRD_IPGRE:
+		return "gre";
+	case ARPHRD_IP6GRE:
+		return "ip6gre";
+	case ARPHRD_PPP:
+		return "ppp";
+	case ARPHRD_RAWIP:
+		return "rawip";
+	case ARPHRD_INFINIBAND:
+		return "infiniband";
+	case ARPHRD_CAN:
+		return "can";
+	case ARPHRD_IEEE802154:
+		return "ieee802.15.4";
+	default:
+		return "other";
 	}
 }
 

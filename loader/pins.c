@@ -1,19 +1,49 @@
+/* The pin dir's layout and the operations on it (see pins.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "log.h"
 #include "pins.h"
+#include "rampart_names.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+/* The folders of a pin dir, and the staging folders of maps and progs. */
+#define SUB_MAPS	 "maps"
+#define SUB_LINKS	 "links"
+#define SUB_PROGS	 "progs"
+#define STAGED_SUFFIX	 "-new"
+#define STAGED_PREFIX	 "new-" /* a staged link, a pin being replaced */
+#define CG_LINK_PREFIX	 "cg-"
+#define SOCK_PROG_PREFIX "sock-"
+#define NETNS_LINK	 "sk_lookup"
+
+int pins_init(struct pin_dir *pd, const char *dir)
+{
+	memset(pd, 0, sizeof(*pd));
+	pd->lock_fd = -1;
+	/* room for the longest name below it */
+	if (strlen(dir) + 64 >= sizeof(pd->path)) {
+		pr_err("--pin-dir %.64s...: the path is too long", dir);
+		return -ENAMETOOLONG;
+	}
+	snprintf(pd->path, sizeof(pd->path), "%s", dir);
+	return 0;
+}
 
 static bool is_bpffs(const char *path)
 {
@@ -21,63 +51,125 @@ static bool is_bpffs(const char *path)
 	return statfs(path, &st) == 0 && (unsigned long)st.f_type == BPF_FS_MAGIC;
 }
 
-int pins_check_bpffs(const char *dir, char *err, size_t errlen)
+int pins_check_bpffs(const struct pin_dir *pd)
 {
-	char parent[4096];
-	snprintf(parent, sizeof(parent), "%s", dir);
+	char parent[PINS_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", pd->path);
 	char *p = dirname(parent);
 
-	if (!is_bpffs("/sys/fs/bpf")) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
-			int e = errno;
-			snprintf(err, errlen,
-				 "bpffs is not mounted at /sys/fs/bpf and mounting it failed (%s); "
-				 "run as root or: mount -t bpf bpf /sys/fs/bpf", strerror(e));
-			return -e;
-		}
+	if (!is_bpffs(BPFFS_ROOT) && mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") != 0) {
+		int e = -errno;
+		pr_err("bpffs is not mounted at " BPFFS_ROOT " and mounting it failed (%s); "
+		       "run as root or: mount -t bpf bpf " BPFFS_ROOT,
+		       strerror(-e));
+		return e;
 	}
 	if (!is_bpffs(p)) {
-		snprintf(err, errlen,
-			 "%s is not on a bpf filesystem; choose a --pin-dir under /sys/fs/bpf", p);
+		pr_err("%s is not on a bpf filesystem; choose a --pin-dir under " BPFFS_ROOT, p);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int pins_mkdirs(const char *dir)
+int pins_lock(struct pin_dir *pd)
 {
-	const char *subs[] = { NULL, "maps", "links", "progs" };
-	char path[4096];
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		pins_path(path, sizeof(path), dir, subs[i], NULL);
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return -errno;
+	char parent[PINS_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", pd->path);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = 0;
+	else
+		snprintf(parent, sizeof(parent), "/");
+	pd->lock_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pd->lock_fd < 0)
+		return pr_err_r(-errno, "cannot open %s to lock it", parent);
+	if (flock(pd->lock_fd, LOCK_EX)) {
+		int e = pr_err_r(-errno, "cannot lock %s", parent);
+		pins_unlock(pd);
+		return e;
 	}
 	return 0;
 }
 
-void pins_path(char *buf, size_t len, const char *dir, const char *sub, const char *name)
+void pins_unlock(struct pin_dir *pd)
 {
-	snprintf(buf, len, "%s%s%s%s%s", dir, sub ? "/" : "", sub ? sub : "", name ? "/" : "",
-		 name ? name : "");
+	if (pd->lock_fd >= 0)
+		close(pd->lock_fd);
+	pd->lock_fd = -1;
 }
 
-int pins_open_map(const char *dir, const char *name)
+bool pins_exists(const struct pin_dir *pd)
 {
-	char path[4096];
-	pins_path(path, sizeof(path), dir, "maps", name);
-	int fd = bpf_obj_get(path);
+	return access(pd->path, F_OK) == 0;
+}
+
+bool pins_loaded(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	return access(pins_map(pd, RP_NAME(RP_MAP_CONFIG), false, path), F_OK) == 0;
+}
+
+/* ---------- paths ---------- */
+
+/* DIR/SUB[-new][/PREFIX NAME] */
+static const char *path_of(const struct pin_dir *pd, const char *sub, bool staged, const char *prefix, const char *name,
+			   char *buf)
+{
+	int n = snprintf(buf, PINS_PATH_MAX, "%s/%s%s%s%s%s", pd->path, sub, staged ? STAGED_SUFFIX : "",
+			 name ? "/" : "", name ? prefix : "", name ? name : "");
+	if (n >= PINS_PATH_MAX)
+		buf[0] = 0; /* no such path: what uses it fails with ENOENT */
+	return buf;
+}
+
+const char *pins_map(const struct pin_dir *pd, const char *name, bool staged, char *buf)
+{
+	return path_of(pd, SUB_MAPS, staged, "", name, buf);
+}
+
+const char *pins_maps_dir(const struct pin_dir *pd, char *buf)
+{
+	return path_of(pd, SUB_MAPS, false, "", NULL, buf);
+}
+
+const char *pins_prog(const struct pin_dir *pd, const char *name, bool staged, char *buf)
+{
+	return path_of(pd, SUB_PROGS, staged, "", name, buf);
+}
+
+const char *pins_sock_prog(const struct pin_dir *pd, const char *hook, bool staged, char *buf)
+{
+	return path_of(pd, SUB_PROGS, staged, SOCK_PROG_PREFIX, hook, buf);
+}
+
+const char *pins_iface_link(const struct pin_dir *pd, const char *hook, const char *ifname, char *buf)
+{
+	char name[NAME_MAX];
+	pins_link_name(name, sizeof(name), hook, ifname);
+	return path_of(pd, SUB_LINKS, false, "", name, buf);
+}
+
+const char *pins_cgroup_link(const struct pin_dir *pd, const char *hook, bool staged, char *buf)
+{
+	return path_of(pd, SUB_LINKS, false, staged ? STAGED_PREFIX CG_LINK_PREFIX : CG_LINK_PREFIX, hook, buf);
+}
+
+const char *pins_netns_link(const struct pin_dir *pd, char *buf)
+{
+	return path_of(pd, SUB_LINKS, false, "", NETNS_LINK, buf);
+}
+
+int pins_open_map(const struct pin_dir *pd, const char *name)
+{
+	char path[PINS_PATH_MAX];
+	int fd = bpf_obj_get(pins_map(pd, name, false, path));
 	return fd < 0 ? -errno : fd;
 }
 
-bool pins_loaded(const char *dir)
-{
-	char path[4096];
-	pins_path(path, sizeof(path), dir, "maps", "rp_config");
-	return access(path, F_OK) == 0;
-}
+/* ---------- interface link pins ---------- */
 
-const char *const pins_link_hooks[PINS_NLINK_HOOKS] = { "xdp", "tci", "tc", "tcfi", "tcf" };
+const char *const pins_iface_hooks[PINS_NIFACE_HOOKS] = { PINS_HOOK_XDP, PINS_HOOK_TCI, PINS_HOOK_TCFI, PINS_HOOK_TC,
+							  PINS_HOOK_TCF };
 
 void pins_link_name(char *buf, size_t len, const char *hook, const char *ifname)
 {
@@ -94,8 +186,8 @@ bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *if
 		return false;
 	snprintf(hook, hooklen, "%.*s", (int)(dash - name), name);
 	bool known = false;
-	for (int i = 0; i < PINS_NLINK_HOOKS; i++)
-		known |= !strcmp(hook, pins_link_hooks[i]);
+	for (int i = 0; i < PINS_NIFACE_HOOKS; i++)
+		known |= !strcmp(hook, pins_iface_hooks[i]);
 	if (!known)
 		return false;
 	int n = snprintf(ifname, iflen, "%s", dash + 1);
@@ -105,25 +197,152 @@ bool pins_parse_link_name(const char *name, char *hook, size_t hooklen, char *if
 	return true;
 }
 
+void pins_each_iface_link(const struct pin_dir *pd,
+			  void (*fn)(void *arg, const char *pin, const char *hook, const char *ifname,
+				     const char *path),
+			  void *arg)
+{
+	char path[PINS_PATH_MAX];
+	DIR *d = opendir(path_of(pd, SUB_LINKS, false, "", NULL, path));
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char hook[8], ifname[IF_NAMESIZE + 1];
+		if (e->d_name[0] == '.' || !pins_parse_link_name(e->d_name, hook, sizeof(hook), ifname, sizeof(ifname)))
+			continue;
+		fn(arg, e->d_name, hook, ifname, path_of(pd, SUB_LINKS, false, "", e->d_name, path));
+	}
+	if (d)
+		closedir(d);
+}
+
+struct attached {
+	char (*names)[IF_NAMESIZE];
+	int n, max;
+};
+
+static void add_attached(void *arg, const char *pin, const char *hook, const char *ifname, const char *path)
+{
+	struct attached *a = arg;
+	for (int i = 0; i < a->n; i++)
+		if (!strcmp(a->names[i], ifname))
+			return;
+	if (a->n < a->max)
+		snprintf(a->names[a->n++], IF_NAMESIZE, "%s", ifname);
+}
+
+int pins_attached_ifaces(const struct pin_dir *pd, char names[][IF_NAMESIZE], int max)
+{
+	struct attached a = { names, 0, max };
+	pins_each_iface_link(pd, add_attached, &a);
+	return a.n;
+}
+
+/* ---------- staging ---------- */
+
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return pr_err_r(-errno, "cannot create %s", path);
+	return 0;
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-int pins_remove_all(const char *dir)
+static int remove_tree(const char *path)
 {
-	if (access(dir, F_OK) != 0)
+	if (access(path, F_OK) != 0)
 		return errno == ENOENT ? 0 : -errno;
-	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
+	return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
+}
+
+int pins_stage_begin(struct pin_dir *pd)
+{
+	static const char *const subs[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS };
+	char path[PINS_PATH_MAX];
+	int e;
+	pd->created = false;
+	if (!pins_exists(pd)) {
+		if ((e = make_dir(pd->path)))
+			return e;
+		pd->created = true;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if ((e = make_dir(path_of(pd, subs[i], false, "", NULL, path))))
+			return e;
+	for (int progs = 0; progs < 2; progs++) {
+		path_of(pd, progs ? SUB_PROGS : SUB_MAPS, true, "", NULL, path);
+		remove_tree(path); /* left over by an apply that crashed */
+		if ((e = make_dir(path)))
+			return e;
+	}
+	return 0;
+}
+
+int pins_pin(int fd, const char *path)
+{
+	if (bpf_obj_pin(fd, path))
+		return pr_err_r(-errno, "cannot pin %s", path);
+	return 0;
+}
+
+int pins_stage_map(const struct pin_dir *pd, const char *name, int fd)
+{
+	char path[PINS_PATH_MAX];
+	return pins_pin(fd, pins_map(pd, name, true, path));
+}
+
+void pins_stage_carry_map(const struct pin_dir *pd, const char *name)
+{
+	char to[PINS_PATH_MAX];
+	int fd = pins_open_map(pd, name);
+	if (fd >= 0) {
+		bpf_obj_pin(fd, pins_map(pd, name, true, to));
+		close(fd);
+	}
+}
+
+/* DIR/SUB-new becomes DIR/SUB in one step. */
+static int commit_sub(const struct pin_dir *pd, const char *sub)
+{
+	char cur[PINS_PATH_MAX], next[PINS_PATH_MAX];
+	path_of(pd, sub, false, "", NULL, cur);
+	path_of(pd, sub, true, "", NULL, next);
+	if (access(cur, F_OK) != 0)
+		return rename(next, cur) ? -errno : 0;
+	if (renameat2(AT_FDCWD, next, AT_FDCWD, cur, RENAME_EXCHANGE))
+		return -errno;
+	return remove_tree(next);
+}
+
+int pins_stage_commit(struct pin_dir *pd)
+{
+	int e = commit_sub(pd, SUB_MAPS);
+	if (!e)
+		e = commit_sub(pd, SUB_PROGS);
+	pd->created = false; /* DIR is in use now: an abort must leave it */
+	return e;
+}
+
+void pins_stage_abort(struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	remove_tree(path_of(pd, SUB_MAPS, true, "", NULL, path));
+	remove_tree(path_of(pd, SUB_PROGS, true, "", NULL, path));
+	if (pd->created)
+		remove_tree(pd->path);
+	pd->created = false;
 }
 
 int pins_replace(int fd, const char *path)
 {
-	char tmp[4096 + 8];
+	char tmp[PINS_PATH_MAX + 8];
 	const char *slash = strrchr(path, '/');
 	if (!slash)
 		return -EINVAL;
-	snprintf(tmp, sizeof(tmp), "%.*s/new-%s", (int)(slash - path), path, slash + 1);
+	snprintf(tmp, sizeof(tmp), "%.*s/" STAGED_PREFIX "%s", (int)(slash - path), path, slash + 1);
 	unlink(tmp);
 	if (bpf_obj_pin(fd, tmp))
 		return -errno;
@@ -133,4 +352,34 @@ int pins_replace(int fd, const char *path)
 		return e;
 	}
 	return 0;
+}
+
+/* ---------- unload ---------- */
+
+bool pins_only_ours(const struct pin_dir *pd, int *nentries)
+{
+	static const char *const ours[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_MAPS STAGED_SUFFIX,
+					    SUB_PROGS STAGED_SUFFIX };
+	DIR *d = opendir(pd->path);
+	struct dirent *e;
+	bool ok = true;
+	*nentries = 0;
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		(*nentries)++;
+		bool known = false;
+		for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+			known |= !strcmp(e->d_name, ours[i]);
+		ok &= known;
+	}
+	closedir(d);
+	return ok;
+}
+
+int pins_remove_all(const struct pin_dir *pd)
+{
+	return remove_tree(pd->path);
 }

@@ -1,6 +1,11 @@
 /* SHA-256 as specified in FIPS 180-4, one-shot over a buffer. */
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "sha256.h"
 
 static const uint32_t K[64] = {
@@ -48,8 +53,9 @@ static void block(uint32_t h[8], const uint8_t *p)
 
 void sha256(const void *data, size_t len, uint8_t out[32])
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	uint32_t h[8] = {
+		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+	};
 	const uint8_t *p = data;
 	size_t n = len;
 	for (; n >= 64; n -= 64, p += 64)
@@ -77,4 +83,28 @@ void sha256_hex(const uint8_t digest[32], char hex[65])
 {
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+int sha256_file(const char *path, uint8_t out[32], struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (st->st_size == 0) {
+		sha256("", 0, out);
+		close(fd);
+		return 0;
+	}
+	void *m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	sha256(m, (size_t)st->st_size, out);
+	munmap(m, (size_t)st->st_size);
+	return 0;
 }

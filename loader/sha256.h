@@ -10,5 +10,8 @@
 void sha256(const void *data, size_t len, uint8_t out[32]);
 /* Lower-case hex of the digest into hex (65 bytes with the NUL). */
 void sha256_hex(const uint8_t digest[32], char hex[65]);
+/* SHA-256 of a file's contents, and its stat.  0 or -errno. */
+struct stat;
+int sha256_file(const char *path, uint8_t out[32], struct stat *st);
 
 #endif

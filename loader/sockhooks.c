@@ -1,119 +1,36 @@
 /* The socket hooks in the apply pipeline (see sockhooks.h, docs/sockets.md). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
-#include "json.h"
+#include "apps.h"
+#include "bpfmap.h"
+#include "cgroup.h"
+#include "datapath.h"
+#include "log.h"
 #include "pins.h"
 #include "rampart_sock.h"
 #include "rampart.skel.h"
-#include "sha256.h"
 #include "sock.skel.h"
 #include "sockhooks.h"
 
-/* Maps of the datapath object that the hooks share (judging, counting,
- * logging, owners, socket marks). */
-static const char *const shared_maps[] = {
-	"cls_config", "cls_values", "cls_prefixes", "cls_pairs", "cls_info", "cls_actions",
-	"rp_counters", "rp_rule_stats", "rp_log_bucket", "rp_log", "rp_config",
-	"rp_listeners", "rp_sk_marks", NULL,
-};
-
-/* The object's own maps (pinned with the datapath's). */
-static const char *const own_maps[] = { "rp_apps", "rp_cgroups", "rp_app_info", "rp_sock_config", NULL };
-
-/* Pin names DIR/links/cg-NAME and DIR/progs/sock-NAME, in the order of progs(). */
+/* The hooks' names in their pins (pins_cgroup_link, pins_sock_prog), in the order of hook_prog(). */
 static const char *const hook_names[SOCK_NHOOKS] = {
-	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "release",
-	"recvmsg4", "recvmsg6",
+	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "release", "recvmsg4", "recvmsg6",
 };
 
 static struct bpf_program *hook_prog(struct sock_bpf *s, int i)
 {
 	struct bpf_program *p[SOCK_NHOOKS] = {
-		s->progs.rp_network, s->progs.rp_connect4, s->progs.rp_connect6, s->progs.rp_sendmsg4,
-		s->progs.rp_sendmsg6, s->progs.rp_bind4,   s->progs.rp_bind6,    s->progs.rp_release,
+		s->progs.rp_network,  s->progs.rp_connect4, s->progs.rp_connect6, s->progs.rp_sendmsg4,
+		s->progs.rp_sendmsg6, s->progs.rp_bind4,    s->progs.rp_bind6,	  s->progs.rp_release,
 		s->progs.rp_recvmsg4, s->progs.rp_recvmsg6,
 	};
 	return p[i];
-}
-
-static void link_pin_path(char *buf, size_t len, const char *dir, const char *prefix, int i)
-{
-	char name[64];
-	snprintf(name, sizeof(name), "%scg-%s", prefix, hook_names[i]);
-	pins_path(buf, len, dir, "links", name);
-}
-
-uint32_t sockhooks_kdev(uint64_t st_dev)
-{
-	return (uint32_t)((major(st_dev) << 20) | minor(st_dev));
-}
-
-static int cgroup2_mount(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/mounts", "r");
-	char dev[256], dir[PATH_MAX], type[64];
-	int found = -1;
-	while (f && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(out, len, "%s", dir);
-			found = 0;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/* ---------- cgroup ids -> paths ---------- */
-
-static struct {
-	const uint64_t *ids;
-	int n;
-	char **paths; /* found paths, relative to the mount ("/a/b") */
-	size_t mlen;
-} walk;
-
-static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (flag != FTW_D)
-		return 0;
-	for (int i = 0; i < walk.n; i++)
-		if (!walk.paths[i] && walk.ids[i] == (uint64_t)st->st_ino)
-			walk.paths[i] = strdup(path[walk.mlen] ? path + walk.mlen : "/");
-	return 0;
-}
-
-/* Paths (relative to the cgroup2 mount) of cgroup ids; NULL where gone. */
-static char **cgroup_paths(const uint64_t *ids, int n)
-{
-	char mnt[PATH_MAX];
-	char **paths = calloc((size_t)(n ? n : 1), sizeof(char *));
-	if (!paths || cgroup2_mount(mnt, sizeof(mnt)))
-		return paths;
-	walk.ids = ids;
-	walk.n = n;
-	walk.paths = paths;
-	walk.mlen = strcmp(mnt, "/") ? strlen(mnt) : 0;
-	nftw(mnt, walk_one, 32, FTW_PHYS | FTW_MOUNT);
-	return paths;
-}
-
-static void free_paths(char **paths, int n)
-{
-	for (int i = 0; paths && i < n; i++)
-		free(paths[i]);
-	free(paths);
 }
 
 /* ---------- where the hooks go ---------- */
@@ -126,93 +43,85 @@ static bool policy_names_sockets(const struct policy *p)
 	return false;
 }
 
-int sockhooks_attached(const char *pin_dir, char *cgroup, size_t len)
+/* The cgroup link pinned for hook i (-errno when none), and its info. */
+static int pinned_link(const struct pin_dir *pd, int i, struct bpf_link_info *info)
+{
+	char pin[PINS_PATH_MAX];
+	__u32 len = sizeof(*info);
+	int fd = bpf_obj_get(pins_cgroup_link(pd, hook_names[i], false, pin));
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len) || info->type != BPF_LINK_TYPE_CGROUP) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int sockhooks_attached(const struct pin_dir *pd, char *cgroup, size_t len)
 {
 	int n = 0;
 	uint64_t id = 0;
 	cgroup[0] = 0;
 	for (int i = 0; i < SOCK_NHOOKS; i++) {
-		char pin[PATH_MAX];
-		link_pin_path(pin, sizeof(pin), pin_dir, "", i);
-		int fd = bpf_obj_get(pin);
+		struct bpf_link_info info;
+		int fd = pinned_link(pd, i, &info);
 		if (fd < 0)
 			continue;
-		struct bpf_link_info info;
-		__u32 ilen = sizeof(info);
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 && info.type == BPF_LINK_TYPE_CGROUP) {
-			n++;
-			id = info.cgroup.cgroup_id;
-		}
+		n++;
+		id = info.cgroup.cgroup_id;
 		close(fd);
 	}
 	if (n && id) {
 		char mnt[PATH_MAX];
 		char **paths = cgroup_paths(&id, 1);
 		if (paths && paths[0] && cgroup2_mount(mnt, sizeof(mnt)) == 0)
-			snprintf(cgroup, len, "%s%s", strcmp(mnt, "/") ? mnt : "",
-				 strcmp(paths[0], "/") || !strcmp(mnt, "/") ? paths[0] : "");
-		free_paths(paths, 1);
+			cgroup_abs_path(mnt, paths[0], cgroup, len);
+		cgroup_paths_free(paths, 1);
 	}
 	return n;
 }
 
-int sockhooks_target(const char *pin_dir, const char *requested, const struct policy *p, char *out,
-		     size_t outlen, char *err, size_t errlen)
+int sockhooks_target(const struct pin_dir *pd, const char *requested, const struct policy *p, char *out, size_t outlen)
 {
 	out[0] = 0;
 	if (requested && requested[0]) {
 		snprintf(out, outlen, "%s", requested);
-		return EXIT_OK;
+		return 0;
 	}
 	char cur[PATH_MAX];
-	if (sockhooks_attached(pin_dir, cur, sizeof(cur)) > 0) {
+	if (sockhooks_attached(pd, cur, sizeof(cur)) > 0) {
 		if (!cur[0]) {
-			snprintf(err, errlen, "the socket hooks in %s are attached to a cgroup that no longer "
-					      "exists; name one with --cgroup PATH", pin_dir);
-			return EXIT_SYSTEM;
+			pr_err("the socket hooks in %s are attached to a cgroup that no longer exists; name one with "
+			       "--cgroup PATH",
+			       pd->path);
+			return -ENOENT;
 		}
 		snprintf(out, outlen, "%s", cur); /* keep what was attached before */
-		return EXIT_OK;
+		return 0;
 	}
 	/* first apply without --cgroup: the whole host, when the policy has
-	 * anything for the hooks to judge by (SPEC 1: default the cgroup2 root) */
+	 * anything for the hooks to judge by (docs/cli.md: default the cgroup2 root) */
 	if (policy_names_sockets(p) && cgroup2_mount(out, outlen)) {
-		snprintf(err, errlen, "the policy names app/cgroup/user but no cgroup2 file system is "
-				      "mounted (see /proc/mounts); mount one or apply with --cgroup");
-		return EXIT_SYSTEM;
+		pr_err("the policy names app/cgroup/user but no cgroup2 file system is mounted (see /proc/mounts); "
+		       "mount one or apply with --cgroup");
+		return -ENOENT;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* ---------- load and fill ---------- */
 
-int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct policy *p, char *err, size_t errlen)
+int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct policy *p)
 {
 	struct sock_bpf *s = sock_bpf__open();
 	int e = 0;
-	if (!s) {
-		snprintf(err, errlen, "cannot open the socket hooks BPF object: %s", strerror(errno));
-		return -errno;
-	}
-	for (int i = 0; shared_maps[i]; i++) {
-		struct bpf_map *dm = bpf_object__find_map_by_name(dp->obj, shared_maps[i]);
-		struct bpf_map *sm = bpf_object__find_map_by_name(s->obj, shared_maps[i]);
-		if (!dm || !sm) {
-			snprintf(err, errlen, "internal: map %s missing in an object", shared_maps[i]);
-			e = -ENOENT;
-			goto fail;
-		}
-		if (bpf_map__type(sm) != BPF_MAP_TYPE_SK_STORAGE && bpf_map__type(sm) != BPF_MAP_TYPE_RINGBUF)
-			e = bpf_map__set_max_entries(sm, bpf_map__max_entries(dm));
-		if (!e)
-			e = bpf_map__reuse_fd(sm, bpf_map__fd(dm));
-		if (e) {
-			snprintf(err, errlen, "cannot share map %s with the socket hooks: %s", shared_maps[i],
-				 strerror(-e));
-			goto fail;
-		}
-	}
+	if (!s)
+		return pr_err_r(-errno, "cannot open the socket hooks BPF object");
+	e = datapath_share_maps(dp, s->obj, "the socket hooks");
+	if (e)
+		goto fail;
 	uint32_t napps = (uint32_t)p->napps + 1, ncg = (uint32_t)p->ncgroups + 1;
 	e = bpf_map__set_max_entries(s->maps.rp_apps, napps);
 	if (!e)
@@ -222,8 +131,9 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {
-		snprintf(err, errlen, "the kernel refused the socket hooks (%s); run with LIBBPF_LOG=debug "
-				      "for the verifier log; they need Linux >= 6.1 with BTF and cgroup2", strerror(-e));
+		pr_err("the kernel refused the socket hooks (%s); run with -v for the verifier log; they need "
+		       "Linux >= 6.1 with BTF and cgroup2",
+		       strerror(-e));
 		goto fail;
 	}
 	*sp = s;
@@ -231,31 +141,6 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 fail:
 	sock_bpf__destroy(s);
 	return e ? e : -EINVAL;
-}
-
-/* SHA-256 of a file's contents; 0 or -errno. */
-static int file_sha256(const char *path, uint8_t out[32], struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st)) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	if (st->st_size == 0) {
-		sha256("", 0, out);
-		close(fd);
-		return 0;
-	}
-	void *m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return -errno;
-	sha256(m, (size_t)st->st_size, out);
-	munmap(m, (size_t)st->st_size);
-	return 0;
 }
 
 /* App id of an executable identity in the new policy (0: not named). */
@@ -270,41 +155,21 @@ static uint32_t app_of(struct sock_bpf *s, uint64_t ino, uint32_t dev)
 
 /* Owners recorded under the running policy, renumbered for the new one:
  * sockets that listen now keep being judged with their owner's identity. */
-static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir)
+static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
 {
-	int old_fd = pins_open_map(pin_dir, "rp_listeners");
+	int old_fd = pins_open_map(pd, RP_NAME(RP_MAP_LISTENERS));
 	int new_fd = bpf_map__fd(dp->maps.rp_listeners);
-	struct bpf_map_info oi = {}, ni = {};
-	__u32 ol = sizeof(oi), nl = sizeof(ni);
-	if (old_fd < 0)
-		return;
-	if (bpf_obj_get_info_by_fd(old_fd, &oi, &ol) || bpf_obj_get_info_by_fd(new_fd, &ni, &nl) || oi.id == ni.id ||
-	    oi.key_size != sizeof(struct rp_owner_key) || oi.value_size != sizeof(struct rp_owner)) {
+	struct rp_owner_key *keys = NULL;
+	struct rp_owner *vals = NULL;
+	int n = -1;
+	if (old_fd >= 0 && !bpfmap_same(old_fd, new_fd) &&
+	    bpfmap_layout_is(old_fd, sizeof(struct rp_owner_key), sizeof(struct rp_owner)))
+		n = bpfmap_read_all(old_fd, sizeof(*keys), sizeof(*vals), RP_LISTENERS_MAX, (void **)&keys,
+				    (void **)&vals);
+	if (old_fd >= 0)
 		close(old_fd);
+	if (n < 0)
 		return;
-	}
-	int cap = 64, n = 0;
-	struct rp_owner_key *keys = malloc(cap * sizeof(*keys));
-	struct rp_owner *vals = malloc(cap * sizeof(*vals));
-	struct rp_owner_key k, next;
-	void *prev = NULL;
-	while (keys && vals && n < RP_LISTENERS_MAX && bpf_map_get_next_key(old_fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (n == cap) {
-			cap *= 2;
-			void *a = realloc(keys, cap * sizeof(*keys)), *b = realloc(vals, cap * sizeof(*vals));
-			if (a)
-				keys = a;
-			if (b)
-				vals = b;
-			if (!a || !b)
-				break;
-		}
-		if (bpf_map_lookup_elem(old_fd, &k, &vals[n]) == 0)
-			keys[n++] = k;
-	}
-	close(old_fd);
 	uint64_t *ids = malloc((size_t)(n ? n : 1) * sizeof(*ids));
 	for (int i = 0; ids && i < n; i++)
 		ids[i] = vals[i].cgroup_id;
@@ -315,303 +180,173 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 		o.cgroup = paths[i] ? policy_cgroup_value(p, paths[i]) : 0;
 		bpf_map_update_elem(new_fd, &keys[i], &o, BPF_NOEXIST);
 	}
-	free_paths(paths, n);
+	cgroup_paths_free(paths, n);
 	free(ids);
 	free(keys);
 	free(vals);
 }
 
-int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const char *pin_dir,
-		   FILE *notes, char *err, size_t errlen)
+/* rp_apps and rp_app_info: each application's identity and fingerprint. */
+static int fill_apps(struct sock_bpf *s, const struct policy *p)
 {
-	char mnt[PATH_MAX] = "";
 	for (int i = 0; i < p->napps; i++) {
 		uint32_t id = (uint32_t)i + 1;
 		struct rp_app_info info;
-		struct stat st;
-		memset(&info, 0, sizeof(info));
-		snprintf(info.path, sizeof(info.path), "%s", p->apps[i]);
-		int e = file_sha256(p->apps[i], info.sha256, &st);
-		if (e) {
-			fprintf(notes, "warning: application %s: %s; rules naming it match nothing until it "
-				       "exists and the policy is applied again\n", p->apps[i], strerror(-e));
-		} else {
-			struct rp_app_key k = { .ino = (uint64_t)st.st_ino, .dev = sockhooks_kdev(st.st_dev) };
-			info.present = 1;
-			info.ino = k.ino;
-			info.dev = k.dev;
-			info.size = (uint64_t)st.st_size;
-			if (bpf_map__update_elem(s->maps.rp_apps, &k, sizeof(k), &id, sizeof(id), BPF_ANY))
-				goto fail;
-		}
-		if (bpf_map__update_elem(s->maps.rp_app_info, &id, sizeof(id), &info, sizeof(info), BPF_ANY))
-			goto fail;
+		struct rp_app_key k;
+		int e = apps_identify(p->apps[i], &info, &k);
+		if (e)
+			pr_warn("application %s: %s; rules naming it match nothing until it exists and the policy is "
+				"applied again",
+				p->apps[i], strerror(-e));
+		else if ((e = bpf_map__update_elem(s->maps.rp_apps, &k, sizeof(k), &id, sizeof(id), BPF_ANY)))
+			return e;
+		if ((e = bpf_map__update_elem(s->maps.rp_app_info, &id, sizeof(id), &info, sizeof(info), BPF_ANY)))
+			return e;
 	}
-	if (p->ncgroups && cgroup2_mount(mnt, sizeof(mnt)))
-		fprintf(notes, "warning: no cgroup2 file system is mounted: cgroup rules match nothing\n");
-	for (int i = 0; mnt[0] && i < p->ncgroups; i++) {
+	return 0;
+}
+
+/* rp_cgroups: the cgroup id of each cgroup the policy names. */
+static int fill_cgroups(struct sock_bpf *s, const struct policy *p)
+{
+	char mnt[PATH_MAX];
+	if (!p->ncgroups)
+		return 0;
+	if (cgroup2_mount(mnt, sizeof(mnt))) {
+		pr_warn("no cgroup2 file system is mounted: cgroup rules match nothing");
+		return 0;
+	}
+	for (int i = 0; i < p->ncgroups; i++) {
 		char path[PATH_MAX * 2];
 		struct stat st;
-		snprintf(path, sizeof(path), "%s%s", strcmp(mnt, "/") ? mnt : "",
-			 strcmp(p->cgroups[i].path, "/") ? p->cgroups[i].path : (strcmp(mnt, "/") ? "" : "/"));
+		cgroup_abs_path(mnt, p->cgroups[i].path, path, sizeof(path));
 		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-			fprintf(notes, "warning: cgroup %s does not exist (%s); rules naming it match nothing "
-				       "until it exists and the policy is applied again\n", p->cgroups[i].path, path);
+			pr_warn("cgroup %s does not exist (%s); rules naming it match nothing until it exists and the "
+				"policy is applied again",
+				p->cgroups[i].path, path);
 			continue;
 		}
 		uint64_t cgid = (uint64_t)st.st_ino;
 		uint32_t v = p->cgroups[i].pre;
-		if (bpf_map__update_elem(s->maps.rp_cgroups, &cgid, sizeof(cgid), &v, sizeof(v), BPF_ANY))
-			goto fail;
+		int e = bpf_map__update_elem(s->maps.rp_cgroups, &cgid, sizeof(cgid), &v, sizeof(v), BPF_ANY);
+		if (e)
+			return e;
 	}
+	return 0;
+}
+
+int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
+{
 	struct rp_sock_config sc = { .ancestry = p->opt.ancestry, .max_depth = RP_ANCESTRY_MAX_DEPTH, .ready = 1 };
 	__u32 zero = 0;
-	if (bpf_map__update_elem(s->maps.rp_sock_config, &zero, sizeof(zero), &sc, sizeof(sc), BPF_ANY))
-		goto fail;
-	copy_listeners(s, dp, p, pin_dir);
+	int e = fill_apps(s, p);
+	if (!e)
+		e = fill_cgroups(s, p);
+	if (!e)
+		e = bpf_map__update_elem(s->maps.rp_sock_config, &zero, sizeof(zero), &sc, sizeof(sc), BPF_ANY);
+	if (e)
+		return pr_err_r(e, "cannot write the socket hooks' maps");
+	copy_listeners(s, dp, p, pd);
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot write the socket hooks' maps: %s", strerror(errno));
-	return -errno;
 }
 
-int sockhooks_pin(struct sock_bpf *s, const char *dir, char *err, size_t errlen)
+int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const struct pin_dir *pd)
 {
-	char path[PATH_MAX];
-	for (int i = 0; own_maps[i]; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, own_maps[i]);
-		pins_path(path, sizeof(path), dir, "maps-new", own_maps[i]);
-		if (!m || bpf_obj_pin(bpf_map__fd(m), path))
-			goto fail;
+	char path[PINS_PATH_MAX];
+	struct bpf_map *m;
+	int e;
+	bpf_object__for_each_map(m, s->obj) {
+		if (datapath_declares(dp, m) || strchr(bpf_map__name(m), '.'))
+			continue; /* pinned with the datapath's; libbpf's internal maps */
+		if ((e = pins_stage_map(pd, bpf_map__name(m), bpf_map__fd(m))))
+			return e;
 	}
-	for (int i = 0; i < SOCK_NHOOKS; i++) {
-		char name[64];
-		snprintf(name, sizeof(name), "sock-%s", hook_names[i]);
-		pins_path(path, sizeof(path), dir, "progs-new", name);
-		if (bpf_obj_pin(bpf_program__fd(hook_prog(s, i)), path))
-			goto fail;
-	}
+	for (int i = 0; i < SOCK_NHOOKS; i++)
+		if ((e = pins_pin(bpf_program__fd(hook_prog(s, i)), pins_sock_prog(pd, hook_names[i], true, path))))
+			return e;
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot pin %.900s: %s", path, strerror(errno));
-	return -errno;
 }
 
-/* ---------- attach / switch ---------- */
+/* ---------- the cgroup hooks (a back-end of hooks.h) ---------- */
 
-int sockhooks_switch(struct sock_bpf *s, const char *dir, const char *cgroup_path, struct sock_switch *st,
-		     char *err, size_t errlen)
+/* The pinned link of this hook on this cgroup is switched; one on another
+ * cgroup loses its pin to a new link at commit. */
+static bool same_cgroup(const struct hook *h, const struct bpf_link_info *info)
 {
-	struct stat cst;
-	memset(st, 0, sizeof(*st));
+	return info->type == BPF_LINK_TYPE_CGROUP && info->cgroup.cgroup_id == h->target_id;
+}
+
+static int cg_prepare(struct hook *h)
+{
+	return hook_link_prepare(h, same_cgroup);
+}
+
+static int cg_attach(struct hook *h)
+{
+	h->link_fd = bpf_link_create(h->prog_fd, h->target_fd, (enum bpf_attach_type)h->attach_type, NULL);
+	if (h->link_fd < 0)
+		return pr_err_r(-errno, "cannot attach the %s", h->what);
+	unlink(h->staged);
+	int e = pins_pin(h->link_fd, h->staged);
+	if (e) {
+		close(h->link_fd);
+		h->link_fd = -1;
+	}
+	return e;
+}
+
+static const struct hook_ops cgroup_ops = {
+	.prepare = cg_prepare,
+	.attach = cg_attach,
+	.update = hook_link_update,
+	.detach = hook_link_detach,
+};
+
+int sockhooks_add(struct hook_txn *t, struct sock_bpf *s, const struct pin_dir *pd, const char *cgroup_path)
+{
+	struct stat st;
+	char what[64];
 	int cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0 || fstat(cg_fd, &cst)) {
-		snprintf(err, errlen, "cannot open cgroup %.900s: %s", cgroup_path, strerror(errno));
+	if (cg_fd < 0 || fstat(cg_fd, &st)) {
+		int e = pr_err_r(-errno, "cannot open cgroup %s", cgroup_path);
 		if (cg_fd >= 0)
 			close(cg_fd);
-		return -errno;
+		return e;
 	}
 	for (int i = 0; i < SOCK_NHOOKS; i++) {
-		struct sock_hook_state *h = &st->h[st->n++];
 		struct bpf_program *prog = hook_prog(s, i);
-		int prog_fd = bpf_program__fd(prog);
-		h->link_fd = h->old_prog_fd = -1;
-		h->fresh = true;
-		link_pin_path(h->pin, sizeof(h->pin), dir, "", i);
-		int fd = bpf_obj_get(h->pin);
-		if (fd >= 0) {
-			struct bpf_link_info info;
-			__u32 ilen = sizeof(info);
-			memset(&info, 0, sizeof(info));
-			if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 && info.type == BPF_LINK_TYPE_CGROUP &&
-			    info.cgroup.cgroup_id == (uint64_t)cst.st_ino && info.prog_id) {
-				h->fresh = false;
-				h->link_fd = fd;
-				h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
-			} else {
-				close(fd); /* another cgroup: a new link replaces it at commit */
-			}
+		snprintf(what, sizeof(what), "%s hook of the cgroup", hook_names[i]);
+		struct hook *h = txn_add(t, &cgroup_ops, pd, bpf_program__fd(prog), what);
+		if (!h) {
+			close(cg_fd);
+			return -ENOMEM;
 		}
-		if (!h->fresh) {
-			if (bpf_link_update(h->link_fd, prog_fd, NULL)) {
-				snprintf(err, errlen, "cannot switch the %s hook of %.900s: %s", hook_names[i],
-					 cgroup_path, strerror(errno));
-				goto fail;
-			}
-			h->done = true;
-			continue;
-		}
-		h->link_fd = bpf_link_create(prog_fd, cg_fd, bpf_program__expected_attach_type(prog), NULL);
-		if (h->link_fd < 0) {
-			snprintf(err, errlen, "cannot attach the %s hook to cgroup %.900s: %s", hook_names[i],
-				 cgroup_path, strerror(errno));
-			goto fail;
-		}
-		h->done = true;
-		char tmp[PATH_MAX];
-		link_pin_path(tmp, sizeof(tmp), dir, "new-", i);
-		unlink(tmp);
-		if (bpf_obj_pin(h->link_fd, tmp)) {
-			snprintf(err, errlen, "cannot pin %.900s: %s", tmp, strerror(errno));
-			goto fail;
-		}
+		pins_cgroup_link(pd, hook_names[i], false, h->pin);
+		pins_cgroup_link(pd, hook_names[i], true, h->staged);
+		h->target_fd = dup(cg_fd);
+		h->target_id = (uint64_t)st.st_ino;
+		h->attach_type = bpf_program__expected_attach_type(prog);
 	}
 	close(cg_fd);
 	return 0;
-fail:;
-	int e = -errno;
-	close(cg_fd);
-	sockhooks_rollback(st);
-	return e ? e : -EINVAL;
 }
 
-/* DIR/links/new-cg-NAME: where a new link waits for the commit. */
-static void new_pin_of(const struct sock_hook_state *h, char *buf, size_t len)
+bool sockhooks_fresh(const struct hook_txn *t)
 {
-	const char *slash = strrchr(h->pin, '/');
-	snprintf(buf, len, "%.*s/new-%s", (int)(slash - h->pin), h->pin, slash + 1);
+	for (int i = 0; i < t->n; i++)
+		if (t->v[i].ops == &cgroup_ops)
+			return t->v[i].fresh;
+	return false;
 }
 
-void sockhooks_rollback(struct sock_switch *st)
+/* After the switch: owners recorded by the old hooks between the first
+ * copy and the switch. */
+void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
 {
-	for (int i = st->n - 1; i >= 0; i--) {
-		struct sock_hook_state *h = &st->h[i];
-		if (!h->done)
-			continue;
-		if (h->fresh) {
-			char tmp[PATH_MAX];
-			new_pin_of(h, tmp, sizeof(tmp));
-			unlink(tmp);
-			close(h->link_fd); /* last reference: detached */
-			h->link_fd = -1;
-		} else if (h->old_prog_fd >= 0) {
-			bpf_link_update(h->link_fd, h->old_prog_fd, NULL);
-		}
-		h->done = false;
-	}
-}
-
-void sockhooks_commit(struct sock_switch *st, struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p,
-		      const char *pin_dir)
-{
-	for (int i = 0; i < st->n; i++) {
-		struct sock_hook_state *h = &st->h[i];
-		if (!h->fresh || !h->done)
-			continue;
-		char tmp[PATH_MAX];
-		new_pin_of(h, tmp, sizeof(tmp));
-		rename(tmp, h->pin); /* an old link on another cgroup loses its pin: detached */
-	}
-	/* owners recorded by the old hooks between the first copy and the switch */
-	copy_listeners(s, dp, p, pin_dir);
-}
-
-void sockhooks_close(struct sock_switch *st)
-{
-	for (int i = 0; i < st->n; i++) {
-		if (st->h[i].link_fd >= 0)
-			close(st->h[i].link_fd);
-		if (st->h[i].old_prog_fd >= 0)
-			close(st->h[i].old_prog_fd);
-		st->h[i].link_fd = st->h[i].old_prog_fd = -1;
-	}
-	st->n = 0;
+	copy_listeners(s, dp, p, pd);
 }
 
 void sockhooks_destroy(struct sock_bpf *s)
 {
 	sock_bpf__destroy(s);
-}
-
-/* ---------- approved applications vs. the files now ---------- */
-
-static const char *app_state(const struct rp_app_info *a, uint8_t now[32], bool *have_now)
-{
-	struct stat st;
-	*have_now = false;
-	if (!a->present)
-		return "absent";
-	if (file_sha256(a->path, now, &st))
-		return "missing";
-	*have_now = true;
-	if ((uint64_t)st.st_ino != a->ino || sockhooks_kdev(st.st_dev) != a->dev)
-		return "replaced";
-	return memcmp(now, a->sha256, 32) ? "modified" : "ok";
-}
-
-static const char *state_text(const char *state)
-{
-	if (!strcmp(state, "absent"))
-		return "did not exist at apply: its rules match nothing";
-	if (!strcmp(state, "missing"))
-		return "REMOVED since apply: its rules match nothing";
-	if (!strcmp(state, "replaced"))
-		return "REPLACED since apply (a new file, new inode): its rules no longer match it; "
-		       "check it, then `rampart apply` to approve it";
-	if (!strcmp(state, "modified"))
-		return "MODIFIED in place since apply (same inode): its rules STILL MATCH it; "
-		       "check it, then `rampart apply` to approve it";
-	return "unchanged";
-}
-
-int sockhooks_report_apps(const char *pin_dir, FILE *out, enum sock_report style)
-{
-	int fd = pins_open_map(pin_dir, "rp_app_info");
-	if (fd < 0) {
-		if (style == SOCK_REPORT_JSON)
-			fprintf(out, "[]");
-		return -1;
-	}
-	struct bpf_map_info mi = {};
-	__u32 ml = sizeof(mi);
-	if (bpf_obj_get_info_by_fd(fd, &mi, &ml) || mi.value_size != sizeof(struct rp_app_info)) {
-		close(fd);
-		if (style == SOCK_REPORT_JSON)
-			fprintf(out, "[]");
-		return -1;
-	}
-	int changed = 0, shown = 0;
-	if (style == SOCK_REPORT_JSON)
-		fputc('[', out);
-	for (uint32_t id = 1; id < mi.max_entries; id++) {
-		struct rp_app_info a;
-		uint8_t now[32];
-		bool have_now;
-		char h1[65], h2[65] = "";
-		if (bpf_map_lookup_elem(fd, &id, &a) || !a.path[0])
-			continue;
-		a.path[sizeof(a.path) - 1] = 0;
-		const char *state = app_state(&a, now, &have_now);
-		bool bad = strcmp(state, "ok") != 0;
-		changed += bad && strcmp(state, "absent");
-		sha256_hex(a.sha256, h1);
-		if (have_now)
-			sha256_hex(now, h2);
-		if (style == SOCK_REPORT_JSON) {
-			fprintf(out, "%s{\"app_id\": %u, \"path\": ", shown ? ", " : "", id);
-			json_str(out, a.path);
-			fprintf(out, ", \"state\": \"%s\", \"sha256\": %s%s%s, \"sha256_now\": %s%s%s}", state,
-				a.present ? "\"" : "", a.present ? h1 : "null", a.present ? "\"" : "",
-				have_now ? "\"" : "", have_now ? h2 : "null", have_now ? "\"" : "");
-		} else if (style == SOCK_REPORT_TEXT) {
-			if (!shown)
-				fprintf(out, "applications (approved at apply):\n");
-			fprintf(out, "  %-40s %s", a.path, state_text(state));
-			if (a.present)
-				fprintf(out, "; approved sha256 %.16s", h1);
-			if (have_now && bad)
-				fprintf(out, ", now %.16s", h2);
-			fputc('\n', out);
-		} else if (bad) {
-			fprintf(out, "warning: application %s %s", a.path, state_text(state));
-			if (have_now)
-				fprintf(out, " (approved sha256 %s, now %s)", h1, h2);
-			fputc('\n', out);
-		}
-		shown++;
-	}
-	if (style == SOCK_REPORT_JSON)
-		fputc(']', out);
-	close(fd);
-	return changed;
 }

@@ -2,40 +2,39 @@
  * commands that work from the pins alone (status, rules, flows, log): opens
  * the pinned maps, checks that their layout is the one this binary knows,
  * and reads the rule metadata.  Errors are printed as
- * "rampart CMD: WHAT; WHAT TO DO" and mapped to exit codes. */
+ * "rampart CMD: WHAT; WHAT TO DO" (log.h) and returned as -errno. */
 #ifndef RAMPART_VIEW_H
 #define RAMPART_VIEW_H
 
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "pins.h"
 #include "rampart_maps.h"
 
 struct view {
-	const char *dir;
-	const char *cmd;
+	const struct pin_dir *pd;
 	int config_fd, info_fd, rules_fd, stats_fd, counters_fd, conntrack_fd, ct_new_fd, log_fd;
 	struct rp_config cfg;
 	struct rp_policy_info info;
 	bool have_info;
-	uint32_t nslots;          /* entries of rp_rules */
+	uint32_t nslots;	   /* entries of rp_rules */
 	struct rp_rule_meta *meta; /* nslots entries (valid == 0 where unreadable) */
 };
 
 /* What a command needs besides rp_config. */
 enum {
-	VIEW_RULES = 1 << 0,     /* rp_rules + rp_rule_stats + rp_policy_info */
-	VIEW_COUNTERS = 1 << 1,  /* rp_counters */
+	VIEW_RULES = 1 << 0,	 /* rp_rules + rp_rule_stats + rp_policy_info */
+	VIEW_COUNTERS = 1 << 1,	 /* rp_counters */
 	VIEW_CONNTRACK = 1 << 2, /* rp_conntrack and rp_ct_new */
-	VIEW_LOG = 1 << 3,       /* rp_log */
+	VIEW_LOG = 1 << 3,	 /* rp_log */
 };
 
 /* Where nothing is loaded: prints "nothing loaded in DIR; run `rampart
- * apply`" (unless quiet_unloaded) and returns VIEW_UNLOADED.  Other errors
- * (not root, layout mismatch) print what to do and return EXIT_SYSTEM.
- * 0 on success. */
-#define VIEW_UNLOADED (-1)
-int view_open(struct view *v, const char *dir, const char *cmd, unsigned need, bool quiet_unloaded);
+ * apply`" (unless quiet_unloaded) and returns -ENOENT.  Other errors (not
+ * root, layout mismatch) print what to do and return -errno.  0 on
+ * success. */
+int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quiet_unloaded);
 void view_close(struct view *v);
 /* Re-reads rp_rules and rp_policy_info from the pins (after an apply has
  * replaced them).  0 or -errno. */
@@ -50,20 +49,20 @@ const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size
 /* An attachment pinned under DIR/links (see pins.h), asked whether it
  * still holds its interface. */
 struct view_attachment {
-	char pin[256];     /* file name under DIR/links: HOOK.IFNAME */
+	char pin[256]; /* file name under DIR/links: HOOK.IFNAME */
 	char hook[32];
-	char ifname[IF_NAMESIZE + 1]; /* as pinned */
+	char ifname[IF_NAMESIZE + 1];	/* as pinned */
 	char now_name[IF_NAMESIZE + 1]; /* the interface the link holds now ("" when gone) */
 	uint32_t ifindex, prog_id;
-	const char *kind; /* "link" or "clsact filter" */
+	const char *kind;   /* "link" or "clsact filter" */
 	const char *detail; /* XDP mode, "tcx" or "clsact" */
 	bool alive;
 	const char *xdp_mode;
 };
 
-/* The attachments of dir, sorted by interface (XDP before tc); *out is
+/* The attachments of the pin dir, sorted by interface (XDP before tc); *out is
  * malloc'ed (free it).  The count. */
-int view_attachments(const char *dir, struct view_attachment **out);
+int view_attachments(const struct pin_dir *pd, struct view_attachment **out);
 /* max_entries of a map, 0 when unknown. */
 uint32_t view_map_capacity(int fd);
 /* Entries of the conntrack map (at most capacity). */
@@ -77,7 +76,7 @@ struct view_ct_usage {
 void view_conntrack_usage(const struct view *v, struct view_ct_usage *u);
 /* The program id of boot protection's network-namespace hook (boot.h),
  * 0 when there is none; *drops: what it dropped. */
-uint32_t view_netns_hook(const char *dir, uint64_t *drops);
+uint32_t view_netns_hook(const struct pin_dir *pd, uint64_t *drops);
 /* A real policy is loaded, not just the boot set (which pins an empty one). */
 bool view_have_policy(const struct view *v);
 

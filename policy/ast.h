@@ -37,13 +37,13 @@ struct ast_cond {
 
 struct ast_rule {
 	enum verdict verdict;
-	char *jump_target;      /* VERDICT_JUMP only */
+	char *jump_target; /* VERDICT_JUMP only */
 	struct src_loc target_loc;
 	struct ast_cond *conds;
 	int nconds;
 	bool log;
-	char *comment;          /* NULL when none */
-	struct src_loc loc;     /* the verdict keyword */
+	char *comment;	    /* NULL when none */
+	struct src_loc loc; /* the verdict keyword */
 };
 
 struct ast_table {

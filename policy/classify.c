@@ -66,9 +66,9 @@ static void ivec_push(struct ivec *a, int x)
 /* ---------- class store of one node (interning) ---------- */
 
 struct cclass {
-	size_t off;   /* into arena */
-	uint32_t n;   /* specific entries */
-	int cut;      /* first decisive entry */
+	size_t off; /* into arena */
+	uint32_t n; /* specific entries */
+	int cut;    /* first decisive entry */
 	uint32_t hash;
 };
 
@@ -116,8 +116,7 @@ static int64_t cstore_intern(struct cstore *s, int cut, const int *l, uint32_t n
 	uint32_t h = hash & s->htmask;
 	while (s->ht[h]) {
 		const struct cclass *c = &s->c[s->ht[h] - 1];
-		if (c->hash == hash && c->cut == cut && c->n == n &&
-		    !memcmp(&s->arena.v[c->off], l, n * sizeof(int)))
+		if (c->hash == hash && c->cut == cut && c->n == n && !memcmp(&s->arena.v[c->off], l, n * sizeof(int)))
 			return s->ht[h] - 1;
 		h = (h + 1) & s->htmask;
 	}
@@ -165,8 +164,8 @@ struct leaf_prefix_out {
 
 struct compiler {
 	const struct flat_policy *fp;
-	int nlive;             /* entries 0..nlive-1 matter; nlive-1 is the first catch-all */
-	uint16_t *uses;        /* fields each entry constrains (bit per field) */
+	int nlive;	/* entries 0..nlive-1 matter; nlive-1 is the first catch-all */
+	uint16_t *uses; /* fields each entry constrains (bit per field) */
 	uint8_t *terminal;
 	uint32_t mask[CLS_NODES];
 	struct cstore node[CLS_NODES];
@@ -174,7 +173,7 @@ struct compiler {
 	uint32_t *first[CLS_NODES]; /* see cls_class.first */
 	uint32_t *sid[CLS_NODES];   /* projection ids */
 	uint32_t *minwild[CLS_NODES];
-	uint8_t *wild[CLS_NODES];   /* CLS_F_WILD | CLS_F_SHARED */
+	uint8_t *wild[CLS_NODES]; /* CLS_F_WILD | CLS_F_SHARED */
 	/* leaves */
 	uint32_t *value_cls[F_COUNT]; /* interval fields: index 0 = not carried, 1 + v */
 	uint32_t nvalue[F_COUNT];
@@ -295,8 +294,8 @@ static int build_leaf_interval(struct compiler *c, int f)
 	if (clampv > CLS_MAX_ARRAY_VAL) {
 		free(b);
 		snprintf(c->err, c->errlen,
-			 "classifier: the policy names %s values up to %llu; at most %u are supported",
-			 field_name(f), (unsigned long long)clampv, CLS_MAX_ARRAY_VAL);
+			 "classifier: the policy names %s values up to %llu; at most %u are supported", field_name(f),
+			 (unsigned long long)clampv, CLS_MAX_ARRAY_VAL);
 		return -1;
 	}
 
@@ -370,7 +369,7 @@ static int build_leaf_interval(struct compiler *c, int f)
 struct pitem {
 	u128 value; /* left-aligned in `width` bits (not shifted) */
 	int len;
-	int e;      /* -1 for the /0 every field gets */
+	int e; /* -1 for the /0 every field gets */
 };
 
 static int cmp_pitem(const void *x, const void *y)
@@ -437,8 +436,7 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		for (int i = 0; i < s->n; i++) {
 			if (s->r[i].lo > max)
 				continue;
-			range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &items, &n,
-					  &cap);
+			range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &items, &n, &cap);
 		}
 	}
 	qsort(items, n, sizeof(*items), cmp_pitem);
@@ -451,7 +449,8 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		size_t j = i;
 		while (j < n && items[j].value == items[i].value && items[j].len == items[i].len)
 			j++;
-		while (depth > 0 && !prefix_contains(stack[depth - 1].value, stack[depth - 1].len, items[i].value, width))
+		while (depth > 0 &&
+		       !prefix_contains(stack[depth - 1].value, stack[depth - 1].len, items[i].value, width))
 			free(stack[--depth].list.v);
 		const int *pl = depth ? stack[depth - 1].list.v : NULL;
 		size_t pn = depth ? stack[depth - 1].list.n : 0;
@@ -664,7 +663,11 @@ static int build_inner(struct compiler *c, int node)
 	cstore_free(&proj[0]);
 	cstore_free(&proj[1]);
 	/* projected pairs already stored: (sid a, sid b) -> index + 1 */
-	struct { uint64_t *key; uint32_t *val; size_t mask, n; } memo = { 0 };
+	struct {
+		uint64_t *key;
+		uint32_t *val;
+		size_t mask, n;
+	} memo = { 0 };
 
 	/* shortcut: the same first entry on both sides, deciding at this node */
 	for (int side = 0; side < 2; side++) {
@@ -1210,14 +1213,23 @@ int cls_lookup(const struct cls_tables *t, const struct cls_fields *f, struct cl
 	if (!t->config.ready)
 		return -1;
 	const uint32_t v[F_COUNT] = {
-		[F_DIR] = f->dir, [F_EVENT] = f->event, [F_FAMILY] = f->family, [F_PROTO] = f->proto,
-		[F_IFACE] = f->iface, [F_LPORT] = f->lport, [F_RPORT] = f->rport,
-		[F_ICMPTYPE] = f->icmp_type, [F_APP] = f->app, [F_CGROUP] = f->cgroup,
+		[F_DIR] = f->dir,     [F_EVENT] = f->event,   [F_FAMILY] = f->family, [F_PROTO] = f->proto,
+		[F_IFACE] = f->iface, [F_LPORT] = f->lport,   [F_RPORT] = f->rport,   [F_ICMPTYPE] = f->icmp_type,
+		[F_APP] = f->app,     [F_CGROUP] = f->cgroup,
 	};
 	const int flag[F_COUNT] = {
-		[F_DIR] = 1, [F_EVENT] = 1, [F_FAMILY] = 1, [F_PROTO] = 1, [F_IFACE] = 1,
-		[F_LADDR] = 1, [F_RADDR] = 1, [F_LPORT] = f->has_ports, [F_RPORT] = f->has_ports,
-		[F_ICMPTYPE] = f->has_icmp, [F_APP] = f->has_app, [F_CGROUP] = f->has_cgroup,
+		[F_DIR] = 1,
+		[F_EVENT] = 1,
+		[F_FAMILY] = 1,
+		[F_PROTO] = 1,
+		[F_IFACE] = 1,
+		[F_LADDR] = 1,
+		[F_RADDR] = 1,
+		[F_LPORT] = f->has_ports,
+		[F_RPORT] = f->has_ports,
+		[F_ICMPTYPE] = f->has_icmp,
+		[F_APP] = f->has_app,
+		[F_CGROUP] = f->has_cgroup,
 		[F_USER] = f->has_user,
 	};
 	for (int fi = 0; fi < F_COUNT; fi++) {

@@ -13,10 +13,10 @@
 
 /* Compile-time bounds: a policy whose tables would exceed them is refused
  * with an error naming the fields whose combinations are too many. */
-#define CLS_MAX_PAIRS     (1u << 24) /* cls_pairs entries in all */
-#define CLS_MAX_CLASSES   (1u << 24) /* classes of one node */
-#define CLS_MAX_ARRAY_VAL (1u << 20) /* largest id/value an interval field may name */
-#define CLS_MAX_WORK      (4ull << 30) /* entry visits while compiling */
+#define CLS_MAX_PAIRS	  (1u << 24)   /* cls_pairs entries in all */
+#define CLS_MAX_CLASSES	  (1u << 24)   /* classes of one node */
+#define CLS_MAX_ARRAY_VAL (1u << 20)   /* largest id/value an interval field may name */
+#define CLS_MAX_WORK	  (4ull << 30) /* entry visits while compiling */
 
 struct cls_prefix_entry {
 	struct cls_prefix_key key;
@@ -44,9 +44,9 @@ struct cls_tables {
 	struct cls_result *actions;
 	uint32_t nactions;
 	uint32_t nclasses[CLS_NODES]; /* classes per node (for docs/diagnostics) */
-	int nlive;                    /* entries that can ever decide (the rest are dead) */
+	int nlive;		      /* entries that can ever decide (the rest are dead) */
 	/* user-space lookup indexes (cls_lookup) */
-	uint32_t *pair_index;         /* open addressing, pair index + 1, 0 = empty */
+	uint32_t *pair_index; /* open addressing, pair index + 1, 0 = empty */
 	uint32_t pair_mask;
 	uint8_t prefix_len_used[F_COUNT][129];
 };
@@ -60,8 +60,7 @@ struct cls_sizes {
 /* Compile.  nrules: the policy's rule count (slots of table defaults start
  * there, see RP_SLOT in rampart_maps.h).  Returns 0, or -1 with a message
  * in err (the policy is too large for the classifier, or malformed). */
-int cls_compile(const struct flat_policy *fp, uint32_t nrules, struct cls_tables *t, char *err,
-		size_t errlen);
+int cls_compile(const struct flat_policy *fp, uint32_t nrules, struct cls_tables *t, char *err, size_t errlen);
 void cls_tables_free(struct cls_tables *t);
 void cls_tables_sizes(const struct cls_tables *t, struct cls_sizes *s);
 

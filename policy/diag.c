@@ -13,7 +13,7 @@
 
 #define DEFAULT_MAX_ERRORS 1000
 /* A policy larger than this is certainly a mistake (a log file, an image). */
-#define MAX_SOURCE_SIZE (16 << 20)
+#define MAX_SOURCE_SIZE	   (16 << 20)
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -172,9 +172,12 @@ void diag_free(struct diag *d)
 static const char *level_name(enum diag_level l)
 {
 	switch (l) {
-	case DIAG_ERROR: return "error";
-	case DIAG_WARNING: return "warning";
-	default: return "note";
+	case DIAG_ERROR:
+		return "error";
+	case DIAG_WARNING:
+		return "warning";
+	default:
+		return "note";
 	}
 }
 
@@ -217,8 +220,7 @@ static void print_quote(FILE *out, const struct source *src, int line, int col)
 	fputs("^\n", out);
 }
 
-static void diag_vreport(struct diag *d, enum diag_level level, struct src_loc loc,
-			 const char *fmt, va_list ap)
+static void diag_vreport(struct diag *d, enum diag_level level, struct src_loc loc, const char *fmt, va_list ap)
 {
 	int max = d->max_errors > 0 ? d->max_errors : DEFAULT_MAX_ERRORS;
 	int count;
@@ -230,8 +232,7 @@ static void diag_vreport(struct diag *d, enum diag_level level, struct src_loc l
 		count = d->nmsgs; /* notes: bounded by the total */
 	if (count >= max || d->nmsgs >= 3 * max) {
 		if (level == DIAG_ERROR && count == max && d->out)
-			fprintf(d->out, "rampart: note: too many errors; only the first %d are shown\n",
-				max);
+			fprintf(d->out, "rampart: note: too many errors; only the first %d are shown\n", max);
 		return;
 	}
 

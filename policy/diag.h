@@ -37,22 +37,19 @@ struct diag_msg {
 };
 
 struct diag {
-	FILE *out;              /* where to print as reported; NULL = silent */
+	FILE *out;		    /* where to print as reported; NULL = silent */
 	const struct sources *srcs; /* to quote the offending line; may be NULL */
 	struct diag_msg *msgs;
 	int nmsgs, cap;
 	int nerrors, nwarnings;
-	int max_errors;         /* stop recording after this many errors (0 = 1000) */
+	int max_errors; /* stop recording after this many errors (0 = 1000) */
 };
 
 void diag_init(struct diag *d, FILE *out, const struct sources *srcs);
 void diag_free(struct diag *d);
-void diag_error(struct diag *d, struct src_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void diag_warning(struct diag *d, struct src_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void diag_note(struct diag *d, struct src_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void diag_error(struct diag *d, struct src_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_warning(struct diag *d, struct src_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_note(struct diag *d, struct src_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* True when some recorded message of `level` contains `needle` (for tests). */
 bool diag_has(const struct diag *d, enum diag_level level, const char *needle);
 

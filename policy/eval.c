@@ -1,5 +1,5 @@
 /* The reference interpreter: judges an event by walking the tables exactly
- * as SPEC 2.2 (and the Jetico tutorial) describe.  It is the ground truth
+ * as docs/policy.md (and the Jetico tutorial) describe.  It is the ground truth
  * the flattened form and the kernel datapath are tested against, so it is
  * written to be obviously right rather than fast. */
 #include <stdlib.h>
@@ -10,14 +10,13 @@ bool cond_matches(const struct cond *c, const struct event *ev, enum field f)
 {
 	if (!c->used)
 		return true;
-	/* A field the event does not carry never matches (SPEC 2.2). */
+	/* A field the event does not carry never matches (docs/policy.md). */
 	if (!ev->has[f])
 		return false;
 	return vset_contains(&c->set, ev->val[f]);
 }
 
-bool rule_matches(const struct rule *r, const struct event *ev, enum field *failed,
-		  bool *not_carried)
+bool rule_matches(const struct rule *r, const struct event *ev, enum field *failed, bool *not_carried)
 {
 	for (int f = 0; f < F_COUNT; f++) {
 		if (!cond_matches(&r->cond[f], ev, f)) {
@@ -39,8 +38,7 @@ struct eval_ctx {
 	int stepcap, reccap;
 };
 
-static void add_step(struct eval_ctx *c, enum step_kind kind, int table, int rule,
-		     enum field field, bool not_carried)
+static void add_step(struct eval_ctx *c, enum step_kind kind, int table, int rule, enum field field, bool not_carried)
 {
 	if (!c->trace)
 		return;
@@ -52,8 +50,11 @@ static void add_step(struct eval_ctx *c, enum step_kind kind, int table, int rul
 			abort();
 	}
 	r->steps[r->nsteps++] = (struct step){
-		.kind = kind, .table = table, .rule = rule,
-		.field = field, .not_carried = not_carried,
+		.kind = kind,
+		.table = table,
+		.rule = rule,
+		.field = field,
+		.not_carried = not_carried,
 	};
 }
 
@@ -125,8 +126,7 @@ static bool eval_table(struct eval_ctx *c, int t)
 	return true;
 }
 
-void eval_event(const struct policy *p, const struct event *ev, struct eval_result *r,
-		bool trace)
+void eval_event(const struct policy *p, const struct event *ev, struct eval_result *r, bool trace)
 {
 	struct eval_ctx c = { .p = p, .ev = ev, .r = r, .trace = trace };
 

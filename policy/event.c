@@ -30,6 +30,7 @@
  * and cgroup are carried whenever written, with the policy's ids (0 when
  * the policy does not name them; cgroup: the nearest named
  * ancestor-or-self). */
+#include <fnmatch.h>
 #include <ctype.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -43,12 +44,30 @@
  * temporary source the event text is lexed from. */
 static const char EVENT_FILE[] = "event";
 
+uint32_t iface_id_among(char *const *names, int n, const char *ifname)
+{
+	/* literal names first (ids 1..nlit), then the patterns it matches */
+	uint32_t lit = 0, m = 0, bit = 1;
+	for (int i = 0; i < n; i++) {
+		if (strpbrk(names[i], "*?["))
+			continue;
+		lit++;
+		if (strcmp(names[i], ifname) == 0)
+			return lit;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!strpbrk(names[i], "*?["))
+			continue;
+		if (fnmatch(names[i], ifname, 0) == 0)
+			m |= bit;
+		bit <<= 1;
+	}
+	return m ? lit + m : 0;
+}
+
 uint32_t policy_iface_id(const struct policy *p, const char *ifname)
 {
-	for (int i = 0; i < p->nifaces; i++)
-		if (strcmp(p->ifaces[i], ifname) == 0)
-			return i + 1;
-	return 0;
+	return iface_id_among(p->ifaces, p->nifaces, ifname);
 }
 
 uint32_t policy_app_id(const struct policy *p, const char *path)
@@ -100,7 +119,7 @@ struct eparse {
 	struct token tok;
 	bool ok;
 	struct src_loc seen[F_COUNT]; /* where each field was written (line 0: not) */
-	int addr_family[2];           /* family of local / remote address, 0: none */
+	int addr_family[2];	      /* family of local / remote address, 0: none */
 	bool port_given;
 	struct src_loc port_loc;
 	const char *icmp_text;
@@ -119,8 +138,7 @@ static bool at_end(const struct eparse *e)
 	return e->tok.kind == TOK_EOF || e->tok.kind == TOK_NEWLINE;
 }
 
-static void fail(struct eparse *e, struct src_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void fail(struct eparse *e, struct src_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(struct eparse *e, struct src_loc loc, const char *fmt, ...)
 {
 	char msg[512];
@@ -153,8 +171,10 @@ static bool claim(struct eparse *e, enum field f, struct src_loc loc, const char
 {
 	if (e->seen[f].line) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "`%s` given twice in the event; an event has one value per "
-			 "field", kw);
+		snprintf(msg, sizeof(msg),
+			 "`%s` given twice in the event; an event has one value per "
+			 "field",
+			 kw);
 		diag_error(e->d, loc, "%s", msg);
 		e->ok = false;
 		return false;
@@ -200,17 +220,16 @@ static void parse_endpoint(struct eparse *e, bool local)
 		return;
 	}
 	if (e->tok.kind != TOK_WORD) {
-		struct src_loc loc = at_end(e) ? (struct src_loc){ kwloc.file, kwloc.line,
-								    kwloc.col + (int)strlen(kw) + 1 }
-					       : e->tok.loc;
+		struct src_loc loc =
+			at_end(e) ? (struct src_loc){ kwloc.file, kwloc.line, kwloc.col + (int)strlen(kw) + 1 }
+				  : e->tok.loc;
 		fail(e, loc, "missing address or `port` after `%s`", kw);
 		return;
 	}
 	u128 a;
 	int fam;
 	if (!addr_parse(e->tok.text, &a, &fam)) {
-		fail(e, e->tok.loc, "bad address `%s`: an event has a single IPv4 or IPv6 address",
-		     e->tok.text);
+		fail(e, e->tok.loc, "bad address `%s`: an event has a single IPv4 or IPv6 address", e->tok.text);
 	} else if (claim(e, fa, kwloc, kw)) {
 		set(e->ev, fa, a);
 		/* ::ffff:a.b.c.d is an IPv4 peer: the kernel judges it as IPv4 */
@@ -261,7 +280,8 @@ static void parse_word(struct eparse *e)
 			if (!event_from_name(v, &t))
 				fail(e, e->tok.loc,
 				     "unknown event `%s`; events are network, connect, listen, accept, "
-				     "send, receive, packet", v);
+				     "send, receive, packet",
+				     v);
 			else if (claim(e, F_EVENT, loc, "event"))
 				set(ev, F_EVENT, t);
 		}
@@ -270,8 +290,7 @@ static void parse_word(struct eparse *e)
 			int proto;
 			if (!proto_from_name(v, &proto))
 				fail(e, e->tok.loc,
-				     "unknown protocol `%s`; use tcp, udp, icmp, icmpv6 or a number 0-255",
-				     v);
+				     "unknown protocol `%s`; use tcp, udp, icmp, icmpv6 or a number 0-255", v);
 			else if (claim(e, F_PROTO, loc, "proto"))
 				set(ev, F_PROTO, proto);
 		}
@@ -321,7 +340,8 @@ static void parse_word(struct eparse *e)
 	} else {
 		fail(e, loc,
 		     "unknown word `%s` in event; expected in, out, event, proto, ip4, ip6, local, "
-		     "remote, on, icmp-type, app, cgroup or user", w);
+		     "remote, on, icmp-type, app, cgroup or user",
+		     w);
 	}
 	if (!at_end(e))
 		next(e);
@@ -358,8 +378,7 @@ static void infer(struct eparse *e)
 		fam = 4;
 	if (fam)
 		set(ev, F_FAMILY, fam);
-	if (ev->has[F_PROTO] && fam &&
-	    ((ev->val[F_PROTO] == 1 && fam == 6) || (ev->val[F_PROTO] == 58 && fam == 4))) {
+	if (ev->has[F_PROTO] && fam && ((ev->val[F_PROTO] == 1 && fam == 6) || (ev->val[F_PROTO] == 58 && fam == 4))) {
 		fail(e, e->seen[F_PROTO], "proto %s does not go with IPv%s",
 		     ev->val[F_PROTO] == 1 ? "icmp (IPv4)" : "icmpv6 (IPv6)", fam == 4 ? "4" : "6");
 		return;
@@ -389,8 +408,10 @@ static void infer(struct eparse *e)
 		} else if (isdigit((unsigned char)e->icmp_text[0]) && !*end && n <= 255) {
 			set(ev, F_ICMPTYPE, (v6 ? ICMPV6_TYPE_BASE : 0) + n);
 		} else {
-			fail(e, e->icmp_loc, "unknown icmp-type `%s`; use a name such as echo-request "
-			     "or a number 0-255", e->icmp_text);
+			fail(e, e->icmp_loc,
+			     "unknown icmp-type `%s`; use a name such as echo-request "
+			     "or a number 0-255",
+			     e->icmp_text);
 			return;
 		}
 	}
@@ -425,10 +446,14 @@ static void infer(struct eparse *e)
 	enum event_type t = (enum event_type)ev->val[F_EVENT];
 	int want;
 	switch (t) {
-	case EVENT_NETWORK: case EVENT_CONNECT: case EVENT_SEND:
+	case EVENT_NETWORK:
+	case EVENT_CONNECT:
+	case EVENT_SEND:
 		want = DIR_OUT;
 		break;
-	case EVENT_LISTEN: case EVENT_ACCEPT: case EVENT_RECEIVE:
+	case EVENT_LISTEN:
+	case EVENT_ACCEPT:
+	case EVENT_RECEIVE:
 		want = DIR_IN;
 		break;
 	default:
@@ -436,8 +461,8 @@ static void infer(struct eparse *e)
 		break;
 	}
 	if (ev->has[F_DIR] && want >= 0 && (int)ev->val[F_DIR] != want) {
-		fail(e, e->seen[F_DIR], "`%s` contradicts event %s, which is always %s",
-		     dir_word(ev->val[F_DIR]), event_name(t), dir_word(want));
+		fail(e, e->seen[F_DIR], "`%s` contradicts event %s, which is always %s", dir_word(ev->val[F_DIR]),
+		     event_name(t), dir_word(want));
 		return;
 	}
 	if (!ev->has[F_DIR])
@@ -472,8 +497,10 @@ int event_parse(struct event *ev, const struct policy *p, const char *text, stru
 			continue;
 		}
 		if (e.tok.kind != TOK_ERROR)
-			fail(&e, e.tok.loc, "unexpected %s in event; an event has single values "
-			     "(no sets or lists)", tok_kind_name(e.tok.kind));
+			fail(&e, e.tok.loc,
+			     "unexpected %s in event; an event has single values "
+			     "(no sets or lists)",
+			     tok_kind_name(e.tok.kind));
 		else
 			e.ok = false;
 		next(&e);
@@ -505,8 +532,8 @@ static void append(char *buf, int len, int *n, const char *fmt, const char *a)
 		*n = *n + w < len - 1 ? *n + w : len - 1;
 }
 
-static void append_addr(char *buf, int len, int *n, const char *kw, const struct event *ev,
-			enum field fa, enum field fp)
+static void append_addr(char *buf, int len, int *n, const char *kw, const struct event *ev, enum field fa,
+			enum field fp)
 {
 	char a[64], port[16];
 	if (!ev->has[fa] && !ev->has[fp])

@@ -8,29 +8,24 @@
 #define ARRAY_LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const verdict_names[VERDICT_COUNT] = {
-	[VERDICT_ALLOW] = "allow",   [VERDICT_DENY] = "deny",
-	[VERDICT_REJECT] = "reject", [VERDICT_ASK] = "ask",
-	[VERDICT_CONTINUE] = "continue", [VERDICT_JUMP] = "jump",
+	[VERDICT_ALLOW] = "allow", [VERDICT_DENY] = "deny",	    [VERDICT_REJECT] = "reject",
+	[VERDICT_ASK] = "ask",	   [VERDICT_CONTINUE] = "continue", [VERDICT_JUMP] = "jump",
 };
 
 static const char *const event_names[EVENT_COUNT] = {
-	[EVENT_NETWORK] = "network", [EVENT_CONNECT] = "connect",
-	[EVENT_LISTEN] = "listen",   [EVENT_ACCEPT] = "accept",
-	[EVENT_SEND] = "send",       [EVENT_RECEIVE] = "receive",
-	[EVENT_PACKET] = "packet",
+	[EVENT_NETWORK] = "network", [EVENT_CONNECT] = "connect", [EVENT_LISTEN] = "listen", [EVENT_ACCEPT] = "accept",
+	[EVENT_SEND] = "send",	     [EVENT_RECEIVE] = "receive", [EVENT_PACKET] = "packet",
 };
 
 static const char *const direction_names[DIR_COUNT] = {
-	[DIR_IN] = "in", [DIR_OUT] = "out",
+	[DIR_IN] = "in",
+	[DIR_OUT] = "out",
 };
 
 static const char *const field_names[F_COUNT] = {
-	[F_DIR] = "direction",     [F_EVENT] = "event",
-	[F_FAMILY] = "family",     [F_PROTO] = "proto",
-	[F_IFACE] = "on",          [F_LADDR] = "local",
-	[F_LPORT] = "local port",  [F_RADDR] = "remote",
-	[F_RPORT] = "remote port", [F_ICMPTYPE] = "icmp-type",
-	[F_APP] = "app",           [F_CGROUP] = "cgroup",
+	[F_DIR] = "direction",	   [F_EVENT] = "event",	       [F_FAMILY] = "family",	 [F_PROTO] = "proto",
+	[F_IFACE] = "on",	   [F_LADDR] = "local",	       [F_LPORT] = "local port", [F_RADDR] = "remote",
+	[F_RPORT] = "remote port", [F_ICMPTYPE] = "icmp-type", [F_APP] = "app",		 [F_CGROUP] = "cgroup",
 	[F_USER] = "user",
 };
 
@@ -79,11 +74,10 @@ static const struct {
 	const char *name;
 	int num;
 } protos[] = {
-	{ "icmp", 1 },     { "igmp", 2 },    { "ipip", 4 },     { "ipencap", 4 },
-	{ "tcp", 6 },      { "egp", 8 },     { "udp", 17 },     { "ipv6", 41 },
-	{ "rsvp", 46 },    { "gre", 47 },    { "esp", 50 },     { "ah", 51 },
-	{ "icmpv6", 58 },  { "ipv6-icmp", 58 }, { "ospf", 89 }, { "pim", 103 },
-	{ "vrrp", 112 },   { "l2tp", 115 },  { "sctp", 132 },   { "udplite", 136 },
+	{ "icmp", 1 },	{ "igmp", 2 },	 { "ipip", 4 },	   { "ipencap", 4 },	{ "tcp", 6 },
+	{ "egp", 8 },	{ "udp", 17 },	 { "ipv6", 41 },   { "rsvp", 46 },	{ "gre", 47 },
+	{ "esp", 50 },	{ "ah", 51 },	 { "icmpv6", 58 }, { "ipv6-icmp", 58 }, { "ospf", 89 },
+	{ "pim", 103 }, { "vrrp", 112 }, { "l2tp", 115 },  { "sctp", 132 },	{ "udplite", 136 },
 };
 
 /* Strict decimal in [0, max]: no sign, no spaces, no hex, no overflow. */

@@ -59,8 +59,8 @@ static bool conjoin(struct cond *out, const struct cond *a, const struct cond *b
 
 /* Appends an entry with a copy of cond (the caller keeps its own, which a
  * jump still needs as the path of the inlined table). */
-static bool emit(struct flat_builder *b, enum flat_kind kind, enum verdict v, int rule,
-		 int table, bool log, const struct cond *cond)
+static bool emit(struct flat_builder *b, enum flat_kind kind, enum verdict v, int rule, int table, bool log,
+		 const struct cond *cond)
 {
 	struct flat_policy *fp = b->fp;
 	if (++b->count > FLAT_MAX_ENTRIES) {
@@ -145,8 +145,7 @@ static bool build(struct flat_builder *b, enum verdict rdflt)
 	struct cond none[F_COUNT];
 	memset(none, 0, sizeof(none));
 	b->count = 0;
-	return flatten_table(b, b->p->root, none) &&
-	       emit(b, FLAT_TERMINAL, rdflt, -1, b->p->root, false, none);
+	return flatten_table(b, b->p->root, none) && emit(b, FLAT_TERMINAL, rdflt, -1, b->p->root, false, none);
 }
 
 int flatten_policy(const struct policy *p, struct flat_policy *fp, struct diag *d)

@@ -28,17 +28,28 @@ void lexer_free(struct lexer *lx)
 const char *tok_kind_name(enum tok_kind k)
 {
 	switch (k) {
-	case TOK_EOF: return "end of file";
-	case TOK_NEWLINE: return "end of line";
-	case TOK_WORD: return "word";
-	case TOK_STRING: return "quoted string";
-	case TOK_LBRACE: return "`{`";
-	case TOK_RBRACE: return "`}`";
-	case TOK_COMMA: return "`,`";
-	case TOK_EQUALS: return "`=`";
-	case TOK_BANG: return "`!`";
-	case TOK_SETREF: return "set reference";
-	case TOK_ERROR: return "invalid token";
+	case TOK_EOF:
+		return "end of file";
+	case TOK_NEWLINE:
+		return "end of line";
+	case TOK_WORD:
+		return "word";
+	case TOK_STRING:
+		return "quoted string";
+	case TOK_LBRACE:
+		return "`{`";
+	case TOK_RBRACE:
+		return "`}`";
+	case TOK_COMMA:
+		return "`,`";
+	case TOK_EQUALS:
+		return "`=`";
+	case TOK_BANG:
+		return "`!`";
+	case TOK_SETREF:
+		return "set reference";
+	case TOK_ERROR:
+		return "invalid token";
 	}
 	return "token";
 }
@@ -88,10 +99,10 @@ static void report_bad_byte(struct lexer *lx, struct src_loc loc, unsigned char 
 	if (c >= 0x80)
 		diag_error(lx->d, loc,
 			   "unexpected character (byte 0x%02X): non-ASCII text is only allowed in "
-			   "quoted strings and comments", c);
+			   "quoted strings and comments",
+			   c);
 	else
-		diag_error(lx->d, loc,
-			   "unexpected control character (byte 0x%02X); remove it", c);
+		diag_error(lx->d, loc, "unexpected control character (byte 0x%02X); remove it", c);
 }
 
 /* A run of word bytes, possibly with bad bytes mixed in: one WORD, or one
@@ -135,8 +146,7 @@ static struct token lex_string(struct lexer *lx, struct token t)
 	for (;;) {
 		unsigned char c = (unsigned char)*lx->p;
 		if (c == '\0' || c == '\n') {
-			diag_error(lx->d, t.loc,
-				   "unterminated string; close it with `\"` on the same line");
+			diag_error(lx->d, t.loc, "unterminated string; close it with `\"` on the same line");
 			t.kind = TOK_ERROR;
 			break;
 		}
@@ -149,8 +159,8 @@ static struct token lex_string(struct lexer *lx, struct token t)
 			advance(lx, 1);
 		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
 			if (!bad)
-				diag_error(lx->d, here(lx),
-					   "control character (byte 0x%02X) in a string; remove it", c);
+				diag_error(lx->d, here(lx), "control character (byte 0x%02X) in a string; remove it",
+					   c);
 			bad = true;
 		}
 		advance(lx, 1);
@@ -196,18 +206,37 @@ struct token lexer_next(struct lexer *lx)
 		lx->line++;
 		lx->col = 1;
 		return t;
-	case '{': t.kind = TOK_LBRACE; t.text = "{"; advance(lx, 1); return t;
-	case '}': t.kind = TOK_RBRACE; t.text = "}"; advance(lx, 1); return t;
-	case ',': t.kind = TOK_COMMA; t.text = ","; advance(lx, 1); return t;
-	case '=': t.kind = TOK_EQUALS; t.text = "="; advance(lx, 1); return t;
-	case '!': t.kind = TOK_BANG; t.text = "!"; advance(lx, 1); return t;
+	case '{':
+		t.kind = TOK_LBRACE;
+		t.text = "{";
+		advance(lx, 1);
+		return t;
+	case '}':
+		t.kind = TOK_RBRACE;
+		t.text = "}";
+		advance(lx, 1);
+		return t;
+	case ',':
+		t.kind = TOK_COMMA;
+		t.text = ",";
+		advance(lx, 1);
+		return t;
+	case '=':
+		t.kind = TOK_EQUALS;
+		t.text = "=";
+		advance(lx, 1);
+		return t;
+	case '!':
+		t.kind = TOK_BANG;
+		t.text = "!";
+		advance(lx, 1);
+		return t;
 	case '"':
 		t.kind = TOK_STRING;
 		return lex_string(lx, t);
 	case '@':
 		if (!is_word_byte((unsigned char)lx->p[1]) && !is_bad_byte((unsigned char)lx->p[1])) {
-			diag_error(lx->d, t.loc,
-				   "`@` must be followed by a set name, e.g. @trusted");
+			diag_error(lx->d, t.loc, "`@` must be followed by a set name, e.g. @trusted");
 			advance(lx, 1);
 			t.kind = TOK_ERROR;
 			t.text = "@";

@@ -7,22 +7,22 @@
 
 enum tok_kind {
 	TOK_EOF,
-	TOK_NEWLINE,  /* end of a statement (newlines inside { } are skipped by the parser) */
-	TOK_WORD,     /* keyword, name, address, port, range, path: any run of
+	TOK_NEWLINE, /* end of a statement (newlines inside { } are skipped by the parser) */
+	TOK_WORD,    /* keyword, name, address, port, range, path: any run of
 	                 characters other than space, #, ", {, }, ",", =, !, @ */
-	TOK_STRING,   /* "..." (text without quotes, \" and \\ unescaped) */
+	TOK_STRING,  /* "..." (text without quotes, \" and \\ unescaped) */
 	TOK_LBRACE,
 	TOK_RBRACE,
 	TOK_COMMA,
 	TOK_EQUALS,
 	TOK_BANG,
-	TOK_SETREF,   /* @name (text is the name without '@') */
-	TOK_ERROR,    /* bad character or unterminated string (already reported) */
+	TOK_SETREF, /* @name (text is the name without '@') */
+	TOK_ERROR,  /* bad character or unterminated string (already reported) */
 };
 
 struct token {
 	enum tok_kind kind;
-	char *text;          /* owned by the lexer; valid until lexer_free */
+	char *text; /* owned by the lexer; valid until lexer_free */
 	struct src_loc loc;
 };
 
@@ -31,7 +31,7 @@ struct lexer {
 	const char *p;
 	int line, col;
 	struct diag *d;
-	char **owned;        /* token texts to free */
+	char **owned; /* token texts to free */
 	int nowned, capowned;
 };
 

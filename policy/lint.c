@@ -40,8 +40,7 @@ static void append_line(char *buf, size_t len, const struct rule *e)
 /* A rule is shadowed when one earlier deciding rule of its table covers it,
  * or when earlier deciding rules that agree with it on every field but one
  * together cover that field (e.g. ports split over several rules). */
-static bool shadowing_rules(const struct policy *p, const struct table *t, int pos,
-			    char *lines, size_t len)
+static bool shadowing_rules(const struct policy *p, const struct table *t, int pos, char *lines, size_t len)
 {
 	const struct rule *r = &p->rules[t->rules[pos]];
 
@@ -92,20 +91,28 @@ static bool shadowing_rules(const struct policy *p, const struct table *t, int p
 	return false;
 }
 
-/* Which event types carry a field (SPEC 2.3).  Used to spot conditions
+/* Which event types carry a field (docs/policy.md, Events).  Used to spot conditions
  * that can never hold, such as `remote` on `event network`. */
 static bool event_carries(enum event_type ev, enum field f)
 {
 	switch (f) {
-	case F_DIR: case F_EVENT: case F_FAMILY: case F_PROTO:
+	case F_DIR:
+	case F_EVENT:
+	case F_FAMILY:
+	case F_PROTO:
 		return true;
-	case F_APP: case F_CGROUP: case F_USER:
+	case F_APP:
+	case F_CGROUP:
+	case F_USER:
 		return ev != EVENT_PACKET;
-	case F_IFACE: case F_ICMPTYPE:
+	case F_IFACE:
+	case F_ICMPTYPE:
 		return ev != EVENT_NETWORK && ev != EVENT_LISTEN;
-	case F_LADDR: case F_LPORT:
+	case F_LADDR:
+	case F_LPORT:
 		return ev != EVENT_NETWORK;
-	case F_RADDR: case F_RPORT:
+	case F_RADDR:
+	case F_RPORT:
 		return ev != EVENT_NETWORK && ev != EVENT_LISTEN;
 	default:
 		return true;
@@ -131,8 +138,7 @@ static void lint_impossible(const struct rule *r, struct diag *d)
 			if (vset_contains(&r->cond[F_EVENT].set, ev) && event_carries(ev, f))
 				some = true;
 		if (!some) {
-			diag_warning(d, r->loc,
-				     "rule can never match: the events it names do not carry `%s`",
+			diag_warning(d, r->loc, "rule can never match: the events it names do not carry `%s`",
 				     field_name(f));
 			return;
 		}
@@ -148,12 +154,11 @@ static void lint_source_port_hole(const struct rule *r, struct diag *d)
 		return;
 	if (r->cond[F_DIR].used && !vset_contains(&r->cond[F_DIR].set, DIR_IN))
 		return;
-	if (r->cond[F_RADDR].used || r->cond[F_LPORT].used || r->cond[F_APP].used ||
-	    r->cond[F_CGROUP].used || r->cond[F_USER].used)
+	if (r->cond[F_RADDR].used || r->cond[F_LPORT].used || r->cond[F_APP].used || r->cond[F_CGROUP].used ||
+	    r->cond[F_USER].used)
 		return;
 	if (r->cond[F_EVENT].used && !vset_contains(&r->cond[F_EVENT].set, EVENT_ACCEPT) &&
-	    !vset_contains(&r->cond[F_EVENT].set, EVENT_RECEIVE) &&
-	    !vset_contains(&r->cond[F_EVENT].set, EVENT_PACKET))
+	    !vset_contains(&r->cond[F_EVENT].set, EVENT_RECEIVE) && !vset_contains(&r->cond[F_EVENT].set, EVENT_PACKET))
 		return;
 	diag_warning(d, r->loc,
 		     "inbound allow trusts only the remote (source) port, which the sender picks: "
@@ -192,8 +197,7 @@ void lint_policy(const struct policy *p, struct diag *d)
 			jumped[p->rules[i].jump_table] = true;
 	for (int t = 0; t < p->ntables; t++)
 		if (t != p->root && !jumped[t])
-			diag_warning(d, p->tables[t].loc,
-				     "table `%s` is never jumped to, so its rules are never used",
+			diag_warning(d, p->tables[t].loc, "table `%s` is never jumped to, so its rules are never used",
 				     p->tables[t].name);
 	free(jumped);
 

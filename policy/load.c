@@ -6,8 +6,7 @@
 #include <string.h>
 #include "policy.h"
 
-static int load_source(struct policy *p, const struct source *src, const struct load_opts *o,
-		       struct diag *d)
+static int load_source(struct policy *p, const struct source *src, const struct load_opts *o, struct diag *d)
 {
 	static const struct load_opts defaults = { 0 };
 	struct ast_policy ast;
@@ -24,8 +23,7 @@ static int load_source(struct policy *p, const struct source *src, const struct 
 
 /* Shared start of both loaders.  d may be NULL (errors are then only
  * reflected in the return value). */
-static struct diag *begin(struct policy *p, const char *name, struct diag *d,
-			  struct diag *local)
+static struct diag *begin(struct policy *p, const char *name, struct diag *d, struct diag *local)
 {
 	memset(p, 0, sizeof(*p));
 	sources_init(&p->srcs);
@@ -41,8 +39,7 @@ static struct diag *begin(struct policy *p, const char *name, struct diag *d,
 	return d;
 }
 
-int policy_load_file(struct policy *p, const char *path, const struct load_opts *o,
-		     struct diag *d)
+int policy_load_file(struct policy *p, const char *path, const struct load_opts *o, struct diag *d)
 {
 	struct diag local;
 	struct diag *dd = begin(p, path, d, &local);
@@ -50,8 +47,8 @@ int policy_load_file(struct policy *p, const char *path, const struct load_opts 
 
 	const struct source *src = sources_add_file(&p->srcs, path);
 	if (!src) {
-		diag_error(dd, (struct src_loc){ p->main_file, 0, 0 }, "cannot read policy %s: %s",
-			   path, strerror(errno));
+		diag_error(dd, (struct src_loc){ p->main_file, 0, 0 }, "cannot read policy %s: %s", path,
+			   strerror(errno));
 		rc = -1;
 	} else {
 		rc = load_source(p, src, o, dd);
@@ -61,8 +58,7 @@ int policy_load_file(struct policy *p, const char *path, const struct load_opts 
 	return rc;
 }
 
-int policy_load_string(struct policy *p, const char *name, const char *text,
-		       const struct load_opts *o, struct diag *d)
+int policy_load_string(struct policy *p, const char *name, const char *text, const struct load_opts *o, struct diag *d)
 {
 	struct diag local;
 	struct diag *dd = begin(p, name, d, &local);
@@ -91,6 +87,7 @@ void policy_free(struct policy *p)
 	for (int i = 0; i < p->nifaces; i++)
 		free(p->ifaces[i]);
 	free(p->ifaces);
+	free(p->iface_pats);
 	for (int i = 0; i < p->napps; i++)
 		free(p->apps[i]);
 	free(p->apps);

@@ -1,4 +1,4 @@
-/* Parser of the policy language (SPEC 2.1, 2.2): tokens -> ast_policy.
+/* Parser of the policy language (docs/policy.md): tokens -> ast_policy.
  *
  * It checks structure only; the values (addresses, ports, paths, ...) are
  * checked by the resolver, which has each item's position.  On an error the
@@ -15,14 +15,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_INCLUDE_DEPTH 16
+#define MAX_INCLUDE_DEPTH  16
 #define MAX_INCLUDED_FILES 1000
 
 /* A file on the include stack, or one already included. */
 struct file_id {
 	dev_t dev;
 	ino_t ino;
-	bool known;           /* false for a string source (no file behind it) */
+	bool known; /* false for a string source (no file behind it) */
 	const char *name;
 };
 
@@ -32,7 +32,7 @@ struct parse_ctx {
 	struct diag *d;
 	struct file_id stack[MAX_INCLUDE_DEPTH + 1];
 	int depth;
-	struct file_id *done;  /* every file parsed so far */
+	struct file_id *done; /* every file parsed so far */
 	int ndone;
 };
 
@@ -41,24 +41,20 @@ struct parser {
 	const struct source *src;
 	struct diag *d;
 	struct lexer lx;
-	struct token tok;      /* current token */
-	struct token prev;     /* the one before */
-	bool resume;           /* the current token starts a new statement: do not skip it */
+	struct token tok;  /* current token */
+	struct token prev; /* the one before */
+	bool resume;	   /* the current token starts a new statement: do not skip it */
 };
 
-static const char *const statement_words[] = {
-	"addresses", "ports", "apps", "cgroups", "interface", "option", "include", "table", NULL
-};
-static const char *const verdict_words[] = {
-	"allow", "deny", "reject", "ask", "continue", "jump", NULL
-};
-static const char *const condition_words[] = {
-	"in", "out", "proto", "ip4", "ip6", "local", "remote", "on", "icmp-type",
-	"app", "cgroup", "user", "event", "log", "comment", "port", NULL
-};
+static const char *const statement_words[] = { "addresses", "ports",   "apps",	"cgroups", "interface",
+					       "option",    "include", "table", NULL };
+static const char *const verdict_words[] = { "allow", "deny", "reject", "ask", "continue", "jump", NULL };
+static const char *const condition_words[] = { "in",	 "out", "proto",     "ip4",  "ip6",    "local",
+					       "remote", "on",	"icmp-type", "app",  "cgroup", "user",
+					       "event",	 "log", "comment",   "port", NULL };
 
 #define VERDICT_LIST "allow, deny, reject, ask, continue, jump TABLE"
-#define NAME_RULE "names start with a letter or `_` and contain only letters, digits, `_`, `.` and `-`"
+#define NAME_RULE    "names start with a letter or `_` and contain only letters, digits, `_`, `.` and `-`"
 
 /* ---------- small helpers ---------- */
 
@@ -88,15 +84,13 @@ static bool in_list(const char *w, const char *const *list)
 	return false;
 }
 
-
-
 static bool valid_name(const char *s)
 {
 	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
 		return false;
 	for (s++; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '.' || *s == '-'))
 			return false;
 	return true;
 }
@@ -143,8 +137,7 @@ static struct src_loc here(const struct parser *p)
 	return p->tok.loc;
 }
 
-static void error(struct parser *p, struct src_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void error(struct parser *p, struct src_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void error(struct parser *p, struct src_loc loc, const char *fmt, ...)
 {
 	char *msg;
@@ -173,8 +166,7 @@ static void unexpected(struct parser *p, const char *fmt)
 
 static bool is_line_start_keyword(const struct token *t)
 {
-	return t->kind == TOK_WORD &&
-	       (in_list(t->text, statement_words) || in_list(t->text, verdict_words));
+	return t->kind == TOK_WORD && (in_list(t->text, statement_words) || in_list(t->text, verdict_words));
 }
 
 /* Skip the rest of a bad statement: to the end of the line, or past a `{`
@@ -234,10 +226,10 @@ static void expect_end(struct parser *p, const char *what, bool in_table)
 
 /* What a list-taking keyword expects, for messages. */
 struct list_what {
-	const char *keyword;  /* as written, e.g. "`remote`" */
-	const char *example;  /* e.g. "remote 192.0.2.0/24" */
-	bool negatable;       /* addresses and ports */
-	bool in_decl;         /* a set declaration: empty { } allowed, any word allowed */
+	const char *keyword; /* as written, e.g. "`remote`" */
+	const char *example; /* e.g. "remote 192.0.2.0/24" */
+	bool negatable;	     /* addresses and ports */
+	bool in_decl;	     /* a set declaration: empty { } allowed, any word allowed */
 };
 
 static void add_item(struct ast_list *l, enum ast_item_kind kind, const struct token *t)
@@ -293,8 +285,7 @@ static bool parse_braced(struct parser *p, struct ast_list *l, const struct list
 		case TOK_SETREF:
 			/* A line that starts like a statement: the `}` was forgotten. */
 			if (newline_since_item && is_line_start_keyword(&p->tok)) {
-				error(p, p->tok.loc,
-				      "unterminated `{` (opened at %d:%d); close the list with `}`",
+				error(p, p->tok.loc, "unterminated `{` (opened at %d:%d); close the list with `}`",
 				      open.line, open.col);
 				p->resume = true;
 				return false;
@@ -357,10 +348,9 @@ static bool parse_list(struct parser *p, struct ast_list *l, const struct list_w
 	}
 	switch (p->tok.kind) {
 	case TOK_WORD:
-		if (!w->in_decl && (in_list(p->tok.text, condition_words) ||
-				    in_list(p->tok.text, verdict_words))) {
-			error(p, p->tok.loc, "%s needs a value before `%s` (e.g. %s)", w->keyword,
-			      p->tok.text, w->example);
+		if (!w->in_decl && (in_list(p->tok.text, condition_words) || in_list(p->tok.text, verdict_words))) {
+			error(p, p->tok.loc, "%s needs a value before `%s` (e.g. %s)", w->keyword, p->tok.text,
+			      w->example);
 			return false;
 		}
 		add_item(l, AST_LITERAL, &p->tok);
@@ -391,19 +381,19 @@ struct rule_state {
 	bool have_log;
 };
 
-static void add_cond(struct parser *p, struct rule_state *rs, enum field f,
-		     struct src_loc kw, struct ast_list *l)
+static void add_cond(struct parser *p, struct rule_state *rs, enum field f, struct src_loc kw, struct ast_list *l)
 {
 	if (rs->have[f]) {
 		if (f == F_DIR)
-			error(p, kw, "direction given twice in one rule; a rule without `in`/`out` "
-				     "matches both directions");
+			error(p, kw,
+			      "direction given twice in one rule; a rule without `in`/`out` "
+			      "matches both directions");
 		else if (f == F_FAMILY)
-			error(p, kw, "`ip4`/`ip6` given twice in one rule; leave both out to match "
-				     "both families");
+			error(p, kw,
+			      "`ip4`/`ip6` given twice in one rule; leave both out to match "
+			      "both families");
 		else
-			error(p, kw, "`%s` given twice in one rule; combine the values in { }",
-			      field_name(f));
+			error(p, kw, "`%s` given twice in one rule; combine the values in { }", field_name(f));
 		ast_list_free(l);
 		return;
 	}
@@ -415,8 +405,7 @@ static void add_cond(struct parser *p, struct rule_state *rs, enum field f,
 }
 
 /* A condition whose value is implied by its keyword (`in`, `ip4`). */
-static void add_keyword_cond(struct parser *p, struct rule_state *rs, enum field f,
-			     const char *value)
+static void add_keyword_cond(struct parser *p, struct rule_state *rs, enum field f, const char *value)
 {
 	struct ast_list l = { .loc = p->tok.loc };
 	struct token t = p->tok;
@@ -426,8 +415,8 @@ static void add_keyword_cond(struct parser *p, struct rule_state *rs, enum field
 	next(p);
 }
 
-static bool parse_list_cond(struct parser *p, struct rule_state *rs, enum field f,
-			    struct src_loc kw, const struct list_what *w)
+static bool parse_list_cond(struct parser *p, struct rule_state *rs, enum field f, struct src_loc kw,
+			    const struct list_what *w)
 {
 	struct ast_list l;
 	if (!parse_list(p, &l, w)) {
@@ -446,11 +435,14 @@ static bool parse_endpoint(struct parser *p, struct rule_state *rs, bool local)
 	const struct list_what addr = {
 		local ? "`local`" : "`remote`",
 		local ? "local 192.0.2.1 or local port 80" : "remote 192.0.2.0/24 or remote port 80",
-		true, false,
+		true,
+		false,
 	};
 	const struct list_what port = {
 		local ? "`local port`" : "`remote port`",
-		local ? "local port { 80, 443 }" : "remote port 1024-65535", true, false,
+		local ? "local port { 80, 443 }" : "remote port 1024-65535",
+		true,
+		false,
 	};
 	next(p);
 	if (!is_word(p, "port")) {
@@ -483,8 +475,9 @@ static const struct {
 static bool parse_condition(struct parser *p, struct rule_state *rs)
 {
 	if (p->tok.kind == TOK_BANG) {
-		error(p, p->tok.loc, "negation is only allowed for addresses and ports: put `!` "
-				     "before the value, e.g. remote ! @trusted");
+		error(p, p->tok.loc,
+		      "negation is only allowed for addresses and ports: put `!` "
+		      "before the value, e.g. remote ! @trusted");
 		next(p);
 		return true;
 	}
@@ -509,8 +502,7 @@ static bool parse_condition(struct parser *p, struct rule_state *rs)
 	for (size_t i = 0; i < sizeof(list_conditions) / sizeof(list_conditions[0]); i++)
 		if (strcmp(w, list_conditions[i].word) == 0) {
 			next(p);
-			return parse_list_cond(p, rs, list_conditions[i].field, kw,
-					       &list_conditions[i].what);
+			return parse_list_cond(p, rs, list_conditions[i].field, kw, &list_conditions[i].what);
 		}
 	if (strcmp(w, "log") == 0) {
 		if (rs->have_log)
@@ -539,17 +531,21 @@ static bool parse_condition(struct parser *p, struct rule_state *rs)
 		return false;
 	}
 	if (in_list(w, verdict_words)) {
-		error(p, kw, "a rule has one verdict; `%s` here starts another rule: put it on its "
-			     "own line", w);
+		error(p, kw,
+		      "a rule has one verdict; `%s` here starts another rule: put it on its "
+		      "own line",
+		      w);
 		return false;
 	}
 	const char *s = suggest_name(w, condition_words, -1);
 	if (s)
 		error(p, kw, "unknown condition `%.40s`; did you mean `%s`?", w, s);
 	else
-		error(p, kw, "unknown condition `%.40s`; expected one of: in, out, proto, ip4, ip6, "
-			     "local, remote, on, icmp-type, app, cgroup, user, event, or the options "
-			     "log, comment \"TEXT\"", w);
+		error(p, kw,
+		      "unknown condition `%.40s`; expected one of: in, out, proto, ip4, ip6, "
+		      "local, remote, on, icmp-type, app, cgroup, user, event, or the options "
+		      "log, comment \"TEXT\"",
+		      w);
 	return false;
 }
 
@@ -565,11 +561,10 @@ static void parse_rule(struct parser *p, struct ast_table *t)
 	if (p->tok.kind != TOK_WORD || !verdict_from_name(p->tok.text, &v)) {
 		const char *s = p->tok.kind == TOK_WORD ? suggest_name(p->tok.text, verdict_words, -1) : NULL;
 		if (s)
-			error(p, p->tok.loc, "unknown verdict `%.40s`; did you mean `%s`?",
-			      p->tok.text, s);
+			error(p, p->tok.loc, "unknown verdict `%.40s`; did you mean `%s`?", p->tok.text, s);
 		else if (p->tok.kind == TOK_WORD && in_list(p->tok.text, condition_words))
-			error(p, p->tok.loc, "a rule starts with its verdict (" VERDICT_LIST
-					     "), e.g. `allow %s ...`", p->tok.text);
+			error(p, p->tok.loc, "a rule starts with its verdict (" VERDICT_LIST "), e.g. `allow %s ...`",
+			      p->tok.text);
 		else
 			unexpected(p, "expected a verdict (" VERDICT_LIST "), got %s");
 		sync(p, true);
@@ -584,8 +579,7 @@ static void parse_rule(struct parser *p, struct ast_table *t)
 			ok = false;
 		} else {
 			if (!valid_name(p->tok.text))
-				error(p, p->tok.loc, "invalid table name `%.40s`: " NAME_RULE,
-				      p->tok.text);
+				error(p, p->tok.loc, "invalid table name `%.40s`: " NAME_RULE, p->tok.text);
 			rs.r.jump_target = xstrdup(p->tok.text);
 			rs.r.target_loc = p->tok.loc;
 			next(p);
@@ -611,8 +605,10 @@ static void parse_table_body(struct parser *p, struct ast_table *t, struct src_l
 		while (p->tok.kind == TOK_NEWLINE)
 			next(p);
 		if (p->tok.kind == TOK_EOF) {
-			error(p, open, "unterminated `{` of table `%s`: add `}` on a line after its "
-				       "last rule", t->name);
+			error(p, open,
+			      "unterminated `{` of table `%s`: add `}` on a line after its "
+			      "last rule",
+			      t->name);
 			return;
 		}
 		if (p->tok.kind == TOK_RBRACE) {
@@ -629,7 +625,8 @@ static void parse_table_body(struct parser *p, struct ast_table *t, struct src_l
 			else
 				error(p, p->tok.loc,
 				      "table `%s` (opened at %d:%d) is not closed: add `}` before this "
-				      "line", t->name, open.line, open.col);
+				      "line",
+				      t->name, open.line, open.col);
 			return;
 		}
 		parse_rule(p, t);
@@ -663,8 +660,9 @@ static void parse_table(struct parser *p)
 			enum verdict v;
 			if (p->tok.kind == TOK_WORD && verdict_from_name(p->tok.text, &v)) {
 				if (v == VERDICT_JUMP)
-					error(p, p->tok.loc, "a table default cannot be `jump`; end the "
-							     "table with a `jump` rule instead");
+					error(p, p->tok.loc,
+					      "a table default cannot be `jump`; end the "
+					      "table with a `jump` rule instead");
 				t.has_default = true;
 				t.dflt = v;
 				t.dflt_loc = p->tok.loc;
@@ -726,8 +724,7 @@ static void parse_set(struct parser *p, enum set_kind kind)
 	next(p);
 	if (p->tok.kind != TOK_WORD) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "%s needs a set name, e.g. %s; got %%s", kwtext,
-			 what[kind].example);
+		snprintf(msg, sizeof(msg), "%s needs a set name, e.g. %s; got %%s", kwtext, what[kind].example);
 		unexpected(p, msg);
 		sync(p, false);
 		return;
@@ -895,8 +892,8 @@ static void include_one(struct parser *p, const char *path, struct src_loc loc)
 	}
 	for (int i = 0; i < ctx->ndone; i++)
 		if (same_file(&ctx->done[i], &id)) {
-			diag_warning(p->d, loc, "`%s` is already included (as `%s`); skipping it",
-				     path, ctx->done[i].name);
+			diag_warning(p->d, loc, "`%s` is already included (as `%s`); skipping it", path,
+				     ctx->done[i].name);
 			return;
 		}
 	if (ctx->depth >= MAX_INCLUDE_DEPTH) {
@@ -955,8 +952,10 @@ static void parse_include(struct parser *p)
 			size_t len = strlen(path);
 			if (len && path[len - 1] == '/') { /* a directory (GLOB_MARK) */
 				if (!wildcard)
-					error(p, pat.loc, "include: `%s` is a directory; include its "
-							  "files with \"%s*.rules\"", path, pat.text);
+					error(p, pat.loc,
+					      "include: `%s` is a directory; include its "
+					      "files with \"%s*.rules\"",
+					      path, pat.text);
 				continue;
 			}
 			include_one(p, path, pat.loc);
@@ -1009,9 +1008,11 @@ static void parse_statement(struct parser *p)
 			if (s)
 				error(p, p->tok.loc, "unknown statement `%.40s`; did you mean `%s`?", w, s);
 			else
-				error(p, p->tok.loc, "unknown statement `%.40s`; expected a declaration "
-						     "(addresses, ports, apps, cgroups, interface, option, "
-						     "include) or a table", w);
+				error(p, p->tok.loc,
+				      "unknown statement `%.40s`; expected a declaration "
+				      "(addresses, ports, apps, cgroups, interface, option, "
+				      "include) or a table",
+				      w);
 		}
 		sync(p, false);
 	}
@@ -1032,8 +1033,7 @@ static void parse_file(struct parse_ctx *ctx, const struct source *src)
 	lexer_free(&p.lx);
 }
 
-int parse_source(struct ast_policy *ast, struct sources *srcs, const struct source *src,
-		 struct diag *d)
+int parse_source(struct ast_policy *ast, struct sources *srcs, const struct source *src, struct diag *d)
 {
 	struct parse_ctx ctx = { .ast = ast, .srcs = srcs, .d = d };
 	int errors_before = d->nerrors;

@@ -69,22 +69,22 @@ const char *addr_format(u128 a, char *buf, int len);
 /* ---------- the resolved policy ---------- */
 
 struct rule {
-	int id;              /* index in policy.rules */
-	int table;           /* index of the table it belongs to */
+	int id;	   /* index in policy.rules */
+	int table; /* index of the table it belongs to */
 	enum verdict verdict;
-	int jump_table;      /* VERDICT_JUMP: target table index */
+	int jump_table; /* VERDICT_JUMP: target table index */
 	struct cond cond[F_COUNT];
 	bool log;
 	char *comment;
 	struct src_loc loc;
-	char *text;          /* the rule as written (one line, for display) */
+	char *text; /* the rule as written (one line, for display) */
 };
 
 struct table {
 	char *name;
-	enum verdict dflt;   /* allow/deny/reject/ask/continue */
+	enum verdict dflt; /* allow/deny/reject/ask/continue */
 	bool dflt_explicit;
-	int *rules;          /* indices into policy.rules, in order */
+	int *rules; /* indices into policy.rules, in order */
 	int nrules;
 	struct src_loc loc;
 };
@@ -99,17 +99,17 @@ struct named_cgroup {
 };
 
 struct options {
-	int boot_timeout;      /* seconds, default 300 */
-	int ask_timeout;       /* seconds, default 30 */
+	int boot_timeout;	  /* seconds, default 300 */
+	int ask_timeout;	  /* seconds, default 30 */
 	enum verdict ask_default; /* default deny */
-	int log_rate;          /* events per second per rule and CPU, default 10; 0: logging off */
-	int reject_rate;       /* reject answers per second per CPU, default 1000; 0: never answer */
-	int conntrack_size;    /* entries, default 65536 */
-	int tcp_timeout;       /* established TCP, seconds, default 3600 */
-	int udp_timeout;       /* default 60 */
-	int icmp_timeout;      /* default 30 */
-	bool ancestry;         /* default off */
-	int ingress_hook;      /* enum ingress_hook, default auto (docs/datapath.md) */
+	int log_rate;		  /* events per second per rule and CPU, default 10; 0: logging off */
+	int reject_rate;	  /* reject answers per second per CPU, default 1000; 0: never answer */
+	int conntrack_size;	  /* entries, default 65536 */
+	int tcp_timeout;	  /* established TCP, seconds, default 3600 */
+	int udp_timeout;	  /* default 60 */
+	int icmp_timeout;	  /* default 30 */
+	bool ancestry;		  /* default off */
+	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
 };
 
 /* option ingress-hook: which program judges arriving packets. */
@@ -129,41 +129,46 @@ struct named_set {
 struct policy {
 	struct table *tables;
 	int ntables;
-	int root;              /* index of table "root" (always present) */
+	int root; /* index of table "root" (always present) */
 	struct rule *rules;
 	int nrules;
-	char **ifaces;         /* iface id i+1 -> interface name (after aliases) */
+	char **ifaces; /* the interface names and patterns the policy names (after aliases) */
 	int nifaces;
-	char **apps;           /* app id i+1 -> absolute path */
+	/* With patterns (`br-*`): literal names keep ids 1..iface_nlit (their
+	 * order in ifaces), and a device that no literal names gets
+	 * iface_nlit + S, S the bitmask of the patterns it matches (pattern j
+	 * = bit j, in the order of iface_pats).  See policy_iface_id(). */
+	int iface_nlit;
+	char **iface_pats; /* points into ifaces */
+	int iface_npats;
+	char **apps; /* app id i+1 -> absolute path */
 	int napps;
 	struct named_cgroup *cgroups; /* sorted by pre; cgroups[i].pre == i+1 */
 	int ncgroups;
 	struct named_set *sets;
 	int nsets;
 	struct options opt;
-	struct sources srcs;   /* every file that was read (main + includes) */
+	struct sources srcs; /* every file that was read (main + includes) */
 	char *main_file;
 };
 
 struct load_opts {
-	bool resolve_hosts;    /* resolve host names with getaddrinfo (off in the fuzzer) */
-	bool lookup_users;     /* resolve user names with getpwnam (off in the fuzzer) */
+	bool resolve_hosts; /* resolve host names with getaddrinfo (off in the fuzzer) */
+	bool lookup_users;  /* resolve user names with getpwnam (off in the fuzzer) */
 };
 
 /* Parse, resolve and validate a policy file (with its includes).  Returns 0
  * when there were no errors; errors and warnings go to d.  The policy must
  * be freed with policy_free even on failure. */
-int policy_load_file(struct policy *p, const char *path, const struct load_opts *o,
-		     struct diag *d);
-int policy_load_string(struct policy *p, const char *name, const char *text,
-		       const struct load_opts *o, struct diag *d);
+int policy_load_file(struct policy *p, const char *path, const struct load_opts *o, struct diag *d);
+int policy_load_string(struct policy *p, const char *name, const char *text, const struct load_opts *o, struct diag *d);
 void policy_free(struct policy *p);
 
 /* Lower-level steps (used by policy_load_*). */
-int parse_source(struct ast_policy *ast, struct sources *srcs, const struct source *src,
-		 struct diag *d);
-int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct load_opts *o,
-		   struct diag *d);
+int parse_source(struct ast_policy *ast, struct sources *srcs, const struct source *src, struct diag *d);
+int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct load_opts *o, struct diag *d);
+
+#define POLICY_MAX_IFACE_PATTERNS 8 /* 2^8 interface ids for the devices they match */
 
 /* ---------- events ---------- */
 
@@ -179,6 +184,10 @@ struct event {
 
 /* Id lookups for event building: 0 when the policy does not name it. */
 uint32_t policy_iface_id(const struct policy *p, const char *ifname);
+/* The same from a policy's interface names alone (policy->ifaces, in their
+ * order): what the loader pins so that a device appearing later gets the
+ * id the loaded policy gives it. */
+uint32_t iface_id_among(char *const *names, int n, const char *ifname);
 uint32_t policy_app_id(const struct policy *p, const char *path);
 uint32_t policy_cgroup_value(const struct policy *p, const char *path);
 /* The normal forms names are compared in (malloc'd results).  Applications:
@@ -210,29 +219,27 @@ enum step_kind {
 struct step {
 	enum step_kind kind;
 	int table;
-	int rule;          /* -1 for RETURN/DEFAULT */
-	enum field field;  /* NOMATCH: first condition that failed */
-	bool not_carried;  /* NOMATCH: the event does not carry that field */
+	int rule;	  /* -1 for RETURN/DEFAULT */
+	enum field field; /* NOMATCH: first condition that failed */
+	bool not_carried; /* NOMATCH: the event does not carry that field */
 };
 
 struct eval_result {
 	enum verdict verdict; /* allow/deny/reject/ask */
-	int table;            /* table whose rule or default decided */
-	int rule;             /* deciding rule, -1 when a table default decided */
-	bool log;             /* the deciding rule has `log` */
-	int *recorded;        /* continue and jump rules that matched, in order */
+	int table;	      /* table whose rule or default decided */
+	int rule;	      /* deciding rule, -1 when a table default decided */
+	bool log;	      /* the deciding rule has `log` */
+	int *recorded;	      /* continue and jump rules that matched, in order */
 	int nrecorded;
-	struct step *steps;   /* only when tracing */
+	struct step *steps; /* only when tracing */
 	int nsteps;
 };
 
-/* Judge an event exactly as SPEC 2.2-2.3 say. */
-void eval_event(const struct policy *p, const struct event *ev, struct eval_result *r,
-		bool trace);
+/* Judge an event exactly as docs/policy.md says (tables, rules, events). */
+void eval_event(const struct policy *p, const struct event *ev, struct eval_result *r, bool trace);
 void eval_result_free(struct eval_result *r);
 /* Does the rule's condition set match the event? (first failing field in *failed) */
-bool rule_matches(const struct rule *r, const struct event *ev, enum field *failed,
-		  bool *not_carried);
+bool rule_matches(const struct rule *r, const struct event *ev, enum field *failed, bool *not_carried);
 bool cond_matches(const struct cond *c, const struct event *ev, enum field f);
 
 /* ---------- the flattened intermediate form ---------- */
@@ -247,8 +254,8 @@ enum flat_kind { FLAT_TERMINAL, FLAT_RECORD };
 struct flat_entry {
 	enum flat_kind kind;
 	enum verdict verdict; /* TERMINAL: allow/deny/reject/ask; RECORD: continue/jump */
-	int rule;             /* source rule id, -1 for a table default */
-	int table;            /* table of that rule/default */
+	int rule;	      /* source rule id, -1 for a table default */
+	int table;	      /* table of that rule/default */
 	bool log;
 	struct cond cond[F_COUNT];
 };

@@ -15,6 +15,7 @@
  *      application and interface ids follow first appearance in the text
  *   4. jump targets, then jump cycles
  *   5. options */
+#include <fnmatch.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -54,10 +55,14 @@ static char *xstrdup(const char *s)
 static const char *set_kind_name(enum set_kind k)
 {
 	switch (k) {
-	case SET_ADDRESSES: return "addresses";
-	case SET_PORTS: return "ports";
-	case SET_APPS: return "apps";
-	case SET_CGROUPS: return "cgroups";
+	case SET_ADDRESSES:
+		return "addresses";
+	case SET_PORTS:
+		return "ports";
+	case SET_APPS:
+		return "apps";
+	case SET_CGROUPS:
+		return "cgroups";
 	}
 	return "?";
 }
@@ -66,11 +71,18 @@ static const char *set_kind_name(enum set_kind k)
 static int field_set_kind(enum field f)
 {
 	switch (f) {
-	case F_LADDR: case F_RADDR: return SET_ADDRESSES;
-	case F_LPORT: case F_RPORT: return SET_PORTS;
-	case F_APP: return SET_APPS;
-	case F_CGROUP: return SET_CGROUPS;
-	default: return -1;
+	case F_LADDR:
+	case F_RADDR:
+		return SET_ADDRESSES;
+	case F_LPORT:
+	case F_RPORT:
+		return SET_PORTS;
+	case F_APP:
+		return SET_APPS;
+	case F_CGROUP:
+		return SET_CGROUPS;
+	default:
+		return -1;
 	}
 }
 
@@ -78,15 +90,17 @@ static int field_set_kind(enum field f)
 static enum field set_kind_field(enum set_kind k)
 {
 	switch (k) {
-	case SET_ADDRESSES: return F_RADDR;
-	case SET_PORTS: return F_RPORT;
-	case SET_APPS: return F_APP;
-	case SET_CGROUPS: return F_CGROUP;
+	case SET_ADDRESSES:
+		return F_RADDR;
+	case SET_PORTS:
+		return F_RPORT;
+	case SET_APPS:
+		return F_APP;
+	case SET_CGROUPS:
+		return F_CGROUP;
 	}
 	return F_RADDR;
 }
-
-
 
 /* "line 3" or "other.rules:3" for pointing at an earlier definition. */
 static const char *where(struct src_loc first, struct src_loc here, char *buf, size_t len)
@@ -181,7 +195,8 @@ static bool resolve_host(struct rctx *c, const struct ast_item *it, struct vset 
 	if (!c->o || !c->o->resolve_hosts) {
 		diag_error(c->d, it->loc,
 			   "`%s` is a host name and host names are not resolved here; "
-			   "write its address instead", it->text);
+			   "write its address instead",
+			   it->text);
 		return false;
 	}
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -209,8 +224,7 @@ static bool resolve_host(struct rctx *c, const struct ast_item *it, struct vset 
 	return true;
 }
 
-static bool parse_prefix(struct rctx *c, const struct ast_item *it, const char *slash,
-			 struct vset *out)
+static bool parse_prefix(struct rctx *c, const struct ast_item *it, const char *slash, struct vset *out)
 {
 	char addr[128];
 	size_t alen = slash - it->text;
@@ -226,8 +240,8 @@ static bool parse_prefix(struct rctx *c, const struct ast_item *it, const char *
 		goto bad;
 	int maxlen = fam == 4 ? 32 : 128;
 	if (!parse_uint(slash + 1, ULLONG_MAX, &plen) || plen > (unsigned long long)maxlen) {
-		diag_error(c->d, it->loc, "prefix length in `%s` out of range 0-%d for an IPv%d address",
-			   it->text, maxlen, fam);
+		diag_error(c->d, it->loc, "prefix length in `%s` out of range 0-%d for an IPv%d address", it->text,
+			   maxlen, fam);
 		return false;
 	}
 	int bits = (fam == 4 ? 32 : 128) - (int)plen; /* host bits */
@@ -241,15 +255,13 @@ static bool parse_prefix(struct rctx *c, const struct ast_item *it, const char *
 	vset_add(out, lo, lo | host);
 	return true;
 bad:
-	diag_error(c->d, it->loc, "bad address prefix `%s`: expected ADDRESS/LENGTH, e.g. 192.0.2.0/24",
-		   it->text);
+	diag_error(c->d, it->loc, "bad address prefix `%s`: expected ADDRESS/LENGTH, e.g. 192.0.2.0/24", it->text);
 	return false;
 }
 
 /* A-B: 0 when the text is not a range of addresses (maybe a host name
  * with a dash), 1 when added, -1 after an error. */
-static int parse_addr_range(struct rctx *c, const struct ast_item *it, const char *dash,
-			    struct vset *out)
+static int parse_addr_range(struct rctx *c, const struct ast_item *it, const char *dash, struct vset *out)
 {
 	char left[128];
 	size_t llen = dash - it->text;
@@ -264,8 +276,10 @@ static int parse_addr_range(struct rctx *c, const struct ast_item *it, const cha
 	if (!la && !lb)
 		return 0;
 	if (!la || !lb) {
-		diag_error(c->d, it->loc, "bad address range `%s`: expected ADDRESS-ADDRESS, e.g. "
-			   "198.51.100.10-198.51.100.20", it->text);
+		diag_error(c->d, it->loc,
+			   "bad address range `%s`: expected ADDRESS-ADDRESS, e.g. "
+			   "198.51.100.10-198.51.100.20",
+			   it->text);
 		return -1;
 	}
 	if (fa != fb) {
@@ -273,8 +287,7 @@ static int parse_addr_range(struct rctx *c, const struct ast_item *it, const cha
 		return -1;
 	}
 	if (a > b) {
-		diag_error(c->d, it->loc,
-			   "reversed range `%s`: the first address must not be greater than the second",
+		diag_error(c->d, it->loc, "reversed range `%s`: the first address must not be greater than the second",
 			   it->text);
 		return -1;
 	}
@@ -304,14 +317,15 @@ static bool parse_address(struct rctx *c, const struct ast_item *it, struct vset
 		return resolve_host(c, it, out);
 	diag_error(c->d, it->loc,
 		   "bad address `%s`: expected an address, a prefix (192.0.2.0/24), a range "
-		   "(A-B), a host name or `any`", s);
+		   "(A-B), a host name or `any`",
+		   s);
 	return false;
 }
 
 /* ---------- ports, protocols, events, ... ---------- */
 
-static bool parse_port_range(struct rctx *c, const struct ast_item *it, struct vset *out,
-			     const char *what, unsigned long long max)
+static bool parse_port_range(struct rctx *c, const struct ast_item *it, struct vset *out, const char *what,
+			     unsigned long long max)
 {
 	const char *s = it->text;
 	const char *dash = strchr(s, '-');
@@ -343,16 +357,14 @@ static bool parse_port_range(struct rctx *c, const struct ast_item *it, struct v
 		return false;
 	}
 	if (lo > hi) {
-		diag_error(c->d, it->loc,
-			   "reversed range `%s`: the first %s must not be greater than the second",
-			   s, what);
+		diag_error(c->d, it->loc, "reversed range `%s`: the first %s must not be greater than the second", s,
+			   what);
 		return false;
 	}
 	vset_add(out, lo, hi);
 	return true;
 bad:
-	diag_error(c->d, it->loc, "bad %s `%s`: expected a number 0-%llu or a range N-M", what, s,
-		   max);
+	diag_error(c->d, it->loc, "bad %s `%s`: expected a number 0-%llu or a range N-M", what, s, max);
 	return false;
 }
 
@@ -368,7 +380,8 @@ static bool parse_proto(struct rctx *c, const struct ast_item *it, struct vset *
 	else
 		diag_error(c->d, it->loc,
 			   "unknown protocol `%s`; use tcp, udp, icmp, icmpv6, another protocol "
-			   "name, a number 0-255 or any", it->text);
+			   "name, a number 0-255 or any",
+			   it->text);
 	return false;
 }
 
@@ -381,7 +394,8 @@ static bool parse_event_name(struct rctx *c, const struct ast_item *it, struct v
 	}
 	diag_error(c->d, it->loc,
 		   "unknown event `%s`; events are network, connect, listen, accept, send, "
-		   "receive, packet", it->text);
+		   "receive, packet",
+		   it->text);
 	return false;
 }
 
@@ -414,8 +428,7 @@ static bool parse_family(struct rctx *c, const struct ast_item *it, struct vset 
 
 /* icmp-type: a name matches ICMP and ICMPv6 alike (t and 256+t); a bare
  * number is ambiguous between the two, so the rule's own `proto` says which. */
-static bool parse_icmp_type(struct rctx *c, const struct ast_item *it, const struct cond *proto,
-			    struct vset *out)
+static bool parse_icmp_type(struct rctx *c, const struct ast_item *it, const struct cond *proto, struct vset *out)
 {
 	int v4, v6;
 	unsigned long long t;
@@ -443,7 +456,8 @@ static bool parse_icmp_type(struct rctx *c, const struct ast_item *it, const str
 	if (!v4p && !v6p) {
 		diag_error(c->d, it->loc,
 			   "icmp-type %s is a number, so the rule must say `proto icmp` or "
-			   "`proto icmpv6` (or use a type name such as echo-request)", it->text);
+			   "`proto icmpv6` (or use a type name such as echo-request)",
+			   it->text);
 		return false;
 	}
 	if (v4p)
@@ -534,8 +548,7 @@ static int cgroup_cmp(const char *a, const char *b)
 
 static int cgroup_qsort_cmp(const void *a, const void *b)
 {
-	return cgroup_cmp(((const struct named_cgroup *)a)->path,
-			  ((const struct named_cgroup *)b)->path);
+	return cgroup_cmp(((const struct named_cgroup *)a)->path, ((const struct named_cgroup *)b)->path);
 }
 
 static bool is_cgroup_descendant(const char *anc, const char *path)
@@ -546,8 +559,7 @@ static bool is_cgroup_descendant(const char *anc, const char *path)
 	return strncmp(anc, path, n) == 0 && path[n] == '/';
 }
 
-static void collect_cgroups_list(struct policy *p, const struct ast_list *l,
-				 const struct ast_policy *ast)
+static void collect_cgroups_list(struct policy *p, const struct ast_list *l, const struct ast_policy *ast)
 {
 	for (int i = 0; i < l->n; i++) {
 		if (l->items[i].kind != AST_LITERAL || strcmp(l->items[i].text, "any") == 0)
@@ -596,7 +608,8 @@ static bool parse_cgroup(struct rctx *c, const struct ast_item *it, struct vset 
 	if (!path) {
 		diag_error(c->d, it->loc,
 			   "cgroup path `%s` must not contain `.` or `..`; write it relative to "
-			   "the cgroup2 mount, e.g. /system.slice/nginx.service", it->text);
+			   "the cgroup2 mount, e.g. /system.slice/nginx.service",
+			   it->text);
 		return false;
 	}
 	for (int i = 0; i < c->p->ncgroups; i++)
@@ -622,8 +635,7 @@ static bool parse_iface(struct rctx *c, const struct ast_item *it, struct vset *
 			break;
 		}
 	if (strlen(name) > IFNAME_MAX || strchr(name, '/')) {
-		diag_error(c->d, it->loc,
-			   "bad interface name `%s`: at most %d characters, no `/`", name, IFNAME_MAX);
+		diag_error(c->d, it->loc, "bad interface name `%s`: at most %d characters, no `/`", name, IFNAME_MAX);
 		return false;
 	}
 	uint32_t id = intern(&c->p->ifaces, &c->p->nifaces, name);
@@ -660,7 +672,8 @@ static bool parse_user(struct rctx *c, const struct ast_item *it, struct vset *o
 				if (uid > hi) {
 					diag_error(c->d, it->loc,
 						   "reversed range `%s`: the first uid must not be "
-						   "greater than the second", s);
+						   "greater than the second",
+						   s);
 					return false;
 				}
 				vset_add(out, uid, hi);
@@ -669,8 +682,7 @@ static bool parse_user(struct rctx *c, const struct ast_item *it, struct vset *o
 		}
 	}
 	if (!c->o || !c->o->lookup_users) {
-		diag_error(c->d, it->loc,
-			   "user names are not looked up here: `%s`; write the uid instead", s);
+		diag_error(c->d, it->loc, "user names are not looked up here: `%s`; write the uid instead", s);
 		return false;
 	}
 	struct passwd *pw = getpwnam(s);
@@ -684,13 +696,15 @@ static bool parse_user(struct rctx *c, const struct ast_item *it, struct vset *o
 
 /* ---------- lists ---------- */
 
-static bool parse_literal(struct rctx *c, enum field f, const struct ast_item *it,
-			  const struct cond *proto, struct vset *out)
+static bool parse_literal(struct rctx *c, enum field f, const struct ast_item *it, const struct cond *proto,
+			  struct vset *out)
 {
 	switch (f) {
-	case F_LADDR: case F_RADDR:
+	case F_LADDR:
+	case F_RADDR:
 		return parse_address(c, it, out);
-	case F_LPORT: case F_RPORT:
+	case F_LPORT:
+	case F_RPORT:
 		return parse_port_range(c, it, out, "port", 65535);
 	case F_PROTO:
 		return parse_proto(c, it, out);
@@ -720,8 +734,7 @@ static const struct vset *resolve_set(struct rctx *c, int i, struct src_loc at);
 
 /* A set reference from a rule condition on field f (kind >= 0) or from a
  * set of kind `kind` (f < 0 then). */
-static const struct vset *resolve_setref(struct rctx *c, const struct ast_item *it, int kind,
-					 const char *user)
+static const struct vset *resolve_setref(struct rctx *c, const struct ast_item *it, int kind, const char *user)
 {
 	int i = find_set(c, it->text);
 	if (i < 0) {
@@ -740,9 +753,8 @@ static const struct vset *resolve_setref(struct rctx *c, const struct ast_item *
 		if (s)
 			diag_error(c->d, it->loc, "unknown set `@%s`; did you mean `@%s`?", it->text, s);
 		else
-			diag_error(c->d, it->loc,
-				   "unknown set `@%s`; declare it first, e.g. `%s %s = { ... }`", it->text,
-				   set_kind_name(kind), it->text);
+			diag_error(c->d, it->loc, "unknown set `@%s`; declare it first, e.g. `%s %s = { ... }`",
+				   it->text, set_kind_name(kind), it->text);
 		free(names);
 		return NULL;
 	}
@@ -750,8 +762,8 @@ static const struct vset *resolve_setref(struct rctx *c, const struct ast_item *
 	c->p->sets[i].uses++;
 	if ((int)s->kind != kind) {
 		diag_error(c->d, it->loc, "set `%s` is a%s %s set but %s needs %s", it->text,
-			   s->kind == SET_ADDRESSES || s->kind == SET_APPS ? "n" : "",
-			   set_kind_name(s->kind), user, set_kind_name(kind));
+			   s->kind == SET_ADDRESSES || s->kind == SET_APPS ? "n" : "", set_kind_name(s->kind), user,
+			   set_kind_name(kind));
 		return NULL;
 	}
 	return resolve_set(c, i, it->loc);
@@ -759,9 +771,8 @@ static const struct vset *resolve_setref(struct rctx *c, const struct ast_item *
 
 /* Resolves list l for field f into out; *any when the list says `any`
  * (no condition).  in_set: the list defines a set (no `any` there). */
-static bool resolve_list(struct rctx *c, enum field f, const struct ast_list *l,
-			 const struct cond *proto, bool in_set, const char *user, struct vset *out,
-			 bool *any)
+static bool resolve_list(struct rctx *c, enum field f, const struct ast_list *l, const struct cond *proto, bool in_set,
+			 const char *user, struct vset *out, bool *any)
 {
 	bool ok = true;
 	int kind = field_set_kind(f);
@@ -851,8 +862,7 @@ static const struct vset *resolve_set(struct rctx *c, int i, struct src_loc at)
 	char user[160];
 	snprintf(user, sizeof(user), "set `%s`", s->name);
 	bool any;
-	bool ok = resolve_list(c, set_kind_field(s->kind), &s->list, NULL, true, user,
-			       &c->setval[i], &any);
+	bool ok = resolve_list(c, set_kind_field(s->kind), &s->list, NULL, true, user, &c->setval[i], &any);
 	c->nsetstack--;
 	if (c->setstate[i] == SET_FAILED) { /* part of a cycle found deeper down */
 		vset_free(&c->setval[i]);
@@ -871,13 +881,12 @@ static void declare_ifaces(struct rctx *c)
 		const struct ast_iface *a = &c->ast->ifaces[i];
 		for (int j = 0; j < i; j++)
 			if (strcmp(c->ast->ifaces[j].name, a->name) == 0) {
-				diag_error(c->d, a->loc, "interface `%s` is already defined at %s",
-					   a->name, where(c->ast->ifaces[j].loc, a->loc, buf, sizeof(buf)));
+				diag_error(c->d, a->loc, "interface `%s` is already defined at %s", a->name,
+					   where(c->ast->ifaces[j].loc, a->loc, buf, sizeof(buf)));
 				break;
 			}
 		if (strlen(a->ifname) > IFNAME_MAX || strchr(a->ifname, '/'))
-			diag_error(c->d, a->loc,
-				   "bad interface name `%s`: at most %d characters, no `/`", a->ifname,
+			diag_error(c->d, a->loc, "bad interface name `%s`: at most %d characters, no `/`", a->ifname,
 				   IFNAME_MAX);
 	}
 }
@@ -896,7 +905,10 @@ static void declare_sets(struct rctx *c)
 	for (int i = 0; i < n; i++) {
 		const struct ast_set *s = &c->ast->sets[i];
 		p->sets[i] = (struct named_set){
-			.name = xstrdup(s->name), .kind = s->kind, .loc = s->loc, .uses = 0,
+			.name = xstrdup(s->name),
+			.kind = s->kind,
+			.loc = s->loc,
+			.uses = 0,
 		};
 		c->setval[i] = (struct vset){ 0 };
 		c->setstate[i] = SET_NEW;
@@ -953,7 +965,8 @@ static void declare_tables(struct rctx *c)
 	if (p->root < 0) {
 		/* no root: every event is denied (lint says so; loc.line 0 marks it) */
 		p->tables[p->ntables] = (struct table){
-			.name = xstrdup("root"), .dflt = VERDICT_DENY,
+			.name = xstrdup("root"),
+			.dflt = VERDICT_DENY,
 			.loc = { p->main_file, 0, 0 },
 		};
 		p->root = p->ntables++;
@@ -985,7 +998,7 @@ static const char *source_line(struct rctx *c, const struct source *src, int lin
 		c->nlines = 0;
 		int cap = 64;
 		c->lstart = xrealloc(NULL, cap * sizeof(*c->lstart));
-		for (const char *q = src->text; q; ) {
+		for (const char *q = src->text; q;) {
 			if (c->nlines == cap) {
 				cap *= 2;
 				c->lstart = xrealloc(c->lstart, cap * sizeof(*c->lstart));
@@ -1147,11 +1160,10 @@ static void resolve_rules(struct rctx *c)
 			const char *s = suggest_name(ar->jump_target ? ar->jump_target : "", names, p->ntables);
 			struct src_loc loc = ar->target_loc.line ? ar->target_loc : ar->loc;
 			if (s)
-				diag_error(c->d, loc, "unknown table `%s` in jump; did you mean `%s`?",
-					   ar->jump_target, s);
+				diag_error(c->d, loc, "unknown table `%s` in jump; did you mean `%s`?", ar->jump_target,
+					   s);
 			else
-				diag_error(c->d, loc,
-					   "unknown table `%s` in jump; define it with `table %s { ... }`",
+				diag_error(c->d, loc, "unknown table `%s` in jump; define it with `table %s { ... }`",
 					   ar->jump_target, ar->jump_target);
 			free(names);
 		}
@@ -1177,12 +1189,14 @@ static void find_jump_cycles(struct rctx *c, int t, int *state, int *path, int d
 			while (from > 0 && path[from] != u)
 				from--;
 			for (int k = from; k <= depth; k++)
-				len += snprintf(msg + len, len < sizeof(msg) ? sizeof(msg) - len : 0,
-						"%s -> ", p->tables[path[k]].name);
+				len += snprintf(msg + len, len < sizeof(msg) ? sizeof(msg) - len : 0, "%s -> ",
+						p->tables[path[k]].name);
 			if (len < sizeof(msg))
 				snprintf(msg + len, sizeof(msg) - len, "%s", p->tables[u].name);
-			diag_error(c->d, r->loc, "jump cycle: %s; a table cannot be invoked again "
-				   "while it is judging", msg);
+			diag_error(c->d, r->loc,
+				   "jump cycle: %s; a table cannot be invoked again "
+				   "while it is judging",
+				   msg);
 		} else if (state[u] == 0) {
 			find_jump_cycles(c, u, state, path, depth + 1);
 		}
@@ -1205,6 +1219,77 @@ static void check_jump_cycles(struct rctx *c)
 	free(path);
 }
 
+/* ---------- interface patterns ---------- */
+
+static bool is_iface_pattern(const char *name)
+{
+	return strpbrk(name, "*?[") != NULL;
+}
+
+/* The interface ids `on NAME` stands for (policy.h, struct policy): a
+ * literal name its own id; a pattern the literal names it matches and
+ * every pattern combination that contains it. */
+static void iface_ids_of(const struct policy *p, const char *name, struct vset *out)
+{
+	int j = -1;
+	for (int k = 0; k < p->iface_npats; k++)
+		if (!strcmp(p->iface_pats[k], name))
+			j = k;
+	if (j < 0) {
+		uint32_t id = policy_iface_id(p, name);
+		vset_add(out, id, id);
+		return;
+	}
+	int lit = 0;
+	for (int i = 0; i < p->nifaces; i++) {
+		if (is_iface_pattern(p->ifaces[i]))
+			continue;
+		lit++;
+		if (fnmatch(name, p->ifaces[i], 0) == 0)
+			vset_add(out, (u128)lit, (u128)lit);
+	}
+	for (uint32_t m = 1; m < (1u << p->iface_npats); m++)
+		if (m & (1u << j))
+			vset_add(out, (u128)(p->iface_nlit + m), (u128)(p->iface_nlit + m));
+}
+
+/* Until here rules held interface *name* numbers (index + 1 in ifaces);
+ * with patterns they become interface ids. */
+static void number_iface_patterns(struct rctx *c)
+{
+	struct policy *p = c->p;
+	for (int i = 0; i < p->nifaces; i++)
+		if (is_iface_pattern(p->ifaces[i]))
+			p->iface_npats++;
+	if (!p->iface_npats)
+		return;
+	if (p->iface_npats > POLICY_MAX_IFACE_PATTERNS) {
+		struct src_loc none = { 0 };
+		none.file = p->main_file;
+		diag_error(c->d, none, "more than %d interface patterns; name the interfaces or merge patterns",
+			   POLICY_MAX_IFACE_PATTERNS);
+		p->iface_npats = 0;
+		return;
+	}
+	p->iface_pats = xrealloc(NULL, (size_t)p->iface_npats * sizeof(char *));
+	int k = 0;
+	for (int i = 0; i < p->nifaces; i++)
+		if (is_iface_pattern(p->ifaces[i]))
+			p->iface_pats[k++] = p->ifaces[i];
+	p->iface_nlit = p->nifaces - p->iface_npats;
+	for (int r = 0; r < p->nrules; r++) {
+		struct cond *cd = &p->rules[r].cond[F_IFACE];
+		if (!cd->used)
+			continue;
+		struct vset ids = { 0 };
+		for (int n = 0; n < cd->set.n; n++)
+			for (u128 v = cd->set.r[n].lo; v <= cd->set.r[n].hi && v >= 1 && v <= (u128)p->nifaces; v++)
+				iface_ids_of(p, p->ifaces[(int)v - 1], &ids);
+		vset_free(&cd->set);
+		cd->set = ids;
+	}
+}
+
 /* ---------- options ---------- */
 
 enum opt_type { OPT_SECONDS, OPT_COUNT, OPT_RATE, OPT_VERDICT, OPT_ONOFF, OPT_WORD };
@@ -1218,32 +1303,62 @@ struct opt_desc {
 	const char *const *words; /* OPT_WORD: the accepted words, stored as their index */
 };
 
-static const char *const ingress_hook_words[] = { [INGRESS_HOOK_AUTO] = "auto", [INGRESS_HOOK_XDP] = "xdp",
-						  [INGRESS_HOOK_TC] = "tc", NULL };
+static const char *const ingress_hook_words[] = {
+	[INGRESS_HOOK_AUTO] = "auto", [INGRESS_HOOK_XDP] = "xdp", [INGRESS_HOOK_TC] = "tc", NULL
+};
 
 #define OFF(f) offsetof(struct options, f)
 static const struct opt_desc opt_descs[] = {
-	{ .name = "boot-timeout", .type = OPT_SECONDS, .off = OFF(boot_timeout), .min = 1,
+	{ .name = "boot-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(boot_timeout),
+	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 300)" },
-	{ .name = "ask-timeout", .type = OPT_SECONDS, .off = OFF(ask_timeout), .min = 1,
+	{ .name = "ask-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(ask_timeout),
+	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 30)" },
-	{ .name = "ask-default", .type = OPT_VERDICT, .off = OFF(ask_default), .min = 0,
+	{ .name = "ask-default",
+	  .type = OPT_VERDICT,
+	  .off = OFF(ask_default),
+	  .min = 0,
 	  .forms = "allow, deny or reject" },
-	{ .name = "log-rate", .type = OPT_RATE, .off = OFF(log_rate), .min = 0,
-	  .forms = "N/s or N (events per second per rule, e.g. 10/s; 0: off)" },
-	{ .name = "reject-rate", .type = OPT_RATE, .off = OFF(reject_rate), .min = 0,
+	{ .name = "log-rate",
+	  .type = OPT_RATE,
+	  .off = OFF(log_rate),
+	  .min = 0,
+	  .forms = "N/s or N (events per second per rule and CPU, e.g. 10/s; 0: off)" },
+	{ .name = "reject-rate",
+	  .type = OPT_RATE,
+	  .off = OFF(reject_rate),
+	  .min = 0,
 	  .forms = "N/s or N (reject answers per second per CPU, e.g. 1000/s; 0: never answer)" },
-	{ .name = "conntrack-size", .type = OPT_COUNT, .off = OFF(conntrack_size), .min = 1,
+	{ .name = "conntrack-size",
+	  .type = OPT_COUNT,
+	  .off = OFF(conntrack_size),
+	  .min = 1,
 	  .forms = "N (flow table entries, e.g. 65536)" },
-	{ .name = "tcp-timeout", .type = OPT_SECONDS, .off = OFF(tcp_timeout), .min = 1,
+	{ .name = "tcp-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(tcp_timeout),
+	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 3600)" },
-	{ .name = "udp-timeout", .type = OPT_SECONDS, .off = OFF(udp_timeout), .min = 1,
+	{ .name = "udp-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(udp_timeout),
+	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 60)" },
-	{ .name = "icmp-timeout", .type = OPT_SECONDS, .off = OFF(icmp_timeout), .min = 1,
+	{ .name = "icmp-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(icmp_timeout),
+	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 30)" },
-	{ .name = "ancestry", .type = OPT_ONOFF, .off = OFF(ancestry), .min = 0,
-	  .forms = "on or off" },
-	{ .name = "ingress-hook", .type = OPT_WORD, .off = OFF(ingress_hook), .forms = "auto, xdp or tc",
+	{ .name = "ancestry", .type = OPT_ONOFF, .off = OFF(ancestry), .min = 0, .forms = "on or off" },
+	{ .name = "ingress-hook",
+	  .type = OPT_WORD,
+	  .off = OFF(ingress_hook),
+	  .forms = "auto, xdp or tc",
 	  .words = ingress_hook_words },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
@@ -1251,9 +1366,16 @@ static const struct opt_desc opt_descs[] = {
 static void default_options(struct options *o)
 {
 	*o = (struct options){
-		.boot_timeout = 300, .ask_timeout = 30, .ask_default = VERDICT_DENY,
-		.log_rate = 10, .reject_rate = 1000, .conntrack_size = 65536, .tcp_timeout = 3600,
-		.udp_timeout = 60, .icmp_timeout = 30, .ancestry = false,
+		.boot_timeout = 300,
+		.ask_timeout = 30,
+		.ask_default = VERDICT_DENY,
+		.log_rate = 10,
+		.reject_rate = 1000,
+		.conntrack_size = 65536,
+		.tcp_timeout = 3600,
+		.udp_timeout = 60,
+		.icmp_timeout = 30,
+		.ancestry = false,
 	};
 }
 
@@ -1336,8 +1458,7 @@ static void resolve_options(struct rctx *c)
 				names[k] = opt_descs[k].name;
 			const char *s = suggest_name(ao->name, names, NOPTS);
 			if (s)
-				diag_error(c->d, ao->loc, "unknown option `%s`; did you mean `%s`?",
-					   ao->name, s);
+				diag_error(c->d, ao->loc, "unknown option `%s`; did you mean `%s`?", ao->name, s);
 			else
 				diag_error(c->d, ao->loc, "unknown option `%s`; options are %s", ao->name,
 					   option_names(buf, sizeof(buf)));
@@ -1345,23 +1466,20 @@ static void resolve_options(struct rctx *c)
 		}
 		for (int j = 0; j < i; j++)
 			if (strcmp(c->ast->options[j].name, ao->name) == 0) {
-				diag_warning(c->d, ao->loc,
-					     "option `%s` was already set at %s; this value replaces it",
+				diag_warning(c->d, ao->loc, "option `%s` was already set at %s; this value replaces it",
 					     ao->name, where(c->ast->options[j].loc, ao->loc, buf, sizeof(buf)));
 				break;
 			}
 		const char *v = ao->value ? ao->value : "";
 		struct src_loc vl = ao->value_loc.line ? ao->value_loc : ao->loc;
 		if (!parse_option_value(od, v, &c->p->opt))
-			diag_error(c->d, vl, "bad value `%s` for option %s: expected %s", v, od->name,
-				   od->forms);
+			diag_error(c->d, vl, "bad value `%s` for option %s: expected %s", v, od->name, od->forms);
 	}
 }
 
 /* ---------- entry point ---------- */
 
-int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct load_opts *o,
-		   struct diag *d)
+int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct load_opts *o, struct diag *d)
 {
 	struct rctx c = { .p = p, .ast = ast, .o = o, .d = d };
 	int before = d->nerrors;
@@ -1373,6 +1491,7 @@ int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct 
 	for (int i = 0; i < ast->nsets; i++)
 		resolve_set(&c, i, ast->sets[i].loc);
 	resolve_rules(&c);
+	number_iface_patterns(&c);
 	check_jump_cycles(&c);
 	resolve_options(&c);
 

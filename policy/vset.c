@@ -192,7 +192,7 @@ void vset_union(struct vset *dst, const struct vset *a, const struct vset *b)
 void vset_complement(struct vset *dst, const struct vset *a, u128 max)
 {
 	struct vset res = { 0 };
-	u128 next = 0;    /* smallest value not yet decided */
+	u128 next = 0;	   /* smallest value not yet decided */
 	bool done = false; /* next wrapped past max */
 	for (int i = 0; i < a->n && !done; i++) {
 		if (a->r[i].lo > max)

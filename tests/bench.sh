@@ -19,3 +19,6 @@ build/bench/bench_datapath ${BENCH_ARGS:-}
 echo
 echo "command: tests/bench/bench_hooks.sh (BENCH_CONNECTS=${BENCH_CONNECTS:-3000})"
 bash tests/bench/bench_hooks.sh
+echo
+echo "command: tests/bench/bench_bulk.sh (BENCH_SECONDS=${BENCH_SECONDS:-4}, BENCH_ROUNDS=${BENCH_ROUNDS:-2})"
+bash tests/bench/bench_bulk.sh

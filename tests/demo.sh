@@ -78,5 +78,40 @@ run R status
 say "unload: detach and unpin"
 run R unload
 try "peer -> host tcp/22 (no firewall)" in_b tcp $RP_A4 22
+say "a gateway: LAN host 'peer' - gateway 'host' - a WAN host, nftables masquerade (Kerio's ICS)"
+. tests/kernel/gateway_lib.sh
+rp_gateway_setup
+cat > "$RP_TMP/gw.rules" <<P
+interface wan = $WAN
+interface lan = $LAN
+addresses lan-hosts = { 192.0.2.0/24, 2001:db8::/64 }
+table root default deny {
+    allow out local @lan-hosts                                  comment "LAN hosts to the Net"
+    allow in on lan remote @lan-hosts proto tcp local port 8080 comment "the gateway's web UI, LAN only"
+    allow out                                                   comment "the gateway's own connections"
+    deny log                                                    comment "stealth"
+}
+P
+grep -v '^$' "$RP_TMP/gw.rules"
+echo
+run R apply "$RP_TMP/gw.rules" || exit 1
+listen in_a tcp 9090   # 8080 listens since the second scene
+rp_bg_w timeout 60 $RP_TRAFFIC listen tcp 80 55
+for _ in $(seq 50); do in_w ss -ltnH "sport = :80" | grep -q . && break; sleep 0.1; done
+try "LAN host -> WAN host tcp/80 (forwarded, masqueraded)" in_b tcp $W4 80
+try "LAN host -> WAN host tcp/80 over IPv6 (routed)" in_b tcp $W6 80
+try "LAN host -> gateway tcp/8080 (in on lan: allowed)" in_b tcp $RP_A4 8080
+try "LAN host -> gateway tcp/9090 (in: no rule opens it)" in_b tcp $RP_A4 9090
+wtry() {
+	local out; out=$(in_w timeout 10 $RP_TRAFFIC probe tcp "$2" "$3" 1.5)
+	printf '  %-48s -> %s (%s ms)\n' "$1" "${out% *}" "${out#* }"
+}
+wtry "WAN host -> gateway tcp/8080 (in on wan)" $G4W 8080
+wtry "WAN host -> LAN host tcp/22 (routed in)" $RP_B6 22
+echo
+run R flows
+say "unload"
+run R unload
+
 echo
 echo "demo done; namespaces and pins are removed on exit"

@@ -3,7 +3,8 @@
 set -eu
 pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev libcmocka-dev bpftool iproute2
       make gcc pkg-config iputils-ping netcat-openbsd python3 python3-scapy xdp-tools
-      jq curl socat libmnl-dev nmap ethtool libmicrohttpd-dev prometheus-node-exporter prometheus bash-completion groff"
+      jq curl socat libmnl-dev nmap ethtool libmicrohttpd-dev prometheus-node-exporter prometheus bash-completion groff
+      clang-format"
 # `deps.sh package`: what `make deb` and `make package-test` need in addition
 case ${1:-} in
 package) pkgs="debhelper dpkg-dev fakeroot lintian debootstrap systemd-container man-db" ;;

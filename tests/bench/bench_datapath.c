@@ -38,12 +38,13 @@
 #include "datapath.h"
 #include "classifier_maps.h"
 #include "rampart.skel.h"
+#include "packet.h"
 
 #define XDP_DROP_RC 1
 #define XDP_PASS_RC 2
 
 static int opt_repeat = 1000000; /* packets per test run */
-static int opt_runs = 7;         /* test runs per measurement: best and median reported */
+static int opt_runs = 7;	 /* test runs per measurement: best and median reported */
 static const char *opt_xdp_filter = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
 
 static void die(const char *fmt, ...)
@@ -63,53 +64,6 @@ static double now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
-/* ---------- packets ---------- */
-
-struct pk {
-	uint8_t d[256];
-	uint32_t n;
-};
-
-/* Ethernet + IPv4 + TCP (no options) + `payload` bytes. */
-static void tcp4(struct pk *p, const char *src, uint16_t sp, const char *dst, uint16_t dp, uint8_t flags,
-		 uint32_t seq, uint32_t ack, int payload)
-{
-	static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0x0a }, mac_b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-	uint8_t *d = p->d;
-	memset(p, 0, sizeof(*p));
-	memcpy(d, mac_a, 6);
-	memcpy(d + 6, mac_b, 6);
-	d[12] = 0x08;
-	uint8_t *ip = d + 14, *th = ip + 20;
-	uint16_t tot = (uint16_t)(20 + 20 + payload);
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	ip[8] = 64;
-	ip[9] = 6;
-	if (inet_pton(AF_INET, src, ip + 12) != 1 || inet_pton(AF_INET, dst, ip + 16) != 1)
-		die("bad address %s or %s", src, dst);
-	th[0] = (uint8_t)(sp >> 8);
-	th[1] = (uint8_t)sp;
-	th[2] = (uint8_t)(dp >> 8);
-	th[3] = (uint8_t)dp;
-	uint32_t s = htonl(seq), a = htonl(ack);
-	memcpy(th + 4, &s, 4);
-	memcpy(th + 8, &a, 4);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	th[14] = 0xff;
-	th[15] = 0xff;
-	for (int i = 0; i < payload; i++)
-		th[20 + i] = (uint8_t)('a' + i % 26);
-	p->n = 14 + tot;
-}
-
-#define TF_FIN 0x01
-#define TF_SYN 0x02
-#define TF_PSH 0x08
-#define TF_ACK 0x10
 
 /* ---------- timing ---------- */
 
@@ -235,7 +189,8 @@ static void load_peer(struct peer *pr)
 		return;
 	}
 	struct bpf_map *m;
-	bpf_object__for_each_map(m, obj) bpf_map__set_pin_path(m, NULL);
+	bpf_object__for_each_map(m, obj)
+		bpf_map__set_pin_path(m, NULL);
 	struct bpf_program *prog = bpf_object__next_program(obj, NULL);
 	if (!prog || bpf_object__load(obj)) {
 		snprintf(pr->why, sizeof(pr->why), "libbpf cannot load %s: %s", opt_xdp_filter, strerror(errno));
@@ -274,7 +229,7 @@ static void load_peer(struct peer *pr)
  * the new flow 203.0.113.66:40001 -> 192.0.2.1:23, which only the last
  * rule matches; the blocklist in 198.18.0.0/15 (RFC 2544's benchmark
  * range) and 2001:db8::/32. */
-#define LOCAL "192.0.2.1"
+#define LOCAL	   "192.0.2.1"
 #define EST_REMOTE "198.51.100.7"
 #define NEW_REMOTE "203.0.113.66"
 
@@ -292,7 +247,8 @@ static char *policy_text(int nrules)
 		if (i % 2 == 0) {
 			uint32_t h = (uint32_t)i / 2;
 			n += (size_t)snprintf(s + n, cap - n, "    deny in proto tcp remote 198.%u.%u.%u port %u\n",
-					      18 + ((h >> 16) & 1), (h >> 8) & 255, h & 255, 1024 + (unsigned)i % 50000);
+					      18 + ((h >> 16) & 1), (h >> 8) & 255, h & 255,
+					      1024 + (unsigned)i % 50000);
 		} else {
 			n += (size_t)snprintf(s + n, cap - n, "    deny in remote 2001:db8:%x:%x::/64\n",
 					      (unsigned)i >> 16, (unsigned)i & 0xffff);
@@ -304,7 +260,7 @@ static char *policy_text(int nrules)
 }
 
 struct apply_times {
-	double parse, compile, load, fill, total; /* seconds */
+	double parse, compile, load, fill, total; /* seconds; load includes writing the classifier tables */
 };
 
 struct size_result {
@@ -312,7 +268,7 @@ struct size_result {
 	struct apply_times at;
 	unsigned long long mem_all, mem_cls;
 	struct timing floor, est, newf; /* measured round-robin: same moments */
-	double spread; /* mean ns of new flows each matching a random rule, one per test run */
+	double spread;			/* mean ns of new flows each matching a random rule, one per test run */
 };
 
 #define SPREAD_PACKETS 20000
@@ -334,7 +290,7 @@ static double spread_ns(int prog_fd, int nrules, int want_rc)
 		char src[32];
 		snprintf(src, sizeof(src), "198.%u.%u.%u", 18 + ((h >> 16) & 1), (h >> 8) & 255, h & 255);
 		struct pk p;
-		tcp4(&p, src, (uint16_t)(1024 + i % 50000), LOCAL, 23, TF_SYN, 1, 0, 0);
+		pk_tcp4(&p, src, (uint16_t)(1024 + i % 50000), LOCAL, 23, TF_SYN, 1, 0, 0);
 		struct xdp_md ctx = { .data_end = p.n, .ingress_ifindex = 1 };
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.d, .data_size_in = p.n, .ctx_in = &ctx,
 			    .ctx_size_in = sizeof(ctx), .repeat = 1);
@@ -346,9 +302,6 @@ static double spread_ns(int prog_fd, int nrules, int want_rc)
 	}
 	return (double)sum / SPREAD_PACKETS;
 }
-
-static const char *const cls_map_names[] = { "cls_config", "cls_values", "cls_prefixes",
-					     "cls_pairs",  "cls_info",   "cls_actions" };
 
 /* The user-space half of `rampart apply`, timed: everything but attaching
  * and pinning. */
@@ -372,19 +325,10 @@ static struct rampart_bpf *apply(const char *text, struct policy *pol, struct ap
 	if (cls_compile(&fp, (uint32_t)pol->nrules, &t, err, sizeof(err)))
 		die("cls_compile: %s", err);
 	double t2 = now_s();
-	struct datapath_opts o = { .conntrack_size = (uint32_t)pol->opt.conntrack_size,
-				   .nslots = policy_nslots(pol) };
-	if (datapath_open(&skel, &o, err, sizeof(err)))
-		die("%s", err);
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs,  skel->maps.cls_info,   skel->maps.cls_actions };
-	if (cls_maps_size(&cm, &t, err, sizeof(err)))
-		die("%s", err);
-	if (datapath_load(skel, err, sizeof(err)))
-		die("%s", err);
+	struct datapath_opts o = { .conntrack_size = (uint32_t)pol->opt.conntrack_size, .nslots = policy_nslots(pol) };
+	if (datapath_create(&skel, &o, &t))
+		die("cannot load the datapath (see above)");
 	double t3 = now_s();
-	if (cls_maps_write(&cm, &t, err, sizeof(err)))
-		die("%s", err);
 	uint8_t sha[32] = { 0 };
 	struct rp_config cfg;
 	datapath_config_from_policy(&cfg, pol);
@@ -419,33 +363,32 @@ static void bench_size(int nrules, int empty_fd, struct size_result *r)
 		die("the generated policy has %d rules, not %d", pol.nrules, nrules);
 
 	struct bpf_map *m;
-	bpf_object__for_each_map(m, skel->obj)
-	{
+	struct cls_maps cm = datapath_cls_maps(skel);
+	bpf_object__for_each_map(m, skel->obj) {
 		unsigned long long b = map_memlock(bpf_map__fd(m));
 		r->mem_all += b;
-		for (size_t i = 0; i < sizeof(cls_map_names) / sizeof(cls_map_names[0]); i++)
-			if (strcmp(bpf_map__name(m), cls_map_names[i]) == 0)
-				r->mem_cls += b;
+		if (cls_maps_has(&cm, m))
+			r->mem_cls += b;
 	}
 
 	int xdp = bpf_program__fd(skel->progs.rampart_xdp), tc = bpf_program__fd(skel->progs.rampart_tc_egress);
 	struct pk p;
 	/* open the flow: SYN in, SYN-ACK out, ACK in */
-	tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_SYN, 1, 0, 0);
+	pk_tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_SYN, 1, 0, 0);
 	if (run_once(xdp, &p, 1) != XDP_PASS_RC)
 		die("the SYN of the established flow was not allowed");
-	tcp4(&p, LOCAL, 80, EST_REMOTE, 40000, TF_SYN | TF_ACK, 1, 2, 0);
+	pk_tcp4(&p, LOCAL, 80, EST_REMOTE, 40000, TF_SYN | TF_ACK, 1, 2, 0);
 	if (run_tc_once(tc, &p) != 0 /* TC_ACT_OK */)
 		die("the SYN-ACK of the established flow was dropped");
-	tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK, 2, 2, 0);
+	pk_tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK, 2, 2, 0);
 	if (run_once(xdp, &p, 1) != XDP_PASS_RC)
 		die("the ACK of the established flow was dropped");
 	/* a data segment of the established flow, and a new flow that only
 	 * the last rule matches: it denies, so every repetition is judged
 	 * again (an allowed one would become a flow) */
 	struct pk data, syn;
-	tcp4(&data, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
-	tcp4(&syn, NEW_REMOTE, 40001, LOCAL, 23, TF_SYN, 1, 0, 0);
+	pk_tcp4(&data, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
+	pk_tcp4(&syn, NEW_REMOTE, 40001, LOCAL, 23, TF_SYN, 1, 0, 0);
 	uint32_t last = (uint32_t)nrules - 1;
 	uint64_t before = rule_packets(skel, last), ctr0[RPC_COUNTER_COUNT], ctr1[RPC_COUNTER_COUNT];
 	if (datapath_counters(bpf_map__fd(skel->maps.rp_counters), ctr0))
@@ -500,9 +443,9 @@ int main(int argc, char **argv)
 {
 	int sizes[8] = { 10, 1000, 10000, 100000 }, nsizes = 4;
 	static const struct option lopts[] = {
-		{ "repeat", required_argument, 0, 'r' },     { "runs", required_argument, 0, 'n' },
-		{ "sizes", required_argument, 0, 's' },      { "xdp-filter", required_argument, 0, 'x' },
-		{ "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 },
+		{ "repeat", required_argument, 0, 'r' }, { "runs", required_argument, 0, 'n' },
+		{ "sizes", required_argument, 0, 's' },	 { "xdp-filter", required_argument, 0, 'x' },
+		{ "help", no_argument, 0, 'h' },	 { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "r:n:s:x:h", lopts, NULL)) != -1) {
@@ -549,7 +492,7 @@ int main(int argc, char **argv)
 	machine_notes();
 	int empty = load_empty();
 	struct pk p;
-	tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
+	pk_tcp4(&p, EST_REMOTE, 40000, LOCAL, 80, TF_ACK | TF_PSH, 2, 2, 100);
 
 	struct peer pr;
 	load_peer(&pr);
@@ -576,8 +519,8 @@ int main(int argc, char **argv)
 	else
 		printf("%-30s not measured: %s\n", "xdp-filter", pr.why);
 
-	printf("\n%-8s %15s %17s %8s %17s %8s\n", "rules", "floor", "established flow", "x floor",
-	       "new flow (last)", "x floor");
+	printf("\n%-8s %15s %17s %8s %17s %8s\n", "rules", "floor", "established flow", "x floor", "new flow (last)",
+	       "x floor");
 	for (int i = 0; i < nsizes; i++) {
 		const struct size_result *r = &res[i];
 		printf("%-8d %7.1f [%5.1f] %9.1f [%5.1f] %7.2fx %9.1f [%5.1f] %7.2fx\n", r->nrules, r->floor.best,
@@ -585,8 +528,8 @@ int main(int argc, char **argv)
 		       r->newf.median, r->newf.best / r->floor.best);
 	}
 
-	printf("\n%-8s %9s %9s %9s %9s %9s %11s %11s\n", "rules", "apply ms", "parse", "compile", "load",
-	       "fill", "maps MiB", "classif.MiB");
+	printf("\n%-8s %9s %9s %9s %9s %9s %11s %11s\n", "rules", "apply ms", "parse", "compile", "load", "fill",
+	       "maps MiB", "classif.MiB");
 	for (int i = 0; i < nsizes; i++) {
 		const struct apply_times *a = &res[i].at;
 		printf("%-8d %9.0f %9.0f %9.0f %9.0f %9.0f %11.1f %11.1f\n", res[i].nrules, a->total * 1e3,

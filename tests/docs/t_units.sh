@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The systemd units as `make install` writes them: `systemd-analyze verify`
 # accepts them (syntax, executables, man page, no ordering cycle with the
-# system's own units), and their order is the one SPEC 4 asks for:
+# system's own units), and their order is the one docs/operations.md asks for:
 # rampart-boot before network-pre.target with no default dependencies,
 # the daemon after boot protection and network-pre.target, the lockdown
 # unit after network.target (so it stops, and locks down, before the

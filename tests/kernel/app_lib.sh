@@ -3,14 +3,23 @@
 # copy a distinct executable (its own inode), started inside a child cgroup
 # of the test's cgroup in the protected namespace.
 
-RP_APP_PY=$RP_ROOT/tests/kernel/app.py
+# app.py as the applications run it: a copy in $RP_TMP (made by app_copy),
+# which every user can read; the checkout may be private (say under a 0700
+# home directory) and some tests run an application as another user.
+RP_APP_PY=
 
 # The real python3 executable (not a wrapper script such as a pyenv shim).
 RP_PYTHON=$(readlink -f /usr/bin/python3 2>/dev/null)
 [ -x "$RP_PYTHON" ] || RP_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 
-# app_copy NAME [FILE]: $RP_TMP/NAME, a copy of FILE (default python3).
+# app_copy NAME [FILE]: $RP_TMP/NAME, a copy of FILE (default python3);
+# the first call also copies app.py and lets every user into $RP_TMP.
 app_copy() {
+	if [ -z "$RP_APP_PY" ]; then
+		chmod 755 "$RP_TMP"
+		RP_APP_PY=$RP_TMP/app.py
+		install -m 644 "$RP_ROOT/tests/kernel/app.py" "$RP_APP_PY" || fail "cannot copy app.py"
+	fi
 	cp "$(readlink -f "${2:-$RP_PYTHON}")" "$RP_TMP/$1" || fail "cannot copy ${2:-python3}"
 	chmod 755 "$RP_TMP/$1"
 }

@@ -17,7 +17,6 @@ RP_ID=${RP_ID:-ac$$}
 rp_setup
 rp_child_cgroup a
 mkdir -p "$RP_CG/s1" "$RP_CG/s2" "$RP_CG/u"
-chmod 755 "$RP_TMP"   # the uid test's program must be readable by that user
 app_copy app-a; app_copy app-b; app_copy app-u
 CGREL=${RP_CG#$(rp_cgroup2_mount)}
 A=$RP_TMP/app-a B=$RP_TMP/app-b

@@ -28,9 +28,8 @@ command -v setpriv >/dev/null || { echo "setpriv not installed"; exit 77; }
 rp_setup
 rp_child_cgroup s1
 mkdir -p "$RP_CG/s2/inner"
-chmod 755 "$RP_TMP"   # uid 4242 runs the copies and the helper from here
 app_copy app-a; app_copy app-b; app_copy app-c; app_copy app-idle
-cp "$RP_ROOT/tests/kernel/app_diff.py" "$RP_TMP/app_diff.py" && chmod 644 "$RP_TMP/app_diff.py"
+install -m 644 "$RP_ROOT/tests/kernel/app_diff.py" "$RP_TMP/app_diff.py"   # uid 4242 runs it too
 CGREL=${RP_CG#$(rp_cgroup2_mount)}
 
 POLICIES=${RAMPART_APPDIFF_POLICIES:-15}

@@ -26,8 +26,11 @@ expect_rc() {
 }
 no_pins() { [ ! -e "$RP_PIN" ] || fail "$1 left $RP_PIN behind: $(ls -R "$RP_PIN")"; }
 
+# as nobody: a copy of the binary and the policy where nobody can read them
+# (the checkout may be private)
+chmod 755 "$RP_TMP"; install -m 755 "$RAMPART" "$RP_TMP/rampart"; chmod 644 "$good"
 expect_rc 3 "must run as root (needs CAP_BPF and CAP_NET_ADMIN)" \
-	in_a setpriv --reuid 65534 --regid 65534 --clear-groups "$RAMPART" --pin-dir "$RP_PIN" apply "$good" --iface "$RP_IF_A"
+	in_a setpriv --reuid 65534 --regid 65534 --clear-groups "$RP_TMP/rampart" --pin-dir "$RP_PIN" apply "$good" --iface "$RP_IF_A"
 expect_rc 2 "at most one FILE" rp_apply "$good" "$good"
 expect_rc 2 "unknown option" rp_apply "$good" --ifcae x
 expect_rc 2 "needs a value" rp_apply "$good" --iface

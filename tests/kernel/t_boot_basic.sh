@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boot protection (SPEC 4): with no policy at all, `rampart boot` blocks all
+# Boot protection (docs/operations.md): with no policy at all, `rampart boot` blocks all
 # new inbound traffic (TCP, UDP, ICMP; IPv4 and IPv6) while outbound
 # connections and their replies work, DHCP answers reach the client,
 # neighbour discovery works, and an interface created after `rampart boot`

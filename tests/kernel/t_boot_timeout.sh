@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boot timeout (SPEC 4, Kerio): when no policy is applied in time, the
+# Boot timeout (docs/operations.md, after Kerio): when no policy is applied in time, the
 # kernel opens by itself.  No process of ours runs after `rampart boot`
 # returns and no packet passes meanwhile: the bpf_timer pinned in
 # rp_boot_timer writes mode open (reason boot-timeout), then traffic flows.

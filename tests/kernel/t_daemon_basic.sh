@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rampart daemon (SPEC 3.2, 4): applies the policy (mode enforcing, reason
+# rampart daemon (docs/cli.md, docs/operations.md): applies the policy (mode enforcing, reason
 # daemon), prints log events (--json, one per line), reloads when the file
 # changes and on SIGHUP without dropping an established TCP stream, keeps
 # the running policy when an edit is broken, and SIGKILL / SIGTERM /
@@ -29,7 +29,7 @@ daemon_start() {
 	rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" --json daemon --policy "$POL" --iface "$RP_IF_A" \
 		>> "$RP_TMP/daemon.out" 2>> "$RP_TMP/daemon.err"
 	DPID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(grep -c "serving the log" "$RP_TMP/daemon.err")" -ge "$1" ] && return 0
 		sleep 0.1
 	done
@@ -37,7 +37,7 @@ daemon_start() {
 }
 # wait_err N TEXT: the daemon's stderr holds TEXT at least N times
 wait_err() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(grep -c "$2" "$RP_TMP/daemon.err")" -ge "$1" ] && return 0
 		sleep 0.1
 	done

@@ -41,7 +41,7 @@ PY
 }
 applied() { grep -c "applied $VOL/policy.rules" "$RP_TMP/daemon.err"; }
 wait_applied() { # N
-	for _ in $(seq 100); do [ "$(applied)" -ge "$1" ] && return 0; sleep 0.1; done
+	for _ in $(seq 300); do [ "$(applied)" -ge "$1" ] && return 0; sleep 0.1; done
 	fail "expected $1 applies: $(cat "$RP_TMP/daemon.err")"
 }
 sha12() { version "$1" | sha256sum | cut -c1-12; }
@@ -76,9 +76,9 @@ ln -s "$RP_TMP/srv/host.rules" "$RP_TMP/etc/policy.rules"
 rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$RP_TMP/etc/policy.rules" --iface "$RP_IF_A" \
 	> "$RP_TMP/daemon.out" 2> "$RP_TMP/daemon.err"
 DPID=$!
-for _ in $(seq 100); do grep -q "start: applied" "$RP_TMP/daemon.err" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "start: applied" "$RP_TMP/daemon.err" && break; sleep 0.1; done
 version 5 > "$RP_TMP/srv/host.rules.new" && mv "$RP_TMP/srv/host.rules.new" "$RP_TMP/srv/host.rules"
-for _ in $(seq 50); do grep -q "policy file changed: applied" "$RP_TMP/daemon.err" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "policy file changed: applied" "$RP_TMP/daemon.err" && break; sleep 0.1; done
 grep "policy file changed: applied" "$RP_TMP/daemon.err" | grep -q "sha256 $(sha12 5)" ||
 	fail "edit of the symlink's target not followed: $(cat "$RP_TMP/daemon.err")"
 ok "an edit of the file a symlink leads to (write and rename) is followed"

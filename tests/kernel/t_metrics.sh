@@ -46,7 +46,7 @@ rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$POL" --iface "$RP_IF
 	--metrics-file "$TXT/rampart.prom" --metrics-interval 1 --metrics-listen "127.0.0.1:$HTTP_PORT" \
 	> "$RP_TMP/daemon.out" 2> "$RP_TMP/daemon.err"
 DPID=$!
-for _ in $(seq 100); do grep -q "serving the log" "$RP_TMP/daemon.err" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "serving the log" "$RP_TMP/daemon.err" && break; sleep 0.1; done
 grep -q "serving the metrics at http://127.0.0.1:$HTTP_PORT/metrics" "$RP_TMP/daemon.err" ||
 	fail "daemon: $(cat "$RP_TMP/daemon.err")"
 [ -s "$TXT/rampart.prom" ] || fail "no metrics file after the daemon started"
@@ -114,7 +114,7 @@ ok "--metrics-listen serves /metrics (200, text format 0.0.4), 404 elsewhere"
 # 6. a reload shows in the metrics: generation, and the new rule's counters
 g0=$(value "$TXT/rampart.prom" rampart_policy_generation)
 kill -HUP $DPID
-for _ in $(seq 50); do [ "$(value "$TXT/rampart.prom" rampart_policy_generation)" -gt "$g0" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(value "$TXT/rampart.prom" rampart_policy_generation)" -gt "$g0" ] && break; sleep 0.1; done
 [ "$(value "$TXT/rampart.prom" rampart_policy_generation)" -gt "$g0" ] || fail "generation did not move in the file"
 ok "reload: rampart_policy_generation $g0 -> $(value "$TXT/rampart.prom" rampart_policy_generation)"
 

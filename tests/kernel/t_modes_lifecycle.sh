@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lifecycle modes (SPEC 4): boot -> apply (enforcing, taking over
+# The lifecycle modes (docs/operations.md): boot -> apply (enforcing, taking over
 # atomically: an outbound stream started during boot completes) ->
 # shutdown (lockdown: nothing in or out, an established flow stops) ->
 # stop (open: everything passes, programs stay pinned) -> apply
@@ -58,9 +58,12 @@ listen in_b tcp 7000 50
 expect open in_b tcp $RP_A4 8080
 expect timeout in_b tcp $RP_A4 8082
 expect open in_a tcp $RP_B4 7000
-# in enforcing the namespace hook drops nothing, even on a late interface
+# in enforcing, on an interface not attached (it appeared later and no
+# daemon attached it), the namespace hook judges by the policy: 8080 is
+# allowed, 8082 is not (refused: the hook cannot drop silently)
 rp_late_iface
-expect open in_b tcp $RP_A4L 8082
+expect open in_b tcp $RP_A4L 8080
+expect refused in_b tcp $RP_A4L 8082
 
 # shutdown: an established inbound stream stops, nothing new in or out
 rp_bg in_a timeout 30 $RP_TRAFFIC stream-server 9000 20 > "$RP_TMP/ld.count"

@@ -17,7 +17,6 @@ struct loaded {
 
 static void load_tables(struct loaded *l, const struct cls_tables *t)
 {
-	char err[512];
 	l->skel = classify_test_bpf__open();
 	assert_non_null(l->skel);
 	struct cls_maps m = {
@@ -28,13 +27,13 @@ static void load_tables(struct loaded *l, const struct cls_tables *t)
 		.info = l->skel->maps.cls_info,
 		.actions = l->skel->maps.cls_actions,
 	};
-	if (cls_maps_size(&m, t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (cls_maps_size(&m, t))
+		fail_msg("cannot size the classifier maps (see above)");
 	int rc = classify_test_bpf__load(l->skel);
 	if (rc)
 		fail_msg("loading classify_test.bpf.o failed (%d): is this root, with BPF support?", rc);
-	if (cls_maps_write(&m, t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (cls_maps_write(&m, t))
+		fail_msg("cannot write the classifier maps (see above)");
 	l->prog_fd = bpf_program__fd(l->skel->progs.classify_test);
 }
 
@@ -137,9 +136,15 @@ static void test_empty_maps_deny(void **state)
 
 /* ---------- random text policies ---------- */
 
-static const char *ADDRS[] = { "192.0.2.0/25", "192.0.2.128/25", "198.51.100.0/24", "2001:db8::/33",
-			       "! 192.0.2.0/24", "{ 203.0.113.1, 2001:db8::1 }", "192.0.2.100-192.0.2.150",
-			       "192.0.2.7", "any" };
+static const char *ADDRS[] = { "192.0.2.0/25",
+			       "192.0.2.128/25",
+			       "198.51.100.0/24",
+			       "2001:db8::/33",
+			       "! 192.0.2.0/24",
+			       "{ 203.0.113.1, 2001:db8::1 }",
+			       "192.0.2.100-192.0.2.150",
+			       "192.0.2.7",
+			       "any" };
 static const char *PORTS[] = { "22", "80", "1000-5000", "! 80", "{ 22, 443 }", "any" };
 static const char *PROTOS[] = { "tcp", "udp", "icmp", "icmpv6", "{ tcp, udp }", "any" };
 static const char *EVENTS[] = { "network", "connect", "accept", "{ send, receive }", "packet" };
@@ -175,18 +180,42 @@ static char *random_policy_text(void)
 					continue;
 				named |= 1u << c;
 				switch (c) {
-				case 0: fprintf(m, " %s", rnd(2) ? "in" : "out"); break;
-				case 1: fprintf(m, " proto %s", PICK(PROTOS)); break;
-				case 2: fprintf(m, " %s", rnd(2) ? "ip4" : "ip6"); break;
-				case 3: fprintf(m, " remote %s", PICK(ADDRS)); break;
-				case 4: fprintf(m, " remote port %s", PICK(PORTS)); break;
-				case 5: fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS)); break;
-				case 6: fprintf(m, " event %s", PICK(EVENTS)); break;
-				case 7: fprintf(m, " app %s", PICK(APPS)); break;
-				case 8: fprintf(m, " cgroup %s", PICK(CGROUPS)); break;
-				case 9: fprintf(m, " user %s", PICK(USERS)); break;
-				case 10: fprintf(m, " on %s", PICK(IFACES)); break;
-				case 11: fprintf(m, " icmp-type %s", PICK(ICMPS)); break;
+				case 0:
+					fprintf(m, " %s", rnd(2) ? "in" : "out");
+					break;
+				case 1:
+					fprintf(m, " proto %s", PICK(PROTOS));
+					break;
+				case 2:
+					fprintf(m, " %s", rnd(2) ? "ip4" : "ip6");
+					break;
+				case 3:
+					fprintf(m, " remote %s", PICK(ADDRS));
+					break;
+				case 4:
+					fprintf(m, " remote port %s", PICK(PORTS));
+					break;
+				case 5:
+					fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
+					break;
+				case 6:
+					fprintf(m, " event %s", PICK(EVENTS));
+					break;
+				case 7:
+					fprintf(m, " app %s", PICK(APPS));
+					break;
+				case 8:
+					fprintf(m, " cgroup %s", PICK(CGROUPS));
+					break;
+				case 9:
+					fprintf(m, " user %s", PICK(USERS));
+					break;
+				case 10:
+					fprintf(m, " on %s", PICK(IFACES));
+					break;
+				case 11:
+					fprintf(m, " icmp-type %s", PICK(ICMPS));
+					break;
 				}
 			}
 			fprintf(m, rnd(5) ? "\n" : " log\n");
@@ -197,8 +226,8 @@ static char *random_policy_text(void)
 	return text;
 }
 
-static const char *EV_ADDRS[] = { "192.0.2.5", "192.0.2.7", "192.0.2.200", "198.51.100.7", "203.0.113.1",
-				  "2001:db8::1", "2001:db8:8000::1" };
+static const char *EV_ADDRS[] = { "192.0.2.5",	 "192.0.2.7",	"192.0.2.200",	   "198.51.100.7",
+				  "203.0.113.1", "2001:db8::1", "2001:db8:8000::1" };
 
 static void random_event(const struct policy *p, struct event *e)
 {
@@ -210,19 +239,41 @@ static void random_event(const struct policy *p, struct event *e)
 	for (int f = 0; f < F_COUNT; f++) {
 		e->has[f] = rnd(4) != 0;
 		switch (f) {
-		case F_DIR: e->val[f] = rnd(2); break;
-		case F_EVENT: e->val[f] = rnd(EVENT_COUNT); break;
-		case F_FAMILY: e->val[f] = rnd(2) ? 4 : 6; break;
-		case F_PROTO: e->val[f] = protos[rnd(4)]; break;
+		case F_DIR:
+			e->val[f] = rnd(2);
+			break;
+		case F_EVENT:
+			e->val[f] = rnd(EVENT_COUNT);
+			break;
+		case F_FAMILY:
+			e->val[f] = rnd(2) ? 4 : 6;
+			break;
+		case F_PROTO:
+			e->val[f] = protos[rnd(4)];
+			break;
 		case F_LADDR:
-		case F_RADDR: addr_parse(PICK(EV_ADDRS), &e->val[f], NULL); break;
+		case F_RADDR:
+			addr_parse(PICK(EV_ADDRS), &e->val[f], NULL);
+			break;
 		case F_LPORT:
-		case F_RPORT: e->val[f] = ports[rnd(6)]; break;
-		case F_ICMPTYPE: e->val[f] = icmps[rnd(6)]; break;
-		case F_IFACE: e->val[f] = rnd((unsigned)p->nifaces + 2); break; /* also out of range */
-		case F_APP: e->val[f] = rnd((unsigned)p->napps + 1); break;
-		case F_CGROUP: e->val[f] = rnd((unsigned)p->ncgroups + 1); break;
-		case F_USER: e->val[f] = users[rnd(4)]; break;
+		case F_RPORT:
+			e->val[f] = ports[rnd(6)];
+			break;
+		case F_ICMPTYPE:
+			e->val[f] = icmps[rnd(6)];
+			break;
+		case F_IFACE:
+			e->val[f] = rnd((unsigned)p->nifaces + 2);
+			break; /* also out of range */
+		case F_APP:
+			e->val[f] = rnd((unsigned)p->napps + 1);
+			break;
+		case F_CGROUP:
+			e->val[f] = rnd((unsigned)p->ncgroups + 1);
+			break;
+		case F_USER:
+			e->val[f] = users[rnd(4)];
+			break;
 		}
 	}
 }
@@ -392,8 +443,7 @@ static void test_hundred_thousand_entries(void **state)
 	bpf_classify(&l, &f, &kr);
 	assert_int_equal(kr.slot, 5); /* rule 5 denies, as rule n / 2 does above */
 	unsigned small_ns = bpf_classify_ns(&l, &f);
-	fprintf(stderr, "[ info ] one classification: %u ns with 10 rules, %u ns with %d rules\n", small_ns,
-		big_ns, n);
+	fprintf(stderr, "[ info ] one classification: %u ns with 10 rules, %u ns with %d rules\n", small_ns, big_ns, n);
 	classify_test_bpf__destroy(l.skel);
 	cls_tables_free(&t);
 	flat_policy_free(&small);

@@ -41,128 +41,7 @@
 #include "classifier_maps.h"
 #include "pins.h"
 #include "rampart.skel.h"
-
-/* ---------- packet building (from test_datapath.c) ---------- */
-
-#define TF_FIN 0x01
-#define TF_SYN 0x02
-#define TF_RST 0x04
-#define TF_ACK 0x10
-
-struct pk {
-	uint8_t d[2048];
-	uint32_t n;
-	uint32_t l3, l4;
-	uint32_t nh;
-	int fam;
-};
-
-static void put(struct pk *p, const void *b, size_t n)
-{
-	assert_true(p->n + n <= sizeof(p->d));
-	if (b)
-		memcpy(p->d + p->n, b, n);
-	else
-		memset(p->d + p->n, 0, n);
-	p->n += (uint32_t)n;
-}
-static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
-static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
-static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
-
-static void eth(struct pk *p, uint16_t type)
-{
-	static const uint8_t a[6] = { 0x02, 0, 0, 0, 0, 0x0a }, b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-	memset(p, 0, sizeof(*p));
-	put(p, a, 6);
-	put(p, b, 6);
-	put16(p, type);
-}
-
-static void ip4(struct pk *p, const char *src, const char *dst)
-{
-	struct in_addr s, d;
-	assert_int_equal(inet_pton(AF_INET, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 4;
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 0);
-	put16(p, 1);
-	put16(p, 0);
-	put8(p, 64);
-	put8(p, 0);
-	put16(p, 0);
-	put(p, &s, 4);
-	put(p, &d, 4);
-	p->nh = p->l3 + 9;
-}
-
-static void ip6(struct pk *p, const char *src, const char *dst)
-{
-	struct in6_addr s, d;
-	assert_int_equal(inet_pton(AF_INET6, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 6;
-	put32(p, 0x60000000);
-	put16(p, 0);
-	put8(p, 59);
-	put8(p, 64);
-	put(p, &s, 16);
-	put(p, &d, 16);
-	p->nh = p->l3 + 6;
-}
-
-static void tcp(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags)
-{
-	p->d[p->nh] = 6;
-	p->l4 = p->n;
-	put16(p, sp);
-	put16(p, dp);
-	put32(p, seq);
-	put32(p, ack);
-	put8(p, 5 << 4);
-	put8(p, flags);
-	put16(p, 65535);
-	put16(p, 0);
-	put16(p, 0);
-}
-
-static void udp(struct pk *p, uint16_t sp, uint16_t dp, int payload)
-{
-	p->d[p->nh] = 17;
-	p->l4 = p->n;
-	put16(p, sp);
-	put16(p, dp);
-	put16(p, (uint16_t)(8 + payload));
-	put16(p, 0);
-	for (int i = 0; i < payload; i++)
-		put8(p, (uint8_t)i);
-}
-
-static void icmp_echo(struct pk *p, uint16_t id)
-{
-	p->d[p->nh] = p->fam == 4 ? 1 : 58;
-	p->l4 = p->n;
-	put8(p, p->fam == 4 ? 8 : 128);
-	put8(p, 0);
-	put16(p, 0);
-	put16(p, id);
-	put16(p, 1);
-}
-
-static void fin(struct pk *p)
-{
-	if (p->fam == 4) {
-		uint16_t tot = htons((uint16_t)(p->n - p->l3));
-		memcpy(p->d + p->l3 + 2, &tot, 2);
-	} else {
-		uint16_t pl = htons((uint16_t)(p->n - p->l3 - 40));
-		memcpy(p->d + p->l3 + 4, &pl, 2);
-	}
-}
+#include "packet.h"
 
 /* Local host 192.0.2.1 / 2001:db8::1, remote 198.51.100.7 / 2001:db8::7. */
 #define L4 "192.0.2.1"
@@ -175,11 +54,7 @@ static void fin(struct pk *p)
 static uint32_t tcp4(struct pk *p, const char *s, const char *d, uint16_t sp, uint16_t dp, uint8_t fl)
 {
 	uint32_t isn = strcmp(s, R4) == 0 ? 1000 : 5000, peer = isn == 1000 ? 5000 : 1000;
-	eth(p, ETH_P_IP);
-	ip4(p, s, d);
-	tcp(p, sp, dp, isn + (fl & TF_SYN ? 0 : 1), fl & TF_ACK ? peer + 1 : 0, fl);
-	fin(p);
-	return p->n;
+	return pk_tcp4(p, s, sp, d, dp, fl, isn + (fl & TF_SYN ? 0 : 1), fl & TF_ACK ? peer + 1 : 0, 0);
 }
 
 /* ---------- environment ---------- */
@@ -188,31 +63,31 @@ static struct rampart_bpf *skel;
 static struct policy pol;
 static bool pol_loaded;
 static char pin_dir[PATH_MAX];
+static struct pin_dir pins, empty_pins; /* the instances of pin_dir and empty_dir */
 static char empty_dir[PATH_MAX];
 static char rampart_bin[PATH_MAX];
 static char tmp_dir[PATH_MAX];
 
 /* Line numbers matter: the tests check file:line. */
-static const char *POLICY =
-	"table root default deny {\n"                                      /* 1 */
-	"    allow in proto tcp local port 80\n"                           /* 2: slot 0 */
-	"    allow in proto tcp local port 8443 log\n"                     /* 3: slot 1 */
-	"    continue in proto tcp local port 8080\n"                      /* 4: slot 2 */
-	"    allow in proto tcp local port 8080\n"                         /* 5: slot 3 */
-	"    allow in proto udp local port 53\n"                           /* 6: slot 4 */
-	"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"     /* 7: slot 5 */
-	"    jump web in proto tcp local port 9000-9010\n"                 /* 8: slot 6 */
-	"    allow out\n"                                                  /* 9: slot 7 */
-	"}\n"                                                              /* 10 */
-	"table web {\n"                                                    /* 11 */
-	"    deny in proto tcp local port 9001 log comment \"admin\"\n"    /* 12: slot 8 */
-	"}\n";
+static const char *POLICY = "table root default deny {\n"				    /* 1 */
+			    "    allow in proto tcp local port 80\n"			    /* 2: slot 0 */
+			    "    allow in proto tcp local port 8443 log\n"		    /* 3: slot 1 */
+			    "    continue in proto tcp local port 8080\n"		    /* 4: slot 2 */
+			    "    allow in proto tcp local port 8080\n"			    /* 5: slot 3 */
+			    "    allow in proto udp local port 53\n"			    /* 6: slot 4 */
+			    "    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"  /* 7: slot 5 */
+			    "    jump web in proto tcp local port 9000-9010\n"		    /* 8: slot 6 */
+			    "    allow out\n"						    /* 9: slot 7 */
+			    "}\n"							    /* 10 */
+			    "table web {\n"						    /* 11 */
+			    "    deny in proto tcp local port 9001 log comment \"admin\"\n" /* 12: slot 8 */
+			    "}\n";
 #define NRULES 9
 #define NSLOTS 11 /* + root default (slot 9) and web default (slot 10) */
 
 static void unload(void)
 {
-	pins_remove_all(pin_dir);
+	pins_remove_all(&pins);
 	if (skel)
 		datapath_destroy(skel);
 	skel = NULL;
@@ -223,8 +98,8 @@ static void unload(void)
 
 static void cleanup_at_exit(void)
 {
-	pins_remove_all(pin_dir);
-	pins_remove_all(empty_dir);
+	pins_remove_all(&pins);
+	pins_remove_all(&empty_pins);
 	if (tmp_dir[0]) {
 		char cmd[PATH_MAX + 16];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
@@ -235,7 +110,7 @@ static void cleanup_at_exit(void)
 
 static void on_fatal_signal(int sig)
 {
-	pins_remove_all(pin_dir);
+	pins_remove_all(&pins);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -259,16 +134,8 @@ static void load_and_pin(const char *text)
 	if (cls_compile(&fp, (uint32_t)pol.nrules, &t, err, sizeof(err)) != 0)
 		fail_msg("cls_compile: %s", err);
 	struct datapath_opts o = { .conntrack_size = 1024, .nslots = policy_nslots(&pol) };
-	if (datapath_open(&skel, &o, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
-	if (cls_maps_size(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (datapath_load(skel, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (cls_maps_write(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (datapath_create(&skel, &o, &t))
+		fail_msg("cannot load the datapath (see above)");
 	assert_int_equal(datapath_write_rules(skel, &pol), 0);
 	uint8_t sha[32] = { 1, 2, 3 };
 	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
@@ -279,15 +146,12 @@ static void load_and_pin(const char *text)
 	flat_policy_free(&fp);
 	diag_free(&d);
 
-	assert_int_equal(pins_mkdirs(pin_dir), 0);
+	assert_int_equal(pins_stage_begin(&pins), 0);
 	struct bpf_map *m;
-	bpf_object__for_each_map(m, skel->obj) {
-		if (bpf_map__is_internal(m))
-			continue;
-		char path[PATH_MAX];
-		pins_path(path, sizeof(path), pin_dir, "maps", bpf_map__name(m));
-		assert_int_equal(bpf_map__pin(m, path), 0);
-	}
+	bpf_object__for_each_map(m, skel->obj)
+		if (!bpf_map__is_internal(m))
+			assert_int_equal(pins_stage_map(&pins, bpf_map__name(m), bpf_map__fd(m)), 0);
+	assert_int_equal(pins_stage_commit(&pins), 0);
 }
 
 static int setup(void **state)
@@ -432,17 +296,17 @@ static const char *py(const char *json, bool lines, const char *expr)
 	return pr.out;
 }
 
-#define assert_py(json, expr, expect) assert_string_equal(py(json, false, expr), expect)
+#define assert_py(json, expr, expect)  assert_string_equal(py(json, false, expr), expect)
 #define assert_pyl(json, expr, expect) assert_string_equal(py(json, true, expr), expect)
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                           \
-		if (!strstr(hay, needle))                                              \
-			fail_msg("expected `%s` in:\n%s", needle, hay);                \
+#define assert_contains(hay, needle)                                    \
+	do {                                                            \
+		if (!strstr(hay, needle))                               \
+			fail_msg("expected `%s` in:\n%s", needle, hay); \
 	} while (0)
-#define assert_not_contains(hay, needle)                                               \
-	do {                                                                           \
-		if (strstr(hay, needle))                                               \
-			fail_msg("did not expect `%s` in:\n%s", needle, hay);          \
+#define assert_not_contains(hay, needle)                                      \
+	do {                                                                  \
+		if (strstr(hay, needle))                                      \
+			fail_msg("did not expect `%s` in:\n%s", needle, hay); \
 	} while (0)
 
 /* The number after `label` on the line of text that starts (after
@@ -536,8 +400,8 @@ static void test_usage_errors(void **state)
 
 static void test_not_root_is_a_system_error(void **state)
 {
-	char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-			 rampart_bin, "--pin-dir", pin_dir, "status", NULL };
+	char *argv[] = { "setpriv",   "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+			 rampart_bin, "--pin-dir",     pin_dir,		"status",	  NULL };
 	run_argv(&R, argv);
 	if (R.status == 126 || R.status == 127)
 		skip(); /* no setpriv, or the binary is not readable by nobody */
@@ -568,9 +432,12 @@ static void test_status_fresh_policy(void **state)
 	assert_int_equal(R.status, 0);
 	assert_py(R.out, "d['mode']", "enforcing");
 	assert_py(R.out, "d['policy']['file']", "test.rules");
-	assert_py(R.out, "d['policy']['sha256']", "010203" "0000000000000000000000000000000000000000000000000000000000");
+	assert_py(R.out, "d['policy']['sha256']",
+		  "010203"
+		  "0000000000000000000000000000000000000000000000000000000000");
 	assert_py(R.out, "(d['policy']['rules'], d['policy']['tables'])", "(9, 2)");
-	assert_py(R.out, "d['conntrack']", "{'entries': 0, 'capacity': 1024, 'half_open': 0, 'half_open_capacity': 1024}");
+	assert_py(R.out, "d['conntrack']",
+		  "{'entries': 0, 'capacity': 1024, 'half_open': 0, 'half_open_capacity': 1024}");
 	assert_py(R.out, "d['attachments']", "[]");
 	char expr[128];
 	snprintf(expr, sizeof(expr), "len(d['counters']) == %d and sum(d['counters'].values()) == 0",
@@ -588,17 +455,17 @@ static void test_status_totals_after_traffic(void **state)
 {
 	struct pk p;
 	tcp4(&p, R4, L4, 40001, 80, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_PASS);      /* allowed, tracked */
+	assert_int_equal(run_xdp(&p), XDP_PASS); /* allowed, tracked */
 	tcp4(&p, L4, R4, 80, 40001, TF_SYN | TF_ACK);
-	assert_int_equal(run_tc(&p), TC_OK);           /* reply of a flow */
+	assert_int_equal(run_tc(&p), TC_OK); /* reply of a flow */
 	tcp4(&p, R4, L4, 40002, 8443, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_PASS);      /* allowed, logged */
+	assert_int_equal(run_xdp(&p), XDP_PASS); /* allowed, logged */
 	tcp4(&p, R4, L4, 40003, 23, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_DROP);      /* root default deny */
+	assert_int_equal(run_xdp(&p), XDP_DROP); /* root default deny */
 	tcp4(&p, R4, L4, 40004, 22, TF_ACK);
-	assert_int_equal(run_xdp(&p), XDP_DROP);      /* stray ACK: invalid */
+	assert_int_equal(run_xdp(&p), XDP_DROP); /* stray ACK: invalid */
 	tcp4(&p, R4, L4, 40005, 9001, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_DROP);      /* web: deny */
+	assert_int_equal(run_xdp(&p), XDP_DROP); /* web: deny */
 
 	rampart("status --json");
 	assert_int_equal(R.status, 0);
@@ -626,7 +493,10 @@ static void test_status_totals_after_traffic(void **state)
 	assert_contains(line_with(R.out, "  passed", line, sizeof(line)), "flow 1");
 }
 
-static void rate_1(struct rp_config *c) { c->log_rate = 1; }
+static void rate_1(struct rp_config *c)
+{
+	c->log_rate = 1;
+}
 
 static void test_status_shows_rate_limited_log(void **state)
 {
@@ -644,8 +514,14 @@ static void test_status_shows_rate_limited_log(void **state)
 	assert_py(R.out, "d['counters']['log-rate-limited']", "3");
 }
 
-static void mode_open(struct rp_config *c) { c->mode = RP_MODE_OPEN; }
-static void mode_lockdown(struct rp_config *c) { c->mode = RP_MODE_LOCKDOWN; }
+static void mode_open(struct rp_config *c)
+{
+	c->mode = RP_MODE_OPEN;
+}
+static void mode_lockdown(struct rp_config *c)
+{
+	c->mode = RP_MODE_LOCKDOWN;
+}
 static void mode_boot(struct rp_config *c)
 {
 	struct timespec ts;
@@ -795,22 +671,22 @@ static void test_flows_listing(void **state)
 	tcp4(&p, R4, L4, 42000, 80, TF_ACK);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* UDP in, no reply */
-	eth(&p, ETH_P_IP);
-	ip4(&p, R4, L4);
-	udp(&p, 5300, 53, 12);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_udp(&p, 5300, 53, 12);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* ICMP echo */
-	eth(&p, ETH_P_IP);
-	ip4(&p, R4, L4);
-	icmp_echo(&p, 77);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_icmp(&p, 8 /* echo request */, 0, 77, 1);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* IPv6 TCP SYN: syn-sent */
-	eth(&p, ETH_P_IPV6);
-	ip6(&p, R6, L6);
-	tcp(&p, 40000, 80, 1, 0, TF_SYN);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* outbound TCP (allow out) */
 	tcp4(&p, L4, R4, 50000, 443, TF_SYN);
@@ -821,20 +697,25 @@ static void test_flows_listing(void **state)
 	const char *d = R.out;
 	assert_py(d, "len(d)", "5");
 	assert_py(d, "sorted(f['proto'] for f in d)", "['icmp', 'tcp', 'tcp', 'tcp', 'udp']");
-	assert_py(d, "[(f['orig'], f['reply'], f['state'], f['replied'], f['direction'], f['rule'], f['table']) "
-		     "for f in d if f['orig'].get('port') == 42000][0]",
+	assert_py(d,
+		  "[(f['orig'], f['reply'], f['state'], f['replied'], f['direction'], f['rule'], f['table']) "
+		  "for f in d if f['orig'].get('port') == 42000][0]",
 		  "({'addr': '198.51.100.7', 'port': 42000}, {'addr': '192.0.2.1', 'port': 80}, 'established', "
 		  "True, 'in', 'test.rules:2', 'root')");
 	assert_py(d, "[f['iface'] for f in d if f['orig'].get('port') == 42000][0]", "lo");
-	assert_py(d, "[3590 < f['expires_in_s'] <= 3600 and f['idle_s'] < 5 for f in d "
-		     "if f['state'] == 'established'][0]", "True");
+	assert_py(d,
+		  "[3590 < f['expires_in_s'] <= 3600 and f['idle_s'] < 5 for f in d "
+		  "if f['state'] == 'established'][0]",
+		  "True");
 	assert_py(d, "[(f['orig'], f['state'], f['replied'], f['rule']) for f in d if f['proto'] == 'udp'][0]",
 		  "({'addr': '198.51.100.7', 'port': 5300}, 'udp', False, 'test.rules:6')");
-	assert_py(d, "[(f['orig'], f['reply'], f['state'], f['echo_id'], f['family']) for f in d "
-		     "if f['proto'] == 'icmp'][0]",
+	assert_py(d,
+		  "[(f['orig'], f['reply'], f['state'], f['echo_id'], f['family']) for f in d "
+		  "if f['proto'] == 'icmp'][0]",
 		  "({'addr': '198.51.100.7'}, {'addr': '192.0.2.1'}, 'icmp', 77, 4)");
-	assert_py(d, "[(f['orig']['addr'], f['reply']['addr'], f['state'], f['family']) for f in d "
-		     "if f['family'] == 6][0]",
+	assert_py(d,
+		  "[(f['orig']['addr'], f['reply']['addr'], f['state'], f['family']) for f in d "
+		  "if f['family'] == 6][0]",
 		  "('2001:db8::7', '2001:db8::1', 'syn-sent', 6)");
 	assert_py(d, "[(f['orig'], f['direction'], f['rule']) for f in d if f['direction'] == 'out'][0]",
 		  "({'addr': '192.0.2.1', 'port': 50000}, 'out', 'test.rules:9')");
@@ -865,13 +746,13 @@ static void test_flows_listing(void **state)
 static void test_log_prints_and_consumes(void **state)
 {
 	struct pk p;
-	tcp4(&p, R4, L4, 43210, 8443, TF_SYN);   /* allow ... log */
+	tcp4(&p, R4, L4, 43210, 8443, TF_SYN); /* allow ... log */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	tcp4(&p, R4, L4, 43211, 8080, TF_SYN);   /* continue: always logged */
+	tcp4(&p, R4, L4, 43211, 8080, TF_SYN); /* continue: always logged */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	tcp4(&p, R4, L4, 43212, 9001, TF_SYN);   /* web: deny ... log */
+	tcp4(&p, R4, L4, 43212, 9001, TF_SYN); /* web: deny ... log */
 	assert_int_equal(run_xdp(&p), XDP_DROP);
-	tcp4(&p, R4, L4, 43213, 80, TF_SYN);     /* no log */
+	tcp4(&p, R4, L4, 43213, 80, TF_SYN); /* no log */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 
 	rampart("log");
@@ -997,7 +878,8 @@ static int read_line(int fd, char *buf, size_t n, int timeout_ms)
 	buf[0] = '\0';
 	while (got + 1 < n) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		int left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		int left = timeout_ms -
+			   (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
 			break;
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
@@ -1072,7 +954,7 @@ static void test_log_follow_stops_on_unload(void **state)
 	int fd;
 	pid_t pid = spawn_follow("log -f", &fd);
 	usleep(300000);
-	pins_remove_all(pin_dir);
+	pins_remove_all(&pins);
 	/* it notices within about a second and exits by itself */
 	int st = 0, rc = -1;
 	for (int i = 0; i < 60 && rc < 0; i++) {
@@ -1102,13 +984,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	libbpf_set_print(NULL);
-	char err[512];
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/rampart-test-cmd-%d", (int)getpid());
 	snprintf(empty_dir, sizeof(empty_dir), "/sys/fs/bpf/rampart-test-cmd-%d-empty", (int)getpid());
-	if (pins_check_bpffs(pin_dir, err, sizeof(err))) {
-		fprintf(stderr, "test_commands: %s\n", err);
+	if (pins_init(&pins, pin_dir) || pins_init(&empty_pins, empty_dir) || pins_check_bpffs(&pins))
 		return 1;
-	}
 	/* the binary under test: build/rampart next to build/ktests/ */
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

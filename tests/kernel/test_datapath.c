@@ -35,211 +35,7 @@
 #include "datapath.h"
 #include "classifier_maps.h"
 #include "rampart.skel.h"
-
-/* ---------- packet building ---------- */
-
-#define TF_FIN 0x01
-#define TF_SYN 0x02
-#define TF_RST 0x04
-#define TF_PSH 0x08
-#define TF_ACK 0x10
-#define TF_URG 0x20
-
-struct pk {
-	uint8_t d[2048];
-	uint32_t n;
-	uint32_t l3, l4;
-	uint32_t nh; /* offset of the byte naming the next protocol */
-	int fam;
-};
-
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-
-static void put(struct pk *p, const void *b, size_t n)
-{
-	assert_true(p->n + n <= sizeof(p->d));
-	if (b)
-		memcpy(p->d + p->n, b, n);
-	else
-		memset(p->d + p->n, 0, n);
-	p->n += (uint32_t)n;
-}
-static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
-static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
-static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
-static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] << 8 | b[1]); }
-static uint32_t get32(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
-
-/* Ethernet (dst MAC_A = us, src MAC_B), nvlan tags, then `type`. */
-static void eth(struct pk *p, int nvlan, uint16_t type)
-{
-	memset(p, 0, sizeof(*p));
-	put(p, MAC_A, 6);
-	put(p, MAC_B, 6);
-	for (int i = 0; i < nvlan; i++) {
-		put16(p, i == 0 && nvlan > 1 ? 0x88a8 : 0x8100);
-		put16(p, (uint16_t)(100 + i));
-	}
-	put16(p, type);
-}
-
-static void ip4(struct pk *p, const char *src, const char *dst, int optwords, uint16_t frag, uint16_t id)
-{
-	struct in_addr s, d;
-	assert_int_equal(inet_pton(AF_INET, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 4;
-	put8(p, (uint8_t)(0x45 + optwords));
-	put8(p, 0);
-	put16(p, 0); /* total length: fin() */
-	put16(p, id);
-	put16(p, frag);
-	put8(p, 64);
-	put8(p, 0); /* protocol */
-	put16(p, 0);
-	put(p, &s, 4);
-	put(p, &d, 4);
-	for (int i = 0; i < optwords; i++)
-		put32(p, 0x01010101); /* NOPs */
-	p->nh = p->l3 + 9;
-	p->l4 = p->n;
-}
-
-static void ip6(struct pk *p, const char *src, const char *dst, uint8_t hlim)
-{
-	struct in6_addr s, d;
-	assert_int_equal(inet_pton(AF_INET6, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 6;
-	put32(p, 0x60000000);
-	put16(p, 0);
-	put8(p, 59);
-	put8(p, hlim);
-	put(p, &s, 16);
-	put(p, &d, 16);
-	p->nh = p->l3 + 6;
-	p->l4 = p->n;
-}
-
-static void set_nh(struct pk *p, uint8_t proto)
-{
-	p->d[p->nh] = proto;
-}
-
-/* An options-type extension header of (len8 + 1) * 8 bytes. */
-static void ext6(struct pk *p, uint8_t type, int len8)
-{
-	set_nh(p, type);
-	p->nh = p->n;
-	put8(p, 59);
-	put8(p, (uint8_t)len8);
-	put8(p, 1); /* PadN */
-	put8(p, (uint8_t)(4 + len8 * 8));
-	put(p, NULL, 4 + (size_t)len8 * 8);
-	p->l4 = p->n;
-}
-
-static void frag6(struct pk *p, uint16_t offset, int more, uint32_t id)
-{
-	set_nh(p, 44);
-	p->nh = p->n;
-	put8(p, 59);
-	put8(p, 0);
-	put16(p, (uint16_t)(offset | (more ? 1 : 0)));
-	put32(p, id);
-	p->l4 = p->n;
-}
-
-static void tcp(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags, int payload)
-{
-	set_nh(p, 6);
-	p->l4 = p->n;
-	put16(p, sp);
-	put16(p, dp);
-	put32(p, seq);
-	put32(p, ack);
-	put8(p, 5 << 4);
-	put8(p, flags);
-	put16(p, 65535);
-	put16(p, 0);
-	put16(p, 0);
-	for (int i = 0; i < payload; i++)
-		put8(p, (uint8_t)('a' + i % 26));
-}
-
-static void udp(struct pk *p, uint16_t sp, uint16_t dp, int payload)
-{
-	set_nh(p, 17);
-	p->l4 = p->n;
-	put16(p, sp);
-	put16(p, dp);
-	put16(p, (uint16_t)(8 + payload));
-	put16(p, 0);
-	for (int i = 0; i < payload; i++)
-		put8(p, (uint8_t)i);
-}
-
-static void icmp(struct pk *p, uint8_t type, uint8_t code, uint16_t id, uint16_t seq)
-{
-	set_nh(p, p->fam == 4 ? 1 : 58);
-	p->l4 = p->n;
-	put8(p, type);
-	put8(p, code);
-	put16(p, 0);
-	put16(p, id);
-	put16(p, seq);
-}
-
-/* Set the IP length fields from the frame length. */
-static void fin(struct pk *p)
-{
-	if (p->fam == 4) {
-		uint16_t tot = htons((uint16_t)(p->n - p->l3));
-		memcpy(p->d + p->l3 + 2, &tot, 2);
-	} else {
-		uint16_t pl = htons((uint16_t)(p->n - p->l3 - 40));
-		memcpy(p->d + p->l3 + 4, &pl, 2);
-	}
-}
-
-/* ---------- checksums (to verify the datapath's answers) ---------- */
-
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	return s;
-}
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-/* 0xffff when the checksum over the region (checksum field included) is right */
-static uint16_t check_ip4_hdr(const uint8_t *ip) { return fold(sum16(ip, (ip[0] & 15) * 4, 0)); }
-static uint16_t check_l4(const uint8_t *frame, uint32_t l3, uint32_t len)
-{
-	const uint8_t *ip = frame + l3;
-	uint32_t s = 0;
-	if ((ip[0] >> 4) == 4) {
-		uint32_t hl = (ip[0] & 15) * 4, tot = get16(ip + 2);
-		if (ip[9] != 1) { /* ICMPv4 has no pseudo header */
-			s = sum16(ip + 12, 8, 0) + ip[9] + (tot - hl);
-		}
-		assert_true(l3 + tot <= len);
-		return fold(sum16(ip + hl, tot - hl, s));
-	}
-	uint32_t pl = get16(ip + 4);
-	s = sum16(ip + 8, 32, 0) + ip[6] + pl;
-	assert_true(l3 + 40 + pl <= len);
-	return fold(sum16(ip + 40, pl, s));
-}
+#include "packet.h"
 
 /* ---------- environment ---------- */
 
@@ -251,25 +47,24 @@ static bool pol_loaded;
 static int lo_ifindex = 1;
 
 /* A policy for most tests.  Local host 192.0.2.1 / 2001:db8::1. */
-static const char *P0 =
-	"table root default deny {\n"
-	"    allow in proto tcp local port 80\n"                          /* 1: rule 0 */
-	"    allow in proto tcp local port 8443 log\n"                    /* rule 1 */
-	"    reject in proto tcp local port 81\n"                         /* rule 2 */
-	"    reject in proto udp local port 5353\n"                       /* rule 3 */
-	"    reject in proto icmp icmp-type echo-request remote 203.0.113.9\n" /* rule 4 */
-	"    allow in proto udp local port 53\n"                          /* rule 5 */
-	"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"    /* rule 6 */
-	"    continue in proto tcp local port 8080\n"                     /* rule 7 */
-	"    allow in proto tcp local port 8080\n"                        /* rule 8 */
-	"    ask in proto tcp local port 9000\n"                          /* rule 9 */
-	"    allow in event accept proto tcp local port 7100\n"           /* rule 10 */
-	"    allow in event receive proto udp local port 7200\n"          /* rule 11 */
-	"    allow in on lo proto tcp local port 7000\n"                  /* rule 12 */
-	"    reject out proto tcp remote port 25 log\n"                   /* rule 13 */
-	"    reject out proto udp remote port 9999\n"                     /* rule 14 */
-	"    allow out\n"                                                 /* rule 15 */
-	"}\n";
+static const char *P0 = "table root default deny {\n"
+			"    allow in proto tcp local port 80\n"			       /* 1: rule 0 */
+			"    allow in proto tcp local port 8443 log\n"			       /* rule 1 */
+			"    reject in proto tcp local port 81\n"			       /* rule 2 */
+			"    reject in proto udp local port 5353\n"			       /* rule 3 */
+			"    reject in proto icmp icmp-type echo-request remote 203.0.113.9\n" /* rule 4 */
+			"    allow in proto udp local port 53\n"			       /* rule 5 */
+			"    allow in proto { icmp, icmpv6 } icmp-type echo-request\n"	       /* rule 6 */
+			"    continue in proto tcp local port 8080\n"			       /* rule 7 */
+			"    allow in proto tcp local port 8080\n"			       /* rule 8 */
+			"    ask in proto tcp local port 9000\n"			       /* rule 9 */
+			"    allow in event accept proto tcp local port 7100\n"		       /* rule 10 */
+			"    allow in event receive proto udp local port 7200\n"	       /* rule 11 */
+			"    allow in on lo proto tcp local port 7000\n"		       /* rule 12 */
+			"    reject out proto tcp remote port 25 log\n"			       /* rule 13 */
+			"    reject out proto udp remote port 9999\n"			       /* rule 14 */
+			"    allow out\n"						       /* rule 15 */
+			"}\n";
 
 static void unload(void)
 {
@@ -322,16 +117,8 @@ static void load_policy_sized(const char *text, uint32_t ct_size)
 		fail_msg("cls_compile: %s", err);
 
 	struct datapath_opts o = { .conntrack_size = ct_size, .nslots = policy_nslots(&pol) };
-	if (datapath_open(&skel, &o, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct cls_maps cm = { skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-			       skel->maps.cls_pairs, skel->maps.cls_info, skel->maps.cls_actions };
-	if (cls_maps_size(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (datapath_load(skel, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (cls_maps_write(&cm, &t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (datapath_create(&skel, &o, &t))
+		fail_msg("cannot load the datapath (see above)");
 	assert_int_equal(datapath_write_rules(skel, &pol), 0);
 	uint8_t sha[32] = { 1, 2, 3 };
 	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
@@ -387,8 +174,8 @@ static int run_xdp(struct pk *p)
 	return run_xdp_if(p, lo_ifindex);
 }
 
-#define TC_OK 0
-#define TC_SHOT 2
+#define TC_OK	    0
+#define TC_SHOT	    2
 #define TC_REDIRECT 7
 
 static int run_tc_if(struct pk *p, int ifindex)
@@ -422,31 +209,31 @@ static int run_tc(struct pk *p)
 
 static void tcp4_in(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl)
 {
-	eth(p, 0, ETH_P_IP);
-	ip4(p, R4, L4, 0, 0, 1);
-	tcp(p, sp, dp, seq, ack, fl, 0);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, R4, L4, 0, 0, 1);
+	pk_tcp(p, sp, dp, seq, ack, fl, 0);
+	pk_fin(p);
 }
 static void tcp4_out(struct pk *p, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl)
 {
-	eth(p, 0, ETH_P_IP);
-	ip4(p, L4, R4, 0, 0, 1);
-	tcp(p, sp, dp, seq, ack, fl, 0);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, L4, R4, 0, 0, 1);
+	pk_tcp(p, sp, dp, seq, ack, fl, 0);
+	pk_fin(p);
 }
 static void udp4(struct pk *p, const char *s, const char *d, uint16_t sp, uint16_t dp, int payload)
 {
-	eth(p, 0, ETH_P_IP);
-	ip4(p, s, d, 0, 0, 7);
-	udp(p, sp, dp, payload);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, s, d, 0, 0, 7);
+	pk_udp(p, sp, dp, payload);
+	pk_fin(p);
 }
 static void tcp6_in(struct pk *p, uint16_t sp, uint16_t dp, uint8_t fl)
 {
-	eth(p, 0, ETH_P_IPV6);
-	ip6(p, R6, L6, 64);
-	tcp(p, sp, dp, 1000, 0, fl, 0);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IPV6);
+	pk_ip6(p, R6, L6, 64);
+	pk_tcp(p, sp, dp, 1000, 0, fl, 0);
+	pk_fin(p);
 }
 
 static int ct_state(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto)
@@ -512,8 +299,8 @@ static int ct_assured(void)
 static void test_non_ip_passes(void **state)
 {
 	struct pk p;
-	eth(&p, 0, 0x0806); /* ARP */
-	put(&p, NULL, 28);
+	pk_eth(&p, 0, 0x0806); /* ARP */
+	pk_put(&p, NULL, 28);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ctr(RPC_PASS_NONIP), 1);
 	assert_int_equal(run_tc(&p), TC_OK);
@@ -525,11 +312,11 @@ static void test_truncated_ethernet(void **state)
 	struct pk p;
 	/* (BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header,
 	 * as drivers never deliver them; cut-short VLAN tags are testable) */
-	eth(&p, 0, 0x8100);
-	put8(&p, 0);
+	pk_eth(&p, 0, 0x8100);
+	pk_put8(&p, 0);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_TRUNC_L2), 1);
-	eth(&p, 1, 0x88a8); /* second tag missing */
+	pk_eth(&p, 1, 0x88a8); /* second tag missing */
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(run_tc(&p), TC_SHOT);
 	assert_int_equal(ctr(RPC_DROP_TRUNC_L2), 3);
@@ -539,9 +326,9 @@ static void test_truncated_ethernet(void **state)
 static void test_truncated_ipv4_header(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IP);
-	put8(&p, 0x45);
-	put(&p, NULL, 9);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_put8(&p, 0x45);
+	pk_put(&p, NULL, 9);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_TRUNC_L3), 1);
 	assert_int_equal(ctr(RPC_NEW_ALLOW) + ctr(RPC_NEW_DENY), 0);
@@ -583,7 +370,7 @@ static void test_ethernet_padding_is_fine(void **state)
 {
 	struct pk p;
 	tcp4_in(&p, 40000, 80, 1, 0, TF_SYN);
-	put(&p, NULL, 6); /* frame padding after the datagram */
+	pk_put(&p, NULL, 6); /* frame padding after the datagram */
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
 }
@@ -591,18 +378,18 @@ static void test_ethernet_padding_is_fine(void **state)
 static void test_ipv4_options_skipped(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 3, 0, 1);
-	tcp(&p, 40001, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 3, 0, 1);
+	pk_tcp(&p, 40001, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
 	assert_int_equal(ct_state(R4, 40001, L4, 80, 6), CT_TCP_SYN_SENT);
 	/* the same with the port denied: options do not hide the port */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 10, 0, 1);
-	tcp(&p, 40001, 23, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 10, 0, 1);
+	pk_tcp(&p, 40001, 23, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_NEW_DENY), 1);
 }
@@ -611,35 +398,35 @@ static void test_truncated_transport_headers(void **state)
 {
 	struct pk p;
 	/* TCP: 12 bytes only */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	set_nh(&p, 6);
-	put16(&p, 40000);
-	put16(&p, 80);
-	put(&p, NULL, 8);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_set_nh(&p, 6);
+	pk_put16(&p, 40000);
+	pk_put16(&p, 80);
+	pk_put(&p, NULL, 8);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	/* UDP: 4 bytes */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	set_nh(&p, 17);
-	put16(&p, 40000);
-	put16(&p, 53);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_set_nh(&p, 17);
+	pk_put16(&p, 40000);
+	pk_put16(&p, 53);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	/* ICMP: 4 bytes */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	set_nh(&p, 1);
-	put32(&p, 0x08000000);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_set_nh(&p, 1);
+	pk_put32(&p, 0x08000000);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	/* ICMPv6: 6 bytes */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	set_nh(&p, 58);
-	put(&p, NULL, 6);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_set_nh(&p, 58);
+	pk_put(&p, NULL, 6);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_TRUNC_L4), 4);
 	assert_int_equal(ct_count(), 0);
@@ -661,8 +448,15 @@ static void test_tcp_data_offset(void **state)
 static void test_impossible_tcp_flags(void **state)
 {
 	static const uint8_t bad[] = {
-		TF_SYN | TF_FIN, TF_SYN | TF_RST, TF_FIN, 0, TF_FIN | TF_PSH | TF_URG,
-		TF_RST | TF_FIN | TF_ACK, TF_SYN | TF_FIN | TF_RST | TF_PSH | TF_ACK | TF_URG, TF_URG, TF_PSH,
+		TF_SYN | TF_FIN,
+		TF_SYN | TF_RST,
+		TF_FIN,
+		0,
+		TF_FIN | TF_PSH | TF_URG,
+		TF_RST | TF_FIN | TF_ACK,
+		TF_SYN | TF_FIN | TF_RST | TF_PSH | TF_ACK | TF_URG,
+		TF_URG,
+		TF_PSH,
 	};
 	struct pk p;
 	for (size_t i = 0; i < sizeof(bad); i++) {
@@ -694,24 +488,24 @@ static void test_vlan_tags(void **state)
 {
 	struct pk p;
 	for (int tags = 1; tags <= 2; tags++) {
-		eth(&p, tags, ETH_P_IP);
-		ip4(&p, R4, L4, 0, 0, 1);
-		tcp(&p, (uint16_t)(41000 + tags), 80, 1, 0, TF_SYN, 0);
-		fin(&p);
+		pk_eth(&p, tags, ETH_P_IP);
+		pk_ip4(&p, R4, L4, 0, 0, 1);
+		pk_tcp(&p, (uint16_t)(41000 + tags), 80, 1, 0, TF_SYN, 0);
+		pk_fin(&p);
 		assert_int_equal(run_xdp(&p), XDP_PASS);
 		/* a denied port behind tags stays denied */
-		eth(&p, tags, ETH_P_IP);
-		ip4(&p, R4, L4, 0, 0, 1);
-		tcp(&p, (uint16_t)(41000 + tags), 23, 1, 0, TF_SYN, 0);
-		fin(&p);
+		pk_eth(&p, tags, ETH_P_IP);
+		pk_ip4(&p, R4, L4, 0, 0, 1);
+		pk_tcp(&p, (uint16_t)(41000 + tags), 23, 1, 0, TF_SYN, 0);
+		pk_fin(&p);
 		assert_int_equal(run_xdp(&p), XDP_DROP);
 	}
 	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
 	assert_int_equal(ctr(RPC_NEW_DENY), 2);
-	eth(&p, 3, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	tcp(&p, 41003, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 3, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_tcp(&p, 41003, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_VLAN_DEPTH), 1);
 }
@@ -719,22 +513,22 @@ static void test_vlan_tags(void **state)
 static void test_ipv6_extension_chain(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	ext6(&p, 0, 0);  /* hop-by-hop */
-	ext6(&p, 60, 1); /* destination options */
-	ext6(&p, 43, 0); /* routing */
-	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_ext6(&p, 0, 0);  /* hop-by-hop */
+	pk_ext6(&p, 60, 1); /* destination options */
+	pk_ext6(&p, 43, 0); /* routing */
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
 	assert_int_equal(ct_state(R6, 40000, L6, 80, 6), CT_TCP_SYN_SENT);
 	/* the port behind the chain is what is judged */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	ext6(&p, 60, 0);
-	tcp(&p, 40000, 23, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_ext6(&p, 60, 0);
+	pk_tcp(&p, 40000, 23, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_NEW_DENY), 1);
 }
@@ -742,29 +536,29 @@ static void test_ipv6_extension_chain(void **state)
 static void test_ipv6_chain_too_long(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
 	for (int i = 0; i < 9; i++)
-		ext6(&p, 60, 0);
-	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+		pk_ext6(&p, 60, 0);
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_EXT_CHAIN), 1);
 	/* exactly the limit is fine */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
 	for (int i = 0; i < 8; i++)
-		ext6(&p, 60, 0);
-	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+		pk_ext6(&p, 60, 0);
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	/* hop-by-hop anywhere but first */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	ext6(&p, 60, 0);
-	ext6(&p, 0, 0);
-	tcp(&p, 40002, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_ext6(&p, 60, 0);
+	pk_ext6(&p, 0, 0);
+	pk_tcp(&p, 40002, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_EXT_CHAIN), 2);
 }
@@ -772,17 +566,17 @@ static void test_ipv6_chain_too_long(void **state)
 static void test_ipv6_truncated_and_bad_length(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	put(&p, NULL, 30);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_put(&p, NULL, 30);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_TRUNC_L3), 1);
 	/* an extension header whose length runs past the datagram */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	ext6(&p, 60, 0);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_ext6(&p, 60, 0);
 	p.d[p.l4 - 8 + 1] = 20;
-	tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_TRUNC_L3), 2);
 	/* payload length beyond the frame, and 0 (jumbogram) */
@@ -797,15 +591,15 @@ static void test_ipv6_truncated_and_bad_length(void **state)
 
 static void frag4(struct pk *p, uint16_t id, uint16_t fragfield, uint16_t dport, int tcp_bytes)
 {
-	eth(p, 0, ETH_P_IP);
-	ip4(p, R4, L4, 0, fragfield, id);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, R4, L4, 0, fragfield, id);
 	if (tcp_bytes >= 20) {
-		tcp(p, 40000, dport, 1, 0, TF_SYN, tcp_bytes - 20);
+		pk_tcp(p, 40000, dport, 1, 0, TF_SYN, tcp_bytes - 20);
 	} else {
-		set_nh(p, 6);
-		put(p, NULL, (size_t)tcp_bytes);
+		pk_set_nh(p, 6);
+		pk_put(p, NULL, (size_t)tcp_bytes);
 	}
-	fin(p);
+	pk_fin(p);
 }
 
 static void test_ipv4_fragments(void **state)
@@ -842,18 +636,18 @@ static void test_ipv4_fragments(void **state)
 static void test_ipv6_fragments(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	frag6(&p, 0, 1, 0x1234);
-	tcp(&p, 40000, 80, 1, 0, TF_SYN, 8);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_frag6(&p, 0, 1, 0x1234);
+	pk_tcp(&p, 40000, 80, 1, 0, TF_SYN, 8);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	frag6(&p, 32, 0, 0x1234);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_frag6(&p, 32, 0, 0x1234);
 	p.d[p.nh] = 6;
-	put(&p, NULL, 16);
-	fin(&p);
+	pk_put(&p, NULL, 16);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ctr(RPC_PASS_FRAG), 1);
 	/* unknown identification */
@@ -861,20 +655,20 @@ static void test_ipv6_fragments(void **state)
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_FRAG_ORPHAN), 1);
 	/* first fragment without the whole upper-layer header */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	frag6(&p, 0, 1, 0x5678);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_frag6(&p, 0, 1, 0x5678);
 	p.d[p.nh] = 6;
-	put(&p, NULL, 8);
-	fin(&p);
+	pk_put(&p, NULL, 8);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_FRAG_TINY), 1);
 	/* an atomic fragment (offset 0, no more) is a whole packet */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	frag6(&p, 0, 0, 0x9999);
-	tcp(&p, 40001, 80, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_frag6(&p, 0, 0, 0x9999);
+	pk_tcp(&p, 40001, 80, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ct_state(R6, 40001, L6, 80, 6), CT_TCP_SYN_SENT);
 }
@@ -969,10 +763,10 @@ static void test_stray_packets_are_invalid(void **state)
 	tcp4_out(&p, 80, 40000, 1, 1, TF_ACK);
 	assert_int_equal(run_tc(&p), TC_SHOT);
 	/* echo reply without a request */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	icmp(&p, 0, 0, 9, 1);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_icmp(&p, 0, 0, 9, 1);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_INVALID), 6);
 	assert_int_equal(ctr(RPC_NEW_ALLOW) + ctr(RPC_NEW_DENY), 0);
@@ -1028,10 +822,10 @@ static void test_udp_flow(void **state)
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_NEW_DENY), 1);
 	/* IPv6 too */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	udp(&p, 40000, 53, 4);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_udp(&p, 40000, 53, 4);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ct_state(R6, 40000, L6, 53, 17), CT_UDP);
 }
@@ -1039,47 +833,46 @@ static void test_udp_flow(void **state)
 static void test_icmp_echo_flow(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	icmp(&p, 8, 0, 0x4242, 1);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_icmp(&p, 8, 0, 0x4242, 1);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ct_state(R4, 0x4242, L4, 0x4242, 1), CT_ICMP);
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, L4, R4, 0, 0, 1);
-	icmp(&p, 0, 0, 0x4242, 1);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, L4, R4, 0, 0, 1);
+	pk_icmp(&p, 0, 0, 0x4242, 1);
+	pk_fin(&p);
 	assert_int_equal(run_tc(&p), TC_OK);
 	assert_int_equal(ctr(RPC_PASS_FLOW), 1);
 	/* a reply with another identifier is no reply */
 	p.d[p.l4 + 4] ^= 1;
 	assert_int_equal(run_tc(&p), TC_SHOT);
 	/* ICMPv6 echo */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	icmp(&p, 128, 0, 7, 1);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_icmp(&p, 128, 0, 7, 1);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, L6, R6, 64);
-	icmp(&p, 129, 0, 7, 1);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, L6, R6, 64);
+	pk_icmp(&p, 129, 0, 7, 1);
+	pk_fin(&p);
 	assert_int_equal(run_tc(&p), TC_OK);
 	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
 	assert_int_equal(ctr(RPC_PASS_FLOW), 2);
 }
 
 /* An ICMP error from `from` to L4 quoting the packet L4:sp -> dst:dp (udp). */
-static void icmp4_error_about(struct pk *p, const char *from, uint8_t type, const char *dst, uint16_t sp,
-			      uint16_t dp)
+static void icmp4_error_about(struct pk *p, const char *from, uint8_t type, const char *dst, uint16_t sp, uint16_t dp)
 {
 	struct pk inner;
 	udp4(&inner, L4, dst, sp, dp, 20);
-	eth(p, 0, ETH_P_IP);
-	ip4(p, from, L4, 0, 0, 1);
-	icmp(p, type, 3, 0, 0);
-	put(p, inner.d + inner.l3, 28); /* IP header + 8 bytes */
-	fin(p);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, from, L4, 0, 0, 1);
+	pk_icmp(p, type, 3, 0, 0);
+	pk_put(p, inner.d + inner.l3, 28); /* IP header + 8 bytes */
+	pk_fin(p);
 }
 
 static void test_icmp_errors_related_only(void **state)
@@ -1099,35 +892,35 @@ static void test_icmp_errors_related_only(void **state)
 	/* quoting a packet that was not ours */
 	struct pk inner;
 	udp4(&inner, "192.0.2.99", R4, 4000, 53, 20);
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	icmp(&p, 3, 3, 0, 0);
-	put(&p, inner.d + inner.l3, 28);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_icmp(&p, 3, 3, 0, 0);
+	pk_put(&p, inner.d + inner.l3, 28);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	/* quote cut short */
 	icmp4_error_about(&p, R4, 3, R4, 4000, 53);
 	p.n -= 6;
-	fin(&p);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_ICMP_UNRELATED), 3);
-	assert_int_equal(ctr(RPC_NEW_ALLOW) , 1);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
 }
 
 static void test_icmpv6_errors_related_only(void **state)
 {
 	struct pk p, inner;
-	eth(&inner, 0, ETH_P_IPV6);
-	ip6(&inner, L6, R6, 64);
-	tcp(&inner, 50000, 443, 1, 0, TF_SYN, 0);
-	fin(&inner);
+	pk_eth(&inner, 0, ETH_P_IPV6);
+	pk_ip6(&inner, L6, R6, 64);
+	pk_tcp(&inner, 50000, 443, 1, 0, TF_SYN, 0);
+	pk_fin(&inner);
 	assert_int_equal(run_tc(&inner), TC_OK);
 	/* packet too big for that flow */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, "2001:db8::fe", L6, 64);
-	icmp(&p, 2, 0, 0, 1280);
-	put(&p, inner.d + inner.l3, 48);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, "2001:db8::fe", L6, 64);
+	pk_icmp(&p, 2, 0, 0, 1280);
+	pk_put(&p, inner.d + inner.l3, 48);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(ctr(RPC_PASS_RELATED), 1);
 	/* the same about another port */
@@ -1140,26 +933,26 @@ static void test_neighbour_discovery_implicit(void **state)
 {
 	struct pk p;
 	for (uint8_t t = 133; t <= 137; t++) {
-		eth(&p, 0, ETH_P_IPV6);
-		ip6(&p, "fe80::2", "ff02::1", 255);
-		icmp(&p, t, 0, 0, 0);
-		fin(&p);
+		pk_eth(&p, 0, ETH_P_IPV6);
+		pk_ip6(&p, "fe80::2", "ff02::1", 255);
+		pk_icmp(&p, t, 0, 0, 0);
+		pk_fin(&p);
 		assert_int_equal(run_xdp(&p), XDP_PASS);
 		assert_int_equal(run_tc(&p), TC_OK);
 	}
 	assert_int_equal(ctr(RPC_PASS_IMPLICIT_ND), 10);
 	/* routed from elsewhere (hop limit below 255): judged, and denied here */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	icmp(&p, 135, 0, 0, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_icmp(&p, 135, 0, 0, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_NEW_DENY), 1);
 	/* nothing else is implicit: an MLD report is judged */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, "fe80::2", "ff02::16", 255);
-	icmp(&p, 143, 0, 0, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, "fe80::2", "ff02::16", 255);
+	pk_icmp(&p, 143, 0, 0, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_NEW_DENY), 2);
 }
@@ -1167,10 +960,10 @@ static void test_neighbour_discovery_implicit(void **state)
 /* RFC 4861 scope: what the implicit rule lets pass without the policy. */
 static void nd6(struct pk *p, const char *src, const char *dst, uint8_t type, uint8_t code)
 {
-	eth(p, 0, ETH_P_IPV6);
-	ip6(p, src, dst, 255);
-	icmp(p, type, code, 0, 0);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IPV6);
+	pk_ip6(p, src, dst, 255);
+	pk_icmp(p, type, code, 0, 0);
+	pk_fin(p);
 }
 
 static void test_neighbour_discovery_scope(void **state)
@@ -1240,9 +1033,9 @@ static void test_expired_flow_is_gone(void **state)
 
 static void fast_sweep(struct rp_config *c)
 {
-	c->timeout_ns[CT_UDP] = 1000000;   /* 1 ms */
+	c->timeout_ns[CT_UDP] = 1000000; /* 1 ms */
 	c->timeout_ns[CT_TCP_SYN_SENT] = 1000000;
-	c->sweep_interval_ns = 10000000;   /* 10 ms */
+	c->sweep_interval_ns = 10000000; /* 10 ms */
 }
 
 static void test_sweeper_removes_expired(void **state)
@@ -1266,10 +1059,10 @@ static void test_sweeper_removes_expired(void **state)
 static void tcp4_from(struct pk *p, const char *src, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack,
 		      uint8_t fl)
 {
-	eth(p, 0, ETH_P_IP);
-	ip4(p, src, L4, 0, 0, 1);
-	tcp(p, sp, dp, seq, ack, fl, 0);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, src, L4, 0, 0, 1);
+	pk_tcp(p, sp, dp, seq, ack, fl, 0);
+	pk_fin(p);
 }
 
 /* A flood of half-open flows (spoofed SYNs to an allowed port) only ever
@@ -1338,106 +1131,106 @@ static void test_reject_tcp_rst_ipv4(void **state)
 {
 	struct pk p;
 	tcp4_in(&p, 40000, 81, 1000, 0, TF_SYN);
-	put(&p, "hello", 5);
-	fin(&p);
+	pk_put(&p, "hello", 5);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_TX);
 	assert_int_equal(ctr(RPC_NEW_REJECT), 1);
 	assert_int_equal(out.n, 14 + 20 + 20);
-	assert_memory_equal(out.d, MAC_B, 6);
-	assert_memory_equal(out.d + 6, MAC_A, 6);
+	assert_memory_equal(out.d, PK_MAC_B, 6);
+	assert_memory_equal(out.d + 6, PK_MAC_A, 6);
 	const uint8_t *ip = out.d + 14, *t = ip + 20;
 	assert_int_equal(ip[0], 0x45);
-	assert_int_equal(get16(ip + 2), 40);
+	assert_int_equal(pk_get16(ip + 2), 40);
 	assert_int_equal(ip[9], 6);
 	assert_memory_equal(ip + 12, p.d + p.l3 + 16, 4); /* src = old dst */
 	assert_memory_equal(ip + 16, p.d + p.l3 + 12, 4);
-	assert_int_equal(check_ip4_hdr(ip), 0xffff);
-	assert_int_equal(get16(t), 81);
-	assert_int_equal(get16(t + 2), 40000);
-	assert_int_equal(get32(t + 4), 0);          /* no ACK in the SYN: seq 0 */
-	assert_int_equal(get32(t + 8), 1000 + 5 + 1); /* ack = seq + data + SYN */
+	assert_int_equal(pk_check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(pk_get16(t), 81);
+	assert_int_equal(pk_get16(t + 2), 40000);
+	assert_int_equal(pk_get32(t + 4), 0);		 /* no ACK in the SYN: seq 0 */
+	assert_int_equal(pk_get32(t + 8), 1000 + 5 + 1); /* ack = seq + data + SYN */
 	assert_int_equal(t[13], TF_RST | TF_ACK);
 	assert_int_equal(t[12] >> 4, 5);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 	assert_int_equal(ct_count(), 0);
 }
 
 static void test_reject_tcp_rst_ipv6_with_options(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	ext6(&p, 60, 1);
-	tcp(&p, 40000, 81, 0xfffffffe, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_ext6(&p, 60, 1);
+	pk_tcp(&p, 40000, 81, 0xfffffffe, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_TX);
 	assert_int_equal(out.n, 14 + 40 + 20);
 	const uint8_t *ip = out.d + 14, *t = ip + 40;
 	assert_int_equal(ip[0] >> 4, 6);
 	assert_int_equal(ip[6], 6); /* no extension headers echoed */
-	assert_int_equal(get16(ip + 4), 20);
+	assert_int_equal(pk_get16(ip + 4), 20);
 	assert_memory_equal(ip + 8, p.d + p.l3 + 24, 16);
 	assert_memory_equal(ip + 24, p.d + p.l3 + 8, 16);
-	assert_int_equal(get32(t + 8), 0xffffffff); /* seq + 1 */
+	assert_int_equal(pk_get32(t + 8), 0xffffffff); /* seq + 1 */
 	assert_int_equal(t[13], TF_RST | TF_ACK);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 }
 
 static void test_reject_udp_icmp_unreachable_ipv4(void **state)
 {
 	struct pk p;
-	eth(&p, 1, ETH_P_IP); /* behind a VLAN tag */
-	ip4(&p, R4, L4, 1, 0, 99);
-	udp(&p, 40000, 5353, 30);
-	fin(&p);
+	pk_eth(&p, 1, ETH_P_IP); /* behind a VLAN tag */
+	pk_ip4(&p, R4, L4, 1, 0, 99);
+	pk_udp(&p, 40000, 5353, 30);
+	pk_fin(&p);
 	struct pk orig = p;
 	assert_int_equal(run_xdp(&p), XDP_TX);
 	uint32_t l3 = 18, ohl = 24, olen = orig.n - orig.l3;
 	uint32_t q = olen & ~3u;
 	assert_int_equal(out.n, l3 + 20 + 8 + q);
-	assert_memory_equal(out.d, MAC_B, 6);
-	assert_memory_equal(out.d + 6, MAC_A, 6);
+	assert_memory_equal(out.d, PK_MAC_B, 6);
+	assert_memory_equal(out.d + 6, PK_MAC_A, 6);
 	assert_memory_equal(out.d + 12, orig.d + 12, 6); /* tag kept */
 	const uint8_t *ip = out.d + l3, *ic = ip + 20;
 	assert_int_equal(ip[9], 1);
-	assert_int_equal(get16(ip + 2), 20 + 8 + q);
-	assert_int_equal(check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(pk_get16(ip + 2), 20 + 8 + q);
+	assert_int_equal(pk_check_ip4_hdr(ip), 0xffff);
 	assert_memory_equal(ip + 12, orig.d + orig.l3 + 16, 4);
 	assert_memory_equal(ip + 16, orig.d + orig.l3 + 12, 4);
 	assert_int_equal(ic[0], 3);
-	assert_int_equal(ic[1], 3); /* port unreachable */
+	assert_int_equal(ic[1], 3);				/* port unreachable */
 	assert_memory_equal(ic + 8, orig.d + orig.l3, ohl + 8); /* quoted header + 8 bytes */
-	assert_int_equal(check_l4(out.d, l3, out.n), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, l3, out.n), 0xffff);
 	/* an ICMP echo from a rejected host: administratively prohibited */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, "203.0.113.9", L4, 0, 0, 1);
-	icmp(&p, 8, 0, 5, 5);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, "203.0.113.9", L4, 0, 0, 1);
+	pk_icmp(&p, 8, 0, 5, 5);
+	pk_fin(&p);
 	assert_int_equal(run_xdp(&p), XDP_TX);
 	assert_int_equal(out.d[14 + 20], 3);
 	assert_int_equal(out.d[14 + 20 + 1], 13);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 	assert_int_equal(ctr(RPC_NEW_REJECT), 2);
 }
 
 static void test_reject_udp_icmpv6_unreachable(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, R6, L6, 64);
-	udp(&p, 40000, 5353, 600); /* longer than the quote limit */
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, R6, L6, 64);
+	pk_udp(&p, 40000, 5353, 600); /* longer than the quote limit */
+	pk_fin(&p);
 	struct pk orig = p;
 	assert_int_equal(run_xdp(&p), XDP_TX);
 	assert_int_equal(out.n, 14 + 40 + 8 + 512);
 	const uint8_t *ip = out.d + 14, *ic = ip + 40;
 	assert_int_equal(ip[6], 58);
 	assert_int_equal(ip[7], 64);
-	assert_int_equal(get16(ip + 4), 8 + 512);
+	assert_int_equal(pk_get16(ip + 4), 8 + 512);
 	assert_int_equal(ic[0], 1);
 	assert_int_equal(ic[1], 4);
 	assert_memory_equal(ic + 8, orig.d + orig.l3, 512);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 }
 
 static void test_reject_not_answered_to_multicast(void **state)
@@ -1465,12 +1258,12 @@ static void test_reject_egress_back_to_local_stack(void **state)
 	const uint8_t *ip = out.d + 14, *t = ip + 20;
 	assert_memory_equal(ip + 12, p.d + p.l3 + 16, 4); /* from the remote */
 	assert_memory_equal(ip + 16, p.d + p.l3 + 12, 4); /* to the local app */
-	assert_int_equal(get16(t), 25);
-	assert_int_equal(get16(t + 2), 50000);
-	assert_int_equal(get32(t + 8), 778);
+	assert_int_equal(pk_get16(t), 25);
+	assert_int_equal(pk_get16(t + 2), 50000);
+	assert_int_equal(pk_get32(t + 8), 778);
 	assert_int_equal(t[13], TF_RST | TF_ACK);
-	assert_int_equal(check_ip4_hdr(ip), 0xffff);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 	/* UDP: ICMP port unreachable to the local app */
 	udp4(&p, L4, R4, 50000, 9999, 13);
 	struct pk orig = p;
@@ -1480,8 +1273,8 @@ static void test_reject_egress_back_to_local_stack(void **state)
 	assert_int_equal(ip[20], 3);
 	assert_int_equal(ip[21], 3);
 	assert_memory_equal(ip + 28, orig.d + 14, 28);
-	assert_int_equal(check_ip4_hdr(ip), 0xffff);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_ip4_hdr(ip), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 	assert_int_equal(ctr(RPC_NEW_REJECT), 2);
 	assert_int_equal(ct_count(), 0);
 }
@@ -1688,10 +1481,10 @@ static void test_reject_rate_limit(void **state)
 	assert_int_equal(run_xdp(&p), XDP_TX);
 	assert_int_equal(ctr(RPC_NEW_REJECT), 4);
 	/* what cannot be answered at all does not spend the budget */
-	eth(&p, 0, ETH_P_IP);
-	ip4(&p, R4, "192.0.2.255", 0, 0, 1);
-	udp(&p, 44411, 5353, 8);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, "192.0.2.255", 0, 0, 1);
+	pk_udp(&p, 44411, 5353, 8);
+	pk_fin(&p);
 	p.d[0] = 0xff; /* a broadcast frame */
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	assert_int_equal(ctr(RPC_DROP_REJECT_NOT_UNICAST), 1);
@@ -1815,10 +1608,10 @@ static void gateway_wan_lo(struct rp_config *c)
 /* A SYN from R4 routed through this host to another machine. */
 static void tcp4_through(struct pk *p, uint16_t sp, uint16_t dp)
 {
-	eth(p, 0, ETH_P_IP);
-	ip4(p, R4, "203.0.113.9", 0, 0, 1);
-	tcp(p, sp, dp, 1, 0, TF_SYN, 0);
-	fin(p);
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, R4, "203.0.113.9", 0, 0, 1);
+	pk_tcp(p, sp, dp, 1, 0, TF_SYN, 0);
+	pk_fin(p);
 }
 
 static void test_gateway_direction(void **state)
@@ -1877,10 +1670,10 @@ static void test_vlan_tagged_frames(void **state)
 	struct rp_iface vlan = { .id = 0, .ifindex = 77, .flags = RP_IFF_JUDGES };
 	/* `allow in on lo ... port 7000`: the VLAN is another interface */
 	assert_int_equal(bpf_map_update_elem(fd, &key, &vlan, BPF_ANY), 0);
-	eth(&p, 1, ETH_P_IP);
-	ip4(&p, R4, L4, 0, 0, 1);
-	tcp(&p, 40000, 7000, 1, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 1, ETH_P_IP);
+	pk_ip4(&p, R4, L4, 0, 0, 1);
+	pk_tcp(&p, 40000, 7000, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
 	struct pk tagged = p;
 	assert_int_equal(run_xdp(&p), XDP_DROP);
 	/* the VLAN device is what the policy calls lo */
@@ -1959,38 +1752,37 @@ static void test_policy_info_pinned_metadata(void **state)
 	assert_true(info.load_time_ns > 1600000000ull * 1000000000ull);
 }
 
-
 static void test_reject_egress_ipv6(void **state)
 {
 	struct pk p;
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, L6, R6, 64);
-	udp(&p, 50000, 9999, 21);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, L6, R6, 64);
+	pk_udp(&p, 50000, 9999, 21);
+	pk_fin(&p);
 	struct pk orig = p;
 	assert_int_equal(run_tc(&p), TC_REDIRECT);
 	uint32_t q = (orig.n - orig.l3) & ~3u;
 	assert_int_equal(out.n, 14 + 40 + 8 + q);
 	const uint8_t *ip = out.d + 14, *ic = ip + 40;
-	assert_int_equal(get16(out.d + 12), ETH_P_IPV6);
+	assert_int_equal(pk_get16(out.d + 12), ETH_P_IPV6);
 	assert_int_equal(ip[6], 58);
 	assert_memory_equal(ip + 8, orig.d + orig.l3 + 24, 16); /* from the remote */
 	assert_memory_equal(ip + 24, orig.d + orig.l3 + 8, 16); /* to the local app */
 	assert_int_equal(ic[0], 1);
 	assert_int_equal(ic[1], 4);
 	assert_memory_equal(ic + 8, orig.d + orig.l3, 48);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 	/* TCP over IPv6 with a destination-options header: a plain RST */
-	eth(&p, 0, ETH_P_IPV6);
-	ip6(&p, L6, R6, 64);
-	ext6(&p, 60, 0);
-	tcp(&p, 50001, 25, 41, 0, TF_SYN, 0);
-	fin(&p);
+	pk_eth(&p, 0, ETH_P_IPV6);
+	pk_ip6(&p, L6, R6, 64);
+	pk_ext6(&p, 60, 0);
+	pk_tcp(&p, 50001, 25, 41, 0, TF_SYN, 0);
+	pk_fin(&p);
 	assert_int_equal(run_tc(&p), TC_REDIRECT);
 	assert_int_equal(out.n, 14 + 40 + 20);
 	assert_int_equal(out.d[14 + 6], 6);
-	assert_int_equal(get32(out.d + 14 + 40 + 8), 42);
-	assert_int_equal(check_l4(out.d, 14, out.n), 0xffff);
+	assert_int_equal(pk_get32(out.d + 14 + 40 + 8), 42);
+	assert_int_equal(pk_check_l4(out.d, 14, out.n), 0xffff);
 	assert_int_equal(ctr(RPC_NEW_REJECT), 2);
 }
 
@@ -2134,8 +1926,8 @@ static int bench(int repeat)
 	tcp4_in(&p, 40000, 80, 2, 2, TF_ACK);
 	run_xdp(&p);
 	tcp4_in(&p, 40000, 80, 2, 2, TF_ACK | TF_PSH);
-	put(&p, NULL, 100);
-	fin(&p);
+	pk_put(&p, NULL, 100);
+	pk_fin(&p);
 	double floor = ns_per_packet(empty, &p, repeat);
 	double est = ns_per_packet(bpf_program__fd(skel->progs.rampart_xdp), &p, repeat);
 	tcp4_in(&p, 40001, 23, 1, 0, TF_SYN);

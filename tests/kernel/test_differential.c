@@ -40,13 +40,14 @@
 #include "datapath.h"
 #include "classifier_maps.h"
 #include "rampart.skel.h"
+#include "packet.h"
 
-#define TC_OK 0
-#define TC_SHOT 2
-#define TC_REDIRECT 7
-#define TEST_IFINDEX 1 /* lo: the device both test runs report */
+#define TC_OK		   0
+#define TC_SHOT		   2
+#define TC_REDIRECT	   7
+#define TEST_IFINDEX	   1 /* lo: the device both test runs report */
 #define PACKETS_PER_POLICY 40
-#define MAX_REPORTS 5
+#define MAX_REPORTS	   5
 
 /* ---------- seeded PRNG (xorshift64*) ---------- */
 
@@ -58,8 +59,14 @@ static uint32_t rnd(void)
 	rng_state ^= rng_state >> 27;
 	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
 }
-static int below(int n) { return (int)(rnd() % (uint32_t)n); }
-static bool chance(int percent) { return below(100) < percent; }
+static int below(int n)
+{
+	return (int)(rnd() % (uint32_t)n);
+}
+static bool chance(int percent)
+{
+	return below(100) < percent;
+}
 #define PICK(arr) ((arr)[below((int)(sizeof(arr) / sizeof((arr)[0])))])
 
 /* ---------- text buffer ---------- */
@@ -83,22 +90,40 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 
 /* Packet addresses: documentation ranges, never broadcast or multicast
  * (a reject is not answered to those). */
-static const char *const ADDR4[] = { "192.0.2.1", "192.0.2.2", "192.0.2.130", "198.51.100.7",
+static const char *const ADDR4[] = { "192.0.2.1",      "192.0.2.2",   "192.0.2.130", "198.51.100.7",
 				     "198.51.100.200", "203.0.113.9", "192.0.2.77" };
 static const char *const ADDR6[] = { "2001:db8::1", "2001:db8::2", "2001:db8:1::7", "2001:db8:ffff::9",
 				     "2001:db8::77" };
 /* Rule address terms: singles, prefixes, ranges of both families. */
 static const char *const ADDR_TERMS[] = {
-	"192.0.2.1", "192.0.2.2", "198.51.100.7", "203.0.113.9", "192.0.2.130",
-	"2001:db8::1", "2001:db8::2", "2001:db8:1::7", "2001:db8:ffff::9",
-	"192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25", "198.51.100.0/24", "203.0.113.0/24",
-	"192.0.2.0/30", "0.0.0.0/0", "2001:db8::/32", "2001:db8::/64", "2001:db8:1::/48", "::/0",
-	"192.0.2.1-192.0.2.100", "198.51.100.0-203.0.113.255", "2001:db8::1-2001:db8::2",
+	"192.0.2.1",
+	"192.0.2.2",
+	"198.51.100.7",
+	"203.0.113.9",
+	"192.0.2.130",
+	"2001:db8::1",
+	"2001:db8::2",
+	"2001:db8:1::7",
+	"2001:db8:ffff::9",
+	"192.0.2.0/24",
+	"192.0.2.0/25",
+	"192.0.2.128/25",
+	"198.51.100.0/24",
+	"203.0.113.0/24",
+	"192.0.2.0/30",
+	"0.0.0.0/0",
+	"2001:db8::/32",
+	"2001:db8::/64",
+	"2001:db8:1::/48",
+	"::/0",
+	"192.0.2.1-192.0.2.100",
+	"198.51.100.0-203.0.113.255",
+	"2001:db8::1-2001:db8::2",
 	"2001:db8::-2001:db8:1::ffff",
 };
 static const uint16_t PORTS[] = { 22, 53, 80, 443, 1023, 1024, 8080, 40000, 40005, 50000 };
-static const char *const PORT_TERMS[] = { "22", "53", "80", "443", "8080", "40000", "1-1023", "1024-65535",
-					  "80-443", "40000-40010", "0-65535" };
+static const char *const PORT_TERMS[] = { "22",	    "53",	  "80",	    "443",	   "8080",   "40000",
+					  "1-1023", "1024-65535", "80-443", "40000-40010", "0-65535" };
 /* Interface names a policy may name; "ens9" is never named (id 0). */
 static const char *const IFNAMES[] = { "eth0", "eth1", "lo" };
 static const char *const CASE_IFNAMES[] = { "eth0", "eth1", "lo", "ens9" };
@@ -221,16 +246,18 @@ static void gen_rule(struct gen *g, int table)
 			sb_printf(b, " on %s", PICK(IFNAMES));
 	}
 	if (chance(12)) {
-		static const char *const names[] = { "echo-request", "echo-reply", "timestamp-request",
-						     "dest-unreach", "router-solicitation" };
+		static const char *const names[] = { "echo-request", "echo-reply", "timestamp-request", "dest-unreach",
+						     "router-solicitation" };
 		if (icmp_proto && chance(50))
 			sb_printf(b, " icmp-type %s", chance(50) ? "8" : (chance(50) ? "128" : "13"));
 		else
 			sb_printf(b, " icmp-type %s", PICK(names));
 	}
 	if (chance(12)) {
-		static const char *const ev[] = { "packet", "packet", "connect", "send", "accept",
-						  "{ packet, connect }", "{ send, receive }", "network" };
+		static const char *const ev[] = {
+			"packet", "packet", "connect", "send", "accept", "{ packet, connect }", "{ send, receive }",
+			"network"
+		};
 		sb_printf(b, " event %s", PICK(ev));
 	}
 	/* fields a packet never carries: such a rule never matches a packet */
@@ -280,86 +307,6 @@ static void gen_policy(struct sbuf *b, bool *gateway)
 	}
 }
 
-/* ---------- packet building (as in test_datapath.c) ---------- */
-
-struct pk {
-	uint8_t d[512];
-	uint32_t n;
-	uint32_t l3, nh;
-	int fam;
-};
-
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
-
-static void put(struct pk *p, const void *b, size_t n)
-{
-	assert_true(p->n + n <= sizeof(p->d));
-	if (b)
-		memcpy(p->d + p->n, b, n);
-	else
-		memset(p->d + p->n, 0, n);
-	p->n += (uint32_t)n;
-}
-static void put8(struct pk *p, uint8_t v) { put(p, &v, 1); }
-static void put16(struct pk *p, uint16_t v) { v = htons(v); put(p, &v, 2); }
-static void put32(struct pk *p, uint32_t v) { v = htonl(v); put(p, &v, 4); }
-
-static void eth(struct pk *p, uint16_t type)
-{
-	memset(p, 0, sizeof(*p));
-	put(p, MAC_A, 6);
-	put(p, MAC_B, 6);
-	put16(p, type);
-}
-
-static void ip4(struct pk *p, const char *src, const char *dst)
-{
-	struct in_addr s, d;
-	assert_int_equal(inet_pton(AF_INET, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 4;
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 0);
-	put16(p, 1);
-	put16(p, 0);
-	put8(p, 64);
-	put8(p, 0);
-	put16(p, 0);
-	put(p, &s, 4);
-	put(p, &d, 4);
-	p->nh = p->l3 + 9;
-}
-
-static void ip6(struct pk *p, const char *src, const char *dst)
-{
-	struct in6_addr s, d;
-	assert_int_equal(inet_pton(AF_INET6, src, &s), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, &d), 1);
-	p->l3 = p->n;
-	p->fam = 6;
-	put32(p, 0x60000000);
-	put16(p, 0);
-	put8(p, 59);
-	put8(p, 64); /* not 255: ND types must not take the implicit rule */
-	put(p, &s, 16);
-	put(p, &d, 16);
-	p->nh = p->l3 + 6;
-}
-
-static void fin(struct pk *p)
-{
-	if (p->fam == 4) {
-		uint16_t tot = htons((uint16_t)(p->n - p->l3));
-		memcpy(p->d + p->l3 + 2, &tot, 2);
-	} else {
-		uint16_t pl = htons((uint16_t)(p->n - p->l3 - 40));
-		memcpy(p->d + p->l3 + 4, &pl, 2);
-	}
-}
-
 /* ---------- a random new-flow packet ---------- */
 
 enum hook { HOOK_XDP, HOOK_TC };
@@ -370,7 +317,7 @@ struct pdesc {
 	int proto;
 	const char *src, *dst;
 	uint16_t sport, dport; /* ports (tcp/udp/sctp/udplite), echo id otherwise */
-	int icmp_type;         /* -1 when the packet carries none */
+	int icmp_type;	       /* -1 when the packet carries none */
 	const char *ifname;    /* what ifindex TEST_IFINDEX is mapped to (id 0 for ens9) */
 	bool iface_entry;      /* ens9: write id 0 (true) or leave rp_ifaces empty */
 };
@@ -399,7 +346,8 @@ static void random_packet(struct pdesc *d)
 	} else if (k < 87) {
 		/* not echo and not an error: judged each time, never tracked */
 		d->proto = d->fam == 4 ? 1 : 58;
-		d->icmp_type = d->fam == 4 ? PICK(((const int[]){ 13, 15, 17 })) : PICK(((const int[]){ 139, 133, 200 }));
+		d->icmp_type = d->fam == 4 ? PICK(((const int[]){ 13, 15, 17 }))
+					   : PICK(((const int[]){ 139, 133, 200 }));
 	} else if (k < 91) {
 		d->proto = 132; /* SCTP: ports */
 	} else if (k < 94) {
@@ -420,53 +368,53 @@ static bool has_ports(int proto)
 
 static void build_packet(const struct pdesc *d, struct pk *p)
 {
-	eth(p, d->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
+	pk_eth(p, 0, d->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
 	if (d->fam == 4)
-		ip4(p, d->src, d->dst);
+		pk_ip4(p, d->src, d->dst, 0, 0, 1);
 	else
-		ip6(p, d->src, d->dst);
+		pk_ip6(p, d->src, d->dst, 64 /* not 255: ND types must not take the implicit rule */);
 	p->d[p->nh] = (uint8_t)d->proto;
 	switch (d->proto) {
 	case 6:
-		put16(p, d->sport);
-		put16(p, d->dport);
-		put32(p, rnd());
-		put32(p, 0);
-		put8(p, 5 << 4);
-		put8(p, 0x02); /* SYN */
-		put16(p, 65535);
-		put32(p, 0);
+		pk_put16(p, d->sport);
+		pk_put16(p, d->dport);
+		pk_put32(p, rnd());
+		pk_put32(p, 0);
+		pk_put8(p, 5 << 4);
+		pk_put8(p, 0x02); /* SYN */
+		pk_put16(p, 65535);
+		pk_put32(p, 0);
 		break;
 	case 17:
 	case 136:
-		put16(p, d->sport);
-		put16(p, d->dport);
-		put16(p, 8 + 12);
-		put16(p, 0);
-		put(p, "differential", 12);
+		pk_put16(p, d->sport);
+		pk_put16(p, d->dport);
+		pk_put16(p, 8 + 12);
+		pk_put16(p, 0);
+		pk_put(p, "differential", 12);
 		break;
 	case 132:
-		put16(p, d->sport);
-		put16(p, d->dport);
-		put32(p, 0x1234);
-		put32(p, 0);
-		put(p, NULL, 16); /* an INIT-sized chunk */
+		pk_put16(p, d->sport);
+		pk_put16(p, d->dport);
+		pk_put32(p, 0x1234);
+		pk_put32(p, 0);
+		pk_put(p, NULL, 16); /* an INIT-sized chunk */
 		break;
 	case 1:
 	case 58:
-		put8(p, (uint8_t)(d->icmp_type >= 0 ? d->icmp_type : 8));
-		put8(p, 0);
-		put16(p, 0);
-		put16(p, d->sport); /* echo identifier */
-		put16(p, 1);
-		put(p, NULL, 12);
+		pk_put8(p, (uint8_t)(d->icmp_type >= 0 ? d->icmp_type : 8));
+		pk_put8(p, 0);
+		pk_put16(p, 0);
+		pk_put16(p, d->sport); /* echo identifier */
+		pk_put16(p, 1);
+		pk_put(p, NULL, 12);
 		break;
 	default:
-		put32(p, 0x00000800); /* GRE header */
-		put(p, NULL, 20);
+		pk_put32(p, 0x00000800); /* GRE header */
+		pk_put(p, NULL, 20);
 		break;
 	}
-	fin(p);
+	pk_fin(p);
 }
 
 static void describe_packet(const struct pdesc *d, char *buf, size_t len)
@@ -552,16 +500,8 @@ static bool load(struct loaded *L, const char *text, bool gateway)
 
 	L->nslots = policy_nslots(&L->pol);
 	struct datapath_opts o = { .conntrack_size = 256, .nslots = L->nslots };
-	if (datapath_open(&L->skel, &o, err, sizeof(err)))
-		fail_msg("%s", err);
-	struct cls_maps cm = { L->skel->maps.cls_config, L->skel->maps.cls_values, L->skel->maps.cls_prefixes,
-			       L->skel->maps.cls_pairs, L->skel->maps.cls_info, L->skel->maps.cls_actions };
-	if (cls_maps_size(&cm, &L->t, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (datapath_load(L->skel, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (cls_maps_write(&cm, &L->t, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (datapath_create(&L->skel, &o, &L->t))
+		fail_msg("cannot load the datapath (see above)");
 	assert_int_equal(datapath_write_rules(L->skel, &L->pol), 0);
 	struct rp_config cfg;
 	datapath_config_from_policy(&cfg, &L->pol);
@@ -606,7 +546,7 @@ static void expected_event(const struct loaded *L, const struct pdesc *d, struct
 		dir = DIR_OUT;
 	else if (L->gateway && strcmp(d->ifname, WAN_IFNAME) != 0 && strcmp(d->dst, KT_LOCAL4) != 0 &&
 		 strcmp(d->dst, KT_LOCAL6) != 0)
-		dir = DIR_OUT; /* gateway: routed through, not arriving on the wan (docs/gateway.md) */
+		dir = DIR_OUT;		   /* gateway: routed through, not arriving on the wan (docs/gateway.md) */
 	enum event_type et = EVENT_PACKET; /* no socket in this namespace */
 	if (d->hook == HOOK_TC && d->proto == 6)
 		et = EVENT_CONNECT; /* test runs give the skb a socket */
@@ -686,7 +626,10 @@ static const char *action_name(enum hook h, int ret)
 {
 	if (h == HOOK_XDP)
 		return ret == XDP_PASS ? "XDP_PASS" : ret == XDP_DROP ? "XDP_DROP" : ret == XDP_TX ? "XDP_TX" : "XDP_?";
-	return ret == TC_OK ? "TC_ACT_OK" : ret == TC_SHOT ? "TC_ACT_SHOT" : ret == TC_REDIRECT ? "TC_ACT_REDIRECT" : "TC_?";
+	return ret == TC_OK	    ? "TC_ACT_OK"
+	       : ret == TC_SHOT	    ? "TC_ACT_SHOT"
+	       : ret == TC_REDIRECT ? "TC_ACT_REDIRECT"
+				    : "TC_?";
 }
 
 static void report(struct loaded *L, const struct pdesc *d, const struct event *ev, const char *why, int ret,
@@ -696,9 +639,10 @@ static void report(struct loaded *L, const struct pdesc *d, const struct event *
 	describe_packet(d, pb, sizeof(pb));
 	event_format(ev, eb, sizeof(eb));
 	fprintf(stderr, "\n==== MISMATCH: %s\n---- policy:\n%s---- packet: %s\n---- event: %s\n", why, L->text, pb, eb);
-	fprintf(stderr, "---- interpreter: %s by %s %d (table %s, slot %u), log %d, recorded:", verdict_name(r->verdict),
-		r->rule >= 0 ? "rule" : "default of table", r->rule >= 0 ? r->rule : r->table, L->pol.tables[r->table].name,
-		policy_rule_slot(&L->pol, r->rule, r->table), r->log);
+	fprintf(stderr,
+		"---- interpreter: %s by %s %d (table %s, slot %u), log %d, recorded:", verdict_name(r->verdict),
+		r->rule >= 0 ? "rule" : "default of table", r->rule >= 0 ? r->rule : r->table,
+		L->pol.tables[r->table].name, policy_rule_slot(&L->pol, r->rule, r->table), r->log);
 	for (int i = 0; i < r->nrecorded; i++)
 		fprintf(stderr, " %d", r->recorded[i]);
 	fprintf(stderr, "\n");
@@ -707,19 +651,21 @@ static void report(struct loaded *L, const struct pdesc *d, const struct event *
 	struct eval_result tr = { 0 };
 	eval_event(&L->pol, ev, &tr, true);
 	for (int i = 0; i < tr.nsteps; i++)
-		fprintf(stderr, "     step %d: kind %d table %d rule %d field %d%s\n", i, tr.steps[i].kind, tr.steps[i].table,
-			tr.steps[i].rule, tr.steps[i].field, tr.steps[i].not_carried ? " (not carried)" : "");
+		fprintf(stderr, "     step %d: kind %d table %d rule %d field %d%s\n", i, tr.steps[i].kind,
+			tr.steps[i].table, tr.steps[i].rule, tr.steps[i].field,
+			tr.steps[i].not_carried ? " (not carried)" : "");
 	eval_result_free(&tr);
 	struct eval_result fr = { 0 };
 	flat_eval(&L->fp, ev, &fr);
-	fprintf(stderr, "---- flat_eval: %s slot %u\n", verdict_name(fr.verdict), policy_rule_slot(&L->pol, fr.rule, fr.table));
+	fprintf(stderr, "---- flat_eval: %s slot %u\n", verdict_name(fr.verdict),
+		policy_rule_slot(&L->pol, fr.rule, fr.table));
 	eval_result_free(&fr);
 	struct cls_fields cf;
 	struct cls_result cr;
 	cls_event_fields(ev, &cf);
 	if (cls_lookup(&L->t, &cf, &cr) == 0) {
-		fprintf(stderr, "---- cls_lookup (user space): %s slot %u log %d records:", verdict_name(cr.verdict), cr.slot,
-			cr.log);
+		fprintf(stderr, "---- cls_lookup (user space): %s slot %u log %d records:", verdict_name(cr.verdict),
+			cr.slot, cr.log);
 		for (int i = 0; i < cr.nrecords && i < CLS_MAX_RECORDS; i++)
 			fprintf(stderr, " %u", cr.records[i].slot);
 		fprintf(stderr, "\n");
@@ -781,7 +727,8 @@ static bool run_case(struct loaded *L, const struct pdesc *d, struct totals *tot
 		int want_proto = d->proto == 6 ? 6 : d->fam == 4 ? 1 : 58;
 		int got_proto = pkt_out.n > in.l3 + 9 ? pkt_out.d[in.l3 + (d->fam == 4 ? 9 : 6)] : -1;
 		if (!why[0] && got_proto != want_proto)
-			snprintf(why, sizeof(why), "the reject answer is protocol %d, expected %d", got_proto, want_proto);
+			snprintf(why, sizeof(why), "the reject answer is protocol %d, expected %d", got_proto,
+				 want_proto);
 	}
 
 	/* counters: the deciding slot once, each of the first CLS_MAX_RECORDS
@@ -794,8 +741,10 @@ static bool run_case(struct loaded *L, const struct pdesc *d, struct totals *tot
 	want_pk[slot]++;
 	for (uint32_t s = 0; s < L->nslots && !why[0]; s++)
 		if (now[s].packets - L->stats[s].packets != want_pk[s])
-			snprintf(why, sizeof(why), "rule counters: slot %u counted %llu new flows, interpreter says %llu", s,
-				 (unsigned long long)(now[s].packets - L->stats[s].packets), (unsigned long long)want_pk[s]);
+			snprintf(why, sizeof(why),
+				 "rule counters: slot %u counted %llu new flows, interpreter says %llu", s,
+				 (unsigned long long)(now[s].packets - L->stats[s].packets),
+				 (unsigned long long)want_pk[s]);
 	free(want_pk);
 
 	/* log events: recorded continue rules (and jump rules with `log`), in
@@ -815,14 +764,14 @@ static bool run_case(struct loaded *L, const struct pdesc *d, struct totals *tot
 		const struct rp_log_event *e = &logs[i];
 		uint8_t egress = d->hook == HOOK_TC ? RP_LOGF_EGRESS : 0;
 		if (e->rule_slot != wl[i].slot || e->verdict != wl[i].verdict || e->flags != (wl[i].flags | egress) ||
-		    e->dir != ev.val[F_DIR] || e->event != ev.val[F_EVENT] || e->proto != d->proto || e->family != d->fam ||
-		    e->iface_id != ev.val[F_IFACE] ||
+		    e->dir != ev.val[F_DIR] || e->event != ev.val[F_EVENT] || e->proto != d->proto ||
+		    e->family != d->fam || e->iface_id != ev.val[F_IFACE] ||
 		    (has_ports(d->proto) && (e->lport != ev.val[F_LPORT] || e->rport != ev.val[F_RPORT])))
 			snprintf(why, sizeof(why),
 				 "log event %d: slot %u verdict %u flags %#x dir %u event %u iface %u ports %u/%u; "
 				 "expected slot %u verdict %u flags %#x",
-				 i, e->rule_slot, e->verdict, e->flags, e->dir, e->event, e->iface_id, e->lport, e->rport,
-				 wl[i].slot, wl[i].verdict, wl[i].flags | egress);
+				 i, e->rule_slot, e->verdict, e->flags, e->dir, e->event, e->iface_id, e->lport,
+				 e->rport, wl[i].slot, wl[i].verdict, wl[i].flags | egress);
 	}
 
 	/* conntrack: an allowed flow is tracked (ICMP other than echo is
@@ -886,7 +835,8 @@ static void test_kernel_agrees_with_interpreter(void **state)
 		struct loaded L;
 		if (!load(&L, text.s, gateway)) {
 			tot.skipped_policies++;
-			assert_true(tot.skipped_policies <= 5 + tot.policies / 20); /* the generator must write valid policies */
+			assert_true(tot.skipped_policies <=
+				    5 + tot.policies / 20); /* the generator must write valid policies */
 			continue;
 		}
 		tot.policies++;

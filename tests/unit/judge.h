@@ -14,7 +14,7 @@
 struct judged {
 	enum verdict verdict;
 	char table[64];
-	int line;      /* line of the deciding rule, 0 when a table default decided */
+	int line; /* line of the deciding rule, 0 when a table default decided */
 	bool log;
 	int nrecorded;
 };
@@ -102,23 +102,25 @@ static inline char *slurp(const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		fail_msg("cannot open %s", path);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int ch;
-	while ((ch = fgetc(f)) != EOF)
-		fputc(ch, m);
-	fclose(m);
+	size_t cap = 4096, len = 0, n;
+	char *buf = malloc(cap);
+	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
 	fclose(f);
+	assert_non_null(buf);
+	buf[len] = 0;
 	return buf;
 }
 
-#define assert_judged(j, v, tbl, ln)                         \
-	do {                                                 \
-		struct judged _j = (j);                      \
+#define assert_judged(j, v, tbl, ln)                                            \
+	do {                                                                    \
+		struct judged _j = (j);                                         \
 		assert_string_equal(verdict_name(_j.verdict), verdict_name(v)); \
-		assert_string_equal(_j.table, (tbl));        \
-		assert_int_equal(_j.line, (ln));             \
+		assert_string_equal(_j.table, (tbl));                           \
+		assert_int_equal(_j.line, (ln));                                \
 	} while (0)
 
 #endif

@@ -59,8 +59,8 @@ static void test_parse_rejects_garbage(void **state)
 
 static void test_format_roundtrip(void **state)
 {
-	const char *in[] = { "192.0.2.1", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::1", "::",
-			     "fe80::1:2", "2001:db8:0:1::" };
+	const char *in[] = { "192.0.2.1", "0.0.0.0", "255.255.255.255", "2001:db8::1",
+			     "::1",	  "::",	     "fe80::1:2",	"2001:db8:0:1::" };
 	char buf[64];
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		u128 a, b;

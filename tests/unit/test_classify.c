@@ -96,10 +96,10 @@ static void test_first_match_wins_in_order(void **state)
 {
 	struct compiled c;
 	compile_text(&c, "table root default deny {\n"
-			 "  allow in proto tcp local port 22\n"         /* 2 */
-			 "  deny in proto tcp local port 1-1024\n"      /* 3 */
-			 "  allow in proto tcp local port 20-30\n"      /* 4: shadowed for 22 */
-			 "  reject in proto udp\n"                      /* 5 */
+			 "  allow in proto tcp local port 22\n"	   /* 2 */
+			 "  deny in proto tcp local port 1-1024\n" /* 3 */
+			 "  allow in proto tcp local port 20-30\n" /* 4: shadowed for 22 */
+			 "  reject in proto udp\n"		   /* 5 */
 			 "}\n");
 	struct cls_result r = judge_text(&c, "in proto tcp local port 22 remote 192.0.2.1 port 5000");
 	assert_int_equal(r.verdict, VERDICT_ALLOW);
@@ -123,14 +123,14 @@ static void test_continue_and_jump_are_recorded_in_order(void **state)
 {
 	struct compiled c;
 	compile_text(&c, "table web default continue {\n"
-			 "  continue proto tcp remote port 80\n"        /* 2 */
-			 "  allow out proto tcp remote port 443\n"      /* 3 */
+			 "  continue proto tcp remote port 80\n"   /* 2 */
+			 "  allow out proto tcp remote port 443\n" /* 3 */
 			 "}\n"
 			 "table root default deny {\n"
-			 "  continue out\n"                             /* 6 */
-			 "  jump web log remote 198.51.100.0/24\n"      /* 7 */
-			 "  continue remote port 80\n"                  /* 8 */
-			 "  allow out remote port 80\n"                 /* 9 */
+			 "  continue out\n"			   /* 6 */
+			 "  jump web log remote 198.51.100.0/24\n" /* 7 */
+			 "  continue remote port 80\n"		   /* 8 */
+			 "  allow out remote port 80\n"		   /* 9 */
 			 "}\n");
 	struct cls_result r = judge_text(&c, "out proto tcp remote 198.51.100.7 port 80");
 	assert_int_equal(r.verdict, VERDICT_ALLOW);
@@ -157,9 +157,9 @@ static void test_negation_and_not_carried_fields(void **state)
 {
 	struct compiled c;
 	compile_text(&c, "table root default allow {\n"
-			 "  deny remote ! 192.0.2.0/24\n"               /* 2 */
-			 "  reject remote port ! 80\n"                  /* 3 */
-			 "  ask app /usr/bin/x\n"                       /* 4 */
+			 "  deny remote ! 192.0.2.0/24\n" /* 2 */
+			 "  reject remote port ! 80\n"	  /* 3 */
+			 "  ask app /usr/bin/x\n"	  /* 4 */
 			 "}\n");
 	/* inside the negated set: goes on */
 	struct cls_result r = judge_text(&c, "in proto tcp remote 192.0.2.9 port 80");
@@ -182,11 +182,11 @@ static void test_families_ranges_and_nested_prefixes(void **state)
 {
 	struct compiled c;
 	compile_text(&c, "table root default deny {\n"
-			 "  allow remote 192.0.2.128/25 port 1000-2000\n"   /* 2 */
-			 "  reject remote 192.0.2.0/24\n"                  /* 3 */
-			 "  allow remote 192.0.2.10-192.0.2.20\n"          /* 4: shadowed */
-			 "  ask remote 2001:db8::/32\n"                    /* 5 */
-			 "  allow ip6\n"                                   /* 6 */
+			 "  allow remote 192.0.2.128/25 port 1000-2000\n"		/* 2 */
+			 "  reject remote 192.0.2.0/24\n"				/* 3 */
+			 "  allow remote 192.0.2.10-192.0.2.20\n"			/* 4: shadowed */
+			 "  ask remote 2001:db8::/32\n"					/* 5 */
+			 "  allow ip6\n"						/* 6 */
 			 "  allow remote 198.51.100.5-198.51.100.9 port { 1, 65535 }\n" /* 7 */
 			 "}\n");
 	struct cls_result r = judge_text(&c, "in proto udp remote 192.0.2.200 port 1500");
@@ -214,10 +214,10 @@ static void test_cgroup_intervals_users_and_ifaces(void **state)
 	struct compiled c;
 	compile_text(&c, "interface wan = eth1\n"
 			 "table root default allow {\n"
-			 "  deny cgroup /a user 1000\n"                 /* 3 */
-			 "  reject cgroup /a/b\n"                       /* 4 */
-			 "  ask on wan\n"                               /* 5 */
-			 "  deny user 0\n"                              /* 6 */
+			 "  deny cgroup /a user 1000\n" /* 3 */
+			 "  reject cgroup /a/b\n"	/* 4 */
+			 "  ask on wan\n"		/* 5 */
+			 "  deny user 0\n"		/* 6 */
 			 "}\n");
 	struct cls_result r = judge_text(&c, "out event network proto tcp cgroup /a/b/c user 1000");
 	assert_int_equal(decided_line(&c, &r), 3);
@@ -234,12 +234,44 @@ static void test_cgroup_intervals_users_and_ifaces(void **state)
 	compiled_free(&c);
 }
 
+/* Interface patterns: a device takes the literal name's id, else the id of
+ * the combination of patterns it matches; `on PATTERN` covers both. */
+static void test_interface_patterns(void **state)
+{
+	struct compiled c;
+	compile_text(&c, "interface lan = br-*\n"
+			 "table root default deny {\n"
+			 "  allow in on lan proto tcp local port 80\n"		/* 3 */
+			 "  allow in on veth* proto tcp local port 81\n"	/* 4 */
+			 "  allow in on br-lan proto tcp local port 82\n"	/* 5 */
+			 "  allow in on { *0, eth1 } proto tcp local port 83\n" /* 6 */
+			 "}\n");
+	static const struct {
+		const char *ev;
+		int line;
+	} cases[] = {
+		{ "in proto tcp local port 80 on br-x", 3 },   { "in proto tcp local port 80 on br-lan", 3 },
+		{ "in proto tcp local port 82 on br-lan", 5 }, { "in proto tcp local port 82 on br-x", 0 },
+		{ "in proto tcp local port 81 on veth1", 4 },  { "in proto tcp local port 81 on br-1", 0 },
+		{ "in proto tcp local port 83 on veth0", 6 },  { "in proto tcp local port 81 on veth0", 4 },
+		{ "in proto tcp local port 83 on br-0", 6 },   { "in proto tcp local port 80 on br-0", 3 },
+		{ "in proto tcp local port 83 on eth1", 6 },   { "in proto tcp local port 83 on eth2", 0 },
+		{ "in proto tcp local port 80 on eth0", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cls_result r = judge_text(&c, cases[i].ev);
+		if (decided_line(&c, &r) != cases[i].line)
+			fail_msg("%s: line %d, expected %d", cases[i].ev, decided_line(&c, &r), cases[i].line);
+	}
+	compiled_free(&c);
+}
+
 static void test_icmp_types_per_family(void **state)
 {
 	struct compiled c;
 	compile_text(&c, "table root default deny {\n"
-			 "  allow icmp-type echo-request\n"             /* 2 */
-			 "  reject proto icmpv6 icmp-type 1\n"          /* 3 */
+			 "  allow icmp-type echo-request\n"    /* 2 */
+			 "  reject proto icmpv6 icmp-type 1\n" /* 3 */
 			 "}\n");
 	struct cls_result r = judge_text(&c, "in proto icmp icmp-type echo-request remote 192.0.2.1");
 	assert_int_equal(decided_line(&c, &r), 2);
@@ -358,33 +390,57 @@ static u128 v6(uint32_t hi32, uint32_t low)
 static u128 random_addr(void)
 {
 	switch (rnd(8)) {
-	case 0: return v4(192, 0, 2, rnd(4) * 64 + rnd(3));
-	case 1: return v4(192, 0, 2, 255 - rnd(3));
-	case 2: return v4(198, 51, 100, rnd(256));
-	case 3: return v4(203, 0, 113, rnd(8));
-	case 4: return v6(0x20010db8, rnd(4));
-	case 5: return v6(0x20010db8, 0x8000 + rnd(4)) | ((u128)rnd(2) << 64);
-	case 6: return (u128)rnd(3);
-	default: return ~(u128)0 - rnd(3);
+	case 0:
+		return v4(192, 0, 2, rnd(4) * 64 + rnd(3));
+	case 1:
+		return v4(192, 0, 2, 255 - rnd(3));
+	case 2:
+		return v4(198, 51, 100, rnd(256));
+	case 3:
+		return v4(203, 0, 113, rnd(8));
+	case 4:
+		return v6(0x20010db8, rnd(4));
+	case 5:
+		return v6(0x20010db8, 0x8000 + rnd(4)) | ((u128)rnd(2) << 64);
+	case 6:
+		return (u128)rnd(3);
+	default:
+		return ~(u128)0 - rnd(3);
 	}
 }
 
 static u128 random_value(int f)
 {
 	switch (f) {
-	case F_DIR: return rnd(2);
-	case F_EVENT: return rnd(EVENT_COUNT);
-	case F_FAMILY: return rnd(2) ? 4 : 6;
-	case F_PROTO: { static const unsigned p[] = { 0, 1, 6, 17, 58, 255 }; return p[rnd(6)]; }
+	case F_DIR:
+		return rnd(2);
+	case F_EVENT:
+		return rnd(EVENT_COUNT);
+	case F_FAMILY:
+		return rnd(2) ? 4 : 6;
+	case F_PROTO: {
+		static const unsigned p[] = { 0, 1, 6, 17, 58, 255 };
+		return p[rnd(6)];
+	}
 	case F_LPORT:
-	case F_RPORT: { static const unsigned p[] = { 0, 1, 22, 79, 80, 81, 443, 1000, 5000, 65534, 65535 };
-			return p[rnd(11)]; }
-	case F_ICMPTYPE: { static const unsigned p[] = { 0, 3, 8, 255, 256, 256 + 128, 511 }; return p[rnd(7)]; }
+	case F_RPORT: {
+		static const unsigned p[] = { 0, 1, 22, 79, 80, 81, 443, 1000, 5000, 65534, 65535 };
+		return p[rnd(11)];
+	}
+	case F_ICMPTYPE: {
+		static const unsigned p[] = { 0, 3, 8, 255, 256, 256 + 128, 511 };
+		return p[rnd(7)];
+	}
 	case F_IFACE:
 	case F_APP:
-	case F_CGROUP: return rnd(6);
-	case F_USER: { static const unsigned p[] = { 0, 1, 999, 1000, 65534, 4294967295u }; return p[rnd(6)]; }
-	default: return random_addr();
+	case F_CGROUP:
+		return rnd(6);
+	case F_USER: {
+		static const unsigned p[] = { 0, 1, 999, 1000, 65534, 4294967295u };
+		return p[rnd(6)];
+	}
+	default:
+		return random_addr();
 	}
 }
 
@@ -529,9 +585,16 @@ static void test_random_flat_policies_agree(void **state)
 
 /* ---------- differential: random text policies (jumps, sets, defaults) ---------- */
 
-static const char *ADDRS[] = { "192.0.2.0/25", "192.0.2.128/25", "198.51.100.0/24", "2001:db8::/33",
-			       "! 192.0.2.0/24", "@nets", "{ 203.0.113.1, 2001:db8::1 }",
-			       "192.0.2.100-192.0.2.150", "192.0.2.7", "any" };
+static const char *ADDRS[] = { "192.0.2.0/25",
+			       "192.0.2.128/25",
+			       "198.51.100.0/24",
+			       "2001:db8::/33",
+			       "! 192.0.2.0/24",
+			       "@nets",
+			       "{ 203.0.113.1, 2001:db8::1 }",
+			       "192.0.2.100-192.0.2.150",
+			       "192.0.2.7",
+			       "any" };
 static const char *PORTS[] = { "22", "80", "1000-5000", "! 80", "{ 22, 443 }", "@web", "any" };
 static const char *PROTOS[] = { "tcp", "udp", "icmp", "icmpv6", "{ tcp, udp }", "any" };
 static const char *EVENTS[] = { "network", "connect", "accept", "{ send, receive }", "packet" };
@@ -559,18 +622,42 @@ static void random_rule(FILE *m, int table, int ntables)
 			continue;
 		named |= 1u << c;
 		switch (c) {
-		case 0: fprintf(m, " %s", rnd(2) ? "in" : "out"); break;
-		case 1: fprintf(m, " proto %s", PICK(PROTOS)); break;
-		case 2: fprintf(m, " %s", rnd(2) ? "ip4" : "ip6"); break;
-		case 3: fprintf(m, " remote %s", PICK(ADDRS)); break;
-		case 4: fprintf(m, " remote port %s", PICK(PORTS)); break;
-		case 5: fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS)); break;
-		case 6: fprintf(m, " event %s", PICK(EVENTS)); break;
-		case 7: fprintf(m, " app %s", PICK(APPS)); break;
-		case 8: fprintf(m, " cgroup %s", PICK(CGROUPS)); break;
-		case 9: fprintf(m, " user %s", PICK(USERS)); break;
-		case 10: fprintf(m, " on %s", PICK(IFACES)); break;
-		case 11: fprintf(m, " icmp-type %s", PICK(ICMPS)); break;
+		case 0:
+			fprintf(m, " %s", rnd(2) ? "in" : "out");
+			break;
+		case 1:
+			fprintf(m, " proto %s", PICK(PROTOS));
+			break;
+		case 2:
+			fprintf(m, " %s", rnd(2) ? "ip4" : "ip6");
+			break;
+		case 3:
+			fprintf(m, " remote %s", PICK(ADDRS));
+			break;
+		case 4:
+			fprintf(m, " remote port %s", PICK(PORTS));
+			break;
+		case 5:
+			fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
+			break;
+		case 6:
+			fprintf(m, " event %s", PICK(EVENTS));
+			break;
+		case 7:
+			fprintf(m, " app %s", PICK(APPS));
+			break;
+		case 8:
+			fprintf(m, " cgroup %s", PICK(CGROUPS));
+			break;
+		case 9:
+			fprintf(m, " user %s", PICK(USERS));
+			break;
+		case 10:
+			fprintf(m, " on %s", PICK(IFACES));
+			break;
+		case 11:
+			fprintf(m, " icmp-type %s", PICK(ICMPS));
+			break;
 		}
 	}
 	if (rnd(5) == 0)
@@ -606,7 +693,7 @@ static char *random_policy_text(void)
 	return text;
 }
 
-static const char *EV_ADDRS[] = { "192.0.2.5", "192.0.2.7", "192.0.2.200", "198.51.100.7", "198.51.100.200",
+static const char *EV_ADDRS[] = { "192.0.2.5",	 "192.0.2.7",	"192.0.2.200",	    "198.51.100.7", "198.51.100.200",
 				  "203.0.113.1", "2001:db8::1", "2001:db8:8000::1", "2001:db8::2" };
 
 static void random_policy_event(const struct policy *p, struct event *e)
@@ -619,19 +706,41 @@ static void random_policy_event(const struct policy *p, struct event *e)
 	for (int f = 0; f < F_COUNT; f++) {
 		e->has[f] = rnd(4) != 0;
 		switch (f) {
-		case F_DIR: e->val[f] = rnd(2); break;
-		case F_EVENT: e->val[f] = rnd(EVENT_COUNT); break;
-		case F_FAMILY: e->val[f] = rnd(2) ? 4 : 6; break;
-		case F_PROTO: e->val[f] = protos[rnd(4)]; break;
+		case F_DIR:
+			e->val[f] = rnd(2);
+			break;
+		case F_EVENT:
+			e->val[f] = rnd(EVENT_COUNT);
+			break;
+		case F_FAMILY:
+			e->val[f] = rnd(2) ? 4 : 6;
+			break;
+		case F_PROTO:
+			e->val[f] = protos[rnd(4)];
+			break;
 		case F_LADDR:
-		case F_RADDR: addr_parse(PICK(EV_ADDRS), &e->val[f], NULL); break;
+		case F_RADDR:
+			addr_parse(PICK(EV_ADDRS), &e->val[f], NULL);
+			break;
 		case F_LPORT:
-		case F_RPORT: e->val[f] = ports[rnd(6)]; break;
-		case F_ICMPTYPE: e->val[f] = icmps[rnd(6)]; break;
-		case F_IFACE: e->val[f] = rnd((unsigned)p->nifaces + 1); break;
-		case F_APP: e->val[f] = rnd((unsigned)p->napps + 1); break;
-		case F_CGROUP: e->val[f] = rnd((unsigned)p->ncgroups + 1); break;
-		case F_USER: e->val[f] = users[rnd(4)]; break;
+		case F_RPORT:
+			e->val[f] = ports[rnd(6)];
+			break;
+		case F_ICMPTYPE:
+			e->val[f] = icmps[rnd(6)];
+			break;
+		case F_IFACE:
+			e->val[f] = rnd((unsigned)p->nifaces + 1);
+			break;
+		case F_APP:
+			e->val[f] = rnd((unsigned)p->napps + 1);
+			break;
+		case F_CGROUP:
+			e->val[f] = rnd((unsigned)p->ncgroups + 1);
+			break;
+		case F_USER:
+			e->val[f] = users[rnd(4)];
+			break;
 		}
 	}
 }
@@ -745,8 +854,7 @@ static void test_hundred_thousand_rules(void **state)
 		assert_int_equal(c.p->rules[r.slot].loc.line, (int)i + 2);
 		/* same address, another port: no deny rule, the final allow */
 		big_event(&ev, i, 1);
-		if (i + 1 < BIG && ev.val[F_RPORT] == 10000 + ((i + 1) % 40000) &&
-		    ((i + 1) & 0xffff) == (i & 0xffff))
+		if (i + 1 < BIG && ev.val[F_RPORT] == 10000 + ((i + 1) % 40000) && ((i + 1) & 0xffff) == (i & 0xffff))
 			continue;
 		cls_event_fields(&ev, &f);
 		assert_int_equal(cls_lookup(&c.t, &f, &r), 0);
@@ -815,8 +923,8 @@ static void test_hundred_thousand_prefixes(void **state)
 	double t1 = now_s();
 	struct cls_sizes s;
 	cls_tables_sizes(&c.t, &s);
-	fprintf(stderr, "[ info ] %d /24 rules: load+flatten+compile %.2f s; pairs %u, ~%.1f MiB\n", BIG + 3,
-		t1 - t0, s.pairs, (double)s.bytes / (1 << 20));
+	fprintf(stderr, "[ info ] %d /24 rules: load+flatten+compile %.2f s; pairs %u, ~%.1f MiB\n", BIG + 3, t1 - t0,
+		s.pairs, (double)s.bytes / (1 << 20));
 	struct cls_result r = judge_text(&c, "out proto tcp remote 20.0.5.9 port 443");
 	assert_int_equal(r.verdict, VERDICT_DENY);
 	assert_int_equal(r.nrecords, 1);
@@ -873,8 +981,8 @@ static void test_blocklist_below_services_stays_small(void **state)
 		fail_msg("%s", err);
 	struct cls_sizes s;
 	cls_tables_sizes(&t, &s);
-	fprintf(stderr, "[ info ] %d services + %d blocked /24: compile %.2f s, pairs %u, ~%.1f MiB\n", nsvc,
-		nblock, now_s() - t0, s.pairs, (double)s.bytes / (1 << 20));
+	fprintf(stderr, "[ info ] %d services + %d blocked /24: compile %.2f s, pairs %u, ~%.1f MiB\n", nsvc, nblock,
+		now_s() - t0, s.pairs, (double)s.bytes / (1 << 20));
 	/* about one stored pair per blocked network, not one per (service, network) */
 	assert_true(t.npairs < 3 * (uint32_t)nblock);
 	assert_true(t.nactions < (uint32_t)(nblock + nsvc + 10));
@@ -916,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_negation_and_not_carried_fields),
 		cmocka_unit_test(test_families_ranges_and_nested_prefixes),
 		cmocka_unit_test(test_cgroup_intervals_users_and_ifaces),
+		cmocka_unit_test(test_interface_patterns),
 		cmocka_unit_test(test_icmp_types_per_family),
 		cmocka_unit_test(test_too_many_records_overflow),
 		cmocka_unit_test(test_tables_are_small_for_independent_rules),

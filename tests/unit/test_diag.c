@@ -34,10 +34,9 @@ static void test_error_with_line_and_caret(void **state)
 {
 	struct fixture *f = fixture("table root {\n    allow remot 1.2.3.4\n}\n");
 	diag_error(&f->c.d, at(f, 2, 11), "unknown condition `%s`", "remot");
-	assert_string_equal(captured_text(&f->c),
-			    "pol.rules:2:11: error: unknown condition `remot`\n"
-			    "      allow remot 1.2.3.4\n"
-			    "            ^\n");
+	assert_string_equal(captured_text(&f->c), "pol.rules:2:11: error: unknown condition `remot`\n"
+						  "      allow remot 1.2.3.4\n"
+						  "            ^\n");
 	fixture_free(f);
 }
 
@@ -46,9 +45,8 @@ static void test_warning_and_note_levels(void **state)
 	struct fixture *f = fixture("a\nb\n");
 	diag_warning(&f->c.d, at(f, 1, 1), "w%d", 1);
 	diag_note(&f->c.d, at(f, 2, 1), "n");
-	assert_string_equal(captured_text(&f->c),
-			    "pol.rules:1:1: warning: w1\n  a\n  ^\n"
-			    "pol.rules:2:1: note: n\n  b\n  ^\n");
+	assert_string_equal(captured_text(&f->c), "pol.rules:1:1: warning: w1\n  a\n  ^\n"
+						  "pol.rules:2:1: note: n\n  b\n  ^\n");
 	assert_int_equal(f->c.d.nwarnings, 1);
 	assert_int_equal(f->c.d.nerrors, 0);
 	assert_int_equal(f->c.d.nmsgs, 2);
@@ -60,9 +58,8 @@ static void test_no_line_and_no_file(void **state)
 	struct fixture *f = fixture("x\n");
 	diag_error(&f->c.d, at(f, 0, 0), "cannot read policy");
 	diag_error(&f->c.d, (struct src_loc){ 0 }, "no such interface %s", "eth9");
-	assert_string_equal(captured_text(&f->c),
-			    "pol.rules: error: cannot read policy\n"
-			    "rampart: error: no such interface eth9\n");
+	assert_string_equal(captured_text(&f->c), "pol.rules: error: cannot read policy\n"
+						  "rampart: error: no such interface eth9\n");
 	assert_int_equal(f->c.d.nerrors, 2);
 	fixture_free(f);
 }
@@ -79,8 +76,7 @@ static void test_tabs_keep_the_caret_aligned(void **state)
 {
 	struct fixture *f = fixture("\tallow\tfoo\n");
 	diag_error(&f->c.d, at(f, 1, 8), "bad");
-	assert_string_equal(captured_text(&f->c),
-			    "pol.rules:1:8: error: bad\n  \tallow\tfoo\n  \t     \t^\n");
+	assert_string_equal(captured_text(&f->c), "pol.rules:1:8: error: bad\n  \tallow\tfoo\n  \t     \t^\n");
 	fixture_free(f);
 }
 
@@ -88,8 +84,7 @@ static void test_caret_after_end_of_line(void **state)
 {
 	struct fixture *f = fixture("table x\n");
 	diag_error(&f->c.d, at(f, 1, 50), "missing `{`");
-	assert_string_equal(captured_text(&f->c),
-			    "pol.rules:1:50: error: missing `{`\n  table x\n         ^\n");
+	assert_string_equal(captured_text(&f->c), "pol.rules:1:50: error: missing `{`\n  table x\n         ^\n");
 	fixture_free(f);
 }
 

@@ -201,29 +201,28 @@ static struct event parse_ev(const struct policy *p, const char *text)
 	return ev;
 }
 
-static const char *SPEC =
-	"addresses trusted = { 192.0.2.0/24 }\n"            /* 1 */
-	"addresses blocked = { 203.0.113.0/24 }\n"          /* 2 */
-	"apps browsers     = { /usr/bin/curl, /usr/bin/wget }\n"
-	"\n"
-	"table web-browser {\n"                             /* 5 */
-	"    allow event network\n"                         /* 6 */
-	"    allow out proto tcp remote port { 80, 443, 8000, 8080 }\n" /* 7 */
-	"    allow out proto udp remote port 53\n"          /* 8 */
-	"    reject in\n"                                   /* 9 */
-	"}\n"
-	"\n"
-	"table ask-user default ask {\n"                    /* 12 */
-	"}\n"
-	"\n"
-	"table root default deny {\n"                       /* 15 */
-	"    allow on lo\n"                                 /* 16 */
-	"    deny remote @blocked log\n"                    /* 17 */
-	"    allow remote @trusted\n"                       /* 18 */
-	"    deny in proto { tcp, udp } local port { 135-139, 445 } log\n" /* 19 */
-	"    jump web-browser app @browsers\n"              /* 20 */
-	"    jump ask-user\n"                               /* 21 */
-	"}\n";
+static const char *SPEC = "addresses trusted = { 192.0.2.0/24 }\n"   /* 1 */
+			  "addresses blocked = { 203.0.113.0/24 }\n" /* 2 */
+			  "apps browsers     = { /usr/bin/curl, /usr/bin/wget }\n"
+			  "\n"
+			  "table web-browser {\n"					  /* 5 */
+			  "    allow event network\n"					  /* 6 */
+			  "    allow out proto tcp remote port { 80, 443, 8000, 8080 }\n" /* 7 */
+			  "    allow out proto udp remote port 53\n"			  /* 8 */
+			  "    reject in\n"						  /* 9 */
+			  "}\n"
+			  "\n"
+			  "table ask-user default ask {\n" /* 12 */
+			  "}\n"
+			  "\n"
+			  "table root default deny {\n"					     /* 15 */
+			  "    allow on lo\n"						     /* 16 */
+			  "    deny remote @blocked log\n"				     /* 17 */
+			  "    allow remote @trusted\n"					     /* 18 */
+			  "    deny in proto { tcp, udp } local port { 135-139, 445 } log\n" /* 19 */
+			  "    jump web-browser app @browsers\n"			     /* 20 */
+			  "    jump ask-user\n"						     /* 21 */
+			  "}\n";
 
 static int line_of_rule(const struct policy *p, int rule)
 {
@@ -299,30 +298,29 @@ static void test_spec_example_curl_port_80_and_22(void **state)
 }
 
 /* Jetico chapter 3, Events 1-3, on a small version of the tutorial's tables. */
-static const char *JETICO =
-	"addresses blocked = { 203.0.113.0/24 }\n"                 /* 1 */
-	"addresses trusted = { 192.0.2.0/24 }\n"                   /* 2 */
-	"table root default deny {\n"                              /* 3 */
-	"    jump application event { network, connect }\n"        /* 4 */
-	"}\n"
-	"table application {\n"                                    /* 6 */
-	"    reject remote @blocked log\n"                         /* 7 */
-	"    allow remote @trusted\n"                              /* 8 */
-	"    continue app /usr/bin/firefox\n"                      /* 9 */
-	"    jump system-applications\n"                           /* 10 */
-	"    jump ask-user\n"                                      /* 11 */
-	"}\n"
-	"table system-applications {\n"                            /* 13 */
-	"    allow event network app /usr/bin/gnome-shell\n"       /* 14 */
-	"}\n"
-	"table web-browser default reject {\n"                     /* 16 */
-	"    allow event network\n"                                /* 17 */
-	"    allow out proto tcp remote port 80\n"                 /* 18 */
-	"}\n"
-	"table ask-user {\n"                                       /* 20 */
-	"    jump web-browser app /usr/bin/firefox\n"              /* 21 */
-	"    ask\n"                                                /* 22 */
-	"}\n";
+static const char *JETICO = "addresses blocked = { 203.0.113.0/24 }\n"		/* 1 */
+			    "addresses trusted = { 192.0.2.0/24 }\n"		/* 2 */
+			    "table root default deny {\n"			/* 3 */
+			    "    jump application event { network, connect }\n" /* 4 */
+			    "}\n"
+			    "table application {\n"		  /* 6 */
+			    "    reject remote @blocked log\n"	  /* 7 */
+			    "    allow remote @trusted\n"	  /* 8 */
+			    "    continue app /usr/bin/firefox\n" /* 9 */
+			    "    jump system-applications\n"	  /* 10 */
+			    "    jump ask-user\n"		  /* 11 */
+			    "}\n"
+			    "table system-applications {\n"			 /* 13 */
+			    "    allow event network app /usr/bin/gnome-shell\n" /* 14 */
+			    "}\n"
+			    "table web-browser default reject {\n"     /* 16 */
+			    "    allow event network\n"		       /* 17 */
+			    "    allow out proto tcp remote port 80\n" /* 18 */
+			    "}\n"
+			    "table ask-user {\n"			  /* 20 */
+			    "    jump web-browser app /usr/bin/firefox\n" /* 21 */
+			    "    ask\n"					  /* 22 */
+			    "}\n";
 
 static void test_jetico_events(void **state)
 {
@@ -465,10 +463,8 @@ static void test_first_match_wins(void **state)
 				"    allow in proto tcp\n"
 				"    deny in proto tcp local port 22\n"
 				"}\n");
-	assert_judged(judge(p, "in proto tcp remote 192.0.2.1 port 9 local port 138"), VERDICT_REJECT,
-		      "root", 2);
-	assert_judged(judge(p, "in proto tcp remote 192.0.2.1 port 9 local port 22"), VERDICT_ALLOW,
-		      "root", 3);
+	assert_judged(judge(p, "in proto tcp remote 192.0.2.1 port 9 local port 138"), VERDICT_REJECT, "root", 2);
+	assert_judged(judge(p, "in proto tcp remote 192.0.2.1 port 9 local port 22"), VERDICT_ALLOW, "root", 3);
 	assert_judged(judge(p, "out proto tcp remote 192.0.2.1 port 22"), VERDICT_DENY, "root", 0);
 	free_policy(p);
 }
@@ -504,18 +500,18 @@ static void test_continue_records_in_order(void **state)
 /* Nested jumps return to the right place at every level. */
 static void test_nested_returns(void **state)
 {
-	struct policy *p = load("table root default deny {\n"   /* 1 */
-				"    jump a\n"                    /* 2 */
-				"    allow proto udp\n"           /* 3 */
+	struct policy *p = load("table root default deny {\n" /* 1 */
+				"    jump a\n"		      /* 2 */
+				"    allow proto udp\n"	      /* 3 */
 				"}\n"
-				"table a {\n"                     /* 5 */
-				"    jump b proto tcp\n"          /* 6 */
-				"    reject remote port 80\n"     /* 7 */
+				"table a {\n"		      /* 5 */
+				"    jump b proto tcp\n"      /* 6 */
+				"    reject remote port 80\n" /* 7 */
 				"}\n"
-				"table b {\n"                     /* 9 */
-				"    allow remote port 443\n"     /* 10 */
+				"table b {\n"		      /* 9 */
+				"    allow remote port 443\n" /* 10 */
 				"}\n"
-				"table c default allow {\n"       /* 12 */
+				"table c default allow {\n" /* 12 */
 				"}\n");
 	struct eval_result r;
 	struct event ev = parse_ev(p, "out proto tcp remote 192.0.2.1 port 443");
@@ -554,14 +550,10 @@ static void test_cgroup_descendants(void **state)
 				"    reject cgroup /system.slice\n"
 				"    ask cgroup /\n"
 				"}\n");
-	assert_judged(judge(p, "event network cgroup /system.slice/nginx.service"), VERDICT_ALLOW,
-		      "root", 3);
-	assert_judged(judge(p, "event network cgroup /system.slice/nginx.service/worker"),
-		      VERDICT_ALLOW, "root", 3);
-	assert_judged(judge(p, "event network cgroup /system.slice/sshd.service"), VERDICT_REJECT,
-		      "root", 4);
-	assert_judged(judge(p, "event network cgroup /system.slice/nginx.service2"), VERDICT_REJECT,
-		      "root", 4);
+	assert_judged(judge(p, "event network cgroup /system.slice/nginx.service"), VERDICT_ALLOW, "root", 3);
+	assert_judged(judge(p, "event network cgroup /system.slice/nginx.service/worker"), VERDICT_ALLOW, "root", 3);
+	assert_judged(judge(p, "event network cgroup /system.slice/sshd.service"), VERDICT_REJECT, "root", 4);
+	assert_judged(judge(p, "event network cgroup /system.slice/nginx.service2"), VERDICT_REJECT, "root", 4);
 	assert_judged(judge(p, "event network cgroup /user.slice"), VERDICT_ASK, "root", 5);
 	assert_judged(judge(p, "event network app /usr/bin/x"), VERDICT_DENY, "root", 0);
 	free_policy(p);
@@ -574,19 +566,13 @@ static void test_icmp_types_per_family(void **state)
 				"    allow proto icmpv6 icmp-type 135\n"
 				"    reject proto icmp icmp-type 3\n"
 				"}\n");
-	assert_judged(judge(p, "in proto icmp icmp-type echo-request remote 192.0.2.1"),
-		      VERDICT_ALLOW, "root", 2);
-	assert_judged(judge(p, "in proto icmpv6 icmp-type echo-request remote 2001:db8::1"),
-		      VERDICT_ALLOW, "root", 2);
-	assert_judged(judge(p, "in proto icmpv6 icmp-type 135 remote fe80::1"), VERDICT_ALLOW, "root",
-		      3);
+	assert_judged(judge(p, "in proto icmp icmp-type echo-request remote 192.0.2.1"), VERDICT_ALLOW, "root", 2);
+	assert_judged(judge(p, "in proto icmpv6 icmp-type echo-request remote 2001:db8::1"), VERDICT_ALLOW, "root", 2);
+	assert_judged(judge(p, "in proto icmpv6 icmp-type 135 remote fe80::1"), VERDICT_ALLOW, "root", 3);
 	/* 135 as ICMP (IPv4) is another type altogether */
-	assert_judged(judge(p, "in proto icmp icmp-type 135 remote 192.0.2.1"), VERDICT_DENY, "root",
-		      0);
-	assert_judged(judge(p, "in proto icmp icmp-type 3 remote 192.0.2.1"), VERDICT_REJECT, "root",
-		      4);
-	assert_judged(judge(p, "in proto icmpv6 icmp-type 3 remote 2001:db8::1"), VERDICT_DENY,
-		      "root", 0);
+	assert_judged(judge(p, "in proto icmp icmp-type 135 remote 192.0.2.1"), VERDICT_DENY, "root", 0);
+	assert_judged(judge(p, "in proto icmp icmp-type 3 remote 192.0.2.1"), VERDICT_REJECT, "root", 4);
+	assert_judged(judge(p, "in proto icmpv6 icmp-type 3 remote 2001:db8::1"), VERDICT_DENY, "root", 0);
 	free_policy(p);
 }
 

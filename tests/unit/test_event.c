@@ -19,7 +19,8 @@ static int setup(void **state)
 				    "    allow app /usr/bin/wget\n"
 				    "    allow cgroup /system.slice\n"
 				    "    allow cgroup @web\n"
-				    "}\n", &o, &d);
+				    "}\n",
+				    &o, &d);
 	diag_free(&d);
 	return rc;
 }
@@ -41,10 +42,10 @@ static struct event ok(const char *text)
 	return ev;
 }
 
-#define assert_field(ev, f, v)                          \
-	do {                                            \
-		assert_true((ev).has[f]);               \
-		assert_true((ev).val[f] == (u128)(v));  \
+#define assert_field(ev, f, v)                         \
+	do {                                           \
+		assert_true((ev).has[f]);              \
+		assert_true((ev).val[f] == (u128)(v)); \
 	} while (0)
 
 static int carried(const struct event *ev)
@@ -208,8 +209,7 @@ static void expect_error(const char *text, const char *needle, int col)
 	assert_int_equal(event_parse(&ev, &P, text, &d), -1);
 	const struct diag_msg *m = find_msg(&d, DIAG_ERROR, needle);
 	if (!m)
-		fail_msg("`%s`: no error containing \"%s\" (%s)", text, needle,
-			 d.nmsgs ? d.msgs[0].text : "none");
+		fail_msg("`%s`: no error containing \"%s\" (%s)", text, needle, d.nmsgs ? d.msgs[0].text : "none");
 	assert_int_equal(m->loc.line, 1);
 	assert_int_equal(m->loc.col, col);
 	assert_string_equal(m->loc.file, "event"); /* still valid after event_parse */

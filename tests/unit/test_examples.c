@@ -41,9 +41,11 @@ static int warnings_of(const char *path, const char *needle)
 static void test_all_examples_load(void **state)
 {
 	const char *files[] = { EX "kerio-adsl-host.rules", EX "kerio-ics-gateway.rules",
-				EX "netbios.rules", EX "active-ftp.rules", EX "isp-keepalive.rules",
-				EX "loopback.rules", EX "udp-dns-dhcp.rules", EX "identd.rules",
-				EX "jetico.rules", EX "spec-example.rules", "policy/default.rules" };
+				EX "netbios.rules",	    EX "active-ftp.rules",
+				EX "isp-keepalive.rules",   EX "loopback.rules",
+				EX "udp-dns-dhcp.rules",    EX "identd.rules",
+				EX "jetico.rules",	    EX "spec-example.rules",
+				"policy/default.rules" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct policy *p = load_policy_file_ok(files[i]);
 		assert_true(p->nrules > 0);
@@ -61,18 +63,18 @@ static void test_kerio_adsl_host(void **state)
 	struct judged j = judge(e.p, "in proto tcp remote 203.0.113.9 port 40000 local port 445");
 	assert_judged(j, VERDICT_DENY, "root", netbios);
 	assert_true(j.log);
-	assert_judged(judge(e.p, "in proto udp remote 203.0.113.9 port 137 local port 137"),
-		      VERDICT_DENY, "root", netbios);
-	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.80 port 443"), VERDICT_ALLOW,
-		      "root", line_of(e.text, "allow out "));
-	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.1"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "ISP keep-alive"));
-	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.2"),
-		      VERDICT_DENY, "root", stealth);
-	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.9 port 40000 local port 22"),
-		      VERDICT_DENY, "root", stealth);
-	assert_judged(judge(e.p, "in proto tcp on lo remote 127.0.0.1 port 40000 local port 445"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow on lo"));
+	assert_judged(judge(e.p, "in proto udp remote 203.0.113.9 port 137 local port 137"), VERDICT_DENY, "root",
+		      netbios);
+	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.80 port 443"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow out "));
+	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.1"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "ISP keep-alive"));
+	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.2"), VERDICT_DENY, "root",
+		      stealth);
+	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.9 port 40000 local port 22"), VERDICT_DENY, "root",
+		      stealth);
+	assert_judged(judge(e.p, "in proto tcp on lo remote 127.0.0.1 port 40000 local port 445"), VERDICT_ALLOW,
+		      "root", line_of(e.text, "allow on lo"));
 	assert_int_equal(warnings_of(EX "kerio-adsl-host.rules", NULL), 0);
 	free_ex(&e);
 }
@@ -90,10 +92,10 @@ static void test_kerio_ics_gateway(void **state)
 				     "local 192.0.2.10 port 22");
 	assert_judged(j, VERDICT_DENY, "root", catchall);
 	assert_true(j.log);
-	assert_judged(judge(e.p, "in proto udp on eth1 remote 192.0.2.20 port 5353 local port 53"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow in on lan"));
-	assert_judged(judge(e.p, "in proto udp on eth0 remote 203.0.113.20 port 5353 local port 53"),
-		      VERDICT_DENY, "root", catchall);
+	assert_judged(judge(e.p, "in proto udp on eth1 remote 192.0.2.20 port 5353 local port 53"), VERDICT_ALLOW,
+		      "root", line_of(e.text, "allow in on lan"));
+	assert_judged(judge(e.p, "in proto udp on eth0 remote 203.0.113.20 port 5353 local port 53"), VERDICT_DENY,
+		      "root", catchall);
 	/* the catch-all is the last rule of root, as the document insists */
 	const struct table *root = &e.p->tables[e.p->root];
 	assert_int_equal(e.p->rules[root->rules[root->nrules - 1]].loc.line, catchall);
@@ -110,14 +112,13 @@ static void test_netbios(void **state)
 		snprintf(ev, sizeof(ev), "in proto tcp remote 203.0.113.5 port 1025 local port %d", port);
 		assert_judged(judge(e.p, ev), VERDICT_DENY, "root", deny);
 	}
-	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.5 port 1025 local port 445"),
-		      VERDICT_DENY, "root", deny);
-	assert_judged(judge(e.p, "in proto udp remote 203.0.113.5 port 1025 local port 137"),
-		      VERDICT_DENY, "root", deny);
-	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.5 port 1025 local port 140"),
-		      VERDICT_DENY, "root", 0);
-	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.5 port 1025 local port 22"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow in proto tcp local port"));
+	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.5 port 1025 local port 445"), VERDICT_DENY, "root",
+		      deny);
+	assert_judged(judge(e.p, "in proto udp remote 203.0.113.5 port 1025 local port 137"), VERDICT_DENY, "root",
+		      deny);
+	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.5 port 1025 local port 140"), VERDICT_DENY, "root", 0);
+	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.5 port 1025 local port 22"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow in proto tcp local port"));
 	free_ex(&e);
 
 	/* "if the first rule denies any connection, you can have all the permit
@@ -131,7 +132,9 @@ static void test_netbios(void **state)
 					    "table root default deny {\n"
 					    "    allow in proto tcp\n"
 					    "    deny in proto tcp local port { 135-139, 445 }\n"
-					    "}\n", &o, &d), 0);
+					    "}\n",
+					    &o, &d),
+			 0);
 	lint_policy(&p, &d);
 	assert_true(diag_has(&d, DIAG_WARNING, "never match"));
 	assert_true(diag_has(&d, DIAG_WARNING, "line 2"));
@@ -144,16 +147,14 @@ static void test_active_ftp(void **state)
 {
 	struct ex e = load_ex(EX "active-ftp.rules");
 	assert_int_equal(warnings_of(EX "active-ftp.rules", "remote (source) port"), 1);
-	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.21 port 21"), VERDICT_ALLOW,
-		      "root", line_of(e.text, "control connection"));
-	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.21 port 20 local port 50000"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "active data, known servers"));
+	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.21 port 21"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "control connection"));
+	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.21 port 20 local port 50000"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "active data, known servers"));
 	/* the server's data connection can't be aimed at a privileged local port */
-	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.21 port 20 local port 22"),
-		      VERDICT_DENY, "root", 0);
+	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.21 port 20 local port 22"), VERDICT_DENY, "root", 0);
 	/* an attacker sending from port 20 is not a known server */
-	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.66 port 20 local port 50000"),
-		      VERDICT_DENY, "root", 0);
+	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.66 port 20 local port 50000"), VERDICT_DENY, "root", 0);
 	free_ex(&e);
 
 	/* With Kerio's rule in force, anyone reaches ssh from source port 20. */
@@ -162,8 +163,8 @@ static void test_active_ftp(void **state)
 	char *at = strstr(text, "    allow on lo");
 	snprintf(hole, strlen(text) + 64, "%.*s    jump kerio-ftp-hole\n%s", (int)(at - text), text, at);
 	struct policy *p = load_policy_text_ok(hole);
-	assert_judged(judge(p, "in proto tcp remote 203.0.113.66 port 20 local port 22"),
-		      VERDICT_ALLOW, "kerio-ftp-hole", line_of(hole, "HOLE"));
+	assert_judged(judge(p, "in proto tcp remote 203.0.113.66 port 20 local port 22"), VERDICT_ALLOW,
+		      "kerio-ftp-hole", line_of(hole, "HOLE"));
 	free_policy(p);
 	free(hole);
 	free(text);
@@ -173,15 +174,15 @@ static void test_active_ftp(void **state)
 static void test_isp_keepalive(void **state)
 {
 	struct ex e = load_ex(EX "isp-keepalive.rules");
-	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.3"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "ISP keep-alive"));
+	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.3"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "ISP keep-alive"));
 	struct judged j = judge(e.p, "in proto icmp icmp-type echo-request remote 203.0.113.5");
 	assert_judged(j, VERDICT_DENY, "root", line_of(e.text, "everyone else"));
 	assert_true(j.log);
-	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.16"),
-		      VERDICT_DENY, "root", line_of(e.text, "everyone else"));
-	assert_judged(judge(e.p, "out proto icmp icmp-type echo-request remote 203.0.113.5"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow out"));
+	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 198.51.100.16"), VERDICT_DENY, "root",
+		      line_of(e.text, "everyone else"));
+	assert_judged(judge(e.p, "out proto icmp icmp-type echo-request remote 203.0.113.5"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow out"));
 	free_ex(&e);
 }
 
@@ -189,14 +190,13 @@ static void test_isp_keepalive(void **state)
 static void test_loopback(void **state)
 {
 	struct ex e = load_ex(EX "loopback.rules");
-	assert_judged(judge(e.p, "in proto udp on lo remote 192.0.2.1 port 1459 local port 1459"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow on lo"));
-	assert_judged(judge(e.p, "in proto udp remote 127.0.0.1 port 1459 local port 1459"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "loopback addresses"));
-	assert_judged(judge(e.p, "in proto tcp remote ::1 port 40000 local port 25"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "loopback addresses"));
-	assert_judged(judge(e.p, "in proto tcp remote 192.0.2.1 port 40000 local port 25"),
-		      VERDICT_DENY, "root", 0);
+	assert_judged(judge(e.p, "in proto udp on lo remote 192.0.2.1 port 1459 local port 1459"), VERDICT_ALLOW,
+		      "root", line_of(e.text, "allow on lo"));
+	assert_judged(judge(e.p, "in proto udp remote 127.0.0.1 port 1459 local port 1459"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "loopback addresses"));
+	assert_judged(judge(e.p, "in proto tcp remote ::1 port 40000 local port 25"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "loopback addresses"));
+	assert_judged(judge(e.p, "in proto tcp remote 192.0.2.1 port 40000 local port 25"), VERDICT_DENY, "root", 0);
 	free_ex(&e);
 }
 
@@ -209,18 +209,16 @@ static void test_udp_dns_dhcp(void **state)
 		      line_of(e.text, "\"DNS\""));
 	assert_judged(judge(e.p, "out proto udp remote 2001:db8::53 port 53"), VERDICT_ALLOW, "root",
 		      line_of(e.text, "\"DNS\""));
-	assert_judged(judge(e.p, "out proto udp remote 198.51.100.1 port 53"), VERDICT_DENY, "root",
+	assert_judged(judge(e.p, "out proto udp remote 198.51.100.1 port 53"), VERDICT_DENY, "root", noudp);
+	assert_judged(judge(e.p, "out proto udp local port 68 remote 255.255.255.255 port 67"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "DHCP client"));
+	assert_judged(judge(e.p, "in proto udp local port 68 remote 192.0.2.1 port 67"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "DHCP offers"));
+	assert_judged(judge(e.p, "out proto udp remote 198.51.100.123 port 123"), VERDICT_DENY, "root", noudp);
+	assert_judged(judge(e.p, "in proto udp remote 203.0.113.1 port 53 local port 5353"), VERDICT_DENY, "root",
 		      noudp);
-	assert_judged(judge(e.p, "out proto udp local port 68 remote 255.255.255.255 port 67"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "DHCP client"));
-	assert_judged(judge(e.p, "in proto udp local port 68 remote 192.0.2.1 port 67"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "DHCP offers"));
-	assert_judged(judge(e.p, "out proto udp remote 198.51.100.123 port 123"), VERDICT_DENY,
-		      "root", noudp);
-	assert_judged(judge(e.p, "in proto udp remote 203.0.113.1 port 53 local port 5353"),
-		      VERDICT_DENY, "root", noudp);
-	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.80 port 443"), VERDICT_ALLOW,
-		      "root", line_of(e.text, "allow out proto tcp"));
+	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.80 port 443"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow out proto tcp"));
 	free_ex(&e);
 }
 
@@ -228,12 +226,12 @@ static void test_udp_dns_dhcp(void **state)
 static void test_identd(void **state)
 {
 	struct ex e = load_ex(EX "identd.rules");
-	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.25 port 40000 local port 113"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "identd for our mail server"));
-	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.26 port 40000 local port 113"),
-		      VERDICT_REJECT, "root", line_of(e.text, "refuse at once"));
-	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.25 port 40000 local port 25"),
-		      VERDICT_DENY, "root", 0);
+	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.25 port 40000 local port 113"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "identd for our mail server"));
+	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.26 port 40000 local port 113"), VERDICT_REJECT, "root",
+		      line_of(e.text, "refuse at once"));
+	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.25 port 40000 local port 25"), VERDICT_DENY, "root",
+		      0);
 	free_ex(&e);
 }
 
@@ -257,8 +255,7 @@ static void test_jetico_events(void **state)
 	char *at = strstr(e.text, "    ask ");
 	assert_non_null(at);
 	char *learned = malloc(strlen(e.text) + 128);
-	sprintf(learned, "%.*s    jump web-browser app /usr/bin/firefox\n%s", (int)(at - e.text),
-		e.text, at);
+	sprintf(learned, "%.*s    jump web-browser app /usr/bin/firefox\n%s", (int)(at - e.text), e.text, at);
 	struct policy *p = load_policy_text_ok(learned);
 	j = judge(p, "event network proto tcp app /usr/bin/firefox");
 	assert_judged(j, VERDICT_ALLOW, "web-browser", line_of(learned, "allow event network\n"));
@@ -280,7 +277,7 @@ static void test_jetico_events(void **state)
 	free_ex(&e);
 }
 
-/* SPEC 2.4 and the issue's acceptance events. */
+/* The example of docs/policy.md and the issue's acceptance events. */
 static void test_spec_example(void **state)
 {
 	struct ex e = load_ex(EX "spec-example.rules");
@@ -291,10 +288,10 @@ static void test_spec_example(void **state)
 	struct judged j = judge(e.p, "out proto tcp remote 203.0.113.1 port 80 app /usr/bin/curl");
 	assert_judged(j, VERDICT_DENY, "root", line_of(e.text, "deny remote @blocked"));
 	assert_true(j.log);
-	assert_judged(judge(e.p, "in proto tcp remote 192.0.2.9 port 3333 local port 445"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow remote @trusted"));
-	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.9 port 3333 local port 445"),
-		      VERDICT_DENY, "root", line_of(e.text, "deny in proto"));
+	assert_judged(judge(e.p, "in proto tcp remote 192.0.2.9 port 3333 local port 445"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow remote @trusted"));
+	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.9 port 3333 local port 445"), VERDICT_DENY, "root",
+		      line_of(e.text, "deny in proto"));
 	assert_judged(judge(e.p, "in proto tcp remote 198.51.100.9 port 3333 local port 8080 app /usr/bin/wget"),
 		      VERDICT_REJECT, "web-browser", line_of(e.text, "reject in"));
 	assert_judged(judge(e.p, "event network app /usr/bin/wget"), VERDICT_ALLOW, "web-browser",
@@ -308,26 +305,26 @@ static void test_default_policy(void **state)
 {
 	struct ex e = load_ex("policy/default.rules");
 	int inbound = line_of(e.text, "deny in log");
-	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.80 port 443"), VERDICT_ALLOW,
-		      "root", line_of(e.text, "allow out"));
+	assert_judged(judge(e.p, "out proto tcp remote 198.51.100.80 port 443"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow out"));
 	assert_judged(judge(e.p, "out proto udp remote 2001:db8::53 port 53"), VERDICT_ALLOW, "root",
 		      line_of(e.text, "allow out"));
 	struct judged j = judge(e.p, "in proto tcp remote 203.0.113.9 port 40000 local port 22");
 	assert_judged(j, VERDICT_DENY, "root", inbound);
 	assert_true(j.log);
-	assert_judged(judge(e.p, "in proto udp remote 192.0.2.1 port 67 local 255.255.255.255 port 68"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "DHCPv4"));
-	assert_judged(judge(e.p, "in proto udp remote fe80::1 port 547 local fe80::2 port 546"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "DHCPv6"));
-	assert_judged(judge(e.p, "in proto icmpv6 icmp-type router-advertisement remote fe80::1"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "autoconfiguration"));
-	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 203.0.113.9"),
-		      VERDICT_DENY, "root", inbound);
-	assert_judged(judge(e.p, "in proto tcp on lo remote 127.0.0.1 port 40000 local port 22"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow on lo"));
+	assert_judged(judge(e.p, "in proto udp remote 192.0.2.1 port 67 local 255.255.255.255 port 68"), VERDICT_ALLOW,
+		      "root", line_of(e.text, "DHCPv4"));
+	assert_judged(judge(e.p, "in proto udp remote fe80::1 port 547 local fe80::2 port 546"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "DHCPv6"));
+	assert_judged(judge(e.p, "in proto icmpv6 icmp-type router-advertisement remote fe80::1"), VERDICT_ALLOW,
+		      "root", line_of(e.text, "autoconfiguration"));
+	assert_judged(judge(e.p, "in proto icmp icmp-type echo-request remote 203.0.113.9"), VERDICT_DENY, "root",
+		      inbound);
+	assert_judged(judge(e.p, "in proto tcp on lo remote 127.0.0.1 port 40000 local port 22"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow on lo"));
 	/* a server may listen; the connections it would accept are still denied */
-	assert_judged(judge(e.p, "event listen proto tcp local port 22 app /usr/sbin/sshd"),
-		      VERDICT_ALLOW, "root", line_of(e.text, "allow event listen"));
+	assert_judged(judge(e.p, "event listen proto tcp local port 22 app /usr/sbin/sshd"), VERDICT_ALLOW, "root",
+		      line_of(e.text, "allow event listen"));
 	assert_judged(judge(e.p, "in proto tcp remote 203.0.113.9 port 40000 local port 22 app /usr/sbin/sshd"),
 		      VERDICT_DENY, "root", inbound);
 	assert_int_equal(warnings_of("policy/default.rules", NULL), 0);

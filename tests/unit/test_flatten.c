@@ -85,12 +85,12 @@ static void test_empty_conjunctions_are_dropped(void **state)
 				"    continue remote port 80 log\n"
 				"}\n"
 				"table t default reject {\n"
-				"    allow proto udp\n"                  /* tcp AND udp: never */
+				"    allow proto udp\n" /* tcp AND udp: never */
 				"    allow proto { tcp, udp } remote port 22\n"
 				"    jump u\n"
 				"}\n"
 				"table u {\n"
-				"    deny proto icmp\n"                  /* never under tcp */
+				"    deny proto icmp\n" /* never under tcp */
 				"    continue in\n"
 				"}\n");
 	struct flat_policy fp;
@@ -170,9 +170,15 @@ static void test_too_big_is_refused(void **state)
 
 /* ---------- randomized: eval_event == flat_eval ---------- */
 
-static const char *ADDRS[] = { "192.0.2.0/25", "192.0.2.128/25", "198.51.100.0/24", "2001:db8::/33",
-			       "! 192.0.2.0/24", "@nets", "{ 203.0.113.1, 2001:db8::1 }",
-			       "192.0.2.100-192.0.2.150", "any" };
+static const char *ADDRS[] = { "192.0.2.0/25",
+			       "192.0.2.128/25",
+			       "198.51.100.0/24",
+			       "2001:db8::/33",
+			       "! 192.0.2.0/24",
+			       "@nets",
+			       "{ 203.0.113.1, 2001:db8::1 }",
+			       "192.0.2.100-192.0.2.150",
+			       "any" };
 static const char *PORTS[] = { "22", "80", "1000-5000", "! 80", "{ 22, 443 }", "@web", "any" };
 static const char *PROTOS[] = { "tcp", "udp", "icmp", "icmpv6", "{ tcp, udp }", "any" };
 static const char *EVENTS[] = { "network", "connect", "accept", "{ send, receive }", "packet" };
@@ -200,18 +206,42 @@ static void random_rule(FILE *m, int table, int ntables)
 			continue;
 		named |= 1u << c;
 		switch (c) {
-		case 0: fprintf(m, " %s", rand() % 2 ? "in" : "out"); break;
-		case 1: fprintf(m, " proto %s", PICK(PROTOS)); break;
-		case 2: fprintf(m, " %s", rand() % 2 ? "ip4" : "ip6"); break;
-		case 3: fprintf(m, " remote %s", PICK(ADDRS)); break;
-		case 4: fprintf(m, " remote port %s", PICK(PORTS)); break;
-		case 5: fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS)); break;
-		case 6: fprintf(m, " event %s", PICK(EVENTS)); break;
-		case 7: fprintf(m, " app %s", PICK(APPS)); break;
-		case 8: fprintf(m, " cgroup %s", PICK(CGROUPS)); break;
-		case 9: fprintf(m, " user %s", PICK(USERS)); break;
-		case 10: fprintf(m, " on %s", PICK(IFACES)); break;
-		case 11: fprintf(m, " icmp-type %s", PICK(ICMPS)); break;
+		case 0:
+			fprintf(m, " %s", rand() % 2 ? "in" : "out");
+			break;
+		case 1:
+			fprintf(m, " proto %s", PICK(PROTOS));
+			break;
+		case 2:
+			fprintf(m, " %s", rand() % 2 ? "ip4" : "ip6");
+			break;
+		case 3:
+			fprintf(m, " remote %s", PICK(ADDRS));
+			break;
+		case 4:
+			fprintf(m, " remote port %s", PICK(PORTS));
+			break;
+		case 5:
+			fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
+			break;
+		case 6:
+			fprintf(m, " event %s", PICK(EVENTS));
+			break;
+		case 7:
+			fprintf(m, " app %s", PICK(APPS));
+			break;
+		case 8:
+			fprintf(m, " cgroup %s", PICK(CGROUPS));
+			break;
+		case 9:
+			fprintf(m, " user %s", PICK(USERS));
+			break;
+		case 10:
+			fprintf(m, " on %s", PICK(IFACES));
+			break;
+		case 11:
+			fprintf(m, " icmp-type %s", PICK(ICMPS));
+			break;
 		}
 	}
 	if (rand() % 5 == 0)
@@ -253,7 +283,7 @@ static char *random_policy(void)
 	return out;
 }
 
-static const char *EV_ADDRS[] = { "192.0.2.5", "192.0.2.200", "198.51.100.7", "198.51.100.200",
+static const char *EV_ADDRS[] = { "192.0.2.5",	 "192.0.2.200", "198.51.100.7",	    "198.51.100.200",
 				  "203.0.113.1", "2001:db8::1", "2001:db8:8000::1", "2001:db8::2" };
 
 static struct event random_event(const struct policy *p)
@@ -267,19 +297,41 @@ static struct event random_event(const struct policy *p)
 	for (int f = 0; f < F_COUNT; f++) {
 		e.has[f] = rand() % 4 != 0;
 		switch (f) {
-		case F_DIR: e.val[f] = rand() % 2; break;
-		case F_EVENT: e.val[f] = rand() % EVENT_COUNT; break;
-		case F_FAMILY: e.val[f] = rand() % 2 ? 4 : 6; break;
-		case F_PROTO: e.val[f] = protos[rand() % 4]; break;
+		case F_DIR:
+			e.val[f] = rand() % 2;
+			break;
+		case F_EVENT:
+			e.val[f] = rand() % EVENT_COUNT;
+			break;
+		case F_FAMILY:
+			e.val[f] = rand() % 2 ? 4 : 6;
+			break;
+		case F_PROTO:
+			e.val[f] = protos[rand() % 4];
+			break;
 		case F_LADDR:
-		case F_RADDR: addr_parse(EV_ADDRS[rand() % 8], &e.val[f], NULL); break;
+		case F_RADDR:
+			addr_parse(EV_ADDRS[rand() % 8], &e.val[f], NULL);
+			break;
 		case F_LPORT:
-		case F_RPORT: e.val[f] = ports[rand() % 6]; break;
-		case F_ICMPTYPE: e.val[f] = icmps[rand() % 6]; break;
-		case F_IFACE: e.val[f] = rand() % (p->nifaces + 1); break;
-		case F_APP: e.val[f] = rand() % (p->napps + 1); break;
-		case F_CGROUP: e.val[f] = rand() % (p->ncgroups + 1); break;
-		case F_USER: e.val[f] = users[rand() % 4]; break;
+		case F_RPORT:
+			e.val[f] = ports[rand() % 6];
+			break;
+		case F_ICMPTYPE:
+			e.val[f] = icmps[rand() % 6];
+			break;
+		case F_IFACE:
+			e.val[f] = rand() % (p->nifaces + 1);
+			break;
+		case F_APP:
+			e.val[f] = rand() % (p->napps + 1);
+			break;
+		case F_CGROUP:
+			e.val[f] = rand() % (p->ncgroups + 1);
+			break;
+		case F_USER:
+			e.val[f] = users[rand() % 4];
+			break;
 		}
 	}
 	return e;

@@ -39,12 +39,12 @@ static void lexed_free(struct lexed *lx)
 	free(lx);
 }
 
-#define assert_tok(lx, i, k, txt, l, c)                                \
-	do {                                                            \
-		assert_int_equal((lx)->t[i].kind, (k));                 \
-		assert_string_equal((lx)->t[i].text, (txt));            \
-		assert_int_equal((lx)->t[i].loc.line, (l));             \
-		assert_int_equal((lx)->t[i].loc.col, (c));              \
+#define assert_tok(lx, i, k, txt, l, c)                      \
+	do {                                                 \
+		assert_int_equal((lx)->t[i].kind, (k));      \
+		assert_string_equal((lx)->t[i].text, (txt)); \
+		assert_int_equal((lx)->t[i].loc.line, (l));  \
+		assert_int_equal((lx)->t[i].loc.col, (c));   \
 	} while (0)
 
 static void test_every_token_kind(void **state)
@@ -90,7 +90,7 @@ static void test_comments_are_skipped_but_end_the_line(void **state)
 	assert_tok(lx, 0, TOK_WORD, "a", 1, 1);
 	assert_int_equal(lx->t[1].kind, TOK_NEWLINE);
 	assert_int_equal(lx->t[2].kind, TOK_NEWLINE); /* the comment-only line */
-	assert_tok(lx, 3, TOK_WORD, "b", 3, 1);      /* `#` ends a word */
+	assert_tok(lx, 3, TOK_WORD, "b", 3, 1);	      /* `#` ends a word */
 	assert_int_equal(lx->t[4].kind, TOK_NEWLINE);
 	assert_int_equal(lx->t[5].kind, TOK_EOF);
 	assert_int_equal(lx->out.d.nerrors, 0);

@@ -235,7 +235,9 @@ static void test_warning_format(void **state)
 					    "table root default deny {\n"
 					    "    deny\n"
 					    "    allow out\n"
-					    "}\n", &o, &d), 0);
+					    "}\n",
+					    &o, &d),
+			 0);
 	lint_policy(&p, &d);
 	fclose(out);
 	assert_non_null(strstr(buf, "fmt.rules:3:5: warning: rule can never match"));

@@ -30,8 +30,7 @@ static struct parsed *parse_rule_bad(const char *rule)
 	struct parsed *ps = parse_text(text);
 	free(text);
 	if (ps->out.d.nerrors != 1)
-		fail_msg("expected 1 error for `%s`, got %d:\n%s", rule, ps->out.d.nerrors,
-			 captured_text(&ps->out));
+		fail_msg("expected 1 error for `%s`, got %d:\n%s", rule, ps->out.d.nerrors, captured_text(&ps->out));
 	assert_int_equal(ps->rc, -1);
 	return ps;
 }
@@ -49,11 +48,10 @@ static void assert_cond(const struct ast_rule *r, enum field f, const char *firs
 
 static void test_set_declarations(void **state)
 {
-	struct parsed *ps = parse_text(
-		"addresses trusted = { 192.0.2.0/24, 2001:db8::/32, 198.51.100.7 }\n"
-		"ports     netbios = { 135-139, 445 }\n"
-		"apps      browsers = { /usr/bin/firefox, @other }\n"
-		"cgroups   web = /system.slice/nginx.service\n");
+	struct parsed *ps = parse_text("addresses trusted = { 192.0.2.0/24, 2001:db8::/32, 198.51.100.7 }\n"
+				       "ports     netbios = { 135-139, 445 }\n"
+				       "apps      browsers = { /usr/bin/firefox, @other }\n"
+				       "cgroups   web = /system.slice/nginx.service\n");
 	assert_int_equal(ps->rc, 0);
 	assert_int_equal(ps->ast.nsets, 4);
 	const struct ast_set *s = &ps->ast.sets[0];
@@ -153,29 +151,28 @@ static void test_tables_and_defaults(void **state)
 
 static void test_spec_example_parses(void **state)
 {
-	struct parsed *ps = parse_text(
-		"addresses trusted = { 192.0.2.0/24 }\n"
-		"addresses blocked = { 203.0.113.0/24 }\n"
-		"apps browsers     = { /usr/bin/curl, /usr/bin/wget }\n"
-		"\n"
-		"table web-browser {\n"
-		"    allow event network\n"
-		"    allow out proto tcp remote port { 80, 443, 8000, 8080 }\n"
-		"    allow out proto udp remote port 53\n"
-		"    reject in\n"
-		"}\n"
-		"\n"
-		"table ask-user default ask {\n"
-		"}\n"
-		"\n"
-		"table root default deny {\n"
-		"    allow on lo\n"
-		"    deny remote @blocked log\n"
-		"    allow remote @trusted\n"
-		"    deny in proto { tcp, udp } local port { 135-139, 445 } log\n"
-		"    jump web-browser app @browsers\n"
-		"    jump ask-user\n"
-		"}\n");
+	struct parsed *ps = parse_text("addresses trusted = { 192.0.2.0/24 }\n"
+				       "addresses blocked = { 203.0.113.0/24 }\n"
+				       "apps browsers     = { /usr/bin/curl, /usr/bin/wget }\n"
+				       "\n"
+				       "table web-browser {\n"
+				       "    allow event network\n"
+				       "    allow out proto tcp remote port { 80, 443, 8000, 8080 }\n"
+				       "    allow out proto udp remote port 53\n"
+				       "    reject in\n"
+				       "}\n"
+				       "\n"
+				       "table ask-user default ask {\n"
+				       "}\n"
+				       "\n"
+				       "table root default deny {\n"
+				       "    allow on lo\n"
+				       "    deny remote @blocked log\n"
+				       "    allow remote @trusted\n"
+				       "    deny in proto { tcp, udp } local port { 135-139, 445 } log\n"
+				       "    jump web-browser app @browsers\n"
+				       "    jump ask-user\n"
+				       "}\n");
 	assert_int_equal(ps->out.d.nerrors, 0);
 	assert_int_equal(ps->ast.nsets, 3);
 	assert_int_equal(ps->ast.ntables, 3);
@@ -360,8 +357,7 @@ static void test_error_unknown_condition_suggests(void **state)
 static void test_error_field_given_twice(void **state)
 {
 	struct parsed *ps = parse_rule_bad("allow remote port 80 remote port 443");
-	assert_error_at(&ps->out.d,
-			"`remote port` given twice in one rule; combine the values in { }", 2, 29);
+	assert_error_at(&ps->out.d, "`remote port` given twice in one rule; combine the values in { }", 2, 29);
 	parsed_free(ps);
 	ps = parse_rule_bad("allow in proto tcp out");
 	assert_error_at(&ps->out.d, "direction given twice", 2, 20);
@@ -396,8 +392,7 @@ static void test_error_verdicts(void **state)
 	assert_error_at(&ps->out.d, "unknown verdict `alow`; did you mean `allow`?", 2, 3);
 	parsed_free(ps);
 	ps = parse_rule_bad("xyzzy in");
-	assert_error_at(&ps->out.d,
-			"expected a verdict (allow, deny, reject, ask, continue, jump TABLE), got `xyzzy`",
+	assert_error_at(&ps->out.d, "expected a verdict (allow, deny, reject, ask, continue, jump TABLE), got `xyzzy`",
 			2, 1);
 	parsed_free(ps);
 	ps = parse_rule_bad("remote 192.0.2.1");
@@ -647,8 +642,7 @@ static void test_include_relative_to_including_file(void **state)
 	assert_int_equal(mkdir(sub, 0700), 0);
 	char *a = write_temp_file(sub, "10-a.rules", "addresses a = { 192.0.2.1 }\n");
 	char *b = write_temp_file(sub, "20-b.rules", "table b {\n  allow\n}\n");
-	char *main = write_temp_file(dir, "main.rules",
-				     "include \"conf.d/*.rules\"\ntable root {\n  jump b\n}\n");
+	char *main = write_temp_file(dir, "main.rules", "include \"conf.d/*.rules\"\ntable root {\n  jump b\n}\n");
 	struct parsed *ps = parse_path(main);
 	assert_int_equal(ps->out.d.nerrors, 0);
 	assert_int_equal(ps->rc, 0);
@@ -689,8 +683,7 @@ static void test_include_errors_in_included_file(void **state)
 static void test_include_not_found(void **state)
 {
 	char *dir = make_temp_dir();
-	char *main = write_temp_file(dir, "main.rules",
-				     "include \"nope.rules\"\ninclude \"none/*.rules\"\n");
+	char *main = write_temp_file(dir, "main.rules", "include \"nope.rules\"\ninclude \"none/*.rules\"\n");
 	struct parsed *ps = parse_path(main);
 	assert_int_equal(ps->out.d.nerrors, 1);
 	assert_int_equal(ps->out.d.nwarnings, 1);
@@ -811,9 +804,9 @@ static void test_include_from_string_is_relative_to_cwd(void **state)
 static void test_token_soup(void **state)
 {
 	static const char *const words[] = {
-		"table", "root", "{", "}", "allow", "jump", "remote", "port", "!", "@s", ",",
-		"=", "\"c\"", "\n", "addresses", "include", "default", "log", "comment", "x",
-		"proto", "local", "in", "\"", "#", "\xff",
+		"table",   "root", "{",	    "}",     "allow", "jump",	   "remote",  "port",	 "!",
+		"@s",	   ",",	   "=",	    "\"c\"", "\n",    "addresses", "include", "default", "log",
+		"comment", "x",	   "proto", "local", "in",    "\"",	   "#",	      "\xff",
 	};
 	unsigned seed = 7;
 	for (int round = 0; round < 2000; round++) {

@@ -28,8 +28,7 @@ static struct loaded *load_ok(const char *text)
 	struct loaded *l = load(text);
 	if (l->rc != 0 || l->d.nerrors) {
 		for (int i = 0; i < l->d.nmsgs; i++)
-			fprintf(stderr, "%d:%d: %s\n", l->d.msgs[i].loc.line, l->d.msgs[i].loc.col,
-				l->d.msgs[i].text);
+			fprintf(stderr, "%d:%d: %s\n", l->d.msgs[i].loc.line, l->d.msgs[i].loc.col, l->d.msgs[i].text);
 		fail_msg("unexpected errors in:\n%s", text);
 	}
 	return l;
@@ -100,11 +99,10 @@ static void test_address_literals(void **state)
 	assert_int_equal(p->nrules, 9);
 	assert_one_range(cond_of(p, 0, F_RADDR), A("192.0.2.7"), A("192.0.2.7"));
 	assert_one_range(cond_of(p, 1, F_RADDR), A("192.0.2.0"), A("192.0.2.255"));
-	assert_one_range(cond_of(p, 2, F_RADDR), A("2001:db8::"),
-			 A("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"));
+	assert_one_range(cond_of(p, 2, F_RADDR), A("2001:db8::"), A("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"));
 	assert_one_range(cond_of(p, 3, F_RADDR), A("198.51.100.10"), A("198.51.100.20"));
 	assert_one_range(cond_of(p, 4, F_RADDR), A("192.0.2.1"), A("192.0.2.3")); /* merged */
-	assert_false(cond_of(p, 5, F_RADDR)->used); /* any: no condition */
+	assert_false(cond_of(p, 5, F_RADDR)->used);				  /* any: no condition */
 	assert_true(cond_of(p, 5, F_RPORT)->used);
 	assert_one_range(cond_of(p, 6, F_LADDR), A("0.0.0.0"), A("255.255.255.255"));
 	assert_one_range(cond_of(p, 7, F_LADDR), 0, ~(u128)0);
@@ -137,13 +135,13 @@ static void test_host_bits_warning(void **state)
 static void test_address_errors(void **state)
 {
 	const char *text = "table root {\n"
-			   "    allow remote 192.0.2.0/33\n"                 /* 2 */
-			   "    allow remote 2001:db8::/129\n"               /* 3 */
-			   "    allow remote 192.0.2.9-192.0.2.1\n"          /* 4 */
-			   "    allow remote 192.0.2.1-2001:db8::1\n"        /* 5 */
-			   "    allow remote 192.0.2.300\n"                  /* 6 */
-			   "    allow remote example.com\n"                  /* 7 */
-			   "    allow local 192.0.2.1-foo\n"                 /* 8 */
+			   "    allow remote 192.0.2.0/33\n"	      /* 2 */
+			   "    allow remote 2001:db8::/129\n"	      /* 3 */
+			   "    allow remote 192.0.2.9-192.0.2.1\n"   /* 4 */
+			   "    allow remote 192.0.2.1-2001:db8::1\n" /* 5 */
+			   "    allow remote 192.0.2.300\n"	      /* 6 */
+			   "    allow remote example.com\n"	      /* 7 */
+			   "    allow local 192.0.2.1-foo\n"	      /* 8 */
 			   "}\n";
 	struct loaded *l = load(text);
 	assert_int_equal(l->rc, -1);
@@ -170,8 +168,7 @@ static void test_host_names_resolved_when_asked(void **state)
 	const char *text = "table root {\n    allow remote no-such-host.invalid\n}\n";
 	l = load_with(text, true, false);
 	assert_int_equal(l->d.nerrors, 1);
-	assert_error_at(&l->d, "cannot resolve host `no-such-host.invalid`: ", 2,
-			col_of(text, 2, "no-such"));
+	assert_error_at(&l->d, "cannot resolve host `no-such-host.invalid`: ", 2, col_of(text, 2, "no-such"));
 	unload(l);
 }
 
@@ -317,8 +314,7 @@ static void test_icmp_types(void **state)
 			   "}\n";
 	l = load(text);
 	assert_int_equal(l->d.nerrors, 4);
-	assert_error_at(&l->d, "icmp-type 8 is a number, so the rule must say `proto icmp`", 2,
-			col_of(text, 2, "8"));
+	assert_error_at(&l->d, "icmp-type 8 is a number, so the rule must say `proto icmp`", 2, col_of(text, 2, "8"));
 	const struct diag_msg *m = nth_msg(&l->d, DIAG_ERROR, 1);
 	assert_int_equal(m->loc.line, 3);
 	assert_non_null(strstr(m->text, "`proto icmpv6`"));
@@ -367,8 +363,7 @@ static void test_app_must_be_absolute(void **state)
 	assert_string_equal(m->text, "application path must be absolute: `curl`");
 	assert_int_equal(m->loc.line, 3);
 	assert_int_equal(m->loc.col, col_of(text, 3, "curl"));
-	assert_error_at(&l->d, "application path must be absolute: `bin/x`", 1,
-			col_of(text, 1, "bin/x"));
+	assert_error_at(&l->d, "application path must be absolute: `bin/x`", 1, col_of(text, 1, "bin/x"));
 	unload(l);
 }
 
@@ -396,8 +391,7 @@ static void test_interfaces_and_aliases(void **state)
 
 	const char *text = "table root {\n    allow on averyveryverylongname0\n}\n";
 	l = load(text);
-	assert_error_at(&l->d, "bad interface name `averyveryverylongname0`", 2,
-			col_of(text, 2, "avery"));
+	assert_error_at(&l->d, "bad interface name `averyveryverylongname0`", 2, col_of(text, 2, "avery"));
 	unload(l);
 }
 
@@ -510,17 +504,17 @@ static void test_set_references(void **state)
 
 static void test_set_errors(void **state)
 {
-	const char *text = "cgroups web = { /system.slice/nginx.service }\n"      /* 1 */
-			   "addresses lan = { 192.0.2.0/24 }\n"                /* 2 */
-			   "addresses x = { @y }\n"                            /* 3 */
-			   "addresses y = { @x }\n"                            /* 4 */
-			   "ports p = { @lan }\n"                              /* 5 */
-			   "addresses lan = { 198.51.100.0/24 }\n"             /* 6 */
-			   "table root {\n"                                    /* 7 */
-			   "    allow remote @web\n"                           /* 8 */
-			   "    allow remote @lna\n"                           /* 9 */
-			   "    allow remote @nothing-like-it\n"               /* 10 */
-			   "    allow app @lan\n"                              /* 11 */
+	const char *text = "cgroups web = { /system.slice/nginx.service }\n" /* 1 */
+			   "addresses lan = { 192.0.2.0/24 }\n"		     /* 2 */
+			   "addresses x = { @y }\n"			     /* 3 */
+			   "addresses y = { @x }\n"			     /* 4 */
+			   "ports p = { @lan }\n"			     /* 5 */
+			   "addresses lan = { 198.51.100.0/24 }\n"	     /* 6 */
+			   "table root {\n"				     /* 7 */
+			   "    allow remote @web\n"			     /* 8 */
+			   "    allow remote @lna\n"			     /* 9 */
+			   "    allow remote @nothing-like-it\n"	     /* 10 */
+			   "    allow app @lan\n"			     /* 11 */
 			   "}\n";
 	struct loaded *l = load(text);
 	const struct diag_msg *m = find_msg(&l->d, DIAG_ERROR, "set `web`");
@@ -529,12 +523,9 @@ static void test_set_errors(void **state)
 	assert_int_equal(m->loc.line, 8);
 	assert_int_equal(m->loc.col, col_of(text, 8, "@web"));
 	assert_error_at(&l->d, "unknown set `@lna`; did you mean `@lan`?", 9, col_of(text, 9, "@lna"));
-	assert_error_at(&l->d, "unknown set `@nothing-like-it`; declare it first", 10,
-			col_of(text, 10, "@nothing"));
-	assert_error_at(&l->d, "set `lan` is an addresses set but `app` needs apps", 11,
-			col_of(text, 11, "@lan"));
-	assert_error_at(&l->d, "set `lan` is an addresses set but set `p` needs ports", 5,
-			col_of(text, 5, "@lan"));
+	assert_error_at(&l->d, "unknown set `@nothing-like-it`; declare it first", 10, col_of(text, 10, "@nothing"));
+	assert_error_at(&l->d, "set `lan` is an addresses set but `app` needs apps", 11, col_of(text, 11, "@lan"));
+	assert_error_at(&l->d, "set `lan` is an addresses set but set `p` needs ports", 5, col_of(text, 5, "@lan"));
 	assert_error_at(&l->d, "set `lan` is already defined at line 2", 6, 1);
 	m = find_msg(&l->d, DIAG_ERROR, "set cycle");
 	assert_non_null(m);
@@ -581,8 +572,7 @@ static void test_tables_defaults_and_root(void **state)
 
 	const char *text = "table root default continue {\n}\n";
 	l = load(text);
-	assert_error_at(&l->d, "table `root` cannot default to continue", 1,
-			col_of(text, 1, "continue"));
+	assert_error_at(&l->d, "table `root` cannot default to continue", 1, col_of(text, 1, "continue"));
 	unload(l);
 }
 
@@ -627,27 +617,26 @@ static void test_rule_fields(void **state)
 
 static void test_jump_errors(void **state)
 {
-	const char *text = "table root {\n"             /* 1 */
-			   "    jump a\n"                  /* 2 */
-			   "    jump web-browsr\n"         /* 3 */
-			   "    jump nowhere-at-all\n"     /* 4 */
-			   "}\n"                           /* 5 */
-			   "table a {\n"                   /* 6 */
-			   "    jump b proto tcp\n"        /* 7 */
-			   "}\n"                           /* 8 */
-			   "table b {\n"                   /* 9 */
-			   "    jump a\n"                  /* 10 */
-			   "    jump b\n"                  /* 11 */
-			   "}\n"                           /* 12 */
-			   "table web-browser {\n"         /* 13 */
-			   "}\n"                           /* 14 */
-			   "table a {\n"                   /* 15 */
+	const char *text = "table root {\n"	       /* 1 */
+			   "    jump a\n"	       /* 2 */
+			   "    jump web-browsr\n"     /* 3 */
+			   "    jump nowhere-at-all\n" /* 4 */
+			   "}\n"		       /* 5 */
+			   "table a {\n"	       /* 6 */
+			   "    jump b proto tcp\n"    /* 7 */
+			   "}\n"		       /* 8 */
+			   "table b {\n"	       /* 9 */
+			   "    jump a\n"	       /* 10 */
+			   "    jump b\n"	       /* 11 */
+			   "}\n"		       /* 12 */
+			   "table web-browser {\n"     /* 13 */
+			   "}\n"		       /* 14 */
+			   "table a {\n"	       /* 15 */
 			   "}\n";
 	struct loaded *l = load(text);
 	assert_error_at(&l->d, "unknown table `web-browsr` in jump; did you mean `web-browser`?", 3,
 			col_of(text, 3, "web-browsr"));
-	assert_error_at(&l->d, "unknown table `nowhere-at-all` in jump; define it", 4,
-			col_of(text, 4, "nowhere"));
+	assert_error_at(&l->d, "unknown table `nowhere-at-all` in jump; define it", 4, col_of(text, 4, "nowhere"));
 	const struct diag_msg *m = find_msg(&l->d, DIAG_ERROR, "jump cycle: a");
 	assert_non_null(m);
 	assert_non_null(strstr(m->text, "jump cycle: a -> b -> a;"));
@@ -716,27 +705,24 @@ static void test_options(void **state)
 	assert_false(l->p.opt.ancestry);
 	unload(l);
 
-	const char *text = "option boot-timout 10\n"       /* 1 */
-			   "option ask-default ask\n"      /* 2 */
-			   "option log-rate fast\n"        /* 3 */
-			   "option ancestry yes\n"         /* 4 */
-			   "option conntrack-size 0\n"     /* 5 */
-			   "option colour blue\n"          /* 6 */
-			   "option tcp-timeout -5\n"       /* 7 */
+	const char *text = "option boot-timout 10\n"   /* 1 */
+			   "option ask-default ask\n"  /* 2 */
+			   "option log-rate fast\n"    /* 3 */
+			   "option ancestry yes\n"     /* 4 */
+			   "option conntrack-size 0\n" /* 5 */
+			   "option colour blue\n"      /* 6 */
+			   "option tcp-timeout -5\n"   /* 7 */
 			   "table root {\n}\n";
 	l = load(text);
 	assert_int_equal(l->d.nerrors, 7);
 	assert_error_at(&l->d, "unknown option `boot-timout`; did you mean `boot-timeout`?", 1, 1);
-	assert_error_at(&l->d, "bad value `ask` for option ask-default: expected allow, deny or reject",
-			2, col_of(text, 2, "default ") + 8);
-	assert_error_at(&l->d, "bad value `fast` for option log-rate: expected N/s or N", 3,
-			col_of(text, 3, "fast"));
-	assert_error_at(&l->d, "bad value `yes` for option ancestry: expected on or off", 4,
-			col_of(text, 4, "yes"));
+	assert_error_at(&l->d, "bad value `ask` for option ask-default: expected allow, deny or reject", 2,
+			col_of(text, 2, "default ") + 8);
+	assert_error_at(&l->d, "bad value `fast` for option log-rate: expected N/s or N", 3, col_of(text, 3, "fast"));
+	assert_error_at(&l->d, "bad value `yes` for option ancestry: expected on or off", 4, col_of(text, 4, "yes"));
 	assert_error_at(&l->d, "bad value `0` for option conntrack-size", 5, col_of(text, 5, "0"));
 	assert_error_at(&l->d, "unknown option `colour`; options are boot-timeout, ask-timeout", 6, 1);
-	assert_error_at(&l->d, "bad value `-5` for option tcp-timeout: expected SECONDS", 7,
-			col_of(text, 7, "-5"));
+	assert_error_at(&l->d, "bad value `-5` for option tcp-timeout: expected SECONDS", 7, col_of(text, 7, "-5"));
 	unload(l);
 
 	l = load_ok("option ask-timeout 5\noption ask-timeout 6\ntable root {\n}\n");
@@ -771,8 +757,7 @@ static void test_policy_owns_sources(void **state)
 	struct captured c;
 	struct load_opts o = { 0 };
 	captured_init(&c, NULL);
-	assert_int_equal(policy_load_string(&p, "mine.rules", "table root {\n    allow app x\n}\n", &o,
-					    &c.d), -1);
+	assert_int_equal(policy_load_string(&p, "mine.rules", "table root {\n    allow app x\n}\n", &o, &c.d), -1);
 	/* the diag quotes the offending line from the policy's own sources */
 	assert_ptr_equal(c.d.srcs, &p.srcs);
 	assert_non_null(strstr(captured_text(&c), "mine.rules:2:15: error"));
@@ -798,8 +783,7 @@ static void test_load_file_with_include(void **state)
 	char *dir = make_temp_dir();
 	char *inc = write_temp_file(dir, "sets.rules", "addresses lan = { 192.0.2.0/24 }\n");
 	char *main_text;
-	assert_true(asprintf(&main_text, "include \"%s\"\ntable root {\n    allow remote @lan\n}\n",
-			     inc) > 0);
+	assert_true(asprintf(&main_text, "include \"%s\"\ntable root {\n    allow remote @lan\n}\n", inc) > 0);
 	char *path = write_temp_file(dir, "main.rules", main_text);
 	struct policy p;
 	struct diag d;

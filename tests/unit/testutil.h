@@ -68,8 +68,7 @@ static inline const struct diag_msg *nth_msg(const struct diag *d, enum diag_lev
 }
 
 /* The first message of a level containing needle, or NULL. */
-static inline const struct diag_msg *find_msg(const struct diag *d, enum diag_level level,
-					      const char *needle)
+static inline const struct diag_msg *find_msg(const struct diag *d, enum diag_level level, const char *needle)
 {
 	for (int k = 0; k < d->nmsgs; k++)
 		if (d->msgs[k].level == level && strstr(d->msgs[k].text, needle))
@@ -78,13 +77,13 @@ static inline const struct diag_msg *find_msg(const struct diag *d, enum diag_le
 }
 
 /* Asserts that an error containing `needle` was reported at line:col. */
-#define assert_error_at(d, needle, l, c)                                                  \
-	do {                                                                               \
-		const struct diag_msg *m_ = find_msg((d), DIAG_ERROR, (needle));           \
-		if (!m_)                                                                   \
-			fail_msg("no error containing \"%s\"", (needle));                  \
-		assert_int_equal(m_->loc.line, (l));                                       \
-		assert_int_equal(m_->loc.col, (c));                                        \
+#define assert_error_at(d, needle, l, c)                                         \
+	do {                                                                     \
+		const struct diag_msg *m_ = find_msg((d), DIAG_ERROR, (needle)); \
+		if (!m_)                                                         \
+			fail_msg("no error containing \"%s\"", (needle));        \
+		assert_int_equal(m_->loc.line, (l));                             \
+		assert_int_equal(m_->loc.col, (c));                              \
 	} while (0)
 
 /* ---------- parsing ---------- */
@@ -175,10 +174,11 @@ static inline char *write_temp_file(const char *dir, const char *name, const cha
 	return path;
 }
 
-static inline int remove_tree_cb(const char *path, const struct stat *st, int flag,
-				 struct FTW *ftw)
+static inline int remove_tree_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)st; (void)flag; (void)ftw;
+	(void)st;
+	(void)flag;
+	(void)ftw;
 	return remove(path);
 }
 

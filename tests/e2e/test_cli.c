@@ -1,5 +1,6 @@
-/* The `rampart` command line as a user runs it: check and explain, output
- * formats and exit codes (SPEC 1).  Runs ./rampart from the repository root. */
+/* End-to-end: the `rampart` command line as a user runs it: check and
+ * explain, help, usage errors, output formats and exit codes (docs/cli.md).
+ * Runs ./rampart from the repository root; needs no privileges. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,8 +12,8 @@
 #include <cmocka.h>
 
 struct run {
-	int status;   /* exit code, or 128+signal */
-	char *out;    /* stdout and stderr together */
+	int status; /* exit code, or 128+signal */
+	char *out;  /* stdout and stderr together */
 };
 
 static struct run run(const char *fmt, ...)
@@ -57,9 +58,8 @@ static char *temp_policy(const char *text)
 
 static void test_check_examples_pass(void **state)
 {
-	const char *files[] = { "kerio-adsl-host", "kerio-ics-gateway", "netbios", "active-ftp",
-				"isp-keepalive", "loopback", "udp-dns-dhcp", "identd", "jetico",
-				"spec-example" };
+	const char *files[] = { "kerio-adsl-host", "kerio-ics-gateway", "netbios", "active-ftp", "isp-keepalive",
+				"loopback",	   "udp-dns-dhcp",	"identd",  "jetico",	 "spec-example" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct run r = run("./rampart check policy/examples/%s.rules", files[i]);
 		if (r.status != 0)
@@ -119,9 +119,10 @@ static void test_check_warnings_exit_zero(void **state)
 static void test_check_json(void **state)
 {
 	char *path = temp_policy("table root default deny {\n    allow remote 192.0.2.999\n}\n");
-	struct run r = run("./rampart check --json %s | python3 -c 'import json,sys; d=json.load(sys.stdin); "
-			   "print(d[\"ok\"], len(d[\"errors\"]), d[\"errors\"][0][\"line\"], d[\"errors\"][0][\"col\"])'",
-			   path);
+	struct run r =
+		run("./rampart check --json %s | python3 -c 'import json,sys; d=json.load(sys.stdin); "
+		    "print(d[\"ok\"], len(d[\"errors\"]), d[\"errors\"][0][\"line\"], d[\"errors\"][0][\"col\"])'",
+		    path);
 	assert_int_equal(r.status, 0);
 	has(&r, "False 1 2 18");
 	free(r.out);
@@ -231,6 +232,85 @@ static void test_usage(void **state)
 	free(r.out);
 }
 
+/* Every command answers `--help` (and `help COMMAND`) with its usage. */
+static void test_every_command_has_help(void **state)
+{
+	const char *cmds[] = { "check", "explain", "apply",  "unload", "status", "rules",   "flows",
+			       "log",	"boot",	   "daemon", "reset",  "stop",	 "shutdown" };
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "usage: rampart %s", cmds[i]);
+		struct run r = run("./rampart %s --help", cmds[i]);
+		if (r.status != 0 || strncmp(r.out, want, strlen(want)))
+			fail_msg("%s --help: exit %d\n%s", cmds[i], r.status, r.out);
+		has(&r, "global options:");
+		free(r.out);
+		r = run("./rampart help %s", cmds[i]);
+		if (r.status != 0 || strncmp(r.out, want, strlen(want)))
+			fail_msg("help %s: exit %d\n%s", cmds[i], r.status, r.out);
+		free(r.out);
+	}
+}
+
+/* The help of a command lists its options, as the parser accepts them. */
+static void test_help_lists_the_options(void **state)
+{
+	struct run r = run("./rampart apply --help");
+	has(&r, "usage: rampart apply [FILE] [--iface IF]... [--cgroup PATH] [--policy FILE]");
+	has(&r, "--pin-dir DIR");
+	free(r.out);
+	r = run("./rampart boot --help");
+	has(&r, "--timeout S");
+	has(&r, "--fail open|closed");
+	free(r.out);
+	r = run("./rampart log --help");
+	has(&r, "-f, --follow");
+	free(r.out);
+}
+
+/* Usage errors: exit 2 and a message naming the problem and the help. */
+static void test_usage_errors(void **state)
+{
+	static const struct {
+		const char *args, *want;
+	} cases[] = {
+		{ "apply --ifcae x", "rampart apply: unknown option `--ifcae`" },
+		{ "apply p.rules --iface", "--iface needs a value" },
+		{ "apply a.rules b.rules", "takes at most one FILE" },
+		{ "boot --timeout soon", "--timeout takes a number, got `soon`" },
+		{ "boot --fail maybe", "--fail takes open|closed" },
+		{ "status extra", "takes no arguments (got `extra`)" },
+		{ "log --json=1", "--json takes no value" },
+		{ "stop --iface x", "unknown option `--iface`" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run r = run("./rampart %s", cases[i].args);
+		if (r.status != 2)
+			fail_msg("%s: exit %d, want 2\n%s", cases[i].args, r.status, r.out);
+		has(&r, cases[i].want);
+		has(&r, "--help` for usage");
+		free(r.out);
+	}
+}
+
+/* Global options go before or after the command, in both spellings. */
+static void test_global_options_anywhere(void **state)
+{
+	const char *forms[] = {
+		"./rampart --json check policy/default.rules",
+		"./rampart check --json policy/default.rules",
+		"./rampart check policy/default.rules --json --pin-dir=/sys/fs/bpf/rampart-none",
+		"./rampart --pin-dir /sys/fs/bpf/rampart-none --json check -- policy/default.rules",
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct run r = run("%s", forms[i]);
+		if (r.status != 0)
+			fail_msg("%s: exit %d\n%s", forms[i], r.status, r.out);
+		has(&r, "\"ok\": true");
+		free(r.out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +324,10 @@ int main(void)
 		cmocka_unit_test(test_explain_text_trace),
 		cmocka_unit_test(test_explain_errors),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_every_command_has_help),
+		cmocka_unit_test(test_help_lists_the_options),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_global_options_anywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,55 @@
+/* The names of the BPF maps, defined once for both sides (as xdp-tools'
+ * MAP_NAME_* macros).  The BPF side declares each map with its macro as the
+ * variable name (`} RP_MAP_CONFIG SEC(".maps");`), so the map is called that
+ * in the object, in the skeleton (skel->maps.rp_config) and in bpffs
+ * (DIR/maps/rp_config); user space spells a pinned map RP_NAME(RP_MAP_...).
+ * Renaming a map here renames it everywhere; a name written anywhere else
+ * breaks the build, not a running system.
+ *
+ * Programs have no names of their own outside the objects: user space
+ * reaches them through the skeletons only (skel->progs.rampart_xdp). */
+#ifndef RAMPART_NAMES_H
+#define RAMPART_NAMES_H
+
+#define RP_NAME_STR_(x) #x
+/* The name of a map as a string: RP_NAME(RP_MAP_CONFIG) is "rp_config". */
+#define RP_NAME(x)	RP_NAME_STR_(x)
+
+/* ---------- packet datapath (bpf/rampart.bpf.c), state ---------- */
+#define RP_MAP_CONFIG	     rp_config	   /* every object: mode, timeouts (bpf/config.h) */
+#define RP_MAP_CONNTRACK     rp_conntrack  /* tracked flows that earned their place (bpf/conntrack.h) */
+#define RP_MAP_CT_NEW	     rp_ct_new	   /* tracked flows being set up (LRU) */
+#define RP_MAP_SWEEPER	     rp_sweeper	   /* conntrack sweeper timer */
+#define RP_MAP_FLOW_CACHE    rp_flow_cache /* per-CPU established-flow cache (bpf/flowcache.h) */
+#define RP_MAP_CT_GEN	     rp_ct_gen	   /* the flow cache's generation counters */
+#define RP_MAP_COUNTERS	     rp_counters   /* global counters (bpf/log.h) */
+#define RP_MAP_LOG	     rp_log	   /* log ring buffer */
+#define RP_MAP_FRAGS	     rp_frags	   /* fragments of allowed first fragments */
+#define RP_MAP_SCRATCH	     rp_scratch	   /* per-CPU scratch space */
+/* ---------- packet datapath, policy ---------- */
+#define RP_MAP_RULE_STATS    rp_rule_stats  /* per-rule counters */
+#define RP_MAP_LOG_BUCKET    rp_log_bucket  /* per-rule log rate limit */
+#define RP_MAP_REJECT_BUCKET rp_reject_bucket /* reject answers' rate limit */
+#define RP_MAP_RULES	     rp_rules	    /* rule metadata for the read-only commands */
+#define RP_MAP_POLICY_INFO   rp_policy_info /* policy file, sha256, layout version */
+#define RP_MAP_IFACES	     rp_ifaces	    /* ifindex -> the policy's interface id */
+#define RP_MAP_IFSEL	     rp_ifsel	    /* the interfaces the policy covers (loader, daemon, status) */
+/* ---------- classifier (bpf/classify.h, include/rampart_classifier.h) ---------- */
+#define RP_MAP_CLS_CONFIG    cls_config
+#define RP_MAP_CLS_VALUES    cls_values
+#define RP_MAP_CLS_PREFIXES  cls_prefixes
+#define RP_MAP_CLS_PAIRS     cls_pairs
+#define RP_MAP_CLS_INFO	     cls_info
+#define RP_MAP_CLS_ACTIONS   cls_actions
+/* ---------- socket identity (bpf/sockid.h, bpf/sock.bpf.c) ---------- */
+#define RP_MAP_LISTENERS     rp_listeners   /* owners of listening sockets */
+#define RP_MAP_SK_MARKS	     rp_sk_marks    /* judgements made at the socket */
+#define RP_MAP_APPS	     rp_apps	    /* executable identity -> app id */
+#define RP_MAP_CGROUPS	     rp_cgroups	    /* cgroup id -> the policy's cgroup value */
+#define RP_MAP_APP_INFO	     rp_app_info    /* what was approved at apply */
+#define RP_MAP_SOCK_CONFIG   rp_sock_config /* socket hooks' configuration */
+/* ---------- boot protection (bpf/boot.bpf.c) ---------- */
+#define RP_MAP_BOOT_TIMER    rp_boot_timer    /* opens at the boot deadline */
+#define RP_MAP_BOOT_SK_DROPS rp_boot_sk_drops /* what the SK_LOOKUP program dropped */
+
+#endif

@@ -1,0 +1,137 @@
+/* The attachment transaction (see hooks.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "hooks.h"
+#include "log.h"
+
+struct hook *txn_add(struct hook_txn *t, const struct hook_ops *ops, const struct pin_dir *pd, int prog_fd,
+		     const char *what)
+{
+	if (t->n == t->cap) {
+		int cap = t->cap ? 2 * t->cap : 16;
+		struct hook *v = realloc(t->v, (size_t)cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		t->v = v;
+		t->cap = cap;
+	}
+	struct hook *h = &t->v[t->n++];
+	memset(h, 0, sizeof(*h));
+	h->ops = ops;
+	h->pd = pd;
+	h->prog_fd = prog_fd;
+	h->alt_fd = h->link_fd = h->old_prog_fd = h->target_fd = -1;
+	snprintf(h->what, sizeof(h->what), "%s", what);
+	return h;
+}
+
+int txn_prepare(struct hook_txn *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		int e = t->v[i].ops->prepare(&t->v[i]);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+static int hook_switch(struct hook *h)
+{
+	int e = h->fresh ? h->ops->attach(h) : h->ops->update(h, h->prog_fd);
+	if (e)
+		return e;
+	h->done = true;
+	return 0;
+}
+
+static void hook_rollback(struct hook *h)
+{
+	if (!h->done)
+		return;
+	if (h->fresh)
+		h->ops->detach(h);
+	else if (h->old_prog_fd >= 0)
+		h->ops->update(h, h->old_prog_fd);
+	h->done = false;
+}
+
+int txn_switch(struct hook_txn *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		int e = hook_switch(&t->v[i]);
+		if (e) {
+			txn_rollback(t);
+			return e;
+		}
+	}
+	return 0;
+}
+
+void txn_rollback(struct hook_txn *t)
+{
+	for (int i = t->n - 1; i >= 0; i--)
+		hook_rollback(&t->v[i]);
+}
+
+void txn_commit(struct hook_txn *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		struct hook *h = &t->v[i];
+		/* an old link on another target loses its pin: detached */
+		if (h->fresh && h->done && h->staged[0] && rename(h->staged, h->pin))
+			pr_warn("%s is attached but its pin %s could not be made (%s); run `rampart apply` again",
+				h->what, h->pin, strerror(errno));
+		if (h->ops->commit)
+			h->ops->commit(h);
+	}
+}
+
+void txn_free(struct hook_txn *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		struct hook *h = &t->v[i];
+		if (h->link_fd >= 0)
+			close(h->link_fd);
+		if (h->old_prog_fd >= 0)
+			close(h->old_prog_fd);
+		if (h->target_fd >= 0)
+			close(h->target_fd);
+	}
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+int hook_link_prepare(struct hook *h, bool (*same)(const struct hook *h, const struct bpf_link_info *info))
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	h->fresh = true;
+	int fd = bpf_obj_get(h->pin);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.prog_id || !same(h, &info)) {
+		close(fd); /* another target: a new link replaces it at commit */
+		return 0;
+	}
+	h->fresh = false;
+	h->link_fd = fd;
+	h->old_prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	return 0;
+}
+
+int hook_link_update(struct hook *h, int prog_fd)
+{
+	return bpf_link_update(h->link_fd, prog_fd, NULL) ? pr_err_r(-errno, "cannot switch the %s", h->what) : 0;
+}
+
+void hook_link_detach(struct hook *h)
+{
+	unlink(h->staged[0] ? h->staged : h->pin);
+	close(h->link_fd); /* last reference: detached */
+	h->link_fd = -1;
+}
