@@ -692,6 +692,45 @@ static void open_tcp_flow(uint16_t sp, int n)
 }
 
 
+/* RFC 5961: a blind RST or SYN cannot close or replace a flow.  After
+ * open_tcp_flow both sides' next sequence number is 2, windows 65535. */
+static void test_tcp_blind_rst_and_syn(void **state)
+{
+	struct pk p;
+	open_tcp_flow(30100, 0);
+	uint32_t guesses[] = { 2 + 1000000, 2 - 200000, 0x80000000u, 2 + 70000 };
+	for (unsigned i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++) {
+		tcp4_in(&p, 30100, 80, guesses[i], 0, TF_RST);
+		assert_int_equal(run_xdp(&p), XDP_DROP);
+		tcp4_out(&p, 80, 30100, guesses[i], 0, TF_RST);
+		assert_int_equal(run_tc(&p), TC_SHOT);
+	}
+	assert_int_equal(ctr(RPC_DROP_TCP_WINDOW), 8);
+	/* inside the window but not exact: to the endpoint (challenge ACK), unchanged */
+	tcp4_in(&p, 30100, 80, 2 + 1000, 0, TF_RST);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, 30100, 2 + 5000, 0, TF_RST | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_TCP_RST_IGNORED), 2);
+	/* SYNs on the synchronized flow: passed unchanged, never a new flow */
+	tcp4_in(&p, 30100, 80, 123456789, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, 30100, 987654321, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_TCP_SYN_IGNORED), 2);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ct_state(R4, 30100, L4, 80, 6), CT_TCP_ESTABLISHED);
+	tcp4_in(&p, 30100, 80, 2, 2, TF_ACK | TF_PSH);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	/* data outside the window is dropped too */
+	tcp4_in(&p, 30100, 80, 2 + 1000000, 2, TF_ACK | TF_PSH);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* the RST at the exact sequence number closes it */
+	tcp4_in(&p, 30100, 80, 2, 0, TF_RST);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 30100, L4, 80, 6), CT_TCP_CLOSED);
+}
+
 static void test_tcp_lifecycle(void **state)
 {
 	struct pk p;
@@ -1974,6 +2013,7 @@ int main(int argc, char **argv)
 		T(test_ipv4_fragments),
 		T(test_ipv6_fragments),
 		T(test_tcp_lifecycle),
+		T(test_tcp_blind_rst_and_syn),
 		T(test_outbound_flow_replies_pass),
 		T(test_stray_packets_are_invalid),
 		T(test_reply_to_denied_flow_dropped),
@@ -2020,5 +2060,8 @@ int main(int argc, char **argv)
 		T(test_flow_cache_never_outlives_timeout),
 #undef T
 	};
+	/* test_datapath NAME-PATTERN: only the tests it matches (while working on one) */
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
