@@ -83,13 +83,13 @@ const volatile __u32 rp_ct_new_capacity = RP_CT_DEFAULT_SIZE;
  * that much: ample for timeouts counted in seconds. */
 struct rp_sweeper {
 	struct bpf_timer timer;
-	__u64 clock_ns;      /* bpf_ktime_get_coarse_ns() at the last tick (0: not running) */
+	__u64 clock_ns;	     /* bpf_ktime_get_coarse_ns() at the last tick (0: not running) */
 	__u64 next_sweep_ns; /* when the next table walk is due */
-	__u64 runs;          /* table walks */
-	__u64 deleted;       /* entries removed by walks */
+	__u64 runs;	     /* table walks */
+	__u64 deleted;	     /* entries removed by walks */
 	__u64 half_open;     /* entries left in rp_ct_new after the last walk */
 	__u32 armed;
-	__u32 pressure;      /* rp_ct_new was at least half full at the last walk */
+	__u32 pressure; /* rp_ct_new was at least half full at the last walk */
 };
 
 #define RP_CLOCK_TICK_NS (100 * 1000000ull)
@@ -101,19 +101,19 @@ struct {
 	__type(value, struct rp_sweeper);
 } RP_MAP_SWEEPER SEC(".maps");
 
-#define RP_NSEC 1000000000ull
+#define RP_NSEC		   1000000000ull
 #define RP_CLOCK_MONOTONIC 1
 
 /* Results of rp_ct_track(). */
 enum rp_ct_res {
-	RP_CT_PASS = 0,     /* packet of a tracked flow */
-	RP_CT_NEW,          /* no flow; this packet may start one: judge it */
-	RP_CT_INVALID,      /* no flow and cannot start one */
-	RP_CT_BAD_STATE,    /* tracked, but impossible in the flow's state */
-	RP_CT_STATELESS,    /* ICMP informational other than echo: judged each time, not tracked */
-	RP_CT_OUT_OF_WINDOW,/* TCP: would change the state, but does not fit the window: drop */
-	RP_CT_RST_IGNORED,  /* TCP: RST in the window, not exact: pass, state unchanged */
-	RP_CT_SYN_IGNORED,  /* TCP: SYN on a synchronized flow: pass, state unchanged */
+	RP_CT_PASS = 0,	     /* packet of a tracked flow */
+	RP_CT_NEW,	     /* no flow; this packet may start one: judge it */
+	RP_CT_INVALID,	     /* no flow and cannot start one */
+	RP_CT_BAD_STATE,     /* tracked, but impossible in the flow's state */
+	RP_CT_STATELESS,     /* ICMP informational other than echo: judged each time, not tracked */
+	RP_CT_OUT_OF_WINDOW, /* TCP: would change the state, but does not fit the window: drop */
+	RP_CT_RST_IGNORED,   /* TCP: RST in the window, not exact: pass, state unchanged */
+	RP_CT_SYN_IGNORED,   /* TCP: SYN on a synchronized flow: pass, state unchanged */
 };
 
 /* Is endpoint (a, pa) <= (b, pb)?  Any fixed total order will do. */
@@ -133,8 +133,8 @@ static __always_inline void rp_copy_addr(__u32 *d, const __u32 *s)
 
 /* Fill *k for the flow (src:sp -> dst:dp, proto).  Returns 1 when the
  * source is endpoint a. */
-static __always_inline int rp_ct_key(struct ct_key *k, const __u32 *src, __u16 sp,
-				     const __u32 *dst, __u16 dp, __u8 proto)
+static __always_inline int rp_ct_key(struct ct_key *k, const __u32 *src, __u16 sp, const __u32 *dst, __u16 dp,
+				     __u8 proto)
 {
 	int src_is_a = rp_ep_le(src, sp, dst, dp);
 	const __u32 *a = src_is_a ? src : dst, *b = src_is_a ? dst : src;
@@ -217,16 +217,16 @@ static __always_inline int rp_tcp_in_window(const struct ct_tcp_peer *s, const s
 					    __u32 end, __u32 ack)
 {
 	__u32 maxackwin = s->maxwin > 66000 ? s->maxwin : 66000;
-	return !rp_seq_after(seq, s->maxend) &&          /* not beyond what the receiver allowed */
+	return !rp_seq_after(seq, s->maxend) &&		    /* not beyond what the receiver allowed */
 	       rp_seq_after(end, s->end - r->maxwin - 1) && /* not older than the receiver's window */
-	       !rp_seq_after(ack, r->end) &&             /* acknowledges nothing not sent */
-	       rp_seq_after(ack, r->end - maxackwin - 1); /* nor anything older than a window */
+	       !rp_seq_after(ack, r->end) &&		    /* acknowledges nothing not sent */
+	       rp_seq_after(ack, r->end - maxackwin - 1);   /* nor anything older than a window */
 }
 
 /* Move the tracked numbers with a segment from s to r (ack: its ack, or
  * r->end without ACK).  netfilter's updates after tcp_in_window. */
-static __always_inline void rp_tcp_note(struct ct_tcp_peer *s, struct ct_tcp_peer *r, const struct rp_pkt *p,
-					__u32 end, __u32 ack)
+static __always_inline void rp_tcp_note(struct ct_tcp_peer *s, struct ct_tcp_peer *r, const struct rp_pkt *p, __u32 end,
+					__u32 ack)
 {
 	__u32 win = p->tcp_win;
 	if (!(p->tcp_flags & RP_TCP_SYN))
@@ -422,7 +422,7 @@ static __always_inline int rp_ct_promote(const struct ct_key *k, struct ct_value
 /* The flow of key k in either table, expired ones deleted.  *assured: it
  * was found in rp_conntrack. */
 static __always_inline struct ct_value *rp_ct_find(const struct rp_config *cfg, const struct ct_key *k, __u32 h,
-						  __u64 now, int *assured)
+						   __u64 now, int *assured)
 {
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, k);
 	*assured = 1;
@@ -464,16 +464,15 @@ static __always_inline __u64 rp_ct_clock(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-#define RP_CTT_ASSURED   0x1 /* v is in rp_conntrack */
+#define RP_CTT_ASSURED	 0x1 /* v is in rp_conntrack */
 #define RP_CTT_FROM_ORIG 0x2 /* sent by the flow's originator */
-#define RP_CTT_SI        0x4 /* sent by endpoint b of the key */
-#define RP_CTT_CACHE     0x8 /* may fill the flow cache */
+#define RP_CTT_SI	 0x4 /* sent by endpoint b of the key */
+#define RP_CTT_CACHE	 0x8 /* may fill the flow cache */
 
 /* A TCP segment of a tracked flow.  hg: the key's hash (high half) and
  * the generation read before the lookup; bits: RP_CTT_*.  Global: verified
  * once, on its own stack (the programs' stacks are full). */
-__noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const struct ct_key *k, __u64 hg,
-			       __u32 bits)
+__noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const struct ct_key *k, __u64 hg, __u32 bits)
 {
 	__u32 zero = 0;
 	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
@@ -513,8 +512,8 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
  * flow's key, *src_is_a with the packet's side.  Ordinary packets of
  * established flows are answered by the per-CPU flow cache
  * (bpf/flowcache.h) when it has them. */
-static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct rp_pkt *p,
-				       struct ct_key *k, int *src_is_a, __u64 now)
+static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct rp_pkt *p, struct ct_key *k,
+				       int *src_is_a, __u64 now)
 {
 	*src_is_a = rp_ct_key(k, p->saddr, p->sport, p->daddr, p->dport, p->proto);
 	int si = !*src_is_a;
@@ -526,8 +525,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 	int assured;
 	struct ct_value *v = rp_ct_find(cfg, k, h, now, &assured);
 	if (!v) {
-		if ((p->proto == RP_IPPROTO_ICMP || p->proto == RP_IPPROTO_ICMPV6) && p->icmp_type &&
-		    !p->is_echo)
+		if ((p->proto == RP_IPPROTO_ICMP || p->proto == RP_IPPROTO_ICMPV6) && p->icmp_type && !p->is_echo)
 			return RP_CT_STATELESS;
 		/* ICMPv6 type 0 (reserved); ICMPv6 in IPv4 is a plain protocol, tracked */
 		if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && !p->is_echo)
@@ -567,8 +565,8 @@ static __always_inline int rp_ct_related(const struct rp_config *cfg, const stru
 	struct ct_key *kp = kbuf;
 	if (p->icmp_err != RP_ICMPERR_INNER)
 		return 0;
-	if (p->daddr[0] != p->in_saddr[0] || p->daddr[1] != p->in_saddr[1] ||
-	    p->daddr[2] != p->in_saddr[2] || p->daddr[3] != p->in_saddr[3])
+	if (p->daddr[0] != p->in_saddr[0] || p->daddr[1] != p->in_saddr[1] || p->daddr[2] != p->in_saddr[2] ||
+	    p->daddr[3] != p->in_saddr[3])
 		return 0;
 	rp_ct_key(kp, p->in_saddr, p->in_sport, p->in_daddr, p->in_dport, p->in_proto);
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, kp);
@@ -587,8 +585,7 @@ struct rp_sweep_ctx {
 	int pressure;
 };
 
-static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v,
-			  struct rp_sweep_ctx *c)
+static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v, struct rp_sweep_ctx *c)
 {
 	if (rp_ct_expired(c->cfg, v, c->now)) {
 		if (bpf_map_delete_elem(map, k) == 0) {
@@ -600,11 +597,9 @@ static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value
 }
 
 /* rp_ct_new: never cached, so no generation to bump */
-static long rp_sweep_new_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v,
-			      struct rp_sweep_ctx *c)
+static long rp_sweep_new_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v, struct rp_sweep_ctx *c)
 {
-	if (rp_ct_idle_over(v, c->now, rp_ct_new_timeout(c->cfg, v, c->pressure)) &&
-	    bpf_map_delete_elem(map, k) == 0)
+	if (rp_ct_idle_over(v, c->now, rp_ct_new_timeout(c->cfg, v, c->pressure)) && bpf_map_delete_elem(map, k) == 0)
 		c->deleted++;
 	return 0;
 }

@@ -39,13 +39,13 @@
 #include "rampart_maps.h"
 #include "parse.h"
 
-#define RP_FC_BITS 12 /* 4096 slots per CPU, 80 bytes each */
+#define RP_FC_BITS  12 /* 4096 slots per CPU, 80 bytes each */
 #define RP_FC_SLOTS (1u << RP_FC_BITS)
 
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;        /* rp_ct_gen[slot] when filled */
-	__u8 wscale[2];   /* TCP: each endpoint's window scale */
+	__u32 gen;	/* rp_ct_gen[slot] when filled */
+	__u8 wscale[2]; /* TCP: each endpoint's window scale */
 	__u16 pad;
 	__u64 valid_until; /* coarse ns; 0: empty */
 	/* TCP, per endpoint (a, b of the key): the highest sequence end and

@@ -99,8 +99,8 @@ struct rp_pkt {
 	/* read only when the path above set them */
 	__u32 seq; /* TCP, network order */
 	__u32 ack_seq;
-	__u16 tcp_win;    /* TCP window field, host order (unscaled) */
-	__u8 wscale;      /* TCP SYN: its window scale option (RP_WSCALE_NONE: none) */
+	__u16 tcp_win; /* TCP window field, host order (unscaled) */
+	__u8 wscale;   /* TCP SYN: its window scale option (RP_WSCALE_NONE: none) */
 	__u8 pad2;
 	/* ICMP errors: the quoted packet, as the original sender sent it */
 	__u32 in_saddr[4];
@@ -384,13 +384,13 @@ static __always_inline __u8 rp_tcp_opts_wscale(const __u8 *buf, __u32 n)
 		if (kind == 0) /* end of options */
 			return RP_WSCALE_NONE;
 		if (kind == 3)
-			return len == 3 && i + 3 <= n ? (buf[(i + 2) & 63] > RP_WSCALE_MAX ? RP_WSCALE_MAX
-											: buf[(i + 2) & 63])
-						     : RP_WSCALE_MAX;
-		__u32 nop = ((kind ^ 1) - 1) >> 31;         /* kind 1: one byte, no length */
+			return len == 3 && i + 3 <= n
+				       ? (buf[(i + 2) & 63] > RP_WSCALE_MAX ? RP_WSCALE_MAX : buf[(i + 2) & 63])
+				       : RP_WSCALE_MAX;
+		__u32 nop = ((kind ^ 1) - 1) >> 31; /* kind 1: one byte, no length */
 		__u32 step = len + nop * (1 - len);
-		__u32 bad = ((len - 2) >> 31) & (nop ^ 1);  /* a length below 2 */
-		bad |= (n - (i + step)) >> 31;              /* past the options */
+		__u32 bad = ((len - 2) >> 31) & (nop ^ 1); /* a length below 2 */
+		bad |= (n - (i + step)) >> 31;		   /* past the options */
 		if (bad)
 			break;
 		i += step;

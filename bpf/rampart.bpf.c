@@ -91,7 +91,7 @@ struct rp_scratch {
 	struct cls_fields f;
 	struct cls_result r;
 	struct ct_key k __attribute__((aligned(8))); /* the flow key (also the fragment key's buffer) */
-	struct ct_value v; /* a new flow's entry, before it is inserted */
+	struct ct_value v;			     /* a new flow's entry, before it is inserted */
 };
 
 struct {
@@ -205,53 +205,52 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
  * global (non-static) function, verified once on its own, which keeps the
  * verifier's state space small: the caller only sees "some struct rp_pkt
  * and a return code".  One set per context type. */
-#define RP_PARSE_FUNCS(name, ctx_t, wire_len, load_bytes)                                        \
-	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                         \
-	{                                                                                \
-		if (!c || !p)                                                            \
-			return RPC_DROP_TRUNC_L3;                                        \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
-		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                \
-			if (!rp_ext_pending(p))                                          \
-				break;                                                   \
-			int r = rp_parse_ext(p, data, end);                              \
-			if (r != RP_PARSE_OK)                                            \
-				return r;                                                \
-		}                                                                        \
-		if (rp_ext_pending(p))                                                   \
-			return RPC_DROP_EXT_CHAIN;                                       \
-		return rp_parse_l4(p, data, end);                                        \
-	}                                                                                \
-	__noinline int rp_opts_##name(ctx_t *c, struct rp_pkt *p)                          \
-	{                                                                                \
-		__u8 buf[64] = {};                                                       \
-		if (!c || !p)                                                            \
-			return 0;                                                        \
-		__u32 n = p->l4hlen - 20;                                                \
-		if (n == 0 || n > 40)                                                    \
-			return 0;                                                        \
-		if (load_bytes(c, p->l4off + 20, buf, n))                                \
-			p->wscale = RP_WSCALE_MAX;                                       \
-		else                                                                     \
-			p->wscale = rp_tcp_opts_wscale(buf, n);                          \
-		return 0;                                                                \
-	}                                                                                \
-	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto) \
-	{                                                                                \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;    \
-		rp_pkt_reset(p);                                                         \
-		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                  \
-		if (r != RP_PARSE_OK)                                                    \
-			return r;                                                        \
-		if (rp_ext_pending(p))                                                   \
-			r = rp_ext_##name(c, p);                                         \
-		else                                                                     \
-			r = rp_parse_l4(p, data, end);                                   \
-		/* a SYN's window scale, for the window checks (conntrack.h) */          \
-		if (r == RP_PARSE_OK && p->proto == RP_IPPROTO_TCP &&                    \
-		    (p->tcp_flags & RP_TCP_SYN) && p->l4hlen > 20)                       \
-			rp_opts_##name(c, p);                                            \
-		return r;                                                                \
+#define RP_PARSE_FUNCS(name, ctx_t, wire_len, load_bytes)                                                            \
+	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                                                     \
+	{                                                                                                            \
+		if (!c || !p)                                                                                        \
+			return RPC_DROP_TRUNC_L3;                                                                    \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;                                \
+		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                                            \
+			if (!rp_ext_pending(p))                                                                      \
+				break;                                                                               \
+			int r = rp_parse_ext(p, data, end);                                                          \
+			if (r != RP_PARSE_OK)                                                                        \
+				return r;                                                                            \
+		}                                                                                                    \
+		if (rp_ext_pending(p))                                                                               \
+			return RPC_DROP_EXT_CHAIN;                                                                   \
+		return rp_parse_l4(p, data, end);                                                                    \
+	}                                                                                                            \
+	__noinline int rp_opts_##name(ctx_t *c, struct rp_pkt *p)                                                    \
+	{                                                                                                            \
+		__u8 buf[64] = {};                                                                                   \
+		if (!c || !p)                                                                                        \
+			return 0;                                                                                    \
+		__u32 n = p->l4hlen - 20;                                                                            \
+		if (n == 0 || n > 40)                                                                                \
+			return 0;                                                                                    \
+		if (load_bytes(c, p->l4off + 20, buf, n))                                                            \
+			p->wscale = RP_WSCALE_MAX;                                                                   \
+		else                                                                                                 \
+			p->wscale = rp_tcp_opts_wscale(buf, n);                                                      \
+		return 0;                                                                                            \
+	}                                                                                                            \
+	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto)                        \
+	{                                                                                                            \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;                                \
+		rp_pkt_reset(p);                                                                                     \
+		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                                              \
+		if (r != RP_PARSE_OK)                                                                                \
+			return r;                                                                                    \
+		if (rp_ext_pending(p))                                                                               \
+			r = rp_ext_##name(c, p);                                                                     \
+		else                                                                                                 \
+			r = rp_parse_l4(p, data, end);                                                               \
+		/* a SYN's window scale, for the window checks (conntrack.h) */                                      \
+		if (r == RP_PARSE_OK && p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_SYN) && p->l4hlen > 20) \
+			rp_opts_##name(c, p);                                                                        \
+		return r;                                                                                            \
 	}
 
 /* XDP: a multi-buffer frame (xdp.frags, jumbo MTUs) is parsed from its
@@ -599,8 +598,8 @@ static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_
 /* The policy's verdict for a new flow (counted, logged; ask gets the
  * ask-default).  *slot gets the deciding rule.  Stray segments are only
  * classified: no counters, no log unless they are answered. */
-static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p,
-					      const struct rp_event *ev, __u32 *slot)
+static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p, const struct rp_event *ev,
+					       __u32 *slot)
 {
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);

@@ -85,20 +85,20 @@ struct ct_key {
 #define CT_F_NO_ROOM   0x20 /* earned rp_conntrack but found it full (counted once) */
 
 /* ct_tcp_peer.flags */
-#define CT_TP_SEEN       0x01 /* this endpoint sent a segment: the fields below are set */
-#define CT_TP_WSCALE     0x02 /* it announced window scaling in its SYN */
-#define CT_TP_MAXACK     0x04 /* maxack is set */
+#define CT_TP_SEEN   0x01 /* this endpoint sent a segment: the fields below are set */
+#define CT_TP_WSCALE 0x02 /* it announced window scaling in its SYN */
+#define CT_TP_MAXACK 0x04 /* maxack is set */
 
 /* What a TCP flow's endpoint has shown on the wire, for the window checks
  * of bpf/conntrack.h (after netfilter's struct ip_ct_tcp_state).  Sequence
  * numbers in host order, compared modulo 2^32. */
 struct ct_tcp_peer {
-	__u32 end;      /* sequence number after the last byte it sent (its next seq) */
-	__u32 maxend;   /* highest sequence number it may send: the other side's ack + window */
-	__u32 maxwin;   /* largest window it advertised, scaled */
-	__u32 maxack;   /* highest ack it sent: what it has received */
-	__u8 wscale;    /* its window scale (0 unless both sides announced scaling) */
-	__u8 flags;     /* CT_TP_* */
+	__u32 end;    /* sequence number after the last byte it sent (its next seq) */
+	__u32 maxend; /* highest sequence number it may send: the other side's ack + window */
+	__u32 maxwin; /* largest window it advertised, scaled */
+	__u32 maxack; /* highest ack it sent: what it has received */
+	__u8 wscale;  /* its window scale (0 unless both sides announced scaling) */
+	__u8 flags;   /* CT_TP_* */
 	__u16 pad;
 };
 
@@ -129,7 +129,7 @@ struct ct_value {
  * it expire after this much idle time at most, and the sweeper walks
  * every RP_CT_PRESSURE_SWEEP_NS (pf's adaptive timeouts, in one step). */
 #define RP_CT_PRESSURE_TIMEOUT_NS (5 * 1000000000ull)
-#define RP_CT_PRESSURE_SWEEP_NS (1000000000ull)
+#define RP_CT_PRESSURE_SWEEP_NS	  (1000000000ull)
 
 /* Map rp_ct_gen: ARRAY of RP_CT_GEN_SLOTS __u32 generation counters in
  * front of which the datapath caches established flows per CPU
@@ -154,12 +154,12 @@ struct ct_value {
 #define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
 
 struct rp_config {
-	__u32 mode;             /* enum rp_mode */
-	__u32 ask_default;      /* enum verdict applied to `ask` until an agent exists */
-	__u32 log_rate;         /* log events per second per rule and CPU (0: logging off) */
-	__u32 log_burst;        /* bucket size (0: same as log_rate) */
-	__u32 wan_ifindex;      /* with RP_CFG_F_HAVE_WAN */
-	__u32 flags;            /* RP_CFG_F_* */
+	__u32 mode;			  /* enum rp_mode */
+	__u32 ask_default;		  /* enum verdict applied to `ask` until an agent exists */
+	__u32 log_rate;			  /* log events per second per rule and CPU (0: logging off) */
+	__u32 log_burst;		  /* bucket size (0: same as log_rate) */
+	__u32 wan_ifindex;		  /* with RP_CFG_F_HAVE_WAN */
+	__u32 flags;			  /* RP_CFG_F_* */
 	__u64 timeout_ns[CT_STATE_COUNT]; /* idle timeout per conntrack state */
 	__u64 sweep_interval_ns;	  /* conntrack sweeper period (0: 5 s) */
 	__u64 boot_deadline_ns;		  /* RP_MODE_BOOT: bpf_ktime_get_ns() when boot ends (0: never) */
@@ -170,7 +170,7 @@ struct rp_config {
 	 * enum rp_mode_reason.  Written by whoever writes mode. */
 	__u64 mode_changed_ns;
 	__u32 mode_reason;
-	__u32 reject_rate;      /* reject answers per second per CPU, burst the same (0: never answer) */
+	__u32 reject_rate; /* reject answers per second per CPU, burst the same (0: never answer) */
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -243,9 +243,9 @@ struct rp_rule_stats {
  * reject-rate).  Per CPU: no shared cache line, and one clock per bucket
  * (bpf/log.h, rp_bucket_take). */
 struct rp_rate_bucket {
-	__u64 last_ns;     /* last refill, bpf_ktime_get_ns() */
+	__u64 last_ns;	    /* last refill, bpf_ktime_get_ns() */
 	__u64 tokens_milli; /* tokens * 1000 */
-	__u64 missed;      /* log: suppressed on this CPU since its last event (reported in the next) */
+	__u64 missed;	    /* log: suppressed on this CPU since its last event (reported in the next) */
 };
 
 #define RP_FILE_LEN  128
@@ -310,13 +310,13 @@ enum rp_counter {
 	RPC_DROP_FRAG_OVERLAP, /* non-first fragment overlapping the transport header */
 	RPC_DROP_FRAG_ORPHAN,  /* non-first fragment of no allowed first fragment */
 	/* drops: state */
-	RPC_DROP_INVALID,       /* cannot start a flow and belongs to none */
-	RPC_DROP_INVALID_STATE, /* impossible in the flow's TCP state */
-	RPC_DROP_ICMP_UNRELATED,/* ICMP error whose inner header matches no flow */
-	RPC_DROP_CT_FULL,       /* new allowed flow but no entry could be made for it */
-	RPC_DROP_MODE_LOCKDOWN, /* mode lockdown */
-	RPC_DROP_BOOT_IN,       /* boot mode: new inbound flow */
-	RPC_DROP_REJECT_FAILED, /* reject could not build or send the answer: dropped */
+	RPC_DROP_INVALID,	 /* cannot start a flow and belongs to none */
+	RPC_DROP_INVALID_STATE,	 /* impossible in the flow's TCP state */
+	RPC_DROP_ICMP_UNRELATED, /* ICMP error whose inner header matches no flow */
+	RPC_DROP_CT_FULL,	 /* new allowed flow but no entry could be made for it */
+	RPC_DROP_MODE_LOCKDOWN,	 /* mode lockdown */
+	RPC_DROP_BOOT_IN,	 /* boot mode: new inbound flow */
+	RPC_DROP_REJECT_FAILED,	 /* reject could not build or send the answer: dropped */
 	/* logging */
 	RPC_LOG_RATE_LIMITED, /* log events suppressed by the per-rule rate limit */
 	RPC_LOG_RING_FULL,    /* log events lost because the ring buffer was full */
@@ -335,10 +335,10 @@ enum rp_counter {
 	RPC_PASS_VLAN_ELSEWHERE,     /* tagged frame of a VLAN device that has its own programs */
 	RPC_REJECT_STRAY,	     /* TCP segment of no flow to a rejected port: answered with RST */
 	RPC_DROP_REJECT_NOT_UNICAST, /* reject not answered: broadcast/multicast destination or source */
-	RPC_PASS_ANSWER, /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
+	RPC_PASS_ANSWER,	     /* rampart's own reject answer crossing its next hook (RP_ANSWER_MARK) */
 	/* interfaces not (yet) attached: the network namespace's SK_LOOKUP hook (bpf/boot.bpf.c) */
-	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
-	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
+	RPC_NETNS_ALLOW,      /* a new connection to a local socket on an unattached interface, allowed */
+	RPC_NETNS_DENY,	      /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
 	RPC_DROP_REJECT_RATE, /* reject not answered: over reject-rate on this CPU (dropped) */
 	/* state under attack (docs/datapath.md, "Under attack") */
 	RPC_DROP_TCP_WINDOW,	  /* TCP segment outside the window: dropped, state unchanged */

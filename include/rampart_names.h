@@ -27,13 +27,13 @@
 #define RP_MAP_FRAGS	     rp_frags	   /* fragments of allowed first fragments */
 #define RP_MAP_SCRATCH	     rp_scratch	   /* per-CPU scratch space */
 /* ---------- packet datapath, policy ---------- */
-#define RP_MAP_RULE_STATS    rp_rule_stats  /* per-rule counters */
-#define RP_MAP_LOG_BUCKET    rp_log_bucket  /* per-rule log rate limit */
+#define RP_MAP_RULE_STATS    rp_rule_stats    /* per-rule counters */
+#define RP_MAP_LOG_BUCKET    rp_log_bucket    /* per-rule log rate limit */
 #define RP_MAP_REJECT_BUCKET rp_reject_bucket /* reject answers' rate limit */
-#define RP_MAP_RULES	     rp_rules	    /* rule metadata for the read-only commands */
-#define RP_MAP_POLICY_INFO   rp_policy_info /* policy file, sha256, layout version */
-#define RP_MAP_IFACES	     rp_ifaces	    /* ifindex -> the policy's interface id */
-#define RP_MAP_IFSEL	     rp_ifsel	    /* the interfaces the policy covers (loader, daemon, status) */
+#define RP_MAP_RULES	     rp_rules	      /* rule metadata for the read-only commands */
+#define RP_MAP_POLICY_INFO   rp_policy_info   /* policy file, sha256, layout version */
+#define RP_MAP_IFACES	     rp_ifaces	      /* ifindex -> the policy's interface id */
+#define RP_MAP_IFSEL	     rp_ifsel	      /* the interfaces the policy covers (loader, daemon, status) */
 /* ---------- classifier (bpf/classify.h, include/rampart_classifier.h) ---------- */
 #define RP_MAP_CLS_CONFIG    cls_config
 #define RP_MAP_CLS_VALUES    cls_values

@@ -140,8 +140,7 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 		rc = open_map(v, RP_NAME(RP_MAP_CONNTRACK), sizeof(struct ct_key), sizeof(struct ct_value),
 			      &v->conntrack_fd);
 	if (!rc && (need & VIEW_CONNTRACK))
-		rc = open_map(v, RP_NAME(RP_MAP_CT_NEW), sizeof(struct ct_key), sizeof(struct ct_value),
-			      &v->ct_new_fd);
+		rc = open_map(v, RP_NAME(RP_MAP_CT_NEW), sizeof(struct ct_key), sizeof(struct ct_value), &v->ct_new_fd);
 	/* a ring buffer has no key or value */
 	if (!rc && (need & VIEW_LOG))
 		rc = open_map(v, RP_NAME(RP_MAP_LOG), 0, 0, &v->log_fd);

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define KT_LOCAL4 "192.0.2.1"
-#define KT_LOCAL6 "2001:db8::1"
+#define KT_LOCAL4  "192.0.2.1"
+#define KT_LOCAL6  "2001:db8::1"
 #define KT_ROUTED6 "2001:db8:5::/64" /* behind a gateway (everything else is on kt0's link) */
 
 static int kt_private_netns(void)

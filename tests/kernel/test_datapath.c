@@ -691,7 +691,6 @@ static void open_tcp_flow(uint16_t sp, int n)
 	assert_int_equal(ct_state(R4, sp, L4, 80, 6), CT_TCP_ESTABLISHED);
 }
 
-
 /* RFC 5961: a blind RST or SYN cannot close or replace a flow.  After
  * open_tcp_flow both sides' next sequence number is 2, windows 65535. */
 static void test_tcp_blind_rst_and_syn(void **state)
@@ -1095,8 +1094,7 @@ static void test_sweeper_removes_expired(void **state)
 	assert_true(ctr(RPC_CT_EXPIRED) >= 6);
 }
 
-static void tcp4_from(struct pk *p, const char *src, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack,
-		      uint8_t fl)
+static void tcp4_from(struct pk *p, const char *src, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl)
 {
 	pk_eth(p, 0, ETH_P_IP);
 	pk_ip4(p, src, L4, 0, 0, 1);
