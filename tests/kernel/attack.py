@@ -5,9 +5,9 @@ in packets and time; addresses are the tests' documentation addresses.
 
   attack.py echo-server PORT SECONDS
         TCP echo on [::]:PORT (IPv4 too), one thread per connection
-  attack.py stream HOST PORT SPORT SECONDS
+  attack.py stream HOST PORT SPORT SECONDS [STOPFILE]
         connect from SPORT, send a line every 20 ms and read it back for
-        SECONDS; prints "ok LINES MAXGAP_MS" or "error WHAT LINES MAXGAP_MS"
+        SECONDS (or until STOPFILE exists); prints "ok LINES MAXGAP_MS" or "error WHAT LINES MAXGAP_MS"
         (MAXGAP: the longest wait for an echo)
   attack.py connects HOST PORT N INTERVAL TIMEOUT
         N connections INTERVAL seconds apart, each given TIMEOUT seconds to
@@ -19,11 +19,13 @@ in packets and time; addresses are the tests' documentation addresses.
         waits for the next data segment SRC:SPORT -> DST:DPORT and sends the
         RST an on-path attacker could: the sender's next sequence number
   attack.py synflood IFACE DMAC DST DPORT SECONDS
-        SYNs from random sources in 203.0.113.0/24 and 198.51.100.0/24 at
-        the generator's full rate; prints the count
+        SYNs from random sources in 203.0.113.0/24 (2001:db8:f::/64) at
+        the generator's full rate; prints "flooding" when it starts, then
+        the count
   attack.py blackhole HOST PORT SECONDS
         non-blocking connect()s to a black hole, as many as the process can
-        (for an unprivileged user); prints the count
+        (for an unprivileged user); prints "flooding" when it starts, then
+        the count
   attack.py udp-server PORT SIZE SECONDS
         answers every datagram with SIZE bytes (fragmented by the sender)
   attack.py udp-query HOST PORT QSIZE SIZE
@@ -39,16 +41,7 @@ import sys
 import threading
 import time
 
-
-def family(host):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def dual_stack(kind):
-    s = socket.socket(socket.AF_INET6, kind)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    return s
+from traffic import dual_stack, family  # the namespace tests' own helpers
 
 
 def echo_server(port, seconds):
@@ -78,7 +71,7 @@ def echo_server(port, seconds):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def stream(host, port, sport, seconds):
+def stream(host, port, sport, seconds, stopfile=None):
     n, maxgap = 0, 0.0
     try:
         s = socket.socket(family(host), socket.SOCK_STREAM)
@@ -87,7 +80,7 @@ def stream(host, port, sport, seconds):
         s.settimeout(3)
         s.connect((host, port))
         end = time.time() + seconds
-        while time.time() < end:
+        while time.time() < end and not (stopfile and os.path.exists(stopfile)):
             t0 = time.time()
             s.sendall(b"x" * 63 + b"\n")
             got = b""
@@ -145,16 +138,20 @@ def csum_add(cs, old, new):
     return ~x & 0xffff
 
 
+def put16(f, off, value, csums):
+    """Writes a 16-bit word of the bytearray frame f, keeping the checksums
+    at the offsets csums right (RFC 1624)."""
+    old = int.from_bytes(f[off:off + 2], "big")
+    f[off:off + 2] = value.to_bytes(2, "big")
+    for c in csums:
+        f[c:c + 2] = csum_add(int.from_bytes(f[c:c + 2], "big"), old, value).to_bytes(2, "big")
+
+
 def with_seq(tmpl, l4, seq):
-    """The template frame with another TCP sequence number (checksum kept right)."""
+    """The template frame with another TCP sequence number."""
     f = bytearray(tmpl)
-    cs = int.from_bytes(f[l4 + 16:l4 + 18], "big")
-    for i in (0, 2):
-        old = int.from_bytes(f[l4 + 4 + i:l4 + 6 + i], "big")
-        new = (seq >> (16 - 8 * i)) & 0xffff
-        cs = csum_add(cs, old, new)
-        f[l4 + 4 + i:l4 + 6 + i] = new.to_bytes(2, "big")
-    f[l4 + 16:l4 + 18] = cs.to_bytes(2, "big")
+    put16(f, l4 + 4, seq >> 16, [l4 + 16])
+    put16(f, l4 + 6, seq & 0xffff, [l4 + 16])
     return bytes(f)
 
 
@@ -188,17 +185,25 @@ def exact_rst(iface, dmac, src, sport, dst, dport):
 
 
 def synflood(iface, dmac, dst, dport, seconds):
+    """From a template SYN, with the source address and port (and the
+    checksums) patched: 8192 distinct flows, twice the tests' table."""
     from scapy.all import TCP
     rnd = random.Random(7)
+    v6 = ":" in dst
+    src0 = "2001:db8:f::1" if v6 else "203.0.113.1"
+    tmpl = frame(dmac, ip_layer(src0, dst) / TCP(sport=1024, dport=dport, flags="S", seq=rnd.getrandbits(32)))
+    l4 = 14 + (40 if v6 else 20)
+    saddr_last = 14 + (8 + 14 if v6 else 12 + 2)  # the source address's last 16-bit word
+    csums = [l4 + 16] if v6 else [14 + 10, l4 + 16]
     frames = []
     for i in range(8192):
-        src = "%s.%d" % (rnd.choice(["203.0.113", "198.51.100"]), rnd.randrange(1, 255))
-        if ":" in dst:
-            src = "2001:db8:f::%x" % rnd.randrange(1, 0xffff)
-        tcp = TCP(sport=rnd.randrange(1024, 65535), dport=dport, flags="S", seq=rnd.getrandbits(32))
-        frames.append(frame(dmac, ip_layer(src, dst) / tcp))
+        f = bytearray(tmpl)
+        put16(f, saddr_last, (113 << 8 | (i % 250 + 1)) if not v6 else rnd.randrange(1, 0xffff), csums)
+        put16(f, l4, rnd.randrange(1024, 65535), [l4 + 16])
+        frames.append(bytes(f))
     s = l2socket(iface)
     s.setblocking(False)
+    print("flooding", flush=True)
     end = time.time() + seconds
     sent = 0
     while time.time() < end:
@@ -215,6 +220,7 @@ def synflood(iface, dmac, dst, dport, seconds):
 def blackhole(host, port, seconds):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    print("flooding", flush=True)
     end = time.time() + seconds
     made, open_ = 0, []
     while time.time() < end:
@@ -262,7 +268,7 @@ def main(a):
     if cmd == "echo-server":
         echo_server(int(args[0]), float(args[1]))
     elif cmd == "stream":
-        stream(args[0], int(args[1]), int(args[2]), float(args[3]))
+        stream(args[0], int(args[1]), int(args[2]), float(args[3]), args[4] if len(args) > 4 else None)
     elif cmd == "connects":
         connects(args[0], int(args[1]), int(args[2]), float(args[3]), float(args[4]))
     elif cmd == "blind":

@@ -18,7 +18,7 @@ table root default deny {
 }
 P
 out=$(rp_apply "$RP_TMP/policy.rules" --iface "$RP_IF_A") || fail "apply: $out"
-rp_bg in_a timeout 120 $RP_ATTACK echo-server 7100 110
+rp_bg in_a timeout 605 $RP_ATTACK echo-server 7100 600
 rp_wait_port "$RP_NS_A" 7100 || fail "echo server did not start"
 mac=$(rp_mac_a)
 
@@ -26,7 +26,8 @@ sport=40100
 for A in $RP_A4 $RP_A6; do
 	B=$RP_B4; [ "$A" = "$RP_A6" ] && B=$RP_B6
 	sport=$((sport + 1))
-	in_b timeout 60 $RP_ATTACK stream "$A" 7100 $sport 14 > "$RP_TMP/stream" &
+	rm -f "$RP_TMP/stop"
+	in_b timeout 200 $RP_ATTACK stream "$A" 7100 $sport 180 "$RP_TMP/stop" > "$RP_TMP/stream" &
 	spid=$!
 	sleep 1
 	[ "$(rp_flow_state tcp $sport 7100)" = established ] || fail "$A: the stream is not tracked as established"
@@ -45,15 +46,16 @@ for A in $RP_A4 $RP_A6; do
 		fail "$A: of 10000 spoofed RSTs $drop dropped as out of window, $rst passed in the window"
 	[ "$syn" = 1000 ] || fail "$A: of 1000 spoofed SYNs $syn counted as pass-tcp-syn-in-flow"
 	ok "$A: 10000 spoofed RSTs ($drop dropped out of window, $rst in it) and 1000 SYNs: the flow stays established"
+	touch "$RP_TMP/stop"
 	wait $spid
 	res=$(cat "$RP_TMP/stream")
 	case $res in ok\ *) ;; *) fail "$A: the stream broke: $res" ;; esac
 	set -- $res
-	[ "$2" -ge 200 ] || fail "$A: the stream moved only $2 lines: $res"
+	[ "$2" -ge 20 ] || fail "$A: the stream moved only $2 lines: $res"
 	ok "$A: the stream kept flowing ($2 echoes, longest wait $3 ms), zero resets"
 
 	# one RST at the exact sequence number closes it (firewall and host)
-	in_b timeout 30 $RP_ATTACK stream "$A" 7100 $((sport + 10)) 6 > "$RP_TMP/stream" &
+	in_b timeout 200 $RP_ATTACK stream "$A" 7100 $((sport + 10)) 180 > "$RP_TMP/stream" &
 	spid=$!
 	sleep 1
 	seq=$(in_b timeout 10 $RP_ATTACK exact-rst "$RP_IF_B" "$mac" "$B" $((sport + 10)) "$A" 7100) ||

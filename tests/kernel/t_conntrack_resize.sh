@@ -64,8 +64,8 @@ secs=$(( $(date +%s) - last ))
 [ "$(rp_counter conntrack-expired)" -ge 300 ] || fail "expired: $(rp_counter conntrack-expired), not 300"
 ok "every entry expired and was swept ${secs}s after the last flow (udp-timeout $UDP_TIMEOUT s, sweeps every 5 s)"
 
-rp_bg in_b timeout 20 $RP_ATTACK udp-server 6000 100 15
-listen in_b tcp 7000 15
+rp_bg in_b timeout 605 $RP_ATTACK udp-server 6000 100 600
+listen in_b tcp 7000
 sleep 0.3
 [ "$(in_a $RP_ATTACK udp-query "$RP_B4" 6000 10 100)" = ok ] || fail "a new UDP flow after the resizes"
 expect open in_a tcp $RP_B4 7000

@@ -25,13 +25,22 @@ table root default deny {
 }
 P
 out=$(rp_apply "$RP_TMP/policy.rules" --iface "$RP_IF_A") || fail "apply: $out"
-life=$((4 * FLOOD + 90))
+life=600 # until the cleanup kills them (a bound for a lost one)
 rp_bg in_a timeout $((life + 5)) $RP_ATTACK echo-server 7200 $life
 rp_bg in_b timeout $((life + 5)) $RP_ATTACK echo-server 7000 $life
 rp_wait_port "$RP_NS_A" 7200 && rp_wait_port "$RP_NS_B" 7000 || fail "echo servers did not start"
 mac=$(rp_mac_a)
 conns=20
 interval=$(python3 -c "print(max(0.1, $FLOOD / $conns))")
+
+# wait_flooding FILE: until the generator has started (its first line)
+wait_flooding() {
+	for _ in $(seq 600); do
+		grep -q flooding "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the flood did not start"
+}
 
 # check_stream FILE WHAT: the stream's result: no error, no stall over 1 s
 check_stream() {
@@ -50,15 +59,16 @@ check_connects() {
 }
 
 # ---- 1. spoofed SYN flood to the allowed port
-in_b timeout $((FLOOD + 30)) $RP_ATTACK stream "$RP_A4" 7200 40200 $((FLOOD + 3)) > "$RP_TMP/stream" &
+rm -f "$RP_TMP/stop"
+in_b timeout 600 $RP_ATTACK stream "$RP_A4" 7200 40200 590 "$RP_TMP/stop" > "$RP_TMP/stream" &
 spid=$!
 sleep 1
-in_b timeout $((FLOOD + 30)) $RP_ATTACK synflood "$RP_IF_B" "$mac" "$RP_A4" 7200 "$FLOOD" > "$RP_TMP/flood" &
+in_b timeout $((FLOOD + 120)) $RP_ATTACK synflood "$RP_IF_B" "$mac" "$RP_A4" 7200 "$FLOOD" > "$RP_TMP/flood" &
 fpid=$!
-sleep 0.2
+wait_flooding "$RP_TMP/flood"
 c=$(in_b timeout $((FLOOD + 90)) $RP_ATTACK connects "$RP_A4" 7200 $conns "$interval" 3)
-wait $fpid; wait $spid
-sent=$(cat "$RP_TMP/flood")
+wait $fpid; touch "$RP_TMP/stop"; wait $spid
+sent=$(tail -1 "$RP_TMP/flood")
 allowed=$(rp_counter new-allow)
 [ "$allowed" -gt 8192 ] || fail "the flood did not reach the table: $sent SYNs sent, $allowed new flows"
 ok "flood: $sent spoofed SYNs in ${FLOOD}s, $allowed new flows in a table of 4096"
@@ -81,20 +91,21 @@ in_a ip route add 198.51.100.0/24 via $RP_B4
 in_b sysctl -qw net.ipv4.ip_forward=1
 in_b ip route add blackhole 198.51.100.0/24
 rp_child_cgroup user
-in_b timeout $((FLOOD + 30)) $RP_ATTACK stream "$RP_A4" 7200 40201 $((FLOOD + 3)) > "$RP_TMP/stream" &
+rm -f "$RP_TMP/stop"
+in_b timeout 600 $RP_ATTACK stream "$RP_A4" 7200 40201 590 "$RP_TMP/stop" > "$RP_TMP/stream" &
 spid=$!
 sleep 1
 in_a sh -c 'echo $$ > "$1/cgroup.procs" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
 	timeout $(($2 + 10)) /usr/bin/python3 "$3" blackhole 198.51.100.9 80 "$2"' \
 	sh "$RP_CG/user" "$FLOOD" "$RP_ROOT/tests/kernel/attack.py" > "$RP_TMP/flood" &
 fpid=$!
-sleep 0.2
 n0=$(rp_counter new-allow)
+wait_flooding "$RP_TMP/flood"
 in_a timeout $((FLOOD + 90)) $RP_ATTACK connects "$RP_B4" 7000 $((conns / 2)) "$interval" 3 > "$RP_TMP/out" &
 opid=$!
 c_in=$(in_b timeout $((FLOOD + 90)) $RP_ATTACK connects "$RP_A4" 7200 $((conns / 2)) "$interval" 3)
-wait $fpid; wait $spid; wait $opid
-made=$(cat "$RP_TMP/flood") tracked=$(( $(rp_counter new-allow) - n0 ))
+wait $fpid; wait $opid; touch "$RP_TMP/stop"; wait $spid
+made=$(tail -1 "$RP_TMP/flood") tracked=$(( $(rp_counter new-allow) - n0 ))
 [ "$made" -gt 8192 ] && [ "$tracked" -gt 8192 ] ||
 	fail "the unprivileged user made '$made' connection attempts, $tracked new flows"
 ok "an unprivileged user in a cgroup made $made connection attempts to a black hole in ${FLOOD}s ($tracked new flows)"

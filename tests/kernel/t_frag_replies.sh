@@ -12,9 +12,9 @@ RP_ID=${RP_ID:-fr$$}
 . "$(dirname "$0")/attack_lib.sh"
 rp_setup
 
-rp_bg in_b timeout 120 $RP_ATTACK udp-server 6000 4000 115
-rp_bg in_a timeout 120 $RP_ATTACK udp-server 5353 4000 115
-rp_bg in_a timeout 120 $RP_ATTACK udp-server 5354 4000 115
+rp_bg in_b timeout 605 $RP_ATTACK udp-server 6000 4000 600
+rp_bg in_a timeout 605 $RP_ATTACK udp-server 5353 4000 600
+rp_bg in_a timeout 605 $RP_ATTACK udp-server 5354 4000 600
 for hook in tc xdp; do
 cat > "$RP_TMP/policy.rules" <<P
 option ingress-hook $hook
