@@ -55,7 +55,7 @@ C_SOURCES  := $(wildcard include/*.h policy/*.[ch] loader/*.[ch] bpf/*.[ch] test
 # keep BPF objects and skeletons (make would delete them as intermediates)
 .SECONDARY:
 
-.PHONY: all deps test demo bench fuzz check check-build format vmlinux clean install install-files deb package-test
+.PHONY: all deps test stress demo bench fuzz check check-build format vmlinux clean install install-files deb package-test
 
 all: rampart
 
@@ -131,6 +131,11 @@ $(B)/bench/%: tests/bench/%.c $(B)/libtest.a $(B)/libloader.a $(B)/libpolicy.a $
 test: deps
 	@$(MAKE) --no-print-directory rampart $(UNIT_BIN) $(E2E_BIN) $(KTEST_BIN)
 	@bash tests/run-all.sh
+
+# the long floods of docs/datapath.md "Under attack" (make test runs short ones)
+stress: deps
+	@$(MAKE) --no-print-directory rampart
+	@RP_FLOOD_SECONDS=20 bash tests/run-kernel.sh --scripts tests/kernel/t_ct_flood.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory rampart

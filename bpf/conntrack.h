@@ -1,13 +1,50 @@
-/* Connection tracking in BPF maps, IPv4 and IPv6 in one table.
+/* Connection tracking in BPF maps, IPv4 and IPv6 in one key space.
  *
  * The key is canonical (endpoints ordered), so the XDP ingress program of
  * one interface and the tc egress program of another find the same entry
- * for both directions of a flow.  The table is a plain (preallocated) hash,
- * not an LRU: an LRU would silently evict live flows.  When it is full a new
- * flow is denied and counted (RPC_DROP_CT_FULL), never allowed untracked.
- * Expired entries are deleted lazily when a lookup finds them and by a
- * sweeper: a bpf_timer in rp_sweeper whose callback walks the table with
- * bpf_for_each_map_elem every sweep interval.
+ * for both directions of a flow.
+ *
+ * Two tables, so that a flood of flows nobody answers can never evict or
+ * block the flows that work (netfilter's early drop of unassured entries):
+ *   rp_ct_new     LRU hash, conntrack-size entries: flows that have not
+ *                 shown they are wanted yet (TCP before its handshake
+ *                 completed; UDP and the rest before a reply and
+ *                 RP_CT_ASSURE_NS of life).  When it is full the least
+ *                 recently used of them goes, and while it is at least half
+ *                 full its entries expire after RP_CT_PRESSURE_TIMEOUT_NS
+ *                 idle (the sweeper decides).
+ *   rp_conntrack  plain (preallocated) hash, conntrack-size entries: the
+ *                 others, never evicted.  A flow moves here when it earns
+ *                 it; when it is full the flow stays in rp_ct_new (counted).
+ * A new flow is never allowed untracked.  Expired entries are deleted
+ * lazily when a lookup finds them and by a sweeper: a bpf_timer in
+ * rp_sweeper whose callback walks both tables every sweep interval.
+ *
+ * TCP: sequence numbers and windows are tracked per endpoint (struct
+ * ct_tcp_peer, after netfilter's tcp_in_window), and a segment that would
+ * change the state must fit them, so a blind attacker cannot close or
+ * replace a flow (RFC 5961):
+ *   - RST: closes only at the exact expected sequence number (what the
+ *     receiver acknowledged last, or the sender's next); in the window
+ *     otherwise: passed to the endpoint, which answers with a challenge
+ *     ACK, state unchanged (pass-tcp-rst-in-window); outside it, or below
+ *     what the receiver acknowledged: dropped (drop-tcp-out-of-window).
+ *     In syn-sent a RST must acknowledge the SYN exactly.
+ *   - SYN on a synchronized flow: passed (the endpoint answers it with a
+ *     challenge ACK), state unchanged (pass-tcp-syn-in-flow).  Only in
+ *     time-wait and closed, which only validated segments reach, does a
+ *     SYN start a new flow.
+ *   - SYN-ACK: must acknowledge the SYN exactly; a retransmitted SYN or
+ *     SYN-ACK must repeat its numbers.
+ *   - FIN, and every segment after the handshake until time-wait: inside
+ *     the window (sequence number not beyond what the receiver allowed
+ *     nor older than a window, ack not beyond what the other side sent
+ *     nor older than a window).
+ *   - Ordinary segments of an established flow cannot change the state,
+ *     but they move the tracked numbers: inside the window too, else
+ *     dropped.  The per-CPU flow cache passes most of them, only within a
+ *     window of what it saw, and the numbers it passed are folded in
+ *     before they matter (bpf/flowcache.h).
  */
 #ifndef RP_CONNTRACK_H
 #define RP_CONNTRACK_H
@@ -15,6 +52,8 @@
 #include "rampart_maps.h"
 #include "parse.h"
 #include "flowcache.h"
+#include "log.h"
+#include "config.h"
 
 #ifndef RP_CT_DEFAULT_SIZE
 #define RP_CT_DEFAULT_SIZE 65536
@@ -27,6 +66,16 @@ struct {
 	__type(value, struct ct_value);
 } RP_MAP_CONNTRACK SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RP_CT_DEFAULT_SIZE); /* the loader sets conntrack-size */
+	__type(key, struct ct_key);
+	__type(value, struct ct_value);
+} RP_MAP_CT_NEW SEC(".maps");
+
+/* Size of rp_ct_new (the loader sets it with the map's size). */
+const volatile __u32 rp_ct_new_capacity = RP_CT_DEFAULT_SIZE;
+
 /* The sweeper's timer also keeps a coarse clock for the fast path:
  * reading it is a plain load, where bpf_ktime_get_coarse_ns() is a call
  * (and calls are expensive on CPUs with return-stack mitigations).  It
@@ -38,8 +87,9 @@ struct rp_sweeper {
 	__u64 next_sweep_ns; /* when the next table walk is due */
 	__u64 runs;	     /* table walks */
 	__u64 deleted;	     /* entries removed by walks */
+	__u64 half_open;     /* entries left in rp_ct_new after the last walk */
 	__u32 armed;
-	__u32 pad;
+	__u32 pressure; /* rp_ct_new was at least half full at the last walk */
 };
 
 #define RP_CLOCK_TICK_NS (100 * 1000000ull)
@@ -56,11 +106,14 @@ struct {
 
 /* Results of rp_ct_track(). */
 enum rp_ct_res {
-	RP_CT_PASS = 0,	 /* packet of a tracked flow */
-	RP_CT_NEW,	 /* no flow; this packet may start one: judge it */
-	RP_CT_INVALID,	 /* no flow and cannot start one */
-	RP_CT_BAD_STATE, /* tracked, but impossible in the flow's state */
-	RP_CT_STATELESS, /* ICMP informational other than echo: judged each time, not tracked */
+	RP_CT_PASS = 0,	     /* packet of a tracked flow */
+	RP_CT_NEW,	     /* no flow; this packet may start one: judge it */
+	RP_CT_INVALID,	     /* no flow and cannot start one */
+	RP_CT_BAD_STATE,     /* tracked, but impossible in the flow's state */
+	RP_CT_STATELESS,     /* ICMP informational other than echo: judged each time, not tracked */
+	RP_CT_OUT_OF_WINDOW, /* TCP: would change the state, but does not fit the window: drop */
+	RP_CT_RST_IGNORED,   /* TCP: RST in the window, not exact: pass, state unchanged */
+	RP_CT_SYN_IGNORED,   /* TCP: SYN on a synchronized flow: pass, state unchanged */
 };
 
 /* Is endpoint (a, pa) <= (b, pb)?  Any fixed total order will do. */
@@ -94,6 +147,8 @@ static __always_inline int rp_ct_key(struct ct_key *k, const __u32 *src, __u16 s
 	return src_is_a;
 }
 
+/* ---------- time ---------- */
+
 static __always_inline __u64 rp_ct_timeout(const struct rp_config *cfg, __u8 state)
 {
 	if (state >= CT_STATE_COUNT)
@@ -101,9 +156,29 @@ static __always_inline __u64 rp_ct_timeout(const struct rp_config *cfg, __u8 sta
 	return cfg->timeout_ns[state];
 }
 
+static __always_inline int rp_ct_idle_over(const struct ct_value *v, __u64 now, __u64 timeout)
+{
+	return now > v->last_seen_ns && now - v->last_seen_ns > timeout;
+}
+
 static __always_inline int rp_ct_expired(const struct rp_config *cfg, const struct ct_value *v, __u64 now)
 {
-	return now > v->last_seen_ns && now - v->last_seen_ns > rp_ct_timeout(cfg, v->state);
+	return rp_ct_idle_over(v, now, rp_ct_timeout(cfg, v->state));
+}
+
+/* An entry of rp_ct_new: its state's timeout, shortened while the table
+ * is under pressure. */
+static __always_inline __u64 rp_ct_new_timeout(const struct rp_config *cfg, const struct ct_value *v, int pressure)
+{
+	__u64 to = rp_ct_timeout(cfg, v->state);
+	return pressure && to > RP_CT_PRESSURE_TIMEOUT_NS ? RP_CT_PRESSURE_TIMEOUT_NS : to;
+}
+
+static __always_inline int rp_ct_pressure(void)
+{
+	__u32 zero = 0;
+	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
+	return sw && sw->pressure;
 }
 
 /* Can this packet (with no flow) start one? */
@@ -116,18 +191,109 @@ static __always_inline int rp_ct_can_start(const struct rp_pkt *p)
 	return 1;
 }
 
-/* TCP state machine for a packet of a tracked flow.  from_orig: sent by
- * the endpoint that opened the flow.  Returns RP_CT_PASS, RP_CT_BAD_STATE,
- * or RP_CT_NEW when a fresh SYN reuses the ports of a closed flow. */
-static __always_inline int rp_ct_tcp(struct ct_value *v, const struct rp_pkt *p, int from_orig, __u64 now)
+/* ---------- TCP sequence numbers and windows ---------- */
+
+/* The sequence number after the segment (SYN and FIN count one). */
+static __always_inline __u32 rp_tcp_end(const struct rp_pkt *p, __u32 seq)
+{
+	return seq + rp_tcp_payload(p) + !!(p->tcp_flags & RP_TCP_SYN) + !!(p->tcp_flags & RP_TCP_FIN);
+}
+
+/* An endpoint's SYN (or SYN-ACK): where its sequence space starts. */
+static __always_inline void rp_tcp_peer_init(struct ct_tcp_peer *t, const struct rp_pkt *p)
+{
+	__u32 end = rp_tcp_end(p, bpf_ntohl(p->seq));
+	t->end = end;
+	t->maxend = end;
+	t->maxwin = p->tcp_win ? p->tcp_win : 1;
+	t->maxack = 0;
+	t->wscale = p->wscale != RP_WSCALE_NONE ? p->wscale : 0;
+	t->flags = CT_TP_SEEN | (p->wscale != RP_WSCALE_NONE ? CT_TP_WSCALE : 0);
+}
+
+/* Fits the segment (seq .. end, acknowledging ack) both endpoints'
+ * windows?  netfilter's four tcp_in_window conditions. */
+static __always_inline int rp_tcp_in_window(const struct ct_tcp_peer *s, const struct ct_tcp_peer *r, __u32 seq,
+					    __u32 end, __u32 ack)
+{
+	__u32 maxackwin = s->maxwin > 66000 ? s->maxwin : 66000;
+	return !rp_seq_after(seq, s->maxend) &&		    /* not beyond what the receiver allowed */
+	       rp_seq_after(end, s->end - r->maxwin - 1) && /* not older than the receiver's window */
+	       !rp_seq_after(ack, r->end) &&		    /* acknowledges nothing not sent */
+	       rp_seq_after(ack, r->end - maxackwin - 1);   /* nor anything older than a window */
+}
+
+/* Move the tracked numbers with a segment from s to r (ack: its ack, or
+ * r->end without ACK).  netfilter's updates after tcp_in_window. */
+static __always_inline void rp_tcp_note(struct ct_tcp_peer *s, struct ct_tcp_peer *r, const struct rp_pkt *p, __u32 end,
+					__u32 ack)
+{
+	__u32 win = p->tcp_win;
+	if (!(p->tcp_flags & RP_TCP_SYN))
+		win <<= s->wscale & 15;
+	if (s->maxwin < win)
+		s->maxwin = win;
+	if (rp_seq_after(end, s->end))
+		s->end = end;
+	if (p->tcp_flags & RP_TCP_ACK) {
+		if (!(s->flags & CT_TP_MAXACK) || rp_seq_after(ack, s->maxack)) {
+			s->maxack = ack;
+			s->flags |= CT_TP_MAXACK;
+		}
+	}
+	if ((r->flags & CT_TP_SEEN) && rp_seq_after(end, s->maxend))
+		r->maxwin += end - s->maxend;
+	if (rp_seq_after(ack + win, r->maxend - 1))
+		r->maxend = ack + win + (win == 0);
+}
+
+/* A RST from s.  Returns RP_CT_PASS with the flow closed, or why not. */
+static __always_inline int rp_ct_tcp_rst(struct ct_value *v, struct ct_tcp_peer *s, struct ct_tcp_peer *r,
+					 const struct rp_pkt *p, int from_orig, __u32 seq, __u32 ack)
+{
+	__u8 st = v->state;
+	if (st == CT_TCP_CLOSED)
+		return RP_CT_PASS;
+	if (st == CT_TCP_SYN_SENT) {
+		/* RFC 793: acceptable in syn-sent when it acknowledges the SYN */
+		if (from_orig ? seq != s->end : (!(p->tcp_flags & RP_TCP_ACK) || ack != r->end))
+			return RP_CT_OUT_OF_WINDOW;
+		return RP_CT_PASS;
+	}
+	/* synchronized: exactly where the receiver expects it (what it
+	 * acknowledged last), or at the sender's next sequence number */
+	if (seq == s->end || ((r->flags & CT_TP_MAXACK) && seq == r->maxack))
+		return RP_CT_PASS;
+	if ((r->flags & CT_TP_MAXACK) && rp_seq_after(r->maxack, seq))
+		return RP_CT_OUT_OF_WINDOW; /* below what the receiver already has */
+	if (rp_tcp_in_window(s, r, seq, seq, ack))
+		return RP_CT_RST_IGNORED; /* RFC 5961 3.2: the endpoint sends a challenge ACK */
+	return RP_CT_OUT_OF_WINDOW;
+}
+
+/* TCP state machine for a segment of a tracked flow.  from_orig: sent by
+ * the endpoint that opened the flow; si: the sender is endpoint b (1) or
+ * a (0) of the key.  Returns RP_CT_PASS, RP_CT_NEW when a fresh SYN reuses
+ * the ports of a finished flow, or why the segment does not belong
+ * (RP_CT_BAD_STATE, RP_CT_OUT_OF_WINDOW: dropped) or is passed without
+ * changing anything (RP_CT_RST_IGNORED, RP_CT_SYN_IGNORED). */
+static __always_inline int rp_ct_tcp(struct ct_value *v, const struct rp_pkt *p, int from_orig, int si, __u64 now)
 {
 	__u8 fl = p->tcp_flags;
 	__u8 syn = fl & RP_TCP_SYN, ack = fl & RP_TCP_ACK, fin = fl & RP_TCP_FIN;
 	__u8 st = v->state, nst = st;
 	__u8 flags = v->flags;
+	struct ct_tcp_peer *s = si ? &v->tcp[1] : &v->tcp[0];
+	struct ct_tcp_peer *r = si ? &v->tcp[0] : &v->tcp[1];
+	__u32 seq = bpf_ntohl(p->seq), end = rp_tcp_end(p, seq);
+	__u32 ackn = ack ? bpf_ntohl(p->ack_seq) : r->end;
 
-	/* the common case first: a segment of an established connection */
+	/* the common case first: an ordinary segment of an established
+	 * connection (it cannot change the state) */
 	if (st == CT_TCP_ESTABLISHED && !(fl & (RP_TCP_SYN | RP_TCP_FIN | RP_TCP_RST))) {
+		if (!rp_tcp_in_window(s, r, seq, end, ackn))
+			return RP_CT_OUT_OF_WINDOW;
+		rp_tcp_note(s, r, p, end, ackn);
 		if (now > v->last_seen_ns + RP_NSEC)
 			v->last_seen_ns = now;
 		return RP_CT_PASS;
@@ -135,6 +301,9 @@ static __always_inline int rp_ct_tcp(struct ct_value *v, const struct rp_pkt *p,
 	if (!from_orig)
 		flags |= CT_F_REPLIED;
 	if (fl & RP_TCP_RST) {
+		int res = rp_ct_tcp_rst(v, s, r, p, from_orig, seq, ackn);
+		if (res != RP_CT_PASS)
+			return res;
 		nst = CT_TCP_CLOSED;
 		goto out;
 	}
@@ -143,15 +312,32 @@ static __always_inline int rp_ct_tcp(struct ct_value *v, const struct rp_pkt *p,
 		if (from_orig) {
 			if (!(syn && !ack))
 				return RP_CT_BAD_STATE; /* nothing but SYN before the SYN-ACK */
-		} else {
-			if (!syn)
-				return RP_CT_BAD_STATE; /* stray ACK/data to an unanswered SYN */
-			nst = CT_TCP_SYN_RECV;		/* SYN-ACK, or SYN of a simultaneous open */
+			if (end != s->end)
+				rp_tcp_peer_init(s, p); /* a new initial sequence number: tried again */
+			break;
 		}
+		if (!syn)
+			return RP_CT_BAD_STATE; /* stray ACK/data to an unanswered SYN */
+		if (ack && ackn != r->end)
+			return RP_CT_OUT_OF_WINDOW; /* a SYN-ACK acknowledges the SYN, exactly */
+		/* SYN-ACK, or SYN of a simultaneous open */
+		rp_tcp_peer_init(s, p);
+		s->maxend = s->end + r->maxwin; /* what the SYN's window allows */
+		if (!(s->flags & CT_TP_WSCALE) || !(r->flags & CT_TP_WSCALE))
+			s->wscale = r->wscale = 0; /* scaling only when both announced it (RFC 7323) */
+		rp_tcp_note(s, r, p, end, ackn);
+		nst = CT_TCP_SYN_RECV;
 		break;
 	case CT_TCP_SYN_RECV:
-		if (syn)
-			break; /* retransmitted SYN or SYN-ACK */
+		if (syn) {
+			/* a retransmitted SYN or SYN-ACK repeats its numbers */
+			if (end != s->end || (ack && ackn != r->end))
+				return RP_CT_OUT_OF_WINDOW;
+			break;
+		}
+		if (!rp_tcp_in_window(s, r, seq, end, ackn))
+			return RP_CT_OUT_OF_WINDOW;
+		rp_tcp_note(s, r, p, end, ackn);
 		if (fin) {
 			flags |= from_orig ? CT_F_FIN_ORIG : CT_F_FIN_REPLY;
 			nst = CT_TCP_FIN_WAIT;
@@ -160,20 +346,23 @@ static __always_inline int rp_ct_tcp(struct ct_value *v, const struct rp_pkt *p,
 		}
 		break;
 	case CT_TCP_ESTABLISHED:
-		if (fin) {
-			flags |= from_orig ? CT_F_FIN_ORIG : CT_F_FIN_REPLY;
-			nst = CT_TCP_FIN_WAIT;
-		}
-		break;
 	case CT_TCP_FIN_WAIT:
+	case CT_TCP_CLOSING:
+		if (syn)
+			return RP_CT_SYN_IGNORED; /* RFC 5961 4: the endpoint sends a challenge ACK */
+		if (!rp_tcp_in_window(s, r, seq, end, ackn))
+			return RP_CT_OUT_OF_WINDOW;
+		rp_tcp_note(s, r, p, end, ackn);
 		if (fin)
 			flags |= from_orig ? CT_F_FIN_ORIG : CT_F_FIN_REPLY;
-		if ((flags & (CT_F_FIN_ORIG | CT_F_FIN_REPLY)) == (CT_F_FIN_ORIG | CT_F_FIN_REPLY))
+		if (st == CT_TCP_CLOSING) {
+			if (ack && !fin)
+				nst = CT_TCP_TIME_WAIT;
+		} else if ((flags & (CT_F_FIN_ORIG | CT_F_FIN_REPLY)) == (CT_F_FIN_ORIG | CT_F_FIN_REPLY)) {
 			nst = CT_TCP_CLOSING;
-		break;
-	case CT_TCP_CLOSING:
-		if (ack && !fin)
-			nst = CT_TCP_TIME_WAIT;
+		} else if (fin) {
+			nst = CT_TCP_FIN_WAIT;
+		}
 		break;
 	case CT_TCP_TIME_WAIT:
 	case CT_TCP_CLOSED:
@@ -195,12 +384,128 @@ out:
 	return RP_CT_PASS;
 }
 
+/* A new flow's first packet: the originator's side of a TCP flow starts
+ * with its SYN. */
+static __always_inline void rp_ct_init_value(struct ct_value *v, const struct rp_pkt *p, int src_is_a)
+{
+	if (p->proto == RP_IPPROTO_TCP)
+		rp_tcp_peer_init(src_is_a ? &v->tcp[0] : &v->tcp[1], p);
+}
+
+/* ---------- lookups ---------- */
+
 /* How long the flow cache may answer for v: until the conntrack would
  * refresh last-seen (1 s), and never past the state's timeout. */
 static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const struct ct_value *v)
 {
 	__u64 to = rp_ct_timeout(cfg, v->state);
 	return v->last_seen_ns + (to < RP_NSEC ? to : RP_NSEC);
+}
+
+/* The flow has earned its place in rp_conntrack: copy it there.  Returns
+ * 0 (v is gone with its rp_ct_new entry) or -1 when rp_conntrack is full
+ * (the flow stays where it is, counted once). */
+static __always_inline int rp_ct_promote(const struct ct_key *k, struct ct_value *v)
+{
+	long e = bpf_map_update_elem(&rp_conntrack, k, v, BPF_NOEXIST);
+	if (e && e != -17 /* EEXIST: another CPU moved it just now */) {
+		if (!(v->flags & CT_F_NO_ROOM)) {
+			v->flags |= CT_F_NO_ROOM;
+			rp_count(RPC_CT_ESTABLISHED_FULL);
+		}
+		return -1;
+	}
+	bpf_map_delete_elem(&rp_ct_new, k);
+	return 0;
+}
+
+/* The flow of key k in either table, expired ones deleted.  *assured: it
+ * was found in rp_conntrack. */
+static __always_inline struct ct_value *rp_ct_find(const struct rp_config *cfg, const struct ct_key *k, __u32 h,
+						   __u64 now, int *assured)
+{
+	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, k);
+	*assured = 1;
+	if (v) {
+		if (!rp_ct_expired(cfg, v, now))
+			return v;
+		bpf_map_delete_elem(&rp_conntrack, k);
+		rp_ct_gen_bump(h);
+	}
+	*assured = 0;
+	v = bpf_map_lookup_elem(&rp_ct_new, k);
+	if (v && rp_ct_idle_over(v, now, rp_ct_new_timeout(cfg, v, rp_ct_pressure()))) {
+		bpf_map_delete_elem(&rp_ct_new, k);
+		v = 0;
+	}
+	return v;
+}
+
+/* Does a segment from endpoint si fit the flow's windows as this entry
+ * knows them? */
+static __always_inline int rp_tcp_fits(const struct ct_value *v, const struct rp_pkt *p, int si)
+{
+	const struct ct_tcp_peer *s = si ? &v->tcp[1] : &v->tcp[0];
+	const struct ct_tcp_peer *r = si ? &v->tcp[0] : &v->tcp[1];
+	__u32 seq = bpf_ntohl(p->seq);
+	__u32 ack = (p->tcp_flags & RP_TCP_ACK) ? bpf_ntohl(p->ack_seq) : r->end;
+	return rp_tcp_in_window(s, r, seq, rp_tcp_end(p, seq), ack);
+}
+
+/* The time the datapath goes by: the sweeper's tick, or the real clock
+ * while no timer runs (no flow was ever created, so nothing to compare
+ * with). */
+static __always_inline __u64 rp_ct_clock(void)
+{
+	__u32 zero = 0;
+	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
+	if (sw && sw->clock_ns)
+		return sw->clock_ns;
+	return bpf_ktime_get_coarse_ns();
+}
+
+#define RP_CTT_ASSURED	 0x1 /* v is in rp_conntrack */
+#define RP_CTT_FROM_ORIG 0x2 /* sent by the flow's originator */
+#define RP_CTT_SI	 0x4 /* sent by endpoint b of the key */
+#define RP_CTT_CACHE	 0x8 /* may fill the flow cache */
+
+/* A TCP segment of a tracked flow.  hg: the key's hash (high half) and
+ * the generation read before the lookup; bits: RP_CTT_*.  Global: verified
+ * once, on its own stack (the programs' stacks are full). */
+__noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const struct ct_key *k, __u64 hg, __u32 bits)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	if (!p || !v || !k || !cfg)
+		return RP_CT_BAD_STATE;
+	__u32 h = hg >> 32, gen = (__u32)hg;
+	int assured = bits & RP_CTT_ASSURED, si = !!(bits & RP_CTT_SI);
+	__u64 now = rp_ct_clock();
+	__u8 st0 = v->state;
+	if (assured && st0 == CT_TCP_ESTABLISHED) {
+		/* what the flow caches passed: this CPU's always; every CPU's
+		 * before a segment that may close the flow is checked, and when
+		 * one does not fit what this CPU knows */
+		rp_fc_fold_local(v, k, h, gen);
+		if ((p->tcp_flags & (RP_TCP_FIN | RP_TCP_RST)) || !rp_tcp_fits(v, p, si))
+			rp_fc_fold_all(v, k, h, gen);
+	}
+	int r = rp_ct_tcp(v, p, !!(bits & RP_CTT_FROM_ORIG), si, now);
+	if (r == RP_CT_NEW) {
+		bpf_map_delete_elem(assured ? (void *)&rp_conntrack : (void *)&rp_ct_new, k);
+		if (assured)
+			rp_ct_gen_bump(h);
+	} else if (r != RP_CT_PASS) {
+		/* nothing changed */
+	} else if (v->state != CT_TCP_ESTABLISHED) {
+		if (assured && st0 == CT_TCP_ESTABLISHED)
+			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
+	} else if (!assured) {
+		rp_ct_promote(k, v); /* the handshake completed */
+	} else if (bits & RP_CTT_CACHE) {
+		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v);
+	}
+	return r;
 }
 
 /* Look the packet's flow up and advance its state.  *k is filled with the
@@ -211,19 +516,14 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 				       int *src_is_a, __u64 now)
 {
 	*src_is_a = rp_ct_key(k, p->saddr, p->sport, p->daddr, p->dport, p->proto);
+	int si = !*src_is_a;
 	__u32 h = rp_fc_hash(k);
 	int cacheable = p->frag == RP_FRAG_NONE && !(p->tcp_flags & (RP_TCP_SYN | RP_TCP_FIN | RP_TCP_RST));
-	if (cacheable && rp_fc_hit(k, h, p->tcp_flags, now))
+	if (cacheable && rp_fc_hit(k, h, p, si, now))
 		return RP_CT_PASS;
 	__u32 gen = rp_ct_gen_read(h); /* before the lookup: see flowcache.h */
-	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, k);
-	if (v) {
-		if (rp_ct_expired(cfg, v, now)) {
-			bpf_map_delete_elem(&rp_conntrack, k);
-			rp_ct_gen_bump(h);
-			v = 0;
-		}
-	}
+	int assured;
+	struct ct_value *v = rp_ct_find(cfg, k, h, now, &assured);
 	if (!v) {
 		if ((p->proto == RP_IPPROTO_ICMP || p->proto == RP_IPPROTO_ICMPV6) && p->icmp_type && !p->is_echo)
 			return RP_CT_STATELESS;
@@ -233,19 +533,10 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 		return rp_ct_can_start(p) ? RP_CT_NEW : RP_CT_INVALID;
 	}
 	int from_orig = !!(v->flags & CT_F_ORIG_IS_A) == *src_is_a;
-	if (p->proto == RP_IPPROTO_TCP) {
-		__u8 st0 = v->state;
-		int r = rp_ct_tcp(v, p, from_orig, now);
-		if (r == RP_CT_NEW) {
-			bpf_map_delete_elem(&rp_conntrack, k);
-			rp_ct_gen_bump(h);
-		} else if (st0 == CT_TCP_ESTABLISHED && v->state != CT_TCP_ESTABLISHED) {
-			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
-		} else if (r == RP_CT_PASS && cacheable && v->state == CT_TCP_ESTABLISHED) {
-			rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v->fast_gen);
-		}
-		return r;
-	}
+	if (p->proto == RP_IPPROTO_TCP)
+		return rp_ct_track_tcp(p, v, k, (__u64)h << 32 | gen,
+				       (assured ? RP_CTT_ASSURED : 0) | (from_orig ? RP_CTT_FROM_ORIG : 0) |
+					       (si ? RP_CTT_SI : 0) | (cacheable ? RP_CTT_CACHE : 0));
 	if (!from_orig && !(v->flags & CT_F_REPLIED)) {
 		v->flags |= CT_F_REPLIED;
 		if (now > v->last_seen_ns)
@@ -253,9 +544,16 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 	} else if (now > v->last_seen_ns + RP_NSEC) {
 		v->last_seen_ns = now;
 	}
-	/* both directions seen: nothing but time changes the entry any more */
-	if (cacheable && (v->flags & CT_F_REPLIED))
-		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v->fast_gen);
+	if (!(v->flags & CT_F_REPLIED))
+		return RP_CT_PASS;
+	if (!assured) {
+		/* answered, and still going after a while: a stream, not a probe */
+		if (now > v->created_ns + RP_CT_ASSURE_NS)
+			rp_ct_promote(k, v);
+	} else if (cacheable) {
+		/* both directions seen: nothing but time changes the entry any more */
+		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v);
+	}
 	return RP_CT_PASS;
 }
 
@@ -272,9 +570,10 @@ static __always_inline int rp_ct_related(const struct rp_config *cfg, const stru
 		return 0;
 	rp_ct_key(kp, p->in_saddr, p->in_sport, p->in_daddr, p->in_dport, p->in_proto);
 	struct ct_value *v = bpf_map_lookup_elem(&rp_conntrack, kp);
-	if (!v || rp_ct_expired(cfg, v, now))
-		return 0;
-	return 1;
+	if (v && !rp_ct_expired(cfg, v, now))
+		return 1;
+	v = bpf_map_lookup_elem(&rp_ct_new, kp);
+	return v && !rp_ct_expired(cfg, v, now);
 }
 
 /* ---------- the sweeper ---------- */
@@ -283,6 +582,7 @@ struct rp_sweep_ctx {
 	const struct rp_config *cfg;
 	__u64 now;
 	__u64 deleted;
+	int pressure;
 };
 
 static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v, struct rp_sweep_ctx *c)
@@ -293,6 +593,14 @@ static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value
 			rp_ct_gen_bump(rp_fc_hash(k));
 		}
 	}
+	return 0;
+}
+
+/* rp_ct_new: never cached, so no generation to bump */
+static long rp_sweep_new_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v, struct rp_sweep_ctx *c)
+{
+	if (rp_ct_idle_over(v, c->now, rp_ct_new_timeout(c->cfg, v, c->pressure)) && bpf_map_delete_elem(map, k) == 0)
+		c->deleted++;
 	return 0;
 }
 

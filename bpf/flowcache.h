@@ -20,6 +20,11 @@
  *     by more than a second, so from then on the slow path runs again,
  *     refreshes it and re-fills the slot; an entry can never outlive the
  *     flow's own timeout;
+ *   - a TCP segment it passes cannot change the state, but it moves the
+ *     flow's sequence numbers: it is answered only within a window of
+ *     what this CPU saw (see struct rp_fc_entry), the entry notes the
+ *     highest end and ack of each endpoint, and the conntrack folds them
+ *     in, so its window checks know what the caches passed;
  *   - every deletion or state change of a conntrack entry (BPF or user
  *     space) bumps a generation counter chosen by the flow's hash
  *     (rp_ct_gen, shared by all CPUs and pinned with the state maps); an
@@ -32,17 +37,29 @@
 #define RP_FLOWCACHE_H
 
 #include "rampart_maps.h"
+#include "parse.h"
 
-#define RP_FC_BITS  12 /* 4096 slots per CPU, 64 bytes each */
+#define RP_FC_BITS  12 /* 4096 slots per CPU, 80 bytes each */
 #define RP_FC_SLOTS (1u << RP_FC_BITS)
 
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;     /* rp_ct_gen[slot] when filled */
-	__u8 fast_gen; /* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
-	__u8 pad8[3];
+	__u32 gen;	/* rp_ct_gen[slot] when filled */
+	__u8 wscale[2]; /* TCP: each endpoint's window scale */
+	__u8 fast_gen;	/* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
+	__u8 pad;
 	__u64 valid_until; /* coarse ns; 0: empty */
-	__u64 pad[1];
+	/* TCP, per endpoint (a, b of the key): the highest sequence end and
+	 * ack it sent through this CPU's cache (from the conntrack entry when
+	 * filled), and its largest window then.  A segment is answered here
+	 * only when it stays within a window of them and opens no larger
+	 * window; the conntrack folds these numbers in (this CPU's on its slow
+	 * path, every CPU's before a SYN, FIN or RST is checked, or when a
+	 * segment does not fit this CPU's view), so its window checks know
+	 * what the caches passed */
+	__u32 end[2];
+	__u32 ack[2];
+	__u32 win[2];
 };
 
 /* The 40-byte key read as five 64-bit words (keys are 8-byte aligned:
@@ -110,20 +127,57 @@ static __always_inline int rp_fc_key_eq(const struct ct_key *x, const struct ct_
 	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
 }
 
-/* Does the cache say this packet of flow k passes? tcp_flags: the
- * packet's (0 for non-TCP). */
-static __always_inline int rp_fc_hit(const struct ct_key *k, __u32 h, __u8 tcp_flags, __u64 now)
+/* a is after b in sequence space (RFC 1982 arithmetic, as the kernel's after()) */
+static __always_inline int rp_seq_after(__u32 a, __u32 b)
 {
-	if (tcp_flags & 0x07) /* FIN, SYN, RST: the state machine decides */
+	return (__s32)(a - b) > 0;
+}
+
+/* Bytes of TCP payload in the packet. */
+static __always_inline __u32 rp_tcp_payload(const struct rp_pkt *p)
+{
+	return p->l3end - p->l4off - p->l4hlen;
+}
+
+/* |x - y| <= w in sequence space (w < 2^31) */
+static __always_inline int rp_seq_near(__u32 x, __u32 y, __u32 w)
+{
+	return x - y + w <= 2 * w;
+}
+
+/* Does the cache say this packet of flow k passes?  si: the packet's
+ * sender is endpoint b (1) or a (0).  A TCP segment must stay within a
+ * window of what this CPU saw of the flow (else the conntrack checks it);
+ * the ones answered here are noted in the entry. */
+static __always_inline int rp_fc_hit(const struct ct_key *k, __u32 h, const struct rp_pkt *p, int si, __u64 now)
+{
+	if (p->tcp_flags & 0x07) /* FIN, SYN, RST: the state machine decides */
 		return 0;
 	__u32 slot = rp_fc_slot(h);
 	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
 	if (!e || now > e->valid_until || !rp_fc_key_eq(&e->key, k))
 		return 0;
-	return e->gen == rp_ct_gen_read(h);
+	if (e->gen != rp_ct_gen_read(h))
+		return 0;
+	if (p->proto != RP_IPPROTO_TCP)
+		return 1;
+	si &= 1;
+	int ri = si ^ 1;
+	__u32 end = bpf_ntohl(p->seq) + rp_tcp_payload(p), ack = bpf_ntohl(p->ack_seq);
+	__u32 win = (__u32)p->tcp_win << (e->wscale[si] & 15);
+	if (!(p->tcp_flags & 0x10) || !rp_seq_near(end, e->end[si], e->win[ri]) ||
+	    !rp_seq_near(ack, e->ack[si], e->win[si]) || win > e->win[si])
+		return 0;
+	if (rp_seq_after(end, e->end[si]))
+		e->end[si] = end;
+	if (rp_seq_after(ack, e->ack[si]))
+		e->ack[si] = ack;
+	return 1;
 }
 
-static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 gen, __u64 valid_until, __u8 fast_gen)
+/* v: the flow's conntrack entry (a TCP entry's numbers start the cache's). */
+static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 gen, __u64 valid_until,
+				       const struct ct_value *v)
 {
 	__u32 slot = rp_fc_slot(h);
 	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
@@ -131,8 +185,72 @@ static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 ge
 		return;
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	e->gen = gen;
-	e->fast_gen = fast_gen;
+	e->fast_gen = v->fast_gen;
 	e->valid_until = valid_until;
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		e->end[i] = v->tcp[i].end;
+		e->ack[i] = v->tcp[i].maxack;
+		e->win[i] = v->tcp[i].maxwin;
+		e->wscale[i] = v->tcp[i].wscale;
+	}
+}
+
+/* Fold what a cache entry passed of its flow into the flow's entry v
+ * (TCP, both endpoints synchronized).  The other endpoint's upper bound
+ * follows the ack with the largest window seen (lenient: the exact window
+ * of that ack is not kept). */
+static __always_inline void rp_fc_fold(struct ct_value *v, const struct rp_fc_entry *e)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct ct_tcp_peer *t = &v->tcp[i], *o = &v->tcp[i ^ 1];
+		if (rp_seq_after(e->end[i], t->end))
+			t->end = e->end[i];
+		if (!(t->flags & CT_TP_MAXACK) || !rp_seq_after(e->ack[i], t->maxack))
+			continue;
+		t->maxack = e->ack[i];
+		if (rp_seq_after(e->ack[i] + t->maxwin, o->maxend))
+			o->maxend = e->ack[i] + t->maxwin;
+	}
+}
+
+/* This CPU's cache entry of flow k, when it is one (filled under the
+ * current generation). */
+static __always_inline void rp_fc_fold_local(struct ct_value *v, const struct ct_key *k, __u32 h, __u32 gen)
+{
+	__u32 slot = rp_fc_slot(h);
+	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
+	if (e && e->valid_until && e->gen == gen && rp_fc_key_eq(&e->key, k))
+		rp_fc_fold(v, e);
+}
+
+struct rp_fc_fold_ctx {
+	struct ct_value *v;
+	const struct ct_key *k;
+	__u32 slot;
+	__u32 gen;
+};
+
+static long rp_fc_fold_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
+{
+	struct rp_fc_entry *e = bpf_map_lookup_percpu_elem(&rp_flow_cache, &c->slot, (__u32)cpu);
+	if (!e)
+		return 1; /* past the last CPU */
+	if (e->valid_until && e->gen == c->gen && rp_fc_key_eq(&e->key, c->k))
+		rp_fc_fold(c->v, e);
+	return 0;
+}
+
+#define RP_FC_MAX_CPUS 8192
+
+/* Every CPU's cache entry of flow k: before a segment that may change the
+ * flow's state is checked against the window (or one that does not fit
+ * this CPU's view), the entry must know everything the caches passed. */
+static __always_inline void rp_fc_fold_all(struct ct_value *v, const struct ct_key *k, __u32 h, __u32 gen)
+{
+	struct rp_fc_fold_ctx c = { .v = v, .k = k, .slot = rp_fc_slot(h), .gen = gen };
+	bpf_loop(RP_FC_MAX_CPUS, rp_fc_fold_cpu, &c, 0);
 }
 
 #endif

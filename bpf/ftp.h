@@ -527,7 +527,7 @@ static long rp_ftp_step(__u32 i, void *ctx)
 static __always_inline void rp_ftp_log(const struct rp_config *cfg, __u8 what, __u8 cmd, const struct rp_pkt *p,
 				       __u16 port, int egress, __u32 ifindex, __u64 now)
 {
-	struct rp_log_event *e = rp_log_begin(cfg, cfg->helper_slot, now);
+	struct rp_log_event *e = rp_log_begin(cfg, cfg->helper_slot);
 	if (!e)
 		return;
 	e->kind = RP_LOG_HELPER;

@@ -1,8 +1,9 @@
 /* Observability: global per-CPU counters, per-rule per-CPU packet/byte
  * counters, and rule-match log events through a ring buffer, rate-limited
- * per rule by a token bucket (option log-rate N/s).  What the limit or a
- * full ring suppresses is counted per rule and globally, and the number
- * missed is reported in the next event of that rule. */
+ * per rule and per CPU by a token bucket (option log-rate N/s; 0: off).
+ * What the limit or a full ring suppresses is counted per rule and
+ * globally, and the number missed is reported in the next event of that
+ * rule from the same CPU. */
 #ifndef RP_LOG_H
 #define RP_LOG_H
 
@@ -22,11 +23,13 @@ struct {
 	__type(value, struct rp_rule_stats);
 } RP_MAP_RULE_STATS SEC(".maps");
 
+/* Per CPU: no shared cache line, and one CPU's clock only (see
+ * rp_bucket_take). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1); /* the loader sets nrules + ntables */
 	__type(key, __u32);
-	__type(value, struct rp_log_bucket);
+	__type(value, struct rp_rate_bucket);
 } RP_MAP_LOG_BUCKET SEC(".maps");
 
 struct {
@@ -51,42 +54,52 @@ static __always_inline void rp_rule_hit(__u32 slot, __u64 bytes)
 	}
 }
 
-static __always_inline void rp_rule_log_dropped(__u32 slot, struct rp_log_bucket *b)
+static __always_inline void rp_rule_log_dropped(__u32 slot, struct rp_rate_bucket *b)
 {
 	struct rp_rule_stats *s = bpf_map_lookup_elem(&rp_rule_stats, &slot);
 	if (s)
 		s->log_dropped++;
 	if (b)
-		__sync_fetch_and_add(&b->missed, 1);
+		b->missed++;
 }
 
-/* Take a token from the rule's bucket.  Returns the bucket when an event
- * may be sent, 0 otherwise (and counts the suppression). */
-static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config *cfg, __u32 slot, __u64 now, int *ok)
+/* Take one token from a per-CPU token bucket (tokens in thousandths):
+ * refilled at `rate` per second up to `burst` (0: rate).  Monotonic: a
+ * clock reading that is not newer than the last one refills nothing, so
+ * clocks that differ (coarse vs. precise) can never underflow into a full
+ * bucket.  rate 0: never.  Returns 1 when a token was taken. */
+static __always_inline int rp_bucket_take(struct rp_rate_bucket *b, __u64 now, __u32 rate, __u32 burst)
 {
-	struct rp_log_bucket *b = bpf_map_lookup_elem(&rp_log_bucket, &slot);
-	*ok = 0;
-	if (!b)
+	if (rate == 0)
 		return 0;
-	if (cfg->log_rate == 0) {
-		*ok = 1;
-		return b;
+	__u64 cap = (__u64)(burst ? burst : rate) * 1000;
+	__u64 tokens = b->tokens_milli;
+	if (b->last_ns == 0) {
+		tokens = cap; /* a fresh bucket starts full */
+		b->last_ns = now;
+	} else if (now > b->last_ns) {
+		__u64 elapsed = now - b->last_ns;
+		if (elapsed > 4 * 1000000000ull)
+			elapsed = 4 * 1000000000ull; /* keeps the product below 2^64 */
+		tokens += elapsed * rate / 1000000;
+		b->last_ns = now;
 	}
-	__u64 rate = cfg->log_rate;
-	__u64 cap = (cfg->log_burst ? cfg->log_burst : cfg->log_rate) * 1000ull;
-	__u64 elapsed = now - b->last_ns;
-	if (b->last_ns == 0 || elapsed > 100 * 1000000000ull)
-		elapsed = 100 * 1000000000ull; /* keeps the product below from overflowing */
-	__u64 tokens = b->tokens_milli + elapsed * rate / 1000000;
 	if (tokens > cap)
 		tokens = cap;
-	b->last_ns = now;
 	if (tokens < 1000) {
 		b->tokens_milli = tokens;
-		return b;
+		return 0;
 	}
 	b->tokens_milli = tokens - 1000;
-	*ok = 1;
+	return 1;
+}
+
+/* Take a token from the rule's bucket on this CPU (log-rate 0: logging is
+ * off).  Returns the bucket; *ok says whether an event may be sent. */
+static __always_inline struct rp_rate_bucket *rp_log_take(const struct rp_config *cfg, __u32 slot, int *ok)
+{
+	struct rp_rate_bucket *b = bpf_map_lookup_elem(&rp_log_bucket, &slot);
+	*ok = b && rp_bucket_take(b, bpf_ktime_get_ns(), cfg->log_rate, cfg->log_burst);
 	return b;
 }
 
@@ -94,10 +107,10 @@ static __always_inline struct rp_log_bucket *rp_log_take(const struct rp_config 
  * with the time, the slot and the number of this rule's events suppressed
  * since the last one sent.  NULL when the rule's budget or the ring is
  * exhausted (both counted).  Finish with rp_log_send(). */
-static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot, __u64 now)
+static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config *cfg, __u32 slot)
 {
 	int ok;
-	struct rp_log_bucket *b = rp_log_take(cfg, slot, now, &ok);
+	struct rp_rate_bucket *b = rp_log_take(cfg, slot, &ok);
 	if (!ok) {
 		rp_count(RPC_LOG_RATE_LIMITED);
 		rp_rule_log_dropped(slot, b);
@@ -114,9 +127,8 @@ static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config 
 	e->rule_slot = slot;
 	e->kind = RP_LOG_RULE;
 	if (b) {
-		e->missed = b->missed;
-		if (b->missed)
-			__sync_fetch_and_sub(&b->missed, e->missed);
+		e->missed = b->missed; /* this CPU's: each CPU reports what it suppressed */
+		b->missed = 0;
 	}
 	return e;
 }

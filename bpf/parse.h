@@ -35,6 +35,9 @@
 #define RP_TCP_ACK 0x10
 #define RP_TCP_URG 0x20
 
+#define RP_WSCALE_NONE 0xff
+#define RP_WSCALE_MAX  14 /* RFC 7323 */
+
 #define RP_IPPROTO_HOPOPTS  0
 #define RP_IPPROTO_ICMP	    1
 #define RP_IPPROTO_TCP	    6
@@ -96,6 +99,9 @@ struct rp_pkt {
 	/* read only when the path above set them */
 	__u32 seq; /* TCP, network order */
 	__u32 ack_seq;
+	__u16 tcp_win; /* TCP window field, host order (unscaled) */
+	__u8 wscale;   /* TCP SYN: its window scale option (RP_WSCALE_NONE: none) */
+	__u8 pad2;
 	/* ICMP errors: the quoted packet, as the original sender sent it */
 	__u32 in_saddr[4];
 	__u32 in_daddr[4];
@@ -278,6 +284,8 @@ static __always_inline int rp_parse_l4(struct rp_pkt *p, void *data, void *end)
 		p->dport = th->dest;
 		p->seq = th->seq;
 		p->ack_seq = th->ack_seq;
+		p->tcp_win = bpf_ntohs(th->window);
+		p->wscale = RP_WSCALE_NONE; /* the options are read for SYNs only (rp_tcp_opts_wscale) */
 		p->has_ports = 1;
 		__u8 f = fl & (RP_TCP_FIN | RP_TCP_SYN | RP_TCP_RST | RP_TCP_ACK);
 		if (f == 0 || /* null scan */
@@ -357,6 +365,37 @@ static __always_inline int rp_parse_l4(struct rp_pkt *p, void *data, void *end)
 	default:
 		return RP_PARSE_OK;
 	}
+}
+
+/* The window scale option among a TCP SYN's n (<= 40) bytes of options,
+ * copied to buf: RP_WSCALE_NONE when it has none.  Options that cannot
+ * be read count as the largest scale: the window checks then err on the
+ * side of a larger window. */
+static __always_inline __u8 rp_tcp_opts_wscale(const __u8 *buf, __u32 n)
+{
+	__u32 i = 0;
+	/* one way through each round, every other branch leaves the loop:
+	 * the verifier walks 40 rounds, not 2^40 paths (the no-op's step of
+	 * one is arithmetic, not a branch) */
+	for (int k = 0; k < 40; k++) {
+		if (i >= n)
+			return RP_WSCALE_NONE;
+		__u32 kind = buf[i & 63], len = buf[(i + 1) & 63];
+		if (kind == 0) /* end of options */
+			return RP_WSCALE_NONE;
+		if (kind == 3)
+			return len == 3 && i + 3 <= n
+				       ? (buf[(i + 2) & 63] > RP_WSCALE_MAX ? RP_WSCALE_MAX : buf[(i + 2) & 63])
+				       : RP_WSCALE_MAX;
+		__u32 nop = ((kind ^ 1) - 1) >> 31; /* kind 1: one byte, no length */
+		__u32 step = len + nop * (1 - len);
+		__u32 bad = ((len - 2) >> 31) & (nop ^ 1); /* a length below 2 */
+		bad |= (n - (i + step)) >> 31;		   /* past the options */
+		if (bad)
+			break;
+		i += step;
+	}
+	return RP_WSCALE_MAX;
 }
 
 /* wire_len: the whole packet's length.  At tc egress a GSO packet is longer

@@ -98,6 +98,7 @@ struct rp_scratch {
 	struct rp_sk_ask asker;			     /* tc egress: the socket held by a question (ev->asked) */
 	struct rp_ask_key akey;			     /* rp_ask_flow: the question's key (off the stack) */
 	struct rp_ask_held held;		     /* rp_ask_hold: the record (off the stack) */
+	struct ct_value v;			     /* a new flow's entry, before it is inserted */
 };
 
 struct {
@@ -120,6 +121,9 @@ static __always_inline struct rp_config *rp_cfg(void)
 
 /* ---------- conntrack sweeper ---------- */
 
+/* Walks both tables when due: expired entries go; rp_ct_new under
+ * pressure (at least half full when the walk began) gets short timeouts
+ * and walks every second until the pressure is gone. */
 static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 {
 	__u32 zero = 0;
@@ -129,13 +133,23 @@ static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 	if (cfg && now >= sw->next_sweep_ns) {
 		struct rp_sweep_ctx c = { .cfg = cfg, .now = now };
 		bpf_for_each_map_elem(&rp_conntrack, rp_sweep_elem, &c, 0);
+		__u64 assured_deleted = c.deleted;
+		c.deleted = 0;
+		c.pressure = sw->pressure;
+		long seen = bpf_for_each_map_elem(&rp_ct_new, rp_sweep_new_elem, &c, 0);
+		/* (no branch on c.deleted: the verifier could not prove the walk's
+		 * callback converges if that count had to be exact) */
+		sw->half_open = (__u64)seen - c.deleted;
+		sw->pressure = (__u64)seen * 2 >= rp_ct_new_capacity;
 		sw->runs++;
-		sw->deleted += c.deleted;
-		sw->next_sweep_ns = now + rp_sweep_interval(cfg);
+		sw->deleted += assured_deleted + c.deleted;
+		sw->next_sweep_ns = now + (sw->pressure ? RP_CT_PRESSURE_SWEEP_NS : rp_sweep_interval(cfg));
 		__u32 k = RPC_CT_EXPIRED;
 		__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &k);
 		if (cnt)
-			*cnt += c.deleted;
+			*cnt += assured_deleted + c.deleted;
+		if (sw->pressure)
+			rp_count(RPC_CT_PRESSURE);
 	}
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
 	/* the FTP helper's tables, on its own schedule (bpf/ftp.h) */
@@ -144,31 +158,26 @@ static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 	return 0;
 }
 
-/* Armed by the first new flow after load; the timer lives in a pinned map,
- * so it keeps running without user space. */
-static __always_inline void rp_sweeper_arm(const struct rp_config *cfg)
+/* Start the sweeper's timer with this object's callback, which sweeps
+ * this object's tables.  take_over: also when it runs already (an apply
+ * reuses the pinned rp_sweeper; its timer must follow the new tables).
+ * Global: the callback is verified once, here. */
+__noinline int rp_sweeper_arm(int take_over)
 {
 	__u32 zero = 0;
 	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
-	if (!sw || sw->armed)
-		return;
-	sw->armed = 1;
-	sw->clock_ns = bpf_ktime_get_coarse_ns();
-	sw->next_sweep_ns = sw->clock_ns + rp_sweep_interval(cfg);
-	bpf_timer_init(&sw->timer, &rp_sweeper, RP_CLOCK_MONOTONIC);
+	struct rp_config *cfg = rp_cfg();
+	if (!sw || !cfg || (sw->armed && !take_over))
+		return 0;
+	if (!sw->armed) {
+		sw->armed = 1;
+		sw->clock_ns = bpf_ktime_get_coarse_ns();
+		sw->next_sweep_ns = sw->clock_ns + rp_sweep_interval(cfg);
+		bpf_timer_init(&sw->timer, &rp_sweeper, RP_CLOCK_MONOTONIC);
+	}
 	bpf_timer_set_callback(&sw->timer, rp_sweep);
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
-}
-
-/* The fast path's clock: the sweeper's tick, or the real clock while no
- * timer runs (no flow was ever created, so nothing to compare with). */
-static __always_inline __u64 rp_now(void)
-{
-	__u32 zero = 0;
-	struct rp_sweeper *sw = bpf_map_lookup_elem(&rp_sweeper, &zero);
-	if (sw && sw->clock_ns)
-		return sw->clock_ns;
-	return bpf_ktime_get_coarse_ns();
+	return 0;
 }
 
 /* ---------- fragments ---------- */
@@ -209,54 +218,75 @@ _Static_assert(sizeof(struct rp_frag_key) <= sizeof(struct ct_key), "scratch key
  * global (non-static) function, verified once on its own, which keeps the
  * verifier's state space small: the caller only sees "some struct rp_pkt
  * and a return code".  One set per context type. */
-#define RP_PARSE_FUNCS(name, ctx_t, wire_len)                                                 \
-	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                              \
-	{                                                                                     \
-		if (!c || !p)                                                                 \
-			return RPC_DROP_TRUNC_L3;                                             \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;         \
-		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                     \
-			if (!rp_ext_pending(p))                                               \
-				break;                                                        \
-			int r = rp_parse_ext(p, data, end);                                   \
-			if (r != RP_PARSE_OK)                                                 \
-				return r;                                                     \
-		}                                                                             \
-		if (rp_ext_pending(p))                                                        \
-			return RPC_DROP_EXT_CHAIN;                                            \
-		return rp_parse_l4(p, data, end);                                             \
-	}                                                                                     \
-	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto) \
-	{                                                                                     \
-		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;         \
-		rp_pkt_reset(p);                                                              \
-		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                       \
-		if (r != RP_PARSE_OK)                                                         \
-			return r;                                                             \
-		if (rp_ext_pending(p))                                                        \
-			return rp_ext_##name(c, p);                                           \
-		return rp_parse_l4(p, data, end);                                             \
+#define RP_PARSE_FUNCS(name, ctx_t, wire_len, load_bytes)                                                            \
+	__noinline int rp_ext_##name(ctx_t *c, struct rp_pkt *p)                                                     \
+	{                                                                                                            \
+		if (!c || !p)                                                                                        \
+			return RPC_DROP_TRUNC_L3;                                                                    \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;                                \
+		for (int i = 0; i < RP_MAX_EXTHDR; i++) {                                                            \
+			if (!rp_ext_pending(p))                                                                      \
+				break;                                                                               \
+			int r = rp_parse_ext(p, data, end);                                                          \
+			if (r != RP_PARSE_OK)                                                                        \
+				return r;                                                                            \
+		}                                                                                                    \
+		if (rp_ext_pending(p))                                                                               \
+			return RPC_DROP_EXT_CHAIN;                                                                   \
+		return rp_parse_l4(p, data, end);                                                                    \
+	}                                                                                                            \
+	__noinline int rp_opts_##name(ctx_t *c, struct rp_pkt *p)                                                    \
+	{                                                                                                            \
+		__u8 buf[64] = {};                                                                                   \
+		if (!c || !p)                                                                                        \
+			return 0;                                                                                    \
+		__u32 n = p->l4hlen - 20;                                                                            \
+		if (n == 0 || n > 40)                                                                                \
+			return 0;                                                                                    \
+		if (load_bytes(c, p->l4off + 20, buf, n))                                                            \
+			p->wscale = RP_WSCALE_MAX;                                                                   \
+		else                                                                                                 \
+			p->wscale = rp_tcp_opts_wscale(buf, n);                                                      \
+		return 0;                                                                                            \
+	}                                                                                                            \
+	static __always_inline int rp_parse_##name(ctx_t *c, struct rp_pkt *p, __u16 l3proto)                        \
+	{                                                                                                            \
+		void *data = (void *)(long)c->data, *end = (void *)(long)c->data_end;                                \
+		rp_pkt_reset(p);                                                                                     \
+		int r = rp_parse_l3(p, data, end, (wire_len), l3proto);                                              \
+		if (r != RP_PARSE_OK)                                                                                \
+			return r;                                                                                    \
+		if (rp_ext_pending(p))                                                                               \
+			r = rp_ext_##name(c, p);                                                                     \
+		else                                                                                                 \
+			r = rp_parse_l4(p, data, end);                                                               \
+		/* a SYN's window scale, for the window checks (conntrack.h) */                                      \
+		if (r == RP_PARSE_OK && p->proto == RP_IPPROTO_TCP && (p->tcp_flags & RP_TCP_SYN) && p->l4hlen > 20) \
+			rp_opts_##name(c, p);                                                                        \
+		return r;                                                                                            \
 	}
 
 /* XDP: a multi-buffer frame (xdp.frags, jumbo MTUs) is parsed from its
  * linear part; lengths are checked against the whole frame. */
-RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)bpf_xdp_get_buff_len(c))
-RP_PARSE_FUNCS(skb, struct __sk_buff, c->len)
+RP_PARSE_FUNCS(xdp, struct xdp_md, (__u32)bpf_xdp_get_buff_len(c), bpf_xdp_load_bytes)
+RP_PARSE_FUNCS(skb, struct __sk_buff, c->len, bpf_skb_load_bytes)
 
 /* Build the reject answer in place (bpf/reject.h): 0, or the counter that
  * says why not.  Global for the same reason as the parsers. */
 __noinline int rp_reject_xdp_g(struct xdp_md *ctx, const struct rp_pkt *p)
 {
-	if (!ctx || !p)
+	struct rp_config *cfg = rp_cfg();
+	if (!ctx || !p || !cfg)
 		return RPC_DROP_REJECT_FAILED;
-	return rp_reject_xdp(ctx, p);
+	return rp_reject_xdp(ctx, p, cfg);
 }
 
 __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u32 l3off)
 {
-	if (!skb || !p)
+	struct rp_config *cfg = rp_cfg();
+	if (!skb || !p || !cfg)
 		return RPC_DROP_REJECT_FAILED;
-	return rp_reject_tc(skb, p, l3off);
+	return rp_reject_tc(skb, p, l3off, cfg);
 }
 
 /* ---------- interfaces ---------- */
@@ -320,6 +350,70 @@ static __always_inline int rp_gateway(const struct rp_config *cfg)
 	return cfg->flags & RP_CFG_F_HAVE_WAN;
 }
 
+enum rp_hook { RP_HOOK_XDP, RP_HOOK_TC_IN, RP_HOOK_TC_OUT };
+
+/* ---------- neighbour discovery (docs/cli.md, RFC 4861) ---------- */
+
+static __always_inline int rp_v6_link_local(const __u32 *a)
+{
+	return (bpf_ntohl(a[0]) & 0xffc00000) == 0xfe800000; /* fe80::/10 */
+}
+
+static __always_inline int rp_v6_multicast(const __u32 *a)
+{
+	return (bpf_ntohl(a[0]) >> 24) == 0xff;
+}
+
+static __always_inline int rp_v6_unspecified(const __u32 *a)
+{
+	return (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+enum rp_nd { RP_ND_NO = 0, RP_ND_PASS, RP_ND_IF_ONLINK };
+
+/* Is this a neighbour-discovery message the implicit rule lets pass?
+ * RFC 4861: hop limit 255 (sent on this link, never routed), code 0, not
+ * fragmented; router advertisements and redirects only from a link-local
+ * source, router solicitations from a link-local or the unspecified
+ * address, solicitations from any unicast or the unspecified address
+ * (duplicate address detection), advertisements from unicast.  A
+ * link-local or link-scope multicast destination passes (RP_ND_PASS); a
+ * global unicast one only when it is on this link (RP_ND_IF_ONLINK: the
+ * caller asks the FIB), so the rule never lets a message through to a
+ * routed destination.  Everything else is judged by the policy. */
+static __always_inline int rp_nd_kind(const struct rp_pkt *p)
+{
+	__u8 t = p->icmp_type;
+	if (p->proto != RP_IPPROTO_ICMPV6 || p->family != 6 || t < 133 || t > 137 || p->ttl != 255 ||
+	    p->frag != RP_FRAG_NONE || p->icmp_code != 0)
+		return RP_ND_NO;
+	const __u32 *s = p->saddr, *d = p->daddr;
+	if (t == 134 || t == 137) {
+		if (!rp_v6_link_local(s))
+			return RP_ND_NO;
+	} else if (t == 133) {
+		if (!rp_v6_link_local(s) && !rp_v6_unspecified(s))
+			return RP_ND_NO;
+	} else if (rp_v6_multicast(s) || (t == 136 && rp_v6_unspecified(s))) {
+		return RP_ND_NO;
+	}
+	if (rp_v6_link_local(d) || (bpf_ntohl(d[0]) >> 16) == 0xff02)
+		return RP_ND_PASS;
+	if (rp_v6_multicast(d) || rp_v6_unspecified(d))
+		return RP_ND_NO;
+	return RP_ND_IF_ONLINK;
+}
+
+__noinline int rp_nd_onlink_xdp(struct xdp_md *ctx, const struct rp_pkt *p);
+__noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, int egress);
+
+static __always_inline int rp_nd_onlink(void *ctx, const int hook, const struct rp_pkt *p)
+{
+	if (hook == RP_HOOK_XDP)
+		return rp_nd_onlink_xdp(ctx, p);
+	return rp_nd_onlink_skb(ctx, p, hook == RP_HOOK_TC_OUT);
+}
+
 /* ---------- before the policy ---------- */
 
 /* Segments of no flow that a reject may answer (a closed port answers
@@ -333,8 +427,8 @@ static __always_inline int rp_may_answer_stray(const struct rp_config *cfg, cons
 /* Everything up to and including conntrack.  Returns PASS/DROP, or JUDGE
  * for a packet that starts a new flow (*ct_res says which kind), or STRAY
  * for a TCP segment of no flow that only a reject may answer. */
-static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u64 now, struct ct_key *k, int *src_is_a,
-				    int *ct_res)
+static __always_inline int rp_track(void *ctx, const int hook, struct rp_pkt *p, struct rp_config *cfg, __u64 now,
+				    struct ct_key *k, int *src_is_a, int *ct_res)
 {
 	__u32 mode = cfg->mode;
 	if (mode != RP_MODE_ENFORCING) {
@@ -352,10 +446,10 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 			return RP_ACT_DROP;
 		}
 	}
-	/* docs/cli.md: neighbour discovery is never broken; hop limit 255 proves
-	 * it was not routed from elsewhere (RFC 4861). */
-	if (p->proto == RP_IPPROTO_ICMPV6 && p->family == 6 && p->icmp_type >= 133 && p->icmp_type <= 137 &&
-	    p->ttl == 255 && p->frag == RP_FRAG_NONE) {
+	/* docs/cli.md: neighbour discovery is never broken; but only what RFC
+	 * 4861 allows on the link passes without the policy */
+	int nd = rp_nd_kind(p);
+	if (nd == RP_ND_PASS || (nd == RP_ND_IF_ONLINK && rp_nd_onlink(ctx, hook, p))) {
 		rp_count(RPC_PASS_IMPLICIT_ND);
 		return RP_ACT_PASS;
 	}
@@ -389,9 +483,14 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 		rp_count(RPC_DROP_INVALID);
 		return RP_ACT_DROP;
 	}
-	if (r == RP_CT_BAD_STATE) {
-		rp_count(RPC_DROP_INVALID_STATE);
+	if (r == RP_CT_BAD_STATE || r == RP_CT_OUT_OF_WINDOW) {
+		rp_count(r == RP_CT_BAD_STATE ? RPC_DROP_INVALID_STATE : RPC_DROP_TCP_WINDOW);
 		return RP_ACT_DROP;
+	}
+	if (r == RP_CT_RST_IGNORED || r == RP_CT_SYN_IGNORED) {
+		/* the endpoint decides (RFC 5961 challenge ACK); the flow stays */
+		rp_count(r == RP_CT_RST_IGNORED ? RPC_PASS_TCP_RST_IGNORED : RPC_PASS_TCP_SYN_IGNORED);
+		return RP_ACT_PASS;
 	}
 	return RP_ACT_JUDGE;
 }
@@ -401,9 +500,9 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 /* A log event about the new flow p: decided by a rule, or by a protocol
  * helper (helper: enum rp_helper_event, cmd: what announced the flow). */
 static __always_inline void rp_log_flow(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags, __u8 helper,
-					__u8 cmd, const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+					__u8 cmd, const struct rp_pkt *p, const struct rp_event *ev)
 {
-	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
+	struct rp_log_event *e = rp_log_begin(cfg, slot);
 	if (!e)
 		return;
 	if (helper) {
@@ -452,9 +551,9 @@ static __always_inline void rp_log_flow(const struct rp_config *cfg, __u32 slot,
 }
 
 static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
-					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+					const struct rp_pkt *p, const struct rp_event *ev)
 {
-	rp_log_flow(cfg, slot, verdict, flags, RP_HELPER_NONE, 0, p, ev, now);
+	rp_log_flow(cfg, slot, verdict, flags, RP_HELPER_NONE, 0, p, ev);
 }
 
 static __always_inline void rp_fill_fields(struct cls_fields *f, const struct rp_pkt *p, const struct rp_event *ev)
@@ -495,28 +594,35 @@ static __always_inline __u8 rp_ct_initial_state(const struct rp_pkt *p)
 	return CT_UDP;
 }
 
-/* Create the flow entry for an allowed new flow.  Returns 0, or -1 when
- * the table is full (the flow is then denied: never allowed untracked). */
-static __always_inline int rp_ct_create(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
-					int src_is_a, const struct rp_event *ev, __u32 slot, __u64 now)
+/* Create the flow entry for an allowed new flow, in rp_ct_new (it moves
+ * to rp_conntrack when it earns it: bpf/conntrack.h).  Returns 0, or -1
+ * when no entry could be made (the flow is then denied: never allowed
+ * untracked). */
+static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_key *k, int src_is_a,
+					const struct rp_event *ev, __u32 slot, __u64 now)
 {
-	struct ct_value v = {
-		.last_seen_ns = now,
-		.created_ns = now,
-		.rule_slot = slot,
-		.ifindex = ev->ifindex,
-		.state = rp_ct_initial_state(p),
-		.flags = (src_is_a ? CT_F_ORIG_IS_A : 0) | (ev->prejudged == RP_PRE_INGRESS ? CT_F_FORWARDED : 0),
-		.dir = ev->dir,
-		.event = ev->event,
-		.family = p->family,
-	};
-	long err = bpf_map_update_elem(&rp_conntrack, k, &v, BPF_NOEXIST);
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return -1;
+	struct ct_value *v = &sc->v; /* (the stack is too small for it) */
+	__builtin_memset(v, 0, sizeof(*v));
+	v->last_seen_ns = now;
+	v->created_ns = now;
+	v->rule_slot = slot;
+	v->ifindex = ev->ifindex;
+	v->state = rp_ct_initial_state(p);
+	v->flags = (src_is_a ? CT_F_ORIG_IS_A : 0) | (ev->prejudged == RP_PRE_INGRESS ? CT_F_FORWARDED : 0);
+	v->dir = ev->dir;
+	v->event = ev->event;
+	v->family = p->family;
+	rp_ct_init_value(v, p, src_is_a);
+	long err = bpf_map_update_elem(&rp_ct_new, k, v, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST: another CPU created it just now */) {
 		rp_count(RPC_DROP_CT_FULL);
 		return -1;
 	}
-	rp_sweeper_arm(cfg);
+	rp_sweeper_arm(0);
 	return 0;
 }
 
@@ -678,14 +784,14 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 		__u32 rs = res->records[i].slot;
 		rp_rule_hit(rs, ev->bytes);
 		if (res->records[i].log)
-			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
+			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev);
 	}
 	rp_rule_hit(*slot, ev->bytes);
 	if (res->verdict == VERDICT_ASK) {
 		rp_count(RPC_NEW_ASK);
 		ev->ask_log = res->log; /* logged with the verdict it gets */
 	} else if (res->log) {
-		rp_log_rule(cfg, *slot, verdict, 0, p, ev, now);
+		rp_log_rule(cfg, *slot, verdict, 0, p, ev);
 	}
 	return verdict;
 }
@@ -726,7 +832,7 @@ static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const s
 	rp_ftp_relate(k, s, now);
 	rp_count(RPC_NEW_FTP_DATA);
 	rp_rule_hit(cfg->helper_slot, ev->bytes);
-	rp_log_flow(cfg, cfg->helper_slot, VERDICT_ALLOW, 0, RP_HELPER_FTP_DATA, s->rel_cmd, p, ev, now);
+	rp_log_flow(cfg, cfg->helper_slot, VERDICT_ALLOW, 0, RP_HELPER_FTP_DATA, s->rel_cmd, p, ev);
 }
 
 /* A segment with payload of a tracked flow (key k) that may be an FTP
@@ -790,7 +896,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		verdict = ev->ask_verdict - 1;
 		slot = ev->ask_slot;
 		if (ev->ask_log)
-			rp_log_rule(cfg, slot, verdict, RP_LOGF_ASK, p, ev, now);
+			rp_log_rule(cfg, slot, verdict, RP_LOGF_ASK, p, ev);
 	} else if (ev->asked && cfg->mode == RP_MODE_ENFORCING) {
 		/* its socket was held at connect()/sendto(): the answer decides */
 		return RP_ACT_ASK;
@@ -827,7 +933,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 	}
 
 	if (verdict == VERDICT_ALLOW) {
-		if (ct_res != RP_CT_STATELESS && rp_ct_create(cfg, p, k, src_is_a, ev, slot, now))
+		if (ct_res != RP_CT_STATELESS && rp_ct_create(p, k, src_is_a, ev, slot, now))
 			return RP_ACT_DROP;
 		if (p->frag == RP_FRAG_FIRST) {
 			struct ct_key fk;
@@ -944,6 +1050,45 @@ __noinline int rp_ingress_event_skb(struct __sk_buff *skb, const struct rp_pkt *
 	return 0;
 }
 
+/* A neighbour-discovery message to a global unicast address: on this
+ * link?  Arriving: addressed to this host (the FIB does not forward it).
+ * Leaving: bridged from another port (a routed packet would have lost its
+ * hop limit 255), or sent by this host to a destination the FIB reaches
+ * without a gateway, out of this interface. */
+__noinline int rp_nd_onlink_xdp(struct xdp_md *ctx, const struct rp_pkt *p)
+{
+	if (!ctx || !p)
+		return 0;
+	return rp_dst_local(ctx, p, ctx->ingress_ifindex);
+}
+
+__noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, int egress)
+{
+	if (!skb || !p)
+		return 0;
+	if (!egress)
+		return rp_dst_local(skb, p, skb->ifindex);
+	if (skb->ingress_ifindex)
+		return 1;
+	struct bpf_fib_lookup f = {};
+	f.family = 10; /* AF_INET6 */
+	f.ifindex = skb->ifindex;
+	f.l4_protocol = p->proto;
+	__builtin_memcpy(f.ipv6_src, p->saddr, 16);
+	__builtin_memcpy(f.ipv6_dst, p->daddr, 16);
+	long r = bpf_fib_lookup(skb, &f, sizeof(f), BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_SKIP_NEIGH);
+	/* the kernel's IPv6 FIB lookup answers nothing on an interface that
+	 * does not forward (any plain host): this host's own message, with
+	 * hop limit 255, can only be valid on this link - a router on the way
+	 * would lower the hop limit, and every receiver drops such ND */
+	if (r == BPF_FIB_LKUP_RET_FWD_DISABLED)
+		return 1;
+	if (r != BPF_FIB_LKUP_RET_SUCCESS || f.ifindex != skb->ifindex)
+		return 0;
+	return f.ipv6_dst[0] == p->daddr[0] && f.ipv6_dst[1] == p->daddr[1] && f.ipv6_dst[2] == p->daddr[2] &&
+	       f.ipv6_dst[3] == p->daddr[3]; /* no gateway: on the link */
+}
+
 /* ---------- egress: event type and direction ---------- */
 
 /* Was the packet's socket held by a question at connect() or sendto()?
@@ -1016,8 +1161,6 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 
 /* ---------- one body for every program ---------- */
 
-enum rp_hook { RP_HOOK_XDP, RP_HOOK_TC_IN, RP_HOOK_TC_OUT };
-
 /* A reject answer this datapath built and sent back through more of its
  * hooks (RP_ANSWER_MARK): the bridge's egress, then the port's. */
 static __always_inline int rp_own_answer(struct __sk_buff *skb, const struct rp_pkt *p)
@@ -1037,7 +1180,7 @@ __noinline int rp_fast_path(struct __sk_buff *skb, int hook, const struct rp_pkt
 	struct rp_config *cfg = rp_cfg();
 	if (!skb || !p || !k || !cfg)
 		return RP_ACT_PASS;
-	__u64 now = rp_now();
+	__u64 now = bpf_ktime_get_coarse_ns(); /* the conntrack entries' clock */
 	if (hook == RP_HOOK_TC_IN)
 		return rp_fp_forward(skb, cfg, p, k, now) == TC_ACT_REDIRECT ? RP_ACT_REDIRECT : RP_ACT_PASS;
 	if (!skb->sk && skb->ingress_ifindex)
@@ -1092,12 +1235,12 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 		rp_count(RPC_PASS_VLAN_ELSEWHERE);
 		return RP_ACT_PASS;
 	}
-	__u64 now = rp_now();
+	__u64 now = rp_ct_clock();
 	struct ct_key *k = &sc->k;
 	int src_is_a = 0, ct_res = -1;
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
-		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
+		act = rp_track(ctx, hook, p, cfg, now, k, &src_is_a, &ct_res);
 	if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && hook != RP_HOOK_XDP && !l3)
 		return rp_fast_path(skb, hook, p, k, src_is_a);
 	if (act == RP_ACT_STRAY) {
@@ -1276,4 +1419,14 @@ int rp_ask_answer(struct rp_ask_answer *a)
 				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
 			  now);
 	return 0;
+}
+
+/* Run once by the loader after every apply (BPF_PROG_TEST_RUN, nothing
+ * attached): the sweeper's timer runs this object's callback from now on,
+ * which walks this object's tables (datapath_sweeper_start). */
+SEC("tc")
+int rampart_sweeper_start(struct __sk_buff *skb)
+{
+	rp_sweeper_arm(1);
+	return TC_ACT_OK;
 }

@@ -12,8 +12,10 @@
  * packets to or from a broadcast or multicast address (also a unicast IP
  * address in a broadcast/multicast frame: a subnet-directed broadcast),
  * from an unspecified source, ICMP errors and RSTs (RFC 1122 4.2.2.12,
- * RFC 792) - a reject must never multiply a packet.  Checksums are computed
- * in full.
+ * RFC 792) - a reject must never multiply a packet.  Answers are bounded
+ * per CPU (option reject-rate, a token bucket): over the limit the packet
+ * is dropped and counted (drop-reject-rate-limited).  Checksums are
+ * computed in full.
  * Where the answer goes: XDP sends it back out of the interface (XDP_TX);
  * tc ingress sends it out of the interface it came from (bpf_redirect), tc
  * egress hands it to the local stack (bpf_redirect with BPF_F_INGRESS) so
@@ -23,6 +25,22 @@
 #define RP_REJECT_H
 
 #include "parse.h"
+#include "log.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_rate_bucket);
+} RP_MAP_REJECT_BUCKET SEC(".maps");
+
+/* May a reject be answered now (reject-rate per CPU)? */
+static __always_inline int rp_reject_take(const struct rp_config *cfg)
+{
+	__u32 zero = 0;
+	struct rp_rate_bucket *b = bpf_map_lookup_elem(&rp_reject_bucket, &zero);
+	return b && rp_bucket_take(b, bpf_ktime_get_ns(), cfg->reject_rate, 0);
+}
 
 #define RP_QUOTE_MAX 512
 #define RP_REPLY_TTL 64
@@ -268,7 +286,7 @@ static __always_inline void rp_swap_mac(void *data)
 /* Returns 0 with the answer in place (the caller returns XDP_TX), or the
  * rp_counter saying why no answer could be built (never 0: the caller
  * drops and counts it). */
-static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt *p)
+static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt *p, const struct rp_config *cfg)
 {
 	union rp_reply r;
 	__u32 l3off = p->l3off;
@@ -282,6 +300,8 @@ static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt
 		return RPC_DROP_REJECT_FAILED;
 	if (eth[0] & 1) /* a broadcast/multicast frame: e.g. a subnet-directed broadcast */
 		return RPC_DROP_REJECT_NOT_UNICAST;
+	if (!rp_reject_take(cfg))
+		return RPC_DROP_REJECT_RATE;
 	__u32 old_len = ctx->data_end - ctx->data;
 
 	if (p->proto == RP_IPPROTO_TCP && p->frag == RP_FRAG_NONE) {
@@ -373,7 +393,8 @@ static __always_inline int rp_swap_mac_skb(struct __sk_buff *skb)
  * rp_counter saying why no answer could be built.  l3off: 14 for an
  * Ethernet frame (VLAN tags live in skb metadata at tc, not in the data),
  * 0 for a device without a link layer (the packet starts with IP). */
-static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_pkt *p, __u32 l3off)
+static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_pkt *p, __u32 l3off,
+					const struct rp_config *cfg)
 {
 	union rp_reply r;
 	int why = rp_reject_check(p);
@@ -381,6 +402,8 @@ static __always_inline int rp_reject_tc(struct __sk_buff *skb, const struct rp_p
 		return why;
 	if (skb->pkt_type == RP_PACKET_BROADCAST || skb->pkt_type == RP_PACKET_MULTICAST)
 		return RPC_DROP_REJECT_NOT_UNICAST;
+	if (!rp_reject_take(cfg))
+		return RPC_DROP_REJECT_RATE;
 	if (p->l3off != l3off || (l3off != 0 && l3off != 14))
 		return RPC_DROP_REJECT_FAILED;
 	__u32 base = p->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);

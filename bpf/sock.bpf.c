@@ -233,8 +233,7 @@ static __always_inline void rp_fields_ident(struct cls_fields *f, const struct r
 static __always_inline void rp_sock_log(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
 					const struct cls_fields *f, const struct rp_ident *id)
 {
-	__u64 now = bpf_ktime_get_ns();
-	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
+	struct rp_log_event *e = rp_log_begin(cfg, slot);
 	if (!e)
 		return;
 	e->verdict = verdict;

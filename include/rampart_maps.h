@@ -79,10 +79,33 @@ struct ct_key {
 #define CT_F_REPLIED   0x02 /* a packet from the responder was seen */
 #define CT_F_FIN_ORIG  0x04 /* originator sent FIN */
 #define CT_F_FIN_REPLY 0x08 /* responder sent FIN */
-#define CT_F_FORWARDED \
-	0x10 /* a forwarded flow judged as it arrived (ifindex), tracked as it
-			     * left: its tuple after NAT (no rule of its own) */
+/* a forwarded flow judged as it arrived (ifindex), tracked as it left:
+ * its tuple after NAT (no rule of its own) */
+#define CT_F_FORWARDED 0x10
+#define CT_F_NO_ROOM   0x20 /* earned rp_conntrack but found it full (counted once) */
 
+/* ct_tcp_peer.flags */
+#define CT_TP_SEEN   0x01 /* this endpoint sent a segment: the fields below are set */
+#define CT_TP_WSCALE 0x02 /* it announced window scaling in its SYN */
+#define CT_TP_MAXACK 0x04 /* maxack is set */
+
+/* What a TCP flow's endpoint has shown on the wire, for the window checks
+ * of bpf/conntrack.h (after netfilter's struct ip_ct_tcp_state).  Sequence
+ * numbers in host order, compared modulo 2^32. */
+struct ct_tcp_peer {
+	__u32 end;    /* sequence number after the last byte it sent (its next seq) */
+	__u32 maxend; /* highest sequence number it may send: the other side's ack + window */
+	__u32 maxwin; /* largest window it advertised, scaled */
+	__u32 maxack; /* highest ack it sent: what it has received */
+	__u8 wscale;  /* its window scale (0 unless both sides announced scaling) */
+	__u8 flags;   /* CT_TP_* */
+	__u16 pad;
+};
+
+/* A flow.  Flows that have not yet shown they are wanted (TCP before the
+ * handshake completed, UDP and others before a reply and 2 s of life) are
+ * kept in rp_ct_new (LRU: a flood of them only ever evicts its own kind);
+ * the others in rp_conntrack.  Both maps have this layout. */
 struct ct_value {
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed when it moved >= 1 s */
 	__u64 created_ns;
@@ -95,7 +118,19 @@ struct ct_value {
 	__u8 family;	 /* 4 or 6 */
 	__u8 fast_gen;	 /* fast path: generation and directions confirmed (bpf/fastpath.h; 0: not) */
 	__u8 pad[2];
+	struct ct_tcp_peer tcp[2]; /* TCP: endpoint a of the key, endpoint b */
 };
+
+/* A flow moves from rp_ct_new to rp_conntrack when TCP reaches
+ * established, or when any other flow has seen its reply and is this old
+ * (netfilter's "assured" UDP stream). */
+#define RP_CT_ASSURE_NS (2 * 1000000000ull)
+
+/* While rp_ct_new is at least half full (the sweeper checks), entries in
+ * it expire after this much idle time at most, and the sweeper walks
+ * every RP_CT_PRESSURE_SWEEP_NS (pf's adaptive timeouts, in one step). */
+#define RP_CT_PRESSURE_TIMEOUT_NS (5 * 1000000000ull)
+#define RP_CT_PRESSURE_SWEEP_NS	  (1000000000ull)
 
 /* Map rp_ct_gen: ARRAY of RP_CT_GEN_SLOTS __u32 generation counters in
  * front of which the datapath caches established flows per CPU
@@ -127,7 +162,7 @@ struct ct_value {
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */
 	__u32 ask_default;		  /* enum verdict applied to `ask` until an agent exists */
-	__u32 log_rate;			  /* log events per second per rule (0: unlimited) */
+	__u32 log_rate;			  /* log events per second per rule and CPU (0: logging off) */
 	__u32 log_burst;		  /* bucket size (0: same as log_rate) */
 	__u32 wan_ifindex;		  /* with RP_CFG_F_HAVE_WAN */
 	__u32 flags;			  /* RP_CFG_F_* */
@@ -154,7 +189,7 @@ struct rp_config {
 	__u32 ftp_nranges;
 	__u64 ftp_timeout_ns;
 	__u32 helper_slot;
-	__u32 pad_ftp;
+	__u32 reject_rate; /* reject answers per second per CPU, burst the same (0: never answer) */
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -226,12 +261,14 @@ struct rp_rule_stats {
 	__u64 log_dropped; /* log events suppressed by the rate limit or a full ring */
 };
 
-/* Map rp_log_bucket: ARRAY slot -> token bucket (shared by all CPUs; races
- * only make the limit slightly approximate). */
-struct rp_log_bucket {
-	__u64 last_ns;	    /* last refill */
+/* A token bucket, one per CPU (map rp_log_bucket: PERCPU_ARRAY slot ->
+ * bucket, log-rate per rule; rp_reject_bucket: PERCPU_ARRAY 0 -> bucket,
+ * reject-rate).  Per CPU: no shared cache line, and one clock per bucket
+ * (bpf/log.h, rp_bucket_take). */
+struct rp_rate_bucket {
+	__u64 last_ns;	    /* last refill, bpf_ktime_get_ns() */
 	__u64 tokens_milli; /* tokens * 1000 */
-	__u64 missed;	    /* suppressed since the last event sent (reported in it) */
+	__u64 missed;	    /* log: suppressed on this CPU since its last event (reported in the next) */
 };
 
 #define RP_FILE_LEN  128
@@ -299,7 +336,7 @@ enum rp_counter {
 	RPC_DROP_INVALID,	 /* cannot start a flow and belongs to none */
 	RPC_DROP_INVALID_STATE,	 /* impossible in the flow's TCP state */
 	RPC_DROP_ICMP_UNRELATED, /* ICMP error whose inner header matches no flow */
-	RPC_DROP_CT_FULL,	 /* new allowed flow but the conntrack table is full */
+	RPC_DROP_CT_FULL,	 /* new allowed flow but no entry could be made for it */
 	RPC_DROP_MODE_LOCKDOWN,	 /* mode lockdown */
 	RPC_DROP_BOOT_IN,	 /* boot mode: new inbound flow */
 	RPC_DROP_REJECT_FAILED,	 /* reject could not build or send the answer: dropped */
@@ -350,6 +387,13 @@ enum rp_counter {
 	RPC_FAST_FORWARD,	 /* packet of a confirmed forwarded flow sent out by tc ingress, past the stack */
 	RPC_FAST_FALLBACK_MTU,	 /* ... too big for the way out: left to the stack (fragments, ICMP too big) */
 	RPC_FAST_FALLBACK_NEIGH, /* ... next hop not resolved: left to the stack (it resolves it) */
+	RPC_DROP_REJECT_RATE,	 /* reject not answered: over reject-rate on this CPU (dropped) */
+	/* state under attack (docs/datapath.md, "Under attack") */
+	RPC_DROP_TCP_WINDOW,	  /* TCP segment outside the window: dropped, state unchanged */
+	RPC_PASS_TCP_RST_IGNORED, /* RST in the window but not at the expected sequence number: passed, unchanged */
+	RPC_PASS_TCP_SYN_IGNORED, /* SYN on a synchronized connection: passed (the endpoint answers), unchanged */
+	RPC_CT_PRESSURE,	  /* sweeps that found the half-open table at least half full (short timeouts) */
+	RPC_CT_ESTABLISHED_FULL,  /* established flow that found rp_conntrack full: it stays in rp_ct_new */
 	RPC_COUNTER_COUNT
 };
 
@@ -463,7 +507,8 @@ struct rp_ftp_related {
  * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
 
 _Static_assert(sizeof(struct ct_key) == 40 && _Alignof(struct ct_key) == 4, "struct ct_key layout");
-_Static_assert(sizeof(struct ct_value) == 32 && _Alignof(struct ct_value) == 8, "struct ct_value layout");
+_Static_assert(sizeof(struct ct_tcp_peer) == 20 && _Alignof(struct ct_tcp_peer) == 4, "struct ct_tcp_peer layout");
+_Static_assert(sizeof(struct ct_value) == 72 && _Alignof(struct ct_value) == 8, "struct ct_value layout");
 _Static_assert(sizeof(struct rp_config) == 200 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
 _Static_assert(sizeof(struct rp_iface_key) == 8 && _Alignof(struct rp_iface_key) == 4, "struct rp_iface_key layout");
 _Static_assert(sizeof(struct rp_iface) == 16 && _Alignof(struct rp_iface) == 4, "struct rp_iface layout");
@@ -471,8 +516,8 @@ _Static_assert(sizeof(struct rp_ifsel) == 16 + RP_IFNAME_LEN * (1 + 2 * RP_IFSEL
 	       "struct rp_ifsel layout");
 _Static_assert(sizeof(struct rp_rule_stats) == 32 && _Alignof(struct rp_rule_stats) == 8,
 	       "struct rp_rule_stats layout");
-_Static_assert(sizeof(struct rp_log_bucket) == 24 && _Alignof(struct rp_log_bucket) == 8,
-	       "struct rp_log_bucket layout");
+_Static_assert(sizeof(struct rp_rate_bucket) == 24 && _Alignof(struct rp_rate_bucket) == 8,
+	       "struct rp_rate_bucket layout");
 _Static_assert(sizeof(struct rp_rule_meta) == 472 && _Alignof(struct rp_rule_meta) == 4, "struct rp_rule_meta layout");
 _Static_assert(sizeof(struct rp_policy_info) == 320 && _Alignof(struct rp_policy_info) == 8,
 	       "struct rp_policy_info layout");

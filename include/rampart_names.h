@@ -17,7 +17,8 @@
 
 /* ---------- packet datapath (bpf/rampart.bpf.c), state ---------- */
 #define RP_MAP_CONFIG	     rp_config	   /* every object: mode, timeouts (bpf/config.h) */
-#define RP_MAP_CONNTRACK     rp_conntrack  /* tracked flows (bpf/conntrack.h) */
+#define RP_MAP_CONNTRACK     rp_conntrack  /* tracked flows that earned their place (bpf/conntrack.h) */
+#define RP_MAP_CT_NEW	     rp_ct_new	   /* tracked flows being set up (LRU) */
 #define RP_MAP_SWEEPER	     rp_sweeper	   /* conntrack sweeper timer */
 #define RP_MAP_FLOW_CACHE    rp_flow_cache /* per-CPU established-flow cache (bpf/flowcache.h) */
 #define RP_MAP_CT_GEN	     rp_ct_gen	   /* the flow cache's generation counters */
@@ -32,12 +33,13 @@
 #define RP_MAP_FTP_RELATED   rp_ftp_related /* data connection -> its control connection */
 #define RP_MAP_FTP_SCRATCH   rp_ftp_scratch /* per-CPU: the payload read */
 /* ---------- packet datapath, policy ---------- */
-#define RP_MAP_RULE_STATS    rp_rule_stats  /* per-rule counters */
-#define RP_MAP_LOG_BUCKET    rp_log_bucket  /* per-rule log rate limit */
-#define RP_MAP_RULES	     rp_rules	    /* rule metadata for the read-only commands */
-#define RP_MAP_POLICY_INFO   rp_policy_info /* policy file, sha256, layout version */
-#define RP_MAP_IFACES	     rp_ifaces	    /* ifindex -> the policy's interface id */
-#define RP_MAP_IFSEL	     rp_ifsel	    /* the interfaces the policy covers (loader, daemon, status) */
+#define RP_MAP_RULE_STATS    rp_rule_stats    /* per-rule counters */
+#define RP_MAP_LOG_BUCKET    rp_log_bucket    /* per-rule log rate limit */
+#define RP_MAP_REJECT_BUCKET rp_reject_bucket /* reject answers' rate limit */
+#define RP_MAP_RULES	     rp_rules	      /* rule metadata for the read-only commands */
+#define RP_MAP_POLICY_INFO   rp_policy_info   /* policy file, sha256, layout version */
+#define RP_MAP_IFACES	     rp_ifaces	      /* ifindex -> the policy's interface id */
+#define RP_MAP_IFSEL	     rp_ifsel	      /* the interfaces the policy covers (loader, daemon, status) */
 /* ---------- classifier (bpf/classify.h, include/rampart_classifier.h) ---------- */
 #define RP_MAP_CLS_CONFIG    cls_config	 /* the tables' configuration */
 #define RP_MAP_CLS_TAB	     cls_tab	 /* the tables: one array of 64-byte blocks */

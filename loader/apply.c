@@ -68,10 +68,12 @@ static bool policy_wan_ifname(const struct policy *p, char *out, size_t outlen)
 
 /* ---------- state carried over ---------- */
 
-/* When conntrack-size changed the table cannot be shared: copy the flows. */
-static void copy_conntrack(const struct pin_dir *pd, int new_fd)
+/* When conntrack-size changed a table cannot be shared: copy its flows
+ * (the established or the half-open table) into the new one.  Returns how
+ * many did not fit; *copied counts the others. */
+static unsigned copy_ct_table(const struct pin_dir *pd, const char *name, int new_fd, unsigned *copied)
 {
-	int old_fd = pins_open_map(pd, RP_NAME(RP_MAP_CONNTRACK));
+	int old_fd = pins_open_map(pd, name);
 	struct bpf_map_info oi;
 	struct ct_key *keys = NULL;
 	struct ct_value *vals = NULL;
@@ -83,23 +85,29 @@ static void copy_conntrack(const struct pin_dir *pd, int new_fd)
 				    (void **)&vals);
 	if (old_fd >= 0)
 		close(old_fd);
-	if (n < 0)
-		return;
-	unsigned copied = 0, lost = 0;
+	unsigned lost = 0;
 	for (int i = 0; i < n; i++) {
 		if (bpf_map_update_elem(new_fd, &keys[i], &vals[i], BPF_NOEXIST) == 0)
-			copied++;
+			(*copied)++;
 		else
 			lost++;
 	}
 	free(keys);
 	free(vals);
+	return lost;
+}
+
+static void copy_conntrack(const struct pin_dir *pd, struct rampart_bpf *skel)
+{
+	unsigned copied = 0;
+	unsigned lost = copy_ct_table(pd, RP_NAME(RP_MAP_CONNTRACK), bpf_map__fd(skel->maps.rp_conntrack), &copied);
+	lost += copy_ct_table(pd, RP_NAME(RP_MAP_CT_NEW), bpf_map__fd(skel->maps.rp_ct_new), &copied);
 	if (lost)
-		pr_note("conntrack-size changed: %u flows copied into the new table, %u did not fit (their next "
+		pr_note("conntrack-size changed: %u flows copied into the new tables, %u did not fit (their next "
 			"packets will be judged as new/invalid)",
 			copied, lost);
 	else
-		pr_note("conntrack-size changed: %u flows copied into the new table", copied);
+		pr_note("conntrack-size changed: %u flows copied into the new tables", copied);
 }
 
 /* ---------- the interfaces ---------- */
@@ -415,7 +423,7 @@ static int fill_maps(struct apply_ctx *c)
 	if (old_ct >= 0)
 		close(old_ct);
 	if (c->loaded && !c->rep->state_reused)
-		copy_conntrack(c->pd, bpf_map__fd(c->skel->maps.rp_conntrack));
+		copy_conntrack(c->pd, c->skel);
 	make_config(c);
 	return 0;
 }
@@ -532,6 +540,10 @@ static int switch_all(struct apply_ctx *c)
 		pr_err("every interface and hook is back to the policy it had; nothing was changed");
 		return e;
 	}
+	if ((e = datapath_sweeper_start(c->skel)))
+		pr_warn("the conntrack sweeper could not be started (%s): expired flows are removed only when a "
+			"packet finds them; run `rampart apply` again",
+			strerror(-e));
 	if (c->keep_boot && (e = datapath_write_config(c->skel, &c->cfg)))
 		pr_warn("the policy is attached but the mode could not be set to enforcing (%s); run `rampart apply` "
 			"again",

@@ -1,9 +1,9 @@
 /* `rampart flows [--json]`: the connections the datapath tracks
- * (rp_conntrack), originator first, with state, idle time, time left before
- * the idle timeout, and the rule that allowed each; a data connection the
- * FTP helper admitted names its control connection (rp_ftp_related).  Then
- * the connections the helper expects (rp_ftp_expect): in the JSON list as
- * entries with state "expected". */
+ * (rp_conntrack, and rp_ct_new: flows being set up), originator first, with
+ * state, idle time, time left before the idle timeout, and the rule that
+ * allowed each; a data connection the FTP helper admitted names its control
+ * connection (rp_ftp_related).  Then the connections the helper expects
+ * (rp_ftp_expect): in the JSON list as entries with state "expected". */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <errno.h>
@@ -25,6 +25,7 @@
 struct flow {
 	struct ct_key k;
 	struct ct_value v;
+	bool half_open; /* in rp_ct_new */
 };
 
 struct expectation {
@@ -43,32 +44,47 @@ static int by_age(const void *a, const void *b)
 	return x->v.created_ns < y->v.created_ns ? -1 : x->v.created_ns > y->v.created_ns;
 }
 
-/* Every entry, bounded by the capacity: a hash walk restarts when its
- * current key is deleted under it. */
-static int read_flows(int fd, struct flow **out)
+/* Every entry of the table fd (bounded by its capacity: a hash walk
+ * restarts when its current key is deleted under it), appended to *fp
+ * (*n entries so far). 0 or -errno. */
+static int read_table(int fd, bool half_open, struct flow **fp, int *n)
 {
 	struct bpf_map_info info;
 	struct ct_key *keys;
 	struct ct_value *vals;
-	*out = NULL;
-	int n = bpfmap_info(fd, &info);
-	if (!n)
-		n = bpfmap_read_all(fd, sizeof(*keys), sizeof(*vals), (int)info.max_entries, (void **)&keys,
+	int m = bpfmap_info(fd, &info);
+	if (!m)
+		m = bpfmap_read_all(fd, sizeof(*keys), sizeof(*vals), (int)info.max_entries, (void **)&keys,
 				    (void **)&vals);
-	if (n < 0)
-		return n;
-	struct flow *f = malloc((size_t)(n ? n : 1) * sizeof(*f));
-	for (int i = 0; f && i < n; i++) {
-		f[i].k = keys[i];
-		f[i].v = vals[i];
-	}
+	if (m < 0)
+		return m;
+	struct flow *f = realloc(*fp, (size_t)(*n + m + 1) * sizeof(*f));
+	for (int i = 0; f && i < m; i++)
+		f[*n + i] = (struct flow){ .k = keys[i], .v = vals[i], .half_open = half_open };
 	free(keys);
 	free(vals);
 	if (!f)
 		return -ENOMEM;
+	*fp = f;
+	*n += m;
+	return 0;
+}
+
+/* Every flow of both tables, oldest first.  The count or -errno. */
+static int read_flows(const struct view *v, struct flow **out)
+{
+	int n = 0;
+	*out = NULL;
+	int e = read_table(v->conntrack_fd, false, out, &n);
+	if (!e)
+		e = read_table(v->ct_new_fd, true, out, &n);
+	if (e) {
+		free(*out);
+		*out = NULL;
+		return e;
+	}
 	if (n > 1)
-		qsort(f, (size_t)n, sizeof(*f), by_age);
-	*out = f;
+		qsort(*out, (size_t)n, sizeof(**out), by_age);
 	return n;
 }
 
@@ -223,8 +239,9 @@ static void print_json(const struct view *v, const struct helper_maps *h, const 
 			printf("}, \"echo_id\": %u", ntohs(f->k.port_a));
 		else
 			printf("}");
-		printf(", \"state\": \"%s\", \"replied\": %s, \"direction\": \"%s\", \"event\": \"%s\"",
-		       datapath_ct_state_name((enum rp_ct_state)f->v.state),
+		printf(", \"state\": \"%s\", \"half_open\": %s, \"replied\": %s, \"direction\": \"%s\", "
+		       "\"event\": \"%s\"",
+		       datapath_ct_state_name((enum rp_ct_state)f->v.state), f->half_open ? "true" : "false",
 		       f->v.flags & CT_F_REPLIED ? "true" : "false", direction_name((enum direction)f->v.dir),
 		       event_name((enum event_type)f->v.event));
 		printf(", \"idle_s\": %.1f, \"age_s\": %.1f, \"expires_in_s\": %.1f", (double)t.idle / 1e9,
@@ -359,10 +376,11 @@ static int cmd_flows(struct cli *c)
 	struct bpf_map_info info;
 	bpfmap_info(v.conntrack_fd, &info);
 	struct flow *fl;
-	int n = read_flows(v.conntrack_fd, &fl);
+	int n = read_flows(&v, &fl);
 	if (n < 0) {
 		char path[PINS_PATH_MAX];
-		pr_err_r(n, "cannot read %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONNTRACK), false, path));
+		pr_err_r(n, "cannot read %s and %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONNTRACK), false, path),
+			 RP_NAME(RP_MAP_CT_NEW));
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}

@@ -143,7 +143,7 @@ static void print_coverage_text(const struct coverage *cv)
 }
 
 static void print_json(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
-		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
+		       const struct view_ct_usage *u, const uint64_t ctr[RPC_COUNTER_COUNT])
 {
 	char buf[128];
 	printf("{\"mode\": \"%s\", \"pin_dir\": ", mode_name(v->cfg.mode));
@@ -203,7 +203,9 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 	struct coverage cv;
 	read_coverage(&c->pins, &cv);
 	print_coverage_json(&cv);
-	printf(", \"conntrack\": {\"entries\": %llu, \"capacity\": %u}", (unsigned long long)entries, capacity);
+	printf(", \"conntrack\": {\"entries\": %llu, \"capacity\": %u, \"half_open\": %llu, "
+	       "\"half_open_capacity\": %u}",
+	       (unsigned long long)u->entries, u->capacity, (unsigned long long)u->half_open, u->half_open_capacity);
 	struct totals t = sum_totals(ctr);
 	printf(", \"totals\": {\"passed\": %llu, \"new_allowed\": %llu, \"new_denied\": %llu, "
 	       "\"new_rejected\": %llu, \"new_asked\": %llu, \"new_boot_outbound\": %llu, \"dropped\": %llu, "
@@ -260,7 +262,7 @@ static void print_mode_text(const struct view *v)
 }
 
 static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
-		       uint64_t entries, uint32_t capacity, const uint64_t ctr[RPC_COUNTER_COUNT])
+		       const struct view_ct_usage *u, const uint64_t ctr[RPC_COUNTER_COUNT])
 {
 	char buf[512], b2[64];
 	print_mode_text(v);
@@ -317,8 +319,9 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 			printf("ask:          no agent connected (ask-default applies at once), open questions: %d\n",
 			       as.open);
 	}
-	printf("conntrack:    %llu / %u entries (%.1f%%)\n", (unsigned long long)entries, capacity,
-	       capacity ? 100.0 * (double)entries / capacity : 0.0);
+	printf("conntrack:    %llu / %u entries (%.1f%%), %llu / %u being set up\n", (unsigned long long)u->entries,
+	       u->capacity, u->capacity ? 100.0 * (double)u->entries / u->capacity : 0.0,
+	       (unsigned long long)u->half_open, u->half_open_capacity);
 
 	struct totals tot = sum_totals(ctr);
 	struct columns t;
@@ -353,6 +356,11 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 	detail(buf, sizeof(buf), ctr, "drop-");
 	ROW("dropped", tot.dropped, buf);
 	ROW("conntrack full", ctr[RPC_DROP_CT_FULL], ctr[RPC_DROP_CT_FULL] ? "(new allowed flows dropped)" : "");
+	if (ctr[RPC_CT_ESTABLISHED_FULL])
+		ROW("conntrack established full", ctr[RPC_CT_ESTABLISHED_FULL],
+		    "(established flows left in the half-open table: raise conntrack-size)");
+	if (ctr[RPC_CT_PRESSURE])
+		ROW("half-open table pressure", ctr[RPC_CT_PRESSURE], "(sweeps with short half-open timeouts)");
 	ROW("conntrack expired", ctr[RPC_CT_EXPIRED], "");
 	ROW("log events sent", ctr[RPC_LOG_SENT], "");
 	ROW("log rate-limited", ctr[RPC_LOG_RATE_LIMITED], ctr[RPC_LOG_RATE_LIMITED] ? "(see `rampart rules`)" : "");
@@ -381,14 +389,14 @@ static int cmd_status(struct cli *c)
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
-	uint32_t capacity = view_map_capacity(v.conntrack_fd);
-	uint64_t entries = view_count_flows(v.conntrack_fd, capacity);
+	struct view_ct_usage u;
+	view_conntrack_usage(&v, &u);
 	struct view_attachment *att;
 	int natt = view_attachments(&c->pins, &att);
 	if (c->json)
-		print_json(c, &v, att, natt, entries, capacity, ctr);
+		print_json(c, &v, att, natt, &u, ctr);
 	else
-		print_text(c, &v, att, natt, entries, capacity, ctr);
+		print_text(c, &v, att, natt, &u, ctr);
 	free(att);
 	view_close(&v);
 	return EXIT_OK;

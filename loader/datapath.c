@@ -20,6 +20,7 @@
  * pinned ones so established flows, totals and unread log events survive. */
 const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_CONNTRACK),
+	RP_NAME(RP_MAP_CT_NEW),
 	RP_NAME(RP_MAP_SWEEPER),
 	RP_NAME(RP_MAP_LOG),
 	RP_NAME(RP_MAP_COUNTERS),
@@ -73,6 +74,9 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
 	uint32_t slots = o->nslots + DATAPATH_HELPER_SLOTS;
 	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
+	if (!e)
+		e = bpf_map__set_max_entries(skel->maps.rp_ct_new, ct);
+	skel->rodata->rp_ct_new_capacity = ct;
 	if (!e)
 		e = bpf_map__set_max_entries(skel->maps.rp_rule_stats, slots);
 	if (!e)
@@ -197,6 +201,7 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
 	cfg->ask_timeout_s = opt ? (uint32_t)opt->ask_timeout : RP_ASK_TIMEOUT_DEFAULT_S;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
+	cfg->reject_rate = opt ? (uint32_t)opt->reject_rate : 1000;
 	cfg->timeout_ns[CT_TCP_SYN_SENT] = RP_TO_SYN_SENT * s;
 	cfg->timeout_ns[CT_TCP_SYN_RECV] = RP_TO_SYN_RECV * s;
 	cfg->timeout_ns[CT_TCP_ESTABLISHED] = (uint64_t)(opt ? opt->tcp_timeout : 3600) * s;
@@ -334,6 +339,15 @@ int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id)
 	return datapath_put_iface(skel, &key, &v);
 }
 
+int datapath_sweeper_start(struct rampart_bpf *skel)
+{
+	unsigned char frame[64] = { 0 }; /* test runs of tc programs need an Ethernet header */
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame), .repeat = 1);
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_sweeper_start), &o))
+		return -errno;
+	return 0;
+}
+
 int datapath_counters(int fd, uint64_t out[RPC_COUNTER_COUNT])
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -438,6 +452,12 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_REJECT_STRAY] = "reject-stray-segment",
 		[RPC_DROP_REJECT_NOT_UNICAST] = "drop-reject-unanswerable",
 		[RPC_PASS_ANSWER] = "pass-reject-answer",
+		[RPC_DROP_REJECT_RATE] = "drop-reject-rate-limited",
+		[RPC_DROP_TCP_WINDOW] = "drop-tcp-out-of-window",
+		[RPC_PASS_TCP_RST_IGNORED] = "pass-tcp-rst-in-window",
+		[RPC_PASS_TCP_SYN_IGNORED] = "pass-tcp-syn-in-flow",
+		[RPC_CT_PRESSURE] = "conntrack-half-open-pressure",
+		[RPC_CT_ESTABLISHED_FULL] = "conntrack-established-full",
 		[RPC_NETNS_ALLOW] = "netns-allow",
 		[RPC_NETNS_DENY] = "netns-deny",
 		[RPC_NEW_FTP_DATA] = "new-ftp-data",

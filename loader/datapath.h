@@ -6,7 +6,7 @@
  *
  * Order: datapath_create() (open, size, load, classifier tables)
  *        -> fill rp_rules, rp_policy_info, rp_ifaces -> write rp_config
- *        -> attach.  Errors: 0 or -errno, with a message (log.h).
+ *        -> attach -> datapath_sweeper_start().  Errors: 0 or -errno, with a message (log.h).
  */
 #ifndef RAMPART_DATAPATH_H
 #define RAMPART_DATAPATH_H
@@ -74,6 +74,11 @@ int datapath_put_iface(struct rampart_bpf *skel, const struct rp_iface_key *key,
 /* The simple case: ifindex, untagged, is itself, with the policy's id and
  * judged by its own ingress program. */
 int datapath_set_iface(struct rampart_bpf *skel, uint32_t ifindex, uint32_t id);
+
+/* Once the object's programs are in force: the conntrack sweeper's timer
+ * (in rp_sweeper, which an apply may reuse) runs this object's callback
+ * from now on, which walks this object's tables.  0 or a negative errno. */
+int datapath_sweeper_start(struct rampart_bpf *skel);
 
 /* Sums over CPUs. */
 int datapath_counters(int counters_fd, uint64_t out[RPC_COUNTER_COUNT]);

@@ -140,7 +140,7 @@ static void put_counters(FILE *f, const uint64_t ctr[RPC_COUNTER_COUNT])
 		{ "log-", "rampart_log_events_total", "outcome",
 		  "Log events: sent, or lost to the rate limit or a full ring." },
 		{ "conntrack-", "rampart_conntrack_events_total", "event",
-		  "Conntrack table events (expired entries)." },
+		  "Conntrack table events (expired entries, half-open pressure, established table full)." },
 		{ "ftp-", "rampart_ftp_helper_events_total", "event",
 		  "FTP helper: expectations made, expired, replaced, refused; commands that did not parse; "
 		  "SYNs to an expected port from another host." },
@@ -198,9 +198,14 @@ static void put_attachments(FILE *f, const struct pin_dir *pd)
 
 static void put_conntrack(FILE *f, const struct view *v)
 {
-	uint32_t capacity = view_map_capacity(v->conntrack_fd);
-	gauge(f, "rampart_conntrack_entries", "Tracked connections now.", view_count_flows(v->conntrack_fd, capacity));
-	gauge(f, "rampart_conntrack_capacity", "Size of the conntrack table (option conntrack-size).", capacity);
+	struct view_ct_usage u;
+	view_conntrack_usage(v, &u);
+	gauge(f, "rampart_conntrack_entries", "Tracked connections now (established table).", u.entries);
+	gauge(f, "rampart_conntrack_capacity", "Size of the conntrack table (option conntrack-size).", u.capacity);
+	gauge(f, "rampart_conntrack_half_open_entries",
+	      "Flows being set up now (half-open table: not yet answered or established).", u.half_open);
+	gauge(f, "rampart_conntrack_half_open_capacity", "Size of the half-open table (option conntrack-size).",
+	      u.half_open_capacity);
 }
 
 int metrics_write(FILE *f, const struct pin_dir *pd)

@@ -118,7 +118,8 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 	uint32_t zero = 0;
 	memset(v, 0, sizeof(*v));
 	v->pd = pd;
-	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->log_fd = -1;
+	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->ct_new_fd =
+		v->log_fd = -1;
 	if (stat(pins_map(pd, RP_NAME(RP_MAP_CONFIG), false, path), &st) != 0) {
 		int e = errno;
 		if (e != ENOENT && e != ENOTDIR)
@@ -138,6 +139,8 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 	if (!rc && (need & VIEW_CONNTRACK))
 		rc = open_map(v, RP_NAME(RP_MAP_CONNTRACK), sizeof(struct ct_key), sizeof(struct ct_value),
 			      &v->conntrack_fd);
+	if (!rc && (need & VIEW_CONNTRACK))
+		rc = open_map(v, RP_NAME(RP_MAP_CT_NEW), sizeof(struct ct_key), sizeof(struct ct_value), &v->ct_new_fd);
 	/* a ring buffer has no key or value */
 	if (!rc && (need & VIEW_LOG))
 		rc = open_map(v, RP_NAME(RP_MAP_LOG), 0, 0, &v->log_fd);
@@ -171,6 +174,7 @@ void view_close(struct view *v)
 	close_fd(&v->stats_fd);
 	close_fd(&v->counters_fd);
 	close_fd(&v->conntrack_fd);
+	close_fd(&v->ct_new_fd);
 	close_fd(&v->log_fd);
 	free(v->meta);
 	v->meta = NULL;
@@ -297,6 +301,14 @@ uint64_t view_count_flows(int fd, uint32_t capacity)
 		prev = &k;
 	}
 	return n > capacity ? capacity : n;
+}
+
+void view_conntrack_usage(const struct view *v, struct view_ct_usage *u)
+{
+	u->capacity = view_map_capacity(v->conntrack_fd);
+	u->entries = view_count_flows(v->conntrack_fd, u->capacity);
+	u->half_open_capacity = view_map_capacity(v->ct_new_fd);
+	u->half_open = view_count_flows(v->ct_new_fd, u->half_open_capacity);
 }
 
 uint32_t view_map_capacity(int fd)

@@ -14,7 +14,7 @@
 
 struct view {
 	const struct pin_dir *pd;
-	int config_fd, info_fd, rules_fd, stats_fd, counters_fd, conntrack_fd, log_fd;
+	int config_fd, info_fd, rules_fd, stats_fd, counters_fd, conntrack_fd, ct_new_fd, log_fd;
 	struct rp_config cfg;
 	struct rp_policy_info info;
 	bool have_info;
@@ -26,7 +26,7 @@ struct view {
 enum {
 	VIEW_RULES = 1 << 0,	 /* rp_rules + rp_rule_stats + rp_policy_info */
 	VIEW_COUNTERS = 1 << 1,	 /* rp_counters */
-	VIEW_CONNTRACK = 1 << 2, /* rp_conntrack */
+	VIEW_CONNTRACK = 1 << 2, /* rp_conntrack and rp_ct_new */
 	VIEW_LOG = 1 << 3,	 /* rp_log */
 };
 
@@ -68,6 +68,13 @@ int view_attachments(const struct pin_dir *pd, struct view_attachment **out);
 uint32_t view_map_capacity(int fd);
 /* Entries of the conntrack map (at most capacity). */
 uint64_t view_count_flows(int fd, uint32_t capacity);
+/* How full the two conntrack tables are (bpf/conntrack.h): flows that
+ * earned their place (rp_conntrack) and flows being set up (rp_ct_new). */
+struct view_ct_usage {
+	uint64_t entries, half_open;
+	uint32_t capacity, half_open_capacity;
+};
+void view_conntrack_usage(const struct view *v, struct view_ct_usage *u);
 /* The program id of boot protection's network-namespace hook (boot.h),
  * 0 when there is none; *drops: what it dropped. */
 uint32_t view_netns_hook(const struct pin_dir *pd, uint64_t *drops);

@@ -106,7 +106,8 @@ struct options {
 	int boot_timeout;	  /* seconds, default 300 */
 	int ask_timeout;	  /* seconds, default 30 */
 	enum verdict ask_default; /* default deny */
-	int log_rate;		  /* events per second per rule, default 10 */
+	int log_rate;		  /* events per second per rule and CPU, default 10; 0: logging off */
+	int reject_rate;	  /* reject answers per second per CPU, default 1000; 0: never answer */
 	int conntrack_size;	  /* entries, default 65536 */
 	int tcp_timeout;	  /* established TCP, seconds, default 3600 */
 	int udp_timeout;	  /* default 60 */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
@@ -177,6 +178,18 @@ static int run_xdp(struct pk *p)
 #define TC_SHOT	    2
 #define TC_REDIRECT 7
 
+static int run_tc_if(struct pk *p, int ifindex)
+{
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->d, .data_size_in = p->n, .data_out = out.d,
+		    .data_size_out = sizeof(out.d), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int e = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.rampart_tc_egress), &o);
+	if (e)
+		fail_msg("BPF_PROG_TEST_RUN (tc, ifindex %d): %s", ifindex, strerror(errno));
+	out.n = o.data_size_out;
+	return (int)o.retval;
+}
+
 static int run_tc(struct pk *p)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->d, .data_size_in = p->n, .data_out = out.d,
@@ -257,7 +270,8 @@ done:
 	k.port_a = htons(a_first ? sp : dp);
 	k.port_b = htons(a_first ? dp : sp);
 	k.proto = proto;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, &v))
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, &v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ct_new), &k, &v))
 		return -1;
 	return v.state;
 }
@@ -277,7 +291,13 @@ static int map_entries(const struct bpf_map *m)
 	return n;
 }
 
+/* Flows in both tables; ct_assured: in rp_conntrack only. */
 static int ct_count(void)
+{
+	return map_entries(skel->maps.rp_conntrack) + map_entries(skel->maps.rp_ct_new);
+}
+
+static int ct_assured(void)
 {
 	return map_entries(skel->maps.rp_conntrack);
 }
@@ -663,6 +683,61 @@ static void test_ipv6_fragments(void **state)
 
 /* ---------- conntrack ---------- */
 
+static void open_tcp_flow(uint16_t sp, int n)
+{
+	struct pk p;
+	tcp4_in(&p, sp, 80, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, sp, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, sp, 80, 2, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	for (int i = 0; i < n; i++) {
+		tcp4_in(&p, sp, 80, 2, 2, TF_ACK | TF_PSH);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(ct_state(R4, sp, L4, 80, 6), CT_TCP_ESTABLISHED);
+}
+
+/* RFC 5961: a blind RST or SYN cannot close or replace a flow.  After
+ * open_tcp_flow both sides' next sequence number is 2, windows 65535. */
+static void test_tcp_blind_rst_and_syn(void **state)
+{
+	struct pk p;
+	open_tcp_flow(30100, 0);
+	uint32_t guesses[] = { 2 + 1000000, 2 - 200000, 0x80000000u, 2 + 70000 };
+	for (unsigned i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++) {
+		tcp4_in(&p, 30100, 80, guesses[i], 0, TF_RST);
+		assert_int_equal(run_xdp(&p), XDP_DROP);
+		tcp4_out(&p, 80, 30100, guesses[i], 0, TF_RST);
+		assert_int_equal(run_tc(&p), TC_SHOT);
+	}
+	assert_int_equal(ctr(RPC_DROP_TCP_WINDOW), 8);
+	/* inside the window but not exact: to the endpoint (challenge ACK), unchanged */
+	tcp4_in(&p, 30100, 80, 2 + 1000, 0, TF_RST);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, 30100, 2 + 5000, 0, TF_RST | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_TCP_RST_IGNORED), 2);
+	/* SYNs on the synchronized flow: passed unchanged, never a new flow */
+	tcp4_in(&p, 30100, 80, 123456789, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, 30100, 987654321, 0, TF_SYN);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_TCP_SYN_IGNORED), 2);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 1);
+	assert_int_equal(ct_state(R4, 30100, L4, 80, 6), CT_TCP_ESTABLISHED);
+	tcp4_in(&p, 30100, 80, 2, 2, TF_ACK | TF_PSH);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	/* data outside the window is dropped too */
+	tcp4_in(&p, 30100, 80, 2 + 1000000, 2, TF_ACK | TF_PSH);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* the RST at the exact sequence number closes it */
+	tcp4_in(&p, 30100, 80, 2, 0, TF_RST);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 30100, L4, 80, 6), CT_TCP_CLOSED);
+}
+
 static void test_tcp_lifecycle(void **state)
 {
 	struct pk p;
@@ -928,6 +1003,61 @@ static void test_neighbour_discovery_implicit(void **state)
 	assert_int_equal(ctr(RPC_NEW_DENY), 2);
 }
 
+/* RFC 4861 scope: what the implicit rule lets pass without the policy. */
+static void nd6(struct pk *p, const char *src, const char *dst, uint8_t type, uint8_t code)
+{
+	pk_eth(p, 0, ETH_P_IPV6);
+	pk_ip6(p, src, dst, 255);
+	pk_icmp(p, type, code, 0, 0);
+	pk_fin(p);
+}
+
+static void test_neighbour_discovery_scope(void **state)
+{
+	struct pk p;
+	/* on the link: link-local or link-scope multicast destinations, or a
+	 * global address of this host (unicast solicitation, NUD) */
+	nd6(&p, "fe80::2", "fe80::1", 136, 0);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	nd6(&p, "::", "ff02::1:ff00:1", 135, 0); /* duplicate address detection */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	nd6(&p, R6, L6, 135, 0);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	nd6(&p, "fe80::2", L6, 137, 0); /* a redirect to our global address */
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	int kt0 = (int)if_nametoindex("kt0");
+	nd6(&p, L6, R6, 136, 0); /* leaving to a neighbour reached without a gateway */
+	assert_int_equal(run_tc_if(&p, kt0), TC_OK);
+	assert_int_equal(ctr(RPC_PASS_IMPLICIT_ND), 5);
+	assert_int_equal(ctr(RPC_NEW_DENY) + ctr(RPC_NEW_ALLOW), 0);
+	/* not implicit, judged by the policy (which denies them inbound) */
+	nd6(&p, R6, "ff02::1", 134, 0); /* router advertisement from a global source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, R6, L6, 137, 0); /* redirect from a global source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, R6, "ff02::2", 133, 0); /* router solicitation from a global source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, "::", "fe80::1", 136, 0); /* an advertisement needs a source */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, "fe80::2", "ff02::1", 136, 1); /* code must be 0 */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	nd6(&p, "fe80::2", "ff05::1", 136, 0); /* multicast beyond the link */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	/* routed through this host: never implicit (the kernel forwards
+	 * nothing from a link-local source, so a global one) */
+	nd6(&p, R6, "2001:db8:5::9", 135, 0);
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_NEW_DENY), 7);
+	/* leaving towards a destination behind a gateway, or out of another
+	 * interface than its route's: judged (the policy allows out) */
+	nd6(&p, L6, "2001:db8:5::9", 136, 0);
+	assert_int_equal(run_tc_if(&p, kt0), TC_OK);
+	nd6(&p, L6, R6, 136, 0);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 2);
+	assert_int_equal(ctr(RPC_PASS_IMPLICIT_ND), 5);
+}
+
 static void short_udp(struct rp_config *c)
 {
 	c->timeout_ns[CT_UDP] = 1;
@@ -972,40 +1102,72 @@ static void test_sweeper_removes_expired(void **state)
 	assert_true(ctr(RPC_CT_EXPIRED) >= 6);
 }
 
-static void test_conntrack_full(void **state)
+static void tcp4_from(struct pk *p, const char *src, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl)
+{
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, src, L4, 0, 0, 1);
+	pk_tcp(p, sp, dp, seq, ack, fl, 0);
+	pk_fin(p);
+}
+
+/* A flood of half-open flows (spoofed SYNs to an allowed port) only ever
+ * evicts its own kind: established flows keep passing, and a new flow
+ * made during the flood completes. */
+static void test_syn_flood_never_evicts_established(void **state)
+{
+	struct pk p;
+	char src[32];
+	load_policy_sized(P0, 64);
+	for (int i = 0; i < 8; i++)
+		open_tcp_flow((uint16_t)(30000 + i), 1);
+	assert_int_equal(ct_assured(), 8);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(src, sizeof(src), "203.0.113.%d", 1 + i % 250);
+		tcp4_from(&p, src, (uint16_t)(1024 + i), 80, (uint32_t)i * 7919u, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(ctr(RPC_NEW_ALLOW), 8 + 2000);
+	assert_int_equal(ctr(RPC_DROP_CT_FULL), 0);
+	assert_int_equal(ct_assured(), 8);
+	assert_true(map_entries(skel->maps.rp_ct_new) <= 64);
+	for (int i = 0; i < 8; i++) {
+		tcp4_in(&p, (uint16_t)(30000 + i), 80, 2, 2, TF_ACK | TF_PSH);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	open_tcp_flow(31000, 1);
+	assert_int_equal(ct_assured(), 9);
+}
+
+/* rp_conntrack full: a flow that completes its handshake stays in the
+ * half-open table (counted once), and keeps working. */
+static void test_conntrack_established_full(void **state)
 {
 	struct pk p;
 	load_policy_sized(P0, 4);
-	for (int i = 0; i < 4; i++) {
-		tcp4_in(&p, (uint16_t)(30000 + i), 80, 1, 0, TF_SYN);
-		assert_int_equal(run_xdp(&p), XDP_PASS);
-	}
-	assert_int_equal(ct_count(), 4);
-	/* no room: the new flow is denied, never passed untracked */
-	tcp4_in(&p, 30004, 80, 1, 0, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_DROP);
-	udp4(&p, L4, R4, 4000, 53, 20);
-	assert_int_equal(run_tc(&p), TC_SHOT);
-	assert_int_equal(ctr(RPC_DROP_CT_FULL), 2);
-	assert_int_equal(ctr(RPC_NEW_ALLOW), 4);
-	/* and its later packets are invalid, not silently allowed */
-	tcp4_in(&p, 30004, 80, 2, 1, TF_ACK);
-	assert_int_equal(run_xdp(&p), XDP_DROP);
-	/* existing flows keep working */
-	tcp4_out(&p, 80, 30001, 1, 2, TF_SYN | TF_ACK);
+	for (int i = 0; i < 4; i++)
+		open_tcp_flow((uint16_t)(30000 + i), 0);
+	assert_int_equal(ct_assured(), 4);
+	open_tcp_flow(30004, 3);
+	assert_int_equal(ct_assured(), 4);
+	assert_int_equal(ctr(RPC_CT_ESTABLISHED_FULL), 1);
+	assert_int_equal(ct_state(R4, 30004, L4, 80, 6), CT_TCP_ESTABLISHED);
+	tcp4_out(&p, 80, 30004, 2, 2, TF_ACK | TF_PSH);
 	assert_int_equal(run_tc(&p), TC_OK);
-	/* a closed flow that expires frees its slot */
-	tcp4_out(&p, 80, 30000, 0, 2, TF_RST | TF_ACK);
+	/* a flow that closes and expires makes room: the next packet moves it */
+	tcp4_out(&p, 80, 30000, 2, 2, TF_RST | TF_ACK);
 	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ct_state(R4, 30000, L4, 80, 6), CT_TCP_CLOSED);
 	struct rp_config cfg;
 	assert_int_equal(datapath_read_config(skel, &cfg), 0);
 	cfg.timeout_ns[CT_TCP_CLOSED] = 1;
 	assert_int_equal(datapath_write_config(skel, &cfg), 0);
 	usleep(250000);
-	tcp4_in(&p, 30000, 80, 5, 0, TF_ACK); /* finds it expired, deletes it */
+	tcp4_in(&p, 30000, 80, 2, 2, TF_ACK); /* finds it expired, deletes it */
 	assert_int_equal(run_xdp(&p), XDP_DROP);
-	tcp4_in(&p, 30004, 80, 1, 0, TF_SYN);
+	tcp4_in(&p, 30004, 80, 2, 2, TF_ACK);
 	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_assured(), 4);
+	assert_int_equal(map_entries(skel->maps.rp_ct_new), 0);
 }
 
 /* ---------- reject ---------- */
@@ -1299,6 +1461,79 @@ static void test_log_rate_limit(void **state)
 	assert_int_equal(run_xdp(&p), XDP_PASS);
 	assert_int_equal(read_logs(), 1);
 	assert_int_equal(logs[0].missed, 4);
+}
+
+static void log_rate_0(struct rp_config *c)
+{
+	c->log_rate = 0;
+}
+
+static void test_log_rate_zero_is_off(void **state)
+{
+	struct pk p;
+	set_config(log_rate_0);
+	for (int i = 0; i < 3; i++) {
+		tcp4_in(&p, (uint16_t)(44200 + i), 8443, 1, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(read_logs(), 0);
+	assert_int_equal(ctr(RPC_LOG_RATE_LIMITED), 3);
+}
+
+/* A bucket whose last refill looks newer than the clock (another CPU's
+ * clock, or the coarse clock behind the precise one) must not refill:
+ * the arithmetic never goes backwards. */
+static void test_log_bucket_monotonic(void **state)
+{
+	struct pk p;
+	set_config(log_rate_2);
+	int ncpu = libbpf_num_possible_cpus();
+	struct rp_rate_bucket *b = calloc((size_t)ncpu, sizeof(*b));
+	assert_non_null(b);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (int i = 0; i < ncpu; i++)
+		b[i].last_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 5000000000ull;
+	uint32_t slot = 1; /* the rule with `log` on port 8443 */
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.rp_log_bucket), &slot, b, BPF_ANY), 0);
+	free(b);
+	for (int i = 0; i < 3; i++) {
+		tcp4_in(&p, (uint16_t)(44300 + i), 8443, 1, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(read_logs(), 0);
+	assert_int_equal(ctr(RPC_LOG_RATE_LIMITED), 3);
+}
+
+static void reject_rate_3(struct rp_config *c)
+{
+	c->reject_rate = 3;
+}
+
+static void test_reject_rate_limit(void **state)
+{
+	struct pk p;
+	set_config(reject_rate_3);
+	for (int i = 0; i < 5; i++) {
+		tcp4_in(&p, (uint16_t)(44400 + i), 81, 1000, 0, TF_SYN);
+		assert_int_equal(run_xdp(&p), i < 3 ? XDP_TX : XDP_DROP);
+	}
+	assert_int_equal(ctr(RPC_NEW_REJECT), 3);
+	assert_int_equal(ctr(RPC_DROP_REJECT_RATE), 2);
+	/* the bucket refills: one more answer after a third of a second */
+	usleep(400000);
+	udp4(&p, R4, L4, 44410, 5353, 8);
+	assert_int_equal(run_xdp(&p), XDP_TX);
+	assert_int_equal(ctr(RPC_NEW_REJECT), 4);
+	/* what cannot be answered at all does not spend the budget */
+	pk_eth(&p, 0, ETH_P_IP);
+	pk_ip4(&p, R4, "192.0.2.255", 0, 0, 1);
+	pk_udp(&p, 44411, 5353, 8);
+	pk_fin(&p);
+	p.d[0] = 0xff; /* a broadcast frame */
+	assert_int_equal(run_xdp(&p), XDP_DROP);
+	assert_int_equal(ctr(RPC_DROP_REJECT_NOT_UNICAST), 1);
+	assert_int_equal(ctr(RPC_DROP_REJECT_RATE), 2);
 }
 
 static void ask_allow(struct rp_config *c)
@@ -1622,22 +1857,6 @@ static void test_egress_event_types(void **state)
 
 /* Opens 198.51.100.7:sp -> 192.0.2.1:80 and sends n data segments: from the
  * second one on they are answered by the flow cache. */
-static void open_tcp_flow(uint16_t sp, int n)
-{
-	struct pk p;
-	tcp4_in(&p, sp, 80, 1, 0, TF_SYN);
-	assert_int_equal(run_xdp(&p), XDP_PASS);
-	tcp4_out(&p, 80, sp, 1, 2, TF_SYN | TF_ACK);
-	assert_int_equal(run_tc(&p), TC_OK);
-	tcp4_in(&p, sp, 80, 2, 2, TF_ACK);
-	assert_int_equal(run_xdp(&p), XDP_PASS);
-	for (int i = 0; i < n; i++) {
-		tcp4_in(&p, sp, 80, 2, 2, TF_ACK | TF_PSH);
-		assert_int_equal(run_xdp(&p), XDP_PASS);
-	}
-	assert_int_equal(ct_state(R4, sp, L4, 80, 6), CT_TCP_ESTABLISHED);
-}
-
 static void test_flow_cache_follows_tcp_close(void **state)
 {
 	struct pk p;
@@ -2251,6 +2470,7 @@ int main(int argc, char **argv)
 		T(test_ipv4_fragments),
 		T(test_ipv6_fragments),
 		T(test_tcp_lifecycle),
+		T(test_tcp_blind_rst_and_syn),
 		T(test_outbound_flow_replies_pass),
 		T(test_stray_packets_are_invalid),
 		T(test_reply_to_denied_flow_dropped),
@@ -2260,9 +2480,11 @@ int main(int argc, char **argv)
 		T(test_icmp_errors_related_only),
 		T(test_icmpv6_errors_related_only),
 		T(test_neighbour_discovery_implicit),
+		T(test_neighbour_discovery_scope),
 		T(test_expired_flow_is_gone),
 		T(test_sweeper_removes_expired),
-		T(test_conntrack_full),
+		T(test_syn_flood_never_evicts_established),
+		T(test_conntrack_established_full),
 		T(test_reject_tcp_rst_ipv4),
 		T(test_reject_tcp_rst_ipv6_with_options),
 		T(test_reject_udp_icmp_unreachable_ipv4),
@@ -2273,6 +2495,9 @@ int main(int argc, char **argv)
 		T(test_log_event_fields),
 		T(test_continue_rule_recorded),
 		T(test_log_rate_limit),
+		T(test_log_rate_zero_is_off),
+		T(test_log_bucket_monotonic),
+		T(test_reject_rate_limit),
 		T(test_ask_uses_ask_default),
 		T(test_mode_open_and_lockdown),
 		T(test_mode_lockdown_blocks_established),
@@ -2306,5 +2531,8 @@ int main(int argc, char **argv)
 		F(test_ftp_server_side),
 #undef F
 	};
+	/* test_datapath NAME-PATTERN: only the tests it matches (while working on one) */
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -681,18 +681,20 @@ static int run_prog(struct loaded *L, const struct pdesc *d, struct pk *p)
 	return (int)o.retval;
 }
 
-/* Number of conntrack entries (deleted on the way: every case starts with
- * an empty table, so that it is judged as a new flow). */
+/* Number of conntrack entries in both tables (deleted on the way: every
+ * case starts with empty tables, so that it is judged as a new flow). */
 static int take_conntrack(struct loaded *L, uint32_t *slot)
 {
-	int fd = bpf_map__fd(L->skel->maps.rp_conntrack), n = 0;
+	int fds[] = { bpf_map__fd(L->skel->maps.rp_conntrack), bpf_map__fd(L->skel->maps.rp_ct_new) }, n = 0;
 	struct ct_key k;
 	struct ct_value v;
-	while (bpf_map_get_next_key(fd, NULL, &k) == 0 && n < 16) {
-		if (bpf_map_lookup_elem(fd, &k, &v) == 0)
-			*slot = v.rule_slot;
-		bpf_map_delete_elem(fd, &k);
-		n++;
+	for (int t = 0; t < 2; t++) {
+		while (bpf_map_get_next_key(fds[t], NULL, &k) == 0 && n < 16) {
+			if (bpf_map_lookup_elem(fds[t], &k, &v) == 0)
+				*slot = v.rule_slot;
+			bpf_map_delete_elem(fds[t], &k);
+			n++;
+		}
 	}
 	return n;
 }
