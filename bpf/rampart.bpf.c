@@ -1241,8 +1241,6 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
 		act = rp_track(ctx, hook, p, cfg, now, k, &src_is_a, &ct_res);
-	if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && hook != RP_HOOK_XDP && !l3)
-		return rp_fast_path(skb, hook, p, k, src_is_a);
 	if (act == RP_ACT_STRAY) {
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
@@ -1254,6 +1252,10 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 			else
 				rp_ftp_skb(skb, p, k, hook == RP_HOOK_TC_OUT, dev_ifindex);
 		}
+		/* after the helper: a control connection's segments are read
+		 * wherever they go (the fast path only sends on forwarded ones) */
+		if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && hook != RP_HOOK_XDP && !l3)
+			return rp_fast_path(skb, hook, p, k, src_is_a);
 		return act;
 	}
 	ev->src_is_a = src_is_a;
