@@ -40,26 +40,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define RP_SOCK_DGRAM	2
 #define RP_EPERM	1
 #define RP_ECONNREFUSED 111
-/* cgroup2 nesting examined for the nearest named ancestor */
-#define RP_CG_MAX_LEVEL 16
 
 #include "config.h"
 
-/* Own maps, filled by the loader at apply (policy-scoped). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* the loader sets the number of applications */
-	__type(key, struct rp_app_key);
-	__type(value, __u32);
-} RP_MAP_APPS SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
-	__type(key, __u64);
-	__type(value, __u32);
-} RP_MAP_CGROUPS SEC(".maps");
-
+/* Own maps, filled by the loader at apply (policy-scoped; rp_apps and
+ * rp_cgroups are the datapath's, bpf/sockid.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* the loader sets napps + 1 */
@@ -87,13 +72,6 @@ struct rp_ident {
 };
 
 enum rp_sock_act { RP_SOCK_ALLOW = 0, RP_SOCK_DENY, RP_SOCK_REJECT };
-
-static __always_inline __u32 rp_app_of(__u64 ino, __u32 dev)
-{
-	struct rp_app_key k = { .ino = ino, .dev = dev };
-	__u32 *id = bpf_map_lookup_elem(&rp_apps, &k);
-	return id ? *id : 0;
-}
 
 /* The executable of a task: its inode and the device of its file system. */
 static __always_inline void rp_task_exe(struct task_struct *t, __u64 *ino, __u32 *dev)
@@ -176,11 +154,10 @@ static __always_inline void rp_sock_log(const struct rp_config *cfg, __u32 slot,
  * mode: boot, open and lockdown are about traffic). */
 __noinline int rp_sock_judge(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
 {
-	__u32 zero = 0;
 	if (!f || !id || !slot)
 		return RP_SOCK_DENY;
 	*slot = RP_SLOT_NONE;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_config *cfg = rp_config_own();
 	if (!cfg)
 		return RP_SOCK_DENY;
 	if (cfg->mode != RP_MODE_ENFORCING)
@@ -268,18 +245,33 @@ static __always_inline int rp_is_zero(const __u32 *a)
 	return (a[0] | a[1] | a[2] | a[3]) == 0;
 }
 
-/* Remember that this socket's outbound traffic was allowed here, so that
- * tc egress does not judge its flow again (bpf/sockid.h). */
-static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u32 slot)
+/* Remember that this socket's outbound traffic was allowed here, under
+ * this generation and mode and for whom, so that tc egress does not judge
+ * its flow again while they hold, and judges it as the same caller when
+ * they do not (bpf/sockid.h). */
+static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u32 slot, const struct rp_ident *id)
 {
 	if (!sk)
 		return;
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!m)
+	struct rp_config *cfg = rp_config_own();
+	if (!m || !cfg)
 		return;
 	m->slot = slot;
 	m->event = event;
+	m->gen = rp_gen;
+	m->mode = (__u8)cfg->mode;
+	m->uid = id->uid;
+	m->ino = id->ino;
+	m->dev = id->dev;
 	m->allowed = 1;
+}
+
+/* A judgement kept in a mark still holds: same generation, same mode. */
+static __always_inline int rp_mark_current(__u32 gen, __u8 mode)
+{
+	struct rp_config *cfg = rp_config_own();
+	return cfg && gen == rp_gen && mode == cfg->mode;
 }
 
 /* ---------- network: socket creation ---------- */
@@ -336,6 +328,16 @@ int rp_network(struct bpf_sock *sk)
 }
 
 /* ---------- connect / send ---------- */
+
+/* The last peer received from is still one to answer without judging:
+ * same generation and mode, and no longer ago than a UDP flow lives. */
+static __always_inline int rp_peer_current(const struct rp_sk_mark *m)
+{
+	struct rp_config *cfg = rp_config_own();
+	if (!cfg || !rp_mark_current(m->peer_gen, m->peer_mode))
+		return 0;
+	return bpf_ktime_get_ns() - m->peer_ns <= cfg->timeout_ns[CT_UDP];
+}
 
 /* An outbound socket event towards ctx's address: connect or send. */
 static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, int v6)
@@ -396,14 +398,16 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 	if (event == EVENT_SEND) {
 		struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
 		if (m && m->peer_port && m->peer_port == f.rport && m->peer_addr[0] == f.raddr[0] &&
-		    m->peer_addr[1] == f.raddr[1] && m->peer_addr[2] == f.raddr[2] && m->peer_addr[3] == f.raddr[3])
+		    m->peer_addr[1] == f.raddr[1] && m->peer_addr[2] == f.raddr[2] && m->peer_addr[3] == f.raddr[3] &&
+		    rp_peer_current(m))
 			return 1; /* a reply: its flow was allowed in (and is tracked) */
 		/* A datagram to the peer of a connected socket whose traffic was
 		 * allowed here: its flow was judged at connect().  The kernel runs
 		 * sendmsg4 for every send() on an AF_INET6 socket connected to a
 		 * v4-mapped address (udpv6_sendmsg passes the peer to udp_sendmsg
 		 * as an explicit address). */
-		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ && f.rport == bpf_ntohs(sk->dst_port)) {
+		if (m && m->allowed && rp_mark_current(m->gen, m->mode) && sk->state == 1 /* BPF_TCP_ESTABLISHED */ &&
+		    f.rport == bpf_ntohs(sk->dst_port)) {
 			__u32 peer[4];
 			if (v6) {
 				peer[0] = sk->dst_ip6[0];
@@ -420,7 +424,7 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 	}
 	int act = rp_sock_judge(&f, &id, &slot);
 	if (act == RP_SOCK_ALLOW)
-		rp_mark_allowed(sk, event, slot);
+		rp_mark_allowed(sk, event, slot, &id);
 	return rp_sock_ret(act);
 }
 
@@ -442,6 +446,10 @@ static __always_inline int rp_recv(struct bpf_sock_addr *ctx, int v6)
 		rp_v4_mapped(m->peer_addr, ctx->user_ip4);
 	}
 	m->peer_port = bpf_ntohs((__u16)ctx->user_port);
+	struct rp_config *cfg = rp_config_own();
+	m->peer_gen = rp_gen;
+	m->peer_mode = cfg ? (__u8)cfg->mode : RP_MODE_COUNT;
+	m->peer_ns = bpf_ktime_get_ns();
 	return 1; /* recvmsg hooks cannot refuse */
 }
 

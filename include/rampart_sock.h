@@ -76,21 +76,32 @@ struct rp_owner {
 /* Map rp_sk_marks: SK_STORAGE socket -> judgement made at the socket.  A
  * socket whose connect() or sendto() was allowed by the socket hooks is
  * marked; tc egress then lets the flow's first packet start a conntrack
- * entry without judging it again (one judgement per flow). */
+ * entry without judging it again (one judgement per flow) - as long as
+ * the generation and the mode it was judged under are still in force.
+ * Otherwise tc egress judges the flow again, with the identity kept here
+ * (docs/datapath.md, "Under attack"). */
 struct rp_sk_mark {
 	__u32 slot;   /* the rule that allowed it (RP_SLOT_NONE: none) */
 	__u8 event;   /* EVENT_CONNECT or EVENT_SEND */
 	__u8 allowed; /* 1: the socket's outbound traffic was allowed at the socket */
 	__u8 owns;    /* 1: `owner` is this socket's entry in rp_listeners */
-	__u8 pad;
+	__u8 mode;    /* the mode it was judged in (enum rp_mode) */
+	__u32 gen;    /* the generation of the hooks that judged it */
+	__u32 uid;    /* who was judged: the caller of connect()/sendto() ... */
+	__u64 ino;    /* ... its executable (struct rp_app_key) */
+	__u32 dev;
 	/* the release hook cannot read the bound address: it is kept here */
 	struct rp_owner_key owner;
 	/* unconnected UDP: the last peer a datagram was received from (recvmsg
 	 * hook).  It passed the firewall to get here, so a sendto() back to it
-	 * is the reply of an allowed flow, not a new `send` event. */
+	 * within the UDP timeout, under the same generation and mode, is the
+	 * reply of an allowed flow, not a new `send` event. */
 	__u32 peer_addr[4];
 	__u16 peer_port; /* host order; 0: none */
-	__u16 pad2;
+	__u8 peer_mode;
+	__u8 pad;
+	__u32 peer_gen;
+	__u64 peer_ns; /* bpf_ktime_get_ns() when it was received */
 };
 
 /* ---------- the layouts, as both compilers (clang -target bpf and the
@@ -102,6 +113,6 @@ _Static_assert(sizeof(struct rp_sock_config) == 16 && _Alignof(struct rp_sock_co
 	       "struct rp_sock_config layout");
 _Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
 _Static_assert(sizeof(struct rp_owner) == 48 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
-_Static_assert(sizeof(struct rp_sk_mark) == 48 && _Alignof(struct rp_sk_mark) == 4, "struct rp_sk_mark layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 80 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

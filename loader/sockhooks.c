@@ -122,12 +122,9 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 	e = datapath_share_maps(dp, s->obj, "the socket hooks");
 	if (e)
 		goto fail;
-	uint32_t napps = (uint32_t)p->napps + 1, ncg = (uint32_t)p->ncgroups + 1;
-	e = bpf_map__set_max_entries(s->maps.rp_apps, napps);
-	if (!e)
-		e = bpf_map__set_max_entries(s->maps.rp_app_info, napps);
-	if (!e)
-		e = bpf_map__set_max_entries(s->maps.rp_cgroups, ncg);
+	/* the datapath's generation, and its rp_apps / rp_cgroups (sized there) */
+	s->rodata->rp_gen = dp->rodata->rp_gen;
+	e = bpf_map__set_max_entries(s->maps.rp_app_info, (uint32_t)p->napps + 1);
 	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {

@@ -149,6 +149,8 @@ struct policy {
 	struct options opt;
 	struct sources srcs; /* every file that was read (main + includes) */
 	char *main_file;
+	char **unresolved; /* host names that did not resolve (they match nothing) */
+	int nunresolved;
 };
 
 struct load_opts {
@@ -160,6 +162,9 @@ struct load_opts {
  * when there were no errors; errors and warnings go to d.  The policy must
  * be freed with policy_free even on failure. */
 int policy_load_file(struct policy *p, const char *path, const struct load_opts *o, struct diag *d);
+/* The host names that did not resolve, separated by spaces, in buf (cut
+ * at n - 1 bytes). */
+void policy_unresolved_str(const struct policy *p, char *buf, size_t n);
 int policy_load_string(struct policy *p, const char *name, const char *text, const struct load_opts *o, struct diag *d);
 void policy_free(struct policy *p);
 
