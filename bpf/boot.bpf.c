@@ -64,19 +64,24 @@ struct {
 	__type(value, __u64);
 } RP_MAP_BOOT_SK_DROPS SEC(".maps");
 
+/* Entry k of rp_config: boot -> open (1), unless it is not in boot or
+ * keeps closed. */
+static __always_inline __u32 rp_boot_open_slot(__u32 k)
+{
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &k);
+	if (!cfg || cfg->mode != RP_MODE_BOOT || cfg->boot_fail_closed)
+		return 0;
+	rp_mode_set(cfg, RP_MODE_OPEN, RP_REASON_BOOT_TIMEOUT);
+	return 1;
+}
+
 static int rp_boot_fire(void *map, __u32 *key, struct rp_boot_timer *t)
 {
 	t->fired_ns = bpf_ktime_get_ns();
 	/* only boot opens by itself: apply, stop, shutdown have decided since.
 	 * Both generations' entries: each is in boot only while boot's
 	 * programs read it. */
-	for (__u32 k = 0; k < RP_CONFIG_SLOTS; k++) {
-		struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &k);
-		if (cfg && cfg->mode == RP_MODE_BOOT && !cfg->boot_fail_closed) {
-			rp_mode_set(cfg, RP_MODE_OPEN, RP_REASON_BOOT_TIMEOUT);
-			t->opened = 1;
-		}
-	}
+	t->opened |= rp_boot_open_slot(0) | rp_boot_open_slot(1);
 	return 0;
 }
 

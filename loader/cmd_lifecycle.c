@@ -130,7 +130,7 @@ static int cmd_boot(struct cli *c)
 	return EXIT_OK;
 }
 
-/* stop / shutdown: one write of the mode in the pinned configuration. */
+/* stop / shutdown: the mode in the pinned configuration, under the apply lock. */
 static int set_mode(struct cli *c, uint32_t mode, uint32_t reason, const char *what)
 {
 	struct rp_config before;
@@ -142,7 +142,12 @@ static int set_mode(struct cli *c, uint32_t mode, uint32_t reason, const char *w
 		pr_err("nothing is loaded in %s; run `rampart boot` or `rampart apply` first", c->pins.path);
 		return EXIT_SYSTEM;
 	}
+	/* under the apply lock: an apply in progress finishes first, and one
+	 * that starts later sees the new mode (docs/datapath.md, "Under attack") */
+	if ((e = pins_lock(&c->pins)))
+		return exit_code(e);
 	e = lifecycle_set_mode(&c->pins, mode, reason, &before);
+	pins_unlock(&c->pins);
 	if (e) {
 		pr_err_r(e, "cannot write %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONFIG), false, path));
 		return exit_code(e);
