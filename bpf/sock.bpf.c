@@ -61,29 +61,50 @@ struct {
 
 /* Who is calling. */
 struct rp_ident {
-	__u64 ino;
+	struct rp_app_key exe;
 	__u64 cgroup_id;
-	__u32 dev;
 	__u32 app;
 	__u32 cgroup;
 	__u32 uid;
 	__u32 pid;
-	__u32 pad;
 };
 
 enum rp_sock_act { RP_SOCK_ALLOW = 0, RP_SOCK_DENY, RP_SOCK_REJECT };
 
-/* The executable of a task: its inode and the device of its file system. */
-static __always_inline void rp_task_exe(struct task_struct *t, __u64 *ino, __u32 *dev)
+/* rp_name_mix over the name's bytes in kernel memory (rampart_sock.h). */
+static __always_inline __u64 rp_name_hash_kernel(const unsigned char *name, __u32 len)
+{
+	if (len > RP_NAME_MAX)
+		len = RP_NAME_MAX;
+	__u64 h = len;
+	for (__u32 off = 0; off < RP_NAME_MAX + 1; off += 8) {
+		if (off >= len)
+			break;
+		__u64 w = 0;
+		if (len - off >= 8)
+			bpf_probe_read_kernel(&w, 8, name + off);
+		else { /* the last word: its bytes only (1 to 7) */
+			__u32 n = len - off;
+			asm volatile("" : "+r"(n)); /* keep the mask the verifier needs */
+			bpf_probe_read_kernel(&w, n & 7, name + off);
+		}
+		h = rp_name_mix(h, w);
+	}
+	return h;
+}
+
+/* The executable of a task: its directory's inode and its name there
+ * (include/rampart_sock.h, struct rp_app_key). */
+static __always_inline void rp_task_exe(struct task_struct *t, struct rp_app_key *k)
 {
 	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
-	if (!exe) { /* kernel thread */
-		*ino = 0;
-		*dev = 0;
-		return;
-	}
-	*ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	*dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	__builtin_memset(k, 0, sizeof(*k));
+	if (!exe)
+		return; /* kernel thread */
+	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+	k->dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	k->dir_ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
+	k->name_hash = rp_name_hash_kernel(BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
 /* Nearest named ancestor-or-self of the current cgroup: walk from the
@@ -104,8 +125,8 @@ static __always_inline __u32 rp_cgroup_value(void)
 static __always_inline void rp_ident_current(struct rp_ident *id)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	rp_task_exe(t, &id->ino, &id->dev);
-	id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
+	rp_task_exe(t, &id->exe);
+	id->app = rp_app_of(&id->exe);
 	id->cgroup_id = bpf_get_current_cgroup_id();
 	id->cgroup = rp_cgroup_value();
 	id->uid = (__u32)bpf_get_current_uid_gid();
@@ -262,8 +283,7 @@ static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u
 	m->gen = rp_gen;
 	m->mode = (__u8)cfg->mode;
 	m->uid = id->uid;
-	m->ino = id->ino;
-	m->dev = id->dev;
+	m->exe = id->exe;
 	m->allowed = 1;
 }
 
@@ -290,8 +310,8 @@ static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct c
 		__u32 pid = BPF_CORE_READ(t, tgid);
 		if (pid <= 1)
 			break; /* init is the system itself, not a launcher to distrust */
-		rp_task_exe(t, &id->ino, &id->dev);
-		id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
+		rp_task_exe(t, &id->exe);
+		id->app = rp_app_of(&id->exe);
 		id->uid = BPF_CORE_READ(t, real_cred, uid.val);
 		id->pid = pid;
 		f->app = id->app;
@@ -538,9 +558,8 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 			.uid = id.uid,
 			.pid = id.pid,
 			.cookie = bpf_get_socket_cookie(sk),
-			.ino = id.ino,
+			.exe = id.exe,
 			.cgroup_id = id.cgroup_id,
-			.dev = id.dev,
 		};
 		rp_owner_key(&k, sk, &f);
 		bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);

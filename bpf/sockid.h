@@ -38,10 +38,11 @@ struct {
 /* cgroup2 nesting examined for the nearest named ancestor */
 #define RP_CG_MAX_LEVEL 16
 
-static __always_inline __u32 rp_app_of(__u64 ino, __u32 dev)
+static __always_inline __u32 rp_app_of(const struct rp_app_key *k)
 {
-	struct rp_app_key k = { .ino = ino, .dev = dev };
-	__u32 *id = bpf_map_lookup_elem(&rp_apps, &k);
+	if (!k->dir_ino)
+		return 0; /* a kernel thread */
+	__u32 *id = bpf_map_lookup_elem(&rp_apps, k);
 	return id ? *id : 0;
 }
 
@@ -102,7 +103,7 @@ static __always_inline int rp_sk_judged(struct __sk_buff *skb, __u32 mode, __u32
 		return RP_SK_PREJUDGED;
 	}
 	*uid = m->uid;
-	*app = m->ino ? rp_app_of(m->ino, m->dev) : 0;
+	*app = rp_app_of(&m->exe);
 	return RP_SK_STALE;
 }
 

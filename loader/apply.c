@@ -492,6 +492,26 @@ static int plan_hooks(struct apply_ctx *c)
 	return e;
 }
 
+/* `rampart stop` or `shutdown` ran during this apply (they write the mode
+ * at once, without waiting for the lock): the new programs take that mode
+ * over, so an apply never lifts a mode set after it started. */
+static void follow_mode(struct apply_ctx *c)
+{
+	struct rp_config now;
+	/* rp_active still names the running generation */
+	if (!c->have_old_cfg || c->rq->boot || config_read_in_force(c->pd, &now) ||
+	    now.mode_changed_ns <= c->old_cfg.mode_changed_ns ||
+	    (now.mode_reason != RP_REASON_STOP && now.mode_reason != RP_REASON_SHUTDOWN))
+		return;
+	c->cfg.mode = now.mode;
+	c->cfg.mode_reason = now.mode_reason;
+	c->cfg.mode_changed_ns = now.mode_changed_ns;
+	if (!datapath_write_config(c->skel, &c->cfg))
+		pr_note("`rampart %s` ran during this apply: the mode stays %s",
+			now.mode_reason == RP_REASON_STOP ? "stop" : "shutdown",
+			now.mode == RP_MODE_LOCKDOWN ? "lockdown" : "open");
+}
+
 /* The interface of an interface hook. */
 static struct apply_iface *iface_of(struct apply_report *rep, const struct hook *h)
 {
@@ -520,6 +540,7 @@ static int switch_all(struct apply_ctx *c)
 		pr_err("every interface and hook is back to the policy it had; nothing was changed");
 		return e;
 	}
+	follow_mode(c);
 	/* user space and the timers follow the new generation from now on */
 	if ((e = datapath_switch_generation(c->skel)))
 		pr_warn("the policy is attached but rp_active could not be written (%s); run `rampart apply` again",

@@ -142,12 +142,14 @@ static int set_mode(struct cli *c, uint32_t mode, uint32_t reason, const char *w
 		pr_err("nothing is loaded in %s; run `rampart boot` or `rampart apply` first", c->pins.path);
 		return EXIT_SYSTEM;
 	}
-	/* under the apply lock: an apply in progress finishes first, and one
-	 * that starts later sees the new mode (docs/datapath.md, "Under attack") */
-	if ((e = pins_lock(&c->pins)))
-		return exit_code(e);
+	/* at once, then again under the apply lock: an apply in progress
+	 * carries the mode over to its programs (apply.c, follow_mode) and
+	 * cannot switch in after this one (docs/datapath.md, "Under attack") */
 	e = lifecycle_set_mode(&c->pins, mode, reason, &before);
-	pins_unlock(&c->pins);
+	if (!e && !(e = pins_lock(&c->pins))) {
+		e = lifecycle_set_mode(&c->pins, mode, reason, NULL);
+		pins_unlock(&c->pins);
+	}
 	if (e) {
 		pr_err_r(e, "cannot write %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONFIG), false, path));
 		return exit_code(e);

@@ -141,11 +141,10 @@ fail:
 }
 
 /* App id of an executable identity in the new policy (0: not named). */
-static uint32_t app_of(struct sock_bpf *s, uint64_t ino, uint32_t dev)
+static uint32_t app_of(struct sock_bpf *s, const struct rp_app_key *k)
 {
-	struct rp_app_key k = { .ino = ino, .dev = dev };
 	uint32_t id = 0;
-	if (bpf_map__lookup_elem(s->maps.rp_apps, &k, sizeof(k), &id, sizeof(id), 0))
+	if (bpf_map__lookup_elem(s->maps.rp_apps, k, sizeof(*k), &id, sizeof(id), 0))
 		return 0;
 	return id;
 }
@@ -173,7 +172,7 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 	char **paths = ids ? cgroup_paths(ids, n) : NULL;
 	for (int i = 0; paths && i < n; i++) {
 		struct rp_owner o = vals[i];
-		o.app = app_of(s, o.ino, o.dev);
+		o.app = app_of(s, &o.exe);
 		o.cgroup = paths[i] ? policy_cgroup_value(p, paths[i]) : 0;
 		bpf_map_update_elem(new_fd, &keys[i], &o, BPF_NOEXIST);
 	}

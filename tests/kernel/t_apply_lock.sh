@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Mode changes and applies do not overwrite each other (issue 9, item 7):
-# `shutdown` and `stop` wait for the apply lock (an apply in progress
-# finishes first); a daemon reload that waited for the lock while
-# `shutdown` ran does not lift the lockdown, whichever got the lock first.
+# `shutdown` and `stop` take effect at once and write the mode again under
+# the apply lock; a daemon reload that waited for the lock while
+# `shutdown` ran does not lift the lockdown.
 # The lock is the pin dir's parent (the bpffs root here): it is held for
 # about two seconds at a time.
 set -u
@@ -18,18 +18,20 @@ printf 'table root default deny {\n    allow out\n    allow in proto tcp local p
 out=$(rp_apply "$POL" --iface "$RP_IF_A") || fail "apply: $out"
 expect_mode enforcing apply
 
-# 1. shutdown waits for the lock
+# 1. shutdown while an apply holds the lock: lockdown at once, and written
+# again once the lock is free (the apply in progress cannot undo it)
 flock "$LOCKDIR" sleep 2 &
 HOLD=$!
 sleep 0.3
 rp_r shutdown >/dev/null &
 SD=$!
 sleep 1
-expect_mode enforcing apply # still waiting
+expect_mode lockdown shutdown # at once
+kill -0 $SD 2>/dev/null || fail "shutdown did not wait for the lock to write again"
 wait $HOLD
 wait $SD || fail "shutdown failed"
 expect_mode lockdown shutdown
-ok "shutdown waited for the apply lock"
+ok "shutdown: lockdown at once, then again under the apply lock"
 
 # 2. a daemon reload waiting for the lock meets a shutdown waiting too
 out=$(rp_r stop) || fail "stop: $out"
