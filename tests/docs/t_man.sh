@@ -24,7 +24,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 $RAMPART --help > "$tmp/help" || fail "rampart --help"
 # the completion's options per command, as "CMD OPT OPT..." lines
 bash -c '. dist/bash-completion/rampart
-	for c in $_rampart_commands; do echo "$c $(_rampart_options $c)"; done' > "$tmp/completion" ||
+	for c in $_rampart_commands; do echo "$c $(_rampart_options $c)"; done
+	echo "$_rampart_global_options" > '"$tmp/completion-global"'' > "$tmp/completion" ||
 	fail "sourcing the completion"
 grep -o 'getenv("[A-Z_]*")' loader/*.c policy/*.c | sed 's/.*getenv("\(.*\)")/\1/' | sort -u > "$tmp/env"
 sed -n 's/^\t{ "\([a-z-]*\)", OPT_.*/\1/p' policy/resolve.c > "$tmp/policy-options"
@@ -48,7 +49,11 @@ def opts(s):
     s = s.replace("\\-", "-").replace("\\fB", "").replace("\\fR", "").replace("\\fI", "")
     return set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", s))
 
-GLOBAL = {"--pin-dir", "--json", "-h", "--help"}
+# the global options as the binary's option table lists them
+GLOBAL = opts("\n".join(re.split(r"\s{2,}", l.strip())[0]
+                        for l in help_text.split("global options:\n", 1)[1].split("\n\n", 1)[0].splitlines()))
+if not {"--pin-dir", "--help"} <= GLOBAL:
+    fail(f"global options not found in rampart --help: {sorted(GLOBAL)}")
 
 # the binary: "  NAME ARGS [DESCRIPTION]" lines of --help
 binary = {}
@@ -85,7 +90,9 @@ for line in open(f"{tmp}/completion"):
         fail(f"completion options of {c}: {sorted(o)}, binary {sorted(binary[c])}")
 if len(open(f"{tmp}/completion").readlines()) != len(binary):
     fail("the completion lacks commands")
-print("ok: the completion offers every command and exactly its options")
+if set(open(f"{tmp}/completion-global").read().split()) != GLOBAL:
+    fail(f"completion's global options: {open(f'{tmp}/completion-global').read().split()}, binary {sorted(GLOBAL)}")
+print("ok: the completion offers every command and exactly its options, and the global options")
 
 # exit codes, environment, files
 codes = re.findall(r"(\d) ([a-z ]+?)(?:,|\.)", help_text.split("Exit codes:", 1)[1])

@@ -30,12 +30,12 @@ armed=$(rp_boot_timer_field armed_ns) || fail "cannot read the boot timer map"
 [ "$(rp_boot_timer_field opened)" = 0 ] || fail "the boot timer fired already"
 ok "the boot timer is armed in the kernel"
 
-listen in_a tcp 8080 50
-listen in_a udp 5353 50
-listen in_a udp 68 50
-listen in_a udp 546 50
-listen in_b tcp 7000 50
-listen in_b udp 7001 50
+listen in_a tcp 8080 600
+listen in_a udp 5353 600
+listen in_a udp 68 600
+listen in_a udp 546 600
+listen in_b tcp 7000 600
+listen in_b udp 7001 600
 
 for A in $RP_A4 $RP_A6; do
 	expect timeout in_b tcp $A 8080

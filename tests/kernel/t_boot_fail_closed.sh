@@ -18,8 +18,8 @@ d = json.load(sys.stdin)
 assert d["boot"]["after_timeout"] == "closed", d["boot"]
 ' || fail "status does not say fail closed"
 [ "$(rp_boot_timer_field armed_ns)" = 0 ] || fail "a timer was armed with --fail closed"
-listen in_a tcp 8080 30
-listen in_b tcp 7000 30
+listen in_a tcp 8080 600
+listen in_b tcp 7000 600
 sleep 2.5
 expect_mode boot boot
 expect timeout in_b tcp $RP_A4 8080    # packets after the deadline do not open it

@@ -28,7 +28,7 @@ expect_mode open boot-timeout
 rp_r status | grep -q "by boot-timeout" || fail "status text does not say why: $(rp_r status)"
 ok "status text says the mode changed by boot-timeout"
 
-listen in_a tcp 8080 20
+listen in_a tcp 8080 600
 expect open in_b tcp $RP_A4 8080
 expect open in_b tcp $RP_A6 8080
 ping_expect ok in_b $RP_A4

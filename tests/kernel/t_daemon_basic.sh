@@ -47,7 +47,7 @@ gen() { rp_r --json status | python3 -c 'import json,sys; print(json.load(sys.st
 
 daemon_start 1
 expect_mode enforcing daemon
-for p in 8080 8081 8082 8083; do listen in_a tcp $p 50; done
+for p in 8080 8081 8082 8083; do listen in_a tcp $p 600; done
 expect open in_b tcp $RP_A4 8081
 expect timeout in_b tcp $RP_A4 8083
 expect timeout in_b tcp $RP_A6 8082       # rule with `log`

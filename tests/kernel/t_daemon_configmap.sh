@@ -62,8 +62,8 @@ for n in 1 2 3; do
 done
 ! grep -q "was not applied" "$RP_TMP/daemon.err" || fail "a half-written version was read: $(cat "$RP_TMP/daemon.err")"
 ok "no half-written version was ever read"
-listen in_a tcp 9003 20
-listen in_a tcp 9002 20
+listen in_a tcp 9003 600
+listen in_a tcp 9002 600
 expect open in_b tcp $RP_A4 9003
 expect timeout in_b tcp $RP_A4 9002
 kill -TERM $DPID; wait $DPID 2>/dev/null

@@ -13,8 +13,8 @@ POL=$RP_TMP/etc/policy.rules
 mkdir -p "$RP_TMP/etc"
 printf 'table root default allow {\n}\n' > "$POL"
 rp_apply "$POL" --iface "$RP_IF_A" >/dev/null || fail "apply"
-listen in_a tcp 8080 30
-listen in_b tcp 7000 30
+listen in_a tcp 8080 600
+listen in_b tcp 7000 600
 expect open in_b tcp $RP_A4 8080
 
 out=$(rp_r reset --policy "$POL") || fail "reset: $out"

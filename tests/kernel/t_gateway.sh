@@ -30,11 +30,11 @@ out=$(rp_apply "$RP_TMP/gw.rules") || fail "apply on the gateway: $out"
 echo "$out"
 echo "$out" | grep -q "$WAN .*wan (gateway mode)" || fail "not gateway mode: $out"
 
-for p in 8080 9090; do listen in_a tcp $p 120; done   # the gateway's own services
-listen in_a udp 9091 120
+for p in 8080 9090; do listen in_a tcp $p 600; done   # the gateway's own services
+listen in_a udp 9091 600
 for p in 80 9090; do rp_bg_w timeout 125 $RP_TRAFFIC listen tcp $p 120; done
 rp_bg_w timeout 125 $RP_TRAFFIC listen udp 53 120
-listen in_b tcp 2222 120
+listen in_b tcp 2222 600
 for _ in $(seq 50); do in_w ss -lunH "sport = :53" | grep -q . && break; sleep 0.1; done
 probe_w() { in_w timeout 10 $RP_TRAFFIC probe "$@"; }
 expect_w() { local want=$1; shift; local out; out=$(probe_w "$@")

@@ -26,7 +26,7 @@ table root default deny {
     reject in proto tcp local port 8081
 }
 P
-for p in 8080 8081 2222; do listen in_a tcp $p 200; done
+for p in 8080 8081 2222; do listen in_a tcp $p 600; done
 n=0
 # new_link: a new veth pair A <-> B with 198.51.100.N/30 addresses, up;
 # sets H (A's side address) and IF (A's side name)

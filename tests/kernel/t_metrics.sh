@@ -51,8 +51,8 @@ grep -q "serving the metrics at http://127.0.0.1:$HTTP_PORT/metrics" "$RP_TMP/da
 	fail "daemon: $(cat "$RP_TMP/daemon.err")"
 [ -s "$TXT/rampart.prom" ] || fail "no metrics file after the daemon started"
 
-listen in_a tcp 8080 30
-listen in_a tcp 8081 30
+listen in_a tcp 8080 600
+listen in_a tcp 8081 600
 for _ in 1 2 3; do expect open in_b tcp $RP_A4 8080; done
 expect timeout in_b tcp $RP_A4 8081
 # the file follows within the interval (1 s)

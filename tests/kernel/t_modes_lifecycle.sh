@@ -52,9 +52,9 @@ hook2=$(rp_r --json status | python3 -c 'import json,sys; print(json.load(sys.st
 ok "namespace hook follows the new configuration (prog $hook1 -> $hook2)"
 [ -e "$RP_PIN/maps/rp_boot_timer" ] && fail "the boot timer is still pinned after apply"
 
-listen in_a tcp 8080 50
-listen in_a tcp 8082 50
-listen in_b tcp 7000 50
+listen in_a tcp 8080 600
+listen in_a tcp 8082 600
+listen in_b tcp 7000 600
 expect open in_b tcp $RP_A4 8080
 expect timeout in_b tcp $RP_A4 8082
 expect open in_a tcp $RP_B4 7000

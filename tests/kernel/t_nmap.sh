@@ -24,8 +24,8 @@ table root default deny {
 P
 out=$(rp_apply "$RP_TMP/p.rules" --iface "$RP_IF_A") || fail "apply: $out"
 # listeners everywhere: what nmap sees is the firewall's doing, not the stack's
-for p in 8080 8081 2222; do listen in_a tcp $p 120; done
-for p in 5353 5354 5355; do listen in_a udp $p 120; done
+for p in 8080 8081 2222; do listen in_a tcp $p 600; done
+for p in 5353 5354 5355; do listen in_a udp $p 600; done
 
 # scan FLAGS HOST PORTS -> "port state" lines
 scan() {

@@ -73,7 +73,7 @@ rp_bg in_b timeout 20 $RP_TRAFFIC stream-client $RP_A6 9000 1000000 3 > "$RP_TMP
 c2=$!
 sleep 1
 rp_apply "$RP_TMP/p3.rules" >/dev/null || fail "apply p3"
-listen in_a tcp 9001 20
+listen in_a tcp 9001 600
 expect timeout in_b tcp $RP_A6 9001      # new flows to other ports: denied now
 wait $c2
 [ "$(cat "$RP_TMP/in2.client")" = "sent 1000000 acked 1000000" ] || fail "established flow cut by the new policy: $(cat "$RP_TMP/in2.client")"
@@ -91,7 +91,7 @@ echo "$out" | grep -q "nothing was changed" || fail "should say nothing was chan
 [ "$(rp_link_prog tc $RP_IF_A)" = "$before_tc" ] || fail "tc program changed by a broken policy"
 [ -z "$(ls "$RP_PIN" | grep -v -x -e maps -e links -e progs)" ] || fail "leftover pins: $(ls "$RP_PIN")"
 expect timeout in_b tcp $RP_A4 8081      # p3 still judges: 8081 denied (broken would allow it)
-listen in_a tcp 8080 20                  # (the stream server that used 8080 has ended)
+listen in_a tcp 8080 600                  # (the stream server that used 8080 has ended)
 expect open in_b tcp $RP_A4 8080
 ok "the good policy keeps enforcing"
 echo PASS

@@ -26,9 +26,11 @@ rp_bg() {
 	RP_BG_PIDS="$RP_BG_PIDS $!"
 }
 
-# listen NS_FN PROTO PORT [SECONDS]: traffic.py listener in the background.
+# listen NS_FN PROTO PORT [SECONDS]: traffic.py listener in the background,
+# until the cleanup kills it (SECONDS only bounds a lost one: a test slowed
+# down by a loaded machine must not outlive its listeners).
 listen() {
-	local ns=$1 proto=$2 port=$3 secs=${4:-40}
+	local ns=$1 proto=$2 port=$3 secs=${4:-600}
 	rp_bg $ns timeout $((secs + 5)) $RP_TRAFFIC listen "$proto" "$port" "$secs"
 	local nsname; [ "$ns" = in_a ] && nsname=$RP_NS_A || nsname=$RP_NS_B
 	local flag=-ltnH; [ "$proto" = udp ] && flag=-lunH
