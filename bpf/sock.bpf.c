@@ -94,13 +94,20 @@ static __always_inline __u64 rp_name_hash_kernel(const unsigned char *name, __u3
 }
 
 /* The executable of a task: its directory's inode and its name there
- * (include/rampart_sock.h, struct rp_app_key). */
+ * (include/rampart_sock.h, struct rp_app_key).  None for a kernel thread,
+ * and with option separate-userns on for a task in a user namespace other
+ * than the first (there an unprivileged user may change what the kernel
+ * reports as its executable: PR_SET_MM_EXE_FILE). */
 static __always_inline void rp_task_exe(struct task_struct *t, struct rp_app_key *k)
 {
 	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	__u32 zero = 0;
+	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
 	__builtin_memset(k, 0, sizeof(*k));
 	if (!exe)
 		return; /* kernel thread */
+	if (sc && sc->userns && BPF_CORE_READ(t, real_cred, user_ns, level) != 0)
+		return;
 	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
 	k->dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
 	k->dir_ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);

@@ -58,7 +58,8 @@ struct rp_sock_config {
 	__u32 ancestry;	 /* option ancestry on: judge `network` for each ancestor too */
 	__u32 max_depth; /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
 	__u32 ready;	 /* 1 once the loader filled rp_apps / rp_cgroups */
-	__u32 pad;
+	__u32 userns;	 /* option separate-userns on: a task outside the initial user namespace
+			  * has no application identity */
 };
 
 /* Map rp_listeners: HASH (proto, local port, local address) -> the

@@ -233,7 +233,10 @@ static int fill_cgroups(struct sock_bpf *s, const struct policy *p)
 
 int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
 {
-	struct rp_sock_config sc = { .ancestry = p->opt.ancestry, .max_depth = RP_ANCESTRY_MAX_DEPTH, .ready = 1 };
+	struct rp_sock_config sc = { .ancestry = p->opt.ancestry,
+				     .max_depth = RP_ANCESTRY_MAX_DEPTH,
+				     .ready = 1,
+				     .userns = p->opt.separate_userns };
 	__u32 zero = 0;
 	int e = fill_apps(s, p);
 	if (!e)

@@ -108,6 +108,7 @@ struct options {
 	int udp_timeout;	  /* default 60 */
 	int icmp_timeout;	  /* default 30 */
 	bool ancestry;		  /* default off */
+	bool separate_userns;	  /* default off: on, a process in a user namespace is no application */
 	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
 };
 

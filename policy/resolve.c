@@ -1382,6 +1382,7 @@ static const struct opt_desc opt_descs[] = {
 	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 30)" },
 	{ .name = "ancestry", .type = OPT_ONOFF, .off = OFF(ancestry), .min = 0, .forms = "on or off" },
+	{ .name = "separate-userns", .type = OPT_ONOFF, .off = OFF(separate_userns), .min = 0, .forms = "on or off" },
 	{ .name = "ingress-hook",
 	  .type = OPT_WORD,
 	  .off = OFF(ingress_hook),

@@ -78,6 +78,22 @@ assert a["state"] == "ok", a
 ' "$R" || fail "re-apply did not approve the new file"
 ok "re-apply approves the new file"
 
+# a user namespace: the same program (default: the application; with
+# option separate-userns on: no application)
+userns_connect() {
+	in_cg "$CG" unshare --user --map-root-user timeout 10 "$R" "$RP_APP_PY" connect tcp $RP_B4 8080 2>/dev/null
+}
+out=$(userns_connect)
+[ "${out%% *}" = open ] || fail "app-r in a user namespace (default): $out"
+ok "app-r in a user namespace, default -> open"
+sed -i '1i option separate-userns on' "$RP_TMP/policy.rules"
+out=$(rp_apply "$RP_TMP/policy.rules") || fail "apply separate-userns: $out"
+out=$(userns_connect)
+[ "${out%% *}" = eperm ] || fail "app-r in a user namespace (separate-userns on): $out"
+ok "app-r in a user namespace, option separate-userns on -> eperm (no application identity)"
+app_expect open "$CG" app-r connect tcp $RP_B4 8080
+sed -i '/^option separate-userns on$/d' "$RP_TMP/policy.rules"
+
 # ancestry off: the untrusted shell's own sockets are denied, its child is judged alone
 out=$(in_cg "$CG" "$U" -c "timeout 10 $T $RP_APP_PY connect tcp $RP_B4 8080; true" 2>/dev/null)
 [ "${out%% *}" = open ] || fail "ancestry off: trusted under untrusted: $out"
