@@ -37,11 +37,7 @@ ok "shutdown: lockdown at once, then again under the apply lock"
 out=$(rp_r stop) || fail "stop: $out"
 rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$POL" --iface "$RP_IF_A" \
 	>"$RP_TMP/daemon.out" 2>"$RP_TMP/daemon.err"
-for _ in $(seq 300); do
-	grep -q "serving the log" "$RP_TMP/daemon.err" && break
-	sleep 0.1
-done
-grep -q "serving the log" "$RP_TMP/daemon.err" || fail "daemon did not start: $(cat "$RP_TMP/daemon.err")"
+daemon_wait_started "$RP_TMP/daemon.err"
 expect_mode enforcing daemon
 # the shutdown's write, made while the daemon waits for the lock (what
 # `rampart shutdown` does, done by the lock holder so that the order is

@@ -42,11 +42,7 @@ nsenter --net=/run/netns/$RP_NS_A unshare --mount sh -c \
 	sh "$RP_TMP" "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$POL" --iface "$RP_IF_A" --resolve-interval 1 \
 	>"$RP_TMP/daemon.out" 2>"$RP_TMP/daemon.err" &
 RP_BG_PIDS="$RP_BG_PIDS $!"
-for _ in $(seq 300); do
-	grep -q "serving the log" "$RP_TMP/daemon.err" && break
-	sleep 0.1
-done
-grep -q "serving the log" "$RP_TMP/daemon.err" || fail "daemon did not start: $(cat "$RP_TMP/daemon.err")"
+daemon_wait_started "$RP_TMP/daemon.err"
 expect_mode enforcing daemon
 grep -q "do not resolve.*$NAME" "$RP_TMP/daemon.err" || fail "the daemon did not report $NAME: $(cat "$RP_TMP/daemon.err")"
 un=$(rp_r --json status | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["policy"]["unresolved"]))')
