@@ -22,7 +22,7 @@ SECS=$((KILLS * 2 + 20))
 rp_bg in_a timeout $((SECS + 10)) $RP_TRAFFIC count 5999 $((SECS + 5)) >"$RP_TMP/count"
 rp_bg in_a timeout $((SECS + 10)) $RP_TRAFFIC stream-server 9000 $((SECS + 5)) >"$RP_TMP/s.count"
 rp_wait_port $RP_NS_A 9000 || fail "stream server"
-rp_bg in_b timeout $((SECS + 10)) $RP_TRAFFIC stream-client $RP_A4 9000 20000000 $SECS >"$RP_TMP/s.client"
+rp_bg in_b timeout $((SECS + 10)) $RP_TRAFFIC stream-client $RP_A4 9000 20000000 $SECS stall >"$RP_TMP/s.client"
 CPID=$!
 rp_bg in_b timeout $((SECS + 10)) $RP_TRAFFIC spray $RP_A4 5999 $SECS 0.01 >"$RP_TMP/spray"
 SPID=$!

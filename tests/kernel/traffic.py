@@ -8,10 +8,10 @@ one word, so a shell test can assert it.
         or "timeout MS" (nothing came back), MS = milliseconds it took
   traffic.py stream-server PORT SECONDS      accept one connection, count the bytes
         until EOF, send the count back, print it
-  traffic.py stream-client HOST PORT BYTES SECONDS
-        send BYTES spread over SECONDS, then print "sent N acked M
-        max_stall_ms S" (M: the server's count, S: the longest one of the 100
-        chunks took to go out), or "error WHAT after N"
+  traffic.py stream-client HOST PORT BYTES SECONDS [stall]
+        send BYTES spread over SECONDS, then print "sent N acked M" (M: the
+        server's count; with `stall` also "max_stall_ms S", the longest one of
+        the 100 chunks took to go out), or "error WHAT after N"
   traffic.py count PORT SECONDS              UDP datagrams that reach PORT, printed at the end
   traffic.py spray HOST PORT SECONDS INTERVAL
         one UDP datagram every INTERVAL seconds, print how many were sent
@@ -103,7 +103,7 @@ def stream_server(port, seconds):
     print(n)
 
 
-def stream_client(host, port, total, seconds):
+def stream_client(host, port, total, seconds, stall_out=False):
     s = socket.socket(family(host), socket.SOCK_STREAM)
     s.settimeout(5)
     sent = 0
@@ -123,7 +123,7 @@ def stream_client(host, port, total, seconds):
                 time.sleep(pause)
         s.shutdown(socket.SHUT_WR)
         acked = s.recv(100).decode()
-        print("sent", sent, "acked", acked, "max_stall_ms", int(stall * 1000))
+        print("sent", sent, "acked", acked, *(["max_stall_ms", int(stall * 1000)] if stall_out else []))
     except OSError as e:
         print("error", type(e).__name__, "after", sent)
 
@@ -171,8 +171,8 @@ def main():
         spray(a[1], int(a[2]), float(a[3]), float(a[4]))
     elif len(a) == 3 and a[0] == "stream-server":
         stream_server(int(a[1]), float(a[2]))
-    elif len(a) == 5 and a[0] == "stream-client":
-        stream_client(a[1], int(a[2]), int(a[3]), float(a[4]))
+    elif len(a) in (5, 6) and a[0] == "stream-client":
+        stream_client(a[1], int(a[2]), int(a[3]), float(a[4]), len(a) == 6 and a[5] == "stall")
     else:
         sys.exit(__doc__)
 
