@@ -49,7 +49,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 E2E_BIN    := $(patsubst tests/e2e/%.c,$(B)/e2e/%,$(wildcard tests/e2e/test_*.c))
 KTEST_BIN  := $(patsubst tests/kernel/%.c,$(B)/ktests/%,$(wildcard tests/kernel/test_*.c))
 BENCH_BIN  := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
-HDRS       := $(wildcard include/*.h policy/*.h loader/*.h tests/lib/*.h)
+HDRS       := $(wildcard include/*.h policy/*.h loader/*.h tests/lib/*.h tests/bench/*.h)
 C_SOURCES  := $(wildcard include/*.h policy/*.[ch] loader/*.[ch] bpf/*.[ch] tests/*/*.[ch])
 
 # keep BPF objects and skeletons (make would delete them as intermediates)

@@ -158,7 +158,9 @@ static __always_inline int rp_judge_unattached(struct bpf_sk_lookup *ctx, const 
 		__builtin_memcpy(f.raddr, r6, 16);
 	}
 	rp_owner_fill(&f);
-	const struct cls_result *res = rp_classify_action(&f);
+	/* the working memory on the stack, as in the socket hooks */
+	struct cls_decision d;
+	const struct cls_result *res = rp_classify_decide(&f, &d) ? 0 : d.act;
 	__u32 verdict = res ? res->verdict : VERDICT_DENY;
 	if (res)
 		rp_rule_hit(res->slot, 0);

@@ -17,6 +17,7 @@
  *         -> conntrack (tracked: pass and advance state)
  *         -> cannot start a flow? drop as invalid
  *         -> classify the new flow -> counters, log -> verdict
+ *            (ask: a question for the agent, the flow held meanwhile: bpf/ask.h)
  * See docs/datapath.md.
  */
 #include "vmlinux.h"
@@ -32,6 +33,8 @@
 #include "classify.h"
 #include "boot.h"
 #include "sockid.h"
+#include "ftp.h"
+#include "ask.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -82,6 +85,30 @@ struct {
 	__type(value, __u64); /* expiry, coarse ns */
 } RP_MAP_FRAGS SEC(".maps");
 
+/* A packet's event: what rp_run found out about it (in the scratch: the
+ * call chain's stack has no room for it). */
+struct rp_event {
+	__u32 ifindex; /* the logical interface (rp_iface.ifindex) */
+	__u32 iface_id;
+	__u32 iflags;	     /* RP_IFF_* of the logical interface */
+	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
+	__u64 bytes;
+	__u8 dir;
+	__u8 event;
+	__u8 egress;
+	__u8 src_is_a;	    /* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;	    /* enum rp_ct_res */
+	__u32 sk_slot;	    /* prejudged: the rule that allowed it at the socket */
+	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
+	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
+	__u16 stray_reason; /* the drop counter when it is not rejected */
+	__u8 sk_ident;	    /* tc egress, a stale socket judgement: judged as the scratch's sk_* */
+	__u8 asked;	    /* tc egress: its socket was held by a question at connect/sendto (scratch asker) */
+	__u8 ask_verdict;   /* RP_ACT_ASK's second judgement: the answer + 1 (0: none yet) */
+	__u8 ask_log;	    /* RP_ACT_ASK: the ask rule is marked log (logged with the answer) */
+	__u32 ask_slot;	    /* RP_ACT_ASK: the ask rule */
+};
+
 /* Per-CPU scratch space: the parsed packet and the classifier's input and
  * output.  The BPF stack (512 bytes for the whole call chain) is too small
  * to hold these too.  A program runs to completion on its CPU with bottom
@@ -91,6 +118,14 @@ struct rp_scratch {
 	struct cls_fields f;
 	struct cls_result r;
 	struct ct_key k __attribute__((aligned(8))); /* the flow key (also the fragment key's buffer) */
+	struct rp_sk_ask asker;			     /* tc egress: the socket held by a question (ev->asked) */
+	struct rp_ask_key akey;			     /* rp_ask_flow: the question's key (off the stack) */
+	struct rp_ask_held held;		     /* rp_ask_hold: the record (off the stack) */
+	/* tc egress, a stale socket judgement (ev->sk_ident): who was judged */
+	__u32 sk_uid;
+	__u32 sk_app;
+	__u32 sk_cgroup;
+	struct rp_event ev; /* the program's packet (rampart_xdp, rp_tc) */
 };
 
 struct {
@@ -100,7 +135,9 @@ struct {
 	__type(value, struct rp_scratch);
 } RP_MAP_SCRATCH SEC(".maps");
 
-enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY };
+/* RP_ACT_ASK: rp_judge's "ask the agent" (rp_run asks, outside rp_judge's
+ * stack frame, and judges again with the answer in ev->ask_verdict) */
+enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY, RP_ACT_ASK };
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
@@ -127,6 +164,9 @@ static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 			*cnt += c.deleted;
 	}
 	bpf_timer_start(&sw->timer, RP_CLOCK_TICK_NS, 0);
+	/* the FTP helper's tables, on its own schedule (bpf/ftp.h) */
+	if (cfg)
+		rp_ftp_sweep(cfg, now);
 	return 0;
 }
 
@@ -247,29 +287,6 @@ __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u
 
 /* ---------- interfaces ---------- */
 
-struct rp_event {
-	__u32 ifindex; /* the logical interface (rp_iface.ifindex) */
-	__u32 iface_id;
-	__u32 iflags;	     /* RP_IFF_* of the logical interface */
-	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
-	__u64 bytes;
-	__u8 dir;
-	__u8 event;
-	__u8 egress;
-	__u8 src_is_a;	    /* the packet's source is endpoint a of the flow key */
-	__u32 ct_res;	    /* enum rp_ct_res */
-	__u32 sk_slot;	    /* prejudged: the rule that allowed it at the socket */
-	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
-	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
-	__u16 stray_reason; /* the drop counter when it is not rejected */
-	__u8 sk_ident;	    /* tc egress, a stale socket judgement: judged as sk_uid / sk_app */
-	__u8 pad[3];
-	__u32 sk_uid;
-	__u32 sk_app;
-	__u32 sk_cgroup;
-	__u32 pad2;
-};
-
 enum rp_prejudged {
 	RP_PRE_NONE = 0,
 	RP_PRE_SOCKET,	/* tc egress: the socket hooks allowed it at connect/sendto (bpf/sockid.h) */
@@ -384,12 +401,19 @@ static __always_inline int rp_track(struct rp_pkt *p, struct rp_config *cfg, __u
 
 /* ---------- judging a new flow ---------- */
 
-static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
-					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+/* A log event about the new flow p: decided by a rule, or by a protocol
+ * helper (helper: enum rp_helper_event, cmd: what announced the flow). */
+static __always_inline void rp_log_flow(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags, __u8 helper,
+					__u8 cmd, const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
 {
 	struct rp_log_event *e = rp_log_begin(cfg, slot, now);
 	if (!e)
 		return;
+	if (helper) {
+		e->kind = RP_LOG_HELPER;
+		e->helper = helper;
+		e->helper_cmd = cmd;
+	}
 	e->ifindex = ev->ifindex;
 	e->iface_id = ev->iface_id;
 	e->verdict = verdict;
@@ -428,6 +452,12 @@ static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot,
 		}
 	}
 	rp_log_send(e, slot);
+}
+
+static __always_inline void rp_log_rule(const struct rp_config *cfg, __u32 slot, __u8 verdict, __u8 flags,
+					const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+{
+	rp_log_flow(cfg, slot, verdict, flags, RP_HELPER_NONE, 0, p, ev, now);
 }
 
 static __always_inline void rp_fill_fields(struct cls_fields *f, const struct rp_pkt *p, const struct rp_event *ev)
@@ -496,19 +526,148 @@ static __always_inline int rp_ct_create(const struct rp_config *cfg, const struc
 /* A flow of a socket judged under another generation or mode: judged
  * again as the caller that was judged then (its uid and executable, the
  * socket's cgroup), named as the policy in force numbers them. */
-static __always_inline void rp_stale_fill(struct cls_fields *f, const struct rp_event *ev)
+static __always_inline void rp_stale_fill(struct cls_fields *f, const struct rp_scratch *sc)
 {
 	rp_count(RPC_SOCK_REJUDGED);
-	f->uid = ev->sk_uid;
-	f->app = ev->sk_app;
-	f->cgroup = ev->sk_cgroup;
+	f->uid = sc->sk_uid;
+	f->app = sc->sk_app;
+	f->cgroup = sc->sk_cgroup;
 	f->has_app = f->has_cgroup = f->has_user = 1;
 }
 
-/* The policy's verdict for a new flow (counted, logged; ask gets the
- * ask-default).  *slot gets the deciding rule.  Stray segments are only
- * classified: no counters, no log unless they are answered. */
-static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p, const struct rp_event *ev,
+/* ---------- ask (bpf/ask.h) ---------- */
+
+/* A flow held by a question: the verdict of its answer, or RP_VERDICT_HOLD
+ * while the question is open (or ask-default when it went unanswered). */
+static __always_inline __u32 rp_ask_held_verdict(const struct rp_config *cfg, struct rp_ask_held *h, __u64 now)
+{
+	if (h->verdict != RP_VERDICT_PENDING)
+		return h->verdict;
+	struct rp_ask_q *q;
+	int w = rp_ask_where(cfg, &h->q, &q, now);
+	if (w == RP_ASKW_OPEN && q->id == h->qid)
+		return RP_VERDICT_HOLD;
+	h->verdict = w == RP_ASKW_ANSWERED && q->id == h->qid ? q->verdict : cfg->ask_default;
+	return h->verdict;
+}
+
+/* Records a flow held by question qid, so that its retransmissions get
+ * the answer (and the agent can fail a refused local connection). */
+static __always_inline void rp_ask_hold(struct rp_ask_held *h, const struct ct_key *k, const struct rp_ask_key *key,
+					__u64 qid, const struct rp_pkt *p, const struct rp_event *ev, __u64 now)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	__builtin_memcpy(&h->q, key, sizeof(h->q));
+	h->qid = qid;
+	h->first_ns = now;
+	h->seq = p->proto == RP_IPPROTO_TCP ? p->seq : 0;
+	h->ifindex = ev->ifindex;
+	h->verdict = RP_VERDICT_PENDING;
+	h->local_is_a = ev->egress ? ev->src_is_a : !ev->src_is_a;
+	h->dir = ev->dir;
+	h->event = ev->event;
+	h->family = p->family;
+	bpf_map_update_elem(&rp_ask_held, k, h, BPF_NOEXIST);
+}
+
+/* Who asks for a flow: the held socket's owner (tc egress), the listening
+ * socket's owner (accept, receive), or nobody (forwarded, ICMP...). */
+static __always_inline void rp_ask_identity(struct rp_question *r, struct rp_sk_ask *id, const struct rp_event *ev,
+					    const struct cls_fields *f)
+{
+	if (ev->asked) {
+		rp_ask_who(r, id->ino, id->dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
+		return;
+	}
+	if (ev->event != EVENT_ACCEPT && ev->event != EVENT_RECEIVE)
+		return;
+	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
+	if (o)
+		rp_ask_who(r, o->ino, o->exe.dev, o->cgroup_id, o->pid, o->uid, o->app, RP_QF_OWNER);
+}
+
+/* A held local connection that is refused fails at once (ECONNREFUSED),
+ * as SPEC 3.5 says: deny answers it as reject. */
+static __always_inline __u32 rp_ask_answer_for(const struct rp_event *ev, __u32 v)
+{
+	if (v == VERDICT_DENY && ev->egress && (ev->event == EVENT_CONNECT || ev->event == EVENT_SEND))
+		return VERDICT_REJECT;
+	return v;
+}
+
+/* A new flow that reached `ask`, or (ev->asked) whose socket was held by a
+ * question at connect()/sendto(): its verdict, RP_VERDICT_HOLD while its
+ * question is open, or - ev->asked only - RP_VERDICT_PENDING when no
+ * question concerns it (it is then judged as any other flow).  The event's
+ * fields are in the scratch's cls_fields (filled here for ev->asked).
+ * Global: verified on its own. */
+__noinline int rp_ask_flow(struct rp_pkt *p, const struct ct_key *k, struct rp_event *ev, __u32 slot)
+{
+	__u32 zero = 0;
+	struct rp_config *cfg = rp_cfg();
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!p || !k || !ev || !cfg || !sc)
+		return VERDICT_DENY;
+	__u64 now = bpf_ktime_get_ns();
+	struct cls_fields *f = &sc->f;
+	struct rp_ask_held *h = bpf_map_lookup_elem(&rp_ask_held, k);
+	if (h) {
+		__u32 v = rp_ask_held_verdict(cfg, h, now);
+		if (v == VERDICT_ALLOW)
+			bpf_map_delete_elem(&rp_ask_held, k); /* tracked from now on */
+		return v == RP_VERDICT_HOLD ? v : rp_ask_answer_for(ev, v);
+	}
+	__u64 ino = 0;
+	__u32 dev = 0;
+	__u8 kind = RP_ASKK_RULE;
+	if (ev->asked) {
+		kind = (__u8)sc->asker.kind;
+		rp_fill_fields(f, p, ev);
+		ino = sc->asker.ino;
+		dev = sc->asker.dev;
+		slot = sc->asker.slot;
+	} else if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
+		struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
+		if (o) {
+			ino = o->ino;
+			dev = o->exe.dev;
+		}
+	}
+	struct rp_ask_key *key = &sc->akey;
+	struct rp_ask_q *q;
+	rp_ask_key_of(key, f, ino, dev, kind);
+	int w = rp_ask_where(cfg, key, &q, now);
+	if (w == RP_ASKW_ANSWERED && q)
+		return rp_ask_answer_for(ev, q->verdict);
+	if (w == RP_ASKW_OPEN && q) {
+		if (!ev->asked) {
+			__sync_fetch_and_add(&q->count, 1);
+			rp_count(RPC_ASK_FOLDED);
+		}
+		rp_ask_hold(&sc->held, k, key, q->id, p, ev, now);
+		return RP_VERDICT_HOLD;
+	}
+	if (ev->asked)
+		return RP_VERDICT_PENDING;
+	struct rp_question *r = rp_ask_begin(now);
+	if (!r)
+		return cfg->ask_default;
+	rp_ask_fill(r, f);
+	rp_ask_identity(r, &sc->asker, ev, f);
+	r->ifindex = ev->ifindex;
+	r->flags |= RP_QF_HELD;
+	__u64 id = rp_ask_commit(r, key, slot, now);
+	if (!id)
+		return cfg->ask_default;
+	rp_ask_hold(&sc->held, k, key, id, p, ev, now);
+	return RP_VERDICT_HOLD;
+}
+
+/* The policy's verdict for a new flow (counted, logged; VERDICT_ASK: the
+ * caller asks, see rp_run).  *slot gets the deciding rule.  Stray segments
+ * are only classified (ask: ask-default): no counters, no log unless they
+ * are answered. */
+static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, struct rp_pkt *p, struct rp_event *ev,
 					       __u64 now, __u32 *slot)
 {
 	__u32 zero = 0;
@@ -519,16 +678,14 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
 		rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
 	else if (ev->sk_ident)
-		rp_stale_fill(&sc->f, ev);
+		rp_stale_fill(&sc->f, sc);
 	const struct cls_result *res = &sc->r;
 	/* tables not (fully) written: deny by no rule, nothing recorded */
 	rp_classify(&sc->f, &sc->r);
 	__u32 verdict = res->verdict;
 	*slot = res->slot;
-	if (verdict == VERDICT_ASK)
-		verdict = cfg->ask_default;
 	if (ev->stray)
-		return verdict;
+		return verdict == VERDICT_ASK ? cfg->ask_default : verdict;
 	/* continue/jump rules that matched: counted, and logged (continue
 	 * always, jump with `log`) */
 	__u32 nrec = res->nrecords;
@@ -541,12 +698,83 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 			rp_log_rule(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, p, ev, now);
 	}
 	rp_rule_hit(*slot, ev->bytes);
-	if (res->verdict == VERDICT_ASK)
+	if (res->verdict == VERDICT_ASK) {
 		rp_count(RPC_NEW_ASK);
-	if (res->log)
-		rp_log_rule(cfg, *slot, verdict, res->verdict == VERDICT_ASK ? RP_LOGF_ASK : 0, p, ev, now);
+		ev->ask_log = res->log; /* logged with the verdict it gets */
+	} else if (res->log) {
+		rp_log_rule(cfg, *slot, verdict, 0, p, ev, now);
+	}
 	return verdict;
 }
+
+/* ---------- the FTP helper (bpf/ftp.h) ---------- */
+
+/* A new TCP flow: a data connection an FTP control connection announced?
+ * Takes the expectation (one flow each).  Global: verified on its own. */
+__noinline int rp_ftp_admit(const struct rp_pkt *p)
+{
+	struct rp_config *cfg = rp_cfg();
+	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
+	if (!p || !cfg || !s)
+		return 0;
+	return rp_ftp_take(cfg, p, s, bpf_ktime_get_coarse_ns());
+}
+
+__noinline int rp_ftp_announce_g(const struct rp_pkt *p, const struct ct_key *k, struct rp_ftp_ctl *ctl, __u32 i,
+				 __u64 where)
+{
+	struct rp_config *cfg = rp_cfg();
+	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
+	if (!p || !k || !ctl || !cfg || !s)
+		return 0;
+	rp_ftp_announce(cfg, p, k, ctl, &s->found[i & (RP_FTP_FOUND_MAX - 1)], s, where & 1, (__u32)(where >> 1),
+			bpf_ktime_get_coarse_ns());
+	return 0;
+}
+
+/* The data flow k (packet p) was admitted and created at now: related to
+ * its control flow, counted in the helper's slot, logged. */
+static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
+					    const struct rp_event *ev, __u64 now)
+{
+	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
+	if (!s)
+		return;
+	rp_ftp_relate(k, s, now);
+	rp_count(RPC_NEW_FTP_DATA);
+	rp_rule_hit(cfg->helper_slot, ev->bytes);
+	rp_log_flow(cfg, cfg->helper_slot, VERDICT_ALLOW, 0, RP_HELPER_FTP_DATA, s->rel_cmd, p, ev, now);
+}
+
+/* A segment with payload of a tracked flow (key k) that may be an FTP
+ * control connection: copy what the helper reads (the payload's first
+ * RP_FTP_SCAN bytes and its last byte) and let it read.  One per context
+ * type; global, so verified once. */
+#define RP_FTP_FUNCS(name, ctx_t, load_bytes)                                                              \
+	__noinline int rp_ftp_##name(ctx_t *c, const struct rp_pkt *p, const struct ct_key *k, int egress, \
+				     __u32 ifindex)                                                        \
+	{                                                                                                  \
+		struct rp_config *cfg = rp_cfg();                                                          \
+		struct rp_ftp_scratch *s = rp_ftp_scratch_get();                                           \
+		if (!c || !p || !k || !cfg || !s)                                                          \
+			return 0;                                                                          \
+		__u32 off = p->l4off + p->l4hlen;                                                          \
+		if (p->l3end <= off)                                                                       \
+			return 0;                                                                          \
+		__u32 len = p->l3end - off;                                                                \
+		__u64 n = len < RP_FTP_SCAN ? len : RP_FTP_SCAN;                                           \
+		__u8 last = 0;                                                                             \
+		asm volatile("" : "+r"(n)); /* the verifier sees the check below */                        \
+		if (n == 0 || n > RP_FTP_SCAN || load_bytes(c, off, s->buf, n))                            \
+			return 0;                                                                          \
+		if (len > n && load_bytes(c, off + len - 1, &last, 1))                                     \
+			return 0;                                                                          \
+		rp_ftp_segment(cfg, p, k, len, last, s, egress, ifindex);                                  \
+		return 0;                                                                                  \
+	}
+
+RP_FTP_FUNCS(xdp, struct xdp_md, bpf_xdp_load_bytes)
+RP_FTP_FUNCS(skb, struct __sk_buff, bpf_skb_load_bytes)
 
 /* Judge a packet that starts a new flow.  Returns PASS/DROP/REJECT.
  * Global: verified on its own (the classifier lives in here).  A reject
@@ -573,7 +801,23 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		rp_count(ev->stray_reason);
 		return RP_ACT_DROP;
 	}
-	if (ev->prejudged) {
+	int ftp = 0;
+	if (ev->ask_verdict) {
+		/* the second judgement of an event that reached ask: its answer */
+		verdict = ev->ask_verdict - 1;
+		slot = ev->ask_slot;
+		if (ev->ask_log)
+			rp_log_rule(cfg, slot, verdict, RP_LOGF_ASK, p, ev, now);
+	} else if (ev->asked && cfg->mode == RP_MODE_ENFORCING) {
+		/* its socket was held at connect()/sendto(): the answer decides */
+		return RP_ACT_ASK;
+	} else if ((ftp = !ev->stray && p->proto == RP_IPPROTO_TCP && (cfg->flags & RP_CFG_F_FTP) &&
+			  rp_ftp_any_expected() && rp_ftp_admit(p))) {
+		/* a data connection announced on an FTP control connection:
+		 * admitted by the helper, RELATED to that flow (bpf/ftp.h) */
+		verdict = VERDICT_ALLOW;
+		slot = cfg->helper_slot;
+	} else if (ev->prejudged) {
 		/* one judgement per flow: the socket hooks, or the ingress
 		 * program of the interface it was forwarded from, allowed it */
 		rp_count(ev->prejudged == RP_PRE_SOCKET ? RPC_NEW_SOCK_JUDGED : RPC_NEW_FORWARDED);
@@ -593,6 +837,10 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 		verdict = VERDICT_ALLOW;
 	} else {
 		verdict = rp_policy_verdict(cfg, p, ev, now, &slot);
+		if (verdict == VERDICT_ASK) {
+			ev->ask_slot = slot;
+			return RP_ACT_ASK;
+		}
 	}
 
 	if (verdict == VERDICT_ALLOW) {
@@ -602,7 +850,9 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 			struct ct_key fk;
 			rp_frag_remember(p, now, &fk);
 		}
-		if (!ev->prejudged)
+		if (ftp)
+			rp_ftp_admitted(cfg, p, k, ev, now);
+		else if (!ev->prejudged && !ev->asked)
 			rp_count(RPC_NEW_ALLOW);
 		return RP_ACT_PASS;
 	}
@@ -740,6 +990,25 @@ static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
 	return 0;
 }
 
+/* Was the packet's socket held by a question at connect() or sendto()?
+ * Then its identity goes into the scratch for rp_ask_flow. */
+static __always_inline __u8 rp_sk_asked(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct bpf_sock *sk = skb->sk;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sk || !sc)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 0;
+	struct rp_sk_ask *a = bpf_sk_storage_get(&rp_sk_ask, sk, 0, 0);
+	if (!a)
+		return 0;
+	sc->asker = *a;
+	return 1;
+}
+
 /* A packet leaving: sent by a local socket (connect / send), generated by
  * the kernel (packet), or forwarded.  A forwarded packet whose ingress
  * interface runs rampart's ingress program was judged there: it only
@@ -749,8 +1018,10 @@ static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
  * interface and direction it arrived with. */
 __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, struct rp_event *ev)
 {
+	__u32 zero = 0;
 	struct rp_config *cfg = rp_cfg();
-	if (!skb || !p || !ev || !cfg)
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!skb || !p || !ev || !cfg || !sc)
 		return 0;
 	ev->dir = DIR_OUT;
 	ev->event = EVENT_PACKET;
@@ -762,13 +1033,14 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 			ev->event = EVENT_SEND;
 		if (ev->event == EVENT_PACKET || cfg->mode != RP_MODE_ENFORCING)
 			return 0;
-		int j = rp_sk_judged(skb, cfg->mode, &ev->sk_slot, &ev->sk_uid, &ev->sk_app);
+		int j = rp_sk_judged(skb, cfg->mode, &ev->sk_slot, &sc->sk_uid, &sc->sk_app);
 		if (j == RP_SK_PREJUDGED)
 			ev->prejudged = RP_PRE_SOCKET;
 		else if (j == RP_SK_STALE) {
 			ev->sk_ident = 1;
-			ev->sk_cgroup = rp_skb_cgroup_value(skb);
+			sc->sk_cgroup = rp_skb_cgroup_value(skb);
 		}
+		ev->asked = rp_sk_asked(skb);
 		return 0;
 	}
 	__u32 in = skb->ingress_ifindex;
@@ -856,7 +1128,7 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	}
 	__u64 now = rp_now();
 	struct ct_key *k = &sc->k;
-	int src_is_a = 0, ct_res = 0;
+	int src_is_a = 0, ct_res = -1;
 	int act = RP_ACT_STRAY;
 	if (!stray_reason)
 		act = rp_track(p, cfg, now, k, &src_is_a, &ct_res);
@@ -864,6 +1136,13 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 		ev->stray = 1;
 		ev->stray_reason = stray_reason ? stray_reason : RPC_DROP_INVALID;
 	} else if (act != RP_ACT_JUDGE) {
+		if (act == RP_ACT_PASS && ct_res == RP_CT_PASS && rp_ftp_candidate(cfg, p)) {
+			/* a segment of a control connection? the FTP helper reads it */
+			if (hook == RP_HOOK_XDP)
+				rp_ftp_xdp(xdp, p, k, 0, dev_ifindex);
+			else
+				rp_ftp_skb(skb, p, k, hook == RP_HOOK_TC_OUT, dev_ifindex);
+		}
 		return act;
 	}
 	ev->src_is_a = src_is_a;
@@ -877,6 +1156,22 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 		rp_ingress_event_skb(skb, p, ev);
 	else
 		rp_egress_event(skb, p, ev);
+	act = rp_judge(p, k, ev);
+	if (act != RP_ACT_ASK)
+		return act;
+	/* ask: the question (its own frame beside rp_judge's), then the
+	 * answer judged as a verdict of the policy */
+	if (ev->asked)
+		ev->ask_slot = sc->asker.slot;
+	__u32 v = rp_ask_flow(p, k, ev, ev->ask_slot);
+	if (v == RP_VERDICT_HOLD) {
+		rp_count(RPC_ASK_HELD);
+		return RP_ACT_DROP;
+	}
+	if (v == RP_VERDICT_PENDING)
+		ev->asked = 0; /* no question concerns its socket's flow: judged as any other */
+	else
+		ev->ask_verdict = (__u8)(v + 1);
 	return rp_judge(p, k, ev);
 }
 
@@ -891,15 +1186,18 @@ static __always_inline void rp_count_reject(const struct rp_event *ev, int err)
 SEC("xdp.frags")
 int rampart_xdp(struct xdp_md *ctx)
 {
-	struct rp_event ev = {};
-	int act = rp_run(ctx, RP_HOOK_XDP, 0, &ev);
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return XDP_DROP;
+	struct rp_event *ev = &sc->ev;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	int act = rp_run(ctx, RP_HOOK_XDP, 0, ev);
 	if (act == RP_ACT_PASS)
 		return XDP_PASS;
 	if (act == RP_ACT_REJECT) {
-		__u32 zero = 0;
-		struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
-		int err = sc ? rp_reject_xdp_g(ctx, &sc->pkt) : RPC_DROP_REJECT_FAILED;
-		rp_count_reject(&ev, err);
+		int err = rp_reject_xdp_g(ctx, &sc->pkt);
+		rp_count_reject(ev, err);
 		return err ? XDP_DROP : XDP_TX;
 	}
 	return XDP_DROP;
@@ -911,23 +1209,26 @@ int rampart_xdp(struct xdp_md *ctx)
  * sees the RST / unreachable at once). */
 static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const int l3)
 {
-	struct rp_event ev = {};
-	int act = rp_run(skb, hook, l3, &ev);
+	__u32 zero = 0, ifindex = skb->ifindex;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return TC_ACT_SHOT;
+	struct rp_event *ev = &sc->ev;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	int act = rp_run(skb, hook, l3, ev);
 	if (act == RP_ACT_PASS)
 		return TC_ACT_OK;
 	if (act != RP_ACT_REJECT)
 		return TC_ACT_SHOT;
-	__u32 zero = 0, ifindex = skb->ifindex;
-	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
-	int err = sc ? rp_reject_tc_g(skb, &sc->pkt, l3 ? 0 : 14) : RPC_DROP_REJECT_FAILED;
-	rp_count_reject(&ev, err);
+	int err = rp_reject_tc_g(skb, &sc->pkt, l3 ? 0 : 14);
+	rp_count_reject(ev, err);
 	if (err)
 		return TC_ACT_SHOT;
 	skb->mark = RP_ANSWER_MARK;
 	if (hook == RP_HOOK_TC_IN)
 		return bpf_redirect(ifindex, 0);
-	if (ev.reply_ifindex)
-		return bpf_redirect(ev.reply_ifindex, 0);
+	if (ev->reply_ifindex)
+		return bpf_redirect(ev->reply_ifindex, 0);
 	return bpf_redirect(ifindex, BPF_F_INGRESS);
 }
 
@@ -953,4 +1254,62 @@ SEC("tc")
 int rampart_tc_egress_l3(struct __sk_buff *skb)
 {
 	return rp_tc(skb, RP_HOOK_TC_OUT, 1);
+}
+
+/* ---------- the agent's answer (rampart ask) ---------- */
+
+struct rp_release_ctx {
+	__u64 qid;
+	__u32 verdict;
+	__u32 released;
+};
+
+static long rp_release_held(void *map, const struct ct_key *k, struct rp_ask_held *h, struct rp_release_ctx *c)
+{
+	if (h->qid == c->qid && h->verdict == RP_VERDICT_PENDING) {
+		h->verdict = c->verdict;
+		c->released++;
+	}
+	return 0;
+}
+
+/* Run by the agent (BPF_PROG_TEST_RUN, pinned as DIR/progs/ask-answer):
+ * question a->key gets its answer, every flow it holds the verdict (their
+ * next retransmission passes or is refused), and the log says so. */
+SEC("syscall")
+int rp_ask_answer(struct rp_ask_answer *a)
+{
+	struct rp_ask_key k;
+	__u64 now = bpf_ktime_get_ns();
+	__builtin_memcpy(&k, &a->key, sizeof(k));
+	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
+	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
+		verdict = VERDICT_DENY;
+	struct rp_config *cfg = rp_config_active(); /* run outside any hook: the generation in force */
+	struct rp_ask_q *q = 0;
+	/* an answer to a question that is no longer open (ask-timeout) is too late */
+	int w = cfg ? rp_ask_where(cfg, &k, &q, now) : RP_ASKW_NONE;
+	a->found = w == RP_ASKW_OPEN && q && q->id == a->id;
+	if (!a->found)
+		return 0;
+	if (q) {
+		q->verdict = verdict;
+		q->flags |= a->flags & (RP_ASKF_ALWAYS | RP_ASKF_TIMEOUT);
+		q->answered_ns = now;
+		q->state = RP_ASKQ_ANSWERED;
+		slot = q->rule_slot;
+	}
+	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
+	bpf_for_each_map_elem(&rp_ask_held, rp_release_held, &c, 0);
+	a->released = c.released;
+	rp_count(a->flags & RP_ASKF_TIMEOUT ? RPC_ASK_TIMEOUT : RPC_ASK_ANSWERED);
+	__u32 rel = RPC_ASK_RELEASED;
+	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &rel);
+	if (cnt)
+		*cnt += c.released;
+	rp_ask_log_answer(&k, a->id, slot, verdict,
+			  (a->flags & RP_ASKF_ALWAYS ? RP_LOGF_ALWAYS : 0) |
+				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
+			  now);
+	return 0;
 }

@@ -18,7 +18,11 @@
  * in the same rule counters and logged in the same ring as the datapath's
  * packets: the loader makes this object reuse the datapath object's maps.
  * allow -> the call goes on; deny -> EPERM; reject -> ECONNREFUSED;
- * ask -> option ask-default.  Design: docs/sockets.md.
+ * ask -> a question for the agent (bpf/ask.h): connect() and sendto() go
+ * on and tc egress holds their packets until the answer; a socket
+ * creation or bind cannot wait: it gets option ask-default (as every
+ * event does when no agent is connected).  Design: docs/sockets.md,
+ * docs/ask.md.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,6 +35,8 @@
 #include "log.h"
 #include "classify.h"
 #include "sockid.h"
+#include "ftp_expect.h"
+#include "ask.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -59,6 +65,15 @@ struct {
 	__type(value, struct rp_sock_config);
 } RP_MAP_SOCK_CONFIG SEC(".maps");
 
+/* option app-changed: the approved files' change times (loader/sockhooks.c,
+ * the agent re-approves) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sets napps + 1 */
+	__type(key, __u32);
+	__type(value, struct rp_app_stamp);
+} RP_MAP_APP_STAMP SEC(".maps");
+
 /* Who is calling. */
 struct rp_ident {
 	struct rp_app_key exe;
@@ -67,9 +82,15 @@ struct rp_ident {
 	__u32 cgroup;
 	__u32 uid;
 	__u32 pid;
+	__u64 ino;    /* the executable file's inode (the agent's questions: /proc/PID/exe is it) */
+	__u8 changed; /* an approved binary changed since apply: app-changed ask, an agent to ask */
+	__u8 pad[7];
 };
 
-enum rp_sock_act { RP_SOCK_ALLOW = 0, RP_SOCK_DENY, RP_SOCK_REJECT };
+/* RP_SOCK_HOLD: the call goes on, its packets are held until the answer.
+ * RP_SOCK_ASK(_LOG): rp_sock_policy's "ask the agent" (the ask rule
+ * marked log), which rp_sock_judge does in a frame of its own. */
+enum rp_sock_act { RP_SOCK_ALLOW = 0, RP_SOCK_DENY, RP_SOCK_REJECT, RP_SOCK_HOLD, RP_SOCK_ASK, RP_SOCK_ASK_LOG };
 
 /* rp_name_mix over the name's bytes in kernel memory (rampart_sock.h). */
 static __always_inline __u64 rp_name_hash_kernel(const unsigned char *name, __u32 len)
@@ -129,11 +150,63 @@ static __always_inline __u32 rp_cgroup_value(void)
 	return 0;
 }
 
+/* Kernels before 6.11 keep the change time in a timespec64. */
+struct inode___ts {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+/* The inode change time of a task's executable; 0 when unknown.  Kernels
+ * with multigrain time stamps keep a flag in bit 31 of the nanoseconds. */
+static __always_inline int rp_exe_ctime(struct task_struct *t, __s64 *sec, __u32 *nsec)
+{
+	struct inode *ino = BPF_CORE_READ(t, mm, exe_file, f_inode);
+	if (!ino)
+		return 0;
+	if (bpf_core_field_exists(ino->i_ctime_sec)) {
+		*sec = BPF_CORE_READ(ino, i_ctime_sec);
+		*nsec = BPF_CORE_READ(ino, i_ctime_nsec) & 0x7fffffff;
+		return 1;
+	}
+	struct inode___ts *old = (void *)ino;
+	if (bpf_core_field_exists(old->__i_ctime)) {
+		*sec = BPF_CORE_READ(old, __i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(old, __i_ctime.tv_nsec);
+		return 1;
+	}
+	return 0;
+}
+
+/* option app-changed: an approved application whose file is not the one
+ * approved (another change time) keeps its rules (keep), loses them (deny,
+ * or a change answered deny), or (ask) is asked about while an agent is
+ * connected, else keeps them. */
+static __always_inline void rp_app_check(struct task_struct *t, struct rp_ident *id)
+{
+	__u32 zero = 0, app = id->app;
+	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
+	struct rp_app_stamp *st = bpf_map_lookup_elem(&rp_app_stamp, &app);
+	__s64 sec;
+	__u32 nsec;
+	if (!sc || !st || st->state == RP_APPS_NONE || sc->app_changed == RP_APPCH_KEEP ||
+	    !rp_exe_ctime(t, &sec, &nsec))
+		return;
+	if (sec == st->ctime_sec && nsec == st->ctime_nsec)
+		return;
+	if (sc->app_changed == RP_APPCH_DENY || st->state == RP_APPS_DENIED)
+		id->app = 0;
+	else if (rp_ask_agent_alive(bpf_ktime_get_ns()))
+		id->changed = 1;
+}
+
 static __always_inline void rp_ident_current(struct rp_ident *id)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	rp_task_exe(t, &id->exe);
+	id->ino = id->exe.dir_ino ? BPF_CORE_READ(t, mm, exe_file, f_inode, i_ino) : 0;
 	id->app = rp_app_of(&id->exe);
+	id->changed = 0;
+	if (id->app)
+		rp_app_check(t, id);
 	id->cgroup_id = bpf_get_current_cgroup_id();
 	id->cgroup = rp_cgroup_value();
 	id->uid = (__u32)bpf_get_current_uid_gid();
@@ -176,46 +249,13 @@ static __always_inline void rp_sock_log(const struct rp_config *cfg, __u32 slot,
 	rp_log_send(e, slot);
 }
 
-/* Judge one socket event: counters and log as in the datapath.  Returns
- * enum rp_sock_act; *slot gets the deciding rule.  Outside the enforcing
- * mode the socket hooks allow everything (the packet path enforces the
- * mode: boot, open and lockdown are about traffic). */
-__noinline int rp_sock_judge(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
+/* What a verdict does to the call (counted). */
+static __always_inline int rp_sock_act_of(__u32 verdict)
 {
-	if (!f || !id || !slot)
-		return RP_SOCK_DENY;
-	*slot = RP_SLOT_NONE;
-	struct rp_config *cfg = rp_config_own();
-	if (!cfg)
-		return RP_SOCK_DENY;
-	if (cfg->mode != RP_MODE_ENFORCING)
-		return RP_SOCK_ALLOW;
-	/* the action is read in place: the hooks run in process context,
-	 * where a per-CPU scratch copy could be overwritten by preemption */
-	const struct cls_result *res = rp_classify_action(f);
-	if (!res) { /* tables not (fully) written: deny by no rule */
-		rp_count(RPC_SOCK_DENY);
-		return RP_SOCK_DENY;
+	if (verdict == RP_VERDICT_HOLD) {
+		rp_count(RPC_ASK_HELD);
+		return RP_SOCK_HOLD;
 	}
-	__u32 nrec = res->nrecords;
-	for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
-		if (i >= nrec)
-			break;
-		__u32 rs = res->records[i].slot;
-		rp_rule_hit(rs, 0);
-		if (res->records[i].log)
-			rp_sock_log(cfg, rs, res->records[i].verdict, RP_LOGF_RECORD, f, id);
-	}
-	__u32 verdict = res->verdict;
-	*slot = res->slot;
-	rp_rule_hit(res->slot, 0);
-	__u8 lflags = 0;
-	if (verdict == VERDICT_ASK) {
-		verdict = cfg->ask_default;
-		lflags = RP_LOGF_ASK;
-	}
-	if (res->log)
-		rp_sock_log(cfg, res->slot, verdict, lflags, f, id);
 	if (verdict == VERDICT_ALLOW) {
 		rp_count(RPC_SOCK_ALLOW);
 		return RP_SOCK_ALLOW;
@@ -228,11 +268,156 @@ __noinline int rp_sock_judge(struct cls_fields *f, const struct rp_ident *id, __
 	return RP_SOCK_DENY;
 }
 
+/* Who asks: the caller, its parents (nearest first) and its name. */
+static __always_inline void rp_ask_caller(struct rp_question *r, const struct rp_ident *id)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	rp_ask_who(r, id->ino, id->exe.dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	for (int i = 0; i < RP_ASK_ANCESTRY; i++) {
+		t = BPF_CORE_READ(t, real_parent);
+		__u32 pid = t ? BPF_CORE_READ(t, tgid) : 0;
+		if (!pid)
+			break;
+		r->ancestors[i] = pid;
+		if (pid == 1)
+			break;
+	}
+}
+
+/* An event that reached `ask` (or kind app-changed): its verdict when its
+ * question was answered, RP_VERDICT_HOLD while the question is open (a
+ * connect() or sendto(): the call goes on, tc egress holds its packets),
+ * else ask-default (no agent, rate, a socket creation or bind, which
+ * cannot wait: the question is still asked, its answer counts from the
+ * next time). */
+static __always_inline __u32 rp_sock_ask(const struct rp_config *cfg, struct cls_fields *f, const struct rp_ident *id,
+					 __u32 slot, __u8 kind)
+{
+	__u64 now = bpf_ktime_get_ns();
+	int holdable = f->event == EVENT_CONNECT || f->event == EVENT_SEND;
+	struct rp_ask_key key;
+	struct rp_ask_q *q;
+	rp_ask_key_of(&key, f, id->ino, id->exe.dev, kind);
+	int w = rp_ask_where(cfg, &key, &q, now);
+	if (w == RP_ASKW_ANSWERED && q)
+		return q->verdict;
+	if (w == RP_ASKW_OPEN && q) {
+		__sync_fetch_and_add(&q->count, 1);
+		rp_count(RPC_ASK_FOLDED);
+		return holdable ? RP_VERDICT_HOLD : cfg->ask_default;
+	}
+	struct rp_question *r = rp_ask_begin(now);
+	if (!r)
+		return cfg->ask_default;
+	rp_ask_fill(r, f);
+	rp_ask_caller(r, id);
+	if (holdable)
+		r->flags |= RP_QF_HELD;
+	if (!rp_ask_commit(r, &key, slot, now))
+		return cfg->ask_default;
+	return holdable ? RP_VERDICT_HOLD : cfg->ask_default;
+}
+
+/* Judge one socket event by the policy: counters and log as in the
+ * datapath.  Returns enum rp_sock_act (RP_SOCK_ASK*: the agent decides,
+ * see rp_sock_judge); *slot gets the deciding rule.  Outside the enforcing
+ * mode the socket hooks allow everything (the packet path enforces the
+ * mode: boot, open and lockdown are about traffic). */
+__noinline int rp_sock_policy(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
+{
+	if (!f || !id || !slot)
+		return RP_SOCK_DENY;
+	*slot = RP_SLOT_NONE;
+	struct rp_config *cfg = rp_config_own();
+	if (!cfg)
+		return RP_SOCK_DENY;
+	if (cfg->mode != RP_MODE_ENFORCING)
+		return RP_SOCK_ALLOW;
+	/* the action and records are read in place: the hooks run in process
+	 * context, where a per-CPU scratch copy could be overwritten by
+	 * preemption */
+	struct cls_decision d;
+	if (rp_classify_decide(f, &d)) { /* tables not (fully) written: deny by no rule */
+		rp_count(RPC_SOCK_DENY);
+		return RP_SOCK_DENY;
+	}
+	const struct cls_result *res = d.act;
+	__u32 nrec = d.nrec;
+	for (__u32 i = 0; i < CLS_MAX_RECORDS; i++) {
+		if (i >= nrec)
+			break;
+		__u32 rs = d.rec->records[i].slot;
+		rp_rule_hit(rs, 0);
+		if (d.rec->records[i].log)
+			rp_sock_log(cfg, rs, d.rec->records[i].verdict, RP_LOGF_RECORD, f, id);
+	}
+	__u32 verdict = res->verdict;
+	*slot = res->slot;
+	rp_rule_hit(res->slot, 0);
+	if (verdict == VERDICT_ASK)
+		return res->log ? RP_SOCK_ASK_LOG : RP_SOCK_ASK;
+	if (res->log)
+		rp_sock_log(cfg, res->slot, verdict, 0, f, id);
+	return rp_sock_act_of(verdict);
+}
+
+/* An event that reached ask rule slot (kind RP_ASKK_RULE; log: the rule is
+ * marked log), or the first event of a changed application (kind
+ * RP_ASKK_APP_CHANGED: the answer re-approves it or not): the agent's
+ * answer as enum rp_sock_act. */
+__noinline int rp_sock_asked(struct cls_fields *f, const struct rp_ident *id, __u32 slot, __u32 kind, __u32 log)
+{
+	if (!f || !id)
+		return RP_SOCK_DENY;
+	struct rp_config *cfg = rp_config_own();
+	if (!cfg)
+		return RP_SOCK_DENY;
+	if (cfg->mode != RP_MODE_ENFORCING)
+		return RP_SOCK_ALLOW;
+	__u32 verdict = rp_sock_ask(cfg, f, id, slot, (__u8)kind);
+	if (log)
+		rp_sock_log(cfg, slot, verdict == RP_VERDICT_HOLD ? VERDICT_ASK : verdict, RP_LOGF_ASK, f, id);
+	return rp_sock_act_of(verdict);
+}
+
+/* Judge one socket event (enum rp_sock_act; *slot: the deciding rule):
+ * the policy, and the agent when it says ask.  A changed application
+ * (rp_ident.changed) is asked about before its rules judge it again. */
+static __always_inline int rp_sock_judge(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
+{
+	if (id->changed && (f->event == EVENT_CONNECT || f->event == EVENT_SEND)) {
+		/* the calls that can wait for the answer */
+		*slot = RP_SLOT_NONE;
+		return rp_sock_asked(f, id, RP_SLOT_NONE, RP_ASKK_APP_CHANGED, 0);
+	}
+	int act = rp_sock_policy(f, id, slot);
+	if (act == RP_SOCK_ASK || act == RP_SOCK_ASK_LOG)
+		act = rp_sock_asked(f, id, *slot, RP_ASKK_RULE, act == RP_SOCK_ASK_LOG);
+	return act;
+}
+
+/* A held connect()/sendto(): tc egress finds who asked on the socket. */
+static __always_inline void rp_mark_asked(struct bpf_sock *sk, const struct rp_ident *id, __u32 slot)
+{
+	struct rp_sk_ask *a = bpf_sk_storage_get(&rp_sk_ask, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!a)
+		return;
+	a->ino = id->ino;
+	a->cgroup_id = id->cgroup_id;
+	a->dev = id->exe.dev;
+	a->app = id->app;
+	a->uid = id->uid;
+	a->pid = id->pid;
+	a->slot = slot;
+	a->kind = id->changed ? RP_ASKK_APP_CHANGED : RP_ASKK_RULE; /* see rp_sock_judge */
+}
+
 /* What the hook returns: 1 lets the call go on; 0 fails it with EPERM,
  * or with the errno set by bpf_set_retval (reject: ECONNREFUSED). */
 static __always_inline int rp_sock_ret(int act)
 {
-	if (act == RP_SOCK_ALLOW)
+	if (act == RP_SOCK_ALLOW || act == RP_SOCK_HOLD)
 		return 1;
 	if (act == RP_SOCK_REJECT)
 		bpf_set_retval(-RP_ECONNREFUSED);
@@ -449,9 +634,16 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 				return 1;
 		}
 	}
+	/* a data connection an FTP control connection announced: the
+	 * datapath's helper admits it (bpf/ftp.h), the policy is not asked */
+	if (event == EVENT_CONNECT && f.proto == 6 &&
+	    rp_ftp_expected(f.laddr, f.raddr, bpf_htons(f.rport), bpf_ktime_get_coarse_ns()))
+		return 1;
 	int act = rp_sock_judge(&f, &id, &slot);
 	if (act == RP_SOCK_ALLOW)
 		rp_mark_allowed(sk, event, slot, &id);
+	if (act == RP_SOCK_HOLD)
+		rp_mark_asked(sk, &id, slot);
 	return rp_sock_ret(act);
 }
 
@@ -567,6 +759,7 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 			.cookie = bpf_get_socket_cookie(sk),
 			.exe = id.exe,
 			.cgroup_id = id.cgroup_id,
+			.ino = id.ino,
 		};
 		rp_owner_key(&k, sk, &f);
 		bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);

@@ -17,7 +17,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 3
+#define RP_ABI_VERSION 4
 
 /* ---------- modes (docs/operations.md) ---------- */
 
@@ -137,6 +137,10 @@ struct rp_active {
 #define RP_CFG_F_JUDGE_UNATTACHED \
 	0x04		      /* every interface is covered: SK_LOOKUP judges arrivals on one not attached yet */
 #define RP_CFG_F_REJECTS 0x02 /* the policy can reject: a TCP segment of no flow is judged to answer it */
+#define RP_CFG_F_FTP	 0x08 /* option ftp-helper on: the FTP helper reads control connections (bpf/ftp.h) */
+
+/* option ftp-ports: at most this many ports or ranges */
+#define RP_FTP_PORT_RANGES 8
 
 struct rp_config {
 	__u32 mode;			  /* enum rp_mode */
@@ -155,7 +159,20 @@ struct rp_config {
 	 * enum rp_mode_reason.  Written by whoever writes mode. */
 	__u64 mode_changed_ns;
 	__u32 mode_reason;
-	__u32 pad_mode;
+	__u32 ask_timeout_s; /* option ask-timeout (0: RP_ASK_TIMEOUT_DEFAULT_S) */
+	/* the FTP helper (with RP_CFG_F_FTP; docs/datapath.md, "Protocol
+	 * helpers"): the control connections' server ports as ranges (host
+	 * order), their bounds (a cheap first test), how long an announced
+	 * data connection is expected, and the rule slot its decisions are
+	 * counted and logged in (nrules + ntables: after the table defaults) */
+	__u16 ftp_port_lo[RP_FTP_PORT_RANGES];
+	__u16 ftp_port_hi[RP_FTP_PORT_RANGES];
+	__u16 ftp_port_min;
+	__u16 ftp_port_max;
+	__u32 ftp_nranges;
+	__u64 ftp_timeout_ns;
+	__u32 helper_slot;
+	__u32 pad_ftp;
 };
 
 /* Default timeouts (seconds) for the states that have no option. */
@@ -213,7 +230,11 @@ struct rp_ifsel {
 /* Rules are identified in counters, metadata, log events and conntrack by a
  * slot: policy rule id r -> slot r; the default of table t -> slot
  * nrules + t.  RP_SLOT_NONE marks "no rule" (implicit rules, modes). */
-#define RP_SLOT_NONE 0xffffffffu
+#define RP_SLOT_NONE   0xffffffffu
+/* rp_rule_meta.rule_id of the protocol helper's slot (rp_config.helper_slot,
+ * right after the table defaults): its packets are the data connections
+ * it admitted, its log events its decisions. */
+#define RP_RULE_HELPER 0xfffffffeu
 
 /* Map rp_rule_stats: PERCPU_ARRAY slot -> rp_rule_stats. */
 struct rp_rule_stats {
@@ -327,20 +348,57 @@ enum rp_counter {
 	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
 	/* socket identity under attack (docs/sockets.md) */
 	RPC_SOCK_REJUDGED, /* new flow of a socket allowed under another generation or mode: judged again */
+	/* the FTP helper (bpf/ftp.h) */
+	RPC_NEW_FTP_DATA,     /* new flow admitted by an FTP expectation (RELATED to its control flow) */
+	RPC_FTP_EXPECT,	      /* expectation created (or renewed) from PORT/EPRT/227/229 */
+	RPC_FTP_EXPIRED,      /* expectation removed unused after ftp-timeout */
+	RPC_FTP_REPLACED,     /* expectation removed for a newer one: RP_FTP_MAX_EXPECT per control flow */
+	RPC_FTP_REFUSED_ADDR, /* announced address is not the control connection's peer (bounce, third party) */
+	RPC_FTP_REFUSED_PORT, /* announced port below 1024 */
+	RPC_FTP_BAD_COMMAND,  /* PORT/EPRT/227/229 line that does not parse */
+	RPC_FTP_TABLE_FULL,   /* no room for the control flow's state or the expectation */
+	RPC_FTP_RESYNC,	      /* control stream picked up mid-line (a gap, or seen first mid-stream) */
+	RPC_FTP_WRONG_SOURCE, /* SYN to an expected address and port from a host the expectation does not name */
+	/* learning mode (bpf/ask.h, docs/ask.md) */
+	RPC_ASK_QUESTION,     /* questions raised (sent to the agent) */
+	RPC_ASK_FOLDED,	      /* events folded into an open question of theirs */
+	RPC_ASK_HELD,	      /* packets dropped or calls held while their question was open */
+	RPC_ASK_NO_AGENT,     /* ask-default applied at once: no agent connected */
+	RPC_ASK_RATE_LIMITED, /* ask-default applied at once: too many new questions */
+	RPC_ASK_FULL,	      /* ask-default applied at once: question table or ring full */
+	RPC_ASK_TIMEOUT,      /* questions not answered within ask-timeout (ask-default) */
+	RPC_ASK_ANSWERED,     /* answers given */
+	RPC_ASK_RELEASED,     /* held flows given their answer */
 	RPC_COUNTER_COUNT
 };
 
 /* ---------- log events (ring buffer rp_log) ---------- */
 
 enum rp_log_kind {
-	RP_LOG_RULE = 0, /* a rule marked `log` decided, or a continue/jump rule matched */
+	RP_LOG_RULE = 0,     /* a rule marked `log` decided, or a continue/jump rule matched */
+	RP_LOG_HELPER = 1,   /* a protocol helper's decision (rp_log_event.helper says which) */
+	RP_LOG_QUESTION = 2, /* an event reached `ask` and the agent was asked (ask_id) */
+	RP_LOG_ANSWER = 3,   /* question ask_id was answered (verdict; RP_LOGF_ALWAYS, RP_LOGF_TIMEOUT) */
 };
 
-#define RP_LOGF_EGRESS 0x01 /* seen at tc egress (else XDP ingress) */
-#define RP_LOGF_RECORD 0x02 /* a continue/jump rule (did not decide) */
-#define RP_LOGF_ASK    0x04 /* the rule said ask; verdict is the ask-default applied */
-#define RP_LOGF_SOCKET 0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
-#define RP_LOGF_OWNER  0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+/* rp_log_event.helper: what the FTP helper did.  Expectations are logged
+ * as the data connection they expect: source (port 0: any) -> destination. */
+enum rp_helper_event {
+	RP_HELPER_NONE = 0,
+	RP_HELPER_FTP_EXPECT,	    /* expectation created: allow */
+	RP_HELPER_FTP_DATA,	    /* the data connection came and was admitted: allow */
+	RP_HELPER_FTP_REFUSED_ADDR, /* announced address is not the peer: deny */
+	RP_HELPER_FTP_REFUSED_PORT, /* announced port below 1024: deny */
+	RP_HELPER_COUNT
+};
+
+#define RP_LOGF_EGRESS	0x01 /* seen at tc egress (else XDP ingress) */
+#define RP_LOGF_RECORD	0x02 /* a continue/jump rule (did not decide) */
+#define RP_LOGF_ASK	0x04 /* the rule said ask; verdict is the ask-default applied */
+#define RP_LOGF_SOCKET	0x08 /* judged by a socket hook (app, cgroup_id, uid, pid are set) */
+#define RP_LOGF_OWNER	0x10 /* accept/receive: app, cgroup_id, uid, pid of the local socket's owner */
+#define RP_LOGF_ALWAYS	0x20 /* RP_LOG_ANSWER: answered for good (a rule is learned) */
+#define RP_LOGF_TIMEOUT 0x40 /* RP_LOG_ANSWER: nobody answered within ask-timeout */
 
 struct rp_log_event {
 	__u64 time_ns;	 /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
@@ -360,18 +418,61 @@ struct rp_log_event {
 	__u16 rport;
 	__u8 flags; /* RP_LOGF_* */
 	__u8 tcp_flags;
-	__u16 pad;
-	__u32 laddr[4]; /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u8 helper;	 /* RP_LOG_HELPER: enum rp_helper_event */
+	__u8 helper_cmd; /* RP_LOG_HELPER: enum rp_ftp_cmd that announced it */
+	__u32 laddr[4];	 /* network order, IPv4 as ::ffff:a.b.c.d */
 	__u32 raddr[4];
 	/* socket events (RP_LOGF_SOCKET), and accept/receive with a known owner */
 	__u64 cgroup_id;
 	__u32 uid;
 	__u32 app_id;
 	__u32 pid;
-	__u32 pad2;
+	__u32 ask_id; /* RP_LOG_QUESTION, RP_LOG_ANSWER: the question (its low 32 bits) */
 };
 
 #define RP_LOG_RING_BYTES (256 * 1024)
+
+/* ---------- the FTP helper (bpf/ftp.h, docs/datapath.md "Protocol helpers") ---------- */
+
+/* What announced a data connection. */
+enum rp_ftp_cmd {
+	RP_FTP_CMD_NONE = 0,
+	RP_FTP_CMD_PORT, /* client -> server: PORT h1,h2,h3,h4,p1,p2 (active) */
+	RP_FTP_CMD_EPRT, /* client -> server: EPRT |1|addr|port| or |2|addr6|port| (active) */
+	RP_FTP_CMD_PASV, /* server -> client: 227 ... (h1,h2,h3,h4,p1,p2) (passive) */
+	RP_FTP_CMD_EPSV, /* server -> client: 229 ... (|||port|) (passive) */
+	RP_FTP_CMD_COUNT
+};
+
+/* Map rp_ftp_expect: HASH, the data connections the helper expects.  Key:
+ * where the connection goes (the announcing side's address and port),
+ * which is unique per announcing host; the value says who may open it.
+ * An entry admits exactly one new TCP flow: the first SYN that matches
+ * deletes it. */
+struct rp_ftp_expect_key {
+	__u32 daddr[4]; /* network order, IPv4 as ::ffff:a.b.c.d */
+	__u16 dport;	/* network order */
+	__u8 proto;	/* 6 */
+	__u8 pad;
+};
+
+struct rp_ftp_expect {
+	__u32 saddr[4];	   /* who may connect: the other end of the control connection (any source port) */
+	struct ct_key ctl; /* the control flow (rp_conntrack key) */
+	__u64 created_ns;  /* coarse monotonic ns */
+	__u64 expires_ns;  /* created + ftp-timeout */
+	__u8 cmd;	   /* enum rp_ftp_cmd */
+	__u8 pad[7];
+};
+
+/* Map rp_ftp_related: LRU_HASH data flow (rp_conntrack key) -> its
+ * control flow, for `rampart flows`.  An entry counts only while the data
+ * flow's created_ns matches (the key may be reused later); losing one
+ * (LRU) loses only the mark. */
+struct rp_ftp_related {
+	struct ct_key ctl;
+	__u64 data_created_ns;
+};
 
 /* ---------- conntrack sweeper (map rp_sweeper: ARRAY, one entry) ---------- */
 
@@ -383,7 +484,7 @@ struct rp_log_event {
 _Static_assert(sizeof(struct ct_key) == 40 && _Alignof(struct ct_key) == 4, "struct ct_key layout");
 _Static_assert(sizeof(struct ct_value) == 32 && _Alignof(struct ct_value) == 8, "struct ct_value layout");
 _Static_assert(sizeof(struct rp_active) == 8 && _Alignof(struct rp_active) == 4, "struct rp_active layout");
-_Static_assert(sizeof(struct rp_config) == 144 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
+_Static_assert(sizeof(struct rp_config) == 200 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
 _Static_assert(sizeof(struct rp_iface_key) == 8 && _Alignof(struct rp_iface_key) == 4, "struct rp_iface_key layout");
 _Static_assert(sizeof(struct rp_iface) == 16 && _Alignof(struct rp_iface) == 4, "struct rp_iface layout");
 _Static_assert(sizeof(struct rp_ifsel) == 16 + RP_IFNAME_LEN * (1 + 2 * RP_IFSEL_MAX) && _Alignof(struct rp_ifsel) == 4,
@@ -396,5 +497,11 @@ _Static_assert(sizeof(struct rp_rule_meta) == 472 && _Alignof(struct rp_rule_met
 _Static_assert(sizeof(struct rp_policy_info) == 576 && _Alignof(struct rp_policy_info) == 8,
 	       "struct rp_policy_info layout");
 _Static_assert(sizeof(struct rp_log_event) == 96 && _Alignof(struct rp_log_event) == 8, "struct rp_log_event layout");
+_Static_assert(sizeof(struct rp_ftp_expect_key) == 20 && _Alignof(struct rp_ftp_expect_key) == 4,
+	       "struct rp_ftp_expect_key layout");
+_Static_assert(sizeof(struct rp_ftp_expect) == 80 && _Alignof(struct rp_ftp_expect) == 8,
+	       "struct rp_ftp_expect layout");
+_Static_assert(sizeof(struct rp_ftp_related) == 48 && _Alignof(struct rp_ftp_related) == 8,
+	       "struct rp_ftp_related layout");
 
 #endif

@@ -26,6 +26,12 @@
 #define RP_MAP_LOG	     rp_log	   /* log ring buffer */
 #define RP_MAP_FRAGS	     rp_frags	   /* fragments of allowed first fragments */
 #define RP_MAP_SCRATCH	     rp_scratch	   /* per-CPU scratch space */
+/* ---------- the FTP helper (bpf/ftp.h), state ---------- */
+#define RP_MAP_FTP_EXPECT    rp_ftp_expect  /* expected data connections (shared with the socket hooks) */
+#define RP_MAP_FTP_LIVE	     rp_ftp_live    /* how many expectations there are */
+#define RP_MAP_FTP_CTL	     rp_ftp_ctl	    /* control connections: parser state, their expectations */
+#define RP_MAP_FTP_RELATED   rp_ftp_related /* data connection -> its control connection */
+#define RP_MAP_FTP_SCRATCH   rp_ftp_scratch /* per-CPU: the payload read */
 /* ---------- packet datapath, policy ---------- */
 #define RP_MAP_RULE_STATS    rp_rule_stats  /* per-rule counters */
 #define RP_MAP_LOG_BUCKET    rp_log_bucket  /* per-rule log rate limit */
@@ -34,12 +40,10 @@
 #define RP_MAP_IFACES	     rp_ifaces	    /* ifindex -> the policy's interface id */
 #define RP_MAP_IFSEL	     rp_ifsel	    /* the interfaces the policy covers (loader, daemon, status) */
 /* ---------- classifier (bpf/classify.h, include/rampart_classifier.h) ---------- */
-#define RP_MAP_CLS_CONFIG    cls_config
-#define RP_MAP_CLS_VALUES    cls_values
-#define RP_MAP_CLS_PREFIXES  cls_prefixes
-#define RP_MAP_CLS_PAIRS     cls_pairs
-#define RP_MAP_CLS_INFO	     cls_info
-#define RP_MAP_CLS_ACTIONS   cls_actions
+#define RP_MAP_CLS_CONFIG    cls_config	 /* the tables' configuration */
+#define RP_MAP_CLS_TAB	     cls_tab	 /* the tables: one array of 64-byte blocks */
+#define RP_MAP_CLS_ACTIONS   cls_actions /* what a final class decides */
+#define RP_MAP_CLS_SCRATCH   cls_scratch /* per-CPU working memory of the lookup (XDP, tc) */
 /* ---------- socket identity (bpf/sockid.h, bpf/sock.bpf.c) ---------- */
 #define RP_MAP_LISTENERS     rp_listeners   /* owners of listening sockets */
 #define RP_MAP_SK_MARKS	     rp_sk_marks    /* judgements made at the socket */
@@ -47,6 +51,14 @@
 #define RP_MAP_CGROUPS	     rp_cgroups	    /* cgroup id -> the policy's cgroup value */
 #define RP_MAP_APP_INFO	     rp_app_info    /* what was approved at apply */
 #define RP_MAP_SOCK_CONFIG   rp_sock_config /* socket hooks' configuration */
+/* ---------- learning mode (bpf/ask.h, include/rampart_ask.h) ---------- */
+#define RP_MAP_ASK	     rp_ask	  /* open questions (and answers being applied) */
+#define RP_MAP_ASK_HELD	     rp_ask_held  /* flows held by a question */
+#define RP_MAP_ASK_RING	     rp_ask_ring  /* questions for the agent */
+#define RP_MAP_ASK_STATE     rp_ask_state /* question ids, rate limit */
+#define RP_MAP_ASK_AGENT     rp_ask_agent /* who answers */
+#define RP_MAP_SK_ASK	     rp_sk_ask	  /* sockets held by a question */
+#define RP_MAP_APP_STAMP     rp_app_stamp /* approved files' change times (option app-changed) */
 /* ---------- boot protection (bpf/boot.bpf.c) ---------- */
 #define RP_MAP_BOOT_TIMER    rp_boot_timer    /* opens at the boot deadline */
 #define RP_MAP_BOOT_SK_DROPS rp_boot_sk_drops /* what the SK_LOOKUP program dropped */

@@ -55,11 +55,13 @@ struct rp_app_info {
 /* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
 #define RP_ANCESTRY_MAX_DEPTH 8
 struct rp_sock_config {
-	__u32 ancestry;	 /* option ancestry on: judge `network` for each ancestor too */
-	__u32 max_depth; /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
-	__u32 ready;	 /* 1 once the loader filled rp_apps / rp_cgroups */
-	__u32 userns;	 /* option separate-userns on: a task outside the initial user namespace
-			  * has no application identity */
+	__u32 ancestry;	   /* option ancestry on: judge `network` for each ancestor too */
+	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
+	__u32 ready;	   /* 1 once the loader filled rp_apps / rp_cgroups */
+	__u32 userns;	   /* option separate-userns on: a task outside the initial user namespace
+			    * has no application identity */
+	__u32 app_changed; /* option app-changed: enum rp_app_changed (rampart_ask.h) */
+	__u32 pad;
 };
 
 /* Map rp_listeners: HASH (proto, local port, local address) -> the
@@ -83,6 +85,7 @@ struct rp_owner {
 	/* raw identity, so that a new apply can renumber app and cgroup */
 	struct rp_app_key exe;
 	__u64 cgroup_id; /* the process's cgroup */
+	__u64 ino;	 /* the executable file's inode (ask: the agent checks /proc/PID/exe) */
 };
 
 #define RP_LISTENERS_MAX 16384
@@ -122,10 +125,10 @@ struct rp_sk_mark {
 
 _Static_assert(sizeof(struct rp_app_key) == 24 && _Alignof(struct rp_app_key) == 8, "struct rp_app_key layout");
 _Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
-_Static_assert(sizeof(struct rp_sock_config) == 16 && _Alignof(struct rp_sock_config) == 4,
+_Static_assert(sizeof(struct rp_sock_config) == 24 && _Alignof(struct rp_sock_config) == 4,
 	       "struct rp_sock_config layout");
 _Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
-_Static_assert(sizeof(struct rp_owner) == 56 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_owner) == 64 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
 _Static_assert(sizeof(struct rp_sk_mark) == 96 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

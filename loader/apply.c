@@ -243,6 +243,7 @@ static int compile_policy(struct apply_ctx *c)
 		pr_err("%s: %s; nothing was changed", file, err);
 		return -RP_EPOLICY;
 	}
+	cls_describe(&c->t, "  ", c->rep->classifier, sizeof(c->rep->classifier));
 	sha256(c->p.srcs.v[0]->text, c->p.srcs.v[0]->len, c->digest);
 	sha256_hex(c->digest, c->rep->sha256);
 	c->rep->nrules = c->p.nrules;
@@ -439,11 +440,11 @@ static int stage_pins(struct apply_ctx *c)
 		if ((e = pins_stage_map(c->pd, bpf_map__name(m), bpf_map__fd(m))))
 			return e;
 	}
-	const struct bpf_program *progs[] = { skel->progs.rampart_xdp, skel->progs.rampart_tc_ingress,
+	const struct bpf_program *progs[] = { skel->progs.rampart_xdp,		 skel->progs.rampart_tc_ingress,
 					      skel->progs.rampart_tc_ingress_l3, skel->progs.rampart_tc_egress,
-					      skel->progs.rampart_tc_egress_l3 };
-	static const char *const names[] = { PINS_PROG_XDP, PINS_PROG_TC_IN, PINS_PROG_TC_IN_L3, PINS_PROG_TC_OUT,
-					     PINS_PROG_TC_OUT_L3 };
+					      skel->progs.rampart_tc_egress_l3,	 skel->progs.rp_ask_answer };
+	static const char *const names[] = { PINS_PROG_XDP,    PINS_PROG_TC_IN,	    PINS_PROG_TC_IN_L3,
+					     PINS_PROG_TC_OUT, PINS_PROG_TC_OUT_L3, PINS_PROG_ASK_ANSWER };
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		if ((e = pins_pin(bpf_program__fd(progs[i]), pins_prog(c->pd, names[i], true, path))))
 			return e;

@@ -59,7 +59,8 @@ struct apply_report {
 	int nrefused;
 	char wan[IF_NAMESIZE]; /* gateway mode: the attached wan interface, "" if none */
 	double seconds;
-	bool netns_hook; /* an SK_LOOKUP link guards the network namespace */
+	bool netns_hook;       /* an SK_LOOKUP link guards the network namespace */
+	char classifier[2048]; /* how the policy was compiled (cls_describe) */
 };
 
 /* "ingress xdp native, egress tc (tcx)" and the like, into buf. */

@@ -52,11 +52,13 @@ int apps_key(const char *path, struct rp_app_key *key)
 	return 0;
 }
 
-int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key *key)
+int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key *key, struct rp_app_stamp *stamp)
 {
 	struct stat st;
 	memset(info, 0, sizeof(*info));
 	memset(key, 0, sizeof(*key));
+	if (stamp)
+		memset(stamp, 0, sizeof(*stamp));
 	snprintf(info->path, sizeof(info->path), "%s", path);
 	int e = sha256_file(path, info->sha256, &st);
 	if (e)
@@ -67,7 +69,16 @@ int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key 
 	info->ino = (uint64_t)st.st_ino;
 	info->dev = key->dev;
 	info->size = (uint64_t)st.st_size;
+	if (stamp)
+		apps_stamp_of(&st, stamp);
 	return 0;
+}
+
+void apps_stamp_of(const struct stat *st, struct rp_app_stamp *stamp)
+{
+	stamp->ctime_sec = (int64_t)st->st_ctim.tv_sec;
+	stamp->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	stamp->state = RP_APPS_APPROVED;
 }
 
 static const char *app_state(const struct rp_app_info *a, uint8_t now[32], bool *have_now)

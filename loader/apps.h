@@ -8,17 +8,21 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "rampart_ask.h"
 #include "rampart_sock.h"
 
 struct pin_dir;
+struct stat;
 
 /* Kernel encoding of a stat() st_dev (as super_block.s_dev). */
 uint32_t apps_kdev(uint64_t st_dev);
 /* What to approve for the application at path: info (path, and when the
- * file exists its identity and SHA-256, present = 1) and its key in
- * rp_apps.  0, or -errno when the file cannot be read (info then records
- * the path only). */
-int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key *key);
+ * file exists its identity and SHA-256, present = 1), its key in rp_apps
+ * and (stamp, may be NULL) its change time for option app-changed.  0, or
+ * -errno when the file cannot be read (info then records the path only). */
+int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key *key, struct rp_app_stamp *stamp);
+/* The approved stamp of a file as stat() saw it. */
+void apps_stamp_of(const struct stat *st, struct rp_app_stamp *stamp);
 /* The key in rp_apps of the executable at path (symlinks followed): its
  * directory and name (include/rampart_sock.h).  0 or -errno. */
 int apps_key(const char *path, struct rp_app_key *key);

@@ -11,8 +11,10 @@
 #include <bpf/libbpf.h>
 #include "classify.h"
 
+/* The maps the loader writes (cls_scratch, the lookup's per-CPU working
+ * memory, needs nothing). */
 struct cls_maps {
-	struct bpf_map *config, *values, *prefixes, *pairs, *info, *actions;
+	struct bpf_map *config, *tab, *actions;
 };
 
 /* m is one of the classifier maps. */

@@ -32,7 +32,7 @@ void apply_req_from(struct apply_req *rq, struct cli *c, const struct target_opt
 /* The commands (each in its cmd_*.c, listed in main.c). */
 extern const struct command check_command, explain_command, apply_command, unload_command, status_command,
 	rules_command, metrics_command, flows_command, log_command, boot_command, daemon_command, reset_command,
-	stop_command, shutdown_command;
+	stop_command, shutdown_command, ask_command;
 
 /* The --iface, --cgroup and --policy entries of an options table whose
  * struct holds a struct target_opts called `target`. */
@@ -48,5 +48,14 @@ extern const struct command check_command, explain_command, apply_command, unloa
  * is NULL, else (like `log -f`) until *stop, calling tick(arg) at least
  * every 200 ms.  An exit code. (cmd_log.c) */
 int log_serve(struct cli *c, volatile sig_atomic_t *stop, void (*tick)(void *), void *arg);
+
+/* The `ask` agent's front (cmd_ask.c): questions in the terminal, or with
+ * json the line protocol, on stdin/stdout; also `daemon --ask`.
+ * ask_front_step waits up to timeout_ms for questions and answers: 0, 1
+ * when the --json input ended, or -errno. */
+struct ask_front;
+int ask_front_open(struct ask_front **fp, struct pin_dir *pd, bool json);
+int ask_front_step(struct ask_front *f, int timeout_ms);
+void ask_front_close(struct ask_front *f);
 
 #endif

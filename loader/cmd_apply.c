@@ -65,7 +65,8 @@ static void print_json(const struct apply_req *rq, const struct apply_report *r)
 		json_str(stdout, r->cgroup);
 	else
 		printf("null");
-	printf(", \"socket_hooks\": %d", r->nsock_hooks);
+	printf(", \"socket_hooks\": %d, \"classifier\": ", r->nsock_hooks);
+	json_str(stdout, r->classifier[0] ? r->classifier + 2 : "");
 	printf("}\n");
 }
 
@@ -90,6 +91,8 @@ static void print_text(const struct apply_req *rq, const struct apply_report *r)
 	if (r->cgroup[0])
 		printf("  cgroup %s: %d socket hooks %s (network, connect, listen, send)\n", r->cgroup, r->nsock_hooks,
 		       r->sock_fresh ? "attached" : "switched");
+	if (r->classifier[0])
+		printf("%s\n", r->classifier);
 	printf("  pinned in %s, mode enforcing\n", rq->pins->path);
 }
 

@@ -86,7 +86,8 @@ struct daemon {
 	const char *metrics_file;
 	unsigned metrics_interval; /* seconds */
 	uint64_t metrics_due_ns;
-	bool metrics_failing; /* the last write failed (say so once) */
+	bool metrics_failing;  /* the last write failed (say so once) */
+	struct ask_front *ask; /* --ask: the agent answering `ask` questions (NULL: none) */
 };
 
 /* Link events come in bursts (a veth pair: two devices, up, renamed by
@@ -287,6 +288,11 @@ static void tick(void *arg)
 	}
 	if (d->metrics_file && now_mono_ns() >= d->metrics_due_ns)
 		write_metrics(d);
+	if (d->ask && ask_front_step(d->ask, 0)) {
+		pr_info("the ask agent's input ended: nobody answers questions any more (ask-default applies)");
+		ask_front_close(d->ask);
+		d->ask = NULL;
+	}
 }
 
 struct daemon_opts {
@@ -295,6 +301,7 @@ struct daemon_opts {
 	struct opt_uint metrics_interval;
 	const char *metrics_listen;
 	struct opt_uint resolve_interval;
+	bool ask;
 };
 
 static const struct opt daemon_opts[] = {
@@ -309,6 +316,9 @@ static const struct opt daemon_opts[] = {
 	OPTION("--resolve-interval", NULL, "S",
 	       "host names of the policy that do not resolve: try again every S seconds (1 to 86400, default 30)",
 	       OPT_UINT, struct daemon_opts, resolve_interval),
+	OPTION("--ask", NULL, NULL,
+	       "answer `ask` questions: on the terminal, or with --json as the line protocol on stdin/stdout", OPT_FLAG,
+	       struct daemon_opts, ask),
 	OPT_END,
 };
 
@@ -380,6 +390,8 @@ static int cmd_daemon(struct cli *c)
 		write_metrics(&d);
 		pr_info("writing the metrics to %s every %u s", d.metrics_file, d.metrics_interval);
 	}
+	if (((const struct daemon_opts *)c->opts)->ask && (rc = exit_code(ask_front_open(&d.ask, &c->pins, c->json))))
+		return rc;
 	struct metrics_http *http = listen ? metrics_http_start(&listen_sa, &c->pins) : NULL;
 	if (http)
 		pr_info("serving the metrics at http://%s/metrics", listen);
@@ -390,6 +402,7 @@ static int cmd_daemon(struct cli *c)
 		c->pins.path, d.rq.file);
 	rc = log_serve(c, &stop_requested, tick, &d);
 	metrics_http_stop(http);
+	ask_front_close(d.ask);
 	pr_info("exiting (%u reloads, %u failed); the policy stays in force in %s", d.reloads, d.failures,
 		c->pins.path);
 	if (d.inotify_fd >= 0)

@@ -1,12 +1,16 @@
 /* `rampart flows [--json]`: the connections the datapath tracks
  * (rp_conntrack), originator first, with state, idle time, time left before
- * the idle timeout, and the rule that allowed each. */
+ * the idle timeout, and the rule that allowed each; a data connection the
+ * FTP helper admitted names its control connection (rp_ftp_related).  Then
+ * the connections the helper expects (rp_ftp_expect): in the JSON list as
+ * entries with state "expected". */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "cli.h"
 #include "datapath.h"
@@ -15,11 +19,22 @@
 #include "bpfmap.h"
 #include "json.h"
 #include "log.h"
+#include "pins.h"
 #include "view.h"
 
 struct flow {
 	struct ct_key k;
 	struct ct_value v;
+};
+
+struct expectation {
+	struct rp_ftp_expect_key k;
+	struct rp_ftp_expect v;
+};
+
+/* The FTP helper's maps (absent: pinned by a rampart without the helper). */
+struct helper_maps {
+	int related_fd, expect_fd, conntrack_fd;
 };
 
 static int by_age(const void *a, const void *b)
@@ -67,6 +82,66 @@ static void endpoints(const struct flow *f, char *orig, char *resp, size_t n, bo
 	fmt_endpoint(resp, n, a_first ? f->k.addr_b : f->k.addr_a, a_first ? pb : pa, *ports);
 }
 
+/* Is f a data connection the FTP helper admitted?  *ctl: its control flow. */
+static bool related_control(const struct helper_maps *h, const struct flow *f, struct ct_key *ctl)
+{
+	struct rp_ftp_related rel;
+	if (h->related_fd < 0 || bpf_map_lookup_elem(h->related_fd, &f->k, &rel) != 0 ||
+	    rel.data_created_ns != f->v.created_ns)
+		return false; /* not one, or the key was reused by a later flow */
+	*ctl = rel.ctl;
+	return true;
+}
+
+/* Every expectation that has not expired. */
+static int read_expectations(int fd, struct expectation **out)
+{
+	int cap = 16, n = 0;
+	uint64_t now = now_mono_ns();
+	struct expectation *x = malloc((size_t)cap * sizeof(*x));
+	struct rp_ftp_expect_key k, next;
+	void *prev = NULL;
+	*out = x;
+	if (!x || fd < 0)
+		return 0;
+	while (n < 65536 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (n == cap) {
+			struct expectation *y = realloc(x, (size_t)cap * 2 * sizeof(*x));
+			if (!y)
+				break;
+			*out = x = y;
+			cap *= 2;
+		}
+		if (bpf_map_lookup_elem(fd, &k, &x[n].v) != 0 || x[n].v.expires_ns <= now)
+			continue;
+		x[n].k = k;
+		n++;
+	}
+	return n;
+}
+
+/* "[2001:db8::2]:*" / "192.0.2.2:*": any port of addr */
+static const char *any_port(char *buf, size_t n, const uint32_t addr[4])
+{
+	char a[FMT_ADDR_LEN];
+	fmt_addr(a, sizeof(a), addr);
+	snprintf(buf, n, strchr(a, ':') ? "[%s]:*" : "%s:*", a);
+	return buf;
+}
+
+/* The control connection's two ends, originator first (from the conntrack
+ * while it is there; else in key order). */
+static void control_ends(const struct helper_maps *h, const struct ct_key *ctl, char *orig, char *resp, size_t n)
+{
+	struct flow c = { .k = *ctl };
+	bool ports;
+	if (bpf_map_lookup_elem(h->conntrack_fd, &c.k, &c.v) != 0)
+		c.v.flags = CT_F_ORIG_IS_A;
+	endpoints(&c, orig, resp, n, &ports);
+}
+
 struct times {
 	uint64_t idle, age;
 	int64_t left; /* < 0: expired, waiting for the sweeper */
@@ -88,7 +163,41 @@ static void ifname(uint32_t ifindex, char *buf)
 		snprintf(buf, IF_NAMESIZE + 1, ifindex ? "%u" : "-", ifindex);
 }
 
-static void print_json(const struct view *v, const struct flow *fl, int n)
+static void json_ends(const char *orig, const char *resp)
+{
+	printf("{\"orig\": ");
+	json_str(stdout, orig);
+	printf(", \"reply\": ");
+	json_str(stdout, resp);
+	printf("}");
+}
+
+/* Expectations as list entries: state "expected", the originator any port
+ * of the address that may connect. */
+static void print_json_expected(const struct helper_maps *h, const struct expectation *x, int nx, bool first)
+{
+	uint64_t now = now_mono_ns();
+	char a[FMT_ADDR_LEN], orig[FMT_ADDR_LEN], resp[FMT_ADDR_LEN];
+	for (int i = 0; i < nx; i++) {
+		const struct expectation *e = &x[i];
+		printf("%s\n  {\"proto\": \"tcp\", \"proto_num\": 6, \"family\": %d", first && !i ? "" : ",",
+		       addr_family(e->k.daddr));
+		printf(", \"orig\": {\"addr\": \"%s\"}", fmt_addr(a, sizeof(a), e->v.saddr));
+		printf(", \"reply\": {\"addr\": \"%s\", \"port\": %u}", fmt_addr(a, sizeof(a), e->k.daddr),
+		       ntohs(e->k.dport));
+		printf(", \"state\": \"expected\", \"expires_in_s\": %.1f, \"age_s\": %.1f",
+		       e->v.expires_ns > now ? (double)(e->v.expires_ns - now) / 1e9 : 0.0,
+		       now > e->v.created_ns ? (double)(now - e->v.created_ns) / 1e9 : 0.0);
+		control_ends(h, &e->v.ctl, orig, resp, sizeof(orig));
+		printf(", \"helper\": \"ftp\", \"announced_by\": \"%s\", \"control\": ",
+		       datapath_ftp_cmd_name((enum rp_ftp_cmd)e->v.cmd));
+		json_ends(orig, resp);
+		printf("}");
+	}
+}
+
+static void print_json(const struct view *v, const struct helper_maps *h, const struct flow *fl, int n,
+		       const struct expectation *x, int nx)
 {
 	uint64_t now = now_mono_ns();
 	char orig[FMT_ADDR_LEN], resp[FMT_ADDR_LEN], proto[16], where[RP_FILE_LEN + 32], ifn[IF_NAMESIZE + 16];
@@ -124,7 +233,7 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 		json_str(stdout, ifn);
 		printf(", \"ifindex\": %u, \"rule\": ", f->v.ifindex);
 		const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
-		if (m && m->rule_id != RP_SLOT_NONE) {
+		if (m && m->rule_id != RP_SLOT_NONE && m->rule_id != RP_RULE_HELPER) {
 			snprintf(where, sizeof(where), "%s:%u", m->file, m->line);
 			json_str(stdout, where);
 		} else {
@@ -136,16 +245,57 @@ static void print_json(const struct view *v, const struct flow *fl, int n)
 		else
 			printf("%u", f->v.rule_slot);
 		printf(", \"table\": ");
-		json_str(stdout, m ? m->table : NULL);
-		printf(", \"forwarded\": %s}", f->v.flags & CT_F_FORWARDED ? "true" : "false");
+		json_str(stdout, m && m->table[0] ? m->table : NULL);
+		printf(", \"forwarded\": %s", f->v.flags & CT_F_FORWARDED ? "true" : "false");
+		struct ct_key ctl;
+		printf(", \"related\": ");
+		if (related_control(h, f, &ctl)) {
+			char co[FMT_ADDR_LEN], cr[FMT_ADDR_LEN];
+			control_ends(h, &ctl, co, cr, sizeof(co));
+			printf("{\"helper\": \"ftp\", \"control\": ");
+			json_ends(co, cr);
+			printf("}");
+		} else {
+			printf("null");
+		}
+		printf("}");
 	}
-	printf("%s]\n", n ? "\n" : "");
+	print_json_expected(h, x, nx, n == 0);
+	printf("%s]\n", n + nx ? "\n" : "");
 }
 
-static void print_text(const struct view *v, const struct flow *fl, int n, uint32_t capacity)
+/* The connections the FTP helper expects, under the flows. */
+static void print_text_expected(const struct helper_maps *h, const struct expectation *x, int nx)
+{
+	uint64_t now = now_mono_ns();
+	struct columns t;
+	char from[FMT_ADDR_LEN], to[FMT_ADDR_LEN], left[32], ctl[2 * FMT_ADDR_LEN + 8];
+	char orig[FMT_ADDR_LEN], resp[FMT_ADDR_LEN];
+	columns_init(&t, 6, 1u << 3);
+	const char *head[] = { "PROTO", "FROM", "TO", "EXPIRES", "ANNOUNCED", "CONTROL CONNECTION" };
+	columns_add(&t, head);
+	for (int i = 0; i < nx; i++) {
+		const struct expectation *e = &x[i];
+		any_port(from, sizeof(from), e->v.saddr);
+		fmt_endpoint(to, sizeof(to), e->k.daddr, ntohs(e->k.dport), true);
+		fmt_duration(left, sizeof(left), e->v.expires_ns > now ? e->v.expires_ns - now : 0);
+		control_ends(h, &e->v.ctl, orig, resp, sizeof(orig));
+		snprintf(ctl, sizeof(ctl), "%s -> %s", orig, resp);
+		const char *cells[] = { "tcp", from, to, left, datapath_ftp_cmd_name((enum rp_ftp_cmd)e->v.cmd), ctl };
+		columns_add(&t, cells);
+	}
+	printf("\nexpected by the ftp helper (each admits one new connection, then it is gone):\n");
+	columns_print(&t, stdout, "");
+	columns_free(&t);
+}
+
+static void print_text(const struct view *v, const struct helper_maps *h, const struct flow *fl, int n,
+		       uint32_t capacity, const struct expectation *x, int nx)
 {
 	if (n == 0) {
 		printf("no tracked connections (capacity %u)\n", capacity);
+		if (nx)
+			print_text_expected(h, x, nx);
 		return;
 	}
 	uint64_t now = now_mono_ns();
@@ -154,7 +304,7 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 	const char *head[] = { "PROTO", "ORIGINATOR", "RESPONDER", "STATE", "IDLE", "EXPIRES", "DIR", "IFACE", "RULE" };
 	columns_add(&t, head);
 	char orig[FMT_ADDR_LEN], resp[FMT_ADDR_LEN], proto[16], state[48], idle[32], left[32];
-	char ifn[IF_NAMESIZE + 16], where[RP_FILE_LEN + 80];
+	char ifn[IF_NAMESIZE + 16], where[RP_FILE_LEN + 2 * FMT_ADDR_LEN + 80];
 	for (int i = 0; i < n; i++) {
 		const struct flow *f = &fl[i];
 		bool ports;
@@ -168,13 +318,20 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 		else
 			snprintf(left, sizeof(left), "expired");
 		ifname(f->v.ifindex, ifn);
-		if (f->v.flags & CT_F_FORWARDED) {
+		struct ct_key ctl;
+		if (related_control(h, f, &ctl)) {
+			char co[FMT_ADDR_LEN], cr[FMT_ADDR_LEN];
+			control_ends(h, &ctl, co, cr, sizeof(co));
+			snprintf(where, sizeof(where), "ftp helper: RELATED to %s -> %s", co, cr);
+		} else if (f->v.flags & CT_F_FORWARDED) {
 			snprintf(where, sizeof(where), "(forwarded: judged as it arrived on %s)", ifn);
 		} else if (f->v.rule_slot == RP_SLOT_NONE) {
 			snprintf(where, sizeof(where), "(no rule: boot mode or implicit)");
 		} else {
 			const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
-			if (m && m->rule_id == RP_SLOT_NONE)
+			if (m && m->rule_id == RP_RULE_HELPER)
+				snprintf(where, sizeof(where), "ftp helper");
+			else if (m && m->rule_id == RP_SLOT_NONE)
 				snprintf(where, sizeof(where), "default of %s", m->table);
 			else if (m)
 				snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
@@ -189,6 +346,8 @@ static void print_text(const struct view *v, const struct flow *fl, int n, uint3
 	columns_free(&t);
 	printf("\n%d flow%s of %u (idle: since the last packet; expires: idle timeout left)\n", n, n == 1 ? "" : "s",
 	       capacity);
+	if (nx)
+		print_text_expected(h, x, nx);
 }
 
 static int cmd_flows(struct cli *c)
@@ -207,10 +366,19 @@ static int cmd_flows(struct cli *c)
 		view_close(&v);
 		return EXIT_SYSTEM;
 	}
+	struct helper_maps h = { pins_open_map(&c->pins, RP_NAME(RP_MAP_FTP_RELATED)),
+				 pins_open_map(&c->pins, RP_NAME(RP_MAP_FTP_EXPECT)), v.conntrack_fd };
+	struct expectation *x;
+	int nx = read_expectations(h.expect_fd, &x);
 	if (c->json)
-		print_json(&v, fl, n);
+		print_json(&v, &h, fl, n, x, nx);
 	else
-		print_text(&v, fl, n, info.max_entries);
+		print_text(&v, &h, fl, n, info.max_entries, x, nx);
+	free(x);
+	if (h.related_fd >= 0)
+		close(h.related_fd);
+	if (h.expect_fd >= 0)
+		close(h.expect_fd);
 	free(fl);
 	view_close(&v);
 	return EXIT_OK;

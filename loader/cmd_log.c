@@ -1,5 +1,7 @@
 /* `rampart log [-f] [--json]`: the rule-match events of the datapath (rules
- * marked `log`, `continue` rules, `jump ... log`), read from the pinned ring
+ * marked `log`, `continue` rules, `jump ... log`) and the FTP helper's
+ * decisions (expectations made or refused, data connections admitted), read
+ * from the pinned ring
  * buffer rp_log.  A ring buffer has one reader position: events printed
  * here are consumed, so two readers (say this and the daemon) each see a
  * part.  Without -f: print what is buffered and exit; with -f: follow until
@@ -13,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "datapath.h"
 #include "fields.h"
 #include "format.h"
 #include "bpfmap.h"
@@ -61,7 +64,15 @@ static bool has_identity(const struct rp_log_event *e)
 
 static const char *verdict_text(const struct rp_log_event *e, char *buf, size_t n)
 {
-	if (e->flags & RP_LOGF_ASK)
+	const char *v = verdict_name((enum verdict)e->verdict);
+	if (e->kind == RP_LOG_QUESTION)
+		snprintf(buf, n, "question %u", e->ask_id);
+	else if (e->kind == RP_LOG_ANSWER)
+		snprintf(buf, n, "answer %u %s%s", e->ask_id, v,
+			 e->flags & RP_LOGF_TIMEOUT  ? " (ask-timeout)"
+			 : e->flags & RP_LOGF_ALWAYS ? " always"
+						     : "");
+	else if (e->flags & RP_LOGF_ASK)
 		snprintf(buf, n, "ask->%s", verdict_name((enum verdict)e->verdict));
 	else
 		snprintf(buf, n, "%s", verdict_name((enum verdict)e->verdict));
@@ -74,26 +85,58 @@ static void event_ifname(const struct rp_log_event *e, char *buf)
 		snprintf(buf, IF_NAMESIZE + 1, e->ifindex ? "if%u" : "-", e->ifindex);
 }
 
+/* An expectation of the FTP helper: the data connection it announces,
+ * from any port of one side to a port of the other. */
+static bool is_expectation(const struct rp_log_event *e)
+{
+	return e->kind == RP_LOG_HELPER && e->helper != RP_HELPER_FTP_DATA;
+}
+
+static void endpoint(char *buf, size_t n, const struct rp_log_event *e, const uint32_t addr[4], uint16_t port)
+{
+	if (is_expectation(e) && !port) {
+		char a[FMT_ADDR_LEN];
+		fmt_addr(a, sizeof(a), addr);
+		snprintf(buf, n, strchr(a, ':') ? "[%s]:*" : "%s:*", a);
+		return;
+	}
+	fmt_endpoint(buf, n, addr, port, proto_has_ports(e->proto));
+}
+
 /* Source and destination as the packet travelled: remote -> local for
  * `in`, local -> remote for `out`. */
 static void src_dst(const struct rp_log_event *e, char *src, char *dst, size_t n)
 {
-	bool ports = proto_has_ports(e->proto);
 	if (e->dir == DIR_IN) {
-		fmt_endpoint(src, n, e->raddr, e->rport, ports);
-		fmt_endpoint(dst, n, e->laddr, e->lport, ports);
+		endpoint(src, n, e, e->raddr, e->rport);
+		endpoint(dst, n, e, e->laddr, e->lport);
 	} else {
-		fmt_endpoint(src, n, e->laddr, e->lport, ports);
-		fmt_endpoint(dst, n, e->raddr, e->rport, ports);
+		endpoint(src, n, e, e->laddr, e->lport);
+		endpoint(dst, n, e, e->raddr, e->rport);
 	}
+}
+
+/* What a helper event says: "ftp expect (PORT)", "accept ftp data (227)". */
+static const char *event_text(const struct rp_log_event *e, char *buf, size_t n)
+{
+	const char *ev = event_name((enum event_type)e->event);
+	if (e->kind != RP_LOG_HELPER)
+		snprintf(buf, n, "%s", ev);
+	else
+		snprintf(buf, n, "%s%sftp %s (%s)", is_expectation(e) ? "" : ev, is_expectation(e) ? "" : " ",
+			 datapath_helper_event_name((enum rp_helper_event)e->helper),
+			 datapath_ftp_cmd_name((enum rp_ftp_cmd)e->helper_cmd));
+	return buf;
 }
 
 static void print_text(struct log_reader *r, const struct rp_log_event *e)
 {
 	char when[48], verdict[32], where[RP_FILE_LEN + RP_TABLE_LEN + 32], proto[16];
-	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], ifn[IF_NAMESIZE + 16], extra[64];
+	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], ifn[IF_NAMESIZE + 16], extra[64], evt[64];
 	const struct rp_rule_meta *m = view_rule(r->v, e->rule_slot);
-	if (m && m->rule_id != RP_SLOT_NONE)
+	if (e->kind == RP_LOG_HELPER || (m && m->rule_id == RP_RULE_HELPER))
+		snprintf(where, sizeof(where), "ftp helper");
+	else if (m && m->rule_id != RP_SLOT_NONE)
 		snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
 	else if (m)
 		snprintf(where, sizeof(where), "default [%s]", m->table);
@@ -102,7 +145,7 @@ static void print_text(struct log_reader *r, const struct rp_log_event *e)
 	src_dst(e, src, dst, sizeof(src));
 	event_ifname(e, ifn);
 	extra[0] = '\0';
-	if (e->proto == 6 && e->tcp_flags)
+	if (e->proto == 6 && e->tcp_flags && !is_expectation(e))
 		fmt_tcp_flags(extra, sizeof(extra), e->tcp_flags);
 	else if (e->proto == 1 || e->proto == 58) {
 		const char *t = icmp_type_name(e->proto == 1 ? 4 : 6, e->icmp_type);
@@ -114,7 +157,7 @@ static void print_text(struct log_reader *r, const struct rp_log_event *e)
 	printf("%s  %-10s %-28s %-3s %-5s %s -> %s  on %s  %s%s%s%s",
 	       fmt_time_local(when, sizeof(when), mono_to_realtime_ns(e->time_ns), true),
 	       verdict_text(e, verdict, sizeof(verdict)), where, direction_name((enum direction)e->dir),
-	       fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn, event_name((enum event_type)e->event),
+	       fmt_proto(proto, sizeof(proto), e->proto), src, dst, ifn, event_text(e, evt, sizeof(evt)),
 	       extra[0] ? " " : "", extra, e->flags & RP_LOGF_RECORD ? " (recorded, judgement went on)" : "");
 	if (has_identity(e)) {
 		char app[RP_APP_PATH_LEN + 16];
@@ -146,7 +189,7 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 	printf("{\"time\": \"%s\", \"time_ns\": %llu, \"verdict\": \"%s\"", fmt_time_utc(when, sizeof(when), real),
 	       (unsigned long long)real, verdict_text(e, verdict, sizeof(verdict)));
 	printf(", \"rule\": ");
-	if (m && m->rule_id != RP_SLOT_NONE) {
+	if (m && m->rule_id != RP_SLOT_NONE && m->rule_id != RP_RULE_HELPER) {
 		snprintf(where, sizeof(where), "%s:%u", m->file, m->line);
 		json_str(stdout, where);
 	} else {
@@ -185,6 +228,13 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 		printf(", \"tcp_flags\": \"%s\"", fmt_tcp_flags(fl, sizeof(fl), e->tcp_flags));
 	if (e->proto == 1 || e->proto == 58)
 		printf(", \"icmp_type\": %u, \"icmp_code\": %u", e->icmp_type, e->icmp_code);
+	if (e->kind == RP_LOG_HELPER)
+		printf(", \"helper\": {\"name\": \"ftp\", \"event\": \"%s\", \"command\": \"%s\"}",
+		       datapath_helper_event_name((enum rp_helper_event)e->helper),
+		       datapath_ftp_cmd_name((enum rp_ftp_cmd)e->helper_cmd));
+	if (e->kind == RP_LOG_QUESTION || e->kind == RP_LOG_ANSWER)
+		printf(", \"kind\": \"%s\", \"ask_id\": %u", e->kind == RP_LOG_QUESTION ? "question" : "answer",
+		       e->ask_id);
 	printf(", \"missed\": %u}\n", e->missed);
 }
 

@@ -1,7 +1,8 @@
 /* `rampart rules [--json] [TABLE]...`: the loaded rules in evaluation order
  * (rules in policy order, then the table defaults), each with where it was
  * written, its table and verdict, and how many new flows it decided or
- * recorded; with TABLEs, only the rules of those tables. */
+ * recorded; with TABLEs, only the rules of those tables.  The FTP helper,
+ * when on, is the last line: the data connections it admitted. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,9 @@ static bool wanted(const struct table_filter *tf, const struct rp_rule_meta *m)
 
 static void where(const struct rp_rule_meta *m, char *buf, size_t n)
 {
-	if (m->rule_id != RP_SLOT_NONE)
+	if (m->rule_id == RP_RULE_HELPER)
+		snprintf(buf, n, "(helper)");
+	else if (m->rule_id != RP_SLOT_NONE)
 		snprintf(buf, n, "%s:%u", m->file, m->line);
 	else
 		snprintf(buf, n, "%s", m->file[0] ? m->file : "(implicit)");
@@ -69,8 +72,8 @@ static void print_json(const struct view *v, const struct table_filter *tf)
 		json_str(stdout, m->table);
 		printf(", \"verdict\": ");
 		json_str(stdout, verdict_name((enum verdict)m->verdict));
-		printf(", \"default\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false",
-		       m->log ? "true" : "false");
+		printf(", \"default\": %s, \"helper\": %s, \"log\": %s, \"text\": ", dflt ? "true" : "false",
+		       m->rule_id == RP_RULE_HELPER ? "true" : "false", m->log ? "true" : "false");
 		json_str(stdout, m->text);
 		printf(", \"packets\": %llu, \"bytes\": %llu, \"logged\": %llu, \"log_dropped\": %llu}",
 		       (unsigned long long)st.packets, (unsigned long long)st.bytes, (unsigned long long)st.logged,
@@ -103,7 +106,10 @@ static void print_text(const struct view *v, const struct table_filter *tf)
 				 (unsigned long long)st.log_dropped, st.log_dropped == 1 ? "" : "s");
 		else
 			snprintf(text, sizeof(text), "%s", m->text);
-		const char *cells[] = { num, where_buf, m->table, verdict_name((enum verdict)m->verdict), pk, by, text };
+		const char *cells[] = {
+			num, where_buf, m->table[0] ? m->table : "-", verdict_name((enum verdict)m->verdict), pk,
+			by,  text
+		};
 		columns_add(&t, cells);
 	}
 	if (v->have_info)

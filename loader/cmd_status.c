@@ -13,6 +13,7 @@
 #include "format.h"
 #include "ifplan.h"
 #include "apps.h"
+#include "ask.h"
 #include "json.h"
 #include "log.h"
 #include "pins.h"
@@ -217,6 +218,10 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 	       (unsigned long long)ctr[RPC_LOG_SENT], (unsigned long long)ctr[RPC_LOG_RATE_LIMITED],
 	       (unsigned long long)ctr[RPC_LOG_RING_FULL]);
 	sock_status_json(&c->pins);
+	struct ask_status as;
+	if (!ask_status(&c->pins, &as))
+		printf(", \"ask\": {\"agent_pid\": %d, \"agent_connected\": %s, \"open_questions\": %d}", as.agent_pid,
+		       as.agent_pid ? "true" : "false", as.open);
 	printf(", \"counters\": {");
 	for (int i = 0; i < RPC_COUNTER_COUNT; i++)
 		printf("%s\"%s\": %llu", i ? ", " : "", datapath_counter_name((enum rp_counter)i),
@@ -310,6 +315,14 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 	read_coverage(&c->pins, &cv);
 	print_coverage_text(&cv);
 	sock_status_text(&c->pins);
+	struct ask_status as;
+	if (!ask_status(&c->pins, &as)) {
+		if (as.agent_pid)
+			printf("ask:          agent: pid %d, open questions: %d\n", as.agent_pid, as.open);
+		else
+			printf("ask:          no agent connected (ask-default applies at once), open questions: %d\n",
+			       as.open);
+	}
 	printf("conntrack:    %llu / %u entries (%.1f%%)\n", (unsigned long long)entries, capacity,
 	       capacity ? 100.0 * (double)entries / capacity : 0.0);
 
@@ -332,7 +345,15 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 		ROW("stray segments rejected", ctr[RPC_REJECT_STRAY], "(RST to segments of no flow: a closed port)");
 	if (ctr[RPC_NEW_FORWARDED])
 		ROW("forwarded, judged at ingress", ctr[RPC_NEW_FORWARDED], "(tracked as they leave, NAT too)");
-	ROW("new flows asked", ctr[RPC_NEW_ASK], ctr[RPC_NEW_ASK] ? "(ask-default applied)" : "");
+	ROW("new flows asked", ctr[RPC_NEW_ASK], "");
+	if (v->cfg.flags & RP_CFG_F_FTP) {
+		detail(buf, sizeof(buf), ctr, "ftp-");
+		ROW("ftp data admitted", ctr[RPC_NEW_FTP_DATA], buf[0] ? buf : "(ftp helper on: no announcement seen)");
+	} else {
+		ROW("ftp data admitted", ctr[RPC_NEW_FTP_DATA], "(ftp helper off: option ftp-helper)");
+	}
+	detail(buf, sizeof(buf), ctr, "ask-");
+	ROW("questions", ctr[RPC_ASK_QUESTION], buf);
 	if (ctr[RPC_NEW_BOOT_OUT])
 		ROW("boot: outbound allowed", ctr[RPC_NEW_BOOT_OUT], "");
 	detail(buf, sizeof(buf), ctr, "drop-");

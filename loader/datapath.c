@@ -13,6 +13,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "pins.h"
+#include "rampart_ask.h"
 #include "rampart.skel.h"
 
 /* Maps whose contents are state rather than policy: a new apply reuses the
@@ -27,6 +28,19 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_ACTIVE), /* the generation in force */
 	RP_NAME(RP_MAP_CT_GEN),
 	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
+	/* the FTP helper (bpf/ftp.h) */
+	RP_NAME(RP_MAP_FTP_EXPECT),
+	RP_NAME(RP_MAP_FTP_LIVE),
+	RP_NAME(RP_MAP_FTP_CTL),
+	RP_NAME(RP_MAP_FTP_RELATED),
+	/* learning mode (bpf/ask.h): open questions and held flows outlive an
+	 * apply (the one an "always" answer makes, too) */
+	RP_NAME(RP_MAP_ASK),
+	RP_NAME(RP_MAP_ASK_HELD),
+	RP_NAME(RP_MAP_ASK_RING),
+	RP_NAME(RP_MAP_ASK_STATE),
+	RP_NAME(RP_MAP_ASK_AGENT),
+	RP_NAME(RP_MAP_SK_ASK),
 	NULL,
 };
 
@@ -58,7 +72,7 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 	if (!skel)
 		return pr_err_r(-errno, "cannot open the datapath BPF object");
 	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
-	uint32_t slots = o->nslots ? o->nslots : 1;
+	uint32_t slots = o->nslots + DATAPATH_HELPER_SLOTS;
 	skel->rodata->rp_gen = o->generation;
 	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
 	if (!e)
@@ -137,8 +151,7 @@ void datapath_destroy(struct rampart_bpf *skel)
 
 struct cls_maps datapath_cls_maps(struct rampart_bpf *skel)
 {
-	return (struct cls_maps){ skel->maps.cls_config, skel->maps.cls_values, skel->maps.cls_prefixes,
-				  skel->maps.cls_pairs,	 skel->maps.cls_info,	skel->maps.cls_actions };
+	return (struct cls_maps){ skel->maps.cls_config, skel->maps.cls_tab, skel->maps.cls_actions };
 }
 
 /* Can the policy answer anything with a reject?  Then segments of no flow
@@ -156,6 +169,27 @@ static bool policy_can_reject(const struct policy *p)
 	return false;
 }
 
+_Static_assert(POLICY_FTP_PORT_RANGES == RP_FTP_PORT_RANGES, "ftp-ports: policy and datapath limits differ");
+
+/* option ftp-helper on: the ports, the timeout and the helper's slot. */
+static void config_ftp(struct rp_config *cfg, const struct policy *p)
+{
+	const struct options *opt = &p->opt;
+	cfg->flags |= RP_CFG_F_FTP;
+	cfg->ftp_nranges = (uint32_t)opt->ftp_nports;
+	cfg->ftp_port_min = 0xffff;
+	for (int i = 0; i < opt->ftp_nports && i < RP_FTP_PORT_RANGES; i++) {
+		cfg->ftp_port_lo[i] = opt->ftp_ports[i].lo;
+		cfg->ftp_port_hi[i] = opt->ftp_ports[i].hi;
+		if (opt->ftp_ports[i].lo < cfg->ftp_port_min)
+			cfg->ftp_port_min = opt->ftp_ports[i].lo;
+		if (opt->ftp_ports[i].hi > cfg->ftp_port_max)
+			cfg->ftp_port_max = opt->ftp_ports[i].hi;
+	}
+	cfg->ftp_timeout_ns = (uint64_t)opt->ftp_timeout * 1000000000ull;
+	cfg->helper_slot = policy_nslots(p);
+}
+
 void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 {
 	const uint64_t s = 1000000000ull;
@@ -165,6 +199,7 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 		cfg->flags |= RP_CFG_F_REJECTS;
 	cfg->mode = RP_MODE_ENFORCING;
 	cfg->ask_default = opt ? opt->ask_default : VERDICT_DENY;
+	cfg->ask_timeout_s = opt ? (uint32_t)opt->ask_timeout : RP_ASK_TIMEOUT_DEFAULT_S;
 	cfg->log_rate = opt ? (uint32_t)opt->log_rate : 10;
 	cfg->timeout_ns[CT_TCP_SYN_SENT] = RP_TO_SYN_SENT * s;
 	cfg->timeout_ns[CT_TCP_SYN_RECV] = RP_TO_SYN_RECV * s;
@@ -176,6 +211,8 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 	cfg->timeout_ns[CT_UDP] = (uint64_t)(opt ? opt->udp_timeout : 60) * s;
 	cfg->timeout_ns[CT_ICMP] = (uint64_t)(opt ? opt->icmp_timeout : 30) * s;
 	cfg->sweep_interval_ns = 5 * s;
+	if (opt && opt->ftp_helper)
+		config_ftp(cfg, p);
 }
 
 int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg)
@@ -228,10 +265,44 @@ static void copy_str(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
+/* "21" or "{ 21, 2121-2122 }" */
+static void fmt_ftp_ports(char *buf, size_t n, const struct options *opt)
+{
+	size_t o = (size_t)snprintf(buf, n, "%s", opt->ftp_nports > 1 ? "{ " : "");
+	for (int i = 0; i < opt->ftp_nports && o < n; i++) {
+		const struct port_range *r = &opt->ftp_ports[i];
+		if (r->lo == r->hi)
+			o += (size_t)snprintf(buf + o, n - o, "%s%u", i ? ", " : "", r->lo);
+		else
+			o += (size_t)snprintf(buf + o, n - o, "%s%u-%u", i ? ", " : "", r->lo, r->hi);
+	}
+	if (opt->ftp_nports > 1 && o < n)
+		snprintf(buf + o, n - o, " }");
+}
+
+/* The helper's slot: what `rampart rules` and `log` show for it. */
+static int write_helper_rule(struct rampart_bpf *skel, const struct policy *p)
+{
+	struct rp_rule_meta m;
+	char ports[128];
+	uint32_t slot = policy_nslots(p);
+	memset(&m, 0, sizeof(m));
+	if (p->opt.ftp_helper) {
+		m.valid = 1;
+		fmt_ftp_ports(ports, sizeof(ports), &p->opt);
+		snprintf(m.text, sizeof(m.text),
+			 "ftp helper: data connections announced on FTP control connections (ftp-ports %s)", ports);
+		m.verdict = VERDICT_ALLOW;
+		m.table_idx = RP_SLOT_NONE;
+		m.rule_id = RP_RULE_HELPER;
+	}
+	return bpf_map__update_elem(skel->maps.rp_rules, &slot, sizeof(slot), &m, sizeof(m), BPF_ANY);
+}
+
 int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p)
 {
 	uint32_t n = policy_nslots(p);
-	if (bpf_map__max_entries(skel->maps.rp_rules) < n)
+	if (bpf_map__max_entries(skel->maps.rp_rules) < n + DATAPATH_HELPER_SLOTS)
 		return -E2BIG;
 	for (uint32_t slot = 0; slot < n; slot++) {
 		struct rp_rule_meta m;
@@ -264,7 +335,7 @@ int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p)
 		if (e)
 			return e;
 	}
-	return 0;
+	return write_helper_rule(skel, p);
 }
 
 int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p, const char *path,
@@ -406,8 +477,49 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_NETNS_ALLOW] = "netns-allow",
 		[RPC_NETNS_DENY] = "netns-deny",
 		[RPC_SOCK_REJUDGED] = "sock-rejudged",
+		[RPC_NEW_FTP_DATA] = "new-ftp-data",
+		[RPC_FTP_EXPECT] = "ftp-expect",
+		[RPC_FTP_EXPIRED] = "ftp-expired",
+		[RPC_FTP_REPLACED] = "ftp-replaced",
+		[RPC_FTP_REFUSED_ADDR] = "ftp-refused-address",
+		[RPC_FTP_REFUSED_PORT] = "ftp-refused-port",
+		[RPC_FTP_BAD_COMMAND] = "ftp-bad-command",
+		[RPC_FTP_TABLE_FULL] = "ftp-table-full",
+		[RPC_FTP_RESYNC] = "ftp-resync",
+		[RPC_FTP_WRONG_SOURCE] = "ftp-wrong-source",
+		[RPC_ASK_QUESTION] = "ask-question",
+		[RPC_ASK_FOLDED] = "ask-folded",
+		[RPC_ASK_HELD] = "ask-held",
+		[RPC_ASK_NO_AGENT] = "ask-no-agent",
+		[RPC_ASK_RATE_LIMITED] = "ask-rate-limited",
+		[RPC_ASK_FULL] = "ask-full",
+		[RPC_ASK_TIMEOUT] = "ask-timeout",
+		[RPC_ASK_ANSWERED] = "ask-answered",
+		[RPC_ASK_RELEASED] = "ask-released",
 	};
 	return (unsigned)c < RPC_COUNTER_COUNT && names[c] ? names[c] : "?";
+}
+
+const char *datapath_ftp_cmd_name(enum rp_ftp_cmd c)
+{
+	static const char *const names[RP_FTP_CMD_COUNT] = {
+		[RP_FTP_CMD_PORT] = "PORT",
+		[RP_FTP_CMD_EPRT] = "EPRT",
+		[RP_FTP_CMD_PASV] = "227",
+		[RP_FTP_CMD_EPSV] = "229",
+	};
+	return (unsigned)c < RP_FTP_CMD_COUNT && names[c] ? names[c] : "?";
+}
+
+const char *datapath_helper_event_name(enum rp_helper_event e)
+{
+	static const char *const names[RP_HELPER_COUNT] = {
+		[RP_HELPER_FTP_EXPECT] = "expect",
+		[RP_HELPER_FTP_DATA] = "data",
+		[RP_HELPER_FTP_REFUSED_ADDR] = "refused-address",
+		[RP_HELPER_FTP_REFUSED_PORT] = "refused-port",
+	};
+	return (unsigned)e < RP_HELPER_COUNT && names[e] ? names[e] : "?";
 }
 
 const char *datapath_ct_state_name(enum rp_ct_state s)

@@ -23,7 +23,7 @@ struct pin_dir;
 
 struct datapath_opts {
 	uint32_t conntrack_size;     /* 0: RP default (65536) */
-	uint32_t nslots;	     /* rules + table defaults (policy_nslots); 0: 1 */
+	uint32_t nslots;	     /* rules + table defaults (policy_nslots); the helper's slot is added */
 	const struct pin_dir *reuse; /* pin dir whose state maps to reuse (NULL: fresh maps) */
 	uint32_t generation;	     /* the apply's generation (rp_gen, include/rampart_maps.h) */
 	uint32_t napps, ncgroups;    /* applications and cgroups the policy names */
@@ -48,11 +48,14 @@ bool datapath_declares(struct rampart_bpf *dp, const struct bpf_map *m);
 /* The object's classifier maps (for classifier_maps.h). */
 struct cls_maps datapath_cls_maps(struct rampart_bpf *skel);
 
-/* Rule slots: rule r -> r, default of table t -> nrules + t. */
+/* Rule slots: rule r -> r, default of table t -> nrules + t, and after
+ * them one slot for the protocol helper (its admitted flows and its log
+ * events; rp_config.helper_slot): the per-slot maps have nslots + 1. */
 static inline uint32_t policy_nslots(const struct policy *p)
 {
 	return (uint32_t)(p->nrules + p->ntables);
 }
+#define DATAPATH_HELPER_SLOTS 1
 static inline uint32_t policy_rule_slot(const struct policy *p, int rule, int table)
 {
 	return rule >= 0 ? (uint32_t)rule : (uint32_t)(p->nrules + table);
@@ -71,7 +74,8 @@ int datapath_switch_generation(struct rampart_bpf *skel);
 struct pin_dir;
 int config_slot_in_force(const struct pin_dir *pd);
 int config_read_in_force(const struct pin_dir *pd, struct rp_config *cfg);
-/* Rule metadata for `rampart rules` (one entry per slot). */
+/* Rule metadata for `rampart rules` (one entry per slot, and the helper's
+ * slot when the policy has it on). */
 int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p);
 int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p, const char *path,
 			       const uint8_t sha256[32]);
@@ -90,5 +94,9 @@ int datapath_rule_stats(int stats_fd, uint32_t slot, struct rp_rule_stats *out);
 int datapath_flow_cache_invalidate(int gen_fd);
 const char *datapath_counter_name(enum rp_counter c);
 const char *datapath_ct_state_name(enum rp_ct_state s);
+/* The FTP helper: what announced a data connection ("PORT", "227", ...),
+ * what the helper did ("expect", "data", "refused-address", ...). */
+const char *datapath_ftp_cmd_name(enum rp_ftp_cmd c);
+const char *datapath_helper_event_name(enum rp_helper_event e);
 
 #endif

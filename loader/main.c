@@ -8,9 +8,10 @@
 #include "log.h"
 
 static const struct command *const commands[] = {
-	&check_command,	 &explain_command, &apply_command, &unload_command,   &status_command,
-	&rules_command,	 &metrics_command, &flows_command, &log_command,      &boot_command,
-	&daemon_command, &reset_command,   &stop_command,  &shutdown_command, NULL,
+	&check_command,	 &explain_command,  &apply_command,   &unload_command,
+	&status_command, &rules_command,    &metrics_command, &flows_command,
+	&log_command,	 &boot_command,	    &daemon_command,  &reset_command,
+	&stop_command,	 &shutdown_command, &ask_command,     NULL,
 };
 
 int usage_error(const struct cli *c, const char *fmt, ...)

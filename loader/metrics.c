@@ -115,8 +115,10 @@ static void put_rules(FILE *f, const struct view *v)
 				continue;
 			char line[16];
 			snprintf(line, sizeof(line), "%u", m->line);
-			const char *kv[] = { "file",  m->file,	"line",	   line,
-					     "table", m->table, "verdict", verdict_name((enum verdict)m->verdict) };
+			/* the protocol helper's slot has no file or table: name it there */
+			const char *table = m->rule_id == RP_RULE_HELPER ? "(ftp helper)" : m->table;
+			const char *kv[] = { "file",  m->file, "line",	  line,
+					     "table", table,   "verdict", verdict_name((enum verdict)m->verdict) };
 			const uint64_t val[] = { st.packets, st.bytes, st.logged, st.log_dropped };
 			sample(f, fams[k].name, 4, kv, val[k]);
 		}
@@ -139,6 +141,9 @@ static void put_counters(FILE *f, const uint64_t ctr[RPC_COUNTER_COUNT])
 		  "Log events: sent, or lost to the rate limit or a full ring." },
 		{ "conntrack-", "rampart_conntrack_events_total", "event",
 		  "Conntrack table events (expired entries)." },
+		{ "ftp-", "rampart_ftp_helper_events_total", "event",
+		  "FTP helper: expectations made, expired, replaced, refused; commands that did not parse; "
+		  "SYNs to an expected port from another host." },
 		{ "", "rampart_datapath_events_total", "counter", "Other datapath counters, by name." },
 	};
 	bool done[RPC_COUNTER_COUNT] = { false };

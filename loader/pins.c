@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -71,30 +72,75 @@ int pins_check_bpffs(const struct pin_dir *pd)
 	return 0;
 }
 
+/* The instance's lock file: /run/lock/rampart/NAME-HASH.lock for the pin
+ * dir's path (bpffs holds no regular files, and a lock on the pin dir itself
+ * or its parent would make every instance under /sys/fs/bpf wait for the
+ * others' applies). */
+static int lock_path(const struct pin_dir *pd, char *out, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (const char *c = pd->path; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	const char *base = strrchr(pd->path, '/');
+	base = base && base[1] ? base + 1 : "root";
+	(void)mkdir("/run/lock", 01777); /* FHS; a minimal container may lack it */
+	if (mkdir(PINS_LOCK_DIR, 0700) && errno != EEXIST)
+		return pr_err_r(-errno, "cannot create " PINS_LOCK_DIR " for the lock of %s", pd->path);
+	snprintf(out, size, PINS_LOCK_DIR "/%.64s-%016llx.lock", base, (unsigned long long)h);
+	return 0;
+}
+
+/* True when FD is still the file at PATH (unload removes the lock file:
+ * a waiter that got the lock of a removed file tries again). */
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int pins_lock(struct pin_dir *pd)
 {
-	char parent[PINS_PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", pd->path);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = 0;
-	else
-		snprintf(parent, sizeof(parent), "/");
-	pd->lock_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pd->lock_fd < 0)
-		return pr_err_r(-errno, "cannot open %s to lock it", parent);
-	if (flock(pd->lock_fd, LOCK_EX)) {
-		int e = pr_err_r(-errno, "cannot lock %s", parent);
-		pins_unlock(pd);
-		return e;
+	char path[PINS_PATH_MAX];
+	int e = lock_path(pd, path, sizeof(path));
+	while (!e) {
+		pd->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (pd->lock_fd < 0)
+			return pr_err_r(-errno, "cannot open the lock file %s", path);
+		if (flock(pd->lock_fd, LOCK_EX)) {
+			e = pr_err_r(-errno, "cannot lock %s", path);
+			pins_unlock(pd);
+		} else if (same_file(pd->lock_fd, path)) {
+			return 0;
+		} else {
+			pins_unlock(pd);
+		}
 	}
-	return 0;
+	return e;
+}
+
+int pins_lock_agent(const struct pin_dir *pd)
+{
+	int fd = open(pd->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_err_r(-errno, "cannot open %s", pd->path);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = -errno;
+		close(fd);
+		return e == -EWOULDBLOCK ? e : pr_err_r(e, "cannot lock %s", pd->path);
+	}
+	return fd;
 }
 
 void pins_unlock(struct pin_dir *pd)
 {
-	if (pd->lock_fd >= 0)
-		close(pd->lock_fd);
+	char path[PINS_PATH_MAX];
+	if (pd->lock_fd < 0)
+		return;
+	/* no instance left (unloaded, or a first apply that failed): its lock
+	 * file goes too, while we hold it */
+	if (!pins_exists(pd) && !lock_path(pd, path, sizeof(path)) && same_file(pd->lock_fd, path))
+		unlink(path);
+	close(pd->lock_fd);
 	pd->lock_fd = -1;
 }
 

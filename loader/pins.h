@@ -5,6 +5,7 @@
  *   DIR/maps/NAME            every map, by its name (include/rampart_names.h)
  *   DIR/progs/xdp, tc-in, tc-in-l3, tc, tc-l3
  *                            the datapath programs in force
+ *   DIR/progs/ask-answer     the program the `ask` agent answers with
  *   DIR/progs/sock-HOOK      the socket hooks' programs (HOOK: connect4, ...)
  *   DIR/links/xdp-IFNAME     the XDP link of an interface judged by XDP
  *   DIR/links/tci-IFNAME     the tc ingress link (tcx) of one judged by tc
@@ -37,10 +38,11 @@
 
 #define PINS_PATH_MAX	 PATH_MAX
 #define PINS_DEFAULT_DIR "/sys/fs/bpf/rampart"
+#define PINS_LOCK_DIR	 "/run/lock/rampart" /* the instances' lock files */
 
 struct pin_dir {
 	char path[PINS_PATH_MAX]; /* DIR */
-	int lock_fd;		  /* the parent directory while pins_lock() holds it, else -1 */
+	int lock_fd;		  /* the lock file while pins_lock() holds it, else -1 */
 	bool created;		  /* pins_stage_begin() created DIR */
 };
 
@@ -55,11 +57,12 @@ extern const char *const pins_iface_hooks[];
 #define PINS_NIFACE_HOOKS 5
 
 /* The datapath's programs in DIR/progs (what interface hooks run). */
-#define PINS_PROG_XDP	    "xdp"
-#define PINS_PROG_TC_IN	    "tc-in"
-#define PINS_PROG_TC_IN_L3  "tc-in-l3"
-#define PINS_PROG_TC_OUT    "tc"
-#define PINS_PROG_TC_OUT_L3 "tc-l3"
+#define PINS_PROG_XDP	     "xdp"
+#define PINS_PROG_TC_IN	     "tc-in"
+#define PINS_PROG_TC_IN_L3   "tc-in-l3"
+#define PINS_PROG_TC_OUT     "tc"
+#define PINS_PROG_TC_OUT_L3  "tc-l3"
+#define PINS_PROG_ASK_ANSWER "ask-answer" /* learning mode: the agent's answers (bpf/ask.h) */
 
 /* An instance for DIR (nothing is opened or created yet).  0, or
  * -ENAMETOOLONG. */
@@ -67,11 +70,16 @@ int pins_init(struct pin_dir *pd, const char *dir);
 /* Makes sure bpffs is mounted at /sys/fs/bpf (mounting it when missing) and
  * that DIR's parent is on bpffs. */
 int pins_check_bpffs(const struct pin_dir *pd);
-/* Serialises apply and unload of every instance under the same parent (DIR
- * itself may not exist yet, or be removed by unload): an exclusive lock on
- * the parent directory, held until pins_unlock(). */
+/* Serialises the writers of one instance (apply, unload, the daemon's
+ * interface sync): an exclusive lock on the instance's lock file in
+ * PINS_LOCK_DIR (DIR itself may not exist yet, or be removed by unload),
+ * held until pins_unlock(); other instances do not wait. */
 int pins_lock(struct pin_dir *pd);
 void pins_unlock(struct pin_dir *pd);
+/* The `ask` agent's lock: DIR itself, held while the agent runs (one per
+ * pin dir).  The locked fd, -EWOULDBLOCK when another process holds it,
+ * or -errno (said). */
+int pins_lock_agent(const struct pin_dir *pd);
 
 bool pins_exists(const struct pin_dir *pd);
 /* A datapath is loaded in DIR (its configuration map is pinned). */

@@ -124,7 +124,10 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 		goto fail;
 	/* the datapath's generation, and its rp_apps / rp_cgroups (sized there) */
 	s->rodata->rp_gen = dp->rodata->rp_gen;
-	e = bpf_map__set_max_entries(s->maps.rp_app_info, (uint32_t)p->napps + 1);
+	uint32_t napps = (uint32_t)p->napps + 1;
+	e = bpf_map__set_max_entries(s->maps.rp_app_info, napps);
+	if (!e)
+		e = bpf_map__set_max_entries(s->maps.rp_app_stamp, napps);
 	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {
@@ -182,14 +185,16 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 	free(vals);
 }
 
-/* rp_apps and rp_app_info: each application's identity and fingerprint. */
+/* rp_apps, rp_app_info and rp_app_stamp: each application's identity,
+ * fingerprint and change time. */
 static int fill_apps(struct sock_bpf *s, const struct policy *p)
 {
 	for (int i = 0; i < p->napps; i++) {
 		uint32_t id = (uint32_t)i + 1;
 		struct rp_app_info info;
+		struct rp_app_stamp stamp;
 		struct rp_app_key k;
-		int e = apps_identify(p->apps[i], &info, &k);
+		int e = apps_identify(p->apps[i], &info, &k, &stamp);
 		if (e)
 			pr_warn("application %s: %s; rules naming it match nothing until it exists and the policy is "
 				"applied again",
@@ -197,6 +202,8 @@ static int fill_apps(struct sock_bpf *s, const struct policy *p)
 		else if ((e = bpf_map__update_elem(s->maps.rp_apps, &k, sizeof(k), &id, sizeof(id), BPF_ANY)))
 			return e;
 		if ((e = bpf_map__update_elem(s->maps.rp_app_info, &id, sizeof(id), &info, sizeof(info), BPF_ANY)))
+			return e;
+		if ((e = bpf_map__update_elem(s->maps.rp_app_stamp, &id, sizeof(id), &stamp, sizeof(stamp), BPF_ANY)))
 			return e;
 	}
 	return 0;
@@ -236,7 +243,8 @@ int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct poli
 	struct rp_sock_config sc = { .ancestry = p->opt.ancestry,
 				     .max_depth = RP_ANCESTRY_MAX_DEPTH,
 				     .ready = 1,
-				     .userns = p->opt.separate_userns };
+				     .userns = p->opt.separate_userns,
+				     .app_changed = (uint32_t)p->opt.app_changed };
 	__u32 zero = 0;
 	int e = fill_apps(s, p);
 	if (!e)

@@ -189,6 +189,8 @@ const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size
 	const struct rp_rule_meta *m = view_rule(v, slot);
 	if (slot == RP_SLOT_NONE)
 		snprintf(buf, n, "-");
+	else if (m && m->rule_id == RP_RULE_HELPER)
+		snprintf(buf, n, "ftp helper");
 	else if (!m)
 		snprintf(buf, n, "slot %u", slot);
 	else if (m->rule_id == RP_SLOT_NONE)

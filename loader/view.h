@@ -43,7 +43,8 @@ int view_reload_rules(struct view *v);
 /* Rule metadata of a slot, NULL when the slot is unknown. */
 const struct rp_rule_meta *view_rule(const struct view *v, uint32_t slot);
 /* "file:line" of a rule, "file (default of TABLE)" for a table default,
- * "-" for RP_SLOT_NONE (implicit rules, modes). */
+ * "ftp helper" for the helper's slot, "-" for RP_SLOT_NONE (implicit
+ * rules, modes). */
 const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size_t n);
 
 /* An attachment pinned under DIR/links (see pins.h), asked whether it

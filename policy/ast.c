@@ -37,6 +37,7 @@ void ast_policy_free(struct ast_policy *p)
 	for (int i = 0; i < p->noptions; i++) {
 		free(p->options[i].name);
 		free(p->options[i].value);
+		ast_list_free(&p->options[i].list);
 	}
 	free(p->options);
 	for (int i = 0; i < p->ntables; i++) {

@@ -72,10 +72,13 @@ struct ast_iface {
 	struct src_loc loc;
 };
 
-/* `option NAME VALUE` (VALUE kept as text, checked by the resolver) */
+/* `option NAME VALUE` (VALUE kept as text, checked by the resolver).  A
+ * value written as a list (`{ 21, 2121 }`, `@set`, `! ...`) has no text
+ * (value NULL); every value is in `list` too. */
 struct ast_option {
 	char *name;
 	char *value;
+	struct ast_list list;
 	struct src_loc loc, value_loc;
 };
 

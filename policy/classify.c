@@ -34,51 +34,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "classify.h"
+#include "classify_int.h"
 #include "fields.h"
 
-static const int cls_tree[CLS_INNER][2] = CLS_TREE_INIT;
+const int cls_tree[CLS_INNER][2] = CLS_TREE_INIT;
 
 /* ---------- small growable arrays ---------- */
 
-static void *xrealloc(void *p, size_t n)
+void *cls_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
 		abort();
 	return p;
 }
-
-struct ivec {
-	int *v;
-	size_t n, cap;
-};
-
-static void ivec_push(struct ivec *a, int x)
-{
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 16;
-		a->v = xrealloc(a->v, a->cap * sizeof(int));
-	}
-	a->v[a->n++] = x;
-}
+#define xrealloc cls_xrealloc
 
 /* ---------- class store of one node (interning) ---------- */
-
-struct cclass {
-	size_t off; /* into arena */
-	uint32_t n; /* specific entries */
-	int cut;    /* first decisive entry */
-	uint32_t hash;
-};
-
-struct cstore {
-	struct ivec arena;
-	struct cclass *c;
-	uint32_t nc, capc;
-	uint32_t *ht; /* class id + 1 */
-	uint32_t htmask;
-};
 
 static uint32_t list_hash(int cut, const int *l, uint32_t n)
 {
@@ -108,7 +80,7 @@ static void cstore_grow_ht(struct cstore *s)
 }
 
 /* The id of class (cut, list), adding it when new.  -1: too many classes. */
-static int64_t cstore_intern(struct cstore *s, int cut, const int *l, uint32_t n)
+int64_t cstore_intern(struct cstore *s, int cut, const int *l, uint32_t n)
 {
 	uint32_t hash = list_hash(cut, l, n);
 	if (2 * (s->nc + 1) > s->htmask)
@@ -137,12 +109,12 @@ static int64_t cstore_intern(struct cstore *s, int cut, const int *l, uint32_t n
 	return s->nc - 1;
 }
 
-static const int *cstore_list(const struct cstore *s, uint32_t id)
+const int *cstore_list(const struct cstore *s, uint32_t id)
 {
 	return s->arena.v + s->c[id].off;
 }
 
-static void cstore_free(struct cstore *s)
+void cstore_free(struct cstore *s)
 {
 	free(s->arena.v);
 	free(s->c);
@@ -150,43 +122,7 @@ static void cstore_free(struct cstore *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* ---------- compiler state ---------- */
-
-struct pair_out {
-	uint32_t a, b, r;
-	uint32_t below; /* projected pairs: deciding entry; CLS_NONE for class pairs */
-};
-
-struct leaf_prefix_out {
-	struct cls_prefix_key key;
-	uint32_t cls;
-};
-
-struct compiler {
-	const struct flat_policy *fp;
-	int nlive;	/* entries 0..nlive-1 matter; nlive-1 is the first catch-all */
-	uint16_t *uses; /* fields each entry constrains (bit per field) */
-	uint8_t *terminal;
-	uint32_t mask[CLS_NODES];
-	struct cstore node[CLS_NODES];
-	uint32_t *solo[CLS_NODES];
-	uint32_t *first[CLS_NODES]; /* see cls_class.first */
-	uint32_t *sid[CLS_NODES];   /* projection ids */
-	uint32_t *minwild[CLS_NODES];
-	uint8_t *wild[CLS_NODES]; /* CLS_F_WILD | CLS_F_SHARED */
-	/* leaves */
-	uint32_t *value_cls[F_COUNT]; /* interval fields: index 0 = not carried, 1 + v */
-	uint32_t nvalue[F_COUNT];
-	struct leaf_prefix_out *pfx;
-	size_t npfx, cappfx;
-	/* inner nodes */
-	struct pair_out *pairs[CLS_NODES];
-	size_t npairs[CLS_NODES], cappairs[CLS_NODES];
-	size_t total_pairs;
-	uint64_t work;
-	char *err;
-	size_t errlen;
-};
+/* ---------- compiler state (classify_int.h) ---------- */
 
 static const char *node_name(int node, char *buf, size_t len)
 {
@@ -204,6 +140,7 @@ static const char *node_name(int node, char *buf, size_t len)
 static int fail(struct compiler *c, int node, const char *what)
 {
 	char nb[256];
+	c->over_budget = true;
 	snprintf(c->err, c->errlen,
 		 "policy too large for the classifier: %s for the combinations of %s; "
 		 "rules that each name their own values of several of these fields multiply; "
@@ -212,7 +149,7 @@ static int fail(struct compiler *c, int node, const char *what)
 	return -1;
 }
 
-static bool decisive(const struct compiler *c, int e, uint32_t mask)
+bool cls_decisive(const struct compiler *c, int e, uint32_t mask)
 {
 	return c->terminal[e] && !(c->uses[e] & ~mask);
 }
@@ -220,8 +157,8 @@ static bool decisive(const struct compiler *c, int e, uint32_t mask)
 static int work(struct compiler *c, uint64_t n, int node)
 {
 	c->work += n;
-	if (c->work > CLS_MAX_WORK)
-		return fail(c, node, "more than 4G steps of compilation");
+	if (c->work > c->opt.max_work)
+		return fail(c, node, "too many steps of compilation");
 	return 0;
 }
 
@@ -232,7 +169,7 @@ static uint32_t prune(const struct compiler *c, int *l, uint32_t n, uint32_t mas
 {
 	uint32_t k = 0;
 	for (; k < n && l[k] <= cut; k++) {
-		if (decisive(c, l[k], mask)) {
+		if (cls_decisive(c, l[k], mask)) {
 			*cutp = l[k];
 			return k + 1;
 		}
@@ -366,13 +303,7 @@ static int build_leaf_interval(struct compiler *c, int f)
 
 /* ---------- leaves: prefix fields (addresses, uid) ---------- */
 
-struct pitem {
-	u128 value; /* left-aligned in `width` bits (not shifted) */
-	int len;
-	int e; /* -1 for the /0 every field gets */
-};
-
-static int cmp_pitem(const void *x, const void *y)
+int cls_cmp_pitem(const void *x, const void *y)
 {
 	const struct pitem *a = x, *b = y;
 	if (a->value != b->value)
@@ -387,23 +318,44 @@ static u128 low_mask(int bits) /* 2^bits - 1, bits 0..128 */
 	return bits >= 128 ? ~(u128)0 : (((u128)1 << bits) - 1);
 }
 
-/* Splits [lo, hi] (within `width` bits) into CIDR prefixes. */
-static void range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitem **v, size_t *n, size_t *cap)
+void cls_cidr_split(u128 lo, u128 hi, int width, void (*fn)(u128 value, int len, void *arg), void *arg)
 {
 	for (;;) {
 		int k = 0; /* largest block 2^k aligned at lo and inside [lo, hi] */
 		while (k < width && !((lo >> k) & 1) && (lo | low_mask(k + 1)) <= hi)
 			k++;
-		if (*n == *cap) {
-			*cap = *cap ? 2 * *cap : 256;
-			*v = xrealloc(*v, *cap * sizeof(**v));
-		}
-		(*v)[(*n)++] = (struct pitem){ lo, width - k, e };
+		fn(lo, width - k, arg);
 		u128 last = lo | low_mask(k);
 		if (last >= hi)
 			return;
 		lo = last + 1;
 	}
+}
+
+void cls_pitem_push(struct pitems *v, u128 value, int len, int e)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? 2 * v->cap : 256;
+		v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	v->v[v->n++] = (struct pitem){ value, len, e };
+}
+
+struct push_arg {
+	struct pitems *v;
+	int e;
+};
+
+static void push_block(u128 value, int len, void *arg)
+{
+	struct push_arg *a = arg;
+	cls_pitem_push(a->v, value, len, a->e);
+}
+
+void cls_range_to_prefixes(u128 lo, u128 hi, int width, int e, struct pitems *v)
+{
+	struct push_arg a = { v, e };
+	cls_cidr_split(lo, hi, width, push_block, &a);
 }
 
 static bool prefix_contains(u128 pv, int plen, u128 v, int width)
@@ -426,9 +378,8 @@ static int build_leaf_prefix(struct compiler *c, int f)
 	const struct flat_policy *fp = c->fp;
 	int width = f == F_USER ? 32 : 128;
 	u128 max = width == 128 ? ~(u128)0 : low_mask(width);
-	struct pitem *items = NULL;
-	size_t n = 0, cap = 0;
-	range_to_prefixes(0, max, width, -1, &items, &n, &cap); /* the /0 */
+	struct pitems pi = { 0 };
+	cls_range_to_prefixes(0, max, width, -1, &pi); /* the /0 */
 	for (int e = 0; e < c->nlive; e++) {
 		if (!(c->uses[e] & (1u << f)))
 			continue;
@@ -436,10 +387,12 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		for (int i = 0; i < s->n; i++) {
 			if (s->r[i].lo > max)
 				continue;
-			range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &items, &n, &cap);
+			cls_range_to_prefixes(s->r[i].lo, s->r[i].hi > max ? max : s->r[i].hi, width, e, &pi);
 		}
 	}
-	qsort(items, n, sizeof(*items), cmp_pitem);
+	struct pitem *items = pi.v;
+	size_t n = pi.n;
+	qsort(items, n, sizeof(*items), cls_cmp_pitem);
 
 	struct pframe stack[130];
 	int depth = 0;
@@ -489,18 +442,12 @@ static int build_leaf_prefix(struct compiler *c, int f)
 		for (uint32_t x = 0; x < mn; x++)
 			ivec_push(&fr->list, merged.v[x]);
 
-		if (c->npfx == c->cappfx) {
-			c->cappfx = c->cappfx ? 2 * c->cappfx : 1024;
-			c->pfx = xrealloc(c->pfx, c->cappfx * sizeof(*c->pfx));
+		if (c->npfx[f] == c->cappfx[f]) {
+			c->cappfx[f] = c->cappfx[f] ? 2 * c->cappfx[f] : 1024;
+			c->pfx[f] = xrealloc(c->pfx[f], c->cappfx[f] * sizeof(*c->pfx[f]));
 		}
-		struct leaf_prefix_out *o = &c->pfx[c->npfx++];
-		memset(o, 0, sizeof(*o));
-		o->key.prefixlen = 8 + items[i].len;
-		o->key.data[0] = (uint8_t)f;
-		int nbytes = width / 8;
-		for (int bidx = 0; bidx < nbytes; bidx++)
-			o->key.data[1 + bidx] = (uint8_t)(items[i].value >> (8 * (nbytes - 1 - bidx)));
-		o->cls = (uint32_t)id;
+		c->pfx[f][c->npfx[f]++] =
+			(struct leaf_prefix_out){ items[i].value << (128 - width), items[i].len, (uint32_t)id };
 		i = j;
 	}
 	while (depth > 0)
@@ -585,7 +532,7 @@ static int64_t combine(struct compiler *c, int node, const struct cstore *sa, ui
 		else
 			i3++;
 		ivec_push(buf, e);
-		if (decisive(c, e, c->mask[node])) {
+		if (cls_decisive(c, e, c->mask[node])) {
 			cut = e;
 			break;
 		}
@@ -596,6 +543,14 @@ static int64_t combine(struct compiler *c, int node, const struct cstore *sa, ui
 	if (id < 0)
 		fail(c, node, "more than 16M classes");
 	return id;
+}
+
+/* Slot of a (sid a, sid b) key in the memo of projected pairs: the high
+ * bits of a multiplicative hash, which depend on both halves. */
+static size_t memo_slot(uint64_t key, size_t mask)
+{
+	uint64_t h = key * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h ^ (h >> 29) ^ (h >> 47)) & mask;
 }
 
 static int build_inner(struct compiler *c, int node)
@@ -627,16 +582,16 @@ static int build_inner(struct compiler *c, int node)
 		if (id < 0)
 			goto out;
 		c->solo[A][a] = (uint32_t)id;
-		c->wild[A][a] = (wa.start[a + 1] > wa.start[a] ? CLS_F_WILD : 0) |
-				(xa.start[a + 1] > xa.start[a] ? CLS_F_SHARED : 0);
+		c->wild[A][a] = (wa.start[a + 1] > wa.start[a] ? W_WILD : 0) |
+				(xa.start[a + 1] > xa.start[a] ? W_SHARED : 0);
 	}
 	for (uint32_t b = 0; b < sb->nc; b++) {
 		int64_t id = combine(c, node, sa, 0, &wa, sb, b, &wb, NULL, 0, &buf);
 		if (id < 0)
 			goto out;
 		c->solo[B][b] = (uint32_t)id;
-		c->wild[B][b] = (wb.start[b + 1] > wb.start[b] ? CLS_F_WILD : 0) |
-				(xb.start[b + 1] > xb.start[b] ? CLS_F_SHARED : 0);
+		c->wild[B][b] = (wb.start[b + 1] > wb.start[b] ? W_WILD : 0) |
+				(xb.start[b + 1] > xb.start[b] ? W_SHARED : 0);
 	}
 
 	/* projections (shared entries only) and first wild entries */
@@ -678,7 +633,7 @@ static int build_inner(struct compiler *c, int node)
 			if (!s->c[x].n)
 				continue;
 			int e = cstore_list(s, x)[0];
-			if (!decisive(c, e, c->mask[node]))
+			if (!cls_decisive(c, e, c->mask[node]))
 				continue;
 			int64_t id = cstore_intern(&c->node[node], e, &e, 1);
 			if (id < 0) {
@@ -704,14 +659,34 @@ static int build_inner(struct compiler *c, int node)
 		for (size_t k = xb.start[b]; k < xb.start[b + 1]; k++)
 			inv[fill[xb.v[k]]++] = b;
 	free(fill);
+	/* count the candidates first: a node over budget fails before
+	 * anything is built */
+	uint64_t nwa = 0, nwb = 0, total = 0;
+	for (uint32_t a = 0; a < sa->nc; a++)
+		nwa += c->wild[A][a] & W_WILD;
+	for (uint32_t b = 0; b < sb->nc; b++)
+		nwb += c->wild[B][b] & W_WILD;
+	for (uint32_t a = 0; a < sa->nc; a++)
+		for (size_t k = xa.start[a]; k < xa.start[a + 1]; k++)
+			total += inv_start[xa.v[k] + 1] - inv_start[xa.v[k]];
+	if (total + nwa * nwb > c->opt.max_cands) {
+		char what[160];
+		snprintf(what, sizeof(what),
+			 "%llu candidate combinations (%llu x %llu classes that each need their own)",
+			 (unsigned long long)(total + nwa * nwb), (unsigned long long)nwa, (unsigned long long)nwb);
+		free(inv_start);
+		free(inv);
+		fail(c, node, what);
+		goto out;
+	}
 	for (uint32_t a = 0; a < sa->nc; a++) {
 		for (size_t k = xa.start[a]; k < xa.start[a + 1]; k++) {
 			int e = xa.v[k];
 			size_t cnt = inv_start[e + 1] - inv_start[e];
-			if (ntr + cnt > (size_t)4 * CLS_MAX_PAIRS) {
+			if (ntr + cnt > c->opt.max_cands) {
 				free(inv_start);
 				free(inv);
-				fail(c, node, "more than 64M candidate combinations");
+				fail(c, node, "too many candidate combinations");
 				goto out;
 			}
 			if (ntr + cnt > captr) {
@@ -725,27 +700,15 @@ static int build_inner(struct compiler *c, int node)
 	free(inv_start);
 	free(inv);
 	/* candidates 2: both classes bring entries the other side does not constrain */
-	uint64_t nwa = 0, nwb = 0;
-	for (uint32_t a = 0; a < sa->nc; a++)
-		nwa += c->wild[A][a] & CLS_F_WILD;
-	for (uint32_t b = 0; b < sb->nc; b++)
-		nwb += c->wild[B][b] & CLS_F_WILD;
-	if (nwa * nwb + ntr > (uint64_t)4 * CLS_MAX_PAIRS) {
-		char what[128];
-		snprintf(what, sizeof(what), "%llu x %llu classes that each need their own combination",
-			 (unsigned long long)nwa, (unsigned long long)nwb);
-		fail(c, node, what);
-		goto out;
-	}
 	if (nwa && nwb) {
 		if (ntr + nwa * nwb > captr) {
 			captr = ntr + nwa * nwb;
 			tr = xrealloc(tr, captr * sizeof(*tr));
 		}
 		for (uint32_t a = 0; a < sa->nc; a++)
-			if (c->wild[A][a] & CLS_F_WILD)
+			if (c->wild[A][a] & W_WILD)
 				for (uint32_t b = 0; b < sb->nc; b++)
-					if (c->wild[B][b] & CLS_F_WILD)
+					if (c->wild[B][b] & W_WILD)
 						tr[ntr++] = (struct triple){ a, b, -1 };
 	}
 	qsort(tr, ntr, sizeof(*tr), cmp_triple);
@@ -765,7 +728,7 @@ static int build_inner(struct compiler *c, int node)
 			free(xs.v);
 			goto out;
 		}
-		bool b_only = (c->wild[B][b] & CLS_F_WILD) && !(c->wild[A][a] & CLS_F_WILD);
+		bool b_only = (c->wild[B][b] & W_WILD) && !(c->wild[A][a] & W_WILD);
 		uint32_t fb = b_only ? c->solo[B][b] : c->solo[A][a];
 		if (c->first[A][a] != CLS_NONE && c->first[A][a] == c->first[B][b]) {
 			if ((uint32_t)r != c->first[A][a]) {
@@ -774,7 +737,7 @@ static int build_inner(struct compiler *c, int node)
 				goto out;
 			}
 			i = j;
-			continue; /* the lookup takes the shortcut, never cls_pairs */
+			continue; /* the lookup takes the shortcut, never the stored pairs */
 		}
 		if ((uint32_t)r == fb) {
 			i = j;
@@ -787,7 +750,7 @@ static int build_inner(struct compiler *c, int node)
 			size_t nx = 0;
 			while (nx < xs.n) {
 				int e = xs.v[nx++];
-				if (decisive(c, e, c->mask[node])) {
+				if (cls_decisive(c, e, c->mask[node])) {
 					d = e;
 					break;
 				}
@@ -810,7 +773,7 @@ static int build_inner(struct compiler *c, int node)
 					for (size_t q = 0; memo.mask && q <= memo.mask; q++) {
 						if (!memo.val[q])
 							continue;
-						size_t h = (memo.key[q] * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+						size_t h = memo_slot(memo.key[q], cap - 1);
 						while (nv[h])
 							h = (h + 1) & (cap - 1);
 						nk[h] = memo.key[q];
@@ -822,7 +785,7 @@ static int build_inner(struct compiler *c, int node)
 					memo.val = nv;
 					memo.mask = cap - 1;
 				}
-				size_t h = (key * 0x9E3779B97F4A7C15ull >> 20) & memo.mask;
+				size_t h = memo_slot(key, memo.mask);
 				while (memo.val[h] && memo.key[h] != key)
 					h = (h + 1) & memo.mask;
 				if (memo.val[h]) {
@@ -835,11 +798,11 @@ static int build_inner(struct compiler *c, int node)
 				po = (struct pair_out){ c->sid[A][a], c->sid[B][b], (uint32_t)r, (uint32_t)d };
 			}
 		}
-		if (c->total_pairs >= CLS_MAX_PAIRS) {
+		if (c->total_pairs >= c->opt.max_pairs) {
 			free(xs.v);
 			free(memo.key);
 			free(memo.val);
-			fail(c, node, "more than 16M stored combinations");
+			fail(c, node, "too many stored combinations");
 			goto out;
 		}
 		if (c->npairs[node] == c->cappairs[node]) {
@@ -864,153 +827,56 @@ out:
 	return rc;
 }
 
-/* ---------- output ---------- */
+/* ---------- the tree over what the policy names ---------- */
 
-static struct cls_class class_value(const struct compiler *c, int node, uint32_t id)
+static void cstore_copy(struct cstore *dst, const struct cstore *src)
 {
-	struct cls_class v = { .id = id };
-	v.first = v.sid = v.minwild = v.below = CLS_NONE;
-	if (node != CLS_ROOT) {
-		v.solo = c->solo[node][id];
-		v.first = c->first[node][id];
-		v.flags = c->wild[node][id];
-		v.sid = c->sid[node][id];
-		v.minwild = c->minwild[node][id];
-	}
-	return v;
+	memset(dst, 0, sizeof(*dst));
+	for (uint32_t id = 0; id < src->nc; id++)
+		cstore_intern(dst, src->c[id].cut, cstore_list(src, id), src->c[id].n);
 }
 
-static uint32_t entry_slot(const struct flat_entry *e, uint32_t nrules)
+/* Which inner nodes combine: a subtree no live entry names has only the
+ * base class (its handle is a constant); a node with one such child has
+ * exactly the classes of the other child (same lists, same cuts, since no
+ * entry constrains the constant side), so it passes that child's handle on. */
+static void plan_tree(struct compiler *c)
 {
-	return e->rule >= 0 ? (uint32_t)e->rule : nrules + (uint32_t)e->table;
-}
-
-static void build_actions(struct compiler *c, struct cls_tables *t, uint32_t nrules)
-{
-	const struct cstore *s = &c->node[CLS_ROOT];
-	struct ivec unc = { 0 }; /* record entries with no condition: in every class */
-	for (int e = 0; e < c->nlive; e++)
-		if (!c->uses[e] && !c->terminal[e])
-			ivec_push(&unc, e);
-	t->nactions = s->nc;
-	t->actions = calloc(s->nc ? s->nc : 1, sizeof(struct cls_result));
-	for (uint32_t id = 0; id < s->nc; id++) {
-		struct cls_result *r = &t->actions[id];
-		const int *l = cstore_list(s, id);
-		uint32_t n = s->c[id].n;
-		int cut = s->c[id].cut;
-		size_t i = 0, k = 0;
-		for (;;) {
-			int e;
-			if (i < unc.n && unc.v[i] < cut && (k >= n || unc.v[i] < l[k]))
-				e = unc.v[i++];
-			else if (k < n && l[k] < cut)
-				e = l[k++];
-			else
-				break;
-			if (c->terminal[e])
-				continue; /* cannot happen: the cut is the first terminal */
-			if (r->nrecords < CLS_MAX_RECORDS) {
-				const struct flat_entry *fe = &c->fp->e[e];
-				r->records[r->nrecords].slot = entry_slot(fe, nrules);
-				r->records[r->nrecords].verdict = (uint8_t)fe->verdict;
-				r->records[r->nrecords].log = fe->log;
-				r->nrecords++;
-			} else {
-				r->overflow = 1;
-			}
-		}
-		const struct flat_entry *fe = &c->fp->e[cut];
-		r->entry = (uint32_t)cut;
-		r->slot = entry_slot(fe, nrules);
-		r->verdict = (uint8_t)fe->verdict;
-		r->log = fe->log;
-	}
-	free(unc.v);
-}
-
-static uint32_t pair_hash(const struct cls_pair_key *k)
-{
-	uint64_t h = (uint64_t)k->node * 0x9E3779B97F4A7C15ull;
-	h ^= (uint64_t)k->a * 0xC2B2AE3D27D4EB4Full;
-	h ^= (uint64_t)k->b * 0x165667B19E3779F9ull;
-	h ^= h >> 29;
-	return (uint32_t)(h ^ (h >> 32));
-}
-
-static int cmp_prefix_entry(const void *x, const void *y)
-{
-	const struct cls_prefix_entry *a = x, *b = y;
-	if (a->key.data[0] != b->key.data[0])
-		return a->key.data[0] < b->key.data[0] ? -1 : 1;
-	if (a->key.prefixlen != b->key.prefixlen)
-		return a->key.prefixlen < b->key.prefixlen ? -1 : 1;
-	return memcmp(a->key.data, b->key.data, sizeof(a->key.data));
-}
-
-static void emit_tables(struct compiler *c, struct cls_tables *t, uint32_t nrules)
-{
-	struct cls_config *cfg = &t->config;
-	cfg->ready = 1;
-	cfg->nrules = nrules;
-	/* cls_values */
-	uint32_t total = 0;
-	for (int f = 0; f < F_COUNT; f++)
-		total += c->nvalue[f];
-	t->values = calloc(total ? total : 1, sizeof(struct cls_class));
-	for (int f = 0; f < F_COUNT; f++) {
-		if (CLS_IS_PREFIX_FIELD(f)) {
-			cfg->absent[f] = class_value(c, f, 0);
+	for (int node = 0; node < CLS_NODES; node++)
+		c->parent[node] = -1;
+	for (int node = 0; node < CLS_NODES; node++) {
+		if (node < CLS_LEAVES) {
+			c->mask[node] = 1u << node;
+			c->kind[node] = (c->named & c->mask[node]) ? NK_COMBINE : NK_CONST;
 			continue;
 		}
-		cfg->base[f] = t->nvalues;
-		cfg->clamp[f] = c->nvalue[f] - 2;
-		for (uint32_t i = 0; i < c->nvalue[f]; i++)
-			t->values[t->nvalues++] = class_value(c, f, c->value_cls[f][i]);
+		int A = cls_tree[node - CLS_LEAVES][0], B = cls_tree[node - CLS_LEAVES][1];
+		c->parent[A] = c->parent[B] = node;
+		c->mask[node] = c->mask[A] | c->mask[B];
+		bool na = c->named & c->mask[A], nb = c->named & c->mask[B];
+		c->kind[node] = na && nb ? NK_COMBINE : na ? NK_LEFT : nb ? NK_RIGHT : NK_CONST;
 	}
-	/* cls_prefixes */
-	t->nprefixes = (uint32_t)c->npfx;
-	t->prefixes = calloc(c->npfx ? c->npfx : 1, sizeof(struct cls_prefix_entry));
-	for (size_t i = 0; i < c->npfx; i++) {
-		t->prefixes[i].key = c->pfx[i].key;
-		t->prefixes[i].value = class_value(c, c->pfx[i].key.data[0], c->pfx[i].cls);
-		t->prefix_len_used[c->pfx[i].key.data[0]][c->pfx[i].key.prefixlen - 8] = 1;
+}
+
+static int build_node(struct compiler *c, int node)
+{
+	if (node < CLS_LEAVES) {
+		if (c->kind[node] == NK_CONST)
+			return 0;
+		return CLS_IS_PREFIX_FIELD(node) ? build_leaf_prefix(c, node) : build_leaf_interval(c, node);
 	}
-	qsort(t->prefixes, t->nprefixes, sizeof(*t->prefixes), cmp_prefix_entry);
-	/* cls_info, cls_pairs */
-	uint32_t ninfo = 0;
-	for (int node = CLS_LEAVES; node < CLS_NODES; node++)
-		ninfo += c->node[node].nc;
-	t->info = calloc(ninfo ? ninfo : 1, sizeof(struct cls_class));
-	t->pairs = calloc(c->total_pairs ? c->total_pairs : 1, sizeof(struct cls_pair_entry));
-	for (int node = CLS_LEAVES; node < CLS_NODES; node++) {
-		cfg->info_base[node] = t->ninfo;
-		for (uint32_t id = 0; id < c->node[node].nc; id++)
-			t->info[t->ninfo++] = class_value(c, node, id);
-		for (size_t i = 0; i < c->npairs[node]; i++) {
-			struct cls_pair_entry *pe = &t->pairs[t->npairs++];
-			const struct pair_out *po = &c->pairs[node][i];
-			uint32_t kn = (uint32_t)node | (po->below != CLS_NONE ? CLS_PROJ : 0);
-			pe->key = (struct cls_pair_key){ kn, po->a, po->b };
-			pe->value = class_value(c, node, po->r);
-			pe->value.below = po->below;
-		}
+	int A = cls_tree[node - CLS_LEAVES][0], B = cls_tree[node - CLS_LEAVES][1];
+	switch (c->kind[node]) {
+	case NK_CONST:
+		return 0;
+	case NK_LEFT:
+	case NK_RIGHT:
+		cstore_free(&c->node[node]);
+		cstore_copy(&c->node[node], &c->node[c->kind[node] == NK_LEFT ? A : B]);
+		return 0;
+	default:
+		return build_inner(c, node);
 	}
-	for (int node = 0; node < CLS_NODES; node++)
-		t->nclasses[node] = c->node[node].nc;
-	/* user-space index of cls_pairs */
-	uint32_t cap = 16;
-	while (cap < 2 * t->npairs + 16)
-		cap *= 2;
-	t->pair_index = calloc(cap, sizeof(uint32_t));
-	t->pair_mask = cap - 1;
-	for (uint32_t i = 0; i < t->npairs; i++) {
-		uint32_t h = pair_hash(&t->pairs[i].key) & t->pair_mask;
-		while (t->pair_index[h])
-			h = (h + 1) & t->pair_mask;
-		t->pair_index[h] = i + 1;
-	}
-	build_actions(c, t, nrules);
 }
 
 static void compiler_free(struct compiler *c)
@@ -1024,29 +890,38 @@ static void compiler_free(struct compiler *c)
 		free(c->wild[i]);
 		free(c->pairs[i]);
 	}
-	for (int f = 0; f < F_COUNT; f++)
+	for (int f = 0; f < F_COUNT; f++) {
 		free(c->value_cls[f]);
-	free(c->pfx);
+		free(c->pfx[f]);
+	}
 	free(c->uses);
 	free(c->terminal);
 }
 
-int cls_compile(const struct flat_policy *fp, uint32_t nrules, struct cls_tables *t, char *err, size_t errlen)
+int cls_build_part(struct cls_out *o, int part, const struct flat_policy *pfp, const int *gmap, bool keyed,
+		   uint32_t vmask, bool *over_budget, char *err, size_t errlen)
 {
-	struct compiler c = { .fp = fp, .err = err, .errlen = errlen };
+	struct compiler c = { .fp = pfp,
+			      .out = o,
+			      .part = part,
+			      .keyed = keyed,
+			      .vmask = vmask,
+			      .gmap = gmap,
+			      .opt = o->opt,
+			      .err = err,
+			      .errlen = errlen };
 	int rc = -1;
 
-	memset(t, 0, sizeof(*t));
-	if (errlen)
-		err[0] = 0;
-	c.uses = calloc(fp->n ? fp->n : 1, sizeof(uint16_t));
-	c.terminal = calloc(fp->n ? fp->n : 1, 1);
+	*over_budget = false;
+	c.uses = calloc(pfp->n ? pfp->n : 1, sizeof(uint16_t));
+	c.terminal = calloc(pfp->n ? pfp->n : 1, 1);
 	c.nlive = -1;
-	for (int e = 0; e < fp->n; e++) {
+	for (int e = 0; e < pfp->n; e++) {
 		for (int f = 0; f < F_COUNT; f++)
-			if (fp->e[e].cond[f].used)
+			if (pfp->e[e].cond[f].used)
 				c.uses[e] |= 1u << f;
-		c.terminal[e] = fp->e[e].kind == FLAT_TERMINAL;
+		c.terminal[e] = pfp->e[e].kind == FLAT_TERMINAL;
+		c.named |= c.uses[e];
 		if (c.terminal[e] && !c.uses[e]) {
 			c.nlive = e + 1;
 			break;
@@ -1056,204 +931,39 @@ int cls_compile(const struct flat_policy *fp, uint32_t nrules, struct cls_tables
 		snprintf(err, errlen, "classifier: the flattened policy has no final default entry");
 		goto out;
 	}
-	t->nlive = c.nlive;
-	for (int node = 0; node < CLS_NODES; node++) {
-		if (node < CLS_LEAVES) {
-			c.mask[node] = 1u << node;
-		} else {
-			c.mask[node] = c.mask[cls_tree[node - CLS_LEAVES][0]] | c.mask[cls_tree[node - CLS_LEAVES][1]];
-		}
-		/* class 0 of every node: no specific entries, cut at the final default */
+	plan_tree(&c);
+	/* class 0 of every node: no specific entries, cut at the final default */
+	for (int node = 0; node < CLS_NODES; node++)
 		cstore_intern(&c.node[node], c.nlive - 1, NULL, 0);
-	}
-	for (int f = 0; f < F_COUNT; f++) {
-		int r = CLS_IS_PREFIX_FIELD(f) ? build_leaf_prefix(&c, f) : build_leaf_interval(&c, f);
-		if (r)
+	for (int node = 0; node < CLS_NODES; node++)
+		if (build_node(&c, node))
 			goto out;
-	}
-	for (int node = CLS_LEAVES; node < CLS_NODES; node++)
-		if (build_inner(&c, node))
-			goto out;
-	emit_tables(&c, t, nrules);
+	if (part == 0)
+		for (int node = 0; node < CLS_NODES; node++)
+			o->t->nclasses[node] = c.node[node].nc;
+	if (cls_emit(&c))
+		goto out;
 	rc = 0;
 out:
+	*over_budget = c.over_budget;
 	compiler_free(&c);
-	if (rc)
-		cls_tables_free(t);
 	return rc;
 }
 
 void cls_tables_free(struct cls_tables *t)
 {
-	free(t->values);
-	free(t->prefixes);
-	free(t->pairs);
-	free(t->info);
+	free(t->tab);
 	free(t->actions);
-	free(t->pair_index);
 	memset(t, 0, sizeof(*t));
 }
 
 void cls_tables_sizes(const struct cls_tables *t, struct cls_sizes *s)
 {
-#define AT_LEAST_1(x) ((x) ? (x) : 1)
-	s->values = AT_LEAST_1(t->nvalues);
-	s->prefixes = AT_LEAST_1(t->nprefixes);
-	s->pairs = AT_LEAST_1(t->npairs);
-	s->info = AT_LEAST_1(t->ninfo);
-	s->actions = AT_LEAST_1(t->nactions);
-#undef AT_LEAST_1
-	/* arrays: value size rounded to 8; hash: element header (~48 bytes) +
-	 * key + value + bucket; LPM trie: node (~40 bytes) + key data + value,
-	 * about two nodes per prefix (intermediate nodes). */
-	uint64_t cv = (sizeof(struct cls_class) + 7) / 8 * 8;
-	s->bytes = (uint64_t)s->values * cv + (uint64_t)s->info * cv +
-		   (uint64_t)s->actions * ((sizeof(struct cls_result) + 7) / 8 * 8) +
-		   (uint64_t)s->pairs * (48 + 16 + cv + 8) + (uint64_t)s->prefixes * 2 * (40 + 20 + cv) +
-		   sizeof(struct cls_config);
-}
-
-/* ---------- the lookups, as bpf/classify.h performs them ---------- */
-
-static int lookup_value(const struct cls_tables *t, int f, uint32_t v, bool carried, struct cls_class *out)
-{
-	uint32_t idx = t->config.base[f];
-	if (carried)
-		idx += 1 + (v > t->config.clamp[f] ? t->config.clamp[f] : v);
-	if (idx >= t->nvalues)
-		return -1;
-	*out = t->values[idx];
-	return 0;
-}
-
-/* Longest prefix match, as BPF_MAP_TYPE_LPM_TRIE does it. */
-static int lookup_prefix(const struct cls_tables *t, int f, const uint8_t *bytes, int len, struct cls_class *out)
-{
-	if (len != 16 && len != 4) {
-		*out = t->config.absent[f];
-		return 0;
-	}
-	for (int plen = 8 * len; plen >= 0; plen--) {
-		if (!t->prefix_len_used[f][plen])
-			continue;
-		struct cls_prefix_entry key;
-		memset(&key, 0, sizeof(key));
-		key.key.prefixlen = 8 + plen;
-		key.key.data[0] = (uint8_t)f;
-		for (int i = 0; i < len; i++) {
-			int bits = plen - 8 * i;
-			uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-			key.key.data[1 + i] = bytes[i] & m;
-		}
-		const struct cls_prefix_entry *hit =
-			bsearch(&key, t->prefixes, t->nprefixes, sizeof(key), cmp_prefix_entry);
-		if (hit) {
-			*out = hit->value;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static const struct cls_class *find_pair(const struct cls_tables *t, uint32_t node, uint32_t a, uint32_t b)
-{
-	struct cls_pair_key k = { node, a, b };
-	uint32_t h = pair_hash(&k) & t->pair_mask;
-	while (t->pair_index && t->pair_index[h]) {
-		const struct cls_pair_entry *pe = &t->pairs[t->pair_index[h] - 1];
-		if (!memcmp(&pe->key, &k, sizeof(k)))
-			return &pe->value;
-		h = (h + 1) & t->pair_mask;
-	}
-	return NULL;
-}
-
-static int lookup_combine(const struct cls_tables *t, uint32_t node, const struct cls_class *a,
-			  const struct cls_class *b, struct cls_class *out)
-{
-	uint32_t idx;
-	if (a->first != CLS_NONE && a->first == b->first) {
-		idx = t->config.info_base[node] + a->first;
-	} else {
-		uint32_t both = a->flags & b->flags;
-		const struct cls_class *v = NULL;
-		if (both) /* only such pairs can be stored */
-			v = find_pair(t, node, a->id, b->id);
-		if (!v && (both & CLS_F_SHARED)) {
-			v = find_pair(t, node | CLS_PROJ, a->sid, b->sid);
-			if (v && !(v->below < a->minwild && v->below < b->minwild))
-				v = NULL;
-		}
-		if (v) {
-			*out = *v;
-			return 0;
-		}
-		bool b_only = (b->flags & CLS_F_WILD) && !(a->flags & CLS_F_WILD);
-		idx = t->config.info_base[node] + (b_only ? b->solo : a->solo);
-	}
-	if (idx >= t->ninfo)
-		return -1;
-	*out = t->info[idx];
-	return 0;
-}
-
-static bool carried(const struct cls_fields *f, int field, int flag)
-{
-	return flag && !(f->absent & CLS_ABSENT(field));
-}
-
-int cls_lookup(const struct cls_tables *t, const struct cls_fields *f, struct cls_result *out)
-{
-	struct cls_class cls[CLS_NODES];
-	uint32_t uid_be = __builtin_bswap32(f->uid);
-
-	memset(out, 0, sizeof(*out));
-	out->verdict = VERDICT_DENY;
-	out->slot = out->entry = CLS_SLOT_NONE;
-	if (!t->config.ready)
-		return -1;
-	const uint32_t v[F_COUNT] = {
-		[F_DIR] = f->dir,     [F_EVENT] = f->event,   [F_FAMILY] = f->family, [F_PROTO] = f->proto,
-		[F_IFACE] = f->iface, [F_LPORT] = f->lport,   [F_RPORT] = f->rport,   [F_ICMPTYPE] = f->icmp_type,
-		[F_APP] = f->app,     [F_CGROUP] = f->cgroup,
-	};
-	const int flag[F_COUNT] = {
-		[F_DIR] = 1,
-		[F_EVENT] = 1,
-		[F_FAMILY] = 1,
-		[F_PROTO] = 1,
-		[F_IFACE] = 1,
-		[F_LADDR] = 1,
-		[F_RADDR] = 1,
-		[F_LPORT] = f->has_ports,
-		[F_RPORT] = f->has_ports,
-		[F_ICMPTYPE] = f->has_icmp,
-		[F_APP] = f->has_app,
-		[F_CGROUP] = f->has_cgroup,
-		[F_USER] = f->has_user,
-	};
-	for (int fi = 0; fi < F_COUNT; fi++) {
-		bool c = carried(f, fi, flag[fi]);
-		int r;
-		if (fi == F_LADDR || fi == F_RADDR)
-			r = lookup_prefix(t, fi, (const uint8_t *)(fi == F_LADDR ? f->laddr : f->raddr), c ? 16 : 0,
-					  &cls[fi]);
-		else if (fi == F_USER)
-			r = lookup_prefix(t, fi, (const uint8_t *)&uid_be, c ? 4 : 0, &cls[fi]);
-		else
-			r = lookup_value(t, fi, v[fi], c, &cls[fi]);
-		if (r)
-			return -1;
-	}
-	for (int i = 0; i < CLS_INNER; i++) {
-		int node = CLS_LEAVES + i;
-		if (lookup_combine(t, node, &cls[cls_tree[i][0]], &cls[cls_tree[i][1]], &cls[node]))
-			return -1;
-	}
-	if (cls[CLS_ROOT].id >= t->nactions)
-		return -1;
-	*out = t->actions[cls[CLS_ROOT].id];
-	return 0;
+	s->blocks = t->ntab / CLS_BLOCK_WORDS ? t->ntab / CLS_BLOCK_WORDS : 1;
+	s->actions = t->nactions ? t->nactions : 1;
+	/* arrays: the values, plus the kernel's per-element pointer table */
+	s->bytes = (uint64_t)s->blocks * (sizeof(struct cls_block) + 8) +
+		   (uint64_t)s->actions * (((sizeof(struct cls_result) + 7) / 8 * 8) + 8) + sizeof(struct cls_config);
 }
 
 void cls_event_fields(const struct event *ev, struct cls_fields *f)

@@ -813,6 +813,28 @@ static void parse_option(struct parser *p)
 	}
 	struct token name = p->tok;
 	next(p);
+	if (p->tok.kind == TOK_LBRACE || p->tok.kind == TOK_SETREF || p->tok.kind == TOK_BANG) {
+		/* a list (option ftp-ports { 21, 2121 }): the resolver says
+		 * whether the option takes one */
+		char kwbuf[64];
+		snprintf(kwbuf, sizeof(kwbuf), "`option %.40s`", name.text);
+		const struct list_what w = { kwbuf, "option ftp-ports { 21, 2121 }", true, false };
+		struct ast_list l;
+		struct src_loc vl = p->tok.loc;
+		if (!parse_list(p, &l, &w)) {
+			ast_list_free(&l);
+			sync(p, false);
+			return;
+		}
+		struct ast_option *o = GROW(p->ctx->ast->options, p->ctx->ast->noptions);
+		o->name = xstrdup(name.text);
+		o->value = NULL;
+		o->list = l;
+		o->loc = kw;
+		o->value_loc = vl;
+		expect_end(p, "the option value", false);
+		return;
+	}
 	if (p->tok.kind != TOK_WORD && p->tok.kind != TOK_STRING) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "option `%.40s` needs a value, e.g. option boot-timeout 300; got %%s",
@@ -826,6 +848,9 @@ static void parse_option(struct parser *p)
 	o->value = xstrdup(p->tok.text);
 	o->loc = kw;
 	o->value_loc = p->tok.loc;
+	memset(&o->list, 0, sizeof(o->list));
+	o->list.loc = p->tok.loc;
+	add_item(&o->list, AST_LITERAL, &p->tok);
 	next(p);
 	expect_end(p, "the option value", false);
 }

@@ -98,6 +98,10 @@ struct named_cgroup {
 	uint32_t pre, post;
 };
 
+/* option ftp-ports: at most this many ports or ranges (the datapath's
+ * RP_FTP_PORT_RANGES) */
+#define POLICY_FTP_PORT_RANGES 8
+
 struct options {
 	int boot_timeout;	  /* seconds, default 300 */
 	int ask_timeout;	  /* seconds, default 30 */
@@ -110,6 +114,22 @@ struct options {
 	bool ancestry;		  /* default off */
 	bool separate_userns;	  /* default off: on, a process in a user namespace is no application */
 	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
+	/* the FTP helper (docs/datapath.md, "Protocol helpers") */
+	bool ftp_helper; /* default on */
+	int ftp_timeout; /* seconds an announced data connection is expected, default 30 */
+	int ftp_nports;	 /* ranges in ftp_ports; default one: { 21 } */
+	struct port_range {
+		uint16_t lo, hi;
+	} ftp_ports[POLICY_FTP_PORT_RANGES]; /* the control connections' server ports */
+	int app_changed;		     /* enum app_changed, default ask (docs/ask.md) */
+};
+
+/* option app-changed: an approved binary that changed since apply (the
+ * values are include/rampart_ask.h's enum rp_app_changed). */
+enum app_changed {
+	APP_CHANGED_ASK = 0,  /* asked about at its next connection while an agent is connected, else kept */
+	APP_CHANGED_KEEP = 1, /* its rules still match it (reported by status) */
+	APP_CHANGED_DENY = 2, /* its rules stop matching it until `apply` approves it */
 };
 
 /* option ingress-hook: which program judges arriving packets. */

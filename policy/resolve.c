@@ -1324,7 +1324,7 @@ static void number_iface_patterns(struct rctx *c)
 
 /* ---------- options ---------- */
 
-enum opt_type { OPT_SECONDS, OPT_COUNT, OPT_RATE, OPT_VERDICT, OPT_ONOFF, OPT_WORD };
+enum opt_type { OPT_SECONDS, OPT_COUNT, OPT_RATE, OPT_VERDICT, OPT_ONOFF, OPT_WORD, OPT_PORTS };
 
 struct opt_desc {
 	const char *name;
@@ -1337,6 +1337,10 @@ struct opt_desc {
 
 static const char *const ingress_hook_words[] = {
 	[INGRESS_HOOK_AUTO] = "auto", [INGRESS_HOOK_XDP] = "xdp", [INGRESS_HOOK_TC] = "tc", NULL
+};
+
+static const char *const app_changed_words[] = {
+	[APP_CHANGED_ASK] = "ask", [APP_CHANGED_KEEP] = "keep", [APP_CHANGED_DENY] = "deny", NULL
 };
 
 #define OFF(f) offsetof(struct options, f)
@@ -1388,6 +1392,22 @@ static const struct opt_desc opt_descs[] = {
 	  .off = OFF(ingress_hook),
 	  .forms = "auto, xdp or tc",
 	  .words = ingress_hook_words },
+	{ .name = "ftp-helper", .type = OPT_ONOFF, .off = OFF(ftp_helper), .min = 0, .forms = "on or off" },
+	{ .name = "ftp-ports",
+	  .type = OPT_PORTS,
+	  .off = OFF(ftp_ports),
+	  .min = 0,
+	  .forms = "PORTS (the FTP servers' control ports, e.g. 21 or { 21, 2121 })" },
+	{ .name = "ftp-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(ftp_timeout),
+	  .min = 1,
+	  .forms = "SECONDS (a whole number, e.g. 30)" },
+	{ .name = "app-changed",
+	  .type = OPT_WORD,
+	  .off = OFF(app_changed),
+	  .forms = "ask, keep or deny",
+	  .words = app_changed_words },
 };
 #define NOPTS (int)(sizeof(opt_descs) / sizeof(opt_descs[0]))
 
@@ -1403,6 +1423,10 @@ static void default_options(struct options *o)
 		.udp_timeout = 60,
 		.icmp_timeout = 30,
 		.ancestry = false,
+		.ftp_helper = true,
+		.ftp_timeout = 30,
+		.ftp_nports = 1,
+		.ftp_ports = { { 21, 21 } },
 	};
 }
 
@@ -1455,8 +1479,42 @@ static bool parse_option_value(const struct opt_desc *od, const char *v, struct 
 				return true;
 			}
 		return false;
+	case OPT_PORTS: /* a list: resolve_ports_option() */
+		return false;
 	}
 	return false;
+}
+
+/* option ftp-ports PORTS: ports, ranges and port sets as in a rule, at most
+ * POLICY_FTP_PORT_RANGES ranges once merged. */
+static void resolve_ports_option(struct rctx *c, const struct ast_option *ao, const struct opt_desc *od)
+{
+	struct vset v;
+	bool any;
+	char user[64];
+	snprintf(user, sizeof(user), "`option %s`", od->name);
+	struct src_loc vl = ao->value_loc.line ? ao->value_loc : ao->loc;
+	if (!resolve_list(c, F_LPORT, &ao->list, NULL, false, user, &v, &any)) {
+		vset_free(&v);
+		return;
+	}
+	if (any || v.n == 0)
+		diag_error(c->d, vl, "option %s needs ports (e.g. 21 or { 21, 2121 }), not %s", od->name,
+			   any ? "`any`" : "an empty set");
+	else if (v.n > POLICY_FTP_PORT_RANGES)
+		diag_error(c->d, vl,
+			   "option %s names %d separate ports or ranges; at most %d are possible "
+			   "(merge neighbouring ports into ranges, e.g. 2121-2125)",
+			   od->name, v.n, POLICY_FTP_PORT_RANGES);
+	else {
+		struct options *o = &c->p->opt;
+		o->ftp_nports = v.n;
+		for (int i = 0; i < v.n; i++) {
+			o->ftp_ports[i].lo = (uint16_t)v.r[i].lo;
+			o->ftp_ports[i].hi = (uint16_t)v.r[i].hi;
+		}
+	}
+	vset_free(&v);
 }
 
 /* "boot-timeout, ask-timeout, ..." from the table. */
@@ -1497,8 +1555,16 @@ static void resolve_options(struct rctx *c)
 					     ao->name, where(c->ast->options[j].loc, ao->loc, buf, sizeof(buf)));
 				break;
 			}
-		const char *v = ao->value ? ao->value : "";
 		struct src_loc vl = ao->value_loc.line ? ao->value_loc : ao->loc;
+		if (od->type == OPT_PORTS) {
+			resolve_ports_option(c, ao, od);
+			continue;
+		}
+		if (!ao->value) {
+			diag_error(c->d, vl, "option %s takes one value, not a list: expected %s", od->name, od->forms);
+			continue;
+		}
+		const char *v = ao->value;
 		if (!parse_option_value(od, v, &c->p->opt))
 			diag_error(c->d, vl, "bad value `%s` for option %s: expected %s", v, od->name, od->forms);
 	}

@@ -1,12 +1,13 @@
 #!/bin/bash
 # `make bench`: per-packet cost of the datapath next to an empty XDP program
 # and xdp-tools' xdp-filter, new-flow cost at 10 .. 100 000 rules, apply time
-# and map memory (tests/bench/bench_datapath.c), then the cost of the socket
-# hooks on connect() (tests/bench/bench_hooks.sh).  Results: docs/performance.md.
+# and map memory, ClassBench-style policies (apply, peak memory, check, new
+# flows) and the targets of issue 12 (tests/bench/bench_datapath.c), then
+# the cost of the socket hooks on connect() (tests/bench/bench_hooks.sh).  Results: docs/performance.md.
 # Needs root for BPF_PROG_TEST_RUN.  Attaches nothing, pins nothing: the
 # bench runs in its own network namespace and its programs and maps go away
 # when it exits.  BENCH_ARGS passes options (e.g. "--repeat 200000 --runs 5",
-# "--sizes 10,1000").
+# "--sizes 10,1000", "--classbench 0").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then

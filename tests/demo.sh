@@ -78,6 +78,59 @@ run R status
 say "unload: detach and unpin"
 run R unload
 try "peer -> host tcp/22 (no firewall)" in_b tcp $RP_A4 22
+say "learning mode: a program no rule decides is asked about (rampart ask --json, answered by a script here)"
+. tests/kernel/app_lib.sh
+rp_child_cgroup demo
+CGREL=${RP_CG#$(rp_cgroup2_mount)}
+cat > "$RP_TMP/ask.rules" <<P
+table root default deny {
+    allow event network
+    ask out cgroup $CGREL proto tcp              comment "programs in the demo cgroup: ask"
+}
+P
+grep -v '^$' "$RP_TMP/ask.rules"
+echo
+run R apply "$RP_TMP/ask.rules" --iface "$RP_IF_A" --cgroup "$RP_CG" || exit 1
+mkfifo "$RP_TMP/answers"
+in_a "$RAMPART" --pin-dir "$RP_PIN" --json ask <"$RP_TMP/answers" >"$RP_TMP/agent.out" 2>&1 &
+AGENT=$!
+exec 7>"$RP_TMP/answers"
+for _ in $(seq 50); do R status 2>/dev/null | grep -q "agent: pid" && break; sleep 0.1; done
+R status | grep "^ask:"
+# ask_scene WHAT ANSWER: a connection from the demo cgroup, its question,
+# the scripted answer after half a second, and what the program saw
+ask_scene() {
+	local n0; n0=$(wc -l <"$RP_TMP/agent.out")
+	in_cg "$RP_CG/demo" timeout 10 $RP_TRAFFIC probe tcp $RP_B4 80 8 >"$RP_TMP/probe.out" &
+	local pid=$! q=""
+	for _ in $(seq 100); do
+		q=$(tail -n +$((n0 + 1)) "$RP_TMP/agent.out" | grep '"event"' | head -1)
+		[ -n "$q" ] && break
+		sleep 0.1
+	done
+	printf '  question: %s\n' "$q"
+	local id; id=$(/usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$q")
+	sleep 0.5
+	local ans="{\"id\": $id, $2}"
+	printf '  answer:   %s   (%s)\n' "$ans" "$1"
+	echo "$ans" >&7
+	wait $pid
+	for _ in $(seq 100); do grep -q "{\"id\": $id, \"applied" "$RP_TMP/agent.out" && break; sleep 0.1; done
+	printf '  result:   %s\n' "$(grep "{\"id\": $id, \"" "$RP_TMP/agent.out" | grep -v '"event"' | tail -1)"
+	local out; out=$(cat "$RP_TMP/probe.out")
+	printf '  the program: %s after %s ms\n' "${out% *}" "${out#* }"
+}
+ask_scene "allow once: the held connection goes on" '"verdict": "allow", "remember": "once"'
+sleep 2.5 # a "once" answer decides its retransmissions and duplicates for 2 s
+ask_scene "deny always: refused at once, and a rule is learned" '"verdict": "deny", "remember": "always", "scope": "port"'
+echo
+echo "  the policy file now:"
+sed 's/^/    /' "$RP_TMP/ask.rules"
+echo
+run R log
+kill $AGENT 2>/dev/null; wait $AGENT 2>/dev/null
+exec 7>&-
+run R unload
 say "a gateway: LAN host 'peer' - gateway 'host' - a WAN host, nftables masquerade (Kerio's ICS)"
 . tests/kernel/gateway_lib.sh
 rp_gateway_setup

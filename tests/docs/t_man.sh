@@ -28,7 +28,8 @@ bash -c '. dist/bash-completion/rampart
 	echo "$_rampart_global_options" > '"$tmp/completion-global"'' > "$tmp/completion" ||
 	fail "sourcing the completion"
 grep -o 'getenv("[A-Z_]*")' loader/*.c policy/*.c | sed 's/.*getenv("\(.*\)")/\1/' | sort -u > "$tmp/env"
-sed -n 's/^\t{ "\([a-z-]*\)", OPT_.*/\1/p' policy/resolve.c > "$tmp/policy-options"
+sed -n 's/^\t{ \.name = "\([a-z-]*\)", \.type = OPT_.*/\1/p' policy/resolve.c > "$tmp/policy-options"
+[ -s "$tmp/policy-options" ] || fail "no policy options found in policy/resolve.c's table"
 
 python3 - "$tmp" <<'PY' || exit 1
 import re, sys

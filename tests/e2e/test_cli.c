@@ -235,8 +235,8 @@ static void test_usage(void **state)
 /* Every command answers `--help` (and `help COMMAND`) with its usage. */
 static void test_every_command_has_help(void **state)
 {
-	const char *cmds[] = { "check", "explain", "apply",  "unload", "status", "rules",   "flows",
-			       "log",	"boot",	   "daemon", "reset",  "stop",	 "shutdown" };
+	const char *cmds[] = { "check", "explain", "apply",  "unload", "status", "rules",    "flows",
+			       "log",	"boot",	   "daemon", "reset",  "stop",	 "shutdown", "ask" };
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		char want[64];
 		snprintf(want, sizeof(want), "usage: rampart %s", cmds[i]);

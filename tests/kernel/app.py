@@ -14,8 +14,10 @@ Each command prints one word (and milliseconds) that a shell test asserts:
                                         "listening" once bound, or the bind error
                                         ("eperm", "refused") and exits
 Run it as a copy of python3 (a distinct executable) to be a distinct app.
-Every call is bounded by its own timeouts."""
+Every call is bounded by its own timeouts (connect: 1.5 s, or
+APP_CONNECT_TIMEOUT seconds, for a connection held while it is asked about)."""
 import errno
+import os
 import socket
 import sys
 import time
@@ -55,7 +57,7 @@ def do_connect(proto, host, port):
         s = socket.socket(family(host), kind(proto))
     except OSError as e:
         return out("socket-" + errname(e), t0)
-    s.settimeout(1.5)
+    s.settimeout(float(os.environ.get("APP_CONNECT_TIMEOUT", "1.5")))
     try:
         s.connect((host, port))
         s.send(b"ping")

@@ -3,24 +3,25 @@
 # `shutdown` and `stop` take effect at once and write the mode again under
 # the apply lock; a daemon reload that waited for the lock while
 # `shutdown` ran does not lift the lockdown.
-# The lock is the pin dir's parent (the bpffs root here): it is held for
-# about two seconds at a time.
+# The lock is the instance's lock file (/run/lock/rampart/NAME-HASH.lock,
+# loader/pins.c): it is held for about two seconds at a time.
 set -u
 RP_ID=${RP_ID:-lk$$}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/boot_lib.sh"
 rp_setup
-LOCKDIR=$(dirname "$RP_PIN")
 
 POL=$RP_TMP/policy.rules
 printf 'table root default deny {\n    allow out\n    allow in proto tcp local port 8080\n}\n' >"$POL"
 out=$(rp_apply "$POL" --iface "$RP_IF_A") || fail "apply: $out"
 expect_mode enforcing apply
+LOCK=$(ls /run/lock/rampart/rampart-test-$RP_ID-*.lock 2>/dev/null)
+[ "$(echo "$LOCK" | wc -w)" = 1 ] || fail "no lock file of $RP_PIN in /run/lock/rampart"
 
 # 1. shutdown while an apply holds the lock: lockdown at once, and written
 # again once the lock is free (the apply in progress cannot undo it)
-flock "$LOCKDIR" sleep 2 &
+flock "$LOCK" sleep 2 &
 HOLD=$!
 sleep 0.3
 rp_r shutdown >/dev/null &
@@ -56,7 +57,7 @@ subprocess.run(["bpftool", "map", "update", "pinned", sys.argv[1], "key", sys.ar
 }
 export -f lockdown_held
 export RP_PIN
-flock "$LOCKDIR" bash -c lockdown_held &
+flock "$LOCK" bash -c lockdown_held &
 HOLD=$!
 sleep 0.3
 touch "$POL" # the daemon sees the change, finds enforcing, waits for the lock

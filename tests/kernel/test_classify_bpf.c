@@ -19,14 +19,7 @@ static void load_tables(struct loaded *l, const struct cls_tables *t)
 {
 	l->skel = classify_test_bpf__open();
 	assert_non_null(l->skel);
-	struct cls_maps m = {
-		.config = l->skel->maps.cls_config,
-		.values = l->skel->maps.cls_values,
-		.prefixes = l->skel->maps.cls_prefixes,
-		.pairs = l->skel->maps.cls_pairs,
-		.info = l->skel->maps.cls_info,
-		.actions = l->skel->maps.cls_actions,
-	};
+	struct cls_maps m = { l->skel->maps.cls_config, l->skel->maps.cls_tab, l->skel->maps.cls_actions };
 	if (cls_maps_size(&m, t))
 		fail_msg("cannot size the classifier maps (see above)");
 	int rc = classify_test_bpf__load(l->skel);
@@ -53,8 +46,7 @@ static void bpf_classify(struct loaded *l, const struct cls_fields *f, struct cl
 /* Kernel memory of the classifier maps (memlock in fdinfo), informational. */
 static unsigned long long maps_memlock(const struct loaded *l)
 {
-	struct bpf_map *maps[] = { l->skel->maps.cls_config, l->skel->maps.cls_values, l->skel->maps.cls_prefixes,
-				   l->skel->maps.cls_pairs,  l->skel->maps.cls_info,   l->skel->maps.cls_actions };
+	struct bpf_map *maps[] = { l->skel->maps.cls_config, l->skel->maps.cls_tab, l->skel->maps.cls_actions };
 	unsigned long long total = 0;
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		char path[64], line[256];
@@ -281,7 +273,7 @@ static void random_event(const struct policy *p, struct event *e)
 static void test_random_policies_kernel_equals_reference(void **state)
 {
 	srand(31337);
-	long events = 0, by_rule = 0, recorded = 0;
+	long events = 0, by_rule = 0, recorded = 0, keyed = 0;
 	for (int iter = 0; iter < 60; iter++) {
 		char *text = random_policy_text();
 		struct policy *p = load_policy_text_ok(text);
@@ -292,8 +284,12 @@ static void test_random_policies_kernel_equals_reference(void **state)
 		diag_free(&d);
 		struct cls_tables t;
 		char err[512];
-		if (cls_compile(&fp, (uint32_t)p->nrules, &t, err, sizeof(err)))
+		/* every structure of the tables: as apply builds them, sparse
+		 * combinations only, keyed parts (candidate lists) */
+		struct cls_opts o = { .no_dense = iter % 3 == 1, .force_parts = iter % 3 == 2 };
+		if (cls_compile_opts(&fp, (uint32_t)p->nrules, &o, &t, err, sizeof(err)))
 			fail_msg("%s", err);
+		keyed += t.config.nparts > 1;
 		struct loaded l;
 		load_tables(&l, &t);
 		for (int k = 0; k < 200; k++) {
@@ -321,6 +317,7 @@ static void test_random_policies_kernel_equals_reference(void **state)
 		free(text);
 	}
 	assert_int_equal(events, 60 * 200);
+	assert_true(keyed >= 10);
 	assert_true(by_rule > events / 10);
 	assert_true(recorded > events / 50);
 }

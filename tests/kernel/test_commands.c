@@ -293,8 +293,15 @@ static const char *py(const char *json, bool lines, const char *expr)
 	return pr.out;
 }
 
-#define assert_py(json, expr, expect)  assert_string_equal(py(json, false, expr), expect)
-#define assert_pyl(json, expr, expect) assert_string_equal(py(json, true, expr), expect)
+/* EXPR evaluated on the JSON document(s) prints EXPECT (the message names EXPR) */
+#define assert_py_as(lines, json, expr, expect)                                                    \
+	do {                                                                                       \
+		const char *got_ = py(json, lines, expr);                                          \
+		if (strcmp(got_, expect))                                                          \
+			fail_msg("%s: got `%s`, expected `%s` in:\n%s", expr, got_, expect, json); \
+	} while (0)
+#define assert_py(json, expr, expect)  assert_py_as(false, json, expr, expect)
+#define assert_pyl(json, expr, expect) assert_py_as(true, json, expr, expect)
 #define assert_contains(hay, needle)                                    \
 	do {                                                            \
 		if (!strstr(hay, needle))                               \
@@ -555,12 +562,15 @@ static void test_rules_in_order_with_metadata(void **state)
 	assert_int_equal(R.status, 0);
 	const char *doc = R.out;
 	char expr[128];
-	snprintf(expr, sizeof(expr), "len(d['rules']) == %d", NSLOTS);
+	/* the rules, then (option ftp-helper on, the default) the FTP helper */
+	snprintf(expr, sizeof(expr), "len(d['rules']) == %d", NSLOTS + 1);
 	assert_py(doc, expr, "True");
-	assert_py(doc, "[r['line'] for r in d['rules']]", "[2, 3, 4, 5, 6, 7, 8, 9, 12, 0, 0]");
-	assert_py(doc, "[r['table'] for r in d['rules']]",
+	assert_py(doc, "[r['helper'] for r in d['rules']].index(True)", "11");
+	assert_py(doc, "d['rules'][11]['text'].startswith('ftp helper: ')", "True");
+	assert_py(doc, "[r['line'] for r in d['rules']]", "[2, 3, 4, 5, 6, 7, 8, 9, 12, 0, 0, 0]");
+	assert_py(doc, "[r['table'] for r in d['rules'][:11]]",
 		  "['root', 'root', 'root', 'root', 'root', 'root', 'root', 'root', 'web', 'root', 'web']");
-	assert_py(doc, "[r['verdict'] for r in d['rules']]",
+	assert_py(doc, "[r['verdict'] for r in d['rules'][:11]]",
 		  "['allow', 'allow', 'continue', 'allow', 'allow', 'allow', 'jump', 'allow', 'deny', 'deny', "
 		  "'continue']");
 	assert_py(doc, "set(r['file'] for r in d['rules'][:9])", "{'test.rules'}");
@@ -586,8 +596,10 @@ static void test_rules_in_order_with_metadata(void **state)
 	assert_memory_equal(row + col, "root", 4);
 	line_with(R.out, "default deny", row, sizeof(row));
 	assert_memory_equal(row + col, "root", 4);
-	/* header + NSLOTS rows after the policy line and a blank line */
-	assert_int_equal(count_lines(R.out), 2 + 1 + NSLOTS);
+	line_with(R.out, "(helper)", row, sizeof(row));
+	assert_contains(row, "ftp helper: data connections announced on FTP control connections (ftp-ports 21)");
+	/* header + NSLOTS rows + the helper after the policy line and a blank line */
+	assert_int_equal(count_lines(R.out), 2 + 1 + NSLOTS + 1);
 }
 
 static void test_rules_hit_counters(void **state)
@@ -615,7 +627,7 @@ static void test_rules_hit_counters(void **state)
 	snprintf(expr, sizeof(expr), "d['rules'][0]['bytes']");
 	snprintf(expect, sizeof(expect), "%u", bytes80);
 	assert_py(R.out, expr, expect);
-	assert_py(R.out, "[r['packets'] for r in d['rules']]", "[3, 0, 1, 1, 0, 0, 2, 0, 1, 1, 0]");
+	assert_py(R.out, "[r['packets'] for r in d['rules']]", "[3, 0, 1, 1, 0, 0, 2, 0, 1, 1, 0, 0]");
 
 	rampart("rules");
 	char row[256];

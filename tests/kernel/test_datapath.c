@@ -223,19 +223,25 @@ static void tcp6_in(struct pk *p, uint16_t sp, uint16_t dp, uint8_t fl)
 	pk_fin(p);
 }
 
+/* An address as the datapath keeps it: 16 bytes, IPv4 as ::ffff:a.b.c.d. */
+static void addr16(const char *s, uint32_t a[4])
+{
+	memset(a, 0, 16);
+	if (strchr(s, ':')) {
+		assert_int_equal(inet_pton(AF_INET6, s, a), 1);
+	} else {
+		a[2] = htonl(0xffff);
+		assert_int_equal(inet_pton(AF_INET, s, &a[3]), 1);
+	}
+}
+
 static int ct_state(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto)
 {
 	struct ct_key k;
 	struct ct_value v;
-	uint32_t a[4] = { 0 }, b[4] = { 0 };
-	if (strchr(s, ':')) {
-		inet_pton(AF_INET6, s, a);
-		inet_pton(AF_INET6, d, b);
-	} else {
-		a[2] = b[2] = htonl(0xffff);
-		inet_pton(AF_INET, s, &a[3]);
-		inet_pton(AF_INET, d, &b[3]);
-	}
+	uint32_t a[4], b[4];
+	addr16(s, a);
+	addr16(d, b);
 	/* the same canonical order as bpf/conntrack.h: word by word, then port */
 	int a_first = 1;
 	for (int i = 0; i < 4; i++)
@@ -256,17 +262,24 @@ done:
 	return v.state;
 }
 
-static int ct_count(void)
+/* Entries of a hash map (keys up to 64 bytes). */
+static int map_entries(const struct bpf_map *m)
 {
-	struct ct_key k, nk;
-	int n = 0, fd = bpf_map__fd(skel->maps.rp_conntrack);
+	uint8_t k[64], nk[64];
+	int n = 0, fd = bpf_map__fd(m);
 	void *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
+	assert_true(bpf_map__key_size(m) <= sizeof(k));
+	while (bpf_map_get_next_key(fd, prev, nk) == 0) {
 		n++;
-		k = nk;
-		prev = &k;
+		memcpy(k, nk, sizeof(k));
+		prev = k;
 	}
 	return n;
+}
+
+static int ct_count(void)
+{
+	return map_entries(skel->maps.rp_conntrack);
 }
 
 /* ---------- parser: malformed and evasive packets ---------- */
@@ -1703,6 +1716,457 @@ static void test_flow_cache_never_outlives_timeout(void **state)
 	assert_int_equal(ctr(RPC_PASS_FLOW), 0);
 }
 
+/* ---------- the FTP helper (bpf/ftp.h) ---------- */
+
+/* Only the control connections are allowed by rules: every data
+ * connection that passes was admitted by the helper. */
+static const char *PFTP = "option ftp-ports { 21, 8021 }\n"
+			  "table root default deny {\n"
+			  "    allow out proto tcp remote port { 21, 8021, 80 }\n"
+			  "    allow in proto tcp local port 21\n"
+			  "}\n";
+
+static int setup_ftp(void **state)
+{
+	load_policy(PFTP);
+	return 0;
+}
+
+/* A control connection between this host (L) and a remote one (R):
+ * this host is the client (local_client) or the server. */
+struct ftpc {
+	int fam;
+	bool local_client;
+	uint16_t cport, sport;
+	uint32_t seq[2]; /* next sequence number of the client [0] and the server [1] */
+};
+
+static bool ftp_from_local(const struct ftpc *c, bool from_client)
+{
+	return from_client == c->local_client;
+}
+
+/* A segment of the control connection with payload text, at sequence number seq. */
+static void ftp_seg(struct pk *p, const struct ftpc *c, bool from_client, uint32_t seq, uint8_t fl, const char *text)
+{
+	bool local = ftp_from_local(c, from_client);
+	const char *l = c->fam == 4 ? L4 : L6, *r = c->fam == 4 ? R4 : R6;
+	pk_eth(p, 0, c->fam == 4 ? ETH_P_IP : ETH_P_IPV6);
+	if (c->fam == 4)
+		pk_ip4(p, local ? l : r, local ? r : l, 0, 0, 1);
+	else
+		pk_ip6(p, local ? l : r, local ? r : l, 64);
+	pk_tcp(p, from_client ? c->cport : c->sport, from_client ? c->sport : c->cport, seq,
+	       c->seq[from_client ? 1 : 0], fl, 0);
+	pk_put(p, text, strlen(text));
+	pk_fin(p);
+}
+
+/* Through the hook that sees it: tc egress when this host sends it, XDP
+ * when it arrives.  true when it passed. */
+static bool ftp_run(struct pk *p, const struct ftpc *c, bool from_client)
+{
+	if (ftp_from_local(c, from_client))
+		return run_tc(p) == TC_OK;
+	return run_xdp(p) == XDP_PASS;
+}
+
+/* The client (or the server) sends text in one segment. */
+static void ftp_say(struct ftpc *c, bool from_client, const char *text)
+{
+	struct pk p;
+	uint32_t *seq = &c->seq[from_client ? 0 : 1];
+	ftp_seg(&p, c, from_client, *seq, TF_ACK | TF_PSH, text);
+	assert_true(ftp_run(&p, c, from_client));
+	*seq += (uint32_t)strlen(text);
+}
+
+/* Handshake, the server's greeting and the client's USER: from here on
+ * each direction is at the start of a line. */
+static void ftp_open(struct ftpc *c, int fam, bool local_client, uint16_t sport)
+{
+	struct pk p;
+	*c = (struct ftpc){
+		.fam = fam, .local_client = local_client, .cport = 45000, .sport = sport, .seq = { 1000, 5000 }
+	};
+	ftp_seg(&p, c, true, c->seq[0]++, TF_SYN, "");
+	assert_true(ftp_run(&p, c, true));
+	ftp_seg(&p, c, false, c->seq[1]++, TF_SYN | TF_ACK, "");
+	assert_true(ftp_run(&p, c, false));
+	ftp_seg(&p, c, true, c->seq[0], TF_ACK, "");
+	assert_true(ftp_run(&p, c, true));
+	ftp_say(c, false, "220 ready\r\n");
+	ftp_say(c, true, "USER anonymous\r\n");
+}
+
+/* A new connection's SYN from src:sp to dst:dp, sent by this host (local)
+ * or arriving: passed? */
+static bool data_syn(bool local, const char *src, uint16_t sp, const char *dst, uint16_t dp)
+{
+	struct pk p;
+	pk_eth(&p, 0, strchr(src, ':') ? ETH_P_IPV6 : ETH_P_IP);
+	if (strchr(src, ':'))
+		pk_ip6(&p, src, dst, 64);
+	else
+		pk_ip4(&p, src, dst, 0, 0, 1);
+	pk_tcp(&p, sp, dp, 1, 0, TF_SYN, 0);
+	pk_fin(&p);
+	return local ? run_tc(&p) == TC_OK : run_xdp(&p) == XDP_PASS;
+}
+
+/* Is a connection to dst:dp expected, from src? */
+static bool expecting(const char *src, const char *dst, uint16_t dp)
+{
+	struct rp_ftp_expect_key k = { .dport = htons(dp), .proto = 6 };
+	struct rp_ftp_expect v;
+	uint32_t a[4];
+	addr16(dst, k.daddr);
+	addr16(src, a);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ftp_expect), &k, &v))
+		return false;
+	return memcmp(v.saddr, a, 16) == 0;
+}
+
+static int expectations(void)
+{
+	return map_entries(skel->maps.rp_ftp_expect);
+}
+
+/* Active mode, this host the client: PORT opens exactly one connection
+ * from the server to the announced port, admitted by the helper. */
+static void test_ftp_active_port(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, true, "PORT 192,0,2,1,156,64\r\n"); /* 192.0.2.1:40000 */
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 1);
+	assert_true(expecting(R4, L4, 40000));
+	/* a port the server never announced: the policy says no */
+	assert_false(data_syn(false, R4, 20, L4, 40001));
+	/* a third host to the announced port: the policy says no, counted,
+	 * and the expectation stays for the server */
+	assert_false(data_syn(false, "198.51.100.8", 20, L4, 40000));
+	assert_int_equal(ctr(RPC_FTP_WRONG_SOURCE), 1);
+	assert_true(expecting(R4, L4, 40000));
+	assert_true(data_syn(false, R4, 20, L4, 40000));
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 1);
+	assert_int_equal(ct_state(R4, 20, L4, 40000, 6), CT_TCP_SYN_SENT);
+	assert_false(expecting(R4, L4, 40000)); /* used up */
+	/* one flow per announcement: another source port gets nothing */
+	assert_false(data_syn(false, R4, 2020, L4, 40000));
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 1);
+	/* counted in the helper's slot, RELATED to the control flow */
+	struct rp_config cfg;
+	struct rp_rule_stats st;
+	assert_int_equal(datapath_read_config(skel, &cfg), 0);
+	assert_int_equal(cfg.helper_slot, policy_nslots(&pol));
+	assert_int_equal(datapath_rule_stats(stats_fd, cfg.helper_slot, &st), 0);
+	assert_int_equal(st.packets, 1);
+	struct ct_key dk, ck;
+	struct rp_ftp_related rel;
+	uint32_t l[4], r[4];
+	addr16(L4, l);
+	addr16(R4, r);
+	memset(&dk, 0, sizeof(dk));
+	memcpy(dk.addr_a, l, 16); /* 192.0.2.1 < 198.51.100.7 */
+	memcpy(dk.addr_b, r, 16);
+	dk.port_a = htons(40000);
+	dk.port_b = htons(20);
+	dk.proto = 6;
+	ck = dk;
+	ck.port_a = htons(45000);
+	ck.port_b = htons(21);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ftp_related), &dk, &rel), 0);
+	assert_memory_equal(&rel.ctl, &ck, sizeof(ck));
+	/* logged: the expectation, then the data connection */
+	assert_int_equal(read_logs(), 2);
+	assert_int_equal(logs[0].kind, RP_LOG_HELPER);
+	assert_int_equal(logs[0].helper, RP_HELPER_FTP_EXPECT);
+	assert_int_equal(logs[0].helper_cmd, RP_FTP_CMD_PORT);
+	assert_int_equal(logs[0].dir, DIR_IN);
+	assert_int_equal(logs[0].lport, 40000);
+	assert_int_equal(logs[1].helper, RP_HELPER_FTP_DATA);
+	assert_int_equal(logs[1].rport, 20);
+	assert_int_equal(logs[1].rule_slot, cfg.helper_slot);
+}
+
+/* Passive mode, this host the client: 227 and 229 from the server open
+ * one connection each from here to the server's announced port. */
+static void test_ftp_passive_227_229(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, false, "227 Entering Passive Mode (198,51,100,7,195,80).\r\n"); /* 50000 */
+	ftp_say(&c, false, "229 Entering Extended Passive Mode (|||50001|)\r\n");
+	/* several replies in one segment (coalesced by GRO) */
+	ftp_say(&c, false, "200 Type set to I\r\n227 Entering Passive Mode (198,51,100,7,195,82)\r\n");
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 3);
+	assert_true(data_syn(true, L4, 33000, R4, 50000));
+	assert_true(data_syn(true, L4, 33001, R4, 50001));
+	assert_true(data_syn(true, L4, 33002, R4, 50002));
+	assert_false(data_syn(true, L4, 33003, R4, 50003)); /* never announced: denied */
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 3);
+	assert_int_equal(expectations(), 0);
+}
+
+/* IPv6: EPRT with the address written in full or compressed. */
+static void test_ftp_eprt_ipv6(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 6, true, 21);
+	ftp_say(&c, true, "EPRT |2|2001:db8::1|40000|\r\n");
+	ftp_say(&c, true, "eprt !2!2001:0DB8:0:0:0:0:0:1!40001!\r\n"); /* any delimiter, any case */
+	ftp_say(&c, true, "EPRT |2|2001:db8:0::0:1|40002|\r\n");
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 3);
+	assert_true(data_syn(false, R6, 20, L6, 40000));
+	assert_true(data_syn(false, R6, 41234, L6, 40001));
+	assert_true(data_syn(false, R6, 20, L6, 40002));
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 3);
+	/* passive: 229 */
+	ftp_say(&c, false, "229 Entering Extended Passive Mode (|||50001|)\r\n");
+	assert_true(data_syn(true, L6, 33000, R6, 50001));
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 4);
+}
+
+/* Nothing but the announcing side itself: no bounce, no third party, no
+ * IPv4 address announced on an IPv6 control connection. */
+static void test_ftp_third_host_refused(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, true, "PORT 192,0,2,99,156,64\r\n");
+	ftp_say(&c, true, "EPRT |1|203.0.113.5|40000|\r\n");
+	ftp_say(&c, false, "227 Entering Passive Mode (198,51,100,99,195,80)\r\n");
+	assert_int_equal(ctr(RPC_FTP_REFUSED_ADDR), 3);
+	struct ftpc c6;
+	ftp_open(&c6, 6, true, 21);
+	ftp_say(&c6, true, "EPRT |2|2001:db8::99|40000|\r\n");
+	ftp_say(&c6, true, "EPRT |1|192.0.2.1|40000|\r\n");
+	ftp_say(&c6, true, "PORT 192,0,2,1,156,64\r\n");
+	assert_int_equal(ctr(RPC_FTP_REFUSED_ADDR), 6);
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 0);
+	assert_int_equal(expectations(), 0);
+	assert_false(data_syn(false, R4, 20, L4, 40000));
+	assert_false(data_syn(false, R6, 20, L6, 40000));
+	assert_int_equal(read_logs(), 6);
+	assert_int_equal(logs[0].helper, RP_HELPER_FTP_REFUSED_ADDR);
+	assert_int_equal(logs[0].verdict, VERDICT_DENY);
+}
+
+/* Ports below 1024 are never opened. */
+static void test_ftp_low_ports_refused(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, true, "PORT 192,0,2,1,0,22\r\n");
+	ftp_say(&c, true, "EPRT |1|192.0.2.1|1023|\r\n");
+	ftp_say(&c, false, "227 Entering Passive Mode (198,51,100,7,0,80)\r\n");
+	ftp_say(&c, false, "229 Entering Extended Passive Mode (|||25|)\r\n");
+	assert_int_equal(ctr(RPC_FTP_REFUSED_PORT), 4);
+	assert_int_equal(expectations(), 0);
+	assert_false(data_syn(false, R4, 20, L4, 22));
+	ftp_say(&c, true, "PORT 192,0,2,1,4,0\r\n"); /* 1024: fine */
+	assert_true(expecting(R4, L4, 1024));
+}
+
+/* Only at the start of a line and in the right direction: a reply that
+ * quotes a command, a command inside another line, a reply code sent by
+ * the client or a command sent by the server announce nothing. */
+static void test_ftp_injection_ignored(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, false, "500 'PORT 192,0,2,1,156,64': command not understood\r\n");
+	ftp_say(&c, false, "550 No such file: 227 Entering Passive Mode (198,51,100,7,195,80)\r\n");
+	ftp_say(&c, false, "PORT 192,0,2,1,156,64\r\n");
+	ftp_say(&c, true, "227 Entering Passive Mode (198,51,100,7,195,80)\r\n");
+	ftp_say(&c, true, "CWD PORT 192,0,2,1,156,64\r\n");
+	ftp_say(&c, true, " PORT 192,0,2,1,156,64\r\n");
+	/* a long reply split by the sender: its second segment starts in the
+	 * middle of a line, not at its start */
+	ftp_say(&c, false, "550 ");
+	ftp_say(&c, false, "227 Entering Passive Mode (198,51,100,7,195,80)\r\n");
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 0);
+	assert_int_equal(expectations(), 0);
+	assert_false(data_syn(false, R4, 20, L4, 40000));
+	assert_false(data_syn(true, L4, 33000, R4, 50000));
+}
+
+/* Commands split over segments are read whole; a retransmission changes
+ * nothing; after a gap the line in progress is skipped, the next one read. */
+static void test_ftp_split_commands(void **state)
+{
+	struct ftpc c;
+	struct pk p;
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, true, "PO");
+	ftp_say(&c, true, "RT 192,0,2,1,156,");
+	ftp_say(&c, true, "64\r\n");
+	assert_true(expecting(R4, L4, 40000));
+	ftp_say(&c, false, "227 Entering Pas");
+	ftp_say(&c, false, "sive Mode (198,51,100,7,195,80)\r\n");
+	assert_true(expecting(L4, R4, 50000));
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 2);
+	/* the last segment again, and one half old, half new */
+	const char *again = "sive Mode (198,51,100,7,195,80)\r\n";
+	ftp_seg(&p, &c, false, c.seq[1] - (uint32_t)strlen(again), TF_ACK | TF_PSH, again);
+	assert_true(ftp_run(&p, &c, false));
+	ftp_seg(&p, &c, false, c.seq[1] - 2, TF_ACK | TF_PSH,
+		"\r\n227 Entering Passive Mode (198,51,100,7,195,81)\r\n");
+	assert_true(ftp_run(&p, &c, false));
+	c.seq[1] += (uint32_t)strlen("227 Entering Passive Mode (198,51,100,7,195,81)\r\n");
+	assert_true(expecting(L4, R4, 50001));
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 3);
+	/* a gap: 10 bytes this hook never saw */
+	c.seq[0] += 10;
+	ftp_say(&c, true, "PORT 192,0,2,1,156,65\r\n");
+	assert_int_equal(ctr(RPC_FTP_RESYNC), 1);
+	assert_false(expecting(R4, L4, 40001));
+	ftp_say(&c, true, "PORT 192,0,2,1,156,66\r\n");
+	assert_true(expecting(R4, L4, 40002));
+}
+
+/* Lines that begin like an announcement but do not parse: counted,
+ * nothing expected. */
+static void test_ftp_bad_commands(void **state)
+{
+	static const char *const bad_client[] = {
+		"PORT 192,0,2,1,156\r\n",      /* five numbers */
+		"PORT 192,0,2,1,256,1\r\n",    /* 256 */
+		"PORT 192,0,2,1,1,1,1\r\n",    /* seven */
+		"PORT 192,0,2,1,156,64 x\r\n", /* more on the line */
+		"PORT 192,0,2,1,,64\r\n",
+		"PORT 0192,0,2,1,156,64\r\n", /* four digits */
+		"EPRT |3|192.0.2.1|40000|\r\n",
+		"EPRT |1|192.0.2.1|70000|\r\n",
+		"EPRT |1|192.0.2|40000|\r\n",
+		"EPRT |1|192.0.2.1|40000\r\n",
+		"EPRT |2|2001:db8:::1|40000|\r\n",
+		"EPRT |2|2001:db8::1::2|40000|\r\n",
+		"EPRT |2|1:2:3:4:5:6:7:8:9|40000|\r\n",
+		"EPRT |2|1:2:3:4:5:6:7|40000|\r\n",
+		"EPRT |2|:1::2|40000|\r\n",
+		"EPRT |2|2001:db8::12345|40000|\r\n",
+		"EPRT |2|2001:db8::1:|40000|\r\n",
+		"EPRT |2|2001:db8::1|40000|x\r\n",
+	};
+	static const char *const bad_server[] = {
+		"227 Entering Passive Mode (198,51,100,7,195)\r\n",
+		"227 Entering Passive Mode\r\n",
+		"229 Entering Extended Passive Mode (||50001|)\r\n",
+		"229 Entering Extended Passive Mode (|||50001)\r\n",
+		"229 Entering Extended Passive Mode (|||)\r\n",
+	};
+	struct ftpc c;
+	ftp_open(&c, 4, true, 21);
+	for (size_t i = 0; i < sizeof(bad_client) / sizeof(bad_client[0]); i++)
+		ftp_say(&c, true, bad_client[i]);
+	for (size_t i = 0; i < sizeof(bad_server) / sizeof(bad_server[0]); i++)
+		ftp_say(&c, false, bad_server[i]);
+	assert_int_equal(ctr(RPC_FTP_BAD_COMMAND),
+			 sizeof(bad_client) / sizeof(bad_client[0]) + sizeof(bad_server) / sizeof(bad_server[0]));
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 0);
+	assert_int_equal(expectations(), 0);
+	/* the parser is at the start of a line again */
+	ftp_say(&c, true, "PORT 192,0,2,1,156,64\r\n");
+	assert_true(expecting(R4, L4, 40000));
+}
+
+/* At most RP_FTP_MAX_EXPECT (4) open per control flow: a fifth
+ * announcement replaces the oldest. */
+static void test_ftp_expectation_limit(void **state)
+{
+	struct ftpc c;
+	char cmd[64];
+	ftp_open(&c, 4, true, 21);
+	for (int i = 0; i < 5; i++) {
+		snprintf(cmd, sizeof(cmd), "PORT 192,0,2,1,156,%d\r\n", 64 + i);
+		ftp_say(&c, true, cmd);
+	}
+	assert_int_equal(expectations(), 4);
+	assert_int_equal(ctr(RPC_FTP_REPLACED), 1);
+	assert_false(expecting(R4, L4, 40000));
+	assert_true(expecting(R4, L4, 40004));
+	/* the same announcement again renews it, replaces nothing */
+	ftp_say(&c, true, "PORT 192,0,2,1,156,68\r\n");
+	assert_int_equal(ctr(RPC_FTP_REPLACED), 1);
+	/* a used one frees its place */
+	assert_true(data_syn(false, R4, 20, L4, 40001));
+	ftp_say(&c, true, "PORT 192,0,2,1,156,69\r\n");
+	assert_int_equal(ctr(RPC_FTP_REPLACED), 1);
+	assert_int_equal(expectations(), 4);
+}
+
+static void ftp_short_timeout(struct rp_config *c)
+{
+	c->ftp_timeout_ns = 50000000; /* 50 ms */
+}
+
+/* An expectation unused after ftp-timeout admits nothing, and the helper's
+ * sweep (once a second, on the sweeper's timer) removes it. */
+static void test_ftp_expectation_timeout(void **state)
+{
+	struct ftpc c;
+	set_config(ftp_short_timeout);
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, true, "PORT 192,0,2,1,156,64\r\n");
+	ftp_say(&c, true, "PORT 192,0,2,1,156,65\r\n");
+	assert_int_equal(expectations(), 2);
+	usleep(100000);
+	assert_false(data_syn(false, R4, 20, L4, 40000));
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 0);
+	for (int i = 0; i < 250 && expectations() > 0; i++)
+		usleep(20000);
+	assert_int_equal(expectations(), 0);
+	assert_int_equal(ctr(RPC_FTP_EXPIRED), 2);
+}
+
+/* option ftp-helper off: nothing is read; option ftp-ports: which server
+ * ports are control connections (the server's, not the client's). */
+static void test_ftp_options(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, true, 8021);
+	ftp_say(&c, true, "PORT 192,0,2,1,156,64\r\n");
+	assert_true(expecting(R4, L4, 40000));
+	ftp_open(&c, 4, true, 80); /* not an FTP port */
+	ftp_say(&c, true, "PORT 192,0,2,1,156,65\r\n");
+	assert_false(expecting(R4, L4, 40001));
+	load_policy("option ftp-helper off\n"
+		    "table root default deny {\n"
+		    "    allow out proto tcp remote port 21\n"
+		    "}\n");
+	ftp_open(&c, 4, true, 21);
+	ftp_say(&c, true, "PORT 192,0,2,1,156,66\r\n");
+	assert_int_equal(ctr(RPC_FTP_EXPECT), 0);
+	assert_false(data_syn(false, R4, 20, L4, 40002));
+	struct rp_rule_meta m;
+	uint32_t slot = policy_nslots(&pol);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_rules), &slot, &m), 0);
+	assert_int_equal(m.valid, 0); /* no helper line in `rampart rules` */
+}
+
+/* This host the server: passive mode lets the client in to the announced
+ * port, active mode lets the server out to the client's. */
+static void test_ftp_server_side(void **state)
+{
+	struct ftpc c;
+	ftp_open(&c, 4, false, 21);
+	ftp_say(&c, false, "227 Entering Passive Mode (192,0,2,1,195,80)\r\n");
+	assert_true(expecting(R4, L4, 50000));
+	assert_true(data_syn(false, R4, 40000, L4, 50000));
+	ftp_say(&c, true, "PORT 198,51,100,7,156,64\r\n");
+	assert_true(expecting(L4, R4, 40000));
+	assert_true(data_syn(true, L4, 20, R4, 40000));
+	assert_int_equal(ctr(RPC_NEW_FTP_DATA), 2);
+	/* the client cannot make this host open its own low ports, nor
+	 * announce somebody else */
+	ftp_say(&c, true, "PORT 198,51,100,7,0,25\r\n");
+	ftp_say(&c, true, "PORT 203,0,113,5,156,64\r\n");
+	assert_int_equal(ctr(RPC_FTP_REFUSED_PORT), 1);
+	assert_int_equal(ctr(RPC_FTP_REFUSED_ADDR), 1);
+}
+
 /* ---------- bench: ns per packet under BPF_PROG_TEST_RUN ---------- */
 
 static double ns_per_packet(int prog_fd, struct pk *p, int repeat)
@@ -1827,6 +2291,20 @@ int main(int argc, char **argv)
 		T(test_flow_cache_follows_new_timeouts),
 		T(test_flow_cache_never_outlives_timeout),
 #undef T
+#define F(f) cmocka_unit_test_setup_teardown(f, setup_ftp, teardown)
+		F(test_ftp_active_port),
+		F(test_ftp_passive_227_229),
+		F(test_ftp_eprt_ipv6),
+		F(test_ftp_third_host_refused),
+		F(test_ftp_low_ports_refused),
+		F(test_ftp_injection_ignored),
+		F(test_ftp_split_commands),
+		F(test_ftp_bad_commands),
+		F(test_ftp_expectation_limit),
+		F(test_ftp_expectation_timeout),
+		F(test_ftp_options),
+		F(test_ftp_server_side),
+#undef F
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

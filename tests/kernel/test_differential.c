@@ -8,6 +8,11 @@
  * rules, exactly the log events the rules ask for, and a conntrack entry
  * for an allowed flow only.
  *
+ * A third of the policies are ClassBench-style (tests/bench/classbench.h,
+ * every profile, 20 to 170 rules) with packets drawn inside their rules,
+ * most compiled into keyed parts, so the classifier's fallback structures
+ * (candidate lists and their checks) are judged too.
+ *
  * Runs as root in a private network namespace (unshare): no socket exists
  * there, so every inbound packet is a `packet` event; attaches nothing.
  * RAMPART_DIFF_CASES (default 4000) and RAMPART_DIFF_SEED scale and replay
@@ -41,6 +46,7 @@
 #include "classifier_maps.h"
 #include "rampart.skel.h"
 #include "packet.h"
+#include "../bench/classbench.h"
 
 #define TC_OK		   0
 #define TC_SHOT		   2
@@ -316,10 +322,11 @@ struct pdesc {
 	int fam;
 	int proto;
 	const char *src, *dst;
-	uint16_t sport, dport; /* ports (tcp/udp/sctp/udplite), echo id otherwise */
-	int icmp_type;	       /* -1 when the packet carries none */
-	const char *ifname;    /* what ifindex TEST_IFINDEX is mapped to (id 0 for ens9) */
-	bool iface_entry;      /* ens9: write id 0 (true) or leave rp_ifaces empty */
+	uint16_t sport, dport;	 /* ports (tcp/udp/sctp/udplite), echo id otherwise */
+	int icmp_type;		 /* -1 when the packet carries none */
+	const char *ifname;	 /* what ifindex TEST_IFINDEX is mapped to (id 0 for ens9) */
+	bool iface_entry;	 /* ens9: write id 0 (true) or leave rp_ifaces empty */
+	char sbuf[64], dbuf[64]; /* src, dst of a packet drawn from a rule */
 };
 
 static void random_packet(struct pdesc *d)
@@ -437,7 +444,75 @@ struct loaded {
 	uint32_t nslots;
 	bool gateway;
 	const char *text;
+	struct cls_opts copt; /* how the classifier is compiled */
 };
+
+/* A random value of a set (ranges of a flattened condition). */
+static u128 pick_in(const struct vset *s)
+{
+	const struct vrange *r = &s->r[below(s->n)];
+	u128 span = r->hi - r->lo;
+	u128 off = ((u128)rnd() << 96 | (u128)rnd() << 64 | (u128)rnd() << 32 | rnd());
+	return span == ~(u128)0 ? off : r->lo + off % (span + 1);
+}
+
+static void format_addr(u128 a, char *buf, size_t len)
+{
+	addr_format(a, buf, (int)len);
+}
+
+/* A new-flow packet inside a random rule of a ClassBench-style policy,
+ * now and then moved off by one in one field (the rule's edges). */
+static void rule_packet(const struct loaded *L, struct pdesc *d)
+{
+	random_packet(d);
+	const struct flat_entry *e = &L->fp.e[below(L->fp.n)];
+	const struct cond *c = e->cond;
+	bool out = c[F_DIR].used ? vset_contains(&c[F_DIR].set, DIR_OUT) &&
+					   (!vset_contains(&c[F_DIR].set, DIR_IN) || chance(50))
+				 : chance(20);
+	u128 ra = c[F_RADDR].used ? pick_in(&c[F_RADDR].set) : 0, la = c[F_LADDR].used ? pick_in(&c[F_LADDR].set) : 0;
+	bool v4 = c[F_RADDR].used ? addr_is_v4(ra) : c[F_LADDR].used ? addr_is_v4(la) : chance(70);
+	if (!c[F_RADDR].used || addr_is_v4(ra) != v4)
+		addr_parse(v4 ? "203.0.113.9" : "2001:db8:ffff::9", &ra, NULL);
+	if (!c[F_LADDR].used || addr_is_v4(la) != v4)
+		addr_parse(v4 ? "192.0.2.1" : "2001:db8::1", &la, NULL);
+	if ((v4 && ((ra >> 28) & 0xf) == 0xe) || (!v4 && (ra >> 120) == 0xff))
+		addr_parse(v4 ? "203.0.113.9" : "2001:db8:ffff::9", &ra, NULL); /* never multicast */
+	uint16_t rp = c[F_RPORT].used ? (uint16_t)pick_in(&c[F_RPORT].set) : (uint16_t)(1024 + below(60000));
+	uint16_t lp = c[F_LPORT].used ? (uint16_t)pick_in(&c[F_LPORT].set) : PICK(PORTS);
+	int proto = c[F_PROTO].used ? (int)pick_in(&c[F_PROTO].set) : (chance(70) ? 6 : 17);
+	switch (chance(30) ? below(4) : -1) {
+	case 0:
+		rp++;
+		break;
+	case 1:
+		lp--;
+		break;
+	case 2:
+		ra ^= 1;
+		break;
+	case 3:
+		la ^= (u128)1 << below(8);
+		break;
+	}
+	d->fam = v4 ? 4 : 6;
+	d->proto = proto;
+	d->icmp_type = -1;
+	if (proto == 1 || proto == 58) {
+		d->proto = v4 ? 1 : 58;
+		d->icmp_type = v4 ? 8 : 128;
+	} else if (proto != 6 && proto != 17) {
+		d->proto = 6;
+	}
+	d->hook = out ? HOOK_TC : HOOK_XDP;
+	format_addr(out ? la : ra, d->sbuf, sizeof(d->sbuf));
+	format_addr(out ? ra : la, d->dbuf, sizeof(d->dbuf));
+	d->src = d->sbuf;
+	d->dst = d->dbuf;
+	d->sport = out ? lp : rp;
+	d->dport = out ? rp : lp;
+}
 
 #define MAX_LOGS 64
 static struct rp_log_event logs[MAX_LOGS];
@@ -473,7 +548,7 @@ static void read_all_stats(struct loaded *L, struct rp_rule_stats *out)
 
 /* Returns false (and says why) when the generated text is not a valid
  * policy or too big for the classifier: the generator's fault, skipped. */
-static bool load(struct loaded *L, const char *text, bool gateway)
+static bool load(struct loaded *L, const char *text, bool gateway, const struct cls_opts *copt)
 {
 	struct diag d;
 	struct load_opts lo = { 0 };
@@ -482,6 +557,7 @@ static bool load(struct loaded *L, const char *text, bool gateway)
 	memset(L, 0, sizeof(*L));
 	L->text = text;
 	L->gateway = gateway;
+	L->copt = *copt;
 	diag_init(&d, NULL, NULL);
 	if (policy_load_string(&L->pol, "diff.rules", text, &lo, &d) != 0 || flatten_policy(&L->pol, &L->fp, &d) != 0) {
 		fprintf(stderr, "generated policy refused (skipped):\n%s", text);
@@ -495,7 +571,7 @@ static bool load(struct loaded *L, const char *text, bool gateway)
 		return false;
 	}
 	diag_free(&d);
-	if (cls_compile(&L->fp, (uint32_t)L->pol.nrules, &L->t, err, sizeof(err)) != 0)
+	if (cls_compile_opts(&L->fp, (uint32_t)L->pol.nrules, copt, &L->t, err, sizeof(err)) != 0)
 		fail_msg("cls_compile refused a small policy: %s\n%s", err, text);
 
 	L->nslots = policy_nslots(&L->pol);
@@ -581,6 +657,7 @@ struct totals {
 	int cases, skipped_policies, policies, mismatches;
 	int verdicts[VERDICT_COUNT]; /* as decided by the rules (ask before ask-default) */
 	int hooks[2], defaults, in_jumped_table, recorded, logged;
+	int keyed; /* policies compiled into keyed parts */
 };
 
 static struct pk pkt_out;
@@ -828,19 +905,35 @@ static void test_kernel_agrees_with_interpreter(void **state)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((unsigned long)tot.cases < ncases) {
-		bool gateway;
-		gen_policy(&text, &gateway);
+		bool gateway = false;
+		struct cls_opts copt = { 0 };
+		bool is_cb = tot.policies % 3 == 2;
+		if (is_cb) {
+			/* ClassBench-style: mostly split into keyed parts */
+			char *cb = cb_policy((enum cb_profile)below(CB_NPROFILES), 20 + below(150), rnd());
+			copt.force_parts = chance(75);
+			copt.no_dense = chance(30);
+			text.n = 0;
+			sb_printf(&text, "%s", cb);
+			free(cb);
+		} else {
+			gen_policy(&text, &gateway);
+		}
 		struct loaded L;
-		if (!load(&L, text.s, gateway)) {
+		if (!load(&L, text.s, gateway, &copt)) {
 			tot.skipped_policies++;
 			assert_true(tot.skipped_policies <=
 				    5 + tot.policies / 20); /* the generator must write valid policies */
 			continue;
 		}
 		tot.policies++;
+		tot.keyed += L.t.config.nparts > 1;
 		for (int i = 0; i < PACKETS_PER_POLICY && (unsigned long)tot.cases < ncases; i++) {
 			struct pdesc d;
-			random_packet(&d);
+			if (is_cb)
+				rule_packet(&L, &d);
+			else
+				random_packet(&d);
 			if (!run_case(&L, &d, &tot, tot.mismatches < MAX_REPORTS))
 				tot.mismatches++;
 		}
@@ -850,10 +943,10 @@ static void test_kernel_agrees_with_interpreter(void **state)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("test_differential: %d cases over %d policies in %.1f s: allow %d, deny %d, reject %d, ask %d; "
 	       "XDP %d, tc %d; decided by a table default %d, in a jumped-to table %d, with recorded rules %d, "
-	       "with log events %d\n",
+	       "with log events %d; %d policies in keyed parts\n",
 	       tot.cases, tot.policies, secs, tot.verdicts[VERDICT_ALLOW], tot.verdicts[VERDICT_DENY],
 	       tot.verdicts[VERDICT_REJECT], tot.verdicts[VERDICT_ASK], tot.hooks[HOOK_XDP], tot.hooks[HOOK_TC],
-	       tot.defaults, tot.in_jumped_table, tot.recorded, tot.logged);
+	       tot.defaults, tot.in_jumped_table, tot.recorded, tot.logged, tot.keyed);
 	if (tot.mismatches)
 		fail_msg("%d of %d cases differ between the kernel and the interpreter (seed %llu)", tot.mismatches,
 			 tot.cases, (unsigned long long)seed);
@@ -863,6 +956,7 @@ static void test_kernel_agrees_with_interpreter(void **state)
 			assert_true(tot.verdicts[v] > 0);
 		assert_true(tot.hooks[HOOK_XDP] > 0 && tot.hooks[HOOK_TC] > 0);
 		assert_true(tot.defaults > 0 && tot.in_jumped_table > 0 && tot.recorded > 0 && tot.logged > 0);
+		assert_true(tot.keyed > 0);
 	}
 }
 

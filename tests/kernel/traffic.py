@@ -3,9 +3,11 @@
 one word, so a shell test can assert it.
 
   traffic.py listen tcp|udp PORT SECONDS     serve on [::]:PORT (IPv4 too), answer "pong"
-  traffic.py probe tcp|udp HOST PORT [TIMEOUT]
+  traffic.py probe tcp|udp HOST PORT [TIMEOUT [SRCPORT [SRCADDR]]]
         prints "open MS" (answered), "refused MS" (TCP RST or ICMP unreachable)
-        or "timeout MS" (nothing came back), MS = milliseconds it took
+        or "timeout MS" (nothing came back), MS = milliseconds it took;
+        SRCPORT: send from that port (e.g. 20, as an FTP server does; 0: any),
+        SRCADDR: from that address of the host (a second one: a third host)
   traffic.py stream-server PORT SECONDS      accept one connection, count the bytes
         until EOF, send the count back, print it
   traffic.py stream-client HOST PORT BYTES SECONDS [stall]
@@ -63,11 +65,14 @@ def listen(proto, port, seconds):
             s.sendto(b"pong", peer)
 
 
-def probe(proto, host, port, timeout):
+def probe(proto, host, port, timeout, srcport=0, srcaddr=""):
     t0 = time.time()
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(family(host), kind)
     s.settimeout(timeout)
+    if srcport or srcaddr:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((srcaddr or ("::" if family(host) == socket.AF_INET6 else "0.0.0.0"), srcport))
     try:
         s.connect((host, port))
         s.send(b"ping")
@@ -164,7 +169,8 @@ def main():
     if len(a) >= 3 and a[0] == "listen":
         listen(a[1], int(a[2]), float(a[3]) if len(a) > 3 else 30)
     elif len(a) >= 4 and a[0] == "probe":
-        probe(a[1], a[2], int(a[3]), float(a[4]) if len(a) > 4 else 1.5)
+        probe(a[1], a[2], int(a[3]), float(a[4]) if len(a) > 4 else 1.5, int(a[5]) if len(a) > 5 else 0,
+              a[6] if len(a) > 6 else "")
     elif len(a) == 3 and a[0] == "count":
         count(int(a[1]), float(a[2]))
     elif len(a) == 5 and a[0] == "spray":

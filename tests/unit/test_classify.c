@@ -4,6 +4,7 @@
  * do -- same verdict, same deciding rule, same continue/jump records. */
 #include <time.h>
 #include "judge.h"
+#include "../bench/classbench.h"
 #include "classify.h"
 
 /* ---------- helpers ---------- */
@@ -14,7 +15,7 @@ struct compiled {
 	struct cls_tables t;
 };
 
-static void compile_text(struct compiled *c, const char *text)
+static void compile_text_opts(struct compiled *c, const char *text, const struct cls_opts *o)
 {
 	char err[512];
 	struct diag d;
@@ -22,8 +23,14 @@ static void compile_text(struct compiled *c, const char *text)
 	diag_init(&d, stderr, NULL);
 	assert_int_equal(flatten_policy(c->p, &c->fp, &d), 0);
 	diag_free(&d);
-	if (cls_compile(&c->fp, (uint32_t)c->p->nrules, &c->t, err, sizeof(err)))
+	if (cls_compile_opts(&c->fp, (uint32_t)c->p->nrules, o, &c->t, err, sizeof(err)))
 		fail_msg("cls_compile: %s", err);
+}
+
+static void compile_text(struct compiled *c, const char *text)
+{
+	struct cls_opts o = { 0 };
+	compile_text_opts(c, text, &o);
 }
 
 static void compiled_free(struct compiled *c)
@@ -321,7 +328,7 @@ static void test_tables_are_small_for_independent_rules(void **state)
 	assert_true(c.t.npairs < 40);
 	struct cls_sizes s;
 	cls_tables_sizes(&c.t, &s);
-	assert_true(s.pairs >= 1 && s.actions == c.t.nactions);
+	assert_true(s.blocks >= 1 && s.actions == c.t.nactions);
 	assert_true(s.bytes > 0);
 	compiled_free(&c);
 }
@@ -537,18 +544,23 @@ static int ref_entry(const struct flat_policy *fp, const struct event *ev)
 static void test_random_flat_policies_agree(void **state)
 {
 	srand(4242);
-	long events = 0, by_entry = 0, recorded = 0, stored_pairs = 0, projected = 0;
+	long events = 0, by_entry = 0, recorded = 0, stored_pairs = 0, projected = 0, keyed_parts = 0, cands = 0;
 	for (int iter = 0; iter < 1500; iter++) {
 		struct flat_policy fp;
 		random_flat_policy(&fp, 1 + (int)rnd(iter < 750 ? 12 : 40));
 		struct cls_tables t;
 		char err[256];
 		uint32_t nrules = (uint32_t)fp.n;
-		if (cls_compile(&fp, nrules, &t, err, sizeof(err)))
+		/* odd iterations: sparse tables everywhere (buckets, projections,
+		 * first-entry shortcut, fallback), even ones as apply compiles;
+		 * every third: split into keyed parts (candidates, checks) */
+		struct cls_opts o = { .no_dense = iter & 1, .force_parts = iter % 3 == 2 };
+		if (cls_compile_opts(&fp, nrules, &o, &t, err, sizeof(err)))
 			fail_msg("iteration %d: %s", iter, err);
+		keyed_parts += t.config.nparts - 1;
+		cands += t.ncands;
 		stored_pairs += t.npairs;
-		for (uint32_t q = 0; q < t.npairs; q++)
-			projected += (t.pairs[q].key.node & CLS_PROJ) != 0;
+		projected += t.nprojected;
 		for (int k = 0; k < 60; k++) {
 			struct event ev;
 			random_event_struct(&ev);
@@ -581,6 +593,9 @@ static void test_random_flat_policies_agree(void **state)
 	assert_true(recorded > events / 20);
 	assert_true(stored_pairs > 1500);
 	assert_true(projected > 100); /* pairs of projections are exercised too */
+	fprintf(stderr, "[ info ] %ld stored pairs (%ld projections), %ld keyed parts, %ld candidates\n", stored_pairs,
+		projected, keyed_parts, cands);
+	assert_true(keyed_parts > 500 && cands > 5000); /* and keyed parts */
 }
 
 /* ---------- differential: random text policies (jumps, sets, defaults) ---------- */
@@ -832,9 +847,9 @@ static void test_hundred_thousand_rules(void **state)
 	struct cls_sizes s;
 	cls_tables_sizes(&c.t, &s);
 	fprintf(stderr,
-		"[ info ] %d rules: parse+flatten %.2f s, classifier compile %.2f s; maps: values %u, "
-		"prefixes %u, pairs %u, info %u, actions %u; ~%.1f MiB kernel memory\n",
-		BIG + 1, t1 - t0, t2 - t1, s.values, s.prefixes, s.pairs, s.info, s.actions,
+		"[ info ] %d rules: parse+flatten %.2f s, classifier compile %.2f s; tables: %u blocks "
+		"(pairs %u, dense words %u, trie words %u), actions %u; ~%.1f MiB kernel memory\n",
+		BIG + 1, t1 - t0, t2 - t1, s.blocks, c.t.npairs, c.t.ndense, c.t.ntrie, s.actions,
 		(double)s.bytes / (1 << 20));
 	assert_int_equal(c.p->nrules, BIG + 1);
 
@@ -924,7 +939,7 @@ static void test_hundred_thousand_prefixes(void **state)
 	struct cls_sizes s;
 	cls_tables_sizes(&c.t, &s);
 	fprintf(stderr, "[ info ] %d /24 rules: load+flatten+compile %.2f s; pairs %u, ~%.1f MiB\n", BIG + 3, t1 - t0,
-		s.pairs, (double)s.bytes / (1 << 20));
+		c.t.npairs, (double)s.bytes / (1 << 20));
 	struct cls_result r = judge_text(&c, "out proto tcp remote 20.0.5.9 port 443");
 	assert_int_equal(r.verdict, VERDICT_DENY);
 	assert_int_equal(r.nrecords, 1);
@@ -939,6 +954,23 @@ static void test_hundred_thousand_prefixes(void **state)
 	assert_int_equal(r.verdict, VERDICT_ALLOW);
 	compiled_free(&c);
 	free(text);
+}
+
+/* The classifier and the reference walk of a flattened policy agree on an
+ * event (also on the deciding entry); dflt_slot: the default's slot. */
+static void assert_event_agrees(const struct cls_tables *t, const struct flat_policy *fp, const struct event *ev,
+				uint32_t dflt_slot)
+{
+	struct cls_fields f;
+	struct cls_result cr;
+	struct eval_result r;
+	cls_event_fields(ev, &f);
+	assert_int_equal(cls_lookup(t, &f, &cr), 0);
+	flat_eval(fp, ev, &r);
+	int ent = ref_entry(fp, ev);
+	assert_int_equal((int)cr.entry, ent);
+	assert_agrees(&cr, &r, fp->e[ent].rule >= 0 ? (uint32_t)fp->e[ent].rule : dflt_slot);
+	eval_result_free(&r);
 }
 
 static void add_cond(struct flat_entry *e, int f, u128 lo, u128 hi)
@@ -982,7 +1014,7 @@ static void test_blocklist_below_services_stays_small(void **state)
 	struct cls_sizes s;
 	cls_tables_sizes(&t, &s);
 	fprintf(stderr, "[ info ] %d services + %d blocked /24: compile %.2f s, pairs %u, ~%.1f MiB\n", nsvc, nblock,
-		now_s() - t0, s.pairs, (double)s.bytes / (1 << 20));
+		now_s() - t0, t.npairs, (double)s.bytes / (1 << 20));
 	/* about one stored pair per blocked network, not one per (service, network) */
 	assert_true(t.npairs < 3 * (uint32_t)nblock);
 	assert_true(t.nactions < (uint32_t)(nblock + nsvc + 10));
@@ -1001,24 +1033,183 @@ static void test_blocklist_below_services_stays_small(void **state)
 		ev.val[F_RPORT] = 40000;
 		ev.val[F_LADDR] = v4(192, 0, 2, 1);
 		ev.val[F_LPORT] = 15 + rnd(60);
-		struct cls_fields f;
-		struct cls_result cr;
-		struct eval_result r;
-		cls_event_fields(&ev, &f);
-		assert_int_equal(cls_lookup(&t, &f, &cr), 0);
-		flat_eval(&fp, &ev, &r);
-		int ent = ref_entry(&fp, &ev);
-		assert_int_equal((int)cr.entry, ent);
-		assert_agrees(&cr, &r, fp.e[ent].rule >= 0 ? (uint32_t)fp.e[ent].rule : (uint32_t)k);
-		eval_result_free(&r);
+		assert_event_agrees(&t, &fp, &ev, (uint32_t)k);
 	}
 	cls_tables_free(&t);
 	flat_policy_free(&fp);
 }
 
+/* ---------- tries, keyed parts, ClassBench-style policies ---------- */
+
+/* Random nested prefixes of both families (every length, IPv4-mapped ones
+ * too): the multibit tries (8- and 4-bit nodes, leaf pushing, the IPv4
+ * projection) give what the reference gives at and around every edge. */
+static void test_tries_agree_at_prefix_edges(void **state)
+{
+	srand(31337);
+	for (int iter = 0; iter < 40; iter++) {
+		int n = 20 + (int)rnd(400);
+		struct flat_policy fp = { .n = n + 1, .e = calloc((size_t)n + 1, sizeof(struct flat_entry)) };
+		u128 *edge = calloc((size_t)n * 2, sizeof(u128));
+		for (int i = 0; i < n; i++) {
+			bool v6 = rnd(3) == 0;
+			int len = v6 ? (int)rnd(129) : 96 + (int)rnd(33);
+			u128 base = v6 ? (u128)0x20010db8u << 96 | (u128)rnd(8) << 80 | (u128)rnd(1u << 16) << 48
+				       : v4(10 + rnd(3), rnd(4), rnd(256), rnd(256));
+			if (v6 && rnd(4) == 0)
+				base = (u128)rnd(2) << 127 | (u128)rnd(1u << 30) << 90; /* anywhere */
+			u128 mask = len == 0 ? 0 : ~(u128)0 << (128 - len);
+			u128 lo = base & mask, hi = lo | ~mask;
+			fp.e[i].kind = rnd(5) ? FLAT_TERMINAL : FLAT_RECORD;
+			fp.e[i].verdict = fp.e[i].kind == FLAT_TERMINAL ? (enum verdict)rnd(3) : VERDICT_CONTINUE;
+			fp.e[i].rule = i;
+			add_cond(&fp.e[i], rnd(2) ? F_RADDR : F_LADDR, lo, hi);
+			edge[2 * i] = lo;
+			edge[2 * i + 1] = hi;
+		}
+		fp.e[n].kind = FLAT_TERMINAL;
+		fp.e[n].verdict = VERDICT_DENY;
+		fp.e[n].rule = -1;
+		struct cls_opts o = { .no_dense = iter & 1, .force_parts = iter % 3 == 2 };
+		struct cls_tables t;
+		char err[256];
+		if (cls_compile_opts(&fp, (uint32_t)n, &o, &t, err, sizeof(err)))
+			fail_msg("%s", err);
+		for (int k = 0; k < 6 * n; k++) {
+			struct event ev;
+			memset(&ev, 0, sizeof(ev));
+			ev.has[F_DIR] = ev.has[F_EVENT] = ev.has[F_FAMILY] = ev.has[F_PROTO] = ev.has[F_IFACE] = true;
+			ev.has[F_LADDR] = ev.has[F_RADDR] = true;
+			u128 a = edge[rnd((unsigned)n * 2)] + (u128)(int)(rnd(3) - 1);
+			ev.val[F_FAMILY] = addr_is_v4(a) ? 4 : 6;
+			ev.val[F_LADDR] = rnd(2) ? a : edge[rnd((unsigned)n * 2)];
+			ev.val[F_RADDR] = rnd(2) ? a : edge[rnd((unsigned)n * 2)];
+			assert_event_agrees(&t, &fp, &ev, (uint32_t)n);
+		}
+		cls_tables_free(&t);
+		flat_policy_free(&fp);
+		free(edge);
+	}
+}
+
+/* A keyed part decides after continue rules of part 0: only those before
+ * the deciding rule are recorded, also past CLS_MAX_RECORDS. */
+static void test_keyed_part_cuts_part0_records(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	fprintf(m, "table root default deny {\n");
+	for (int i = 0; i < CLS_MAX_RECORDS + 3; i++)
+		fprintf(m, "  continue in proto tcp local port %d-1000\n", 10 + i);   /* lines 2..20 */
+	fprintf(m, "  deny in proto tcp remote 192.0.2.7 port 5000 local port 80\n"); /* line 21: keyed */
+	fprintf(m, "  continue in proto tcp local port 80\n");
+	fprintf(m, "  reject in proto tcp remote 192.0.2.0/24 local port 80-90\n");
+	fprintf(m, "  allow in proto tcp\n}\n");
+	fclose(m);
+	struct cls_opts o = { .force_parts = 1 };
+	struct compiled c;
+	compile_text_opts(&c, text, &o);
+	assert_true(c.t.config.nparts > 1);
+	/* every continue rule matches, then line 21 decides: 16 recorded, overflow */
+	struct cls_result r = judge_text(&c, "in proto tcp remote 192.0.2.7 port 5000 local port 80");
+	assert_int_equal(decided_line(&c, &r), 2 + CLS_MAX_RECORDS + 3);
+	assert_int_equal(r.nrecords, CLS_MAX_RECORDS);
+	assert_int_equal(r.overflow, 1);
+	/* local port 15: the continue rules from 10 to 15, then the final allow */
+	r = judge_text(&c, "in proto tcp remote 192.0.2.7 port 5000 local port 15");
+	assert_int_equal(decided_line(&c, &r), 2 + CLS_MAX_RECORDS + 6);
+	assert_int_equal(r.nrecords, 6);
+	r = judge_text(&c, "in proto tcp remote 192.0.2.9 port 5000 local port 85");
+	assert_int_equal(decided_line(&c, &r), 2 + CLS_MAX_RECORDS + 5);
+	assert_int_equal(r.overflow, 1);
+	r = judge_text(&c, "in proto tcp remote 198.51.100.1 port 5000 local port 80");
+	assert_int_equal(r.verdict, VERDICT_ALLOW);
+	compiled_free(&c);
+	free(text);
+}
+
+/* ClassBench-style policies of every profile: as one tree where it fits
+ * and split into keyed parts, the classifier gives what the reference
+ * gives for events drawn inside their rules. */
+static void test_classbench_policies_agree(void **state)
+{
+	srand(99);
+	for (int pf = 0; pf < CB_NPROFILES; pf++)
+		for (int forced = 0; forced < 2; forced++) {
+			char *text = cb_policy((enum cb_profile)pf, 3000, 7);
+			struct cls_opts o = { .force_parts = forced };
+			struct compiled c;
+			compile_text_opts(&c, text, &o);
+			if (forced)
+				assert_true(c.t.config.nparts > 1);
+			for (int k = 0; k < 3000; k++) {
+				const struct rule *ru = &c.p->rules[rnd((unsigned)c.p->nrules)];
+				struct event ev;
+				memset(&ev, 0, sizeof(ev));
+				for (int f = 0; f < F_COUNT; f++)
+					ev.has[f] = f != F_APP && f != F_CGROUP && f != F_USER && f != F_ICMPTYPE;
+				ev.val[F_EVENT] = EVENT_PACKET;
+				for (int f = 0; f < F_COUNT; f++) {
+					const struct vset *set = &ru->cond[f].set;
+					if (ru->cond[f].used && set->n) {
+						const struct vrange *rg = &set->r[rnd((unsigned)set->n)];
+						u128 span = rg->hi - rg->lo;
+						ev.val[f] = rg->lo +
+							    (span == ~(u128)0 ? 0 : (u128)rnd(1u << 30) % (span + 1));
+						/* the edges (of addresses and ports: values
+						 * the datapath can carry) */
+						bool big = f == F_LADDR || f == F_RADDR || f == F_LPORT || f == F_RPORT;
+						if (big && rnd(4) == 0 && ev.val[f] > 0 && ev.val[f] < field_max(f))
+							ev.val[f] += (u128)(int)(rnd(3) - 1);
+					}
+				}
+				if (!ru->cond[F_RADDR].used)
+					ev.val[F_RADDR] = v4(203, 0, 113, rnd(256));
+				if (!ru->cond[F_LADDR].used)
+					ev.val[F_LADDR] = v4(192, 0, 2, 1);
+				ev.val[F_FAMILY] = addr_is_v4(ev.val[F_RADDR]) ? 4 : 6;
+				struct cls_fields f;
+				struct cls_result cr;
+				struct eval_result r;
+				cls_event_fields(&ev, &f);
+				assert_int_equal(cls_lookup(&c.t, &f, &cr), 0);
+				flat_eval(&c.fp, &ev, &r);
+				assert_agrees(&cr, &r, slot_of(&c, &r));
+				eval_result_free(&r);
+			}
+			compiled_free(&c);
+			free(text);
+		}
+}
+
+/* The issue's shape of random rules, refused at 20 000 before: compiled
+ * into parts, and `apply` says so. */
+static void test_random_ranges_are_not_refused(void **state)
+{
+	char *text = cb_policy(CB_UNIFORM, 20000, 3);
+	struct compiled c;
+	compile_text(&c, text);
+	assert_true(c.t.config.nparts > 1);
+	char desc[2048];
+	cls_describe(&c.t, "", desc, sizeof(desc));
+	assert_non_null(strstr(desc, "parts"));
+	assert_non_null(strstr(desc, "candidates checked"));
+	compiled_free(&c);
+	free(text);
+	compile_text(&c, "table root default deny {\n  allow in proto tcp local port 22\n}\n");
+	cls_describe(&c.t, "", desc, sizeof(desc));
+	assert_non_null(strstr(desc, "one tree"));
+	compiled_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tries_agree_at_prefix_edges),
+		cmocka_unit_test(test_keyed_part_cuts_part0_records),
+		cmocka_unit_test(test_classbench_policies_agree),
+		cmocka_unit_test(test_random_ranges_are_not_refused),
 		cmocka_unit_test(test_first_match_wins_in_order),
 		cmocka_unit_test(test_continue_and_jump_are_recorded_in_order),
 		cmocka_unit_test(test_negation_and_not_carried_fields),

@@ -155,6 +155,16 @@ static void test_source_port_hole(void **state)
 				     "}\n");
 	assert_int_equal(count_warnings(l, "source) port"), 2);
 	assert_int_equal(warning_line(l, "source) port"), 3);
+	/* port 20 is active FTP's: the FTP helper makes the rule unnecessary */
+	assert_int_equal(count_warnings(l, "the FTP helper admits the data connections"), 2);
+	free_linted(l);
+	l = lint_text("option ftp-helper off\n"
+		      "table root default deny {\n"
+		      "    allow in proto tcp remote port 20\n"
+		      "    allow in proto tcp remote port 8080\n"
+		      "}\n");
+	assert_int_equal(count_warnings(l, "source) port"), 2);
+	assert_int_equal(count_warnings(l, "option ftp-helper on"), 1);
 	free_linted(l);
 }
 
@@ -248,9 +258,142 @@ static void test_warning_format(void **state)
 	free(buf);
 }
 
+/* ---------- the shadowing analysis against its definition ---------- */
+
+/* The definition (SPEC: a rule never matches when one earlier deciding
+ * rule covers it, or earlier deciding rules that agree with it on every
+ * field but one cover that field together), pair by pair: what lint's
+ * index must find, with the same covering lines. */
+static bool ref_terminal(const struct rule *e)
+{
+	return e->verdict <= VERDICT_ASK;
+}
+
+static bool ref_covers(const struct rule *e, const struct rule *r, int skip)
+{
+	for (int f = 0; f < F_COUNT; f++)
+		if (f != skip && e->cond[f].used &&
+		    (!r->cond[f].used || !vset_subset(&r->cond[f].set, &e->cond[f].set)))
+			return false;
+	return true;
+}
+
+static bool ref_shadowed(const struct policy *p, const struct table *t, int pos, char *lines)
+{
+	const struct rule *r = &p->rules[t->rules[pos]];
+	lines[0] = 0;
+	for (int i = 0; i < pos; i++) {
+		const struct rule *e = &p->rules[t->rules[i]];
+		if (ref_terminal(e) && ref_covers(e, r, -1)) {
+			sprintf(lines, "the rule at line %d ", e->loc.line);
+			return true;
+		}
+	}
+	for (int g = 0; g < F_COUNT; g++) {
+		struct vset want = { 0 }, acc = { 0 }, tmp;
+		if (r->cond[g].used)
+			vset_copy(&want, &r->cond[g].set);
+		else if (g == F_FAMILY)
+			vset_add(&want, 4, 4), vset_add(&want, 6, 6);
+		else if (g == F_DIR || g == F_EVENT || g == F_PROTO)
+			vset_add(&want, 0, field_max(g));
+		else
+			continue;
+		int n = 0;
+		char buf[512] = "";
+		for (int i = 0; i < pos; i++) {
+			const struct rule *e = &p->rules[t->rules[i]];
+			if (!ref_terminal(e) || !e->cond[g].used || !ref_covers(e, r, g))
+				continue;
+			struct vset part;
+			vset_intersect(&part, &e->cond[g].set, &want);
+			if (!vset_empty(&part)) {
+				vset_union(&tmp, &acc, &part);
+				vset_free(&acc);
+				acc = tmp;
+				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%d", n++ ? ", " : "",
+					 e->loc.line);
+			}
+			vset_free(&part);
+		}
+		bool covered = !vset_empty(&acc) && vset_subset(&want, &acc);
+		vset_free(&acc);
+		vset_free(&want);
+		if (covered) {
+			sprintf(lines, n == 1 ? "the rule at line %s " : "the rules at lines %s ", buf);
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *LINT_ADDRS[] = { "192.0.2.0/24",    "192.0.2.0/25",	"192.0.2.128/25", "192.0.2.7",
+				    "198.51.100.0/24", "2001:db8::/32", "2001:db8::/33",  "2001:db8:8000::/33",
+				    "0.0.0.0/0",       "::/0" };
+static const char *LINT_PORTS[] = { "22", "80", "1-1000", "1001-65535", "0-65535", "80-443", "{ 22, 80 }", "444-1000" };
+
+/* Random tables whose rules split and nest their values, so that unions
+ * (both directions, port ranges split, prefix halves) shadow too. */
+static void test_shadowing_matches_definition(void **state)
+{
+	srand(2024);
+	int shadowed = 0, unions = 0;
+	for (int iter = 0; iter < 300; iter++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		fprintf(m, "table root default deny {\n");
+		int n = 2 + rand() % 25;
+		for (int i = 0; i < n; i++) {
+			static const char *const verdicts[] = { "allow", "deny", "reject", "continue" };
+			fprintf(m, "    %s", verdicts[rand() % 4]);
+			if (rand() % 3)
+				fprintf(m, rand() % 2 ? " in" : " out");
+			if (rand() % 3)
+				fprintf(m, " proto %s", rand() % 2 ? "tcp" : "udp");
+			if (rand() % 6 == 0)
+				fprintf(m, rand() % 2 ? " ip4" : " ip6");
+			if (rand() % 2)
+				fprintf(m, " remote %s", LINT_ADDRS[rand() % 10]);
+			if (rand() % 2)
+				fprintf(m, " local port %s", LINT_PORTS[rand() % 8]);
+			if (rand() % 8 == 0)
+				fprintf(m, " event %s", rand() % 2 ? "packet" : "connect");
+			fprintf(m, "\n");
+		}
+		fprintf(m, "}\n");
+		fclose(m);
+		struct linted *l = lint_text(text);
+		const struct table *t = &l->p.tables[l->p.root];
+		for (int pos = 0; pos < t->nrules; pos++) {
+			char lines[600];
+			const struct rule *r = &l->p.rules[t->rules[pos]];
+			bool want = ref_shadowed(&l->p, t, pos, lines);
+			bool got = false;
+			for (int i = 0; i < l->d.nmsgs; i++)
+				if (l->d.msgs[i].loc.line == r->loc.line && strstr(l->d.msgs[i].text, "never match") &&
+				    !strstr(l->d.msgs[i].text, "condition") && !strstr(l->d.msgs[i].text, "events")) {
+					got = true;
+					if (!strstr(l->d.msgs[i].text, lines))
+						fail_msg("line %d: lint says \"%s\", the definition \"%s\"\n%s",
+							 r->loc.line, l->d.msgs[i].text, lines, text);
+				}
+			if (want != got)
+				fail_msg("line %d: lint %s, the definition %s\n%s", r->loc.line,
+					 got ? "shadowed" : "not", want ? "shadowed" : "not", text);
+			shadowed += want;
+			unions += want && strstr(lines, "lines") != NULL;
+		}
+		free_linted(l);
+		free(text);
+	}
+	assert_true(shadowed > 300 && unions > 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shadowing_matches_definition),
 		cmocka_unit_test(test_clean_policy_has_no_warnings),
 		cmocka_unit_test(test_shadowed_by_one_rule),
 		cmocka_unit_test(test_shadowed_by_catch_all),

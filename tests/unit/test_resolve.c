@@ -742,6 +742,59 @@ static void test_options(void **state)
 	unload(l);
 }
 
+/* The FTP helper's options: on by default for port 21; ports as in a rule
+ * (numbers, ranges, sets), merged into at most 8 ranges. */
+static void test_ftp_options(void **state)
+{
+	struct loaded *l = load_ok("table root {\n}\n");
+	struct options *o = &l->p.opt;
+	assert_true(o->ftp_helper);
+	assert_int_equal(o->ftp_timeout, 30);
+	assert_int_equal(o->ftp_nports, 1);
+	assert_int_equal(o->ftp_ports[0].lo, 21);
+	assert_int_equal(o->ftp_ports[0].hi, 21);
+	unload(l);
+
+	l = load_ok("ports ftp-alt = { 2121, 2122 }\n"
+		    "option ftp-helper off\n"
+		    "option ftp-timeout 10s\n"
+		    "option ftp-ports { 21, @ftp-alt, 8000-8010, 2123 }\n"
+		    "table root {\n}\n");
+	o = &l->p.opt;
+	assert_false(o->ftp_helper);
+	assert_int_equal(o->ftp_timeout, 10);
+	assert_int_equal(o->ftp_nports, 3); /* 21, 2121-2123, 8000-8010 */
+	assert_int_equal(o->ftp_ports[1].lo, 2121);
+	assert_int_equal(o->ftp_ports[1].hi, 2123);
+	assert_int_equal(o->ftp_ports[2].lo, 8000);
+	assert_int_equal(o->ftp_ports[2].hi, 8010);
+	unload(l);
+
+	l = load_ok("option ftp-ports 2121\ntable root {\n}\n");
+	assert_int_equal(l->p.opt.ftp_nports, 1);
+	assert_int_equal(l->p.opt.ftp_ports[0].lo, 2121);
+	unload(l);
+
+	const char *text = "option ftp-ports any\n"				  /* 1 */
+			   "option ftp-ports { 1, 3, 5, 7, 9, 11, 13, 15, 17 }\n" /* 2 */
+			   "option ftp-ports 70000\n"				  /* 3 */
+			   "option ftp-helper { on }\n"				  /* 4 */
+			   "option ftp-timeout 0\n"				  /* 5 */
+			   "option ftp-ports @nothing\n"			  /* 6 */
+			   "table root {\n}\n";
+	l = load(text);
+	assert_int_equal(l->d.nerrors, 6);
+	assert_error_at(&l->d, "option ftp-ports needs ports (e.g. 21 or { 21, 2121 }), not `any`", 1,
+			col_of(text, 1, "any"));
+	assert_error_at(&l->d, "option ftp-ports names 9 separate ports or ranges; at most 8", 2, col_of(text, 2, "{"));
+	assert_error_at(&l->d, "port 70000 out of range", 3, col_of(text, 3, "70000"));
+	assert_error_at(&l->d, "option ftp-helper takes one value, not a list: expected on or off", 4,
+			col_of(text, 4, "{"));
+	assert_error_at(&l->d, "bad value `0` for option ftp-timeout", 5, col_of(text, 5, "0"));
+	assert_error_at(&l->d, "unknown set `@nothing`", 6, col_of(text, 6, "@nothing"));
+	unload(l);
+}
+
 /* Every error is reported, not just the first; the policy still frees. */
 static void test_all_errors_reported(void **state)
 {
@@ -838,6 +891,7 @@ int main(void)
 		cmocka_unit_test(test_jump_errors),
 		cmocka_unit_test(test_duplicate_interfaces),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_ftp_options),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_policy_owns_sources),
 		cmocka_unit_test(test_load_file_with_include),
