@@ -18,7 +18,7 @@
  *    runs rampart_boot_arm once with BPF_PROG_TEST_RUN).
  *
  * rp_config is the datapath's pinned configuration map (the loader reuses
- * its fd), so both read and write the one mode.
+ * its fd): this object reads its generation's entry (bpf/config.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -64,16 +64,24 @@ struct {
 	__type(value, __u64);
 } RP_MAP_BOOT_SK_DROPS SEC(".maps");
 
+/* Entry k of rp_config: boot -> open (1), unless it is not in boot or
+ * keeps closed. */
+static __always_inline __u32 rp_boot_open_slot(__u32 k)
+{
+	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &k);
+	if (!cfg || cfg->mode != RP_MODE_BOOT || cfg->boot_fail_closed)
+		return 0;
+	rp_mode_set(cfg, RP_MODE_OPEN, RP_REASON_BOOT_TIMEOUT);
+	return 1;
+}
+
 static int rp_boot_fire(void *map, __u32 *key, struct rp_boot_timer *t)
 {
-	__u32 zero = 0;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
 	t->fired_ns = bpf_ktime_get_ns();
-	/* only boot opens by itself: apply, stop, shutdown have decided since */
-	if (cfg && cfg->mode == RP_MODE_BOOT && !cfg->boot_fail_closed) {
-		rp_mode_set(cfg, RP_MODE_OPEN, RP_REASON_BOOT_TIMEOUT);
-		t->opened = 1;
-	}
+	/* only boot opens by itself: apply, stop, shutdown have decided since.
+	 * Both generations' entries: each is in boot only while boot's
+	 * programs read it. */
+	t->opened |= rp_boot_open_slot(0) | rp_boot_open_slot(1);
 	return 0;
 }
 
@@ -84,7 +92,7 @@ SEC("syscall")
 int rampart_boot_arm(void *ctx)
 {
 	__u32 zero = 0;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_config *cfg = rp_config_own();
 	struct rp_boot_timer *t = bpf_map_lookup_elem(&rp_boot_timer, &zero);
 	if (!cfg || !t)
 		return -2;
@@ -170,7 +178,7 @@ SEC("sk_lookup")
 int rampart_sk_lookup(struct bpf_sk_lookup *ctx)
 {
 	__u32 zero = 0;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_config *cfg = rp_config_own();
 	if (!cfg || ctx->ingress_ifindex == RP_LOOPBACK_IFINDEX)
 		return SK_PASS; /* the host talking to itself is never blocked */
 	__u32 mode = cfg->mode;

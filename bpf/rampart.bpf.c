@@ -86,6 +86,30 @@ struct {
 	__type(value, __u64); /* expiry, coarse ns */
 } RP_MAP_FRAGS SEC(".maps");
 
+/* A packet's event: what rp_run found out about it (in the scratch: the
+ * call chain's stack has no room for it). */
+struct rp_event {
+	__u32 ifindex; /* the logical interface (rp_iface.ifindex) */
+	__u32 iface_id;
+	__u32 iflags;	     /* RP_IFF_* of the logical interface */
+	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
+	__u64 bytes;
+	__u8 dir;
+	__u8 event;
+	__u8 egress;
+	__u8 src_is_a;	    /* the packet's source is endpoint a of the flow key */
+	__u32 ct_res;	    /* enum rp_ct_res */
+	__u32 sk_slot;	    /* prejudged: the rule that allowed it at the socket */
+	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
+	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
+	__u16 stray_reason; /* the drop counter when it is not rejected */
+	__u8 sk_ident;	    /* tc egress, a stale socket judgement: judged as the scratch's sk_* */
+	__u8 asked;	    /* tc egress: its socket was held by a question at connect/sendto (scratch asker) */
+	__u8 ask_verdict;   /* RP_ACT_ASK's second judgement: the answer + 1 (0: none yet) */
+	__u8 ask_log;	    /* RP_ACT_ASK: the ask rule is marked log (logged with the answer) */
+	__u32 ask_slot;	    /* RP_ACT_ASK: the ask rule */
+};
+
 /* Per-CPU scratch space: the parsed packet and the classifier's input and
  * output.  The BPF stack (512 bytes for the whole call chain) is too small
  * to hold these too.  A program runs to completion on its CPU with bottom
@@ -99,6 +123,11 @@ struct rp_scratch {
 	struct rp_ask_key akey;			     /* rp_ask_flow: the question's key (off the stack) */
 	struct rp_ask_held held;		     /* rp_ask_hold: the record (off the stack) */
 	struct ct_value v;			     /* a new flow's entry, before it is inserted */
+	/* tc egress, a stale socket judgement (ev->sk_ident): who was judged */
+	__u32 sk_uid;
+	__u32 sk_app;
+	__u32 sk_cgroup;
+	struct rp_event ev; /* the program's packet (rampart_xdp, rp_tc) */
 };
 
 struct {
@@ -115,8 +144,7 @@ enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRA
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&rp_config, &zero);
+	return rp_config_own();
 }
 
 /* ---------- conntrack sweeper ---------- */
@@ -126,8 +154,8 @@ static __always_inline struct rp_config *rp_cfg(void)
  * and walks every second until the pressure is gone. */
 static int rp_sweep(void *map, __u32 *key, struct rp_sweeper *sw)
 {
-	__u32 zero = 0;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	/* the sweeper outlives the program that armed it */
+	struct rp_config *cfg = rp_config_active();
 	__u64 now = bpf_ktime_get_coarse_ns();
 	sw->clock_ns = now;
 	if (cfg && now >= sw->next_sweep_ns) {
@@ -290,29 +318,6 @@ __noinline int rp_reject_tc_g(struct __sk_buff *skb, const struct rp_pkt *p, __u
 }
 
 /* ---------- interfaces ---------- */
-
-struct rp_event {
-	__u32 ifindex; /* the logical interface (rp_iface.ifindex) */
-	__u32 iface_id;
-	__u32 iflags;	     /* RP_IFF_* of the logical interface */
-	__u32 reply_ifindex; /* tc egress, bridged frame: the port it came in on (the reject goes there) */
-	__u64 bytes;
-	__u8 dir;
-	__u8 event;
-	__u8 egress;
-	__u8 src_is_a;	    /* the packet's source is endpoint a of the flow key */
-	__u32 ct_res;	    /* enum rp_ct_res */
-	__u32 sk_slot;	    /* prejudged: the rule that allowed it at the socket */
-	__u8 prejudged;	    /* enum rp_prejudged: allowed before the datapath saw it */
-	__u8 stray;	    /* a TCP segment of no flow, judged only to answer a reject */
-	__u16 stray_reason; /* the drop counter when it is not rejected */
-	__u8 asked;	    /* tc egress: its socket was held by a question at connect/sendto (scratch asker) */
-	__u8 ask_verdict;   /* RP_ACT_ASK's second judgement: the answer + 1 (0: none yet) */
-	__u8 ask_log;	    /* RP_ACT_ASK: the ask rule is marked log (logged with the answer) */
-	__u8 pad;
-	__u32 ask_slot; /* RP_ACT_ASK: the ask rule */
-	__u32 pad2;
-};
 
 enum rp_prejudged {
 	RP_PRE_NONE = 0,
@@ -626,6 +631,18 @@ static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_
 	return 0;
 }
 
+/* A flow of a socket judged under another generation or mode: judged
+ * again as the caller that was judged then (its uid and executable, the
+ * socket's cgroup), named as the policy in force numbers them. */
+static __always_inline void rp_stale_fill(struct cls_fields *f, const struct rp_scratch *sc)
+{
+	rp_count(RPC_SOCK_REJUDGED);
+	f->uid = sc->sk_uid;
+	f->app = sc->sk_app;
+	f->cgroup = sc->sk_cgroup;
+	f->has_app = f->has_cgroup = f->has_user = 1;
+}
+
 /* ---------- ask (bpf/ask.h) ---------- */
 
 /* A flow held by a question: the verdict of its answer, or RP_VERDICT_HOLD
@@ -674,7 +691,7 @@ static __always_inline void rp_ask_identity(struct rp_question *r, struct rp_sk_
 		return;
 	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
 	if (o)
-		rp_ask_who(r, o->ino, o->dev, o->cgroup_id, o->pid, o->uid, o->app, RP_QF_OWNER);
+		rp_ask_who(r, o->ino, o->exe.dev, o->cgroup_id, o->pid, o->uid, o->app, RP_QF_OWNER);
 }
 
 /* A held local connection that is refused fails at once (ECONNREFUSED),
@@ -721,7 +738,7 @@ __noinline int rp_ask_flow(struct rp_pkt *p, const struct ct_key *k, struct rp_e
 		struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
 		if (o) {
 			ino = o->ino;
-			dev = o->dev;
+			dev = o->exe.dev;
 		}
 	}
 	struct rp_ask_key *key = &sc->akey;
@@ -768,6 +785,8 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	rp_fill_fields(&sc->f, p, ev);
 	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
 		rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
+	else if (ev->sk_ident)
+		rp_stale_fill(&sc->f, sc);
 	const struct cls_result *res = &sc->r;
 	/* tables not (fully) written: deny by no rule, nothing recorded */
 	rp_classify(&sc->f, &sc->r);
@@ -1091,6 +1110,21 @@ __noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, i
 
 /* ---------- egress: event type and direction ---------- */
 
+/* The nearest cgroup the policy names among the sending socket's cgroup
+ * and its ancestors (as the socket hooks find it for the caller). */
+static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
+{
+	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
+		if (!id)
+			continue;
+		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
+		if (v)
+			return *v;
+	}
+	return 0;
+}
+
 /* Was the packet's socket held by a question at connect() or sendto()?
  * Then its identity goes into the scratch for rp_ask_flow. */
 static __always_inline __u8 rp_sk_asked(struct __sk_buff *skb)
@@ -1119,8 +1153,10 @@ static __always_inline __u8 rp_sk_asked(struct __sk_buff *skb)
  * interface and direction it arrived with. */
 __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, struct rp_event *ev)
 {
+	__u32 zero = 0;
 	struct rp_config *cfg = rp_cfg();
-	if (!skb || !p || !ev || !cfg)
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!skb || !p || !ev || !cfg || !sc)
 		return 0;
 	ev->dir = DIR_OUT;
 	ev->event = EVENT_PACKET;
@@ -1130,10 +1166,16 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 			ev->event = EVENT_CONNECT;
 		else if (p->proto == RP_IPPROTO_UDP)
 			ev->event = EVENT_SEND;
-		if (ev->event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING && rp_sk_prejudged(skb, &ev->sk_slot))
+		if (ev->event == EVENT_PACKET || cfg->mode != RP_MODE_ENFORCING)
+			return 0;
+		int j = rp_sk_judged(skb, cfg->mode, &ev->sk_slot, &sc->sk_uid, &sc->sk_app);
+		if (j == RP_SK_PREJUDGED)
 			ev->prejudged = RP_PRE_SOCKET;
-		if (ev->event != EVENT_PACKET && cfg->mode == RP_MODE_ENFORCING)
-			ev->asked = rp_sk_asked(skb);
+		else if (j == RP_SK_STALE) {
+			ev->sk_ident = 1;
+			sc->sk_cgroup = rp_skb_cgroup_value(skb);
+		}
+		ev->asked = rp_sk_asked(skb);
 		return 0;
 	}
 	__u32 in = skb->ingress_ifindex;
@@ -1299,15 +1341,18 @@ static __always_inline void rp_count_reject(const struct rp_event *ev, int err)
 SEC("xdp.frags")
 int rampart_xdp(struct xdp_md *ctx)
 {
-	struct rp_event ev = {};
-	int act = rp_run(ctx, RP_HOOK_XDP, 0, &ev);
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return XDP_DROP;
+	struct rp_event *ev = &sc->ev;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	int act = rp_run(ctx, RP_HOOK_XDP, 0, ev);
 	if (act == RP_ACT_PASS)
 		return XDP_PASS;
 	if (act == RP_ACT_REJECT) {
-		__u32 zero = 0;
-		struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
-		int err = sc ? rp_reject_xdp_g(ctx, &sc->pkt) : RPC_DROP_REJECT_FAILED;
-		rp_count_reject(&ev, err);
+		int err = rp_reject_xdp_g(ctx, &sc->pkt);
+		rp_count_reject(ev, err);
 		return err ? XDP_DROP : XDP_TX;
 	}
 	return XDP_DROP;
@@ -1319,25 +1364,28 @@ int rampart_xdp(struct xdp_md *ctx)
  * sees the RST / unreachable at once). */
 static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const int l3)
 {
-	struct rp_event ev = {};
-	int act = rp_run(skb, hook, l3, &ev);
+	__u32 zero = 0, ifindex = skb->ifindex;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
+	if (!sc)
+		return TC_ACT_SHOT;
+	struct rp_event *ev = &sc->ev;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	int act = rp_run(skb, hook, l3, ev);
 	if (act == RP_ACT_PASS)
 		return TC_ACT_OK;
 	if (act == RP_ACT_REDIRECT)
 		return TC_ACT_REDIRECT;
 	if (act != RP_ACT_REJECT)
 		return TC_ACT_SHOT;
-	__u32 zero = 0, ifindex = skb->ifindex;
-	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
-	int err = sc ? rp_reject_tc_g(skb, &sc->pkt, l3 ? 0 : 14) : RPC_DROP_REJECT_FAILED;
-	rp_count_reject(&ev, err);
+	int err = rp_reject_tc_g(skb, &sc->pkt, l3 ? 0 : 14);
+	rp_count_reject(ev, err);
 	if (err)
 		return TC_ACT_SHOT;
 	skb->mark = RP_ANSWER_MARK;
 	if (hook == RP_HOOK_TC_IN)
 		return bpf_redirect(ifindex, 0);
-	if (ev.reply_ifindex)
-		return bpf_redirect(ev.reply_ifindex, 0);
+	if (ev->reply_ifindex)
+		return bpf_redirect(ev->reply_ifindex, 0);
 	return bpf_redirect(ifindex, BPF_F_INGRESS);
 }
 
@@ -1394,7 +1442,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
 	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
 		verdict = VERDICT_DENY;
-	struct rp_config *cfg = rp_cfg();
+	struct rp_config *cfg = rp_config_active(); /* run outside any hook: the generation in force */
 	struct rp_ask_q *q = 0;
 	/* an answer to a question that is no longer open (ask-timeout) is too late */
 	int w = cfg ? rp_ask_where(cfg, &k, &q, now) : RP_ASKW_NONE;

@@ -47,26 +47,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define RP_SOCK_DGRAM	2
 #define RP_EPERM	1
 #define RP_ECONNREFUSED 111
-/* cgroup2 nesting examined for the nearest named ancestor */
-#define RP_CG_MAX_LEVEL 16
 
 #include "config.h"
 
-/* Own maps, filled by the loader at apply (policy-scoped). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* the loader sets the number of applications */
-	__type(key, struct rp_app_key);
-	__type(value, __u32);
-} RP_MAP_APPS SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
-	__type(key, __u64);
-	__type(value, __u32);
-} RP_MAP_CGROUPS SEC(".maps");
-
+/* Own maps, filled by the loader at apply (policy-scoped; rp_apps and
+ * rp_cgroups are the datapath's, bpf/sockid.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* the loader sets napps + 1 */
@@ -92,15 +77,15 @@ struct {
 
 /* Who is calling. */
 struct rp_ident {
-	__u64 ino;
+	struct rp_app_key exe;
 	__u64 cgroup_id;
-	__u32 dev;
 	__u32 app;
 	__u32 cgroup;
 	__u32 uid;
 	__u32 pid;
+	__u64 ino;    /* the executable file's inode (the agent's questions: /proc/PID/exe is it) */
 	__u8 changed; /* an approved binary changed since apply: app-changed ask, an agent to ask */
-	__u8 pad[3];
+	__u8 pad[7];
 };
 
 /* RP_SOCK_HOLD: the call goes on, its packets are held until the answer.
@@ -108,28 +93,47 @@ struct rp_ident {
  * marked log), which rp_sock_judge does in a frame of its own. */
 enum rp_sock_act { RP_SOCK_ALLOW = 0, RP_SOCK_DENY, RP_SOCK_REJECT, RP_SOCK_HOLD, RP_SOCK_ASK, RP_SOCK_ASK_LOG };
 
-static __always_inline __u32 rp_app_of(__u64 ino, __u32 dev)
+/* rp_name_mix over the name's bytes in kernel memory (rampart_sock.h). */
+static __always_inline __u64 rp_name_hash_kernel(const unsigned char *name, __u32 len)
 {
-	struct rp_app_key k = { .ino = ino, .dev = dev };
-	__u32 *id = bpf_map_lookup_elem(&rp_apps, &k);
-	return id ? *id : 0;
+	if (len > RP_NAME_MAX)
+		len = RP_NAME_MAX;
+	__u64 h = len;
+	for (__u32 off = 0; off < RP_NAME_MAX + 1; off += 8) {
+		if (off >= len)
+			break;
+		__u64 w = 0;
+		if (len - off >= 8)
+			bpf_probe_read_kernel(&w, 8, name + off);
+		else { /* the last word: its bytes only (1 to 7) */
+			__u32 n = len - off;
+			asm volatile("" : "+r"(n)); /* keep the mask the verifier needs */
+			bpf_probe_read_kernel(&w, n & 7, name + off);
+		}
+		h = rp_name_mix(h, w);
+	}
+	return h;
 }
 
-/* The executable of a task: its inode and the device of its file system.
- * t comes from bpf_get_current_task_btf(): the loads are plain (checked)
- * memory loads, where BPF_CORE_READ makes a helper call of each step
- * (docs/performance.md, "Socket hooks"). */
-static __always_inline void rp_task_exe(struct task_struct *t, __u64 *ino, __u32 *dev)
+/* The executable of a task: its directory's inode and its name there
+ * (include/rampart_sock.h, struct rp_app_key).  None for a kernel thread,
+ * and with option separate-userns on for a task in a user namespace other
+ * than the first (there an unprivileged user may change what the kernel
+ * reports as its executable: PR_SET_MM_EXE_FILE). */
+static __always_inline void rp_task_exe(struct task_struct *t, struct rp_app_key *k)
 {
-	struct mm_struct *mm = t->mm;
-	struct file *exe = mm ? mm->exe_file : 0;
-	if (!exe) { /* kernel thread */
-		*ino = 0;
-		*dev = 0;
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	__u32 zero = 0;
+	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
+	__builtin_memset(k, 0, sizeof(*k));
+	if (!exe)
+		return; /* kernel thread */
+	if (sc && sc->userns && BPF_CORE_READ(t, real_cred, user_ns, level) != 0)
 		return;
-	}
-	*ino = exe->f_inode->i_ino;
-	*dev = exe->f_inode->i_sb->s_dev;
+	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+	k->dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	k->dir_ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
+	k->name_hash = rp_name_hash_kernel(BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
 /* Nearest named ancestor-or-self of the current cgroup: walk from its own
@@ -210,9 +214,10 @@ static __always_inline void rp_app_check(struct task_struct *t, struct rp_ident 
 
 static __always_inline void rp_ident_current(struct rp_ident *id)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	rp_task_exe(t, &id->ino, &id->dev);
-	id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	rp_task_exe(t, &id->exe);
+	id->ino = id->exe.dir_ino ? BPF_CORE_READ(t, mm, exe_file, f_inode, i_ino) : 0;
+	id->app = rp_app_of(&id->exe);
 	id->changed = 0;
 	if (id->app)
 		rp_app_check(t, id);
@@ -280,7 +285,7 @@ static __always_inline int rp_sock_act_of(__u32 verdict)
 static __always_inline void rp_ask_caller(struct rp_question *r, const struct rp_ident *id)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	rp_ask_who(r, id->ino, id->dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
+	rp_ask_who(r, id->ino, id->exe.dev, id->cgroup_id, id->pid, id->uid, id->app, RP_QF_SOCKET);
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	for (int i = 0; i < RP_ASK_ANCESTRY; i++) {
 		t = BPF_CORE_READ(t, real_parent);
@@ -306,7 +311,7 @@ static __always_inline __u32 rp_sock_ask(const struct rp_config *cfg, struct cls
 	int holdable = f->event == EVENT_CONNECT || f->event == EVENT_SEND;
 	struct rp_ask_key key;
 	struct rp_ask_q *q;
-	rp_ask_key_of(&key, f, id->ino, id->dev, kind);
+	rp_ask_key_of(&key, f, id->ino, id->exe.dev, kind);
 	int w = rp_ask_where(cfg, &key, &q, now);
 	if (w == RP_ASKW_ANSWERED && q)
 		return q->verdict;
@@ -334,11 +339,10 @@ static __always_inline __u32 rp_sock_ask(const struct rp_config *cfg, struct cls
  * mode: boot, open and lockdown are about traffic). */
 __noinline int rp_sock_policy(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
 {
-	__u32 zero = 0;
 	if (!f || !id || !slot)
 		return RP_SOCK_DENY;
 	*slot = RP_SLOT_NONE;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_config *cfg = rp_config_own();
 	if (!cfg)
 		return RP_SOCK_DENY;
 	if (cfg->mode != RP_MODE_ENFORCING)
@@ -377,10 +381,9 @@ __noinline int rp_sock_policy(struct cls_fields *f, const struct rp_ident *id, _
  * answer as enum rp_sock_act. */
 __noinline int rp_sock_asked(struct cls_fields *f, const struct rp_ident *id, __u32 slot, __u32 kind, __u32 log)
 {
-	__u32 zero = 0;
 	if (!f || !id)
 		return RP_SOCK_DENY;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_config *cfg = rp_config_own();
 	if (!cfg)
 		return RP_SOCK_DENY;
 	if (cfg->mode != RP_MODE_ENFORCING)
@@ -415,7 +418,7 @@ static __always_inline void rp_mark_asked(struct bpf_sock *sk, const struct rp_i
 		return;
 	a->ino = id->ino;
 	a->cgroup_id = id->cgroup_id;
-	a->dev = id->dev;
+	a->dev = id->exe.dev;
 	a->app = id->app;
 	a->uid = id->uid;
 	a->pid = id->pid;
@@ -468,17 +471,24 @@ static __always_inline int rp_is_zero(const __u32 *a)
 	return (a[0] | a[1] | a[2] | a[3]) == 0;
 }
 
-/* Remember that this socket's outbound traffic was allowed here, so that
- * tc egress does not judge its flow again (bpf/sockid.h). */
-static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u32 slot)
+/* Remember that this socket's outbound traffic was allowed here, under
+ * this generation and mode and for whom, so that tc egress does not judge
+ * its flow again while they hold, and judges it as the same caller when
+ * they do not (bpf/sockid.h). */
+static __always_inline void rp_mark_allowed(struct bpf_sock *sk, __u8 event, __u32 slot, const struct rp_ident *id)
 {
 	if (!sk)
 		return;
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!m)
+	struct rp_config *cfg = rp_config_own();
+	if (!m || !cfg)
 		return;
 	m->slot = slot;
 	m->event = event;
+	m->gen = rp_gen;
+	m->mode = (__u8)cfg->mode;
+	m->uid = id->uid;
+	m->exe = id->exe;
 	m->allowed = 1;
 }
 
@@ -503,6 +513,13 @@ static __always_inline int rp_mark_needed(const struct cls_fields *f)
 	return bpf_map_lookup_elem(&rp_ifaces, &lo) != 0;
 }
 
+/* A judgement kept in a mark still holds: same generation, same mode. */
+static __always_inline int rp_mark_current(__u32 gen, __u8 mode)
+{
+	struct rp_config *cfg = rp_config_own();
+	return cfg && gen == rp_gen && mode == cfg->mode;
+}
+
 /* ---------- network: socket creation ---------- */
 
 static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct cls_fields *f, struct rp_ident *id,
@@ -519,9 +536,9 @@ static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct c
 		__u32 pid = t->tgid;
 		if (pid <= 1)
 			break; /* init is the system itself, not a launcher to distrust */
-		rp_task_exe(t, &id->ino, &id->dev);
-		id->app = id->ino ? rp_app_of(id->ino, id->dev) : 0;
-		id->uid = t->real_cred->uid.val;
+		rp_task_exe(t, &id->exe);
+		id->app = rp_app_of(&id->exe);
+		id->uid = BPF_CORE_READ(t, real_cred, uid.val);
 		id->pid = pid;
 		f->app = id->app;
 		f->uid = id->uid;
@@ -557,6 +574,16 @@ int rp_network(struct bpf_sock *sk)
 }
 
 /* ---------- connect / send ---------- */
+
+/* The last peer received from is still one to answer without judging:
+ * same generation and mode, and no longer ago than a UDP flow lives. */
+static __always_inline int rp_peer_current(const struct rp_sk_mark *m)
+{
+	struct rp_config *cfg = rp_config_own();
+	if (!cfg || !rp_mark_current(m->peer_gen, m->peer_mode))
+		return 0;
+	return bpf_ktime_get_ns() - m->peer_ns <= cfg->timeout_ns[CT_UDP];
+}
 
 /* An outbound socket event towards ctx's address: connect or send. */
 static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, int v6)
@@ -617,14 +644,16 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 	if (event == EVENT_SEND) {
 		struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
 		if (m && m->peer_port && m->peer_port == f.rport && m->peer_addr[0] == f.raddr[0] &&
-		    m->peer_addr[1] == f.raddr[1] && m->peer_addr[2] == f.raddr[2] && m->peer_addr[3] == f.raddr[3])
+		    m->peer_addr[1] == f.raddr[1] && m->peer_addr[2] == f.raddr[2] && m->peer_addr[3] == f.raddr[3] &&
+		    rp_peer_current(m))
 			return 1; /* a reply: its flow was allowed in (and is tracked) */
 		/* A datagram to the peer of a connected socket whose traffic was
 		 * allowed here: its flow was judged at connect().  The kernel runs
 		 * sendmsg4 for every send() on an AF_INET6 socket connected to a
 		 * v4-mapped address (udpv6_sendmsg passes the peer to udp_sendmsg
 		 * as an explicit address). */
-		if (m && m->allowed && sk->state == 1 /* BPF_TCP_ESTABLISHED */ && f.rport == bpf_ntohs(sk->dst_port)) {
+		if (m && m->allowed && rp_mark_current(m->gen, m->mode) && sk->state == 1 /* BPF_TCP_ESTABLISHED */ &&
+		    f.rport == bpf_ntohs(sk->dst_port)) {
 			__u32 peer[4];
 			if (v6) {
 				peer[0] = sk->dst_ip6[0];
@@ -646,7 +675,7 @@ static __always_inline int rp_sock_out(struct bpf_sock_addr *ctx, __u8 event, in
 		return 1;
 	int act = rp_sock_judge(&f, &id, &slot);
 	if (act == RP_SOCK_ALLOW && rp_mark_needed(&f))
-		rp_mark_allowed(sk, event, slot);
+		rp_mark_allowed(sk, event, slot, &id);
 	if (act == RP_SOCK_HOLD)
 		rp_mark_asked(sk, &id, slot);
 	return rp_sock_ret(act);
@@ -670,6 +699,10 @@ static __always_inline int rp_recv(struct bpf_sock_addr *ctx, int v6)
 		rp_v4_mapped(m->peer_addr, ctx->user_ip4);
 	}
 	m->peer_port = bpf_ntohs((__u16)ctx->user_port);
+	struct rp_config *cfg = rp_config_own();
+	m->peer_gen = rp_gen;
+	m->peer_mode = cfg ? (__u8)cfg->mode : RP_MODE_COUNT;
+	m->peer_ns = bpf_ktime_get_ns();
 	return 1; /* recvmsg hooks cannot refuse */
 }
 
@@ -758,9 +791,9 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 			.uid = id.uid,
 			.pid = id.pid,
 			.cookie = bpf_get_socket_cookie(sk),
-			.ino = id.ino,
+			.exe = id.exe,
 			.cgroup_id = id.cgroup_id,
-			.dev = id.dev,
+			.ino = id.ino,
 		};
 		rp_owner_key(&k, sk, &f);
 		bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);

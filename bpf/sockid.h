@@ -9,6 +9,7 @@
 
 #include "rampart_sock.h"
 #include "rampart_classifier.h"
+#include "config.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -16,6 +17,34 @@ struct {
 	__type(key, struct rp_owner_key);
 	__type(value, struct rp_owner);
 } RP_MAP_LISTENERS SEC(".maps");
+
+/* Who the policy names (include/rampart_sock.h), filled at apply: the
+ * socket hooks look callers up in them, tc egress the owner of a socket
+ * whose judgement went stale. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the loader sets the number of applications */
+	__type(key, struct rp_app_key);
+	__type(value, __u32);
+} RP_MAP_APPS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
+	__type(key, __u64);
+	__type(value, __u32);
+} RP_MAP_CGROUPS SEC(".maps");
+
+/* cgroup2 nesting examined for the nearest named ancestor */
+#define RP_CG_MAX_LEVEL 16
+
+static __always_inline __u32 rp_app_of(const struct rp_app_key *k)
+{
+	if (!k->dir_ino)
+		return 0; /* a kernel thread */
+	__u32 *id = bpf_map_lookup_elem(&rp_apps, k);
+	return id ? *id : 0;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -50,21 +79,32 @@ static __always_inline void rp_owner_fill(struct cls_fields *f)
 	f->has_app = f->has_cgroup = f->has_user = 1;
 }
 
-/* tc egress: was the packet's socket judged and allowed at connect() or
- * sendto()?  Then its new flow is tracked without a second judgement. */
-static __always_inline int rp_sk_prejudged(struct __sk_buff *skb, __u32 *slot)
+/* tc egress: what the socket hooks said about the packet's socket.
+ * RP_SK_NONE: not judged there (or refused); RP_SK_PREJUDGED: allowed
+ * under the generation and mode in force, the flow is tracked without a
+ * second judgement (*slot: the rule); RP_SK_STALE: allowed under another
+ * generation or mode (an apply, stop, shutdown since), the flow is judged
+ * again as the caller judged then (*uid, *app, in the policy in force). */
+enum rp_sk_judged { RP_SK_NONE, RP_SK_PREJUDGED, RP_SK_STALE };
+
+static __always_inline int rp_sk_judged(struct __sk_buff *skb, __u32 mode, __u32 *slot, __u32 *uid, __u32 *app)
 {
 	struct bpf_sock *sk = skb->sk;
 	if (!sk)
-		return 0;
+		return RP_SK_NONE;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
-		return 0;
+		return RP_SK_NONE;
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
 	if (!m || !m->allowed)
-		return 0;
-	*slot = m->slot;
-	return 1;
+		return RP_SK_NONE;
+	if (m->gen == rp_gen && m->mode == mode) {
+		*slot = m->slot;
+		return RP_SK_PREJUDGED;
+	}
+	*uid = m->uid;
+	*app = rp_app_of(&m->exe);
+	return RP_SK_STALE;
 }
 
 #endif

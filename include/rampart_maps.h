@@ -17,7 +17,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 3
+#define RP_ABI_VERSION 4
 
 /* ---------- modes (docs/operations.md) ---------- */
 
@@ -147,7 +147,27 @@ struct ct_value {
  * when the packet leaves the network namespace. */
 #define RP_ANSWER_MARK 0x52505254u /* "RPRT" */
 
-/* ---------- configuration (map rp_config, one entry) ---------- */
+/* ---------- generations: the configuration switches with the programs ----------
+ *
+ * Every apply numbers its objects with a generation (rp_config.generation,
+ * compiled into each object as the read-only rp_gen).  rp_config has one
+ * entry per generation parity: a program reads the entry of its own
+ * generation, so the configuration (WAN, timeouts, ask-default, mode)
+ * changes on a hook exactly when that hook's program does, and an apply
+ * that dies half way leaves each hook with its program's own
+ * configuration.  Map rp_active (ARRAY, one entry, kept across applies)
+ * says which generation the last complete apply switched in: user space
+ * reads and changes the configuration there, timers follow it.  Mode
+ * changes (stop, shutdown, the boot timer) write both entries. */
+struct rp_active {
+	__u32 gen; /* the generation in force (0: none switched yet) */
+	__u32 pad;
+};
+
+#define RP_CONFIG_SLOTS	    2
+#define RP_CONFIG_SLOT(gen) ((gen)&1u)
+
+/* ---------- configuration (map rp_config, RP_CONFIG_SLOTS entries) ---------- */
 
 #define RP_CFG_F_HAVE_WAN 0x01 /* gateway mode: wan_ifindex is valid */
 #define RP_CFG_F_JUDGE_UNATTACHED \
@@ -300,6 +320,9 @@ struct rp_policy_info {
 	__u32 abi_version; /* RP_ABI_VERSION */
 	__u32 generation;
 	__u32 pad;
+	/* host names of the policy that did not resolve (they match nothing
+	 * until they do; `rampart daemon` retries), separated by spaces */
+	char unresolved[256];
 };
 
 /* ---------- global counters (map rp_counters: PERCPU_ARRAY) ---------- */
@@ -362,6 +385,8 @@ enum rp_counter {
 	/* interfaces not (yet) attached: the network namespace's SK_LOOKUP hook (bpf/boot.bpf.c) */
 	RPC_NETNS_ALLOW, /* a new connection to a local socket on an unattached interface, allowed */
 	RPC_NETNS_DENY,	 /* ... refused (deny and reject alike: the kernel answers RST / port unreachable) */
+	/* socket identity under attack (docs/sockets.md) */
+	RPC_SOCK_REJUDGED, /* new flow of a socket allowed under another generation or mode: judged again */
 	/* the FTP helper (bpf/ftp.h) */
 	RPC_NEW_FTP_DATA,     /* new flow admitted by an FTP expectation (RELATED to its control flow) */
 	RPC_FTP_EXPECT,	      /* expectation created (or renewed) from PORT/EPRT/227/229 */
@@ -509,6 +534,7 @@ struct rp_ftp_related {
 _Static_assert(sizeof(struct ct_key) == 40 && _Alignof(struct ct_key) == 4, "struct ct_key layout");
 _Static_assert(sizeof(struct ct_tcp_peer) == 20 && _Alignof(struct ct_tcp_peer) == 4, "struct ct_tcp_peer layout");
 _Static_assert(sizeof(struct ct_value) == 72 && _Alignof(struct ct_value) == 8, "struct ct_value layout");
+_Static_assert(sizeof(struct rp_active) == 8 && _Alignof(struct rp_active) == 4, "struct rp_active layout");
 _Static_assert(sizeof(struct rp_config) == 200 && _Alignof(struct rp_config) == 8, "struct rp_config layout");
 _Static_assert(sizeof(struct rp_iface_key) == 8 && _Alignof(struct rp_iface_key) == 4, "struct rp_iface_key layout");
 _Static_assert(sizeof(struct rp_iface) == 16 && _Alignof(struct rp_iface) == 4, "struct rp_iface layout");
@@ -519,7 +545,7 @@ _Static_assert(sizeof(struct rp_rule_stats) == 32 && _Alignof(struct rp_rule_sta
 _Static_assert(sizeof(struct rp_rate_bucket) == 24 && _Alignof(struct rp_rate_bucket) == 8,
 	       "struct rp_rate_bucket layout");
 _Static_assert(sizeof(struct rp_rule_meta) == 472 && _Alignof(struct rp_rule_meta) == 4, "struct rp_rule_meta layout");
-_Static_assert(sizeof(struct rp_policy_info) == 320 && _Alignof(struct rp_policy_info) == 8,
+_Static_assert(sizeof(struct rp_policy_info) == 576 && _Alignof(struct rp_policy_info) == 8,
 	       "struct rp_policy_info layout");
 _Static_assert(sizeof(struct rp_log_event) == 96 && _Alignof(struct rp_log_event) == 8, "struct rp_log_event layout");
 _Static_assert(sizeof(struct rp_ftp_expect_key) == 20 && _Alignof(struct rp_ftp_expect_key) == 4,

@@ -17,6 +17,7 @@
 
 /* ---------- packet datapath (bpf/rampart.bpf.c), state ---------- */
 #define RP_MAP_CONFIG	     rp_config	   /* every object: mode, timeouts (bpf/config.h) */
+#define RP_MAP_ACTIVE	     rp_active	   /* every object: the generation in force (bpf/config.h) */
 #define RP_MAP_CONNTRACK     rp_conntrack  /* tracked flows that earned their place (bpf/conntrack.h) */
 #define RP_MAP_CT_NEW	     rp_ct_new	   /* tracked flows being set up (LRU) */
 #define RP_MAP_SWEEPER	     rp_sweeper	   /* conntrack sweeper timer */

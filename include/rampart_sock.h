@@ -12,14 +12,29 @@
 #include "rampart_names.h"
 
 /* Map rp_apps: HASH executable identity -> app id (1..N, the policy's
- * numbering).  dev is the kernel's encoding of the file system's device
- * (major << 20 | minor), as in super_block.s_dev; ino the inode number.
- * The loader stat()s each application path of the policy at apply. */
+ * numbering).  An application is a path: the directory that holds the
+ * executable (its inode) and the file's name there (rp_name_hash).  A new
+ * file renamed over the name (a package upgrade) is the same application;
+ * a hard link or copy elsewhere is not; a recycled inode number of the
+ * file means nothing (docs/sockets.md, "Who is calling").  dev is the
+ * kernel's encoding of the file system (major << 20 | minor, as
+ * super_block.s_dev).  The loader resolves each application path of the
+ * policy (symlinks followed) at apply. */
 struct rp_app_key {
-	__u64 ino;
+	__u64 dir_ino;
+	__u64 name_hash;
 	__u32 dev;
 	__u32 pad;
 };
+
+/* The hash of a file name, both sides: 8-byte words in memory order (the
+ * last one zero-padded) mixed in one by one, starting from the length. */
+#define RP_NAME_MAX 255
+static inline __u64 rp_name_mix(__u64 h, __u64 w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
 
 #define RP_APP_PATH_LEN 256
 
@@ -43,6 +58,8 @@ struct rp_sock_config {
 	__u32 ancestry;	   /* option ancestry on: judge `network` for each ancestor too */
 	__u32 max_depth;   /* ancestors judged (<= RP_ANCESTRY_MAX_DEPTH) */
 	__u32 ready;	   /* 1 once the loader filled rp_apps / rp_cgroups */
+	__u32 userns;	   /* option separate-userns on: a task outside the initial user namespace
+			    * has no application identity */
 	__u32 app_changed; /* option app-changed: enum rp_app_changed (rampart_ask.h) */
 	__u32 ncgroups;	   /* cgroups the policy names (0: no cgroup walk) */
 };
@@ -66,10 +83,9 @@ struct rp_owner {
 	__u32 pid;    /* tgid of the process that bound */
 	__u64 cookie; /* the socket's cookie: release removes only its own entry */
 	/* raw identity, so that a new apply can renumber app and cgroup */
-	__u64 ino;	 /* executable */
+	struct rp_app_key exe;
 	__u64 cgroup_id; /* the process's cgroup */
-	__u32 dev;
-	__u32 pad;
+	__u64 ino;	 /* the executable file's inode (ask: the agent checks /proc/PID/exe) */
 };
 
 #define RP_LISTENERS_MAX 16384
@@ -77,32 +93,42 @@ struct rp_owner {
 /* Map rp_sk_marks: SK_STORAGE socket -> judgement made at the socket.  A
  * socket whose connect() or sendto() was allowed by the socket hooks is
  * marked; tc egress then lets the flow's first packet start a conntrack
- * entry without judging it again (one judgement per flow). */
+ * entry without judging it again (one judgement per flow) - as long as
+ * the generation and the mode it was judged under are still in force.
+ * Otherwise tc egress judges the flow again, with the identity kept here
+ * (docs/datapath.md, "Under attack"). */
 struct rp_sk_mark {
-	__u32 slot;   /* the rule that allowed it (RP_SLOT_NONE: none) */
-	__u8 event;   /* EVENT_CONNECT or EVENT_SEND */
-	__u8 allowed; /* 1: the socket's outbound traffic was allowed at the socket */
-	__u8 owns;    /* 1: `owner` is this socket's entry in rp_listeners */
-	__u8 pad;
+	__u32 slot;	       /* the rule that allowed it (RP_SLOT_NONE: none) */
+	__u8 event;	       /* EVENT_CONNECT or EVENT_SEND */
+	__u8 allowed;	       /* 1: the socket's outbound traffic was allowed at the socket */
+	__u8 owns;	       /* 1: `owner` is this socket's entry in rp_listeners */
+	__u8 mode;	       /* the mode it was judged in (enum rp_mode) */
+	__u32 gen;	       /* the generation of the hooks that judged it */
+	__u32 uid;	       /* who was judged: the caller of connect()/sendto() ... */
+	struct rp_app_key exe; /* ... and its executable */
 	/* the release hook cannot read the bound address: it is kept here */
 	struct rp_owner_key owner;
 	/* unconnected UDP: the last peer a datagram was received from (recvmsg
 	 * hook).  It passed the firewall to get here, so a sendto() back to it
-	 * is the reply of an allowed flow, not a new `send` event. */
+	 * within the UDP timeout, under the same generation and mode, is the
+	 * reply of an allowed flow, not a new `send` event. */
 	__u32 peer_addr[4];
 	__u16 peer_port; /* host order; 0: none */
-	__u16 pad2;
+	__u8 peer_mode;
+	__u8 pad;
+	__u32 peer_gen;
+	__u64 peer_ns; /* bpf_ktime_get_ns() when it was received */
 };
 
 /* ---------- the layouts, as both compilers (clang -target bpf and the
  * host's) must lay them out: a change here changes RP_ABI_VERSION ---------- */
 
-_Static_assert(sizeof(struct rp_app_key) == 16 && _Alignof(struct rp_app_key) == 8, "struct rp_app_key layout");
+_Static_assert(sizeof(struct rp_app_key) == 24 && _Alignof(struct rp_app_key) == 8, "struct rp_app_key layout");
 _Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
-_Static_assert(sizeof(struct rp_sock_config) == 20 && _Alignof(struct rp_sock_config) == 4,
+_Static_assert(sizeof(struct rp_sock_config) == 24 && _Alignof(struct rp_sock_config) == 4,
 	       "struct rp_sock_config layout");
 _Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
-_Static_assert(sizeof(struct rp_owner) == 48 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
-_Static_assert(sizeof(struct rp_sk_mark) == 48 && _Alignof(struct rp_sk_mark) == 4, "struct rp_sk_mark layout");
+_Static_assert(sizeof(struct rp_owner) == 64 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 96 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

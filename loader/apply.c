@@ -228,8 +228,6 @@ struct apply_ctx {
 	struct sock_bpf *sock;
 	struct boot_bpf *boot;
 	struct rp_config cfg;
-	bool cfg_shared; /* rp_config is the running programs' too */
-	bool keep_boot;	 /* leaving boot: the mode changes only after the switch */
 	/* every hook, in one transaction */
 	struct hook_txn txn;
 };
@@ -257,6 +255,7 @@ static int compile_policy(struct apply_ctx *c)
 	sha256(c->p.srcs.v[0]->text, c->p.srcs.v[0]->len, c->digest);
 	sha256_hex(c->digest, c->rep->sha256);
 	c->rep->nrules = c->p.nrules;
+	policy_unresolved_str(&c->p, c->rep->unresolved, sizeof(c->rep->unresolved));
 	c->rep->ntables = c->p.ntables;
 	return 0;
 }
@@ -266,11 +265,8 @@ static void read_running_config(struct apply_ctx *c)
 {
 	__u32 zero = 0;
 	struct rp_policy_info info;
-	int fd = pins_open_map(c->pd, RP_NAME(RP_MAP_CONFIG));
-	c->have_old_cfg = fd >= 0 && bpf_map_lookup_elem(fd, &zero, &c->old_cfg) == 0;
-	if (fd >= 0)
-		close(fd);
-	fd = pins_open_map(c->pd, RP_NAME(RP_MAP_POLICY_INFO));
+	c->have_old_cfg = config_read_in_force(c->pd, &c->old_cfg) == 0;
+	int fd = pins_open_map(c->pd, RP_NAME(RP_MAP_POLICY_INFO));
 	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &info) == 0 && info.abi_version != RP_ABI_VERSION) {
 		pr_note("the running policy was loaded by another rampart version (map layout %u, this one %u): "
 			"flows and counters start afresh",
@@ -304,6 +300,12 @@ static int read_running(struct apply_ctx *c)
 	}
 	if (c->loaded)
 		read_running_config(c);
+	/* decided under the lock: a `rampart shutdown` that ran since the
+	 * caller looked stays in force */
+	if (rq->unless_shutdown && c->have_old_cfg && c->old_cfg.mode == RP_MODE_LOCKDOWN) {
+		pr_info("the mode is lockdown (rampart shutdown); not applying");
+		return -ECANCELED;
+	}
 	/* the namespace's SK_LOOKUP link: boot without --iface attaches it, so
 	 * does an apply that covers every interface (it judges arrivals on one
 	 * not attached yet); an apply keeps a pinned one following the (maybe
@@ -321,6 +323,9 @@ static int load_objects(struct apply_ctx *c)
 		.conntrack_size = (uint32_t)c->p.opt.conntrack_size,
 		.nslots = policy_nslots(&c->p),
 		.reuse = c->reuse ? c->pd : NULL,
+		.generation = c->rep->generation,
+		.napps = (uint32_t)c->p.napps,
+		.ncgroups = (uint32_t)c->p.ncgroups,
 	};
 	int e = datapath_create(&c->skel, &o, c->rq->boot ? NULL : &c->t);
 	/* the socket hooks share the new object's maps (judging, counters, log) */
@@ -461,26 +466,12 @@ static int stage_pins(struct apply_ctx *c)
 	return 0;
 }
 
-/* 6. the configuration last: mode enforcing (shared with the running
- * programs when reused: restored if the switch fails).  Leaving boot: boot
- * mode (never asks the classifier) stays until every hook runs the
- * policy's programs, then the mode becomes enforcing. */
+/* 6. the configuration: the new generation's entry of rp_config, which
+ * only the new programs read (include/rampart_maps.h, "generations"): the
+ * running ones keep theirs, mode included, until their hook switches. */
 static int write_config(struct apply_ctx *c)
 {
-	int fd = c->loaded ? pins_open_map(c->pd, RP_NAME(RP_MAP_CONFIG)) : -1;
-	c->cfg_shared = bpfmap_same(fd, bpf_map__fd(c->skel->maps.rp_config));
-	if (fd >= 0)
-		close(fd);
-	struct rp_config pre = c->cfg;
-	c->keep_boot = c->cfg_shared && c->have_old_cfg && c->old_cfg.mode == RP_MODE_BOOT && !c->rq->boot;
-	if (c->keep_boot) {
-		pre.mode = c->old_cfg.mode;
-		pre.mode_reason = c->old_cfg.mode_reason;
-		pre.mode_changed_ns = c->old_cfg.mode_changed_ns;
-		pre.boot_deadline_ns = c->old_cfg.boot_deadline_ns;
-		pre.boot_fail_closed = c->old_cfg.boot_fail_closed;
-	}
-	int e = datapath_write_config(c->skel, &pre);
+	int e = datapath_write_config(c->skel, &c->cfg);
 	return e ? pr_err_r(e, "cannot write the configuration") : 0;
 }
 
@@ -510,6 +501,26 @@ static int plan_hooks(struct apply_ctx *c)
 	return e;
 }
 
+/* `rampart stop` or `shutdown` ran during this apply (they write the mode
+ * at once, without waiting for the lock): the new programs take that mode
+ * over, so an apply never lifts a mode set after it started. */
+static void follow_mode(struct apply_ctx *c)
+{
+	struct rp_config now;
+	/* rp_active still names the running generation */
+	if (!c->have_old_cfg || c->rq->boot || config_read_in_force(c->pd, &now) ||
+	    now.mode_changed_ns <= c->old_cfg.mode_changed_ns ||
+	    (now.mode_reason != RP_REASON_STOP && now.mode_reason != RP_REASON_SHUTDOWN))
+		return;
+	c->cfg.mode = now.mode;
+	c->cfg.mode_reason = now.mode_reason;
+	c->cfg.mode_changed_ns = now.mode_changed_ns;
+	if (!datapath_write_config(c->skel, &c->cfg))
+		pr_note("`rampart %s` ran during this apply: the mode stays %s",
+			now.mode_reason == RP_REASON_STOP ? "stop" : "shutdown",
+			now.mode == RP_MODE_LOCKDOWN ? "lockdown" : "open");
+}
+
 /* The interface of an interface hook. */
 static struct apply_iface *iface_of(struct apply_report *rep, const struct hook *h)
 {
@@ -535,18 +546,17 @@ static int switch_all(struct apply_ctx *c)
 	}
 	e = txn_switch(&c->txn);
 	if (e) {
-		if (c->cfg_shared && c->have_old_cfg)
-			datapath_write_config(c->skel, &c->old_cfg);
 		pr_err("every interface and hook is back to the policy it had; nothing was changed");
 		return e;
 	}
+	follow_mode(c);
+	/* user space and the timers follow the new generation from now on */
+	if ((e = datapath_switch_generation(c->skel)))
+		pr_warn("the policy is attached but rp_active could not be written (%s); run `rampart apply` again",
+			strerror(-e));
 	if ((e = datapath_sweeper_start(c->skel)))
 		pr_warn("the conntrack sweeper could not be started (%s): expired flows are removed only when a "
 			"packet finds them; run `rampart apply` again",
-			strerror(-e));
-	if (c->keep_boot && (e = datapath_write_config(c->skel, &c->cfg)))
-		pr_warn("the policy is attached but the mode could not be set to enforcing (%s); run `rampart apply` "
-			"again",
 			strerror(-e));
 	return 0;
 }

@@ -28,7 +28,8 @@ struct apply_req {
 	const char *const *ifnames;    /* --iface names and patterns; none: what the running policy covers,
 					* or (first apply) every interface but lo, also ones that appear later */
 	int nifnames;
-	const char *cgroup; /* --cgroup as given, or NULL */
+	const char *cgroup;   /* --cgroup as given, or NULL */
+	bool unless_shutdown; /* refuse (-ECANCELED) when the mode is lockdown (the daemon: shutdown stays) */
 };
 
 struct apply_iface {
@@ -42,9 +43,10 @@ struct apply_iface {
 
 struct apply_report {
 	char sha256[65];
-	char cgroup[4096]; /* where the socket hooks are attached ("" when they are not) */
-	int nsock_hooks;   /* socket hooks attached or switched (see sockhooks.h) */
-	bool sock_fresh;   /* the socket hooks were attached by this apply (not switched) */
+	char cgroup[4096];    /* where the socket hooks are attached ("" when they are not) */
+	char unresolved[256]; /* host names that did not resolve, separated by spaces ("" none) */
+	int nsock_hooks;      /* socket hooks attached or switched (see sockhooks.h) */
+	bool sock_fresh;      /* the socket hooks were attached by this apply (not switched) */
 	int nrules, ntables;
 	uint32_t generation;
 	bool replaced;	   /* a policy was running and has been replaced */

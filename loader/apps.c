@@ -1,3 +1,6 @@
+#include <stdlib.h>
+#include <limits.h>
+#include <errno.h>
 /* Approved applications vs. the files now (see apps.h). */
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +17,41 @@ uint32_t apps_kdev(uint64_t st_dev)
 	return (uint32_t)((major(st_dev) << 20) | minor(st_dev));
 }
 
+uint64_t apps_name_hash(const char *name)
+{
+	size_t len = strlen(name);
+	if (len > RP_NAME_MAX)
+		len = RP_NAME_MAX;
+	uint64_t h = len;
+	for (size_t off = 0; off < len; off += 8) {
+		uint64_t w = 0;
+		memcpy(&w, name + off, len - off < 8 ? len - off : 8);
+		h = rp_name_mix(h, w);
+	}
+	return h;
+}
+
+int apps_key(const char *path, struct rp_app_key *key)
+{
+	char real[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	memset(key, 0, sizeof(*key));
+	if (!realpath(path, real))
+		return -errno;
+	char *slash = strrchr(real, '/');
+	if (!slash)
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%.*s", slash == real ? 1 : (int)(slash - real), real);
+	if (stat(dir, &st))
+		return -errno;
+	key->dir_ino = (uint64_t)st.st_ino;
+	if (stat(real, &st)) /* the file's file system, as the kernel's exe_file has it */
+		return -errno;
+	key->dev = apps_kdev(st.st_dev);
+	key->name_hash = apps_name_hash(slash + 1);
+	return 0;
+}
+
 int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key *key, struct rp_app_stamp *stamp)
 {
 	struct stat st;
@@ -25,10 +63,10 @@ int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key 
 	int e = sha256_file(path, info->sha256, &st);
 	if (e)
 		return e;
-	key->ino = (uint64_t)st.st_ino;
-	key->dev = apps_kdev(st.st_dev);
+	if ((e = apps_key(path, key)))
+		return e;
 	info->present = 1;
-	info->ino = key->ino;
+	info->ino = (uint64_t)st.st_ino;
 	info->dev = key->dev;
 	info->size = (uint64_t)st.st_size;
 	if (stamp)
@@ -64,8 +102,8 @@ static const char *state_text(const char *state)
 	if (!strcmp(state, "missing"))
 		return "REMOVED since apply: its rules match nothing";
 	if (!strcmp(state, "replaced"))
-		return "REPLACED since apply (a new file, new inode): its rules no longer match it; "
-		       "check it, then `rampart apply` to approve it";
+		return "REPLACED since apply (a new file at the path, as upgrades install): its rules follow the "
+		       "path and STILL MATCH it; check it, then `rampart apply` to approve it";
 	if (!strcmp(state, "modified"))
 		return "MODIFIED in place since apply (same inode): its rules STILL MATCH it; "
 		       "check it, then `rampart apply` to approve it";

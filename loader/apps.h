@@ -23,6 +23,10 @@ uint32_t apps_kdev(uint64_t st_dev);
 int apps_identify(const char *path, struct rp_app_info *info, struct rp_app_key *key, struct rp_app_stamp *stamp);
 /* The approved stamp of a file as stat() saw it. */
 void apps_stamp_of(const struct stat *st, struct rp_app_stamp *stamp);
+/* The key in rp_apps of the executable at path (symlinks followed): its
+ * directory and name (include/rampart_sock.h).  0 or -errno. */
+int apps_key(const char *path, struct rp_app_key *key);
+uint64_t apps_name_hash(const char *name);
 
 /* The approved applications compared with the files on disk now.
  *   APPS_REPORT_TEXT      `status`: every application, one line each

@@ -21,6 +21,7 @@
 #include "ask.h"
 #include "bpfmap.h"
 #include "cgroup.h"
+#include "datapath.h"
 #include "format.h"
 #include "learn.h"
 #include "log.h"
@@ -723,8 +724,7 @@ static int learn(struct ask_agent *a, const struct ask_question *q, const char *
 static void reread(struct ask_agent *a)
 {
 	view_reload_rules(&a->v);
-	uint32_t zero = 0;
-	bpf_map_lookup_elem(a->v.config_fd, &zero, &a->v.cfg);
+	config_read_in_force(a->pd, &a->v.cfg);
 	load_policy(a);
 }
 
@@ -889,9 +889,8 @@ int ask_poll(struct ask_agent *a)
 		beat(a, true);
 		sweep(a, a->beat_ns);
 		/* another apply (the daemon's, an operator's): the rules moved */
-		uint32_t zero = 0;
 		struct rp_config cfg;
-		if (!bpf_map_lookup_elem(a->v.config_fd, &zero, &cfg) && cfg.generation != a->v.cfg.generation)
+		if (!config_read_in_force(a->pd, &cfg) && cfg.generation != a->v.cfg.generation)
 			reread(a);
 	}
 	expire(a);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pins.h"
 #include "boot.skel.h"
+#include "rampart.skel.h"
 
 uint64_t lifecycle_now_boot_ns(void)
 {
@@ -45,23 +46,25 @@ const char *lifecycle_reason_name(uint32_t reason)
 int lifecycle_set_mode(const struct pin_dir *pd, uint32_t mode, uint32_t reason, struct rp_config *before)
 {
 	struct rp_config cfg;
-	__u32 zero = 0;
+	int e = config_read_in_force(pd, &cfg);
+	if (e)
+		return e;
+	if (before)
+		*before = cfg;
 	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
 	if (fd < 0)
 		return fd;
-	int e = 0;
-	if (bpf_map_lookup_elem(fd, &zero, &cfg)) {
-		e = -errno;
-		goto out;
+	/* both generations' entries: whichever programs run on a hook (an
+	 * apply killed half way leaves both), they are in the new mode */
+	for (__u32 k = 0; !e && k < RP_CONFIG_SLOTS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, &cfg))
+			continue; /* a map from before generations: one entry */
+		cfg.mode = mode;
+		cfg.mode_reason = reason;
+		cfg.mode_changed_ns = lifecycle_now_boot_ns();
+		if (bpf_map_update_elem(fd, &k, &cfg, BPF_ANY))
+			e = -errno;
 	}
-	if (before)
-		*before = cfg;
-	cfg.mode = mode;
-	cfg.mode_reason = reason;
-	cfg.mode_changed_ns = lifecycle_now_boot_ns();
-	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY))
-		e = -errno;
-out:
 	close(fd);
 	return e;
 }
@@ -84,6 +87,7 @@ int boot_load(struct boot_bpf **bp, struct rampart_bpf *dp, const struct pin_dir
 		return pr_err_r(-errno, "cannot open the boot-protection BPF object");
 	/* the mode, the classifier, interfaces and owners are the datapath's;
 	 * drops are counted where the previous boot object left off */
+	b->rodata->rp_gen = dp->rodata->rp_gen;
 	int e = datapath_share_maps(dp, b->obj, "boot protection");
 	if (!e)
 		e = reuse_pinned(pd, b->maps.rp_boot_sk_drops);

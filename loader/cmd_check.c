@@ -44,12 +44,22 @@ static int cmd_check(struct cli *c)
 		json_msgs(stdout, &d, DIAG_ERROR);
 		printf(", \"warnings\": ");
 		json_msgs(stdout, &d, DIAG_WARNING);
-		printf(", \"apps\": ");
+		printf(", \"unresolved\": [");
+		for (int i = 0; ok && i < p.nunresolved; i++) {
+			printf("%s", i ? ", " : "");
+			json_str(stdout, p.unresolved[i]);
+		}
+		printf("], \"apps\": ");
 		apps_report(&c->pins, stdout, APPS_REPORT_JSON);
 		printf("}\n");
 	} else if (ok) {
 		printf("%s: ok: %d table%s, %d rule%s, %d warning%s\n", file, p.ntables, p.ntables == 1 ? "" : "s",
 		       p.nrules, p.nrules == 1 ? "" : "s", d.nwarnings, d.nwarnings == 1 ? "" : "s");
+		for (int i = 0; i < p.nunresolved; i++)
+			printf("%s%s%s", i ? " " : "unresolved: ", p.unresolved[i],
+			       i + 1 < p.nunresolved
+				       ? ""
+				       : " (match nothing until they resolve; `rampart daemon` retries)\n");
 	} else {
 		fprintf(stderr, "%s: %d error%s, %d warning%s\n", file, d.nerrors, d.nerrors == 1 ? "" : "s",
 			d.nwarnings, d.nwarnings == 1 ? "" : "s");

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include "apply.h"
 #include "boot.h"
 #include "cli.h"
+#include "datapath.h"
 #include "format.h"
 #include "ifsync.h"
 #include "log.h"
@@ -47,6 +49,7 @@
 
 #define DEBOUNCE_NS		 (300 * 1000000ull) /* editors write in several steps */
 #define METRICS_INTERVAL_DEFAULT 15		    /* seconds */
+#define RESOLVE_INTERVAL_DEFAULT 30		    /* seconds */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -75,8 +78,11 @@ struct daemon {
 	ino_t ino;
 	uint64_t due_ns; /* a change was seen: reload at this time (0: none) */
 	unsigned reloads, failures;
-	int link_fd;		/* rtnetlink link events (netdev_watch_open), -1: none */
-	uint64_t ifsync_due_ns; /* interfaces changed: bring the attachments in line then (0: no) */
+	int link_fd;		   /* rtnetlink link events (netdev_watch_open), -1: none */
+	uint64_t ifsync_due_ns;	   /* interfaces changed: bring the attachments in line then (0: no) */
+	char unresolved[256];	   /* host names of the policy in force that did not resolve */
+	unsigned resolve_interval; /* seconds between tries */
+	uint64_t resolve_due_ns;   /* try them again then (0: nothing to try) */
 	const char *metrics_file;
 	unsigned metrics_interval; /* seconds */
 	uint64_t metrics_due_ns;
@@ -91,14 +97,7 @@ struct daemon {
 static uint32_t current_mode(const struct pin_dir *pd)
 {
 	struct rp_config cfg;
-	__u32 zero = 0;
-	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
-	uint32_t mode = RP_MODE_COUNT;
-	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &cfg) == 0)
-		mode = cfg.mode;
-	if (fd >= 0)
-		close(fd);
-	return mode;
+	return config_read_in_force(pd, &cfg) ? RP_MODE_COUNT : cfg.mode;
 }
 
 /* Splits path into the directory to watch (into dir) and the entry name. */
@@ -152,10 +151,15 @@ static int apply_now(struct daemon *d, const char *why)
 	}
 	watch_target(d);
 	int rc = exit_code(apply_policy(&d->rq, &rep));
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK) {
 		pr_info("%s: applied %s (sha256 %.12s, %d rules, generation %u) in %.2f s; mode enforcing", why,
 			d->rq.file, rep.sha256, rep.nrules, rep.generation, rep.seconds);
-	else
+		snprintf(d->unresolved, sizeof(d->unresolved), "%s", rep.unresolved);
+		d->resolve_due_ns = rep.unresolved[0] ? now_mono_ns() + d->resolve_interval * 1000000000ull : 0;
+		if (rep.unresolved[0])
+			pr_info("host names that do not resolve (they match nothing): %s; trying again every %u s",
+				rep.unresolved, d->resolve_interval);
+	} else
 		pr_info("%s: %s was not applied (exit %d); the running policy stays in force", why, d->rq.file, rc);
 	return rc;
 }
@@ -167,7 +171,11 @@ static void reload(struct daemon *d, const char *why)
 		pr_info("%s: mode is lockdown (rampart shutdown); not applying", why);
 		return;
 	}
-	if (apply_now(d, why) == EXIT_OK)
+	/* ... nor one that runs while this apply waits for the lock */
+	d->rq.unless_shutdown = true;
+	int rc = apply_now(d, why);
+	d->rq.unless_shutdown = false;
+	if (rc == EXIT_OK)
 		d->reloads++;
 	else
 		d->failures++;
@@ -232,10 +240,37 @@ static void follow_ifaces(struct daemon *d)
 		pr_info("interfaces changed: %d detached", r.detached);
 }
 
+/* Does one of the names (separated by spaces) resolve now? */
+static bool any_resolves(const char *names)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", names);
+	for (char *n = strtok_r(buf, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+		if (getaddrinfo(n, NULL, &hints, &res) == 0) {
+			freeaddrinfo(res);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The policy in force names hosts that did not resolve: once one does, it
+ * is applied again (the names get their addresses). */
+static void follow_dns(struct daemon *d)
+{
+	if (!d->resolve_due_ns || now_mono_ns() < d->resolve_due_ns)
+		return;
+	d->resolve_due_ns = now_mono_ns() + d->resolve_interval * 1000000000ull;
+	if (any_resolves(d->unresolved))
+		reload(d, "host names resolve now");
+}
+
 static void tick(void *arg)
 {
 	struct daemon *d = arg;
 	follow_ifaces(d);
+	follow_dns(d);
 	if (d->inotify_fd >= 0)
 		drain_inotify(d);
 	if (reload_requested) {
@@ -265,6 +300,7 @@ struct daemon_opts {
 	const char *metrics_file;
 	struct opt_uint metrics_interval;
 	const char *metrics_listen;
+	struct opt_uint resolve_interval;
 	bool ask;
 };
 
@@ -277,6 +313,9 @@ static const struct opt daemon_opts[] = {
 	OPTION("--metrics-listen", NULL, "ADDR",
 	       "serve the metrics at http://ADDR/metrics (HOST:PORT, [IPV6]:PORT, :PORT)", OPT_STRING,
 	       struct daemon_opts, metrics_listen),
+	OPTION("--resolve-interval", NULL, "S",
+	       "host names of the policy that do not resolve: try again every S seconds (1 to 86400, default 30)",
+	       OPT_UINT, struct daemon_opts, resolve_interval),
 	OPTION("--ask", NULL, NULL,
 	       "answer `ask` questions: on the terminal, or with --json as the line protocol on stdin/stdout", OPT_FLAG,
 	       struct daemon_opts, ask),
@@ -296,6 +335,10 @@ static int daemon_init(struct cli *c, struct daemon *d, struct sockaddr_storage 
 	if (d->metrics_interval < 1 || d->metrics_interval > 86400)
 		return usage_error(c, "--metrics-interval takes whole seconds from 1 to 86400 (got %u)",
 				   d->metrics_interval);
+	d->resolve_interval = o->resolve_interval.set ? o->resolve_interval.v : RESOLVE_INTERVAL_DEFAULT;
+	if (d->resolve_interval < 1 || d->resolve_interval > 86400)
+		return usage_error(c, "--resolve-interval takes whole seconds from 1 to 86400 (got %u)",
+				   d->resolve_interval);
 	if (o->metrics_interval.set && !o->metrics_file)
 		return usage_error(c, "--metrics-interval needs --metrics-file PATH");
 	if (o->metrics_listen && metrics_listen_parse(o->metrics_listen, listen_sa) != 0)

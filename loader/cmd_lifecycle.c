@@ -130,7 +130,7 @@ static int cmd_boot(struct cli *c)
 	return EXIT_OK;
 }
 
-/* stop / shutdown: one write of the mode in the pinned configuration. */
+/* stop / shutdown: the mode in the pinned configuration, under the apply lock. */
 static int set_mode(struct cli *c, uint32_t mode, uint32_t reason, const char *what)
 {
 	struct rp_config before;
@@ -142,7 +142,14 @@ static int set_mode(struct cli *c, uint32_t mode, uint32_t reason, const char *w
 		pr_err("nothing is loaded in %s; run `rampart boot` or `rampart apply` first", c->pins.path);
 		return EXIT_SYSTEM;
 	}
+	/* at once, then again under the apply lock: an apply in progress
+	 * carries the mode over to its programs (apply.c, follow_mode) and
+	 * cannot switch in after this one (docs/datapath.md, "Under attack") */
 	e = lifecycle_set_mode(&c->pins, mode, reason, &before);
+	if (!e && !(e = pins_lock(&c->pins))) {
+		e = lifecycle_set_mode(&c->pins, mode, reason, NULL);
+		pins_unlock(&c->pins);
+	}
 	if (e) {
 		pr_err_r(e, "cannot write %s", pins_map(&c->pins, RP_NAME(RP_MAP_CONFIG), false, path));
 		return exit_code(e);

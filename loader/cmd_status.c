@@ -179,8 +179,10 @@ static void print_json(const struct cli *c, const struct view *v, const struct v
 		json_str(stdout, v->info.path);
 		printf(", \"sha256\": \"%s\"", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
 		printf(", \"loaded_at\": \"%s\"", fmt_time_utc(buf, sizeof(buf), v->info.load_time_ns));
-		printf(", \"loaded_at_ns\": %llu, \"rules\": %u, \"tables\": %u}",
+		printf(", \"loaded_at_ns\": %llu, \"rules\": %u, \"tables\": %u, \"unresolved\": ",
 		       (unsigned long long)v->info.load_time_ns, v->info.nrules, v->info.ntables);
+		json_words(stdout, v->info.unresolved, sizeof(v->info.unresolved));
+		printf("}");
 	} else {
 		printf("null");
 	}
@@ -277,6 +279,10 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - v->info.load_time_ns));
 		printf(", %u rule%s in %u table%s, generation %u\n", v->info.nrules, v->info.nrules == 1 ? "" : "s",
 		       v->info.ntables, v->info.ntables == 1 ? "" : "s", v->cfg.generation);
+		if (v->info.unresolved[0])
+			printf("  unresolved: %.*s (host names that match nothing until they resolve; `rampart "
+			       "daemon` retries)\n",
+			       (int)sizeof(v->info.unresolved), v->info.unresolved);
 	} else {
 		printf("policy:       (no policy information pinned)\n");
 	}

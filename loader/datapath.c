@@ -26,6 +26,7 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_COUNTERS),
 	RP_NAME(RP_MAP_FRAGS),
 	RP_NAME(RP_MAP_CONFIG),
+	RP_NAME(RP_MAP_ACTIVE), /* the generation in force */
 	RP_NAME(RP_MAP_CT_GEN),
 	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
 	/* the FTP helper (bpf/ftp.h) */
@@ -73,6 +74,7 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 		return pr_err_r(-errno, "cannot open the datapath BPF object");
 	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
 	uint32_t slots = o->nslots + DATAPATH_HELPER_SLOTS;
+	skel->rodata->rp_gen = o->generation;
 	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
 	if (!e)
 		e = bpf_map__set_max_entries(skel->maps.rp_ct_new, ct);
@@ -83,6 +85,10 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 		e = bpf_map__set_max_entries(skel->maps.rp_log_bucket, slots);
 	if (!e)
 		e = bpf_map__set_max_entries(skel->maps.rp_rules, slots);
+	if (!e) /* the socket hooks' lookups, shared (bpf/sockid.h) */
+		e = bpf_map__set_max_entries(skel->maps.rp_apps, o->napps + 1);
+	if (!e)
+		e = bpf_map__set_max_entries(skel->maps.rp_cgroups, o->ncgroups + 1);
 	if (e)
 		pr_err_r(e, "cannot size the datapath maps");
 	if (!e && o->reuse)
@@ -218,16 +224,47 @@ void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p)
 
 int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg)
 {
-	__u32 zero = 0;
-	int e = bpf_map__update_elem(skel->maps.rp_config, &zero, sizeof(zero), cfg, sizeof(*cfg), BPF_ANY);
+	__u32 k = RP_CONFIG_SLOT(skel->rodata->rp_gen);
+	int e = bpf_map__update_elem(skel->maps.rp_config, &k, sizeof(k), cfg, sizeof(*cfg), BPF_ANY);
 	/* cached flows were checked against the old timeouts */
 	return e ? e : datapath_flow_cache_invalidate(bpf_map__fd(skel->maps.rp_ct_gen));
 }
 
 int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg)
 {
+	__u32 k = RP_CONFIG_SLOT(skel->rodata->rp_gen);
+	return bpf_map__lookup_elem(skel->maps.rp_config, &k, sizeof(k), cfg, sizeof(*cfg), 0);
+}
+
+int datapath_switch_generation(struct rampart_bpf *skel)
+{
 	__u32 zero = 0;
-	return bpf_map__lookup_elem(skel->maps.rp_config, &zero, sizeof(zero), cfg, sizeof(*cfg), 0);
+	struct rp_active a = { .gen = skel->rodata->rp_gen };
+	return bpf_map__update_elem(skel->maps.rp_active, &zero, sizeof(zero), &a, sizeof(a), BPF_ANY);
+}
+
+int config_slot_in_force(const struct pin_dir *pd)
+{
+	__u32 zero = 0;
+	struct rp_active a = { 0 };
+	int fd = pins_open_map(pd, RP_NAME(RP_MAP_ACTIVE));
+	if (fd < 0)
+		return 0; /* a rampart from before generations: one entry */
+	if (bpf_map_lookup_elem(fd, &zero, &a))
+		a.gen = 0;
+	close(fd);
+	return (int)RP_CONFIG_SLOT(a.gen);
+}
+
+int config_read_in_force(const struct pin_dir *pd, struct rp_config *cfg)
+{
+	__u32 k = (__u32)config_slot_in_force(pd);
+	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
+	if (fd < 0)
+		return fd;
+	int e = bpf_map_lookup_elem(fd, &k, cfg) ? -errno : 0;
+	close(fd);
+	return e;
 }
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -324,6 +361,7 @@ int datapath_write_policy_info(struct rampart_bpf *skel, const struct policy *p,
 	info.ntables = (uint32_t)p->ntables;
 	info.nslots = policy_nslots(p);
 	info.abi_version = RP_ABI_VERSION;
+	policy_unresolved_str(p, info.unresolved, sizeof(info.unresolved));
 	return bpf_map__update_elem(skel->maps.rp_policy_info, &zero, sizeof(zero), &info, sizeof(info), BPF_ANY);
 }
 
@@ -460,6 +498,7 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_CT_ESTABLISHED_FULL] = "conntrack-established-full",
 		[RPC_NETNS_ALLOW] = "netns-allow",
 		[RPC_NETNS_DENY] = "netns-deny",
+		[RPC_SOCK_REJUDGED] = "sock-rejudged",
 		[RPC_NEW_FTP_DATA] = "new-ftp-data",
 		[RPC_FTP_EXPECT] = "ftp-expect",
 		[RPC_FTP_EXPIRED] = "ftp-expired",

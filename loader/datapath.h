@@ -25,6 +25,8 @@ struct datapath_opts {
 	uint32_t conntrack_size;     /* 0: RP default (65536) */
 	uint32_t nslots;	     /* rules + table defaults (policy_nslots); the helper's slot is added */
 	const struct pin_dir *reuse; /* pin dir whose state maps to reuse (NULL: fresh maps) */
+	uint32_t generation;	     /* the apply's generation (rp_gen, include/rampart_maps.h) */
+	uint32_t napps, ncgroups;    /* applications and cgroups the policy names */
 };
 
 /* Names of the maps that hold state which must survive an apply. */
@@ -62,8 +64,16 @@ static inline uint32_t policy_rule_slot(const struct policy *p, int rule, int ta
 /* The configuration a policy asks for (mode enforcing); p NULL: boot
  * protection, no policy. */
 void datapath_config_from_policy(struct rp_config *cfg, const struct policy *p);
+/* The object's own configuration: the entry of its generation (bpf/config.h). */
 int datapath_write_config(struct rampart_bpf *skel, const struct rp_config *cfg);
 int datapath_read_config(struct rampart_bpf *skel, struct rp_config *cfg);
+/* rp_active: the object's generation is in force (every hook runs it). */
+int datapath_switch_generation(struct rampart_bpf *skel);
+/* The entry of rp_config the generation in force reads (pinned maps), and
+ * that configuration.  0 / -errno. */
+struct pin_dir;
+int config_slot_in_force(const struct pin_dir *pd);
+int config_read_in_force(const struct pin_dir *pd, struct rp_config *cfg);
 /* Rule metadata for `rampart rules` (one entry per slot, and the helper's
  * slot when the policy has it on). */
 int datapath_write_rules(struct rampart_bpf *skel, const struct policy *p);

@@ -73,7 +73,7 @@ static int follow_wan(struct pin_dir *pd, const struct ifplan *pl, const struct 
 			ifindex = pl->devs[i].ifindex;
 	int fd = pins_open_map(pd, RP_NAME(RP_MAP_CONFIG));
 	struct rp_config cfg;
-	__u32 zero = 0;
+	__u32 zero = (__u32)config_slot_in_force(pd);
 	int e = 0;
 	if (fd < 0)
 		return fd;

@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include "json.h"
 
 /* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
@@ -52,4 +53,27 @@ void json_str(FILE *f, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+void json_words(FILE *f, const char *s, size_t n)
+{
+	char w[256];
+	size_t i = 0;
+	bool first = true;
+	fputc('[', f);
+	while (i < n && s[i]) {
+		size_t len = 0;
+		while (i < n && s[i] == ' ')
+			i++;
+		while (i < n && s[i] && s[i] != ' ' && len < sizeof(w) - 1)
+			w[len++] = s[i++];
+		if (!len)
+			break;
+		w[len] = 0;
+		if (!first)
+			fputs(", ", f);
+		json_str(f, w);
+		first = false;
+	}
+	fputc(']', f);
 }

@@ -6,5 +6,8 @@
 
 /* Writes s as a JSON string literal (quoted, escaped); NULL writes null. */
 void json_str(FILE *f, const char *s);
+/* Writes the space-separated words of s (at most n bytes) as an array of
+ * JSON strings. */
+void json_words(FILE *f, const char *s, size_t n);
 
 #endif

@@ -122,14 +122,12 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 	e = datapath_share_maps(dp, s->obj, "the socket hooks");
 	if (e)
 		goto fail;
-	uint32_t napps = (uint32_t)p->napps + 1, ncg = (uint32_t)p->ncgroups + 1;
-	e = bpf_map__set_max_entries(s->maps.rp_apps, napps);
-	if (!e)
-		e = bpf_map__set_max_entries(s->maps.rp_app_info, napps);
+	/* the datapath's generation, and its rp_apps / rp_cgroups (sized there) */
+	s->rodata->rp_gen = dp->rodata->rp_gen;
+	uint32_t napps = (uint32_t)p->napps + 1;
+	e = bpf_map__set_max_entries(s->maps.rp_app_info, napps);
 	if (!e)
 		e = bpf_map__set_max_entries(s->maps.rp_app_stamp, napps);
-	if (!e)
-		e = bpf_map__set_max_entries(s->maps.rp_cgroups, ncg);
 	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {
@@ -146,11 +144,10 @@ fail:
 }
 
 /* App id of an executable identity in the new policy (0: not named). */
-static uint32_t app_of(struct sock_bpf *s, uint64_t ino, uint32_t dev)
+static uint32_t app_of(struct sock_bpf *s, const struct rp_app_key *k)
 {
-	struct rp_app_key k = { .ino = ino, .dev = dev };
 	uint32_t id = 0;
-	if (bpf_map__lookup_elem(s->maps.rp_apps, &k, sizeof(k), &id, sizeof(id), 0))
+	if (bpf_map__lookup_elem(s->maps.rp_apps, k, sizeof(*k), &id, sizeof(id), 0))
 		return 0;
 	return id;
 }
@@ -178,7 +175,7 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 	char **paths = ids ? cgroup_paths(ids, n) : NULL;
 	for (int i = 0; paths && i < n; i++) {
 		struct rp_owner o = vals[i];
-		o.app = app_of(s, o.ino, o.dev);
+		o.app = app_of(s, &o.exe);
 		o.cgroup = paths[i] ? policy_cgroup_value(p, paths[i]) : 0;
 		bpf_map_update_elem(new_fd, &keys[i], &o, BPF_NOEXIST);
 	}
@@ -246,6 +243,7 @@ int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct poli
 	struct rp_sock_config sc = { .ancestry = p->opt.ancestry,
 				     .max_depth = RP_ANCESTRY_MAX_DEPTH,
 				     .ready = 1,
+				     .userns = p->opt.separate_userns,
 				     .app_changed = (uint32_t)p->opt.app_changed,
 				     .ncgroups = (uint32_t)p->ncgroups };
 	__u32 zero = 0;

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "bpfmap.h"
+#include "datapath.h"
 #include "log.h"
 #include "pins.h"
 #include "view.h"
@@ -115,7 +116,6 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 {
 	char path[PINS_PATH_MAX];
 	struct stat st;
-	uint32_t zero = 0;
 	memset(v, 0, sizeof(*v));
 	v->pd = pd;
 	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->ct_new_fd =
@@ -130,7 +130,8 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 		return -ENOENT;
 	}
 	int rc = open_map(v, RP_NAME(RP_MAP_CONFIG), 4, sizeof(struct rp_config), &v->config_fd);
-	if (!rc && bpf_map_lookup_elem(v->config_fd, &zero, &v->cfg) != 0)
+	__u32 slot = (__u32)config_slot_in_force(pd);
+	if (!rc && bpf_map_lookup_elem(v->config_fd, &slot, &v->cfg) != 0)
 		rc = system_error(v, "read", RP_NAME(RP_MAP_CONFIG), errno);
 	if (!rc && (need & VIEW_RULES))
 		rc = open_rules(v);

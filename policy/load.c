@@ -70,6 +70,14 @@ int policy_load_string(struct policy *p, const char *name, const char *text, con
 	return rc;
 }
 
+void policy_unresolved_str(const struct policy *p, char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (int i = 0; i < p->nunresolved && len < n; i++)
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? " " : "", p->unresolved[i]);
+}
+
 void policy_free(struct policy *p)
 {
 	for (int i = 0; i < p->ntables; i++) {
@@ -91,6 +99,9 @@ void policy_free(struct policy *p)
 	for (int i = 0; i < p->napps; i++)
 		free(p->apps[i]);
 	free(p->apps);
+	for (int i = 0; i < p->nunresolved; i++)
+		free(p->unresolved[i]);
+	free(p->unresolved);
 	for (int i = 0; i < p->ncgroups; i++)
 		free(p->cgroups[i].path);
 	free(p->cgroups);

@@ -113,6 +113,7 @@ struct options {
 	int udp_timeout;	  /* default 60 */
 	int icmp_timeout;	  /* default 30 */
 	bool ancestry;		  /* default off */
+	bool separate_userns;	  /* default off: on, a process in a user namespace is no application */
 	int ingress_hook;	  /* enum ingress_hook, default auto (docs/datapath.md) */
 	/* the FTP helper (docs/datapath.md, "Protocol helpers") */
 	bool ftp_helper; /* default on */
@@ -171,6 +172,8 @@ struct policy {
 	struct options opt;
 	struct sources srcs; /* every file that was read (main + includes) */
 	char *main_file;
+	char **unresolved; /* host names that did not resolve (they match nothing) */
+	int nunresolved;
 };
 
 struct load_opts {
@@ -182,6 +185,9 @@ struct load_opts {
  * when there were no errors; errors and warnings go to d.  The policy must
  * be freed with policy_free even on failure. */
 int policy_load_file(struct policy *p, const char *path, const struct load_opts *o, struct diag *d);
+/* The host names that did not resolve, separated by spaces, in buf (cut
+ * at n - 1 bytes). */
+void policy_unresolved_str(const struct policy *p, char *buf, size_t n);
 int policy_load_string(struct policy *p, const char *name, const char *text, const struct load_opts *o, struct diag *d);
 void policy_free(struct policy *p);
 

@@ -148,6 +148,9 @@ struct rctx {
 	/* sets, indexed like ast->sets (and p->sets) */
 	struct vset *setval;
 	enum set_state *setstate;
+	bool *setunres;	 /* the set names a host that did not resolve */
+	int unres_hits;	 /* host names that did not resolve, so far (with repeats) */
+	bool list_unres; /* the list resolve_list did last named one */
 	int *setstack, nsetstack;
 	/* table index of each ast table; -1 for a duplicate */
 	int *ast_table;
@@ -190,6 +193,16 @@ static bool looks_like_host(const char *s)
 	return letter;
 }
 
+/* Records a host name that did not resolve (once). */
+static void policy_add_unresolved(struct policy *p, const char *name)
+{
+	for (int i = 0; i < p->nunresolved; i++)
+		if (!strcmp(p->unresolved[i], name))
+			return;
+	p->unresolved = xrealloc(p->unresolved, (size_t)(p->nunresolved + 1) * sizeof(*p->unresolved));
+	p->unresolved[p->nunresolved++] = xstrdup(name);
+}
+
 static bool resolve_host(struct rctx *c, const struct ast_item *it, struct vset *out)
 {
 	if (!c->o || !c->o->resolve_hosts) {
@@ -203,9 +216,15 @@ static bool resolve_host(struct rctx *c, const struct ast_item *it, struct vset 
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(it->text, NULL, &hints, &res);
 	if (rc != 0) {
-		diag_error(c->d, it->loc, "cannot resolve host `%s`: %s", it->text,
-			   rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return false;
+		/* the policy still applies (a boot must not wait for DNS, nor open
+		 * because of it): the name matches nothing until it resolves;
+		 * `rampart daemon` retries (docs/policy.md, "Host names") */
+		diag_warning(c->d, it->loc,
+			     "cannot resolve host `%s` (%s); rules naming it match nothing until it resolves", it->text,
+			     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		policy_add_unresolved(c->p, it->text);
+		c->unres_hits++;
+		return true;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		u128 a = 0;
@@ -776,6 +795,8 @@ static bool resolve_list(struct rctx *c, enum field f, const struct ast_list *l,
 {
 	bool ok = true;
 	int kind = field_set_kind(f);
+	int hits = c->unres_hits;
+	bool unres = false;
 
 	*any = false;
 	out->r = NULL;
@@ -797,6 +818,7 @@ static bool resolve_list(struct rctx *c, enum field f, const struct ast_list *l,
 				ok = false;
 				continue;
 			}
+			unres |= c->setunres[sv - c->setval];
 			struct vset u;
 			vset_union(&u, out, sv);
 			vset_free(out);
@@ -816,7 +838,14 @@ static bool resolve_list(struct rctx *c, enum field f, const struct ast_list *l,
 		if (!parse_literal(c, f, it, proto, out))
 			ok = false;
 	}
-	if (l->negated) {
+	unres |= c->unres_hits != hits;
+	c->list_unres = unres;
+	if (l->negated && unres) {
+		/* `! {name}` with name unresolved: excluding nothing would let
+		 * the rule match the very host it leaves out; it matches nothing */
+		vset_free(out);
+		*any = false;
+	} else if (l->negated) {
 		if (*any) {
 			vset_free(out); /* `! any` matches nothing */
 			*any = false;
@@ -863,6 +892,7 @@ static const struct vset *resolve_set(struct rctx *c, int i, struct src_loc at)
 	snprintf(user, sizeof(user), "set `%s`", s->name);
 	bool any;
 	bool ok = resolve_list(c, set_kind_field(s->kind), &s->list, NULL, true, user, &c->setval[i], &any);
+	c->setunres[i] = c->list_unres;
 	c->nsetstack--;
 	if (c->setstate[i] == SET_FAILED) { /* part of a cycle found deeper down */
 		vset_free(&c->setval[i]);
@@ -901,6 +931,8 @@ static void declare_sets(struct rctx *c)
 	p->nsets = n;
 	c->setval = xrealloc(NULL, n * sizeof(*c->setval));
 	c->setstate = xrealloc(NULL, n * sizeof(*c->setstate));
+	c->setunres = xrealloc(NULL, (n + 1) * sizeof(*c->setunres));
+	memset(c->setunres, 0, (n + 1) * sizeof(*c->setunres));
 	c->setstack = xrealloc(NULL, (n + 1) * sizeof(int));
 	for (int i = 0; i < n; i++) {
 		const struct ast_set *s = &c->ast->sets[i];
@@ -1359,6 +1391,7 @@ static const struct opt_desc opt_descs[] = {
 	  .min = 1,
 	  .forms = "SECONDS (a whole number, e.g. 30)" },
 	{ .name = "ancestry", .type = OPT_ONOFF, .off = OFF(ancestry), .min = 0, .forms = "on or off" },
+	{ .name = "separate-userns", .type = OPT_ONOFF, .off = OFF(separate_userns), .min = 0, .forms = "on or off" },
 	{ .name = "ingress-hook",
 	  .type = OPT_WORD,
 	  .off = OFF(ingress_hook),
@@ -1567,6 +1600,7 @@ int resolve_policy(struct policy *p, const struct ast_policy *ast, const struct 
 		vset_free(&c.setval[i]);
 	free(c.setval);
 	free(c.setstate);
+	free(c.setunres);
 	free(c.setstack);
 	free(c.ast_table);
 	free(c.lstart);

@@ -7,6 +7,9 @@ Each command prints one word (and milliseconds) that a shell test asserts:
                                         "timeout MS", or "error-WHAT MS"
   app.py sendto HOST PORT               unconnected UDP: sendto, then wait for the answer:
                                         "open", "refused", "eperm", "timeout"
+  app.py session HOST PORT              one connected UDP socket kept open: for each line
+                                        read from stdin, one datagram and "open", "timeout"
+                                        or the errno name; "ready" once connected
   app.py serve tcp|udp PORT SECONDS     bind + listen and answer "pong"; prints
                                         "listening" once bound, or the bind error
                                         ("eperm", "refused") and exits
@@ -85,6 +88,26 @@ def do_sendto(host, port):
         out(errname(e), t0)
 
 
+def do_session(host, port):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        return out(errname(e))
+    out("ready")
+    s.settimeout(1)
+    for _ in sys.stdin:
+        try:
+            s.send(b"ping")
+            while s.recv(100) != b"pong":
+                pass
+            out("open")
+        except (socket.timeout, TimeoutError):
+            out("timeout")
+        except OSError as e:
+            out(errname(e))
+
+
 def do_serve(proto, port, seconds):
     end = time.time() + seconds
     try:
@@ -124,6 +147,8 @@ def main():
         do_connect(a[1], a[2], int(a[3]))
     elif len(a) == 3 and a[0] == "sendto":
         do_sendto(a[1], int(a[2]))
+    elif len(a) == 3 and a[0] == "session":
+        do_session(a[1], int(a[2]))
     elif len(a) == 4 and a[0] == "serve":
         do_serve(a[1], int(a[2]), float(a[3]))
     else:

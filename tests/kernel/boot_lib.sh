@@ -13,6 +13,15 @@ expect_mode() {
 	ok "status says mode $1 (by $2)"
 }
 
+# daemon_wait_started ERRFILE: the daemon's stderr says it serves the log
+daemon_wait_started() {
+	for _ in $(seq 300); do
+		grep -q "serving the log" "$1" && return 0
+		sleep 0.1
+	done
+	fail "daemon did not start: $(cat "$1")"
+}
+
 # rp_late_iface: a second veth pair between the namespaces, created after
 # rampart ran (198.51.100.1/24, 2001:db8:1::1/64 on the protected side).
 RP_IF_A2=rpA2$RP_ID RP_IF_B2=rpB2$RP_ID

@@ -6,7 +6,8 @@
 # question that names the change (old and new SHA-256, file time), held
 # until the answer: allow re-approves it (the connection completes, the
 # next one is not asked about).  With `app-changed deny` the changed
-# program's rules stop matching it (EPERM) until `apply` approves it again.
+# program's rules stop matching it (EPERM) until `apply` approves it again,
+# as they do for a new file renamed over its path (an upgrade).
 set -u
 RP_ID=${RP_ID:-ac$$}
 . "$(dirname "$0")/lib.sh"
@@ -69,4 +70,14 @@ app_expect eperm "$RP_CG/a" app-x connect tcp $RP_B4 8080
 out=$(rp_apply "$RP_TMP/policy.rules") || fail "apply: $out"
 app_expect open "$RP_CG/a" app-x connect tcp $RP_B4 8080
 ok "app-changed deny: refused after the change, allowed again after apply"
+
+# an upgrade: a new file renamed over the path (another inode).  The path
+# keeps naming the application (docs/sockets.md), the new file is a change
+mv "$X" "$X.old"
+cp "$X.old" "$X"
+printf '\n' >>"$X"
+app_expect eperm "$RP_CG/a" app-x connect tcp $RP_B4 8080
+out=$(rp_apply "$RP_TMP/policy.rules") || fail "apply: $out"
+app_expect open "$RP_CG/a" app-x connect tcp $RP_B4 8080
+ok "app-changed deny: a new file at the path refused, allowed again after apply"
 echo PASS

@@ -10,9 +10,13 @@ one word, so a shell test can assert it.
         SRCADDR: from that address of the host (a second one: a third host)
   traffic.py stream-server PORT SECONDS      accept one connection, count the bytes
         until EOF, send the count back, print it
-  traffic.py stream-client HOST PORT BYTES SECONDS
+  traffic.py stream-client HOST PORT BYTES SECONDS [stall]
         send BYTES spread over SECONDS, then print "sent N acked M" (M: the
-        server's count), or "error WHAT after N"
+        server's count; with `stall` also "max_stall_ms S", the longest one of
+        the 100 chunks took to go out), or "error WHAT after N"
+  traffic.py count PORT SECONDS              UDP datagrams that reach PORT, printed at the end
+  traffic.py spray HOST PORT SECONDS INTERVAL
+        one UDP datagram every INTERVAL seconds, print how many were sent
 Every call is bounded by its own timeouts."""
 import socket
 import sys
@@ -104,7 +108,7 @@ def stream_server(port, seconds):
     print(n)
 
 
-def stream_client(host, port, total, seconds):
+def stream_client(host, port, total, seconds, stall_out=False):
     s = socket.socket(family(host), socket.SOCK_STREAM)
     s.settimeout(5)
     sent = 0
@@ -113,17 +117,51 @@ def stream_client(host, port, total, seconds):
         chunks = 100
         chunk = b"r" * (total // chunks)
         t0 = time.time()
+        stall = 0.0  # the longest a chunk took to go out
         for i in range(chunks):
+            t1 = time.time()
             s.sendall(chunk)
+            stall = max(stall, time.time() - t1)
             sent += len(chunk)
             pause = t0 + seconds * (i + 1) / chunks - time.time()
             if pause > 0:
                 time.sleep(pause)
         s.shutdown(socket.SHUT_WR)
         acked = s.recv(100).decode()
-        print("sent", sent, "acked", acked)
+        print("sent", sent, "acked", acked, *(["max_stall_ms", int(stall * 1000)] if stall_out else []))
     except OSError as e:
         print("error", type(e).__name__, "after", sent)
+
+
+def count(port, seconds):
+    """UDP datagrams that reach PORT within SECONDS, printed at the end."""
+    s = dual_stack(socket.SOCK_DGRAM)
+    s.bind(("::", port))
+    end = time.time() + seconds
+    n = 0
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            s.recvfrom(2000)
+            n += 1
+        except (socket.timeout, TimeoutError):
+            pass
+    print(n, flush=True)
+
+
+def spray(host, port, seconds, interval):
+    """One UDP datagram to HOST:PORT every INTERVAL seconds; prints how many."""
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    end = time.time() + seconds
+    n = 0
+    while time.time() < end:
+        try:
+            s.sendto(b"probe", (host, port))
+            n += 1
+        except OSError:
+            pass
+        time.sleep(interval)
+    print(n, flush=True)
 
 
 def main():
@@ -133,10 +171,14 @@ def main():
     elif len(a) >= 4 and a[0] == "probe":
         probe(a[1], a[2], int(a[3]), float(a[4]) if len(a) > 4 else 1.5, int(a[5]) if len(a) > 5 else 0,
               a[6] if len(a) > 6 else "")
+    elif len(a) == 3 and a[0] == "count":
+        count(int(a[1]), float(a[2]))
+    elif len(a) == 5 and a[0] == "spray":
+        spray(a[1], int(a[2]), float(a[3]), float(a[4]))
     elif len(a) == 3 and a[0] == "stream-server":
         stream_server(int(a[1]), float(a[2]))
-    elif len(a) == 5 and a[0] == "stream-client":
-        stream_client(a[1], int(a[2]), int(a[3]), float(a[4]))
+    elif len(a) in (5, 6) and a[0] == "stream-client":
+        stream_client(a[1], int(a[2]), int(a[3]), float(a[4]), len(a) == 6 and a[5] == "stall")
     else:
         sys.exit(__doc__)
 

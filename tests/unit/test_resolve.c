@@ -165,10 +165,21 @@ static void test_host_names_resolved_when_asked(void **state)
 	assert_true(vset_contains(&c->set, A("127.0.0.1")));
 	assert_false(vset_contains(&c->set, A("127.0.0.2")));
 	unload(l);
-	const char *text = "table root {\n    allow remote no-such-host.invalid\n}\n";
+	/* a name that does not resolve: a warning, the name matches nothing
+	 * (negated: its whole condition matches nothing), listed as unresolved */
+	const char *text = "table root {\n    allow remote { no-such-host.invalid, 192.0.2.1 }\n"
+			   "    allow remote ! { no-such-host.invalid }\n}\n";
 	l = load_with(text, true, false);
-	assert_int_equal(l->d.nerrors, 1);
-	assert_error_at(&l->d, "cannot resolve host `no-such-host.invalid`: ", 2, col_of(text, 2, "no-such"));
+	assert_int_equal(l->d.nerrors, 0);
+	assert_true(diag_has(&l->d, DIAG_WARNING, "cannot resolve host `no-such-host.invalid`"));
+	c = cond_of(&l->p, 0, F_RADDR);
+	assert_true(vset_contains(&c->set, A("192.0.2.1")));
+	assert_false(vset_contains(&c->set, A("192.0.2.2")));
+	c = cond_of(&l->p, 1, F_RADDR);
+	assert_true(c->used);
+	assert_true(vset_empty(&c->set));
+	assert_int_equal(l->p.nunresolved, 1);
+	assert_string_equal(l->p.unresolved[0], "no-such-host.invalid");
 	unload(l);
 }
 
