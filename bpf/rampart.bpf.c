@@ -1222,7 +1222,7 @@ __noinline int rp_fast_path(struct __sk_buff *skb, int hook, const struct rp_pkt
 	struct rp_config *cfg = rp_cfg();
 	if (!skb || !p || !k || !cfg)
 		return RP_ACT_PASS;
-	__u64 now = bpf_ktime_get_coarse_ns(); /* the conntrack entries' clock */
+	__u64 now = rp_ct_clock(); /* the clock of the conntrack and flow-cache entries */
 	if (hook == RP_HOOK_TC_IN)
 		return rp_fp_forward(skb, cfg, p, k, now) == TC_ACT_REDIRECT ? RP_ACT_REDIRECT : RP_ACT_PASS;
 	if (!skb->sk && skb->ingress_ifindex)
