@@ -136,9 +136,9 @@ void pins_unlock(struct pin_dir *pd)
 	char path[PINS_PATH_MAX];
 	if (pd->lock_fd < 0)
 		return;
-	/* no instance left (unloaded, or a first apply that failed): its lock
-	 * file goes too, while we hold it */
-	if (!pins_exists(pd) && !lock_path(pd, path, sizeof(path)) && same_file(pd->lock_fd, path))
+	/* no instance here (unloaded, a first apply that failed, a directory
+	 * that is not rampart's): its lock file goes too, while we hold it */
+	if (!pins_loaded(pd) && !lock_path(pd, path, sizeof(path)) && same_file(pd->lock_fd, path))
 		unlink(path);
 	close(pd->lock_fd);
 	pd->lock_fd = -1;
