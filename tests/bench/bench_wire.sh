@@ -161,10 +161,10 @@ fits() { # does firewall $1 take $2 rules in this bench?
 FWS="none iptables nft-linear nft-set xdp-filter rampart rampart-xdp"
 IFS=, read -ra NS <<< "$SIZES"
 FIRST=${NS[0]}
-in_a iperf3 -s -p 5201 >/dev/null 2>&1 &
-RP_BG_PIDS="$RP_BG_PIDS $!"
-in_b iperf3 -s -p 5202 >/dev/null 2>&1 &
-RP_BG_PIDS="$RP_BG_PIDS $!"
+# rp_bg: nsenter execs iperf3, so the pid the cleanup kills is the server's
+# (a backgrounded shell function's pid is a subshell's: it left servers behind)
+rp_bg in_a iperf3 -s -p 5201 >/dev/null 2>&1
+rp_bg in_b iperf3 -s -p 5202 >/dev/null 2>&1
 declare -A PPS IN OUT
 for n in "${NS[@]}"; do
 	for fw in $FWS; do
