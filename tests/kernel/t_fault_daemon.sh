@@ -58,7 +58,7 @@ ok "mode $m"
 rules=$(rp_r --json rules) || fail "rules: $rules"
 echo "$rules" | python3 -c '
 import json, sys
-rules = [r for r in json.load(sys.stdin)["rules"] if not r["default"]]
+rules = [r for r in json.load(sys.stdin)["rules"] if not r["default"] and not r["helper"]]
 assert len(rules) == 2 and "9000" in rules[1]["text"], rules' || fail "rules --json: $rules"
 listen in_a tcp 9000
 expect open in_b tcp $RP_A4 9000
