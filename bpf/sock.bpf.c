@@ -38,6 +38,7 @@
 #include "ftp_expect.h"
 #include "ask.h"
 #include "ifaces.h"
+#include "entry.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -706,41 +707,12 @@ static __always_inline int rp_recv(struct bpf_sock_addr *ctx, int v6)
 	return 1; /* recvmsg hooks cannot refuse */
 }
 
-SEC("cgroup/recvmsg4")
-int rp_recvmsg4(struct bpf_sock_addr *ctx)
-{
-	return rp_recv(ctx, 0);
-}
-
-SEC("cgroup/recvmsg6")
-int rp_recvmsg6(struct bpf_sock_addr *ctx)
-{
-	return rp_recv(ctx, 1);
-}
-
-SEC("cgroup/connect4")
-int rp_connect4(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_CONNECT, 0);
-}
-
-SEC("cgroup/connect6")
-int rp_connect6(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_CONNECT, 1);
-}
-
-SEC("cgroup/sendmsg4")
-int rp_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_SEND, 0);
-}
-
-SEC("cgroup/sendmsg6")
-int rp_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_SEND, 1);
-}
+RP_SOCK_ADDR_PROG("cgroup/recvmsg4", rp_recvmsg4, rp_recv, 0)
+RP_SOCK_ADDR_PROG("cgroup/recvmsg6", rp_recvmsg6, rp_recv, 1)
+RP_SOCK_ADDR_PROG("cgroup/connect4", rp_connect4, rp_sock_out, EVENT_CONNECT, 0)
+RP_SOCK_ADDR_PROG("cgroup/connect6", rp_connect6, rp_sock_out, EVENT_CONNECT, 1)
+RP_SOCK_ADDR_PROG("cgroup/sendmsg4", rp_sendmsg4, rp_sock_out, EVENT_SEND, 0)
+RP_SOCK_ADDR_PROG("cgroup/sendmsg6", rp_sendmsg6, rp_sock_out, EVENT_SEND, 1)
 
 /* ---------- listen: bind, and who owns the port ---------- */
 
@@ -806,17 +778,8 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	return rp_sock_ret(act);
 }
 
-SEC("cgroup/post_bind4")
-int rp_bind4(struct bpf_sock *sk)
-{
-	return rp_bind(sk, 0);
-}
-
-SEC("cgroup/post_bind6")
-int rp_bind6(struct bpf_sock *sk)
-{
-	return rp_bind(sk, 1);
-}
+RP_SOCK_PROG("cgroup/post_bind4", rp_bind4, rp_bind, 0)
+RP_SOCK_PROG("cgroup/post_bind6", rp_bind6, rp_bind, 1)
 
 /* A closing socket takes its owner record with it (only its own: another
  * socket may have bound the port since, e.g. with SO_REUSEADDR). */
