@@ -1111,21 +1111,6 @@ __noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, i
 
 /* ---------- egress: event type and direction ---------- */
 
-/* The nearest cgroup the policy names among the sending socket's cgroup
- * and its ancestors (as the socket hooks find it for the caller). */
-static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
-{
-	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
-		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
-		if (!id)
-			continue;
-		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (v)
-			return *v;
-	}
-	return 0;
-}
-
 /* Was the packet's socket held by a question at connect() or sendto()?
  * Then its identity goes into the scratch for rp_ask_flow. */
 static __always_inline __u8 rp_sk_asked(struct __sk_buff *skb)
@@ -1174,7 +1159,7 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 			ev->prejudged = RP_PRE_SOCKET;
 		else if (j == RP_SK_STALE) {
 			ev->sk_ident = 1;
-			sc->sk_cgroup = rp_skb_cgroup_value(skb);
+			sc->sk_cgroup = rp_cgroup_nearest(skb, RP_CG_MAX_LEVEL);
 		}
 		ev->asked = rp_sk_asked(skb);
 		return 0;

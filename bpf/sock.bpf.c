@@ -138,7 +138,7 @@ static __always_inline void rp_task_exe(struct task_struct *t, struct rp_app_key
 }
 
 /* Nearest named ancestor-or-self of the current cgroup: walk from its own
- * level up.  Each step is a helper call and a hash lookup (about 0.1 us
+ * level up (rp_cgroup_nearest).  Each step is a helper call and a hash lookup (about 0.1 us
  * here: calls are what costs on CPUs with return-stack mitigations), so
  * a policy that names no cgroup skips the walk, and the walk starts at
  * the cgroup's level instead of the deepest one possible
@@ -152,17 +152,7 @@ static __always_inline __u32 rp_cgroup_value(void)
 	int level = bpf_get_current_task_btf()->cgroups->dfl_cgrp->level;
 	if (level < 0 || level > RP_CG_MAX_LEVEL)
 		level = RP_CG_MAX_LEVEL;
-	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
-		if (l > level)
-			continue;
-		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
-		if (!id)
-			continue;
-		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (v)
-			return *v;
-	}
-	return 0;
+	return rp_cgroup_nearest(NULL, level);
 }
 
 /* Kernels before 6.11 keep the change time in a timespec64. */

@@ -38,6 +38,28 @@ struct {
 /* cgroup2 nesting examined for the nearest named ancestor */
 #define RP_CG_MAX_LEVEL 16
 
+/* The policy's value of the nearest cgroup it names among a cgroup and its
+ * ancestors: walked from `level` (the cgroup's own, RP_CG_MAX_LEVEL when
+ * unknown) up to the root; a level below the cgroup's depth reads as 0.
+ * skb: the cgroup of the packet's socket (tc egress); NULL: the current
+ * task's (the socket hooks).  Inlined where the compiler knows which (a
+ * constant NULL, an skb checked before), so each program keeps only the
+ * helper its type may call.  The bound stays constant for the verifier. */
+static __always_inline __u32 rp_cgroup_nearest(struct __sk_buff *skb, int level)
+{
+	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
+		if (l > level)
+			continue;
+		__u64 id = skb ? bpf_skb_ancestor_cgroup_id(skb, l) : bpf_get_current_ancestor_cgroup_id(l);
+		if (!id)
+			continue;
+		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
+		if (v)
+			return *v;
+	}
+	return 0;
+}
+
 static __always_inline __u32 rp_app_of(const struct rp_app_key *k)
 {
 	if (!k->dir_ino)
