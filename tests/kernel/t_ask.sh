@@ -17,17 +17,10 @@
 #   - status shows the agent and the open questions; log records them
 set -u
 RP_ID=${RP_ID:-ak$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-PY=/usr/bin/python3
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
+ask_setup
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 option ask-timeout 4
 table root default deny {
     allow event network
@@ -37,12 +30,8 @@ table root default deny {
     ask in proto tcp local port 9090
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
 
-for p in 8080 8081 8082 8083 8084 8085; do
-	rp_bg in_b timeout 120 $PY -m http.server -b $RP_B4 $p 2>"$RP_TMP/srv-$p.log" >/dev/null
-done
-for p in 8080 8081 8082 8083 8084 8085; do rp_wait_port "$RP_NS_B" $p; done
+ask_http_servers 120 8080 8081 8082 8083 8084 8085
 
 # curl_a PORT: curl inside the cgroup in A; prints "EXIT TIME" (seconds)
 curl_a() {

@@ -6,30 +6,19 @@
 # refuses the next one at once and writes the rule into the policy file.
 set -u
 RP_ID=${RP_ID:-at$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
 command -v tmux >/dev/null || { echo "tmux not installed (make deps)"; exit 77; }
-PY=/usr/bin/python3
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
+ask_setup
 TMUX_SESSION=rampart-ask-$RP_ID
 RP_CLEANUP_EXTRA="tmux kill-session -t $TMUX_SESSION 2>/dev/null; $RP_CLEANUP_EXTRA"
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 table root default deny {
     allow event network
     ask out cgroup $CGREL proto tcp remote port 8080-8081
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
-for p in 8080 8081; do
-	rp_bg in_b timeout 60 $PY -m http.server -b $RP_B4 $p 2>/dev/null >/dev/null
-	rp_wait_port "$RP_NS_B" $p
-done
+ask_http_servers 60 8080 8081
 
 tmux new-session -d -s "$TMUX_SESSION" -x 200 -y 50 \
 	"nsenter --net=/run/netns/$RP_NS_A $RAMPART --pin-dir $RP_PIN ask; sleep 30"
