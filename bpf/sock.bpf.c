@@ -323,21 +323,30 @@ static __always_inline __u32 rp_sock_ask(const struct rp_config *cfg, struct cls
 	return holdable ? RP_VERDICT_HOLD : cfg->ask_default;
 }
 
+/* The configuration a socket event is judged by, NULL when it is not
+ * judged: *act is then deny (no configuration written yet) or allow
+ * (outside the enforcing mode the socket hooks allow everything: the
+ * packet path enforces the mode; boot, open and lockdown are about
+ * traffic). */
+static __always_inline struct rp_config *rp_sock_enforcing(int *act)
+{
+	struct rp_config *cfg = rp_config_own();
+	*act = cfg ? RP_SOCK_ALLOW : RP_SOCK_DENY;
+	return cfg && cfg->mode == RP_MODE_ENFORCING ? cfg : NULL;
+}
+
 /* Judge one socket event by the policy: counters and log as in the
  * datapath.  Returns enum rp_sock_act (RP_SOCK_ASK*: the agent decides,
- * see rp_sock_judge); *slot gets the deciding rule.  Outside the enforcing
- * mode the socket hooks allow everything (the packet path enforces the
- * mode: boot, open and lockdown are about traffic). */
+ * see rp_sock_judge); *slot gets the deciding rule. */
 __noinline int rp_sock_policy(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
 {
 	if (!f || !id || !slot)
 		return RP_SOCK_DENY;
 	*slot = RP_SLOT_NONE;
-	struct rp_config *cfg = rp_config_own();
+	int act;
+	struct rp_config *cfg = rp_sock_enforcing(&act);
 	if (!cfg)
-		return RP_SOCK_DENY;
-	if (cfg->mode != RP_MODE_ENFORCING)
-		return RP_SOCK_ALLOW;
+		return act;
 	/* the action and records are read in place: the hooks run in process
 	 * context, where a per-CPU scratch copy could be overwritten by
 	 * preemption */
@@ -374,11 +383,10 @@ __noinline int rp_sock_asked(struct cls_fields *f, const struct rp_ident *id, __
 {
 	if (!f || !id)
 		return RP_SOCK_DENY;
-	struct rp_config *cfg = rp_config_own();
+	int act;
+	struct rp_config *cfg = rp_sock_enforcing(&act);
 	if (!cfg)
-		return RP_SOCK_DENY;
-	if (cfg->mode != RP_MODE_ENFORCING)
-		return RP_SOCK_ALLOW;
+		return act;
 	__u32 verdict = rp_sock_ask(cfg, f, id, slot, (__u8)kind);
 	if (log)
 		rp_sock_log(cfg, slot, verdict == RP_VERDICT_HOLD ? VERDICT_ASK : verdict, RP_LOGF_ASK, f, id);
