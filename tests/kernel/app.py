@@ -22,9 +22,7 @@ import socket
 import sys
 import time
 
-
-def family(host):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+from serve import answer_pong, arrivals, dual_stack, family  # copied beside it (app_lib.sh)
 
 
 def kind(proto):
@@ -111,32 +109,19 @@ def do_session(host, port):
 def do_serve(proto, port, seconds):
     end = time.time() + seconds
     try:
-        s = socket.socket(socket.AF_INET6, kind(proto))
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s = dual_stack(kind(proto))
         s.bind(("::", port))
         if proto == "tcp":
             s.listen(16)
     except OSError as e:
         return out(errname(e))
     out("listening")
-    while time.time() < end:
-        s.settimeout(max(0.05, end - time.time()))
-        try:
-            if proto == "tcp":
-                c, _ = s.accept()
-                c.settimeout(2)
-                try:
-                    c.recv(100)
-                    c.sendall(b"pong")
-                except OSError:
-                    pass
-                c.close()
-            else:
-                _, peer = s.recvfrom(2000)
-                s.sendto(b"pong", peer)
-        except (socket.timeout, TimeoutError):
-            break
+    if proto == "tcp":
+        for c, _ in arrivals(s, end, s.accept):
+            answer_pong(c)
+    else:
+        for _, peer in arrivals(s, end, lambda: s.recvfrom(2000)):
+            s.sendto(b"pong", peer)
 
 
 def main():
