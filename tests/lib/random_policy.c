@@ -31,46 +31,41 @@ unsigned rnd(unsigned n)
 	return (unsigned)rand() % n;
 }
 
-static void random_condition(FILE *m, int c)
+/* The conditions a rule may name: the words, and the lists their
+ * values are picked from (b: a second value, for `local ADDR port PORT`). */
+static const char *DIRS[] = { "out", "in" };
+static const char *FAMILIES[] = { "ip6", "ip4" };
+#define LIST(a) a, (unsigned)(sizeof(a) / sizeof((a)[0]))
+#define NONE	NULL, 0
+static const struct condition {
+	const char *fmt;
+	const char **a;
+	unsigned na;
+	const char **b;
+	unsigned nb;
+} CONDITIONS[] = {
+	{ " %s", LIST(DIRS), NONE },
+	{ " proto %s", LIST(PROTOS), NONE },
+	{ " %s", LIST(FAMILIES), NONE },
+	{ " remote %s", LIST(ADDRS), NONE },
+	{ " remote port %s", LIST(PORTS), NONE },
+	{ " local %s port %s", LIST(ADDRS), LIST(PORTS) },
+	{ " event %s", LIST(EVENTS), NONE },
+	{ " app %s", LIST(APPS), NONE },
+	{ " cgroup %s", LIST(CGROUPS), NONE },
+	{ " user %s", LIST(USERS), NONE },
+	{ " on %s", LIST(IFACES), NONE },
+	{ " icmp-type %s", LIST(ICMPS), NONE },
+};
+#define NCONDITIONS (int)(sizeof(CONDITIONS) / sizeof(CONDITIONS[0]))
+
+static void random_condition(FILE *m, const struct condition *c)
 {
-	switch (c) {
-	case 0:
-		fprintf(m, " %s", rnd(2) ? "in" : "out");
-		break;
-	case 1:
-		fprintf(m, " proto %s", PICK(PROTOS));
-		break;
-	case 2:
-		fprintf(m, " %s", rnd(2) ? "ip4" : "ip6");
-		break;
-	case 3:
-		fprintf(m, " remote %s", PICK(ADDRS));
-		break;
-	case 4:
-		fprintf(m, " remote port %s", PICK(PORTS));
-		break;
-	case 5:
-		fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
-		break;
-	case 6:
-		fprintf(m, " event %s", PICK(EVENTS));
-		break;
-	case 7:
-		fprintf(m, " app %s", PICK(APPS));
-		break;
-	case 8:
-		fprintf(m, " cgroup %s", PICK(CGROUPS));
-		break;
-	case 9:
-		fprintf(m, " user %s", PICK(USERS));
-		break;
-	case 10:
-		fprintf(m, " on %s", PICK(IFACES));
-		break;
-	case 11:
-		fprintf(m, " icmp-type %s", PICK(ICMPS));
-		break;
-	}
+	const char *a = c->a[rnd(c->na)];
+	if (c->b)
+		fprintf(m, c->fmt, a, c->b[rnd(c->nb)]);
+	else
+		fprintf(m, c->fmt, a);
 }
 
 static void random_rule(FILE *m, int table, int ntables, int fields)
@@ -82,11 +77,11 @@ static void random_rule(FILE *m, int table, int ntables, int fields)
 		fprintf(m, "    %s", VERDICTS[v % 5]);
 	unsigned named = 0; /* a rule names each field once */
 	for (int i = (int)rnd((unsigned)fields); i > 0; i--) {
-		int c = (int)rnd(12);
+		int c = (int)rnd(NCONDITIONS);
 		if (named & (1u << c))
 			continue;
 		named |= 1u << c;
-		random_condition(m, c);
+		random_condition(m, &CONDITIONS[c]);
 	}
 	if (rnd(5) == 0)
 		fprintf(m, " log");
