@@ -478,7 +478,8 @@ static void answer_changed(struct ask_agent *a, const struct ask_question *q, ui
 
 /* ---------- "handle as TABLE" ---------- */
 
-/* The question as an event of `explain` syntax. */
+/* The question as an event of `explain` syntax, with all it carries (a
+ * table may judge by any of it). */
 static void question_event_text(const struct ask_question *q, char *buf, size_t n)
 {
 	size_t len = 0;
@@ -492,7 +493,11 @@ static void question_event_text(const struct ask_question *q, char *buf, size_t 
 	if (q->local_port >= 0 && len < n)
 		len += (size_t)snprintf(buf + len, n - len, " local port %d", q->local_port);
 	if (q->app[0] && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " app %s", q->app);
+		len += (size_t)snprintf(buf + len, n - len, " app \"%s\"", q->app);
+	if (q->cgroup[0] && len < n)
+		len += (size_t)snprintf(buf + len, n - len, " cgroup \"%s\"", q->cgroup);
+	if (q->uid >= 0 && len < n)
+		len += (size_t)snprintf(buf + len, n - len, " user %ld", q->uid);
 	if (q->iface[0] && len < n)
 		snprintf(buf + len, n - len, " on %s", q->iface);
 }
