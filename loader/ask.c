@@ -40,7 +40,8 @@ struct ask_agent {
 	struct view v; /* rule metadata, configuration */
 	struct policy pol;
 	bool have_pol;
-	const char **table_names;
+	const char **table_names; /* the tables an answer may jump to */
+	int ntable_names;
 	struct ask_question *qs;
 	int nq, cap;
 	ask_question_fn on_question;
@@ -87,15 +88,18 @@ static void load_policy(struct ask_agent *a)
 		policy_free(&a->pol);
 		return;
 	}
+	/* every table but root: each is reached from root, so a jump to it is a cycle */
 	a->table_names = calloc((size_t)a->pol.ntables + 1, sizeof(char *));
+	a->ntable_names = 0;
 	for (int i = 0; a->table_names && i < a->pol.ntables; i++)
-		a->table_names[i] = a->pol.tables[i].name;
+		if (i != a->pol.root)
+			a->table_names[a->ntable_names++] = a->pol.tables[i].name;
 }
 
 int ask_tables(const struct ask_agent *a, const char ***names)
 {
 	*names = a->table_names;
-	return a->have_pol && a->table_names ? a->pol.ntables : 0;
+	return a->have_pol && a->table_names ? a->ntable_names : 0;
 }
 
 /* FILE:LINE of the rule in slot (for a table default: of the table) and

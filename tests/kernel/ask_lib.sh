@@ -96,3 +96,28 @@ ask_agent_stop() {
 	done
 	fail "the agent did not go: $(rp_r status | grep ask)"
 }
+
+# ask_tmux_agent: the terminal agent `rampart ask` in a detached tmux
+# session (killed by the cleanup), once it shows it answers.
+ask_tmux_agent() {
+	command -v tmux >/dev/null || { echo "tmux not installed (make deps)"; exit 77; }
+	ASK_TMUX=rampart-ask-$RP_ID
+	RP_CLEANUP_EXTRA="tmux kill-session -t $ASK_TMUX 2>/dev/null; $RP_CLEANUP_EXTRA"
+	tmux new-session -d -s "$ASK_TMUX" -x 200 -y 50 \
+		"nsenter --net=/run/netns/$RP_NS_A $RAMPART --pin-dir $RP_PIN ask; sleep 30"
+	ask_wait_pane "answering the questions"
+	ask_wait_agent
+}
+
+# ask_pane: what the agent's pane shows.  ask_key KEY: a key pressed there.
+ask_pane() { tmux capture-pane -p -t "$ASK_TMUX"; }
+ask_key() { tmux send-keys -t "$ASK_TMUX" "$1"; }
+
+# ask_wait_pane TEXT: until the pane shows TEXT (bounded).
+ask_wait_pane() {
+	for _ in $(seq 300); do
+		ask_pane | grep -q -- "$1" && return 0
+		sleep 0.1
+	done
+	fail "the pane never showed '$1': $(ask_pane)"
+}
