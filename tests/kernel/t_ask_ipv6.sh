@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Learning mode over IPv6 (issue 10, SPEC 3.4): what t_ask.sh shows for
+# IPv4, to and from 2001:db8:: addresses.  curl -6 inside a child cgroup,
+# HTTP servers in the peer namespace, the JSON agent on a pipe.
+#   - allow once: the held connection completes, one connection at the server
+#   - deny once: curl fails with "connection refused" < 1 s after the answer
+#   - inbound: a SYN from the peer (curl -6) to a local listener is asked
+#     about; allow: the peer's connection completes after one retransmission
+set -u
+RP_ID=${RP_ID:-a6$$}
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/traffic_lib.sh"
+. "$(dirname "$0")/app_lib.sh"
+. "$(dirname "$0")/ask_lib.sh"
+rp_setup
+rp_child_cgroup a
+CGREL=${RP_CG#$(rp_cgroup2_mount)}
+
+POL=$RP_TMP/policy.rules
+cat > "$POL" <<P
+option ask-timeout 10
+table root default deny {
+    allow event network
+    allow event listen
+    ask out cgroup $CGREL proto tcp remote port 8080-8089
+    ask in proto tcp local port 9090
+}
+P
+out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
+ask_servers $RP_B6 8080 8081
+ask_agent_fifo
+url() { echo "http://[$RP_B6]:$1/"; }
+
+# --- allow once ---
+(ask_curl c8080 "$(url 8080)" >"$RP_TMP/c1") &
+CPID=$!
+q=$(ask_next_question)
+echo "question: $q"
+[ "$(ask_jq "$q" "(d['event'], d['direction'], d['proto'], d['remote'], d['remote_port'], d['app'])")" = \
+	"('connect', 'out', 'tcp', '$RP_B6', 8080, '/usr/bin/curl')" ] || fail "question fields: $q"
+id=$(ask_jq "$q" "d['id']")
+sleep 0.5
+ask_say "$id" '"verdict": "allow", "remember": "once"'
+r=$(ask_result "$id")
+[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "allow once: $r"
+wait $CPID
+read -r rc t <"$RP_TMP/c1"
+[ "$rc" = 0 ] || fail "allow once: curl -6 failed ($rc): $(cat "$RP_TMP/c8080.err")"
+ask_lt "$t" 2.5 || fail "allow once: curl took $t s"
+[ "$(ask_requests 8080)" = 1 ] || fail "allow once: the server saw $(ask_requests 8080) requests"
+ok "IPv6 allow once: curl completed in $t s, one connection at the server"
+
+# --- deny once: connection refused at once ---
+(ask_curl c8081 "$(url 8081)" >"$RP_TMP/c2") &
+CPID=$!
+q=$(ask_next_question 1)
+id=$(ask_jq "$q" "d['id']")
+[ "$(ask_jq "$q" "(d['remote'], d['remote_port'])")" = "('$RP_B6', 8081)" ] || fail "question: $q"
+sleep 0.5
+t_ans=$(date +%s.%N)
+ask_say "$id" '"verdict": "deny", "remember": "once"'
+r=$(ask_result "$id")
+[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "deny once: $r"
+wait $CPID
+after=$(ask_since "$t_ans")
+grep -q "Connection refused" "$RP_TMP/c8081.err" || fail "deny: curl -6 did not see connection refused: $(cat "$RP_TMP/c8081.err")"
+ask_lt "$after" 1.0 || fail "deny: curl -6 failed only $after s after the answer"
+[ "$(ask_requests 8081)" = 0 ] || fail "deny: the server saw a request"
+ok "IPv6 deny once: connection refused $after s after the answer"
+
+# --- inbound: a SYN from the peer to a local listener ---
+rp_bg in_a sh -c "echo \$\$ > $RP_CG/a/cgroup.procs && exec timeout 60 /usr/bin/python3 -m http.server -b $RP_A6 9090" >/dev/null 2>&1
+rp_wait_port "$RP_NS_A" 9090 || fail "no listener on 9090"
+t0=$(date +%s.%N)
+(in_b timeout 20 curl -sS -o /dev/null --max-time 15 "http://[$RP_A6]:9090/" 2>"$RP_TMP/curl-in.err"; echo $? >"$RP_TMP/c3") &
+CPID=$!
+q=$(ask_next_question 2)
+echo "question: $q"
+[ "$(ask_jq "$q" "(d['event'], d['direction'], d['local'], d['local_port'], d['remote'], d['iface'])")" = \
+	"('accept', 'in', '$RP_A6', 9090, '$RP_B6', '$RP_IF_A')" ] || fail "inbound question: $q"
+id=$(ask_jq "$q" "d['id']")
+sleep 0.3
+ask_say "$id" '"verdict": "allow", "remember": "once"'
+r=$(ask_result "$id")
+[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "inbound allow: $r"
+wait $CPID
+t=$(ask_since "$t0")
+[ "$(cat "$RP_TMP/c3")" = 0 ] || fail "inbound: the peer's curl -6 failed: $(cat "$RP_TMP/curl-in.err")"
+ask_lt 0.9 "$t" && ask_lt "$t" 2.5 || fail "inbound: the peer's connection took $t s (one retransmission: about 1 s)"
+ok "IPv6 inbound: asked, allowed, the peer connected after one retransmission ($t s)"
+echo PASS
