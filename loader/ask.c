@@ -526,8 +526,9 @@ static enum verdict table_verdict(const struct policy *p, int t, const struct ev
 	return tb->dflt;
 }
 
-/* The verdict of "jump TABLE" for the question (ask and a table that
- * decides nothing: ask-default). */
+/* The verdict of "jump TABLE" for the question: what table TABLE gives
+ * it.  A table that decides nothing (it continues or asks) is no answer:
+ * an error, and the question stays open. */
 static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const char *table, uint32_t *verdict,
 			struct ask_result *r)
 {
@@ -538,6 +539,10 @@ static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const
 	if (t < 0) {
 		snprintf(r->error, sizeof(r->error), "no table `%s` in the running policy", table);
 		return -ENOENT;
+	}
+	if (t == a->pol.root) {
+		snprintf(r->error, sizeof(r->error), "a jump to root is a cycle; answer allow, deny or another table");
+		return -EINVAL;
 	}
 	char text[8192];
 	struct event ev;
@@ -551,7 +556,14 @@ static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const
 		return -EINVAL;
 	}
 	enum verdict v = table_verdict(&a->pol, t, &ev, 0);
-	*verdict = v == VERDICT_ALLOW || v == VERDICT_DENY || v == VERDICT_REJECT ? v : a->v.cfg.ask_default;
+	if (v != VERDICT_ALLOW && v != VERDICT_DENY && v != VERDICT_REJECT) {
+		/* in the kernel the event would come back to the ask rule */
+		snprintf(r->error, sizeof(r->error),
+			 "table %s decides nothing for this question (%s); answer allow, deny or another table",
+			 table, v == VERDICT_ASK ? "it asks" : "it continues");
+		return -ENOENT;
+	}
+	*verdict = v;
 	return 0;
 }
 

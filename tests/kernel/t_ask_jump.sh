@@ -3,7 +3,8 @@
 # `jump TABLE` gets the verdict that table gives the event, once or always.
 # curl inside a child cgroup is held by an `ask` rule; table `web` allows
 # tcp port 8080 and denies 8081; the JSON agent answers on a pipe.
-#   - `jump nosuch`: an error naming the table, the question stays open
+#   - `jump nosuch`, a table that decides nothing (it continues), root (a
+#     cycle): an error, the question stays open, the file unchanged
 #   - `jump web` once: the held connection to 8080 completes; to 8081 it is
 #     refused at once (connection refused); table web judges by all the
 #     question carries (8082: allowed for the cgroup and user)
@@ -34,6 +35,9 @@ table web default continue {
     deny out proto tcp remote port 8081
     allow out cgroup $CGREL/a user root proto tcp remote port 8082
 }
+table mail default continue {
+    allow out proto tcp remote port 25
+}
 P
 warnings() { "$RAMPART" check "$POL" 2>&1 | sed -n 's/.* \([0-9]*\) warnings\?$/\1/p'; }
 warn0=$(warnings)
@@ -54,10 +58,17 @@ ask_say "$id" '"verdict": "jump nosuch", "remember": "once"'
 r=$(ask_result "$id")
 [ "$(ask_jq "$r" "'applied' in d")" = False ] && ask_jq "$r" "d['error']" | grep -q "nosuch" ||
 	fail "jump to an unknown table: $r"
-rp_r status | grep -q "open questions: 1" || fail "the question did not stay open: $(rp_r status | grep ask)"
-ok "jump nosuch: $r; the question stays open"
-ask_say "$id" '"verdict": "jump web", "remember": "once"'
+ask_say "$id" '"verdict": "jump mail", "remember": "always"'
 r=$(ask_result "$id" 1)
+ask_jq "$r" "d['error']" | grep -q "table mail decides nothing" || fail "jump to a table that decides nothing: $r"
+ask_say "$id" '"verdict": "jump root"'
+r=$(ask_result "$id" 2)
+ask_jq "$r" "d['error']" | grep -q "cycle" || fail "jump to root: $r"
+rp_r status | grep -q "open questions: 1" || fail "the question did not stay open: $(rp_r status | grep ask)"
+grep -q "mail" "$POL" && [ "$(grep -c "jump" "$POL")" = 0 ] || fail "an error answer changed the file"
+ok "jump nosuch, a table that decides nothing, root: errors ($r); the question stays open"
+ask_say "$id" '"verdict": "jump web", "remember": "once"'
+r=$(ask_result "$id" 3)
 [ "$(ask_jq "$r" "(d.get('applied'), d.get('rule'))")" = "(True, '$POL:4')" ] || fail "jump web once: $r"
 wait $CPID
 read -r rc t <"$RP_TMP/c1"
