@@ -6,6 +6,7 @@
 #   - deny once: curl fails with "connection refused" < 1 s after the answer
 #   - inbound: a SYN from the peer (curl -6) to a local listener is asked
 #     about; allow: the peer's connection completes after one retransmission
+#   - the log records each question and answer (event, IPv6 ends)
 set -u
 RP_ID=${RP_ID:-a6$$}
 . "$(dirname "$0")/lib.sh"
@@ -88,4 +89,11 @@ t=$(ask_since "$t0")
 [ "$(cat "$RP_TMP/c3")" = 0 ] || fail "inbound: the peer's curl -6 failed: $(cat "$RP_TMP/curl-in.err")"
 ask_lt 0.9 "$t" && ask_lt "$t" 2.5 || fail "inbound: the peer's connection took $t s (one retransmission: about 1 s)"
 ok "IPv6 inbound: asked, allowed, the peer connected after one retransmission ($t s)"
+
+# --- the log: each question and its answer, with the event and the IPv6 ends ---
+log=$(rp_r log)
+echo "$log" | grep "question 2 " | grep -q "\[$RP_B6\]:8081 .* connect" || fail "log, question 2: $log"
+echo "$log" | grep "answer 2 deny " | grep -q "\[$RP_B6\]:8081 .* connect" || fail "log, answer 2: $log"
+echo "$log" | grep "answer $id allow " | grep -q ":9090 .* accept" || fail "log, answer $id: $log"
+ok "log: questions and answers with their event and IPv6 ends"
 echo PASS
