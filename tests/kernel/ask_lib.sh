@@ -71,13 +71,15 @@ ask_servers() {
 ask_requests() { grep -c '"GET / ' "$RP_TMP/srv-$1.log"; }
 
 # ask_curl NAME URL: curl inside the child cgroup $RP_CG/a of the protected
-# namespace; prints "EXIT SECONDS", its messages in $RP_TMP/NAME.err.
+# namespace; prints "EXIT SECONDS END" (END: date +%s.%N when it ended),
+# its messages in $RP_TMP/NAME.err.
 ask_curl() {
-	local t0 rc
+	local t0 t1 rc
 	t0=$(date +%s.%N)
 	in_cg "$RP_CG/a" timeout 20 curl -v -sS -o /dev/null --max-time 15 "$2" 2>"$RP_TMP/$1.err"
 	rc=$?
-	echo "$rc $(/usr/bin/python3 -c "print(round($(date +%s.%N) - $t0, 3))")"
+	t1=$(date +%s.%N)
+	echo "$rc $(/usr/bin/python3 -c "print(round($t1 - $t0, 3))") $t1"
 }
 
 # ask_lt A B: A < B (decimal numbers).
@@ -120,4 +122,63 @@ ask_wait_pane() {
 		sleep 0.1
 	done
 	fail "the pane never showed '$1': $(ask_pane)"
+}
+
+# ask_begin: the namespaces (rp_setup) and the child cgroup $RP_CG/a whose
+# programs the tests' policies ask about ($CGREL: its parent as the
+# policy names it).
+ask_begin() {
+	rp_setup
+	rp_child_cgroup a
+	CGREL=${RP_CG#$(rp_cgroup2_mount)}
+}
+
+# ask_curl_bg NAME URL: ask_curl NAME URL in the background;
+# ask_held_end waits for it: ASK_RC, ASK_T (seconds), ASK_END.
+ask_curl_bg() {
+	ASK_NAME=$1
+	(ask_curl "$1" "$2" >"$RP_TMP/$1.res") &
+	ASK_CPID=$!
+}
+
+# ask_held NAME URL [SKIP]: ask_curl_bg NAME URL, held by the question the
+# agent shows after SKIP earlier ones: ASK_Q (its line), ASK_ID.
+ask_held() {
+	ask_curl_bg "$1" "$2"
+	ASK_Q=$(ask_next_question "${3:-0}")
+	[ -n "$ASK_Q" ] || fail "no question for curl $2"
+	echo "question: $ASK_Q"
+	ASK_ID=$(ask_jq "$ASK_Q" "d['id']")
+}
+ask_held_end() {
+	wait "$ASK_CPID"
+	read -r ASK_RC ASK_T ASK_END <"$RP_TMP/$ASK_NAME.res"
+}
+
+# ask_applied MEMBERS [SKIP]: answers question ASK_ID, asserts the agent
+# applied it (its result after SKIP earlier ones for ASK_ID): ASK_R.
+ask_applied() {
+	ask_say "$ASK_ID" "$1"
+	ASK_R=$(ask_result "$ASK_ID" "${2:-0}")
+	[ "$(ask_jq "$ASK_R" "d.get('applied')")" = True ] || fail "answer {$1} to question $ASK_ID: $ASK_R"
+}
+
+# ask_refused_now MEMBERS: answers question ASK_ID so that its held curl
+# is refused: "connection refused" less than 1 s after the answer (not at
+# a retransmission).  ASK_AFTER: how long after.
+ask_refused_now() {
+	local t_ans
+	t_ans=$(date +%s.%N)
+	ask_applied "$1"
+	ask_held_end
+	ASK_AFTER=$(/usr/bin/python3 -c "print(round($ASK_END - $t_ans, 3))")
+	grep -q "Connection refused" "$RP_TMP/$ASK_NAME.err" ||
+		fail "{$1}: curl did not see connection refused: $(cat "$RP_TMP/$ASK_NAME.err")"
+	ask_lt "$ASK_AFTER" 1.0 || fail "{$1}: curl was refused only $ASK_AFTER s after the answer"
+}
+
+# ask_connected WHAT: the held curl (ask_held_end) completed.
+ask_connected() {
+	ask_held_end
+	[ "$ASK_RC" = 0 ] || fail "$1: curl failed ($ASK_RC): $(cat "$RP_TMP/$ASK_NAME.err")"
 }

@@ -13,9 +13,7 @@ RP_ID=${RP_ID:-a6$$}
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
+ask_begin
 
 POL=$RP_TMP/policy.rules
 cat > "$POL" <<P
@@ -33,41 +31,23 @@ ask_agent_fifo
 url() { echo "http://[$RP_B6]:$1/"; }
 
 # --- allow once ---
-(ask_curl c8080 "$(url 8080)" >"$RP_TMP/c1") &
-CPID=$!
-q=$(ask_next_question)
-echo "question: $q"
-[ "$(ask_jq "$q" "(d['event'], d['direction'], d['proto'], d['remote'], d['remote_port'], d['app'])")" = \
-	"('connect', 'out', 'tcp', '$RP_B6', 8080, '/usr/bin/curl')" ] || fail "question fields: $q"
-id=$(ask_jq "$q" "d['id']")
+ask_held c8080 "$(url 8080)"
+[ "$(ask_jq "$ASK_Q" "(d['event'], d['direction'], d['proto'], d['remote'], d['remote_port'], d['app'])")" = \
+	"('connect', 'out', 'tcp', '$RP_B6', 8080, '/usr/bin/curl')" ] || fail "question fields: $ASK_Q"
 sleep 0.5
-ask_say "$id" '"verdict": "allow", "remember": "once"'
-r=$(ask_result "$id")
-[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "allow once: $r"
-wait $CPID
-read -r rc t <"$RP_TMP/c1"
-[ "$rc" = 0 ] || fail "allow once: curl -6 failed ($rc): $(cat "$RP_TMP/c8080.err")"
-ask_lt "$t" 2.5 || fail "allow once: curl took $t s"
+ask_applied '"verdict": "allow", "remember": "once"'
+ask_connected "IPv6 allow once"
+ask_lt "$ASK_T" 2.5 || fail "allow once: curl took $ASK_T s"
 [ "$(ask_requests 8080)" = 1 ] || fail "allow once: the server saw $(ask_requests 8080) requests"
-ok "IPv6 allow once: curl completed in $t s, one connection at the server"
+ok "IPv6 allow once: curl completed in $ASK_T s, one connection at the server"
 
 # --- deny once: connection refused at once ---
-(ask_curl c8081 "$(url 8081)" >"$RP_TMP/c2") &
-CPID=$!
-q=$(ask_next_question 1)
-id=$(ask_jq "$q" "d['id']")
-[ "$(ask_jq "$q" "(d['remote'], d['remote_port'])")" = "('$RP_B6', 8081)" ] || fail "question: $q"
+ask_held c8081 "$(url 8081)" 1
+[ "$(ask_jq "$ASK_Q" "(d['remote'], d['remote_port'])")" = "('$RP_B6', 8081)" ] || fail "question: $ASK_Q"
 sleep 0.5
-t_ans=$(date +%s.%N)
-ask_say "$id" '"verdict": "deny", "remember": "once"'
-r=$(ask_result "$id")
-[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "deny once: $r"
-wait $CPID
-after=$(ask_since "$t_ans")
-grep -q "Connection refused" "$RP_TMP/c8081.err" || fail "deny: curl -6 did not see connection refused: $(cat "$RP_TMP/c8081.err")"
-ask_lt "$after" 1.0 || fail "deny: curl -6 failed only $after s after the answer"
+ask_refused_now '"verdict": "deny", "remember": "once"'
 [ "$(ask_requests 8081)" = 0 ] || fail "deny: the server saw a request"
-ok "IPv6 deny once: connection refused $after s after the answer"
+ok "IPv6 deny once: connection refused $ASK_AFTER s after the answer"
 
 # --- inbound: a SYN from the peer to a local listener ---
 rp_bg in_a sh -c "echo \$\$ > $RP_CG/a/cgroup.procs && exec timeout 60 /usr/bin/python3 -m http.server -b $RP_A6 9090" >/dev/null 2>&1
@@ -79,11 +59,9 @@ q=$(ask_next_question 2)
 echo "question: $q"
 [ "$(ask_jq "$q" "(d['event'], d['direction'], d['local'], d['local_port'], d['remote'], d['iface'])")" = \
 	"('accept', 'in', '$RP_A6', 9090, '$RP_B6', '$RP_IF_A')" ] || fail "inbound question: $q"
-id=$(ask_jq "$q" "d['id']")
+ASK_ID=$(ask_jq "$q" "d['id']")
 sleep 0.3
-ask_say "$id" '"verdict": "allow", "remember": "once"'
-r=$(ask_result "$id")
-[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "inbound allow: $r"
+ask_applied '"verdict": "allow", "remember": "once"'
 wait $CPID
 t=$(ask_since "$t0")
 [ "$(cat "$RP_TMP/c3")" = 0 ] || fail "inbound: the peer's curl -6 failed: $(cat "$RP_TMP/curl-in.err")"
@@ -94,6 +72,6 @@ ok "IPv6 inbound: asked, allowed, the peer connected after one retransmission ($
 log=$(rp_r log)
 echo "$log" | grep "question 2 " | grep -q "\[$RP_B6\]:8081 .* connect" || fail "log, question 2: $log"
 echo "$log" | grep "answer 2 deny " | grep -q "\[$RP_B6\]:8081 .* connect" || fail "log, answer 2: $log"
-echo "$log" | grep "answer $id allow " | grep -q ":9090 .* accept" || fail "log, answer $id: $log"
+echo "$log" | grep "answer $ASK_ID allow " | grep -q ":9090 .* accept" || fail "log, answer $ASK_ID: $log"
 ok "log: questions and answers with their event and IPv6 ends"
 echo PASS

@@ -10,9 +10,7 @@ RP_ID=${RP_ID:-tj$$}
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
+ask_begin
 
 POL=$RP_TMP/policy.rules
 cat > "$POL" <<P
@@ -29,8 +27,7 @@ ask_servers $RP_B4 8080 8081
 ask_tmux_agent
 
 # `j` `1`: handle as table web, once
-(ask_curl c8080 "http://$RP_B4:8080/" >"$RP_TMP/c1") &
-CPID=$!
+ask_curl_bg c8080 "http://$RP_B4:8080/"
 ask_wait_pane "question 1"
 ask_pane | grep -q "\[j\] handle as a table  \[J\] always" || fail "the question does not offer the tables: $(ask_pane)"
 ask_key j
@@ -40,26 +37,21 @@ echo "$p"
 echo "$p" | grep "handle as which table" | grep -q "\[1\] web" || fail "table web is not offered"
 echo "$p" | grep "handle as which table" | grep -q "root" && fail "root is offered (a jump to it is a cycle)"
 ask_key 1
-wait $CPID
-read -r rc t <"$RP_TMP/c1"
-[ "$rc" = 0 ] || fail "j 1: curl failed: $(cat "$RP_TMP/c8080.err")"
+ask_connected "j 1"
 ask_wait_pane "question 1: jump web once"
-ok "terminal: j 1 handled the question as table web (allowed, $t s)"
+ok "terminal: j 1 handled the question as table web (allowed, $ASK_T s)"
 
 # `J` `1`: handle as table web, always
-(ask_curl c8081 "http://$RP_B4:8081/" >"$RP_TMP/c2") &
-CPID=$!
+ask_curl_bg c8081 "http://$RP_B4:8081/"
 ask_wait_pane "question 2"
 ask_key J
 ask_wait_pane "handle as which table, always?"
 ask_key 1
-wait $CPID
-read -r rc t <"$RP_TMP/c2"
-[ "$rc" = 0 ] || fail "J 1: curl failed: $(cat "$RP_TMP/c8081.err")"
+ask_connected "J 1"
 ask_wait_pane "question 2: jump web always, rule written at $POL:4"
 cat "$POL"
 sed -n 4p "$POL" | grep -q "^    jump web out app /usr/bin/curl proto tcp remote $RP_B4 port 8081$" || fail "no learned rule at line 4"
-read -r rc t <<<"$(ask_curl c8081 "http://$RP_B4:8081/")"
+read -r rc t _ <<<"$(ask_curl c8081 "http://$RP_B4:8081/")"
 [ "$rc" = 0 ] || fail "the learned jump: curl failed: $(cat "$RP_TMP/c8081.err")"
 ask_pane | grep -q "question 3" && fail "a question for a connection the learned rule decides"
 ok "terminal: J 1 wrote 'jump web' at $POL:4; the next curl connected without a question"

@@ -13,8 +13,7 @@ RP_ID=${RP_ID:-au$$}
 . "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-rp_setup
-rp_child_cgroup a
+ask_begin
 app_copy app-x
 X=$RP_TMP/app-x
 
@@ -49,11 +48,9 @@ q=$(ask_next_question)
 echo "question: $q"
 [ "$(ask_jq "$q" "(d['event'], d['app'], d['changed']['old_sha256'], d['changed']['new_sha256'])")" = \
 	"('app-changed', '$X', '$old', '$new')" ] || fail "the question does not name the change: $q"
-id=$(ask_jq "$q" "d['id']")
+ASK_ID=$(ask_jq "$q" "d['id']")
 sleep 0.3
-ask_say "$id" '"verdict": "allow"'
-r=$(ask_result "$id")
-[ "$(ask_jq "$r" "d.get('applied')")" = True ] || fail "allow: $r"
+ask_applied '"verdict": "allow"'
 wait $CPID
 [ "$(cut -d' ' -f1 "$RP_TMP/c1")" = open ] || fail "re-approved: the held connect did not complete: $(cat "$RP_TMP/c1")"
 ok "renamed over the path: asked (old and new SHA-256), allow re-approved it: $(cat "$RP_TMP/c1")"
