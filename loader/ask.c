@@ -559,8 +559,8 @@ static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const
 	if (v != VERDICT_ALLOW && v != VERDICT_DENY && v != VERDICT_REJECT) {
 		/* in the kernel the event would come back to the ask rule */
 		snprintf(r->error, sizeof(r->error),
-			 "table %s decides nothing for this question (%s); answer allow, deny or another table",
-			 table, v == VERDICT_ASK ? "it asks" : "it continues");
+			 "table %s decides nothing for this question (%s); answer allow, deny or another table", table,
+			 v == VERDICT_ASK ? "it asks" : "it continues");
 		return -ENOENT;
 	}
 	*verdict = v;

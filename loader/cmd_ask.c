@@ -35,7 +35,7 @@ struct ask_front {
 	int scope;
 	bool picking_table;
 	bool picking_always; /* the table picked is the answer for good */
-	char line[65536]; /* --json: the answer line being read */
+	char line[65536];    /* --json: the answer line being read */
 	size_t len;
 };
 
