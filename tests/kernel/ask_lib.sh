@@ -5,14 +5,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/app_lib.sh"
 PY=/usr/bin/python3
 
-# ask_setup: the namespaces (rp_setup), child cgroup a of the test's
-# cgroup, and CGREL: the test's cgroup as a policy names it.
-ask_setup() {
-	rp_setup
-	rp_child_cgroup a
-	CGREL=${RP_CG#$(rp_cgroup2_mount)}
-}
-
 # ask_apply: the policy on stdin, written to $POL ($RP_TMP/policy.rules),
 # applied to interface A and the test's cgroup.
 ask_apply() {
@@ -20,17 +12,6 @@ ask_apply() {
 	cat >"$POL"
 	local out
 	out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
-}
-
-# ask_http_servers SECS PORT...: an HTTP server in B on each port for SECS
-# seconds, its request log in $RP_TMP/srv-PORT.log; returns once all listen.
-ask_http_servers() {
-	local secs=$1 p
-	shift
-	for p in "$@"; do
-		rp_bg in_b timeout "$secs" $PY -m http.server -b $RP_B4 "$p" 2>"$RP_TMP/srv-$p.log" >/dev/null
-	done
-	for p in "$@"; do rp_wait_port "$RP_NS_B" "$p"; done
 }
 
 # ask_wait_agent: until `rampart status` shows an agent (bounded).

@@ -9,7 +9,7 @@
 set -u
 RP_ID=${RP_ID:-ab$$}
 . "$(dirname "$0")/ask_lib.sh"
-ask_setup
+ask_begin
 
 ask_apply <<P
 option ask-timeout 3
@@ -18,7 +18,7 @@ table root default deny {
     ask out cgroup $CGREL
 }
 P
-ask_http_servers 60 8080
+ask_servers $RP_B4 8080
 
 ask_agent_fifo
 

@@ -11,7 +11,7 @@
 set -u
 RP_ID=${RP_ID:-ac$$}
 . "$(dirname "$0")/ask_lib.sh"
-ask_setup
+ask_begin
 app_copy app-x
 X=$RP_TMP/app-x
 
