@@ -15,7 +15,7 @@
  * conntrack capacity ct_size; rule metadata, policy info (test.rules) and
  * configuration written.  *pol holds the policy: policy_free it, also when
  * this fails the test. */
-static void kt_load_datapath(const char *text, uint32_t ct_size, struct policy *pol, struct rampart_bpf **skel)
+static inline void kt_load_datapath(const char *text, uint32_t ct_size, struct policy *pol, struct rampart_bpf **skel)
 {
 	struct diag d;
 	struct load_opts lo = { 0 };
@@ -41,6 +41,15 @@ static void kt_load_datapath(const char *text, uint32_t ct_size, struct policy *
 	cls_tables_free(&t);
 	flat_policy_free(&fp);
 	diag_free(&d);
+}
+
+/* The datapath's configuration as edit() changes it. */
+static inline void kt_edit_config(struct rampart_bpf *skel, void (*edit)(struct rp_config *))
+{
+	struct rp_config cfg;
+	assert_int_equal(datapath_read_config(skel, &cfg), 0);
+	edit(&cfg);
+	assert_int_equal(datapath_write_config(skel, &cfg), 0);
 }
 
 #endif

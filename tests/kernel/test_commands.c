@@ -145,10 +145,7 @@ static int teardown(void **state)
 
 static void set_config(void (*edit)(struct rp_config *))
 {
-	struct rp_config cfg;
-	assert_int_equal(datapath_read_config(skel, &cfg), 0);
-	edit(&cfg);
-	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+	kt_edit_config(skel, edit);
 }
 
 static struct pk scratch_out;

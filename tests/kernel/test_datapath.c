@@ -92,10 +92,7 @@ static uint64_t ctr(enum rp_counter c)
 
 static void set_config(void (*edit)(struct rp_config *))
 {
-	struct rp_config cfg;
-	assert_int_equal(datapath_read_config(skel, &cfg), 0);
-	edit(&cfg);
-	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+	kt_edit_config(skel, edit);
 }
 
 /* Compile `text`, load the datapath with conntrack capacity ct_size and
