@@ -1,6 +1,6 @@
 /* Entry points that only run a shared body with constants (the hook, the
- * address family): one line per program, as Cilium writes its per-family
- * programs over one body.  One macro per kind of program context.
+ * address family): one line per program over that body.  One macro per
+ * kind of program context.
  *
  * NAME is the program's name: the function's, so `bpftool prog` shows it,
  * the skeleton calls it skel->progs.NAME (the loader reaches programs only
