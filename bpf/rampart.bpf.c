@@ -1111,7 +1111,8 @@ __noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, i
 /* ---------- egress: event type and direction ---------- */
 
 /* The nearest cgroup the policy names among the sending socket's cgroup
- * and its ancestors (as the socket hooks find it for the caller). */
+ * and its ancestors (as the socket hooks found it for the caller: they
+ * resolve paths and cache the ids, include/rampart_sock.h). */
 static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
 {
 	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
@@ -1119,7 +1120,7 @@ static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
 		if (!id)
 			continue;
 		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (v)
+		if (v && *v) /* 0: a cgroup the socket hooks found unnamed */
 			return *v;
 	}
 	return 0;

@@ -75,6 +75,22 @@ struct {
 	__type(value, struct rp_app_stamp);
 } RP_MAP_APP_STAMP SEC(".maps");
 
+/* the named cgroups by path (include/rampart_sock.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the loader sets ncgroups + 1 */
+	__type(key, struct rp_cgroup_path_key);
+	__type(value, __u32);
+} RP_MAP_CGROUP_PATHS SEC(".maps");
+
+/* what `status` compares with the cgroup2 tree now (user space only) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sets ncgroups + 1 */
+	__type(key, __u32);
+	__type(value, struct rp_cgroup_info);
+} RP_MAP_CGROUP_INFO SEC(".maps");
+
 /* Who is calling. */
 struct rp_ident {
 	struct rp_app_key exe;
@@ -136,29 +152,99 @@ static __always_inline void rp_task_exe(struct task_struct *t, struct rp_app_key
 	k->name_hash = rp_name_hash_kernel(BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
-/* Nearest named ancestor-or-self of the current cgroup: walk from its own
- * level up.  Each step is a helper call and a hash lookup (about 0.1 us
- * here: calls are what costs on CPUs with return-stack mitigations), so
- * a policy that names no cgroup skips the walk, and the walk starts at
- * the cgroup's level instead of the deepest one possible
- * (docs/performance.md, "Socket hooks"). */
+/* ---------- the caller's cgroup: by path (include/rampart_sock.h) ---------- */
+
+/* rp_cg_name_hash of a kernfs node's name, read from kernel memory a word
+ * at a time (names are kmalloc'd: the word that holds the terminating NUL
+ * is inside the allocation).  name: the address, as a number (a global
+ * function takes no kernel pointer). */
+__noinline __u64 rp_cg_name_hash_kernel(__u64 name)
+{
+	__u64 h = 0;
+	__u32 len = 0;
+	for (__u32 off = 0; off < RP_NAME_MAX + 9; off += 8) {
+		__u64 w = 0;
+		if (bpf_probe_read_kernel(&w, sizeof(w), (const void *)(name + off)))
+			break;
+		__u32 n = 8;
+		for (__u32 i = 0; i < 8; i++)
+			if (!((w >> (8 * i)) & 0xff)) {
+				n = i;
+				break;
+			}
+		if (n < 8)
+			w &= (1ull << (8 * n)) - 1;
+		len += n;
+		if (n)
+			h = rp_name_mix(h, w);
+		if (n < 8)
+			break;
+	}
+	return rp_name_mix(h, len);
+}
+
+/* The cgroup at level l on the way from the root to cg (cgroup->ancestors). */
+static __always_inline struct cgroup *rp_cg_ancestor(struct cgroup *cg, __u32 l)
+{
+	struct cgroup *a = NULL;
+	bpf_core_read(&a, sizeof(a), &cg->ancestors[l]);
+	return a;
+}
+
+/* The slow way: hash the path of each of cg's ancestors-or-self from the
+ * root down, look each up in rp_cgroup_paths, and remember the answer of
+ * each cgroup id in rp_cgroups (0: not named).  Returns the value of the
+ * deepest named one (0: none).  cg: the cgroup's address, as a number. */
+__noinline __u32 rp_cgroup_resolve(__u64 cg, __u32 level)
+{
+	struct rp_cgroup_path_key k = {};
+	__u32 found = 0;
+	for (__u32 l = 0; l <= RP_CG_MAX_LEVEL; l++) {
+		if (l > level)
+			break;
+		struct kernfs_node *kn = BPF_CORE_READ(rp_cg_ancestor((struct cgroup *)cg, l), kn);
+		if (!kn)
+			break;
+		if (l)
+			k.hash = rp_cg_path_mix(k.hash, rp_cg_name_hash_kernel((__u64)BPF_CORE_READ(kn, name)));
+		k.level = l;
+		__u32 *v = bpf_map_lookup_elem(&rp_cgroup_paths, &k);
+		__u32 val = v ? *v : 0;
+		__u64 id = BPF_CORE_READ(kn, id);
+		bpf_map_update_elem(&rp_cgroups, &id, &val, BPF_ANY);
+		if (val)
+			found = val;
+	}
+	return found;
+}
+
+/* Nearest named ancestor-or-self of the current task's cgroup: walk from
+ * its own level up, by id in the rp_cgroups cache; the first id not in it
+ * sends the whole path to rp_cgroup_resolve (a cgroup created or
+ * re-created since apply: its first socket call).  Each step is a helper
+ * call and a hash lookup (about 0.1 us here: calls are what costs on CPUs
+ * with return-stack mitigations), so a policy that names no cgroup skips
+ * the walk, and the walk starts at the cgroup's level instead of the
+ * deepest one possible (docs/performance.md, "Socket hooks"). */
 static __always_inline __u32 rp_cgroup_value(void)
 {
 	__u32 zero = 0;
 	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
 	if (sc && !sc->ncgroups)
 		return 0;
-	int level = bpf_get_current_task_btf()->cgroups->dfl_cgrp->level;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+	int level = BPF_CORE_READ(cg, level);
 	if (level < 0 || level > RP_CG_MAX_LEVEL)
 		level = RP_CG_MAX_LEVEL;
 	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
 		if (l > level)
 			continue;
-		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
-		if (!id)
-			continue;
+		__u64 id = BPF_CORE_READ(rp_cg_ancestor(cg, l), kn, id);
 		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (v)
+		if (!v)
+			return rp_cgroup_resolve((__u64)cg, level);
+		if (*v)
 			return *v;
 	}
 	return 0;

@@ -29,8 +29,8 @@ struct {
 } RP_MAP_APPS SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* the loader sets the number of named cgroups + RP_CGROUP_CACHE */
 	__type(key, __u64);
 	__type(value, __u32);
 } RP_MAP_CGROUPS SEC(".maps");

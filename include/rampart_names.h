@@ -47,12 +47,14 @@
 #define RP_MAP_CLS_ACTIONS   cls_actions /* what a final class decides */
 #define RP_MAP_CLS_SCRATCH   cls_scratch /* per-CPU working memory of the lookup (XDP, tc) */
 /* ---------- socket identity (bpf/sockid.h, bpf/sock.bpf.c) ---------- */
-#define RP_MAP_LISTENERS     rp_listeners   /* owners of listening sockets */
-#define RP_MAP_SK_MARKS	     rp_sk_marks    /* judgements made at the socket */
-#define RP_MAP_APPS	     rp_apps	    /* executable identity -> app id */
-#define RP_MAP_CGROUPS	     rp_cgroups	    /* cgroup id -> the policy's cgroup value */
-#define RP_MAP_APP_INFO	     rp_app_info    /* what was approved at apply */
-#define RP_MAP_SOCK_CONFIG   rp_sock_config /* socket hooks' configuration */
+#define RP_MAP_LISTENERS     rp_listeners    /* owners of listening sockets */
+#define RP_MAP_SK_MARKS	     rp_sk_marks     /* judgements made at the socket */
+#define RP_MAP_APPS	     rp_apps	     /* executable identity -> app id */
+#define RP_MAP_CGROUPS	     rp_cgroups	     /* cgroup id -> the policy's cgroup value (a cache) */
+#define RP_MAP_CGROUP_PATHS  rp_cgroup_paths /* cgroup path -> the policy's cgroup value */
+#define RP_MAP_CGROUP_INFO   rp_cgroup_info  /* the named cgroups and their ids at apply */
+#define RP_MAP_APP_INFO	     rp_app_info     /* what was approved at apply */
+#define RP_MAP_SOCK_CONFIG   rp_sock_config  /* socket hooks' configuration */
 /* ---------- learning mode (bpf/ask.h, include/rampart_ask.h) ---------- */
 #define RP_MAP_ASK	     rp_ask	  /* open questions (and answers being applied) */
 #define RP_MAP_ASK_HELD	     rp_ask_held  /* flows held by a question */

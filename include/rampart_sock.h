@@ -49,8 +49,42 @@ struct rp_app_info {
 	__u32 present; /* 1: the file existed at apply (else it matches nothing) */
 };
 
-/* Map rp_cgroups: HASH cgroup id (the cgroup2 directory's inode number) ->
- * the policy's cgroup value (preorder number, see policy.h). */
+/* A cgroup is its path under the cgroup2 root, not the id it had at apply:
+ * a service restarted by systemd (rmdir + mkdir) or a cgroup created after
+ * apply at a named path is the same cgroup (docs/sockets.md, "Who is
+ * calling").  Map rp_cgroup_paths: HASH (path hash, level) -> the policy's
+ * cgroup value (preorder number, see policy.h), filled at apply.  The hash
+ * of a path is built from the root down: the root (level 0) hashes to 0,
+ * a child to rp_cg_path_mix(parent's hash, rp_cg_name_hash(its name)). */
+struct rp_cgroup_path_key {
+	__u64 hash;
+	__u32 level;
+	__u32 pad;
+};
+
+/* A cgroup's name: its 8-byte words in memory order (the last one
+ * zero-padded) mixed in from 0, then its length. */
+static inline __u64 rp_cg_path_mix(__u64 parent, __u64 name_hash)
+{
+	return rp_name_mix(parent ^ 0x5250434750415448ull /* "RPCGPATH" */, name_hash);
+}
+
+/* Map rp_cgroups: LRU_HASH cgroup id (the cgroup2 directory's inode
+ * number, never reused while the system runs) -> the cgroup's own value
+ * (0: the policy does not name its path).  A cache of rp_cgroup_paths:
+ * the loader writes the named cgroups that exist at apply, the socket
+ * hooks every cgroup they resolve by path (named or not), so that tc
+ * egress, which cannot read paths, finds them by id.  RP_CGROUP_CACHE
+ * entries beyond the named ones; an evicted entry is resolved again. */
+#define RP_CGROUP_CACHE 4096
+
+/* Map rp_cgroup_info: ARRAY i (1..ncgroups, the policy's preorder value)
+ * -> the named cgroup and its id at apply (user space only: `status` says
+ * which were re-created or created since). */
+struct rp_cgroup_info {
+	char path[RP_APP_PATH_LEN]; /* as the policy names it, relative to the cgroup2 mount */
+	__u64 id;		    /* its id at apply (0: it did not exist) */
+};
 
 /* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
 #define RP_ANCESTRY_MAX_DEPTH 8
@@ -127,6 +161,10 @@ _Static_assert(sizeof(struct rp_app_key) == 24 && _Alignof(struct rp_app_key) ==
 _Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
 _Static_assert(sizeof(struct rp_sock_config) == 24 && _Alignof(struct rp_sock_config) == 4,
 	       "struct rp_sock_config layout");
+_Static_assert(sizeof(struct rp_cgroup_path_key) == 16 && _Alignof(struct rp_cgroup_path_key) == 8,
+	       "struct rp_cgroup_path_key layout");
+_Static_assert(sizeof(struct rp_cgroup_info) == 264 && _Alignof(struct rp_cgroup_info) == 8,
+	       "struct rp_cgroup_info layout");
 _Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
 _Static_assert(sizeof(struct rp_owner) == 64 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
 _Static_assert(sizeof(struct rp_sk_mark) == 96 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pins.h"
 #include "rampart_ask.h"
+#include "rampart_sock.h"
 #include "rampart.skel.h"
 
 /* Maps whose contents are state rather than policy: a new apply reuses the
@@ -88,7 +89,7 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 	if (!e) /* the socket hooks' lookups, shared (bpf/sockid.h) */
 		e = bpf_map__set_max_entries(skel->maps.rp_apps, o->napps + 1);
 	if (!e)
-		e = bpf_map__set_max_entries(skel->maps.rp_cgroups, o->ncgroups + 1);
+		e = bpf_map__set_max_entries(skel->maps.rp_cgroups, o->ncgroups + 1 + RP_CGROUP_CACHE);
 	if (e)
 		pr_err_r(e, "cannot size the datapath maps");
 	if (!e && o->reuse)

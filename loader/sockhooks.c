@@ -129,6 +129,10 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 	if (!e)
 		e = bpf_map__set_max_entries(s->maps.rp_app_stamp, napps);
 	if (!e)
+		e = bpf_map__set_max_entries(s->maps.rp_cgroup_paths, (uint32_t)p->ncgroups + 1);
+	if (!e)
+		e = bpf_map__set_max_entries(s->maps.rp_cgroup_info, (uint32_t)p->ncgroups + 1);
+	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {
 		pr_err("the kernel refused the socket hooks (%s); run with -v for the verifier log; they need "
@@ -209,29 +213,33 @@ static int fill_apps(struct sock_bpf *s, const struct policy *p)
 	return 0;
 }
 
-/* rp_cgroups: the cgroup id of each cgroup the policy names. */
+/* rp_cgroup_paths: each cgroup the policy names, by path; rp_cgroups: the
+ * id of those that exist now (tc egress finds them by id; the socket hooks
+ * find the others by path when they come, include/rampart_sock.h). */
 static int fill_cgroups(struct sock_bpf *s, const struct policy *p)
 {
 	char mnt[PATH_MAX];
-	if (!p->ncgroups)
-		return 0;
-	if (cgroup2_mount(mnt, sizeof(mnt))) {
-		pr_warn("no cgroup2 file system is mounted: cgroup rules match nothing");
-		return 0;
-	}
+	bool mounted = cgroup2_mount(mnt, sizeof(mnt)) == 0;
+	if (p->ncgroups && !mounted)
+		pr_warn("no cgroup2 file system is mounted: cgroup rules match a cgroup once one is");
 	for (int i = 0; i < p->ncgroups; i++) {
-		char path[PATH_MAX * 2];
-		struct stat st;
-		cgroup_abs_path(mnt, p->cgroups[i].path, path, sizeof(path));
-		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-			pr_warn("cgroup %s does not exist (%s); rules naming it match nothing until it exists and the "
-				"policy is applied again",
-				p->cgroups[i].path, path);
+		struct rp_cgroup_path_key k = cgroup_path_key(p->cgroups[i].path);
+		uint32_t v = p->cgroups[i].pre;
+		int e = bpf_map__update_elem(s->maps.rp_cgroup_paths, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+		if (e)
+			return e;
+		struct rp_cgroup_info info = { .id = mounted ? cgroup_id_of(mnt, p->cgroups[i].path) : 0 };
+		snprintf(info.path, sizeof(info.path), "%s", p->cgroups[i].path);
+		if ((e = bpf_map__update_elem(s->maps.rp_cgroup_info, &v, sizeof(v), &info, sizeof(info), BPF_ANY)))
+			return e;
+		if (!info.id) {
+			if (mounted)
+				pr_info("cgroup %s does not exist under %s; rules naming it apply to it once it is "
+					"created",
+					p->cgroups[i].path, mnt);
 			continue;
 		}
-		uint64_t cgid = (uint64_t)st.st_ino;
-		uint32_t v = p->cgroups[i].pre;
-		int e = bpf_map__update_elem(s->maps.rp_cgroups, &cgid, sizeof(cgid), &v, sizeof(v), BPF_ANY);
+		e = bpf_map__update_elem(s->maps.rp_cgroups, &info.id, sizeof(info.id), &v, sizeof(v), BPF_ANY);
 		if (e)
 			return e;
 	}
