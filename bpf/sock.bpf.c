@@ -830,13 +830,62 @@ int rp_sendmsg6(struct bpf_sock_addr *ctx)
 
 /* ---------- listen: bind, and who owns the port ---------- */
 
-static __always_inline void rp_owner_key(struct rp_owner_key *k, struct bpf_sock *sk, const struct cls_fields *f)
+static __always_inline void rp_owner_key(struct rp_owner_key *k, __u64 netns, const struct cls_fields *f)
 {
 	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = netns;
 	k->port = f->lport;
 	k->proto = f->proto;
 	if (!rp_is_zero(f->laddr) && !(rp_is_v4_mapped(f->laddr) && f->laddr[3] == 0))
 		__builtin_memcpy(k->addr, f->laddr, 16);
+}
+
+/* Records the caller as the owner of the socket's local address and port
+ * (rp_listeners, include/rampart_sock.h): the first owner's record stays
+ * against another uid (counted); a full table is counted and the port
+ * marked as having a socket of no record, so that inbound events to it are
+ * judged as of an unknown owner instead of borrowing a wildcard socket's
+ * identity. */
+static __always_inline void rp_owner_record(struct bpf_sock *sk, __u64 netns, const struct cls_fields *f,
+					    const struct rp_ident *id)
+{
+	struct rp_owner_key k;
+	struct rp_owner o = {
+		.app = id->app,
+		.cgroup = id->cgroup,
+		.uid = id->uid,
+		.pid = id->pid,
+		.cookie = bpf_get_socket_cookie(sk),
+		.exe = id->exe,
+		.cgroup_id = id->cgroup_id,
+		.ino = id->ino,
+	};
+	rp_owner_key(&k, netns, f);
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	long e = bpf_map_update_elem(&rp_listeners, &k, &o, BPF_NOEXIST);
+	if (e == -17 /* EEXIST */) {
+		struct rp_owner *cur = bpf_map_lookup_elem(&rp_listeners, &k);
+		if (cur && cur->uid != id->uid) {
+			rp_count(RPC_OWNER_TAKEOVER);
+			return;
+		}
+		e = bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);
+	}
+	if (e) {
+		rp_count(RPC_OWNER_FULL);
+		__u32 port = f->lport;
+		__u32 *n = bpf_map_lookup_elem(&rp_listen_unowned, &port);
+		if (n && m && !m->unowned) {
+			__sync_fetch_and_add(n, 1);
+			m->owner = k; /* the release hook's port */
+			m->unowned = 1;
+		}
+		return;
+	}
+	if (m) {
+		m->owner = k;
+		m->owns = 1;
+	}
 }
 
 static __always_inline void rp_local_fields(struct cls_fields *f, struct bpf_sock *sk, int v6)
@@ -869,26 +918,8 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	f.has_ports = rp_has_ports(f.proto);
 	f.absent = CLS_ABSENT(F_RADDR) | CLS_ABSENT(F_RPORT) | CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
 	int act = rp_sock_judge(&f, &id, &slot);
-	if (act == RP_SOCK_ALLOW && f.has_ports) {
-		struct rp_owner_key k;
-		struct rp_owner o = {
-			.app = id.app,
-			.cgroup = id.cgroup,
-			.uid = id.uid,
-			.pid = id.pid,
-			.cookie = bpf_get_socket_cookie(sk),
-			.exe = id.exe,
-			.cgroup_id = id.cgroup_id,
-			.ino = id.ino,
-		};
-		rp_owner_key(&k, sk, &f);
-		bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);
-		struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (m) {
-			m->owner = k;
-			m->owns = 1;
-		}
-	}
+	if (act == RP_SOCK_ALLOW && f.has_ports)
+		rp_owner_record(sk, bpf_get_netns_cookie(sk), &f, &id);
 	return rp_sock_ret(act);
 }
 
@@ -910,6 +941,13 @@ SEC("cgroup/sock_release")
 int rp_release(struct bpf_sock *sk)
 {
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
+	if (m && m->unowned) {
+		__u32 port = m->owner.port;
+		__u32 *n = bpf_map_lookup_elem(&rp_listen_unowned, &port);
+		if (n && *n)
+			__sync_fetch_and_add(n, -1);
+		m->unowned = 0;
+	}
 	if (!m || !m->owns)
 		return 1;
 	struct rp_owner_key k = m->owner;

@@ -48,6 +48,7 @@
 #define RP_MAP_CLS_SCRATCH   cls_scratch /* per-CPU working memory of the lookup (XDP, tc) */
 /* ---------- socket identity (bpf/sockid.h, bpf/sock.bpf.c) ---------- */
 #define RP_MAP_LISTENERS     rp_listeners    /* owners of listening sockets */
+#define RP_MAP_LISTEN_UNOWNED rp_listen_unowned /* ports with sockets rp_listeners had no room for */
 #define RP_MAP_SK_MARKS	     rp_sk_marks     /* judgements made at the socket */
 #define RP_MAP_APPS	     rp_apps	     /* executable identity -> app id */
 #define RP_MAP_CGROUPS	     rp_cgroups	     /* cgroup id -> the policy's cgroup value (a cache) */

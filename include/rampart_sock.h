@@ -98,17 +98,30 @@ struct rp_sock_config {
 	__u32 ncgroups;	   /* cgroups the policy names (0: no cgroup walk) */
 };
 
-/* Map rp_listeners: HASH (proto, local port, local address) -> the
- * identity of the process that bound it, written by the post_bind hooks,
- * removed by the sock_release hook, read by the XDP program when it judges
- * an `accept` or `receive` event.  addr is in network order, IPv4 as
- * ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::). */
+/* Map rp_listeners: HASH (network namespace, proto, local port, local
+ * address) -> the identity of the process that bound it, written by the
+ * post_bind hooks (and for a listen() without bind() by the sock_ops
+ * hook), removed by the sock_release hook, read by the XDP program when it
+ * judges an `accept` or `receive` event.  addr is in network order, IPv4
+ * as ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::).
+ * The first owner keeps its record: a bind of the same key by another uid
+ * (SO_REUSEADDR, SO_REUSEPORT) is counted and changes nothing; by the same
+ * uid it replaces the record (a service's new process).  docs/sockets.md,
+ * "accept and receive". */
 struct rp_owner_key {
+	__u64 netns; /* the network namespace's cookie (bpf_get_netns_cookie; the datapath: rp_netns) */
 	__u32 addr[4];
 	__u16 port; /* host order */
 	__u8 proto;
-	__u8 pad;
+	__u8 pad[5];
 };
+
+/* Map rp_listen_unowned: ARRAY port -> how many sockets bound to that
+ * port (any address, protocol and namespace) have no owner record because
+ * rp_listeners was full.  While it is not 0, an inbound event to the port
+ * that finds no record for its exact address is judged as one of an
+ * unknown owner, not with a wildcard socket's identity (fail closed). */
+#define RP_PORTS 65536
 
 struct rp_owner {
 	__u32 app;    /* app id in the policy that was in force at bind (0: not named) */
@@ -149,7 +162,7 @@ struct rp_sk_mark {
 	__u32 peer_addr[4];
 	__u16 peer_port; /* host order; 0: none */
 	__u8 peer_mode;
-	__u8 pad;
+	__u8 unowned; /* 1: bound while rp_listeners was full: counted in rp_listen_unowned */
 	__u32 peer_gen;
 	__u64 peer_ns; /* bpf_ktime_get_ns() when it was received */
 };
@@ -165,8 +178,8 @@ _Static_assert(sizeof(struct rp_cgroup_path_key) == 16 && _Alignof(struct rp_cgr
 	       "struct rp_cgroup_path_key layout");
 _Static_assert(sizeof(struct rp_cgroup_info) == 264 && _Alignof(struct rp_cgroup_info) == 8,
 	       "struct rp_cgroup_info layout");
-_Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
+_Static_assert(sizeof(struct rp_owner_key) == 32 && _Alignof(struct rp_owner_key) == 8, "struct rp_owner_key layout");
 _Static_assert(sizeof(struct rp_owner) == 64 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
-_Static_assert(sizeof(struct rp_sk_mark) == 96 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 104 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

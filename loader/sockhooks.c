@@ -124,6 +124,7 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 		goto fail;
 	/* the datapath's generation, and its rp_apps / rp_cgroups (sized there) */
 	s->rodata->rp_gen = dp->rodata->rp_gen;
+	s->rodata->rp_netns = dp->rodata->rp_netns;
 	uint32_t napps = (uint32_t)p->napps + 1;
 	e = bpf_map__set_max_entries(s->maps.rp_app_info, napps);
 	if (!e)
