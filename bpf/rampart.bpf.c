@@ -783,9 +783,15 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	if (!sc)
 		return VERDICT_DENY;
 	rp_fill_fields(&sc->f, p, ev);
-	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
-		rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
-	else if (ev->sk_ident)
+	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
+		/* the listening socket's owner (bpf/sockid.h) */
+		struct rp_owner *o = rp_owner_fill(&sc->f);
+		if (o && o->refused) { /* its listen() was refused: the rule that refused it */
+			*slot = o->slot;
+			rp_rule_hit(*slot, ev->bytes);
+			return VERDICT_DENY;
+		}
+	} else if (ev->sk_ident)
 		rp_stale_fill(&sc->f, sc);
 	const struct cls_result *res = &sc->r;
 	/* tables not (fully) written: deny by no rule, nothing recorded */

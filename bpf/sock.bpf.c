@@ -10,6 +10,9 @@
  *   cgroup/recvmsg4/6      remembers that peer (cannot refuse: `receive`
  *                                     is judged at XDP with the owner's identity)
  *   cgroup/post_bind4/6    listen    (bind; records the owner for accept/receive)
+ *   sockops (TCP_LISTEN_CB) listen    (listen() without bind(): the port the
+ *                                     kernel picked; cannot refuse, records a
+ *                                     refused listener)
  *   cgroup/sock_release    removes the owner record of a closing socket
  *
  * Every event carries the caller's app (its executable's device and inode,
@@ -846,8 +849,16 @@ static __always_inline void rp_owner_key(struct rp_owner_key *k, __u64 netns, co
  * marked as having a socket of no record, so that inbound events to it are
  * judged as of an unknown owner instead of borrowing a wildcard socket's
  * identity. */
-static __always_inline void rp_owner_record(struct bpf_sock *sk, __u64 netns, const struct cls_fields *f,
-					    const struct rp_ident *id)
+struct rp_owner_how {
+	__u64 netns;  /* the socket's namespace */
+	__u64 cookie; /* the socket's cookie */
+	__u32 refused;
+	__u32 slot;
+};
+
+/* Not inlined: its frame is not on the stack of the judgement's calls. */
+static __noinline void rp_owner_record(struct bpf_sock *sk, const struct cls_fields *f, const struct rp_ident *id,
+				       const struct rp_owner_how *how)
 {
 	struct rp_owner_key k;
 	struct rp_owner o = {
@@ -855,13 +866,17 @@ static __always_inline void rp_owner_record(struct bpf_sock *sk, __u64 netns, co
 		.cgroup = id->cgroup,
 		.uid = id->uid,
 		.pid = id->pid,
-		.cookie = bpf_get_socket_cookie(sk),
+		.cookie = how->cookie,
 		.exe = id->exe,
 		.cgroup_id = id->cgroup_id,
 		.ino = id->ino,
+		.refused = how->refused,
+		.slot = how->slot,
 	};
-	rp_owner_key(&k, netns, f);
+	rp_owner_key(&k, how->netns, f);
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (m)
+		m->bound = 1;
 	long e = bpf_map_update_elem(&rp_listeners, &k, &o, BPF_NOEXIST);
 	if (e == -17 /* EEXIST */) {
 		struct rp_owner *cur = bpf_map_lookup_elem(&rp_listeners, &k);
@@ -904,7 +919,11 @@ static __always_inline void rp_local_fields(struct cls_fields *f, struct bpf_soc
 	f->lport = sk->src_port;
 }
 
-static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
+/* A `listen` event for the socket's local address: judged, and the owner
+ * recorded when allowed (refusable: the call fails otherwise) or always
+ * (not refusable: a refused listener is recorded as such, so that nothing
+ * reaches it).  enum rp_sock_act. */
+static __always_inline int rp_listen(struct bpf_sock *sk, int v6, __u64 netns, __u64 cookie, int refusable)
 {
 	struct cls_fields f;
 	struct rp_ident id;
@@ -918,9 +937,17 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	f.has_ports = rp_has_ports(f.proto);
 	f.absent = CLS_ABSENT(F_RADDR) | CLS_ABSENT(F_RPORT) | CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
 	int act = rp_sock_judge(&f, &id, &slot);
-	if (act == RP_SOCK_ALLOW && f.has_ports)
-		rp_owner_record(sk, bpf_get_netns_cookie(sk), &f, &id);
-	return rp_sock_ret(act);
+	int allowed = act == RP_SOCK_ALLOW || act == RP_SOCK_HOLD;
+	if (f.has_ports && (allowed || !refusable)) {
+		struct rp_owner_how how = { .netns = netns, .cookie = cookie, .refused = !allowed, .slot = slot };
+		rp_owner_record(sk, &f, &id, &how);
+	}
+	return act;
+}
+
+static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
+{
+	return rp_sock_ret(rp_listen(sk, v6, bpf_get_netns_cookie(sk), bpf_get_socket_cookie(sk), 1));
 }
 
 SEC("cgroup/post_bind4")
@@ -933,6 +960,28 @@ SEC("cgroup/post_bind6")
 int rp_bind6(struct bpf_sock *sk)
 {
 	return rp_bind(sk, 1);
+}
+
+/* listen() on a socket that was not bound: the kernel picks the port
+ * (inet_csk_listen_start) and no post_bind hook runs.  The sock_ops hook's
+ * TCP_LISTEN_CB comes right after, in the caller's context, with the port
+ * known: the listen is judged there.  It cannot fail the call: a refused
+ * listener gets an owner record that says so, and the datapath drops
+ * every connection to it (docs/sockets.md, "listen() without bind()"). */
+SEC("sockops")
+int rp_sockops(struct bpf_sock_ops *ops)
+{
+	if (ops->op != BPF_SOCK_OPS_TCP_LISTEN_CB)
+		return 1;
+	struct bpf_sock *sk = ops->sk;
+	if (!sk || (sk->family != RP_AF_INET && sk->family != RP_AF_INET6))
+		return 1;
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
+	if (m && m->bound)
+		return 1; /* judged at bind */
+	rp_count(RPC_LISTEN_AUTOBIND);
+	rp_listen(sk, sk->family == RP_AF_INET6, bpf_get_netns_cookie(ops), bpf_get_socket_cookie(ops), 0);
+	return 1;
 }
 
 /* A closing socket takes its owner record with it (only its own: another

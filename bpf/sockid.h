@@ -86,15 +86,19 @@ static __always_inline struct rp_owner *rp_owner_find(const __u32 laddr[4], __u1
 	return o;
 }
 
-static __always_inline void rp_owner_fill(struct cls_fields *f)
+/* Fills the event's identity from the owner; returns the owner (NULL:
+ * unknown).  An owner whose listen was refused (o->refused) gets nothing:
+ * the caller drops the event. */
+static __always_inline struct rp_owner *rp_owner_fill(struct cls_fields *f)
 {
 	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
 	if (!o)
-		return;
+		return o;
 	f->app = o->app;
 	f->cgroup = o->cgroup;
 	f->uid = o->uid;
 	f->has_app = f->has_cgroup = f->has_user = 1;
+	return o;
 }
 
 /* tc egress: what the socket hooks said about the packet's socket.

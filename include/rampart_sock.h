@@ -133,6 +133,11 @@ struct rp_owner {
 	struct rp_app_key exe;
 	__u64 cgroup_id; /* the process's cgroup */
 	__u64 ino;	 /* the executable file's inode (ask: the agent checks /proc/PID/exe) */
+	/* 1: its listen() was refused after the call (a listen() without
+	 * bind(), judged by the sock_ops hook, which cannot fail the call):
+	 * every inbound event to it is dropped, counted under rule slot */
+	__u32 refused;
+	__u32 slot;
 };
 
 #define RP_LISTENERS_MAX 16384
@@ -165,6 +170,8 @@ struct rp_sk_mark {
 	__u8 unowned; /* 1: bound while rp_listeners was full: counted in rp_listen_unowned */
 	__u32 peer_gen;
 	__u64 peer_ns; /* bpf_ktime_get_ns() when it was received */
+	__u8 bound;    /* 1: its bind() was judged (listen() then is not judged again) */
+	__u8 pad2[7];
 };
 
 /* ---------- the layouts, as both compilers (clang -target bpf and the
@@ -179,7 +186,7 @@ _Static_assert(sizeof(struct rp_cgroup_path_key) == 16 && _Alignof(struct rp_cgr
 _Static_assert(sizeof(struct rp_cgroup_info) == 264 && _Alignof(struct rp_cgroup_info) == 8,
 	       "struct rp_cgroup_info layout");
 _Static_assert(sizeof(struct rp_owner_key) == 32 && _Alignof(struct rp_owner_key) == 8, "struct rp_owner_key layout");
-_Static_assert(sizeof(struct rp_owner) == 64 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
-_Static_assert(sizeof(struct rp_sk_mark) == 104 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
+_Static_assert(sizeof(struct rp_owner) == 72 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 112 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

@@ -30,7 +30,7 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_CONFIG),
 	RP_NAME(RP_MAP_ACTIVE), /* the generation in force */
 	RP_NAME(RP_MAP_CT_GEN),
-	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
+	RP_NAME(RP_MAP_SK_MARKS),	/* judgements made at the socket (bpf/sockid.h) */
 	RP_NAME(RP_MAP_LISTEN_UNOWNED), /* ... and the sockets rp_listeners had no room for */
 	/* the FTP helper (bpf/ftp.h) */
 	RP_NAME(RP_MAP_FTP_EXPECT),

@@ -20,7 +20,8 @@
 
 /* The hooks' names in their pins (pins_cgroup_link, pins_sock_prog), in the order of hook_prog(). */
 static const char *const hook_names[SOCK_NHOOKS] = {
-	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "release", "recvmsg4", "recvmsg6",
+	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4",
+	"bind6",   "release",  "recvmsg4", "recvmsg6", "sockops",
 };
 
 static struct bpf_program *hook_prog(struct sock_bpf *s, int i)
@@ -28,7 +29,7 @@ static struct bpf_program *hook_prog(struct sock_bpf *s, int i)
 	struct bpf_program *p[SOCK_NHOOKS] = {
 		s->progs.rp_network,  s->progs.rp_connect4, s->progs.rp_connect6, s->progs.rp_sendmsg4,
 		s->progs.rp_sendmsg6, s->progs.rp_bind4,    s->progs.rp_bind6,	  s->progs.rp_release,
-		s->progs.rp_recvmsg4, s->progs.rp_recvmsg6,
+		s->progs.rp_recvmsg4, s->progs.rp_recvmsg6, s->progs.rp_sockops,
 	};
 	return p[i];
 }
