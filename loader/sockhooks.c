@@ -183,6 +183,8 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 		struct rp_owner o = vals[i];
 		o.app = app_of(s, &o.exe);
 		o.cgroup = paths[i] ? policy_cgroup_value(p, paths[i]) : 0;
+		if (o.refused) /* stays refused; the old policy's rule slot means nothing now */
+			o.slot = RP_SLOT_NONE;
 		bpf_map_update_elem(new_fd, &keys[i], &o, BPF_NOEXIST);
 	}
 	cgroup_paths_free(paths, n);
