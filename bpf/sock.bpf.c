@@ -15,9 +15,9 @@
  *                                     refused listener)
  *   cgroup/sock_release    removes the owner record of a closing socket
  *
- * Every event carries the caller's app (its executable's device and inode,
- * looked up in rp_apps), cgroup (the nearest named ancestor cgroup, from
- * rp_cgroups) and uid.  It is judged by the same classifier maps, counted
+ * Every event carries the caller's app (its executable's directory and
+ * name, looked up in rp_apps), cgroup (the nearest named ancestor cgroup,
+ * by path: rp_cgroups, rp_cgroup_paths) and uid.  It is judged by the same classifier maps, counted
  * in the same rule counters and logged in the same ring as the datapath's
  * packets: the loader makes this object reuse the datapath object's maps.
  * allow -> the call goes on; deny -> EPERM; reject -> ECONNREFUSED;
@@ -235,18 +235,18 @@ static __always_inline __u32 rp_cgroup_value(void)
 	struct rp_sock_config *sc = bpf_map_lookup_elem(&rp_sock_config, &zero);
 	if (sc && !sc->ncgroups)
 		return 0;
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
-	int level = BPF_CORE_READ(cg, level);
+	int level = bpf_get_current_task_btf()->cgroups->dfl_cgrp->level;
 	if (level < 0 || level > RP_CG_MAX_LEVEL)
 		level = RP_CG_MAX_LEVEL;
 	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
 		if (l > level)
 			continue;
-		__u64 id = BPF_CORE_READ(rp_cg_ancestor(cg, l), kn, id);
+		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
 		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (!v)
-			return rp_cgroup_resolve((__u64)cg, level);
+		if (!v) {
+			struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+			return rp_cgroup_resolve((__u64)BPF_CORE_READ(t, cgroups, dfl_cgrp), level);
+		}
 		if (*v)
 			return *v;
 	}
