@@ -438,6 +438,12 @@ static __always_inline struct ct_value *rp_ct_find(const struct rp_config *cfg, 
 		bpf_map_delete_elem(&rp_ct_new, k);
 		v = 0;
 	}
+	if (!v) {
+		/* another CPU may have moved the flow between the two lookups
+		 * (rp_ct_promote inserts before it deletes): look once more */
+		v = bpf_map_lookup_elem(&rp_conntrack, k);
+		*assured = !!v;
+	}
 	return v;
 }
 
@@ -474,8 +480,7 @@ static __always_inline __u64 rp_ct_clock(void)
  * once, on its own stack (the programs' stacks are full). */
 __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const struct ct_key *k, __u64 hg, __u32 bits)
 {
-	__u32 zero = 0;
-	struct rp_config *cfg = bpf_map_lookup_elem(&rp_config, &zero);
+	struct rp_config *cfg = rp_config_own(); /* this generation's timeouts (slot 0 is every other one's) */
 	if (!p || !v || !k || !cfg)
 		return RP_CT_BAD_STATE;
 	__u32 h = hg >> 32, gen = (__u32)hg;

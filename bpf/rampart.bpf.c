@@ -1447,6 +1447,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u64 now = bpf_ktime_get_ns();
 	__builtin_memcpy(&k, &a->key, sizeof(k));
 	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
+	__u8 event = 0;
 	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
 		verdict = VERDICT_DENY;
 	struct rp_config *cfg = rp_config_active(); /* run outside any hook: the generation in force */
@@ -1462,6 +1463,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 		q->answered_ns = now;
 		q->state = RP_ASKQ_ANSWERED;
 		slot = q->rule_slot;
+		event = q->event;
 	}
 	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
 	bpf_for_each_map_elem(&rp_ask_held, rp_release_held, &c, 0);
@@ -1471,7 +1473,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &rel);
 	if (cnt)
 		*cnt += c.released;
-	rp_ask_log_answer(&k, a->id, slot, verdict,
+	rp_ask_log_answer(&k, a->id, slot, event, verdict,
 			  (a->flags & RP_ASKF_ALWAYS ? RP_LOGF_ALWAYS : 0) |
 				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
 			  now);

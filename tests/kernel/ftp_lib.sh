@@ -55,12 +55,25 @@ C
 # from NS_FN (bounded); 0 when both arrived intact, else prints what failed.
 ftp_get() {
 	local ns=$1 host=$2 out; shift 2
-	out=$($ns timeout 15 curl -sS -g --max-time 8 "$@" "ftp://$host/" 2>&1) || { echo "listing failed: $out"; return 1; }
+	out=$($ns timeout 15 curl -sS -g --max-time 8 "$@" "ftp://$host/" 2>&1) ||
+		{ echo "listing failed: $out; $(ftp_diag)"; return 1; }
 	echo "$out" | grep -q big.bin || { echo "listing without big.bin: $out"; return 1; }
 	rm -f "$RP_TMP/dl"
 	out=$($ns timeout 15 curl -sS -g --max-time 8 "$@" -o "$RP_TMP/dl" "ftp://$host/big.bin" 2>&1) ||
-		{ echo "download failed: $out"; return 1; }
+		{ echo "download failed: $out; $(ftp_diag)"; return 1; }
 	cmp -s "$RP_TMP/dl" "$RP_TMP/root/big.bin" || { echo "download differs from the file"; return 1; }
+}
+
+# ftp_diag: what a failed transfer leaves to read: the datapath's drop,
+# TCP and FTP counters that are not 0, and the last log lines
+ftp_diag() {
+	echo "counters:"
+	rp_r --json status | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+print(" ".join("%s=%s" % (k, v) for k, v in sorted(c.items()) if v and any(w in k for w in ("drop", "tcp", "ftp"))))'
+	echo "log:"
+	rp_r log 2>&1 | tail -5
 }
 
 # ftp_modes HOST4 HOST6: every mode, both families ("LABEL HOST CURL_OPTS")
