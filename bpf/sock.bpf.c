@@ -843,20 +843,22 @@ static __always_inline void rp_owner_key(struct rp_owner_key *k, __u64 netns, co
 		__builtin_memcpy(k->addr, f->laddr, 16);
 }
 
+/* How a socket is recorded: its namespace and cookie (each program type
+ * reads them with its own helper), and whether its listen was refused. */
+struct rp_owner_how {
+	__u64 netns;
+	__u64 cookie;
+	__u32 refused;
+	__u32 slot; /* the rule that refused it */
+};
+
 /* Records the caller as the owner of the socket's local address and port
  * (rp_listeners, include/rampart_sock.h): the first owner's record stays
  * against another uid (counted); a full table is counted and the port
  * marked as having a socket of no record, so that inbound events to it are
  * judged as of an unknown owner instead of borrowing a wildcard socket's
- * identity. */
-struct rp_owner_how {
-	__u64 netns;  /* the socket's namespace */
-	__u64 cookie; /* the socket's cookie */
-	__u32 refused;
-	__u32 slot;
-};
-
-/* Not inlined: its frame is not on the stack of the judgement's calls. */
+ * identity.  Not inlined: its frame is not on the stack of the
+ * judgement's calls. */
 static __noinline void rp_owner_record(struct bpf_sock *sk, const struct cls_fields *f, const struct rp_ident *id,
 				       const struct rp_owner_how *how)
 {
