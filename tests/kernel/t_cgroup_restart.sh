@@ -4,8 +4,10 @@
 # a cgroup created after apply at a named path are judged by the rules that
 # name the path, at their first socket call - without a re-apply and
 # without `rampart daemon` (the socket hooks resolve a cgroup id they have
-# not seen by its path, docs/sockets.md "Who is calling").  deny and allow
-# both follow.  Real connect() calls to a TCP server in the peer namespace.
+# not seen by its path, docs/sockets.md "Cgroups follow their path"), and
+# the same with the daemon running.  deny and allow both follow; `status`
+# says which named cgroups were re-created or created since apply.  Real
+# connect() calls to TCP servers in the peer namespace, IPv4 and IPv6.
 set -u
 RP_ID=${RP_ID:-cr$$}
 . "$(dirname "$0")/lib.sh"
@@ -70,10 +72,32 @@ both open later-ok2 9100
 both eperm later-ok2 9101
 both eperm svc/child 9100
 
-# status lists the named cgroups: re-created and created since apply
+st=$(rp_r status 2>&1) || fail "status: $st"
+echo "$st" | grep -q "$CGREL/svc .*RE-CREATED since apply" || fail "status does not say svc was re-created"
+echo "$st" | grep -q "$CGREL/later .*created since apply" || fail "status does not say later was created"
+
+# the same under `rampart daemon` (its start is a new apply: a fresh id
+# cache), restarted twice: nothing to wait for
+rp_bg in_a "$RAMPART" --pin-dir "$RP_PIN" daemon --policy "$RP_TMP/policy.rules" \
+	>/dev/null 2>"$RP_TMP/daemon.err"
+for _ in $(seq 200); do
+	grep -q "serving the log" "$RP_TMP/daemon.err" && break
+	sleep 0.1
+done
+grep -q "serving the log" "$RP_TMP/daemon.err" || fail "daemon did not start: $(cat "$RP_TMP/daemon.err")"
+for round in 1 2; do
+	rmdir "$RP_CG/svc/child" 2>/dev/null
+	rmdir "$RP_CG/svc" "$RP_CG/ok"
+	mkdir "$RP_CG/svc" "$RP_CG/ok"
+	both eperm svc 9100
+	both open ok 9101
+done
+ok "re-created twice with the daemon running: the rules still apply at once"
+
+# status after the daemon's apply: re-created since then
 st=$(rp_r status 2>&1) || fail "status: $st"
 echo "$st" | grep "$CGREL"
 echo "$st" | grep -q "$CGREL/svc .*RE-CREATED since apply" || fail "status does not say svc was re-created"
-echo "$st" | grep -q "$CGREL/later .*created since apply" || fail "status does not say later was created"
+echo "$st" | grep -q "$CGREL/ok .*RE-CREATED since apply" || fail "status does not say ok was re-created"
 
 echo PASS
