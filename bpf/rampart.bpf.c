@@ -784,9 +784,15 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	if (!sc)
 		return VERDICT_DENY;
 	rp_fill_fields(&sc->f, p, ev);
-	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
-		rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
-	else if (ev->sk_ident)
+	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
+		/* the listening socket's owner (bpf/sockid.h) */
+		struct rp_owner *o = rp_owner_fill(&sc->f);
+		if (o && o->refused) { /* its listen() was refused: the rule that refused it */
+			*slot = o->slot;
+			rp_rule_hit(*slot, ev->bytes);
+			return VERDICT_DENY;
+		}
+	} else if (ev->sk_ident)
 		rp_stale_fill(&sc->f, sc);
 	const struct cls_result *res = &sc->r;
 	/* tables not (fully) written: deny by no rule, nothing recorded */
@@ -1111,6 +1117,22 @@ __noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, i
 
 /* ---------- egress: event type and direction ---------- */
 
+/* The nearest cgroup the policy names among the sending socket's cgroup
+ * and its ancestors (as the socket hooks found it for the caller: they
+ * resolve paths and cache the ids, include/rampart_sock.h). */
+static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
+{
+	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
+		if (!id)
+			continue;
+		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
+		if (v && *v) /* 0: a cgroup the socket hooks found unnamed */
+			return *v;
+	}
+	return 0;
+}
+
 /* Was the packet's socket held by a question at connect() or sendto()?
  * Then its identity goes into the scratch for rp_ask_flow. */
 static __always_inline __u8 rp_sk_asked(struct __sk_buff *skb)
@@ -1159,7 +1181,7 @@ __noinline int rp_egress_event(struct __sk_buff *skb, const struct rp_pkt *p, st
 			ev->prejudged = RP_PRE_SOCKET;
 		else if (j == RP_SK_STALE) {
 			ev->sk_ident = 1;
-			sc->sk_cgroup = rp_cgroup_nearest(skb, RP_CG_MAX_LEVEL);
+			sc->sk_cgroup = rp_skb_cgroup_value(skb);
 		}
 		ev->asked = rp_sk_asked(skb);
 		return 0;
