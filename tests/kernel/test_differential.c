@@ -264,7 +264,12 @@ static void gen_rule(struct gen *g, int table)
 
 static void gen_policy(struct sbuf *b, bool *gateway)
 {
-	struct gen g = { .b = b, .ntables = 1 + below(4) };
+	/* every fourth policy sends all it judges into table t1 (whose
+	 * default decides), so that a run never misses decisions in a
+	 * jumped-to table by the luck of its seed */
+	static unsigned calls;
+	bool all_to_t1 = calls++ % 4 == 3;
+	struct gen g = { .b = b, .ntables = all_to_t1 ? 2 + below(3) : 1 + below(4) };
 	b->n = 0;
 	b->s[0] = 0;
 	sb_printf(b, "option log-rate 1000000/s\n");
@@ -288,9 +293,13 @@ static void gen_policy(struct sbuf *b, bool *gateway)
 			sb_printf(b, "table root");
 		else
 			sb_printf(b, "table t%d", t);
-		if (chance(60))
+		if (all_to_t1 && t == 1)
+			sb_printf(b, " default %s", PICK(VERDICTS));
+		else if (chance(60))
 			sb_printf(b, " default %s", t && chance(30) ? "continue" : PICK(VERDICTS));
 		sb_printf(b, " {\n");
+		if (all_to_t1 && t == 0)
+			sb_printf(b, "    jump t1\n");
 		/* now and then a longer table, for the classifier's pair tables */
 		int n = t == 0 ? (chance(15) ? 10 + below(20) : 1 + below(7)) : below(5);
 		for (int i = 0; i < n; i++)
