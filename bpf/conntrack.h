@@ -403,8 +403,10 @@ static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const stru
 }
 
 /* The flow has earned its place in rp_conntrack: copy it there.  Returns
- * 0 (v is gone with its rp_ct_new entry) or -1 when rp_conntrack is full
- * (the flow stays where it is, counted once). */
+ * 0 (v is gone with its rp_ct_new entry), 1 when another CPU had copied it
+ * first (v is gone too, and what this packet changed in it is not in that
+ * copy) or -1 when rp_conntrack is full (the flow stays where it is,
+ * counted once). */
 static __always_inline int rp_ct_promote(const struct ct_key *k, struct ct_value *v)
 {
 	long e = bpf_map_update_elem(&rp_conntrack, k, v, BPF_NOEXIST);
@@ -416,7 +418,7 @@ static __always_inline int rp_ct_promote(const struct ct_key *k, struct ct_value
 		return -1;
 	}
 	bpf_map_delete_elem(&rp_ct_new, k);
-	return 0;
+	return e ? 1 : 0;
 }
 
 /* The flow of key k in either table, expired ones deleted.  *assured: it
@@ -496,6 +498,7 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 			rp_fc_fold_all(v, k, h, gen);
 	}
 	int r = rp_ct_tcp(v, p, !!(bits & RP_CTT_FROM_ORIG), si, now);
+	int moved = 0;
 	if (r == RP_CT_NEW) {
 		bpf_map_delete_elem(assured ? (void *)&rp_conntrack : (void *)&rp_ct_new, k);
 		if (assured)
@@ -505,10 +508,22 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	} else if (v->state != CT_TCP_ESTABLISHED) {
 		if (assured && st0 == CT_TCP_ESTABLISHED)
 			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
+		else if (!assured)
+			moved = 1;
 	} else if (!assured) {
-		rp_ct_promote(k, v); /* the handshake completed */
+		moved = rp_ct_promote(k, v) == 1; /* the handshake completed */
 	} else if (bits & RP_CTT_CACHE) {
 		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v);
+	}
+	/* A segment read from rp_ct_new while another CPU moved the flow to
+	 * rp_conntrack (the handshake's last ACK and the first data cross on
+	 * two CPUs): this segment's numbers went into the copy left behind.
+	 * Track it again where the flow lives now, or its sender's numbers
+	 * stay short and what the peer acknowledges next looks out of window. */
+	if (moved) {
+		struct ct_value *a = bpf_map_lookup_elem(&rp_conntrack, k);
+		if (a)
+			r = rp_ct_tcp(a, p, !!(bits & RP_CTT_FROM_ORIG), si, now);
 	}
 	return r;
 }

@@ -5,9 +5,9 @@ in packets and time; addresses are the tests' documentation addresses.
 
   attack.py echo-server PORT SECONDS
         TCP echo on [::]:PORT (IPv4 too), one thread per connection
-  attack.py stream HOST PORT SPORT SECONDS [STOPFILE]
-        connect from SPORT, send a line every 20 ms and read it back for
-        SECONDS (or until STOPFILE exists); prints "ok LINES MAXGAP_MS" or "error WHAT LINES MAXGAP_MS"
+  attack.py stream HOST PORT SPORT SECONDS [STOPFILE|- [INTERVAL]]
+        connect from SPORT, send a line every INTERVAL s (0.02) and read it
+        back for SECONDS (or until STOPFILE exists); prints "ok LINES MAXGAP_MS" or "error WHAT LINES MAXGAP_MS"
         (MAXGAP: the longest wait for an echo)
   attack.py connects HOST PORT N INTERVAL TIMEOUT
         N connections INTERVAL seconds apart, each given TIMEOUT seconds to
@@ -66,7 +66,7 @@ def echo_server(port, seconds):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def stream(host, port, sport, seconds, stopfile=None):
+def stream(host, port, sport, seconds, stopfile=None, interval=0.02):
     n, maxgap = 0, 0.0
     try:
         s = socket.socket(family(host), socket.SOCK_STREAM)
@@ -86,7 +86,7 @@ def stream(host, port, sport, seconds, stopfile=None):
                 got += b
             maxgap = max(maxgap, time.time() - t0)
             n += 1
-            time.sleep(0.02)
+            time.sleep(interval)
         s.close()
         print("ok %d %d" % (n, maxgap * 1000))
     except OSError as e:
@@ -258,7 +258,8 @@ def main(a):
     if cmd == "echo-server":
         echo_server(int(args[0]), float(args[1]))
     elif cmd == "stream":
-        stream(args[0], int(args[1]), int(args[2]), float(args[3]), args[4] if len(args) > 4 else None)
+        stopfile = args[4] if len(args) > 4 and args[4] != "-" else None
+        stream(args[0], int(args[1]), int(args[2]), float(args[3]), stopfile, float(args[5]) if len(args) > 5 else 0.02)
     elif cmd == "connects":
         connects(args[0], int(args[1]), int(args[2]), float(args[3]), float(args[4]))
     elif cmd == "blind":

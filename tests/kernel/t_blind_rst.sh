@@ -54,8 +54,10 @@ for A in $RP_A4 $RP_A6; do
 	[ "$2" -ge 20 ] || fail "$A: the stream moved only $2 lines: $res"
 	ok "$A: the stream kept flowing ($2 echoes, longest wait $3 ms), zero resets"
 
-	# one RST at the exact sequence number closes it (firewall and host)
-	in_b timeout 200 $RP_ATTACK stream "$A" 7100 $((sport + 10)) 180 > "$RP_TMP/stream" &
+	# one RST at the exact sequence number closes it (firewall and host);
+	# a line every 3 s, so that the RST the attacker builds from the last
+	# segment lands before the next one moves the numbers on
+	in_b timeout 200 $RP_ATTACK stream "$A" 7100 $((sport + 10)) 180 - 3 > "$RP_TMP/stream" &
 	spid=$!
 	sleep 1
 	seq=$(in_b timeout 10 $RP_ATTACK exact-rst "$RP_IF_B" "$mac" "$B" $((sport + 10)) "$A" 7100) ||
