@@ -402,11 +402,11 @@ static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const stru
 	return v->last_seen_ns + (to < RP_NSEC ? to : RP_NSEC);
 }
 
-/* The flow has earned its place in rp_conntrack: copy it there.  Returns
- * 0 (v is gone with its rp_ct_new entry), 1 when another CPU had copied it
- * first (v is gone too, and what this packet changed in it is not in that
- * copy) or -1 when rp_conntrack is full (the flow stays where it is,
- * counted once). */
+/* The flow has earned its place in rp_conntrack: copy it there and mark
+ * v CT_F_MOVED (the sweeper deletes it).  Returns 0, 1 when another CPU
+ * had copied it first (what this packet changed in v is not in that copy)
+ * or -1 when rp_conntrack is full (the flow stays where it is, counted
+ * once). */
 static __always_inline int rp_ct_promote(const struct ct_key *k, struct ct_value *v)
 {
 	long e = bpf_map_update_elem(&rp_conntrack, k, v, BPF_NOEXIST);
@@ -417,7 +417,7 @@ static __always_inline int rp_ct_promote(const struct ct_key *k, struct ct_value
 		}
 		return -1;
 	}
-	bpf_map_delete_elem(&rp_ct_new, k);
+	v->flags |= CT_F_MOVED;
 	return e ? 1 : 0;
 }
 
@@ -440,9 +440,9 @@ static __always_inline struct ct_value *rp_ct_find(const struct rp_config *cfg, 
 		bpf_map_delete_elem(&rp_ct_new, k);
 		v = 0;
 	}
-	if (!v) {
+	if (!v || (v->flags & CT_F_MOVED)) {
 		/* another CPU may have moved the flow between the two lookups
-		 * (rp_ct_promote inserts before it deletes): look once more */
+		 * (rp_ct_promote copies, then marks): look once more */
 		v = bpf_map_lookup_elem(&rp_conntrack, k);
 		*assured = !!v;
 	}
@@ -509,7 +509,7 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 		if (assured && st0 == CT_TCP_ESTABLISHED)
 			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
 		else if (!assured)
-			moved = 1;
+			moved = v->flags & CT_F_MOVED;
 	} else if (!assured) {
 		moved = rp_ct_promote(k, v) == 1; /* the handshake completed */
 	} else if (bits & RP_CTT_CACHE) {
@@ -616,10 +616,13 @@ static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value
 	return 0;
 }
 
-/* rp_ct_new: never cached, so no generation to bump */
+/* rp_ct_new: never cached, so no generation to bump; the copies of moved
+ * flows go too (no program holds one a sweep interval later) */
 static long rp_sweep_new_elem(struct bpf_map *map, struct ct_key *k, struct ct_value *v, struct rp_sweep_ctx *c)
 {
-	if (rp_ct_idle_over(v, c->now, rp_ct_new_timeout(c->cfg, v, c->pressure)) && bpf_map_delete_elem(map, k) == 0)
+	int moved = v->flags & CT_F_MOVED;
+	if ((moved || rp_ct_idle_over(v, c->now, rp_ct_new_timeout(c->cfg, v, c->pressure))) &&
+	    bpf_map_delete_elem(map, k) == 0 && !moved)
 		c->deleted++;
 	return 0;
 }

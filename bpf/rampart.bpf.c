@@ -624,7 +624,16 @@ static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_
 	v->family = p->family;
 	rp_ct_init_value(v, p, src_is_a);
 	long err = bpf_map_update_elem(&rp_ct_new, k, v, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: another CPU created it just now */) {
+	if (err == -17 /* EEXIST */) {
+		/* another CPU created it just now, or it is the copy a flow on
+		 * the same ports left when it moved: that one is replaced */
+		struct ct_value *old = bpf_map_lookup_elem(&rp_ct_new, k);
+		if (old && (old->flags & CT_F_MOVED))
+			err = bpf_map_update_elem(&rp_ct_new, k, v, BPF_EXIST);
+		else
+			err = 0;
+	}
+	if (err) {
 		rp_count(RPC_DROP_CT_FULL);
 		return -1;
 	}

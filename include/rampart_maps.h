@@ -83,6 +83,11 @@ struct ct_key {
  * its tuple after NAT (no rule of its own) */
 #define CT_F_FORWARDED 0x10
 #define CT_F_NO_ROOM   0x20 /* earned rp_conntrack but found it full (counted once) */
+/* rp_ct_new only: copied to rp_conntrack, where the flow lives now.  The
+ * copy left behind goes at the sweeper's next walk, not at once: a program
+ * on another CPU may hold it, and a deleted entry's memory is reused by
+ * the next new flow at once (the two flows' numbers would mix). */
+#define CT_F_MOVED     0x40
 
 /* ct_tcp_peer.flags */
 #define CT_TP_SEEN   0x01 /* this endpoint sent a segment: the fields below are set */

@@ -87,6 +87,8 @@ static unsigned copy_ct_table(const struct pin_dir *pd, const char *name, int ne
 		close(old_fd);
 	unsigned lost = 0;
 	for (int i = 0; i < n; i++) {
+		if (vals[i].flags & CT_F_MOVED)
+			continue; /* a moved flow's old copy: the flow is in rp_conntrack */
 		if (bpf_map_update_elem(new_fd, &keys[i], &vals[i], BPF_NOEXIST) == 0)
 			(*copied)++;
 		else

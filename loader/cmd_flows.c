@@ -59,14 +59,16 @@ static int read_table(int fd, bool half_open, struct flow **fp, int *n)
 	if (m < 0)
 		return m;
 	struct flow *f = realloc(*fp, (size_t)(*n + m + 1) * sizeof(*f));
+	int kept = 0;
 	for (int i = 0; f && i < m; i++)
-		f[*n + i] = (struct flow){ .k = keys[i], .v = vals[i], .half_open = half_open };
+		if (!(vals[i].flags & CT_F_MOVED)) /* its live entry is in rp_conntrack */
+			f[*n + kept++] = (struct flow){ .k = keys[i], .v = vals[i], .half_open = half_open };
 	free(keys);
 	free(vals);
 	if (!f)
 		return -ENOMEM;
 	*fp = f;
-	*n += m;
+	*n += kept;
 	return 0;
 }
 
