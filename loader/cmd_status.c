@@ -267,29 +267,35 @@ static void print_mode_text(const struct view *v)
 	}
 }
 
-static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
-		       const struct view_ct_usage *u, const uint64_t ctr[RPC_COUNTER_COUNT])
+/* The policy in force: where it came from, when, how big. */
+static void print_policy_text(const struct view *v)
 {
 	char buf[512], b2[64];
-	print_mode_text(v);
 	if (!view_have_policy(v) && v->have_info) {
 		printf("policy:       none (boot protection only)\n");
-	} else if (v->have_info) {
-		uint64_t now = now_realtime_ns();
-		printf("policy:       %s\n", v->info.path[0] ? v->info.path : "(unnamed)");
-		printf("  sha256:     %s\n", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
-		printf("  loaded:     %s", fmt_time_local(buf, sizeof(buf), v->info.load_time_ns, false));
-		if (now >= v->info.load_time_ns)
-			printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - v->info.load_time_ns));
-		printf(", %u rule%s in %u table%s, generation %u\n", v->info.nrules, v->info.nrules == 1 ? "" : "s",
-		       v->info.ntables, v->info.ntables == 1 ? "" : "s", v->cfg.generation);
-		if (v->info.unresolved[0])
-			printf("  unresolved: %.*s (host names that match nothing until they resolve; `rampart "
-			       "daemon` retries)\n",
-			       (int)sizeof(v->info.unresolved), v->info.unresolved);
-	} else {
-		printf("policy:       (no policy information pinned)\n");
+		return;
 	}
+	if (!v->have_info) {
+		printf("policy:       (no policy information pinned)\n");
+		return;
+	}
+	uint64_t now = now_realtime_ns();
+	printf("policy:       %s\n", v->info.path[0] ? v->info.path : "(unnamed)");
+	printf("  sha256:     %s\n", fmt_hex(buf, sizeof(buf), v->info.sha256, 32));
+	printf("  loaded:     %s", fmt_time_local(buf, sizeof(buf), v->info.load_time_ns, false));
+	if (now >= v->info.load_time_ns)
+		printf(" (%s ago)", fmt_duration(b2, sizeof(b2), now - v->info.load_time_ns));
+	printf(", %u rule%s in %u table%s, generation %u\n", v->info.nrules, v->info.nrules == 1 ? "" : "s",
+	       v->info.ntables, v->info.ntables == 1 ? "" : "s", v->cfg.generation);
+	if (v->info.unresolved[0])
+		printf("  unresolved: %.*s (host names that match nothing until they resolve; `rampart "
+		       "daemon` retries)\n",
+		       (int)sizeof(v->info.unresolved), v->info.unresolved);
+}
+
+/* The netns hook and the interfaces' programs. */
+static void print_attachments_text(const struct cli *c, const struct view_attachment *att, int natt)
+{
 	uint64_t drops;
 	uint32_t hook = view_netns_hook(&c->pins, &drops);
 	if (hook)
@@ -298,41 +304,30 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 		       hook, (unsigned long long)drops);
 	if (natt == 0) {
 		printf("attachments:  none (the programs judge no interface)\n");
-	} else {
-		printf("attachments:\n");
-		struct columns t;
-		columns_init(&t, 4, 0);
-		for (int i = 0; i < natt; i++) {
-			const struct view_attachment *a = &att[i];
-			char state[128];
-			if (!a->alive)
-				snprintf(state, sizeof(state), "%s, DETACHED (interface gone or filter removed)",
-					 a->kind);
-			else
-				snprintf(state, sizeof(state), "%s, attached, prog %u", a->kind, a->prog_id);
-			const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook, a->detail ? a->detail : "",
-						state };
-			columns_add(&t, cells);
-		}
-		columns_print(&t, stdout, "  ");
-		columns_free(&t);
+		return;
 	}
-	struct coverage cv;
-	read_coverage(&c->pins, &cv);
-	print_coverage_text(&cv);
-	sock_status_text(&c->pins);
-	struct ask_status as;
-	if (!ask_status(&c->pins, &as)) {
-		if (as.agent_pid)
-			printf("ask:          agent: pid %d, open questions: %d\n", as.agent_pid, as.open);
+	printf("attachments:\n");
+	struct columns t;
+	columns_init(&t, 4, 0);
+	for (int i = 0; i < natt; i++) {
+		const struct view_attachment *a = &att[i];
+		char state[128];
+		if (!a->alive)
+			snprintf(state, sizeof(state), "%s, DETACHED (interface gone or filter removed)", a->kind);
 		else
-			printf("ask:          no agent connected (ask-default applies at once), open questions: %d\n",
-			       as.open);
+			snprintf(state, sizeof(state), "%s, attached, prog %u", a->kind, a->prog_id);
+		const char *cells[] = { a->alive ? a->now_name : a->ifname, a->hook, a->detail ? a->detail : "",
+					state };
+		columns_add(&t, cells);
 	}
-	printf("conntrack:    %llu / %u entries (%.1f%%), %llu / %u being set up\n", (unsigned long long)u->entries,
-	       u->capacity, u->capacity ? 100.0 * (double)u->entries / u->capacity : 0.0,
-	       (unsigned long long)u->half_open, u->half_open_capacity);
+	columns_print(&t, stdout, "  ");
+	columns_free(&t);
+}
 
+/* The datapath's counters, summed where a user reads them together. */
+static void print_totals_text(const struct view *v, const uint64_t ctr[RPC_COUNTER_COUNT])
+{
+	char buf[512];
 	struct totals tot = sum_totals(ctr);
 	struct columns t;
 	columns_init(&t, 3, 1u << 1);
@@ -379,6 +374,30 @@ static void print_text(const struct cli *c, const struct view *v, const struct v
 	printf("totals:\n");
 	columns_print(&t, stdout, "  ");
 	columns_free(&t);
+}
+
+static void print_text(const struct cli *c, const struct view *v, const struct view_attachment *att, int natt,
+		       const struct view_ct_usage *u, const uint64_t ctr[RPC_COUNTER_COUNT])
+{
+	print_mode_text(v);
+	print_policy_text(v);
+	print_attachments_text(c, att, natt);
+	struct coverage cv;
+	read_coverage(&c->pins, &cv);
+	print_coverage_text(&cv);
+	sock_status_text(&c->pins);
+	struct ask_status as;
+	if (!ask_status(&c->pins, &as)) {
+		if (as.agent_pid)
+			printf("ask:          agent: pid %d, open questions: %d\n", as.agent_pid, as.open);
+		else
+			printf("ask:          no agent connected (ask-default applies at once), open questions: %d\n",
+			       as.open);
+	}
+	printf("conntrack:    %llu / %u entries (%.1f%%), %llu / %u being set up\n", (unsigned long long)u->entries,
+	       u->capacity, u->capacity ? 100.0 * (double)u->entries / u->capacity : 0.0,
+	       (unsigned long long)u->half_open, u->half_open_capacity);
+	print_totals_text(v, ctr);
 }
 
 static int cmd_status(struct cli *c)
