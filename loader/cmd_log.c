@@ -256,6 +256,10 @@ static int on_event(void *ctx, void *data, size_t len)
 	}
 	struct rp_log_event e;
 	memcpy(&e, data, sizeof(e));
+	/* judged by a generation applied since the rules were read (log -f):
+	 * its rules are pinned by now */
+	if (r->v->have_info && e.gen > r->v->info.generation)
+		view_reload_rules(r->v);
 	if (r->json)
 		print_json(r, &e);
 	else
