@@ -275,27 +275,23 @@ static __always_inline int cls_carried(const struct cls_fields *f, int field, in
 		}                        \
 	} while (0)
 
-#define CLS_VALUE(field, v, flag, out)                                                                 \
-	do {                                                                                           \
-		const struct cls_part_cfg *p = cls_part_cfg(s);                                        \
-		if (!p || cls_leaf_value(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out))) \
-			return -1;                                                                     \
-		CLS_FINAL_EXIT(out);                                                                   \
+/* One leaf of the tree: leaf_fn (cls_leaf_value, cls_leaf_prefix) looks
+ * the event's value v of field up in the part's leaf table. */
+#define CLS_LEAF(leaf_fn, field, v, flag, out)                                                  \
+	do {                                                                                    \
+		const struct cls_part_cfg *p = cls_part_cfg(s);                                 \
+		if (!p || leaf_fn(&p->leaf[field], (v), cls_carried(f, field, (flag)), &(out))) \
+			return -1;                                                              \
+		CLS_FINAL_EXIT(out);                                                            \
 	} while (0)
+#define CLS_VALUE(field, v, flag, out)	   CLS_LEAF(cls_leaf_value, field, v, flag, out)
+#define CLS_PREFIX(field, addr, flag, out) CLS_LEAF(cls_leaf_prefix, field, addr, flag, out)
 
 #define CLS_NODE(nd, a, b, out)                          \
 	do {                                             \
 		if (cls_node(s, (nd), (a), (b), &(out))) \
 			return -1;                       \
 		CLS_FINAL_EXIT(out);                     \
-	} while (0)
-
-#define CLS_PREFIX(field, addr, flag, out)                                                                 \
-	do {                                                                                               \
-		const struct cls_part_cfg *p = cls_part_cfg(s);                                            \
-		if (!p || cls_leaf_prefix(&p->leaf[field], (addr), cls_carried(f, field, (flag)), &(out))) \
-			return -1;                                                                         \
-		CLS_FINAL_EXIT(out);                                                                       \
 	} while (0)
 
 /* Part s->tree's tree, walked in the order of CLS_TREE_INIT (the remote

@@ -36,6 +36,7 @@
 #include "ftp.h"
 #include "ask.h"
 #include "fastpath.h"
+#include "entry.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -1396,29 +1397,10 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 	return bpf_redirect(ifindex, BPF_F_INGRESS);
 }
 
-SEC("tc")
-int rampart_tc_ingress(struct __sk_buff *skb)
-{
-	return rp_tc(skb, RP_HOOK_TC_IN, 0);
-}
-
-SEC("tc")
-int rampart_tc_ingress_l3(struct __sk_buff *skb)
-{
-	return rp_tc(skb, RP_HOOK_TC_IN, 1);
-}
-
-SEC("tc")
-int rampart_tc_egress(struct __sk_buff *skb)
-{
-	return rp_tc(skb, RP_HOOK_TC_OUT, 0);
-}
-
-SEC("tc")
-int rampart_tc_egress_l3(struct __sk_buff *skb)
-{
-	return rp_tc(skb, RP_HOOK_TC_OUT, 1);
-}
+RP_SKB_PROG("tc", rampart_tc_ingress, rp_tc, RP_HOOK_TC_IN, 0)
+RP_SKB_PROG("tc", rampart_tc_ingress_l3, rp_tc, RP_HOOK_TC_IN, 1)
+RP_SKB_PROG("tc", rampart_tc_egress, rp_tc, RP_HOOK_TC_OUT, 0)
+RP_SKB_PROG("tc", rampart_tc_egress_l3, rp_tc, RP_HOOK_TC_OUT, 1)
 
 /* ---------- the agent's answer (rampart ask) ---------- */
 

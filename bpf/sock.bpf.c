@@ -41,6 +41,7 @@
 #include "ftp_expect.h"
 #include "ask.h"
 #include "ifaces.h"
+#include "entry.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -421,21 +422,30 @@ static __always_inline __u32 rp_sock_ask(const struct rp_config *cfg, struct cls
 	return holdable ? RP_VERDICT_HOLD : cfg->ask_default;
 }
 
+/* The configuration a socket event is judged by, NULL when it is not
+ * judged: *act is then deny (no configuration written yet) or allow
+ * (outside the enforcing mode the socket hooks allow everything: the
+ * packet path enforces the mode; boot, open and lockdown are about
+ * traffic). */
+static __always_inline struct rp_config *rp_sock_enforcing(int *act)
+{
+	struct rp_config *cfg = rp_config_own();
+	*act = cfg ? RP_SOCK_ALLOW : RP_SOCK_DENY;
+	return cfg && cfg->mode == RP_MODE_ENFORCING ? cfg : NULL;
+}
+
 /* Judge one socket event by the policy: counters and log as in the
  * datapath.  Returns enum rp_sock_act (RP_SOCK_ASK*: the agent decides,
- * see rp_sock_judge); *slot gets the deciding rule.  Outside the enforcing
- * mode the socket hooks allow everything (the packet path enforces the
- * mode: boot, open and lockdown are about traffic). */
+ * see rp_sock_judge); *slot gets the deciding rule. */
 __noinline int rp_sock_policy(struct cls_fields *f, const struct rp_ident *id, __u32 *slot)
 {
 	if (!f || !id || !slot)
 		return RP_SOCK_DENY;
 	*slot = RP_SLOT_NONE;
-	struct rp_config *cfg = rp_config_own();
+	int act;
+	struct rp_config *cfg = rp_sock_enforcing(&act);
 	if (!cfg)
-		return RP_SOCK_DENY;
-	if (cfg->mode != RP_MODE_ENFORCING)
-		return RP_SOCK_ALLOW;
+		return act;
 	/* the action and records are read in place: the hooks run in process
 	 * context, where a per-CPU scratch copy could be overwritten by
 	 * preemption */
@@ -472,11 +482,10 @@ __noinline int rp_sock_asked(struct cls_fields *f, const struct rp_ident *id, __
 {
 	if (!f || !id)
 		return RP_SOCK_DENY;
-	struct rp_config *cfg = rp_config_own();
+	int act;
+	struct rp_config *cfg = rp_sock_enforcing(&act);
 	if (!cfg)
-		return RP_SOCK_DENY;
-	if (cfg->mode != RP_MODE_ENFORCING)
-		return RP_SOCK_ALLOW;
+		return act;
 	__u32 verdict = rp_sock_ask(cfg, f, id, slot, (__u8)kind);
 	if (log)
 		rp_sock_log(cfg, slot, verdict == RP_VERDICT_HOLD ? VERDICT_ASK : verdict, RP_LOGF_ASK, f, id);
@@ -795,41 +804,12 @@ static __always_inline int rp_recv(struct bpf_sock_addr *ctx, int v6)
 	return 1; /* recvmsg hooks cannot refuse */
 }
 
-SEC("cgroup/recvmsg4")
-int rp_recvmsg4(struct bpf_sock_addr *ctx)
-{
-	return rp_recv(ctx, 0);
-}
-
-SEC("cgroup/recvmsg6")
-int rp_recvmsg6(struct bpf_sock_addr *ctx)
-{
-	return rp_recv(ctx, 1);
-}
-
-SEC("cgroup/connect4")
-int rp_connect4(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_CONNECT, 0);
-}
-
-SEC("cgroup/connect6")
-int rp_connect6(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_CONNECT, 1);
-}
-
-SEC("cgroup/sendmsg4")
-int rp_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_SEND, 0);
-}
-
-SEC("cgroup/sendmsg6")
-int rp_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return rp_sock_out(ctx, EVENT_SEND, 1);
-}
+RP_SOCK_ADDR_PROG("cgroup/recvmsg4", rp_recvmsg4, rp_recv, 0)
+RP_SOCK_ADDR_PROG("cgroup/recvmsg6", rp_recvmsg6, rp_recv, 1)
+RP_SOCK_ADDR_PROG("cgroup/connect4", rp_connect4, rp_sock_out, EVENT_CONNECT, 0)
+RP_SOCK_ADDR_PROG("cgroup/connect6", rp_connect6, rp_sock_out, EVENT_CONNECT, 1)
+RP_SOCK_ADDR_PROG("cgroup/sendmsg4", rp_sendmsg4, rp_sock_out, EVENT_SEND, 0)
+RP_SOCK_ADDR_PROG("cgroup/sendmsg6", rp_sendmsg6, rp_sock_out, EVENT_SEND, 1)
 
 /* ---------- listen: bind, and who owns the port ---------- */
 
@@ -956,17 +936,8 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	return rp_sock_ret(rp_listen(sk, v6, bpf_get_netns_cookie(sk), bpf_get_socket_cookie(sk), 1));
 }
 
-SEC("cgroup/post_bind4")
-int rp_bind4(struct bpf_sock *sk)
-{
-	return rp_bind(sk, 0);
-}
-
-SEC("cgroup/post_bind6")
-int rp_bind6(struct bpf_sock *sk)
-{
-	return rp_bind(sk, 1);
-}
+RP_SOCK_PROG("cgroup/post_bind4", rp_bind4, rp_bind, 0)
+RP_SOCK_PROG("cgroup/post_bind6", rp_bind6, rp_bind, 1)
 
 /* listen() on a socket that was not bound: the kernel picks the port
  * (inet_csk_listen_start) and no post_bind hook runs.  The sock_ops hook's

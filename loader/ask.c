@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,28 +483,45 @@ static void answer_changed(struct ask_agent *a, const struct ask_question *q, ui
 
 /* ---------- "handle as TABLE" ---------- */
 
+/* Appends to the text in buf (n bytes, *len written so far; cut when full). */
+__attribute__((format(printf, 4, 5))) static void text_add(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+	if (*len >= n)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	*len += (size_t)vsnprintf(buf + *len, n - *len, fmt, ap);
+	va_end(ap);
+}
+
+/* A field of the question in `explain` syntax (fmt: " WORD %s", " WORD
+ * %ld"), or nothing when the question does not know it ("", -1). */
+static void text_add_str(char *buf, size_t n, size_t *len, const char *fmt, const char *v)
+{
+	if (v[0])
+		text_add(buf, n, len, fmt, v);
+}
+
+static void text_add_num(char *buf, size_t n, size_t *len, const char *fmt, long v)
+{
+	if (v >= 0)
+		text_add(buf, n, len, fmt, v);
+}
+
 /* The question as an event of `explain` syntax, with all it carries (a
  * table may judge by any of it). */
 static void question_event_text(const struct ask_question *q, char *buf, size_t n)
 {
 	size_t len = 0;
-	len += (size_t)snprintf(buf + len, n - len, "%s event %s proto %u", q->direction, q->event, q->raw.proto);
-	if (q->remote[0] && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " remote %s", q->remote);
-	if (q->remote_port >= 0 && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " remote port %d", q->remote_port);
-	if (q->local[0] && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " local %s", q->local);
-	if (q->local_port >= 0 && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " local port %d", q->local_port);
-	if (q->app[0] && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " app \"%s\"", q->app);
-	if (q->cgroup[0] && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " cgroup \"%s\"", q->cgroup);
-	if (q->uid >= 0 && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " user %ld", q->uid);
-	if (q->iface[0] && len < n)
-		snprintf(buf + len, n - len, " on %s", q->iface);
+	text_add(buf, n, &len, "%s event %s proto %u", q->direction, q->event, q->raw.proto);
+	text_add_str(buf, n, &len, " remote %s", q->remote);
+	text_add_num(buf, n, &len, " remote port %ld", q->remote_port);
+	text_add_str(buf, n, &len, " local %s", q->local);
+	text_add_num(buf, n, &len, " local port %ld", q->local_port);
+	text_add_str(buf, n, &len, " app \"%s\"", q->app);
+	text_add_str(buf, n, &len, " cgroup \"%s\"", q->cgroup);
+	text_add_num(buf, n, &len, " user %ld", q->uid);
+	text_add_str(buf, n, &len, " on %s", q->iface);
 }
 
 /* Table t's verdict for ev as a jump to it gives it (VERDICT_CONTINUE: it

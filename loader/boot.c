@@ -146,29 +146,9 @@ static int netns_prepare(struct hook *h)
 	return hook_link_prepare(h, this_netns);
 }
 
-/* The pin keeps it attached once this process exits. */
-static int netns_attach(struct hook *h)
-{
-	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		return pr_err_r(-errno, "cannot open /proc/self/ns/net");
-	h->link_fd = bpf_link_create(h->prog_fd, ns, BPF_SK_LOOKUP, NULL);
-	int e = h->link_fd < 0 ? -errno : 0;
-	close(ns);
-	if (e)
-		return pr_err_r(e, "cannot attach SK_LOOKUP to the network namespace");
-	e = pins_replace(h->link_fd, h->pin);
-	if (e) {
-		pr_err_r(e, "cannot pin %s", h->pin);
-		close(h->link_fd);
-		h->link_fd = -1;
-	}
-	return e;
-}
-
 static const struct hook_ops netns_ops = {
 	.prepare = netns_prepare,
-	.attach = netns_attach,
+	.attach = hook_link_attach, /* the pin keeps it attached once this process exits */
 	.update = hook_link_update,
 	.detach = hook_link_detach,
 };
@@ -180,6 +160,10 @@ int boot_netns_add(struct hook_txn *t, struct boot_bpf *b, const struct pin_dir 
 	if (!h)
 		return -ENOMEM;
 	pins_netns_link(pd, h->pin);
+	h->target_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (h->target_fd < 0)
+		return pr_err_r(-errno, "cannot open /proc/self/ns/net");
+	h->attach_type = BPF_SK_LOOKUP;
 	return 0;
 }
 

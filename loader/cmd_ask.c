@@ -43,10 +43,24 @@ static const char *const scopes[] = { "host-port", "port", "app" };
 
 /* ---------- --json ---------- */
 
+/* `, "name": v`: a string, null when v is empty */
 static void json_member_str(const char *name, const char *v)
 {
 	printf(", \"%s\": ", name);
-	json_str(stdout, v);
+	json_str(stdout, v[0] ? v : NULL);
+}
+
+/* The member, or nothing when v is empty / negative (unknown). */
+static void json_member_known_str(const char *name, const char *v)
+{
+	if (v[0])
+		json_member_str(name, v);
+}
+
+static void json_member_known_num(const char *name, long v)
+{
+	if (v >= 0)
+		printf(", \"%s\": %ld", name, v);
 }
 
 static void json_question(const struct ask_question *q)
@@ -54,37 +68,23 @@ static void json_question(const struct ask_question *q)
 	printf("{\"id\": %llu, \"event\": \"%s\", \"direction\": \"%s\", \"proto\": ", (unsigned long long)q->id,
 	       q->changed ? "app-changed" : q->event, q->direction);
 	json_str(stdout, q->proto);
-	if (q->local[0])
-		json_member_str("local", q->local);
-	if (q->local_port >= 0)
-		printf(", \"local_port\": %d", q->local_port);
-	if (q->remote[0])
-		json_member_str("remote", q->remote);
-	if (q->remote_port >= 0)
-		printf(", \"remote_port\": %d", q->remote_port);
-	if (q->iface[0])
-		json_member_str("iface", q->iface);
-	if (q->app[0])
-		json_member_str("app", q->app);
-	if (q->pid >= 0)
-		printf(", \"pid\": %d", q->pid);
-	if (q->uid >= 0)
-		printf(", \"uid\": %ld", q->uid);
-	if (q->user[0])
-		json_member_str("user", q->user);
-	if (q->cgroup[0])
-		json_member_str("cgroup", q->cgroup);
-	if (q->rule[0])
-		json_member_str("rule", q->rule);
+	json_member_known_str("local", q->local);
+	json_member_known_num("local_port", q->local_port);
+	json_member_known_str("remote", q->remote);
+	json_member_known_num("remote_port", q->remote_port);
+	json_member_known_str("iface", q->iface);
+	json_member_known_str("app", q->app);
+	json_member_known_num("pid", q->pid);
+	json_member_known_num("uid", q->uid);
+	json_member_known_str("user", q->user);
+	json_member_known_str("cgroup", q->cgroup);
+	json_member_known_str("rule", q->rule);
 	if (q->changed) {
 		printf(", \"changed\": {\"old_sha256\": ");
 		json_str(stdout, q->old_sha256[0] ? q->old_sha256 : NULL);
-		printf(", \"new_sha256\": ");
-		json_str(stdout, q->new_sha256[0] ? q->new_sha256 : NULL);
-		printf(", \"mtime\": ");
-		json_str(stdout, q->mtime[0] ? q->mtime : NULL);
-		printf(", \"package\": ");
-		json_str(stdout, q->package[0] ? q->package : NULL);
+		json_member_str("new_sha256", q->new_sha256);
+		json_member_str("mtime", q->mtime);
+		json_member_str("package", q->package);
 		printf("}");
 	}
 	printf("}\n");

@@ -135,3 +135,29 @@ void hook_link_detach(struct hook *h)
 	close(h->link_fd); /* last reference: detached */
 	h->link_fd = -1;
 }
+
+/* A new link's pin: the staged one takes its name at commit; without one,
+ * the pin of a link that no longer holds (another target) is replaced in
+ * one step. */
+static int pin_new_link(struct hook *h)
+{
+	if (!h->staged[0]) {
+		int e = pins_replace(h->link_fd, h->pin);
+		return e ? pr_err_r(e, "cannot pin %s", h->pin) : 0;
+	}
+	unlink(h->staged); /* left over by an apply that failed */
+	return pins_pin(h->link_fd, h->staged);
+}
+
+int hook_link_attach(struct hook *h)
+{
+	h->link_fd = bpf_link_create(h->prog_fd, h->target_fd, (enum bpf_attach_type)h->attach_type, NULL);
+	if (h->link_fd < 0)
+		return pr_err_r(-errno, "cannot attach the %s", h->what);
+	int e = pin_new_link(h);
+	if (e) {
+		close(h->link_fd);
+		h->link_fd = -1;
+	}
+	return e;
+}

@@ -85,10 +85,12 @@ void txn_free(struct hook_txn *t);
 
 /* For back-ends whose points are BPF links pinned at h->pin (cgroup,
  * network namespace).  prepare: the pinned link, when same() says it is
- * this point's (fresh otherwise); update: bpf_link_update(); detach: the
- * new link unpinned (h->staged, else h->pin) and closed. */
+ * this point's (fresh otherwise); attach: a link of h->prog_fd to
+ * h->target_fd (h->attach_type), pinned; update: bpf_link_update();
+ * detach: the new link unpinned (h->staged, else h->pin) and closed. */
 struct bpf_link_info;
 int hook_link_prepare(struct hook *h, bool (*same)(const struct hook *h, const struct bpf_link_info *info));
+int hook_link_attach(struct hook *h);
 int hook_link_update(struct hook *h, int prog_fd);
 void hook_link_detach(struct hook *h);
 

@@ -11,6 +11,12 @@ static int utf8_len(const unsigned char *p)
 	return n;
 }
 
+/* The characters JSON escapes with a backslash and a letter (RFC 8259,
+ * section 7); the other control characters are written \u00XX. */
+static const char *const json_escape[0x80] = {
+	['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\t'] = "\\t", ['\r'] = "\\r",
+};
+
 void json_str(FILE *f, const char *s)
 {
 	if (!s) {
@@ -19,36 +25,20 @@ void json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		default:
-			if (*p < 0x20) {
-				fprintf(f, "\\u%04x", *p);
-			} else if (*p < 0x80) {
-				fputc(*p, f);
+		if (*p < 0x80 && json_escape[*p]) {
+			fputs(json_escape[*p], f);
+		} else if (*p < 0x20) {
+			fprintf(f, "\\u%04x", *p);
+		} else if (*p < 0x80) {
+			fputc(*p, f);
+		} else {
+			/* keep the output valid JSON whatever bytes a policy holds */
+			int n = utf8_len(p);
+			if (n == 0) {
+				fputs("\\ufffd", f);
 			} else {
-				/* keep the output valid JSON whatever bytes a policy holds */
-				int n = utf8_len(p);
-				if (n == 0) {
-					fputs("\\ufffd", f);
-				} else {
-					fwrite(p, 1, n, f);
-					p += n - 1;
-				}
+				fwrite(p, 1, n, f);
+				p += n - 1;
 			}
 		}
 	}

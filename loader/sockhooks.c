@@ -348,23 +348,9 @@ static int cg_prepare(struct hook *h)
 	return hook_link_prepare(h, same_cgroup);
 }
 
-static int cg_attach(struct hook *h)
-{
-	h->link_fd = bpf_link_create(h->prog_fd, h->target_fd, (enum bpf_attach_type)h->attach_type, NULL);
-	if (h->link_fd < 0)
-		return pr_err_r(-errno, "cannot attach the %s", h->what);
-	unlink(h->staged);
-	int e = pins_pin(h->link_fd, h->staged);
-	if (e) {
-		close(h->link_fd);
-		h->link_fd = -1;
-	}
-	return e;
-}
-
 static const struct hook_ops cgroup_ops = {
 	.prepare = cg_prepare,
-	.attach = cg_attach,
+	.attach = hook_link_attach,
 	.update = hook_link_update,
 	.detach = hook_link_detach,
 };

@@ -29,9 +29,7 @@ import socket
 import sys
 import time
 
-
-def family(host):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+from serve import answer_pong, arrivals, family  # copied beside it (app_lib.sh)
 
 
 def kind(proto):
@@ -117,23 +115,12 @@ def do_session(host, port):
 
 def answer(s, proto, end):
     """Answers "pong" to each connection or datagram until end."""
-    while time.time() < end:
-        s.settimeout(max(0.05, end - time.time()))
-        try:
-            if proto == "tcp":
-                c, _ = s.accept()
-                c.settimeout(2)
-                try:
-                    c.recv(100)
-                    c.sendall(b"pong")
-                except OSError:
-                    pass
-                c.close()
-            else:
-                _, peer = s.recvfrom(2000)
-                s.sendto(b"pong", peer)
-        except (socket.timeout, TimeoutError):
-            break
+    if proto == "tcp":
+        for c, _ in arrivals(s, end, s.accept):
+            answer_pong(c)
+    else:
+        for _, peer in arrivals(s, end, lambda: s.recvfrom(2000)):
+            s.sendto(b"pong", peer)
 
 
 def do_serve(proto, port, seconds, addr="::"):

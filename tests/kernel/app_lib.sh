@@ -13,12 +13,14 @@ RP_PYTHON=$(readlink -f /usr/bin/python3 2>/dev/null)
 [ -x "$RP_PYTHON" ] || RP_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 
 # app_copy NAME [FILE]: $RP_TMP/NAME, a copy of FILE (default python3);
-# the first call also copies app.py and lets every user into $RP_TMP.
+# the first call also copies app.py (and serve.py, which it imports) and
+# lets every user into $RP_TMP.
 app_copy() {
 	if [ -z "$RP_APP_PY" ]; then
 		chmod 755 "$RP_TMP"
 		RP_APP_PY=$RP_TMP/app.py
-		install -m 644 "$RP_ROOT/tests/kernel/app.py" "$RP_APP_PY" || fail "cannot copy app.py"
+		install -m 644 "$RP_ROOT/tests/kernel/app.py" "$RP_ROOT/tests/kernel/serve.py" "$RP_TMP/" ||
+			fail "cannot copy app.py"
 	fi
 	cp "$(readlink -f "${2:-$RP_PYTHON}")" "$RP_TMP/$1" || fail "cannot copy ${2:-python3}"
 	chmod 755 "$RP_TMP/$1"

@@ -1,14 +1,31 @@
-# Helpers for the learning-mode tests (t_ask*.sh; source after lib.sh and
-# traffic_lib.sh).
+# Helpers for the learning-mode tests (t_ask*.sh): source it after setting
+# RP_ID; it brings lib.sh, traffic_lib.sh and app_lib.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/traffic_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/app_lib.sh"
+PY=/usr/bin/python3
 
-# ask_wait_agent: until `rampart status` shows an agent (bounded).
-ask_wait_agent() {
+# ask_apply: the policy on stdin, written to $POL ($RP_TMP/policy.rules),
+# applied to interface A and the test's cgroup.
+ask_apply() {
+	POL=$RP_TMP/policy.rules
+	cat >"$POL"
+	local out
+	out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
+}
+
+# ask_wait_status TEXT: until `rampart status` shows TEXT (bounded; 1 when
+# it never does).
+ask_wait_status() {
 	for _ in $(seq 50); do
-		rp_r status 2>/dev/null | grep -q "agent: pid" && return 0
+		rp_r status 2>/dev/null | grep -q "$1" && return 0
 		sleep 0.1
 	done
-	fail "status does not show the agent: $(rp_r status)"
+	return 1
 }
+
+# ask_wait_agent: until `rampart status` shows an agent (bounded).
+ask_wait_agent() { ask_wait_status "agent: pid" || fail "status does not show the agent: $(rp_r status)"; }
 
 # ask_agent_fifo: `rampart ask --json` in the protected namespace, its
 # answers written to fd 7 of this shell (a fifo), what it says in
@@ -92,11 +109,7 @@ ask_since() { /usr/bin/python3 -c "print(round($(date +%s.%N) - $1, 3))"; }
 # and waits until the kernel knows nobody answers.
 ask_agent_stop() {
 	exec 7>&-
-	for _ in $(seq 50); do
-		rp_r status 2>/dev/null | grep -q "no agent" && return 0
-		sleep 0.1
-	done
-	fail "the agent did not go: $(rp_r status | grep ask)"
+	ask_wait_status "no agent" || fail "the agent did not go: $(rp_r status | grep ask)"
 }
 
 # ask_tmux_agent: the terminal agent `rampart ask` in a detached tmux

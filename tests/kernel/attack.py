@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 
-from traffic import dual_stack, family  # the namespace tests' own helpers
+from serve import arrivals, dual_stack, family  # the namespace tests' own helpers
 
 
 def echo_server(port, seconds):
@@ -62,12 +62,7 @@ def echo_server(port, seconds):
             pass
         c.close()
 
-    while time.time() < end:
-        s.settimeout(max(0.05, end - time.time()))
-        try:
-            c, _ = s.accept()
-        except socket.timeout:
-            break
+    for c, _ in arrivals(s, end, s.accept):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
@@ -243,12 +238,7 @@ def udp_server(port, size, seconds):
     s = dual_stack(socket.SOCK_DGRAM)
     s.bind(("::", port))
     end = time.time() + seconds
-    while time.time() < end:
-        s.settimeout(max(0.05, end - time.time()))
-        try:
-            _, peer = s.recvfrom(65535)
-        except socket.timeout:
-            break
+    for _, peer in arrivals(s, end, lambda: s.recvfrom(65535)):
         s.sendto(b"a" * size, peer)
 
 

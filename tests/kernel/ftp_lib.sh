@@ -1,5 +1,8 @@
-# FTP helpers for the namespace tests (source after lib.sh and traffic_lib.sh):
-# a real FTP server (python3-pyftpdlib, tests/kernel/ftpd.py) and real curl.
+# FTP helpers for the namespace tests (source after setting RP_ID; brings
+# lib.sh and traffic_lib.sh): a real FTP server (python3-pyftpdlib,
+# tests/kernel/ftpd.py) and real curl.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/traffic_lib.sh"
 
 RP_FTPD="/usr/bin/python3 $RP_ROOT/tests/kernel/ftpd.py"
 RP_FTPCMD="/usr/bin/python3 $RP_ROOT/tests/kernel/ftpcmd.py"
@@ -8,6 +11,14 @@ rp_need_ftp() {
 	/usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { echo "python3-pyftpdlib not installed (make deps)"; exit 77; }
 	command -v curl >/dev/null || { echo "curl not installed (make deps)"; exit 77; }
 	[ -x /usr/sbin/vsftpd ] || { echo "vsftpd not installed (make deps)"; exit 77; }
+}
+
+# ftp_setup: skips without the FTP tools; the namespaces (rp_setup) and the
+# served directory (ftp_root).
+ftp_setup() {
+	rp_need_ftp
+	rp_setup
+	ftp_root
 }
 
 # ftp_root: the served directory, with a listing to recognise and 1 MiB to download

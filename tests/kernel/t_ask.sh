@@ -17,17 +17,10 @@
 #   - status shows the agent and the open questions; log records them
 set -u
 RP_ID=${RP_ID:-ak$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-PY=/usr/bin/python3
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
+ask_begin
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 option ask-timeout 4
 table root default deny {
     allow event network
@@ -37,29 +30,16 @@ table root default deny {
     ask in proto tcp local port 9090
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
 
-for p in 8080 8081 8082 8083 8084 8085; do
-	rp_bg in_b timeout 120 $PY -m http.server -b $RP_B4 $p 2>"$RP_TMP/srv-$p.log" >/dev/null
-done
-for p in 8080 8081 8082 8083 8084 8085; do rp_wait_port "$RP_NS_B" $p; done
+ask_servers $RP_B4 8080 8081 8082 8083 8084 8085
 
-# curl_a PORT: curl inside the cgroup in A; prints "EXIT TIME" (seconds)
-curl_a() {
-	local t0 t1 rc
-	t0=$(date +%s.%N)
-	in_cg "$RP_CG/a" timeout 20 curl -v -sS -o /dev/null --max-time 15 "http://$RP_B4:$1/" 2>"$RP_TMP/curl-$1.err"
-	rc=$?
-	t1=$(date +%s.%N)
-	echo "$rc $($PY -c "print(round($t1 - $t0, 3))")"
-}
-requests() { grep -c '"GET / ' "$RP_TMP/srv-$1.log"; }
-lt() { $PY -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
+# curl_a PORT: curl inside the cgroup in A; prints "EXIT SECONDS END"
+curl_a() { ask_curl "curl-$1" "http://$RP_B4:$1/"; }
 
 # --- no agent: ask-default (deny) at once ---
-read -r rc t <<<"$(curl_a 8080)"
+read -r rc t _ <<<"$(curl_a 8080)"
 [ "$rc" != 0 ] || fail "no agent: curl succeeded"
-lt "$t" 1.0 || fail "no agent: curl waited $t s (ask-default must apply at once)"
+ask_lt "$t" 1.0 || fail "no agent: curl waited $t s (ask-default must apply at once)"
 grep -q "Operation not permitted" "$RP_TMP/curl-8080.err" || fail "no agent: not EPERM: $(cat "$RP_TMP/curl-8080.err")"
 ok "no agent: ask-default (deny: EPERM) at once ($t s)"
 
@@ -82,74 +62,72 @@ next_line() {
 	read -r -t "${1:-10}" line <&"${AGENT[0]}" || fail "the agent said nothing within ${1:-10} s"
 	echo "$line"
 }
-# jq_ LINE EXPR: a Python expression over the JSON object d
-jq_() { $PY -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
 
 # --- allow once after 0.5 s ---
 (curl_a 8080 >"$RP_TMP/c1") &
 CPID=$!
 q=$(next_line)
 echo "question: $q"
-[ "$(jq_ "$q" "(d['event'], d['direction'], d['proto'], d['remote'], d['remote_port'], d['app'], d['cgroup'])")" = \
+[ "$(ask_jq "$q" "(d['event'], d['direction'], d['proto'], d['remote'], d['remote_port'], d['app'], d['cgroup'])")" = \
 	"('connect', 'out', 'tcp', '$RP_B4', 8080, '/usr/bin/curl', '$CGREL/a')" ] || fail "question fields: $q"
-jq_ "$q" "d['rule']" | grep -q "policy.rules:6$" || fail "question rule: $q"
-[ "$(jq_ "$q" "sorted(d)")" = "['app', 'cgroup', 'direction', 'event', 'id', 'pid', 'proto', 'remote', 'remote_port', 'rule', 'uid', 'user']" ] ||
+ask_jq "$q" "d['rule']" | grep -q "policy.rules:6$" || fail "question rule: $q"
+[ "$(ask_jq "$q" "sorted(d)")" = "['app', 'cgroup', 'direction', 'event', 'id', 'pid', 'proto', 'remote', 'remote_port', 'rule', 'uid', 'user']" ] ||
 	fail "question members: $q"
-id=$(jq_ "$q" "d['id']")
+id=$(ask_jq "$q" "d['id']")
 rp_r status | grep -q "open questions: 1" || fail "status does not show the open question: $(rp_r status)"
 sleep 0.5
 echo "{\"id\": $id, \"verdict\": \"allow\", \"remember\": \"once\"}" >&"${AGENT[1]}"
 a=$(next_line)
-[ "$(jq_ "$a" "(d['id'], d['applied'], d['rule'])")" = "($id, True, '$POL:6')" ] || fail "answer result: $a"
+[ "$(ask_jq "$a" "(d['id'], d['applied'], d['rule'])")" = "($id, True, '$POL:6')" ] || fail "answer result: $a"
 wait $CPID
-read -r rc t <"$RP_TMP/c1"
+read -r rc t _ <"$RP_TMP/c1"
 [ "$rc" = 0 ] || fail "allow once: curl failed ($rc): $(cat "$RP_TMP/curl-8080.err")"
-lt "$t" 2.5 || fail "allow once: curl took $t s"
-[ "$(requests 8080)" = 1 ] || fail "allow once: the server saw $(requests 8080) requests"
+ask_lt "$t" 2.5 || fail "allow once: curl took $t s"
+[ "$(ask_requests 8080)" = 1 ] || fail "allow once: the server saw $(ask_requests 8080) requests"
 ok "allow once: curl completed in $t s, one connection at the server"
 
 # --- deny once: connection refused at once ---
 (curl_a 8081 >"$RP_TMP/c2") &
 CPID=$!
 q=$(next_line)
-id=$(jq_ "$q" "d['id']")
+id=$(ask_jq "$q" "d['id']")
 sleep 0.5
 t_ans=$(date +%s.%N)
 echo "{\"id\": $id, \"verdict\": \"deny\", \"remember\": \"once\"}" >&"${AGENT[1]}"
 a=$(next_line)
-[ "$(jq_ "$a" "d.get('applied')")" = True ] || fail "deny result: $a"
+[ "$(ask_jq "$a" "d.get('applied')")" = True ] || fail "deny result: $a"
 wait $CPID
 t_end=$(date +%s.%N)
-read -r rc t <"$RP_TMP/c2"
+read -r rc t _ <"$RP_TMP/c2"
 grep -q "Connection refused" "$RP_TMP/curl-8081.err" || fail "deny: curl did not see connection refused ($rc): $(cat "$RP_TMP/curl-8081.err")"
 after=$($PY -c "print(round($t_end - $t_ans, 3))")
-lt "$after" 1.0 || fail "deny: curl failed only $after s after the answer"
-[ "$(requests 8081)" = 0 ] || fail "deny: the server saw a request"
+ask_lt "$after" 1.0 || fail "deny: curl failed only $after s after the answer"
+[ "$(ask_requests 8081)" = 0 ] || fail "deny: the server saw a request"
 ok "deny once: connection refused $after s after the answer"
 
 # --- no answer: ask-default after ask-timeout (4 s) ---
 (curl_a 8082 >"$RP_TMP/c3") &
 CPID=$!
 q=$(next_line)
-id=$(jq_ "$q" "d['id']")
+id=$(ask_jq "$q" "d['id']")
 a=$(next_line 10)
-[ "$(jq_ "$a" "d['id']")" = "$id" ] && jq_ "$a" "d['error']" | grep -q "ask-timeout" || fail "timeout: $a"
+[ "$(ask_jq "$a" "d['id']")" = "$id" ] && ask_jq "$a" "d['error']" | grep -q "ask-timeout" || fail "timeout: $a"
 wait $CPID
-read -r rc t <"$RP_TMP/c3"
+read -r rc t _ <"$RP_TMP/c3"
 [ "$rc" != 0 ] || fail "timeout: curl succeeded"
-lt 3.5 "$t" && lt "$t" 6 || fail "timeout: curl ended after $t s (ask-timeout 4)"
+ask_lt 3.5 "$t" && ask_lt "$t" 6 || fail "timeout: curl ended after $t s (ask-timeout 4)"
 ok "no answer: ask-default after $t s ($a)"
 
 # --- allow always: a rule in the file ---
 (curl_a 8083 >"$RP_TMP/c4") &
 CPID=$!
 q=$(next_line)
-id=$(jq_ "$q" "d['id']")
+id=$(ask_jq "$q" "d['id']")
 echo "{\"id\": $id, \"verdict\": \"allow\", \"remember\": \"always\", \"scope\": \"host-port\"}" >&"${AGENT[1]}"
 a=$(next_line 30)
-[ "$(jq_ "$a" "(d.get('applied'), d.get('rule'))")" = "(True, '$POL:7')" ] || fail "always: $a"
+[ "$(ask_jq "$a" "(d.get('applied'), d.get('rule'))")" = "(True, '$POL:7')" ] || fail "always: $a"
 wait $CPID
-read -r rc t <"$RP_TMP/c4"
+read -r rc t _ <"$RP_TMP/c4"
 [ "$rc" = 0 ] || fail "always: the held curl failed"
 cat "$POL"
 sed -n 7p "$POL" | grep -q "^    allow out app /usr/bin/curl proto tcp remote $RP_B4 port 8083$" || fail "learned rule not at line 7"
@@ -160,7 +138,7 @@ echo "$out" | grep -q " 0 warnings" || fail "check warns: $out"
 out=$("$RAMPART" explain --policy "$POL" out proto tcp remote $RP_B4 port 8083 app /usr/bin/curl cgroup "$CGREL/a" 2>&1)
 echo "$out" | grep -q "$POL:7" || fail "explain does not show the learned rule: $out"
 ok "always: rule written at $POL:7, checks, explain shows it"
-read -r rc t <<<"$(curl_a 8083)"
+read -r rc t _ <<<"$(curl_a 8083)"
 [ "$rc" = 0 ] || fail "always: the second curl failed"
 read -r -t 2 line <&"${AGENT[0]}" && fail "always: a question for the second curl: $line"
 ok "always: second curl decided without a question ($t s)"
@@ -172,16 +150,16 @@ t0=$(date +%s.%N)
 (in_b timeout 20 curl -sS -o /dev/null --max-time 15 "http://$RP_A4:9090/" 2>"$RP_TMP/curl-in.err"; echo $? >"$RP_TMP/c5") &
 CPID=$!
 q=$(next_line)
-[ "$(jq_ "$q" "(d['event'], d['direction'], d['local_port'], d['remote'], d['iface'])")" = \
+[ "$(ask_jq "$q" "(d['event'], d['direction'], d['local_port'], d['remote'], d['iface'])")" = \
 	"('accept', 'in', 9090, '$RP_B4', '$RP_IF_A')" ] || fail "inbound question: $q"
-id=$(jq_ "$q" "d['id']")
+id=$(ask_jq "$q" "d['id']")
 sleep 0.3
 echo "{\"id\": $id, \"verdict\": \"allow\", \"remember\": \"once\"}" >&"${AGENT[1]}"
 next_line >/dev/null
 wait $CPID
 t=$($PY -c "print(round($(date +%s.%N) - $t0, 3))")
 [ "$(cat "$RP_TMP/c5")" = 0 ] || fail "inbound: the peer's curl failed: $(cat "$RP_TMP/curl-in.err")"
-lt 0.9 "$t" && lt "$t" 2.5 || fail "inbound: the peer's connection took $t s (one retransmission: about 1 s)"
+ask_lt 0.9 "$t" && ask_lt "$t" 2.5 || fail "inbound: the peer's connection took $t s (one retransmission: about 1 s)"
 ok "inbound: asked, allowed, the peer connected after one retransmission ($t s)"
 
 # --- the log records each question and its answer ---
@@ -195,9 +173,9 @@ kill "$AG_PID" 2>/dev/null
 wait "$AG_PID" 2>/dev/null
 rp_r unload >/dev/null || fail "unload"
 out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "re-apply: $out"
-read -r rc t <<<"$(curl_a 8083)"
+read -r rc t _ <<<"$(curl_a 8083)"
 [ "$rc" = 0 ] || fail "after unload + apply the learned rule does not decide"
-read -r rc t <<<"$(curl_a 8084)"
+read -r rc t _ <<<"$(curl_a 8084)"
 [ "$rc" != 0 ] || fail "after unload + apply: 8084 (not learned) was allowed"
 ok "the learned rule decides after unload + apply"
 echo PASS

@@ -8,26 +8,17 @@
 # the question and held-flow maps.
 set -u
 RP_ID=${RP_ID:-ab$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-PY=/usr/bin/python3
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
+ask_begin
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 option ask-timeout 3
 table root default deny {
     allow event network
     ask out cgroup $CGREL
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
-rp_bg in_b timeout 60 $PY -m http.server -b $RP_B4 8080 2>/dev/null >/dev/null
-rp_wait_port "$RP_NS_B" 8080
+ask_servers $RP_B4 8080
 
 ask_agent_fifo
 

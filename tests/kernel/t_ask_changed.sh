@@ -10,13 +10,8 @@
 # as they do for a new file renamed over its path (an upgrade).
 set -u
 RP_ID=${RP_ID:-ac$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
-PY=/usr/bin/python3
-rp_setup
-rp_child_cgroup a
+ask_begin
 app_copy app-x
 X=$RP_TMP/app-x
 

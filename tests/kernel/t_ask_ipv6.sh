@@ -9,14 +9,10 @@
 #   - the log records each question and answer (event, IPv6 ends)
 set -u
 RP_ID=${RP_ID:-a6$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
 ask_begin
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 option ask-timeout 10
 table root default deny {
     allow event network
@@ -25,7 +21,6 @@ table root default deny {
     ask in proto tcp local port 9090
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
 ask_servers $RP_B6 8080 8081
 ask_agent_fifo
 url() { echo "http://[$RP_B6]:$1/"; }

@@ -16,9 +16,6 @@
 # (t_ask_terminal_jump.sh: `jump` always to a table that denies.)
 set -u
 RP_ID=${RP_ID:-aj$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
 ask_begin
 

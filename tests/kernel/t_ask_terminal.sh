@@ -6,44 +6,19 @@
 # refuses the next one at once and writes the rule into the policy file.
 set -u
 RP_ID=${RP_ID:-at$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
 command -v tmux >/dev/null || { echo "tmux not installed (make deps)"; exit 77; }
-PY=/usr/bin/python3
-rp_setup
-rp_child_cgroup a
-CGREL=${RP_CG#$(rp_cgroup2_mount)}
-TMUX_SESSION=rampart-ask-$RP_ID
-RP_CLEANUP_EXTRA="tmux kill-session -t $TMUX_SESSION 2>/dev/null; $RP_CLEANUP_EXTRA"
+ask_begin
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 table root default deny {
     allow event network
     ask out cgroup $CGREL proto tcp remote port 8080-8081
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
-for p in 8080 8081; do
-	rp_bg in_b timeout 60 $PY -m http.server -b $RP_B4 $p 2>/dev/null >/dev/null
-	rp_wait_port "$RP_NS_B" $p
-done
+ask_servers $RP_B4 8080 8081
 
-tmux new-session -d -s "$TMUX_SESSION" -x 200 -y 50 \
-	"nsenter --net=/run/netns/$RP_NS_A $RAMPART --pin-dir $RP_PIN ask; sleep 30"
-pane() { tmux capture-pane -p -t "$TMUX_SESSION"; }
-# wait_pane TEXT: until the pane shows TEXT (bounded)
-wait_pane() {
-	for _ in $(seq 300); do
-		pane | grep -q -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "the pane never showed '$1': $(pane)"
-}
-wait_pane "answering the questions"
-ask_wait_agent
+ask_tmux_agent
 
 curl_a() {
 	in_cg "$RP_CG/a" timeout 20 curl -v -sS -o /dev/null --max-time 15 "http://$RP_B4:$1/" 2>"$RP_TMP/curl-$1.err"
@@ -52,31 +27,31 @@ curl_a() {
 # allow once with `a`
 (curl_a 8080; echo $? >"$RP_TMP/c1") &
 CPID=$!
-wait_pane "question 1"
-p=$(pane)
+ask_wait_pane "question 1"
+p=$(ask_pane)
 echo "$p"
 echo "$p" | grep -q "/usr/bin/curl" || fail "the question does not name the application"
 echo "$p" | grep -q "remote $RP_B4 port 8080" || fail "the question does not name the remote end"
 echo "$p" | grep -q "\[a\] allow once" || fail "the question does not offer the answers"
-tmux send-keys -t "$TMUX_SESSION" a
+ask_key a
 wait $CPID
 [ "$(cat "$RP_TMP/c1")" = 0 ] || fail "allow once by key: curl failed: $(cat "$RP_TMP/curl-8080.err")"
-wait_pane "question 1: allow once"
+ask_wait_pane "question 1: allow once"
 ok "terminal: the question names app, remote and port; key a allowed it"
 
 # deny always with `D`: refused at once, and a rule in the file
 (curl_a 8081; echo $? >"$RP_TMP/c2") &
 CPID=$!
-wait_pane "question 2"
-tmux send-keys -t "$TMUX_SESSION" D
+ask_wait_pane "question 2"
+ask_key D
 wait $CPID
 grep -q "Connection refused" "$RP_TMP/curl-8081.err" || fail "deny always by key: $(cat "$RP_TMP/curl-8081.err")"
-wait_pane "question 2: deny always, rule written at $POL:4"
+ask_wait_pane "question 2: deny always, rule written at $POL:4"
 grep -q "^    deny out app /usr/bin/curl proto tcp remote $RP_B4 port 8081$" "$POL" || fail "no learned rule: $(cat "$POL")"
 ok "terminal: key D refused the connection and wrote the rule"
 # the learned rule decides now: no question, EPERM at once
 curl_a 8081
 grep -q "Operation not permitted" "$RP_TMP/curl-8081.err" || fail "the learned deny rule: $(cat "$RP_TMP/curl-8081.err")"
-pane | grep -q "question 3" && fail "a question for a connection the learned rule decides"
+ask_pane | grep -q "question 3" && fail "a question for a connection the learned rule decides"
 ok "terminal: the learned rule decides without a question"
 echo PASS

@@ -7,14 +7,10 @@
 # jump may go to (not root).
 set -u
 RP_ID=${RP_ID:-tj$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
 ask_begin
 
-POL=$RP_TMP/policy.rules
-cat > "$POL" <<P
+ask_apply <<P
 table root default deny {
     allow event network
     ask out cgroup $CGREL proto tcp remote port 8080-8081
@@ -24,7 +20,6 @@ table web default continue {
     deny out proto tcp remote port 8081
 }
 P
-out=$(rp_apply "$POL" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
 ask_servers $RP_B4 8080 8081
 ask_tmux_agent
 

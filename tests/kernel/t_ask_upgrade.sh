@@ -9,9 +9,6 @@
 # (t_ask_changed.sh: a rewrite in place under ask, both under deny.)
 set -u
 RP_ID=${RP_ID:-au$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
-. "$(dirname "$0")/app_lib.sh"
 . "$(dirname "$0")/ask_lib.sh"
 ask_begin
 app_copy app-x

@@ -98,7 +98,7 @@ sleep 1
 # the unprivileged user cannot read a checkout in a 0700 directory: its copy
 ucopy=$(mktemp -d /tmp/rampart-user-XXXXXX)
 RP_CLEANUP_EXTRA="$RP_CLEANUP_EXTRA; rm -rf $ucopy"
-cp "$(dirname "$0")/attack.py" "$(dirname "$0")/traffic.py" "$ucopy/" && chmod 755 "$ucopy" && chmod 644 "$ucopy"/*.py
+cp "$(dirname "$0")/attack.py" "$(dirname "$0")/serve.py" "$ucopy/" && chmod 755 "$ucopy" && chmod 644 "$ucopy"/*.py
 in_a sh -c 'echo $$ > "$1/cgroup.procs" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
 	timeout $(($2 + 10)) /usr/bin/python3 "$3" blackhole 198.51.100.9 80 "$2"' \
 	sh "$RP_CG/user" "$FLOOD" "$ucopy/attack.py" > "$RP_TMP/flood" &

@@ -18,12 +18,8 @@
 #     dropped (ftp-replaced).
 set -u
 RP_ID=${RP_ID:-fa$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/ftp_lib.sh"
-rp_need_ftp
-rp_setup
-ftp_root
+ftp_setup
 ftp_server in_b # rampart protecting the client (in_a)
 ftp_server in_a # rampart protecting the server
 # a third host next to the FTP client in the peer namespace

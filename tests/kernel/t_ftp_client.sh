@@ -9,14 +9,10 @@
 # attacks on the helper are t_ftp_attacks.sh.
 set -u
 RP_ID=${RP_ID:-fc$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/ftp_lib.sh"
 . "$(dirname "$0")/app_lib.sh"
-rp_need_ftp
-rp_setup
+ftp_setup
 rp_child_cgroup ftp
-ftp_root
 ftp_server in_b
 
 # 1. the shipped default policy

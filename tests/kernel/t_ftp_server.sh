@@ -8,12 +8,8 @@
 # passive mode fails: no port range has to be opened for it.
 set -u
 RP_ID=${RP_ID:-fs$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/ftp_lib.sh"
-rp_need_ftp
-rp_setup
-ftp_root
+ftp_setup
 ftp_server in_a
 
 sed 's/^\( *\)deny in log/\1allow in proto tcp local port 21 comment "the FTP server"\n&/' \

@@ -11,12 +11,8 @@
 #     client's passive connections in and vsftpd's active ones out).
 set -u
 RP_ID=${RP_ID:-fv$$}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/traffic_lib.sh"
 . "$(dirname "$0")/ftp_lib.sh"
-rp_need_ftp
-rp_setup
-ftp_root
+ftp_setup
 vsftpd_server in_b
 vsftpd_server in_a
 

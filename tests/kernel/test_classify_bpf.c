@@ -9,6 +9,7 @@
 #include "classify.h"
 #include "classifier_maps.h"
 #include "classify_test.skel.h"
+#include "random_policy.h"
 
 struct loaded {
 	struct classify_test_bpf *skel;
@@ -101,12 +102,21 @@ static void assert_matches_reference(const struct cls_result *k, const struct ev
 		assert_int_equal(k->records[i].slot, (uint32_t)r->recorded[i]);
 }
 
-static unsigned rnd(unsigned n)
+/* Judges ev with the BPF classifier, the user-space one (cls_lookup) and
+ * the flattened policy (flat_eval, its result in *r: eval_result_free it)
+ * and checks they agree.  A table default's slot is nrules + its table. */
+static void assert_judges_agree(struct loaded *l, const struct cls_tables *t, const struct flat_policy *fp,
+				uint32_t nrules, const struct event *ev, struct eval_result *r)
 {
-	return (unsigned)rand() % n;
+	struct cls_fields f;
+	struct cls_result kr, ur;
+	cls_event_fields(ev, &f);
+	bpf_classify(l, &f, &kr);
+	assert_int_equal(cls_lookup(t, &f, &ur), 0);
+	assert_same_cls(&kr, &ur);
+	flat_eval(fp, ev, r);
+	assert_matches_reference(&kr, r, r->rule >= 0 ? (uint32_t)r->rule : nrules + (uint32_t)r->table);
 }
-
-#define PICK(a) (a)[rnd((unsigned)(sizeof(a) / sizeof((a)[0])))]
 
 /* ---------- not ready: deny ---------- */
 
@@ -128,154 +138,13 @@ static void test_empty_maps_deny(void **state)
 
 /* ---------- random text policies ---------- */
 
-static const char *ADDRS[] = { "192.0.2.0/25",
-			       "192.0.2.128/25",
-			       "198.51.100.0/24",
-			       "2001:db8::/33",
-			       "! 192.0.2.0/24",
-			       "{ 203.0.113.1, 2001:db8::1 }",
-			       "192.0.2.100-192.0.2.150",
-			       "192.0.2.7",
-			       "any" };
-static const char *PORTS[] = { "22", "80", "1000-5000", "! 80", "{ 22, 443 }", "any" };
-static const char *PROTOS[] = { "tcp", "udp", "icmp", "icmpv6", "{ tcp, udp }", "any" };
-static const char *EVENTS[] = { "network", "connect", "accept", "{ send, receive }", "packet" };
-static const char *APPS[] = { "/usr/bin/a", "/usr/bin/b" };
-static const char *CGROUPS[] = { "/a", "/a/b", "/c" };
-static const char *USERS[] = { "0", "1000", "0-999" };
-static const char *IFACES[] = { "eth0", "eth1", "lo" };
-static const char *ICMPS[] = { "echo-request", "echo-reply", "dest-unreach" };
-static const char *VERDICTS[] = { "allow", "deny", "reject", "ask", "continue" };
-
-static char *random_policy_text(void)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	int ntables = 1 + (int)rnd(4);
-	for (int t = ntables - 1; t >= 0; t--) {
-		if (t == 0)
-			fprintf(m, "table root default %s {\n", VERDICTS[rnd(4)]);
-		else
-			fprintf(m, "table t%d default %s {\n", t, VERDICTS[rnd(5)]);
-		int nrules = (int)rnd(9);
-		for (int r = 0; r < nrules; r++) {
-			int v = (int)rnd(7);
-			if (v >= 5 && t + 1 < ntables)
-				fprintf(m, "  jump t%d", t + 1 + (int)rnd((unsigned)(ntables - t - 1)));
-			else
-				fprintf(m, "  %s", VERDICTS[v % 5]);
-			unsigned named = 0;
-			for (int i = (int)rnd(4); i > 0; i--) {
-				int c = (int)rnd(12);
-				if (named & (1u << c))
-					continue;
-				named |= 1u << c;
-				switch (c) {
-				case 0:
-					fprintf(m, " %s", rnd(2) ? "in" : "out");
-					break;
-				case 1:
-					fprintf(m, " proto %s", PICK(PROTOS));
-					break;
-				case 2:
-					fprintf(m, " %s", rnd(2) ? "ip4" : "ip6");
-					break;
-				case 3:
-					fprintf(m, " remote %s", PICK(ADDRS));
-					break;
-				case 4:
-					fprintf(m, " remote port %s", PICK(PORTS));
-					break;
-				case 5:
-					fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
-					break;
-				case 6:
-					fprintf(m, " event %s", PICK(EVENTS));
-					break;
-				case 7:
-					fprintf(m, " app %s", PICK(APPS));
-					break;
-				case 8:
-					fprintf(m, " cgroup %s", PICK(CGROUPS));
-					break;
-				case 9:
-					fprintf(m, " user %s", PICK(USERS));
-					break;
-				case 10:
-					fprintf(m, " on %s", PICK(IFACES));
-					break;
-				case 11:
-					fprintf(m, " icmp-type %s", PICK(ICMPS));
-					break;
-				}
-			}
-			fprintf(m, rnd(5) ? "\n" : " log\n");
-		}
-		fprintf(m, "}\n");
-	}
-	fclose(m);
-	return text;
-}
-
-static const char *EV_ADDRS[] = { "192.0.2.5",	 "192.0.2.7",	"192.0.2.200",	   "198.51.100.7",
-				  "203.0.113.1", "2001:db8::1", "2001:db8:8000::1" };
-
-static void random_event(const struct policy *p, struct event *e)
-{
-	static const unsigned ports[] = { 22, 80, 443, 1000, 5000, 8080 };
-	static const unsigned protos[] = { 6, 17, 1, 58 };
-	static const unsigned users[] = { 0, 500, 1000, 65534 };
-	static const unsigned icmps[] = { 8, 0, 3, 256 + 128, 256 + 129, 256 + 1 };
-	memset(e, 0, sizeof(*e));
-	for (int f = 0; f < F_COUNT; f++) {
-		e->has[f] = rnd(4) != 0;
-		switch (f) {
-		case F_DIR:
-			e->val[f] = rnd(2);
-			break;
-		case F_EVENT:
-			e->val[f] = rnd(EVENT_COUNT);
-			break;
-		case F_FAMILY:
-			e->val[f] = rnd(2) ? 4 : 6;
-			break;
-		case F_PROTO:
-			e->val[f] = protos[rnd(4)];
-			break;
-		case F_LADDR:
-		case F_RADDR:
-			addr_parse(PICK(EV_ADDRS), &e->val[f], NULL);
-			break;
-		case F_LPORT:
-		case F_RPORT:
-			e->val[f] = ports[rnd(6)];
-			break;
-		case F_ICMPTYPE:
-			e->val[f] = icmps[rnd(6)];
-			break;
-		case F_IFACE:
-			e->val[f] = rnd((unsigned)p->nifaces + 2);
-			break; /* also out of range */
-		case F_APP:
-			e->val[f] = rnd((unsigned)p->napps + 1);
-			break;
-		case F_CGROUP:
-			e->val[f] = rnd((unsigned)p->ncgroups + 1);
-			break;
-		case F_USER:
-			e->val[f] = users[rnd(4)];
-			break;
-		}
-	}
-}
-
 static void test_random_policies_kernel_equals_reference(void **state)
 {
+	struct random_policy_size size = { .tables = 4, .rules = 9, .fields = 4 };
 	srand(31337);
 	long events = 0, by_rule = 0, recorded = 0, keyed = 0;
 	for (int iter = 0; iter < 60; iter++) {
-		char *text = random_policy_text();
+		char *text = random_policy_text(&size);
 		struct policy *p = load_policy_text_ok(text);
 		struct flat_policy fp;
 		struct diag d;
@@ -294,17 +163,9 @@ static void test_random_policies_kernel_equals_reference(void **state)
 		load_tables(&l, &t);
 		for (int k = 0; k < 200; k++) {
 			struct event ev;
-			random_event(p, &ev);
-			struct cls_fields f;
-			struct cls_result kr, ur;
+			random_policy_event(p, &ev);
 			struct eval_result r;
-			cls_event_fields(&ev, &f);
-			bpf_classify(&l, &f, &kr);
-			assert_int_equal(cls_lookup(&t, &f, &ur), 0);
-			assert_same_cls(&kr, &ur);
-			flat_eval(&fp, &ev, &r);
-			assert_matches_reference(&kr, &r,
-						 r.rule >= 0 ? (uint32_t)r.rule : (uint32_t)(p->nrules + r.table));
+			assert_judges_agree(&l, &t, &fp, (uint32_t)p->nrules, &ev, &r);
 			events++;
 			by_rule += r.rule >= 0;
 			recorded += r.nrecorded > 0;
@@ -381,15 +242,8 @@ static void test_hundred_thousand_entries(void **state)
 		ev.val[F_RPORT] = 10000 + i % 40000 + (rnd(4) ? 0 : 1);
 		ev.val[F_LADDR] = addr_from_v4(0xc0000201);
 		ev.val[F_LPORT] = rnd(2) ? 80 : 81;
-		struct cls_fields f;
-		struct cls_result kr, ur;
 		struct eval_result r;
-		cls_event_fields(&ev, &f);
-		bpf_classify(&l, &f, &kr);
-		assert_int_equal(cls_lookup(&t, &f, &ur), 0);
-		assert_same_cls(&kr, &ur);
-		flat_eval(&fp, &ev, &r);
-		assert_matches_reference(&kr, &r, r.rule >= 0 ? (uint32_t)r.rule : (uint32_t)n + 1);
+		assert_judges_agree(&l, &t, &fp, (uint32_t)n + 1, &ev, &r);
 		eval_result_free(&r);
 	}
 	/* cost of one classification: this policy vs its first 10 entries */

@@ -42,6 +42,7 @@
 #include "pins.h"
 #include "rampart.skel.h"
 #include "packet.h"
+#include "kt_datapath.h"
 
 /* Local host 192.0.2.1 / 2001:db8::1, remote 198.51.100.7 / 2001:db8::7. */
 #define L4 "192.0.2.1"
@@ -119,33 +120,9 @@ static void on_fatal_signal(int sig)
  * every map under pin_dir/maps by its BPF name. */
 static void load_and_pin(const char *text)
 {
-	struct diag d;
-	struct load_opts lo = { 0 };
-	struct flat_policy fp = { 0 };
-	struct cls_tables t;
-	char err[512];
-
 	unload();
-	diag_init(&d, stderr, NULL);
-	assert_int_equal(policy_load_string(&pol, "test.rules", text, &lo, &d), 0);
 	pol_loaded = true;
-	assert_int_equal(flatten_policy(&pol, &fp, &d), 0);
-	memset(&t, 0, sizeof(t));
-	if (cls_compile(&fp, (uint32_t)pol.nrules, &t, err, sizeof(err)) != 0)
-		fail_msg("cls_compile: %s", err);
-	struct datapath_opts o = { .conntrack_size = 1024, .nslots = policy_nslots(&pol) };
-	if (datapath_create(&skel, &o, &t))
-		fail_msg("cannot load the datapath (see above)");
-	assert_int_equal(datapath_write_rules(skel, &pol), 0);
-	uint8_t sha[32] = { 1, 2, 3 };
-	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
-	struct rp_config cfg;
-	datapath_config_from_policy(&cfg, &pol);
-	assert_int_equal(datapath_write_config(skel, &cfg), 0);
-	cls_tables_free(&t);
-	flat_policy_free(&fp);
-	diag_free(&d);
-
+	kt_load_datapath(text, 1024, &pol, &skel);
 	assert_int_equal(pins_stage_begin(&pins), 0);
 	struct bpf_map *m;
 	bpf_object__for_each_map(m, skel->obj)
@@ -168,10 +145,7 @@ static int teardown(void **state)
 
 static void set_config(void (*edit)(struct rp_config *))
 {
-	struct rp_config cfg;
-	assert_int_equal(datapath_read_config(skel, &cfg), 0);
-	edit(&cfg);
-	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+	kt_edit_config(skel, edit);
 }
 
 static struct pk scratch_out;

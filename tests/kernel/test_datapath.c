@@ -36,6 +36,7 @@
 #include "classifier_maps.h"
 #include "rampart.skel.h"
 #include "packet.h"
+#include "kt_datapath.h"
 
 /* ---------- environment ---------- */
 
@@ -91,46 +92,19 @@ static uint64_t ctr(enum rp_counter c)
 
 static void set_config(void (*edit)(struct rp_config *))
 {
-	struct rp_config cfg;
-	assert_int_equal(datapath_read_config(skel, &cfg), 0);
-	edit(&cfg);
-	assert_int_equal(datapath_write_config(skel, &cfg), 0);
+	kt_edit_config(skel, edit);
 }
 
 /* Compile `text`, load the datapath with conntrack capacity ct_size and
  * write every map, as `rampart apply` does. */
 static void load_policy_sized(const char *text, uint32_t ct_size)
 {
-	struct diag d;
-	struct load_opts lo = { 0 };
-	struct flat_policy fp = { 0 };
-	struct cls_tables t;
-	char err[512];
-
 	unload();
-	diag_init(&d, stderr, NULL);
-	assert_int_equal(policy_load_string(&pol, "test.rules", text, &lo, &d), 0);
 	pol_loaded = true;
-	assert_int_equal(flatten_policy(&pol, &fp, &d), 0);
-	memset(&t, 0, sizeof(t));
-	if (cls_compile(&fp, (uint32_t)pol.nrules, &t, err, sizeof(err)) != 0)
-		fail_msg("cls_compile: %s", err);
-
-	struct datapath_opts o = { .conntrack_size = ct_size, .nslots = policy_nslots(&pol) };
-	if (datapath_create(&skel, &o, &t))
-		fail_msg("cannot load the datapath (see above)");
-	assert_int_equal(datapath_write_rules(skel, &pol), 0);
-	uint8_t sha[32] = { 1, 2, 3 };
-	assert_int_equal(datapath_write_policy_info(skel, &pol, "test.rules", sha), 0);
+	kt_load_datapath(text, ct_size, &pol, &skel);
 	uint32_t lo_id = policy_iface_id(&pol, "lo");
 	if (lo_id)
 		assert_int_equal(datapath_set_iface(skel, (uint32_t)lo_ifindex, lo_id), 0);
-	struct rp_config cfg;
-	datapath_config_from_policy(&cfg, &pol);
-	assert_int_equal(datapath_write_config(skel, &cfg), 0);
-	cls_tables_free(&t);
-	flat_policy_free(&fp);
-	diag_free(&d);
 	counters_fd = bpf_map__fd(skel->maps.rp_counters);
 	stats_fd = bpf_map__fd(skel->maps.rp_rule_stats);
 	snap();

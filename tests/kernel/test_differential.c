@@ -145,10 +145,13 @@ struct gen {
 	bool have_addr_set, have_port_set, have_wan;
 };
 
-static void gen_addr_list(struct sbuf *b, bool have_set)
+/* An address or port list of a condition: the policy's named set (set:
+ * its name; NULL when the policy has none), or terms, maybe negated: one,
+ * or a set of two or three. */
+static void gen_list(struct sbuf *b, const char *set, const char *const *terms, int nterms)
 {
-	if (have_set && chance(15)) {
-		sb_printf(b, "@nets");
+	if (set && chance(15)) {
+		sb_printf(b, "%s", set);
 		return;
 	}
 	if (chance(20))
@@ -157,31 +160,14 @@ static void gen_addr_list(struct sbuf *b, bool have_set)
 		int n = 2 + below(2);
 		sb_printf(b, "{ ");
 		for (int i = 0; i < n; i++)
-			sb_printf(b, "%s%s", i ? ", " : "", PICK(ADDR_TERMS));
+			sb_printf(b, "%s%s", i ? ", " : "", terms[below(nterms)]);
 		sb_printf(b, " }");
 	} else {
-		sb_printf(b, "%s", PICK(ADDR_TERMS));
+		sb_printf(b, "%s", terms[below(nterms)]);
 	}
 }
 
-static void gen_port_list(struct sbuf *b, bool have_set)
-{
-	if (have_set && chance(15)) {
-		sb_printf(b, "@svc");
-		return;
-	}
-	if (chance(20))
-		sb_printf(b, "! ");
-	if (chance(25)) {
-		int n = 2 + below(2);
-		sb_printf(b, "{ ");
-		for (int i = 0; i < n; i++)
-			sb_printf(b, "%s%s", i ? ", " : "", PICK(PORT_TERMS));
-		sb_printf(b, " }");
-	} else {
-		sb_printf(b, "%s", PICK(PORT_TERMS));
-	}
-}
+#define GEN_LIST(b, set, terms) gen_list(b, set, terms, (int)(sizeof(terms) / sizeof((terms)[0])))
 
 /* local/remote ADDRS [port PORTS] | local/remote port PORTS */
 static void gen_side(struct gen *g, const char *side)
@@ -189,12 +175,12 @@ static void gen_side(struct gen *g, const char *side)
 	int k = below(3);
 	sb_printf(g->b, " %s ", side);
 	if (k != 1)
-		gen_addr_list(g->b, g->have_addr_set);
+		GEN_LIST(g->b, g->have_addr_set ? "@nets" : NULL, ADDR_TERMS);
 	if (k == 0)
 		sb_printf(g->b, " ");
 	if (k != 2) {
 		sb_printf(g->b, "port ");
-		gen_port_list(g->b, g->have_port_set);
+		GEN_LIST(g->b, g->have_port_set ? "@svc" : NULL, PORT_TERMS);
 	}
 }
 
@@ -278,7 +264,12 @@ static void gen_rule(struct gen *g, int table)
 
 static void gen_policy(struct sbuf *b, bool *gateway)
 {
-	struct gen g = { .b = b, .ntables = 1 + below(4) };
+	/* every fourth policy sends all it judges into table t1 (whose
+	 * default decides), so that a run never misses decisions in a
+	 * jumped-to table by the luck of its seed */
+	static unsigned calls;
+	bool all_to_t1 = calls++ % 4 == 3;
+	struct gen g = { .b = b, .ntables = all_to_t1 ? 2 + below(3) : 1 + below(4) };
 	b->n = 0;
 	b->s[0] = 0;
 	sb_printf(b, "option log-rate 1000000/s\n");
@@ -302,9 +293,13 @@ static void gen_policy(struct sbuf *b, bool *gateway)
 			sb_printf(b, "table root");
 		else
 			sb_printf(b, "table t%d", t);
-		if (chance(60))
+		if (all_to_t1 && t == 1)
+			sb_printf(b, " default %s", PICK(VERDICTS));
+		else if (chance(60))
 			sb_printf(b, " default %s", t && chance(30) ? "continue" : PICK(VERDICTS));
 		sb_printf(b, " {\n");
+		if (all_to_t1 && t == 0)
+			sb_printf(b, "    jump t1\n");
 		/* now and then a longer table, for the classifier's pair tables */
 		int n = t == 0 ? (chance(15) ? 10 + below(20) : 1 + below(7)) : below(5);
 		for (int i = 0; i < n; i++)

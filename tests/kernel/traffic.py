@@ -22,16 +22,7 @@ import socket
 import sys
 import time
 
-
-def family(host):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def dual_stack(kind):
-    s = socket.socket(socket.AF_INET6, kind)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    return s
+from serve import answer_pong, arrivals, dual_stack, family
 
 
 def listen(proto, port, seconds):
@@ -40,28 +31,12 @@ def listen(proto, port, seconds):
         s = dual_stack(socket.SOCK_STREAM)
         s.bind(("::", port))
         s.listen(16)
-        while time.time() < end:
-            s.settimeout(max(0.05, end - time.time()))
-            try:
-                c, _ = s.accept()
-            except socket.timeout:
-                break
-            c.settimeout(2)
-            try:
-                c.recv(100)
-                c.sendall(b"pong")
-            except OSError:
-                pass
-            c.close()
+        for c, _ in arrivals(s, end, s.accept):
+            answer_pong(c)
     else:
         s = dual_stack(socket.SOCK_DGRAM)
         s.bind(("::", port))
-        while time.time() < end:
-            s.settimeout(max(0.05, end - time.time()))
-            try:
-                _, peer = s.recvfrom(2000)
-            except socket.timeout:
-                break
+        for _, peer in arrivals(s, end, lambda: s.recvfrom(2000)):
             s.sendto(b"pong", peer)
 
 
@@ -138,14 +113,7 @@ def count(port, seconds):
     s = dual_stack(socket.SOCK_DGRAM)
     s.bind(("::", port))
     end = time.time() + seconds
-    n = 0
-    while time.time() < end:
-        s.settimeout(max(0.05, end - time.time()))
-        try:
-            s.recvfrom(2000)
-            n += 1
-        except (socket.timeout, TimeoutError):
-            pass
+    n = sum(1 for _ in arrivals(s, end, lambda: s.recvfrom(2000)))
     print(n, flush=True)
 
 

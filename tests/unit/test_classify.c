@@ -6,6 +6,7 @@
 #include "judge.h"
 #include "../bench/classbench.h"
 #include "classify.h"
+#include "random_policy.h"
 
 /* ---------- helpers ---------- */
 
@@ -377,11 +378,6 @@ static void test_no_default_is_refused(void **state)
 
 /* ---------- differential: random flat policies x random events ---------- */
 
-static unsigned rnd(unsigned n)
-{
-	return (unsigned)rand() % n;
-}
-
 static u128 v4(unsigned a, unsigned b, unsigned c, unsigned d)
 {
 	return addr_from_v4((a << 24) | (b << 16) | (c << 8) | d);
@@ -600,172 +596,13 @@ static void test_random_flat_policies_agree(void **state)
 
 /* ---------- differential: random text policies (jumps, sets, defaults) ---------- */
 
-static const char *ADDRS[] = { "192.0.2.0/25",
-			       "192.0.2.128/25",
-			       "198.51.100.0/24",
-			       "2001:db8::/33",
-			       "! 192.0.2.0/24",
-			       "@nets",
-			       "{ 203.0.113.1, 2001:db8::1 }",
-			       "192.0.2.100-192.0.2.150",
-			       "192.0.2.7",
-			       "any" };
-static const char *PORTS[] = { "22", "80", "1000-5000", "! 80", "{ 22, 443 }", "@web", "any" };
-static const char *PROTOS[] = { "tcp", "udp", "icmp", "icmpv6", "{ tcp, udp }", "any" };
-static const char *EVENTS[] = { "network", "connect", "accept", "{ send, receive }", "packet" };
-static const char *APPS[] = { "/usr/bin/a", "/usr/bin/b", "@apps" };
-static const char *CGROUPS[] = { "/a", "/a/b", "/c", "@cg" };
-static const char *USERS[] = { "0", "1000", "0-999" };
-static const char *IFACES[] = { "eth0", "wan", "lo" };
-static const char *ICMPS[] = { "echo-request", "echo-reply", "dest-unreach" };
-static const char *VERDICTS[] = { "allow", "deny", "reject", "ask", "continue" };
-
-#define PICK(a) (a)[rnd((unsigned)(sizeof(a) / sizeof((a)[0])))]
-
-static void random_rule(FILE *m, int table, int ntables)
-{
-	int v = (int)rnd(7);
-	if (v >= 5 && table + 1 < ntables)
-		fprintf(m, "    jump t%d", table + 1 + (int)rnd((unsigned)(ntables - table - 1)));
-	else
-		fprintf(m, "    %s", VERDICTS[v % 5]);
-	int k = (int)rnd(5);
-	unsigned named = 0;
-	for (int i = 0; i < k; i++) {
-		int c = (int)rnd(12);
-		if (named & (1u << c))
-			continue;
-		named |= 1u << c;
-		switch (c) {
-		case 0:
-			fprintf(m, " %s", rnd(2) ? "in" : "out");
-			break;
-		case 1:
-			fprintf(m, " proto %s", PICK(PROTOS));
-			break;
-		case 2:
-			fprintf(m, " %s", rnd(2) ? "ip4" : "ip6");
-			break;
-		case 3:
-			fprintf(m, " remote %s", PICK(ADDRS));
-			break;
-		case 4:
-			fprintf(m, " remote port %s", PICK(PORTS));
-			break;
-		case 5:
-			fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
-			break;
-		case 6:
-			fprintf(m, " event %s", PICK(EVENTS));
-			break;
-		case 7:
-			fprintf(m, " app %s", PICK(APPS));
-			break;
-		case 8:
-			fprintf(m, " cgroup %s", PICK(CGROUPS));
-			break;
-		case 9:
-			fprintf(m, " user %s", PICK(USERS));
-			break;
-		case 10:
-			fprintf(m, " on %s", PICK(IFACES));
-			break;
-		case 11:
-			fprintf(m, " icmp-type %s", PICK(ICMPS));
-			break;
-		}
-	}
-	if (rnd(5) == 0)
-		fprintf(m, " log");
-	fprintf(m, "\n");
-}
-
-static char *random_policy_text(void)
-{
-	static const char *dflts[] = { "allow", "deny", "reject", "ask", "continue" };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	fprintf(m, "addresses nets = { 198.51.100.128/25, 2001:db8:8000::/33 }\n"
-		   "ports web = { 80, 443, 8080 }\n"
-		   "apps apps = { /usr/bin/b, /usr/bin/c }\n"
-		   "cgroups cg = { /a/b/c, /d }\n"
-		   "interface wan = eth1\n");
-	int ntables = 1 + (int)rnd(5);
-	for (int t = ntables - 1; t >= 0; t--) {
-		if (t == 0)
-			fprintf(m, "table root default %s {\n", dflts[rnd(4)]);
-		else if (rnd(2))
-			fprintf(m, "table t%d default %s {\n", t, dflts[rnd(5)]);
-		else
-			fprintf(m, "table t%d {\n", t);
-		int nrules = (int)rnd(8);
-		for (int r = 0; r < nrules; r++)
-			random_rule(m, t, ntables);
-		fprintf(m, "}\n");
-	}
-	fclose(m);
-	return text;
-}
-
-static const char *EV_ADDRS[] = { "192.0.2.5",	 "192.0.2.7",	"192.0.2.200",	    "198.51.100.7", "198.51.100.200",
-				  "203.0.113.1", "2001:db8::1", "2001:db8:8000::1", "2001:db8::2" };
-
-static void random_policy_event(const struct policy *p, struct event *e)
-{
-	static const unsigned ports[] = { 22, 80, 443, 1000, 5000, 8080 };
-	static const unsigned protos[] = { 6, 17, 1, 58 };
-	static const unsigned users[] = { 0, 500, 1000, 65534 };
-	static const unsigned icmps[] = { 8, 0, 3, 256 + 128, 256 + 129, 256 + 1 };
-	memset(e, 0, sizeof(*e));
-	for (int f = 0; f < F_COUNT; f++) {
-		e->has[f] = rnd(4) != 0;
-		switch (f) {
-		case F_DIR:
-			e->val[f] = rnd(2);
-			break;
-		case F_EVENT:
-			e->val[f] = rnd(EVENT_COUNT);
-			break;
-		case F_FAMILY:
-			e->val[f] = rnd(2) ? 4 : 6;
-			break;
-		case F_PROTO:
-			e->val[f] = protos[rnd(4)];
-			break;
-		case F_LADDR:
-		case F_RADDR:
-			addr_parse(PICK(EV_ADDRS), &e->val[f], NULL);
-			break;
-		case F_LPORT:
-		case F_RPORT:
-			e->val[f] = ports[rnd(6)];
-			break;
-		case F_ICMPTYPE:
-			e->val[f] = icmps[rnd(6)];
-			break;
-		case F_IFACE:
-			e->val[f] = rnd((unsigned)p->nifaces + 1);
-			break;
-		case F_APP:
-			e->val[f] = rnd((unsigned)p->napps + 1);
-			break;
-		case F_CGROUP:
-			e->val[f] = rnd((unsigned)p->ncgroups + 1);
-			break;
-		case F_USER:
-			e->val[f] = users[rnd(4)];
-			break;
-		}
-	}
-}
-
 static void test_random_text_policies_agree(void **state)
 {
+	struct random_policy_size size = { .tables = 5, .rules = 8, .fields = 5 };
 	srand(777);
 	long events = 0, by_rule = 0;
 	for (int iter = 0; iter < 400; iter++) {
-		char *text = random_policy_text();
+		char *text = random_policy_text(&size);
 		struct compiled c;
 		compile_text(&c, text);
 		for (int k = 0; k < 50; k++) {

@@ -1,6 +1,7 @@
 /* The flattened form: jumps inlined, defaults explicit -- and judging with it
  * gives exactly what the reference interpreter gives, for every event. */
 #include "judge.h"
+#include "random_policy.h"
 
 static struct policy *load(const char *text)
 {
@@ -170,180 +171,14 @@ static void test_too_big_is_refused(void **state)
 
 /* ---------- randomized: eval_event == flat_eval ---------- */
 
-static const char *ADDRS[] = { "192.0.2.0/25",
-			       "192.0.2.128/25",
-			       "198.51.100.0/24",
-			       "2001:db8::/33",
-			       "! 192.0.2.0/24",
-			       "@nets",
-			       "{ 203.0.113.1, 2001:db8::1 }",
-			       "192.0.2.100-192.0.2.150",
-			       "any" };
-static const char *PORTS[] = { "22", "80", "1000-5000", "! 80", "{ 22, 443 }", "@web", "any" };
-static const char *PROTOS[] = { "tcp", "udp", "icmp", "icmpv6", "{ tcp, udp }", "any" };
-static const char *EVENTS[] = { "network", "connect", "accept", "{ send, receive }", "packet" };
-static const char *APPS[] = { "/usr/bin/a", "/usr/bin/b", "@apps" };
-static const char *CGROUPS[] = { "/a", "/a/b", "/c", "@cg" };
-static const char *USERS[] = { "0", "1000", "0-999" };
-static const char *IFACES[] = { "eth0", "wan", "lo" };
-static const char *ICMPS[] = { "echo-request", "echo-reply", "dest-unreach" };
-static const char *VERDICTS[] = { "allow", "deny", "reject", "ask", "continue" };
-
-#define PICK(a) (a)[rand() % (int)(sizeof(a) / sizeof((a)[0]))]
-
-static void random_rule(FILE *m, int table, int ntables)
-{
-	int v = rand() % 7;
-	if (v >= 5 && table + 1 < ntables)
-		fprintf(m, "    jump t%d", table + 1 + rand() % (ntables - table - 1));
-	else
-		fprintf(m, "    %s", VERDICTS[v % 5]);
-	int k = rand() % 4;
-	unsigned named = 0; /* a rule names each field once */
-	for (int i = 0; i < k; i++) {
-		int c = rand() % 12;
-		if (named & (1u << c))
-			continue;
-		named |= 1u << c;
-		switch (c) {
-		case 0:
-			fprintf(m, " %s", rand() % 2 ? "in" : "out");
-			break;
-		case 1:
-			fprintf(m, " proto %s", PICK(PROTOS));
-			break;
-		case 2:
-			fprintf(m, " %s", rand() % 2 ? "ip4" : "ip6");
-			break;
-		case 3:
-			fprintf(m, " remote %s", PICK(ADDRS));
-			break;
-		case 4:
-			fprintf(m, " remote port %s", PICK(PORTS));
-			break;
-		case 5:
-			fprintf(m, " local %s port %s", PICK(ADDRS), PICK(PORTS));
-			break;
-		case 6:
-			fprintf(m, " event %s", PICK(EVENTS));
-			break;
-		case 7:
-			fprintf(m, " app %s", PICK(APPS));
-			break;
-		case 8:
-			fprintf(m, " cgroup %s", PICK(CGROUPS));
-			break;
-		case 9:
-			fprintf(m, " user %s", PICK(USERS));
-			break;
-		case 10:
-			fprintf(m, " on %s", PICK(IFACES));
-			break;
-		case 11:
-			fprintf(m, " icmp-type %s", PICK(ICMPS));
-			break;
-		}
-	}
-	if (rand() % 5 == 0)
-		fprintf(m, " log");
-	fprintf(m, "\n");
-}
-
-static char *random_policy(void)
-{
-	static const char *dflts[] = { "allow", "deny", "reject", "ask", "continue" };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	fprintf(m, "addresses nets = { 198.51.100.128/25, 2001:db8:8000::/33 }\n"
-		   "ports web = { 80, 443, 8080 }\n"
-		   "apps apps = { /usr/bin/b, /usr/bin/c }\n"
-		   "cgroups cg = { /a/b/c, /d }\n"
-		   "interface wan = eth1\n");
-	int ntables = 1 + rand() % 5;
-	for (int t = 0; t < ntables; t++) {
-		if (t == 0)
-			fprintf(m, "table t0 default %s {\n", dflts[rand() % 4]);
-		else if (rand() % 2)
-			fprintf(m, "table t%d default %s {\n", t, dflts[rand() % 5]);
-		else
-			fprintf(m, "table t%d {\n", t);
-		int nrules = rand() % 7;
-		for (int r = 0; r < nrules; r++)
-			random_rule(m, t, ntables);
-		fprintf(m, "}\n");
-	}
-	/* root is t0 under its real name */
-	fclose(m);
-	char *root = strstr(text, "table t0 ");
-	char *out = malloc(strlen(text) + 8);
-	sprintf(out, "%.*stable root %s", (int)(root - text), text, root + strlen("table t0 "));
-	free(text);
-	/* jumps to t0 never happen (only forward), so the rename is safe */
-	return out;
-}
-
-static const char *EV_ADDRS[] = { "192.0.2.5",	 "192.0.2.200", "198.51.100.7",	    "198.51.100.200",
-				  "203.0.113.1", "2001:db8::1", "2001:db8:8000::1", "2001:db8::2" };
-
-static struct event random_event(const struct policy *p)
-{
-	static const unsigned ports[] = { 22, 80, 443, 1000, 5000, 8080 };
-	static const unsigned protos[] = { 6, 17, 1, 58 };
-	static const unsigned users[] = { 0, 500, 1000, 65534 };
-	static const unsigned icmps[] = { 8, 0, 3, 256 + 128, 256 + 129, 256 + 1 };
-	struct event e;
-	memset(&e, 0, sizeof(e));
-	for (int f = 0; f < F_COUNT; f++) {
-		e.has[f] = rand() % 4 != 0;
-		switch (f) {
-		case F_DIR:
-			e.val[f] = rand() % 2;
-			break;
-		case F_EVENT:
-			e.val[f] = rand() % EVENT_COUNT;
-			break;
-		case F_FAMILY:
-			e.val[f] = rand() % 2 ? 4 : 6;
-			break;
-		case F_PROTO:
-			e.val[f] = protos[rand() % 4];
-			break;
-		case F_LADDR:
-		case F_RADDR:
-			addr_parse(EV_ADDRS[rand() % 8], &e.val[f], NULL);
-			break;
-		case F_LPORT:
-		case F_RPORT:
-			e.val[f] = ports[rand() % 6];
-			break;
-		case F_ICMPTYPE:
-			e.val[f] = icmps[rand() % 6];
-			break;
-		case F_IFACE:
-			e.val[f] = rand() % (p->nifaces + 1);
-			break;
-		case F_APP:
-			e.val[f] = rand() % (p->napps + 1);
-			break;
-		case F_CGROUP:
-			e.val[f] = rand() % (p->ncgroups + 1);
-			break;
-		case F_USER:
-			e.val[f] = users[rand() % 4];
-			break;
-		}
-	}
-	return e;
-}
-
 static void test_random_policies_agree(void **state)
 {
+	struct random_policy_size size = { .tables = 5, .rules = 7, .fields = 4 };
 	srand(20240501);
 	int pairs = 0, decided_by_rule = 0, recorded_some = 0;
 	int verdicts[VERDICT_COUNT] = { 0 };
 	for (int iter = 0; iter < 400; iter++) {
-		char *text = random_policy();
+		char *text = random_policy_text(&size);
 		struct policy p;
 		struct diag d;
 		struct load_opts o = { 0 };
@@ -357,7 +192,8 @@ static void test_random_policies_agree(void **state)
 		struct flat_policy fp;
 		flatten_ok(&p, &fp);
 		for (int k = 0; k < 60; k++) {
-			struct event ev = random_event(&p);
+			struct event ev;
+			random_policy_event(&p, &ev);
 			struct eval_result a, b;
 			eval_event(&p, &ev, &a, false);
 			flat_eval(&fp, &ev, &b);
