@@ -158,7 +158,7 @@ static __always_inline int rp_judge_unattached(struct bpf_sk_lookup *ctx, const 
 		__builtin_memcpy(f.raddr, r6, 16);
 	}
 	struct rp_owner *o = rp_owner_fill(&f);
-	if (o && o->refused) { /* its listen() was refused (bpf/sock.bpf.c, rp_sockops) */
+	if (o && rp_owner_refused(o, cfg->mode)) { /* its listen() was refused (bpf/sock.bpf.c, rp_sockops) */
 		rp_count(RPC_NETNS_DENY);
 		return SK_DROP;
 	}

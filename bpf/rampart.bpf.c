@@ -787,7 +787,7 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
 		/* the listening socket's owner (bpf/sockid.h) */
 		struct rp_owner *o = rp_owner_fill(&sc->f);
-		if (o && o->refused) { /* its listen() was refused: the rule that refused it */
+		if (o && rp_owner_refused(o, cfg->mode)) { /* its listen() was refused: the rule that refused it */
 			*slot = o->slot;
 			rp_rule_hit(*slot, ev->bytes);
 			return VERDICT_DENY;
@@ -1428,7 +1428,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	struct rp_ask_key k;
 	__u64 now = bpf_ktime_get_ns();
 	__builtin_memcpy(&k, &a->key, sizeof(k));
-	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
+	__u32 verdict = a->verdict, slot = RP_SLOT_NONE, gen = rp_gen;
 	__u8 event = 0;
 	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
 		verdict = VERDICT_DENY;
@@ -1445,6 +1445,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 		q->answered_ns = now;
 		q->state = RP_ASKQ_ANSWERED;
 		slot = q->rule_slot;
+		gen = q->gen;
 		event = q->event;
 	}
 	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
@@ -1455,7 +1456,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &rel);
 	if (cnt)
 		*cnt += c.released;
-	rp_ask_log_answer(&k, a->id, slot, event, verdict,
+	rp_ask_log_answer(&k, a->id, slot, gen, event, verdict,
 			  (a->flags & RP_ASKF_ALWAYS ? RP_LOGF_ALWAYS : 0) |
 				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
 			  now);

@@ -854,7 +854,11 @@ static __noinline void rp_owner_record(struct bpf_sock *sk, const struct cls_fie
 		.ino = id->ino,
 		.refused = how->refused,
 		.slot = how->slot,
+		.gen = rp_gen,
+		.family = f->family,
 	};
+	struct rp_config *cfg = rp_config_own();
+	o.mode = cfg ? cfg->mode : RP_MODE_ENFORCING;
 	rp_owner_key(&k, how->netns, f);
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (m)

@@ -420,7 +420,7 @@ static int fill_maps(struct apply_ctx *c)
 {
 	int e = write_policy_maps(c);
 	if (!e && c->sock)
-		e = sockhooks_fill(c->sock, c->skel, &c->p, c->pd);
+		e = sockhooks_fill(c->sock, c->skel, &c->p, &c->t, c->pd);
 	if (e)
 		return e;
 	int old_ct = c->loaded ? pins_open_map(c->pd, RP_NAME(RP_MAP_CONNTRACK)) : -1;
@@ -458,6 +458,9 @@ static int stage_pins(struct apply_ctx *c)
 			return e;
 	if (c->sock && (e = sockhooks_pin(c->sock, skel, c->pd)))
 		return e;
+	/* the outgoing rule metadata: log events judged under it name its slots */
+	pins_stage_previous_map(c->pd, RP_NAME(RP_MAP_RULES));
+	pins_stage_previous_map(c->pd, RP_NAME(RP_MAP_POLICY_INFO));
 	/* boot: the timer and the drops counter; an apply keeps the counter
 	 * (the mode is decided now: the timer goes) */
 	if (c->boot)
@@ -582,7 +585,7 @@ static int commit(struct apply_ctx *c)
 			strerror(-e));
 	txn_commit(&c->txn);
 	if (c->sock) {
-		sockhooks_commit(c->sock, c->skel, &c->p, c->pd);
+		sockhooks_commit(c->sock, c->skel, &c->p, &c->t, c->pd);
 		rep->nsock_hooks = SOCK_NHOOKS;
 		rep->sock_fresh = sockhooks_fresh(&c->txn);
 	}

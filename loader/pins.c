@@ -31,6 +31,7 @@
 #define STAGED_PREFIX	 "new-" /* a staged link, a pin being replaced */
 #define CG_LINK_PREFIX	 "cg-"
 #define SOCK_PROG_PREFIX "sock-"
+#define PREV_MAP_PREFIX	 "prev-" /* DIR/maps/prev-NAME: the generation before's NAME */
 #define NETNS_LINK	 "sk_lookup"
 
 int pins_init(struct pin_dir *pd, const char *dir)
@@ -212,6 +213,13 @@ int pins_open_map(const struct pin_dir *pd, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int pins_open_previous_map(const struct pin_dir *pd, const char *name)
+{
+	char path[PINS_PATH_MAX];
+	int fd = bpf_obj_get(path_of(pd, SUB_MAPS, false, PREV_MAP_PREFIX, name, path));
+	return fd < 0 ? -errno : fd;
+}
+
 /* ---------- interface link pins ---------- */
 
 const char *const pins_iface_hooks[PINS_NIFACE_HOOKS] = { PINS_HOOK_XDP, PINS_HOOK_TCI, PINS_HOOK_TCFI, PINS_HOOK_TC,
@@ -346,6 +354,16 @@ void pins_stage_carry_map(const struct pin_dir *pd, const char *name)
 	int fd = pins_open_map(pd, name);
 	if (fd >= 0) {
 		bpf_obj_pin(fd, pins_map(pd, name, true, to));
+		close(fd);
+	}
+}
+
+void pins_stage_previous_map(const struct pin_dir *pd, const char *name)
+{
+	char to[PINS_PATH_MAX];
+	int fd = pins_open_map(pd, name);
+	if (fd >= 0) {
+		bpf_obj_pin(fd, path_of(pd, SUB_MAPS, true, PREV_MAP_PREFIX, name, to));
 		close(fd);
 	}
 }

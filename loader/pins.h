@@ -3,6 +3,9 @@
  * opened pin-dir instance (struct pin_dir) and asks it for paths.
  *
  *   DIR/maps/NAME            every map, by its name (include/rampart_names.h)
+ *   DIR/maps/prev-NAME       the rule metadata of the generation before (rp_rules,
+ *                            rp_policy_info): log events judged under it name
+ *                            its slots (one generation back, replaced by each apply)
  *   DIR/progs/xdp, tc-in, tc-in-l3, tc, tc-l3
  *                            the datapath programs in force
  *   DIR/progs/ask-answer     the program the `ask` agent answers with
@@ -104,6 +107,8 @@ const char *pins_netns_link(const struct pin_dir *pd, char *buf);
 
 /* fd of DIR/maps/NAME, or -errno (-ENOENT when not pinned); quiet. */
 int pins_open_map(const struct pin_dir *pd, const char *name);
+/* fd of DIR/maps/prev-NAME, the same way. */
+int pins_open_previous_map(const struct pin_dir *pd, const char *name);
 
 /* ---------- interface link pins ---------- */
 
@@ -129,6 +134,9 @@ int pins_stage_begin(struct pin_dir *pd);
 int pins_stage_map(const struct pin_dir *pd, const char *name, int fd);
 /* The current DIR/maps/NAME goes into the new set too (when pinned). */
 void pins_stage_carry_map(const struct pin_dir *pd, const char *name);
+/* The current DIR/maps/NAME goes into the new set as prev-NAME (when
+ * pinned); the prev-NAME before it goes with the old set. */
+void pins_stage_previous_map(const struct pin_dir *pd, const char *name);
 /* DIR/maps-new and DIR/progs-new become DIR/maps and DIR/progs, each in
  * one step (renameat2 RENAME_EXCHANGE), so readers see the old complete
  * set or the new one. */
