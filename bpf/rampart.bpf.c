@@ -1338,9 +1338,16 @@ static __always_inline void rp_count_reject(const struct rp_event *ev, int err)
 
 /* ---------- the programs ---------- */
 
+RP_FORWARD_MAP(RP_MAP_FWD_XDP);
+RP_FORWARD_MAP(RP_MAP_FWD_TC_IN);
+RP_FORWARD_MAP(RP_MAP_FWD_TC_IN_L3);
+RP_FORWARD_MAP(RP_MAP_FWD_TC_OUT);
+RP_FORWARD_MAP(RP_MAP_FWD_TC_OUT_L3);
+
 SEC("xdp.frags")
 int rampart_xdp(struct xdp_md *ctx)
 {
+	RP_GATE(ctx, RP_MAP_FWD_XDP, XDP_PASS);
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
 	if (!sc)
@@ -1392,24 +1399,28 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 SEC("tc")
 int rampart_tc_ingress(struct __sk_buff *skb)
 {
+	RP_GATE(skb, RP_MAP_FWD_TC_IN, TC_ACT_UNSPEC);
 	return rp_tc(skb, RP_HOOK_TC_IN, 0);
 }
 
 SEC("tc")
 int rampart_tc_ingress_l3(struct __sk_buff *skb)
 {
+	RP_GATE(skb, RP_MAP_FWD_TC_IN_L3, TC_ACT_UNSPEC);
 	return rp_tc(skb, RP_HOOK_TC_IN, 1);
 }
 
 SEC("tc")
 int rampart_tc_egress(struct __sk_buff *skb)
 {
+	RP_GATE(skb, RP_MAP_FWD_TC_OUT, TC_ACT_UNSPEC);
 	return rp_tc(skb, RP_HOOK_TC_OUT, 0);
 }
 
 SEC("tc")
 int rampart_tc_egress_l3(struct __sk_buff *skb)
 {
+	RP_GATE(skb, RP_MAP_FWD_TC_OUT_L3, TC_ACT_UNSPEC);
 	return rp_tc(skb, RP_HOOK_TC_OUT, 1);
 }
 

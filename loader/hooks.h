@@ -3,14 +3,20 @@
  * socket hooks on a cgroup, boot protection's SK_LOOKUP link on the network
  * namespace.  The protocol is the same for all of them:
  *
- *   prepare   read only: what is attached at each point now
+ *   prepare   what is attached at each point now; each new program's
+ *             forwarding slot (bpf/config.h) gets the program in force
+ *             there, which keeps judging until the flip
  *   switch    each point in one step: bpf_link_update() of the pinned link
- *             (or the clsact filter replaced), or a new attachment; a
- *             packet or socket call sees the old program or the new one
+ *             (or the clsact filter replaced), or a new attachment; the
+ *             new programs forward to the old ones, so the old policy
+ *             still judges everything
+ *   (flip)    the caller writes rp_active once: every point's new program
+ *             judges from then on (datapath_switch_generation)
  *   rollback  when one point fails: every point switched so far back to
  *             the program it had, new attachments removed
- *   commit    after every point switched: new pins take their names,
- *             attachments of a kind no longer used go
+ *   commit    after the flip: the forwarding slots are emptied (the old
+ *             programs go), new pins take their names, attachments of a
+ *             kind no longer used go
  *
  * A back-end (struct hook_ops) knows one kind of point; the transaction
  * knows the order.  One transaction may hold any points: apply puts every
@@ -53,6 +59,7 @@ struct hook {
 	char staged[PINS_PATH_MAX]; /* a new attachment's pin until commit ("": pin) */
 	int link_fd;		    /* the link (pinned, or new); -1: none */
 	int old_prog_fd;	    /* the program in force before the switch; -1: none */
+	int fwd_fd;		    /* the new program's forwarding array (-1: none) */
 	bool fresh;		    /* attached by this transaction, not switched */
 	bool done;		    /* switched or attached */
 	/* the back-end's own */

@@ -76,6 +76,13 @@ int pins_check_bpffs(const struct pin_dir *pd);
  * held until pins_unlock(); other instances do not wait. */
 int pins_lock(struct pin_dir *pd);
 void pins_unlock(struct pin_dir *pd);
+/* pins_lock() also settles what an apply killed by a signal left staged
+ * (a new set, links not named yet): published when rp_active says that
+ * apply's generation is in force, dropped otherwise, so the pins always
+ * describe the programs that judge.  pins_settle() does the same for a
+ * reader, when no writer holds the lock (one that does settles it
+ * itself); 0 or -errno. */
+int pins_settle(const struct pin_dir *pd);
 /* The `ask` agent's lock: DIR itself, held while the agent runs (one per
  * pin dir).  The locked fd, -EWOULDBLOCK when another process holds it,
  * or -errno (said). */
@@ -125,7 +132,7 @@ int pins_attached_ifaces(const struct pin_dir *pd, char names[][IF_NAMESIZE], in
 /* Creates DIR and its folders as needed, and empty DIR/maps-new and
  * DIR/progs-new (what a crashed apply left there is dropped). */
 int pins_stage_begin(struct pin_dir *pd);
-/* Pins fd at DIR/maps-new/NAME. */
+/* Pins fd at DIR/maps-new/NAME (a PROG_ARRAY is not pinned: a program's forwarding array). */
 int pins_stage_map(const struct pin_dir *pd, const char *name, int fd);
 /* The current DIR/maps/NAME goes into the new set too (when pinned). */
 void pins_stage_carry_map(const struct pin_dir *pd, const char *name);
