@@ -62,10 +62,12 @@ static int forward_map(int prog_fd)
 }
 
 /* The new program forwards to the one in force at its point until the
- * flip.  A point whose old program cannot be put there fails the apply:
- * the new program would let everything pass until the flip. */
+ * flip, through its pinned forwarding array.  A point whose old program
+ * cannot be put there fails the apply: the new program would let
+ * everything pass until the flip. */
 static int hook_forward(struct hook *h)
 {
+	char path[PINS_PATH_MAX];
 	__u32 zero = 0;
 	int fd = h->prog_fd >= 0 ? forward_map(h->prog_fd) : -ENOENT;
 	if (fd < 0)
@@ -73,12 +75,35 @@ static int hook_forward(struct hook *h)
 	h->fwd_fd = fd;
 	if (h->old_prog_fd < 0 || prog_id(h->old_prog_fd) == prog_id(h->prog_fd))
 		return 0;
-	if (bpf_map_update_elem(fd, &zero, &h->old_prog_fd, BPF_ANY))
-		return pr_err_r(-errno,
+	int e = bpf_map_update_elem(fd, &zero, &h->old_prog_fd, BPF_ANY) ? -errno : 0;
+	if (!e && bpf_obj_pin(fd, pins_forward(h->pd, prog_id(h->prog_fd), true, path)) && errno != EEXIST)
+		e = -errno;
+	if (e)
+		return pr_err_r(e,
 				"%s: the new program cannot hand over to the one in force until the switch is "
 				"complete; nothing was changed",
 				h->what);
+	h->fwd_pinned = true;
 	return 0;
+}
+
+/* The forwarding pin of program id goes; with chain, so do those of the
+ * programs it forwarded to (the kernel empties each array as its pin
+ * goes, which releases the program in it). */
+static void release_forwarding(const struct pin_dir *pd, __u32 id, bool chain)
+{
+	char path[PINS_PATH_MAX];
+	for (int hops = 0; id && hops < 64; hops++) {
+		__u32 zero = 0, next = 0;
+		int fd = bpf_obj_get(pins_forward(pd, id, false, path));
+		if (fd < 0)
+			return;
+		if (!chain || bpf_map_lookup_elem(fd, &zero, &next))
+			next = 0; /* from user space a PROG_ARRAY gives the program's id */
+		unlink(path);
+		close(fd);
+		id = next;
+	}
 }
 
 int txn_prepare(struct hook_txn *t)
@@ -137,8 +162,13 @@ void txn_commit(struct hook_txn *t)
 		struct hook *h = &t->v[i];
 		__u32 zero = 0;
 		/* the flip is done: the old program is no longer reached */
-		if (h->fwd_fd >= 0)
+		if (t->flipped && h->fwd_fd >= 0) {
 			bpf_map_delete_elem(h->fwd_fd, &zero);
+			release_forwarding(h->pd, prog_id(h->prog_fd), false);
+			h->fwd_pinned = false;
+		}
+		if (t->flipped && h->old_prog_fd >= 0)
+			release_forwarding(h->pd, prog_id(h->old_prog_fd), true);
 		/* an old link on another target loses its pin: detached */
 		if (h->fresh && h->done && h->staged[0] && rename(h->staged, h->pin))
 			pr_warn("%s is attached but its pin %s could not be made (%s); run `rampart apply` again",
@@ -156,6 +186,8 @@ void txn_free(struct hook_txn *t)
 			close(h->link_fd);
 		if (h->old_prog_fd >= 0)
 			close(h->old_prog_fd);
+		if (h->fwd_pinned) /* not switched in (rolled back, failed) */
+			release_forwarding(h->pd, prog_id(h->prog_fd), false);
 		if (h->fwd_fd >= 0)
 			close(h->fwd_fd);
 		if (h->target_fd >= 0)

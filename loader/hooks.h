@@ -18,6 +18,13 @@
  *             programs go), new pins take their names, attachments of a
  *             kind no longer used go
  *
+ * A forwarding array stays pinned (DIR/fwd/ID) from prepare to commit: the
+ * kernel empties a PROG_ARRAY that user space no longer holds, and an
+ * apply killed before its flip must leave the new programs forwarding.
+ * A program attached at several points (the XDP program on every
+ * interface) has one slot: the programs it replaces there are of one
+ * generation.
+ *
  * A back-end (struct hook_ops) knows one kind of point; the transaction
  * knows the order.  One transaction may hold any points: apply puts every
  * interface, the cgroup and the namespace in one; an interface that
@@ -60,6 +67,7 @@ struct hook {
 	int link_fd;		    /* the link (pinned, or new); -1: none */
 	int old_prog_fd;	    /* the program in force before the switch; -1: none */
 	int fwd_fd;		    /* the new program's forwarding array (-1: none) */
+	bool fwd_pinned;	    /* ... pinned by prepare (pins_forward), until commit */
 	bool fresh;		    /* attached by this transaction, not switched */
 	bool done;		    /* switched or attached */
 	/* the back-end's own */
@@ -76,6 +84,12 @@ struct hook {
 struct hook_txn {
 	struct hook *v;
 	int n, cap;
+	/* Set by the caller once rp_active names the new programs' generation
+	 * (the flip): commit then ends the forwarding, and releases the
+	 * programs replaced and whatever they forwarded to (what killed
+	 * applies left).  Unset (the daemon's interface sync attaches the
+	 * programs in force), commit leaves every forwarding as it is. */
+	bool flipped;
 };
 
 /* A new point, zeroed but for these; NULL when out of memory. */

@@ -28,6 +28,7 @@
 #define SUB_MAPS	 "maps"
 #define SUB_LINKS	 "links"
 #define SUB_PROGS	 "progs"
+#define SUB_FWD		 "fwd"
 #define STAGED_SUFFIX	 "-new"
 #define STAGED_PREFIX	 "new-" /* a staged link, a pin being replaced */
 #define CG_LINK_PREFIX	 "cg-"
@@ -100,6 +101,7 @@ static bool same_file(int fd, const char *path)
 }
 
 static void recover(struct pin_dir *pd);
+static int make_dir(const char *path);
 
 int pins_lock(struct pin_dir *pd)
 {
@@ -207,6 +209,17 @@ const char *pins_cgroup_link(const struct pin_dir *pd, const char *hook, bool st
 const char *pins_netns_link(const struct pin_dir *pd, char *buf)
 {
 	return path_of(pd, SUB_LINKS, false, "", NETNS_LINK, buf);
+}
+
+const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, char *buf)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%u", id);
+	if (create && make_dir(path_of(pd, SUB_FWD, false, "", NULL, buf)))
+		buf[0] = 0;
+	else
+		path_of(pd, SUB_FWD, false, "", name, buf);
+	return buf;
 }
 
 int pins_open_map(const struct pin_dir *pd, const char *name)
@@ -506,7 +519,7 @@ int pins_settle(const struct pin_dir *pd)
 
 bool pins_only_ours(const struct pin_dir *pd, int *nentries)
 {
-	static const char *const ours[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_MAPS STAGED_SUFFIX,
+	static const char *const ours[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_FWD, SUB_MAPS STAGED_SUFFIX,
 					    SUB_PROGS STAGED_SUFFIX };
 	DIR *d = opendir(pd->path);
 	struct dirent *e;

@@ -16,6 +16,10 @@
  *                            marker that tells unload to remove the filter
  *   DIR/links/cg-HOOK        the socket hooks' cgroup links
  *   DIR/links/sk_lookup      boot protection's network-namespace link
+ *   DIR/fwd/ID               the forwarding array of program ID while it
+ *                            forwards to the program it replaced (until
+ *                            the flip; bpf/config.h): the kernel empties
+ *                            a PROG_ARRAY nothing in user space holds
  *
  * Staging: apply pins a new set in DIR/maps-new and DIR/progs-new, and new
  * cgroup links as DIR/links/new-cg-HOOK, then exchanges each with the
@@ -108,6 +112,8 @@ const char *pins_iface_link(const struct pin_dir *pd, const char *hook, const ch
 const char *pins_cgroup_link(const struct pin_dir *pd, const char *hook, bool staged, char *buf);
 /* DIR/links/sk_lookup. */
 const char *pins_netns_link(const struct pin_dir *pd, char *buf);
+/* DIR/fwd/ID (creating DIR/fwd when create is set; "" when it cannot). */
+const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, char *buf);
 
 /* fd of DIR/maps/NAME, or -errno (-ENOENT when not pinned); quiet. */
 int pins_open_map(const struct pin_dir *pd, const char *name);
