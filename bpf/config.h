@@ -62,25 +62,26 @@ static __always_inline struct rp_config *rp_config_active(void)
  * the gate returns what the hook does without a program.
  *
  * One array per program: the kernel lets a tail call reach only a program
- * of the caller's type and expected attach type.  The array is never
- * pinned (loader/pins.c): the next apply's program gets a fresh one.  The
- * gate stays in the SEC() entry point: a tail call from a bpf2bpf callee
+ * of the caller's type and expected attach type.  It is not among the
+ * pinned maps (each apply's programs get fresh ones); the loader pins it
+ * as DIR/fwd/ID only while it forwards: the kernel empties a PROG_ARRAY
+ * nothing in user space holds (loader/hooks.h).  The gate stays in the SEC() entry point: a tail call from a bpf2bpf callee
  * would limit every frame above it to 256 bytes of stack. */
-#define RP_FORWARD_MAP(name)                                                                                           \
-	struct {                                                                                                       \
-		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);                                                                 \
-		__uint(max_entries, 1);                                                                                \
-		__type(key, __u32);                                                                                    \
-		__type(value, __u32);                                                                                  \
+#define RP_FORWARD_MAP(name)                           \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY); \
+		__uint(max_entries, 1);                \
+		__type(key, __u32);                    \
+		__type(value, __u32);                  \
 	} name SEC(".maps")
 
 /* In a SEC() entry point, first: one lookup of rp_active per call. */
-#define RP_GATE(ctx, fwd, not_attached)                                                                                \
-	do {                                                                                                           \
-		if (rp_active_gen() != rp_gen) {                                                                       \
-			bpf_tail_call(ctx, &(fwd), 0);                                                                 \
-			return (not_attached);                                                                         \
-		}                                                                                                      \
+#define RP_GATE(ctx, fwd, not_attached)                \
+	do {                                           \
+		if (rp_active_gen() != rp_gen) {       \
+			bpf_tail_call(ctx, &(fwd), 0); \
+			return (not_attached);         \
+		}                                      \
 	} while (0)
 
 #endif

@@ -549,21 +549,21 @@ static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct c
 	return RP_SOCK_ALLOW;
 }
 
-RP_FORWARD_MAP(RP_MAP_FWD_SOCK_CREATE);
+RP_FORWARD_MAP(RP_MAP_FWD_CREATE);
 RP_FORWARD_MAP(RP_MAP_FWD_RECVMSG4);
 RP_FORWARD_MAP(RP_MAP_FWD_RECVMSG6);
 RP_FORWARD_MAP(RP_MAP_FWD_CONNECT4);
 RP_FORWARD_MAP(RP_MAP_FWD_CONNECT6);
 RP_FORWARD_MAP(RP_MAP_FWD_SENDMSG4);
 RP_FORWARD_MAP(RP_MAP_FWD_SENDMSG6);
-RP_FORWARD_MAP(RP_MAP_FWD_POST_BIND4);
-RP_FORWARD_MAP(RP_MAP_FWD_POST_BIND6);
-RP_FORWARD_MAP(RP_MAP_FWD_SOCK_RELEASE);
+RP_FORWARD_MAP(RP_MAP_FWD_BIND4);
+RP_FORWARD_MAP(RP_MAP_FWD_BIND6);
+RP_FORWARD_MAP(RP_MAP_FWD_RELEASE);
 
 SEC("cgroup/sock_create")
 int rp_network(struct bpf_sock *sk)
 {
-	RP_GATE(sk, RP_MAP_FWD_SOCK_CREATE, 1);
+	RP_GATE(sk, RP_MAP_FWD_CREATE, 1);
 	struct cls_fields f;
 	struct rp_ident id;
 	__u32 slot, zero = 0;
@@ -827,14 +827,14 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 SEC("cgroup/post_bind4")
 int rp_bind4(struct bpf_sock *sk)
 {
-	RP_GATE(sk, RP_MAP_FWD_POST_BIND4, 1);
+	RP_GATE(sk, RP_MAP_FWD_BIND4, 1);
 	return rp_bind(sk, 0);
 }
 
 SEC("cgroup/post_bind6")
 int rp_bind6(struct bpf_sock *sk)
 {
-	RP_GATE(sk, RP_MAP_FWD_POST_BIND6, 1);
+	RP_GATE(sk, RP_MAP_FWD_BIND6, 1);
 	return rp_bind(sk, 1);
 }
 
@@ -843,7 +843,7 @@ int rp_bind6(struct bpf_sock *sk)
 SEC("cgroup/sock_release")
 int rp_release(struct bpf_sock *sk)
 {
-	RP_GATE(sk, RP_MAP_FWD_SOCK_RELEASE, 1);
+	RP_GATE(sk, RP_MAP_FWD_RELEASE, 1);
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
 	if (!m || !m->owns)
 		return 1;

@@ -42,7 +42,7 @@ static __u32 prog_id(int fd)
 static int forward_map(int prog_fd)
 {
 	struct bpf_prog_info info;
-	__u32 ids[64], len = sizeof(info);
+	__u32 ids[128], len = sizeof(info);
 	memset(&info, 0, sizeof(info));
 	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
 	info.map_ids = (__u64)(unsigned long)ids;
@@ -193,6 +193,8 @@ void txn_free(struct hook_txn *t)
 		if (h->target_fd >= 0)
 			close(h->target_fd);
 	}
+	if (t->n) /* an empty DIR/fwd goes */
+		pins_forward_tidy(t->v[0].pd);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }

@@ -222,6 +222,12 @@ const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, cha
 	return buf;
 }
 
+void pins_forward_tidy(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	rmdir(path_of(pd, SUB_FWD, false, "", NULL, path)); /* fails while not empty */
+}
+
 int pins_open_map(const struct pin_dir *pd, const char *name)
 {
 	char path[PINS_PATH_MAX];
@@ -519,8 +525,9 @@ int pins_settle(const struct pin_dir *pd)
 
 bool pins_only_ours(const struct pin_dir *pd, int *nentries)
 {
-	static const char *const ours[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_FWD, SUB_MAPS STAGED_SUFFIX,
-					    SUB_PROGS STAGED_SUFFIX };
+	static const char *const ours[] = {
+		SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_FWD, SUB_MAPS STAGED_SUFFIX, SUB_PROGS STAGED_SUFFIX
+	};
 	DIR *d = opendir(pd->path);
 	struct dirent *e;
 	bool ok = true;

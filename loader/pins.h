@@ -114,6 +114,8 @@ const char *pins_cgroup_link(const struct pin_dir *pd, const char *hook, bool st
 const char *pins_netns_link(const struct pin_dir *pd, char *buf);
 /* DIR/fwd/ID (creating DIR/fwd when create is set; "" when it cannot). */
 const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, char *buf);
+/* DIR/fwd goes when no forwarding pin is left in it. */
+void pins_forward_tidy(const struct pin_dir *pd);
 
 /* fd of DIR/maps/NAME, or -errno (-ENOENT when not pinned); quiet. */
 int pins_open_map(const struct pin_dir *pd, const char *name);
