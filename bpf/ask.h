@@ -146,12 +146,13 @@ static __always_inline struct rp_log_event *rp_ask_log_begin(__u32 slot, __u64 n
 }
 
 /* "Question q was answered": in rampart log. */
-static __always_inline void rp_ask_log_answer(const struct rp_ask_key *k, __u64 id, __u32 slot, __u8 verdict,
-					      __u8 flags, __u64 now)
+static __always_inline void rp_ask_log_answer(const struct rp_ask_key *k, __u64 id, __u32 slot, __u8 event,
+					      __u8 verdict, __u8 flags, __u64 now)
 {
 	struct rp_log_event *e = rp_ask_log_begin(slot, now, RP_LOG_ANSWER);
 	if (!e)
 		return;
+	e->event = event;
 	e->verdict = verdict;
 	e->flags |= flags;
 	e->dir = k->dir;
@@ -176,7 +177,7 @@ static __always_inline void rp_ask_expire(const struct rp_config *cfg, const str
 	q->answered_ns = now;
 	q->state = RP_ASKQ_ANSWERED;
 	rp_count(RPC_ASK_TIMEOUT);
-	rp_ask_log_answer(k, q->id, q->rule_slot, q->verdict, RP_LOGF_TIMEOUT, now);
+	rp_ask_log_answer(k, q->id, q->rule_slot, q->event, q->verdict, RP_LOGF_TIMEOUT, now);
 }
 
 /* Where question k stands: open, answered (q->verdict decides), or none
@@ -267,7 +268,9 @@ static __always_inline __u64 rp_ask_commit(struct rp_question *r, const struct r
 		return 0;
 	}
 	__u64 id = __sync_fetch_and_add(&st->next_id, 1) + 1;
-	struct rp_ask_q q = { .id = id, .created_ns = now, .count = 1, .rule_slot = slot, .kind = k->kind };
+	struct rp_ask_q q = {
+		.id = id, .created_ns = now, .count = 1, .rule_slot = slot, .kind = k->kind, .event = r->event
+	};
 	if (bpf_map_update_elem(&rp_ask, k, &q, BPF_NOEXIST)) {
 		bpf_ringbuf_discard(r, 0);
 		rp_count(RPC_ASK_FULL);

@@ -157,7 +157,11 @@ static __always_inline int rp_judge_unattached(struct bpf_sk_lookup *ctx, const 
 		__builtin_memcpy(f.laddr, l6, 16);
 		__builtin_memcpy(f.raddr, r6, 16);
 	}
-	rp_owner_fill(&f);
+	struct rp_owner *o = rp_owner_fill(&f);
+	if (o && o->refused) { /* its listen() was refused (bpf/sock.bpf.c, rp_sockops) */
+		rp_count(RPC_NETNS_DENY);
+		return SK_DROP;
+	}
 	/* the working memory on the stack, as in the socket hooks */
 	struct cls_decision d;
 	const struct cls_result *res = rp_classify_decide(&f, &d) ? 0 : d.act;

@@ -783,9 +783,15 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	if (!sc)
 		return VERDICT_DENY;
 	rp_fill_fields(&sc->f, p, ev);
-	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE)
-		rp_owner_fill(&sc->f); /* the listening socket's owner (bpf/sockid.h) */
-	else if (ev->sk_ident)
+	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
+		/* the listening socket's owner (bpf/sockid.h) */
+		struct rp_owner *o = rp_owner_fill(&sc->f);
+		if (o && o->refused) { /* its listen() was refused: the rule that refused it */
+			*slot = o->slot;
+			rp_rule_hit(*slot, ev->bytes);
+			return VERDICT_DENY;
+		}
+	} else if (ev->sk_ident)
 		rp_stale_fill(&sc->f, sc);
 	const struct cls_result *res = &sc->r;
 	/* tables not (fully) written: deny by no rule, nothing recorded */
@@ -1111,7 +1117,8 @@ __noinline int rp_nd_onlink_skb(struct __sk_buff *skb, const struct rp_pkt *p, i
 /* ---------- egress: event type and direction ---------- */
 
 /* The nearest cgroup the policy names among the sending socket's cgroup
- * and its ancestors (as the socket hooks find it for the caller). */
+ * and its ancestors (as the socket hooks found it for the caller: they
+ * resolve paths and cache the ids, include/rampart_sock.h). */
 static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
 {
 	for (int l = RP_CG_MAX_LEVEL; l >= 0; l--) {
@@ -1119,7 +1126,7 @@ static __always_inline __u32 rp_skb_cgroup_value(struct __sk_buff *skb)
 		if (!id)
 			continue;
 		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (v)
+		if (v && *v) /* 0: a cgroup the socket hooks found unnamed */
 			return *v;
 	}
 	return 0;
@@ -1451,6 +1458,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u64 now = bpf_ktime_get_ns();
 	__builtin_memcpy(&k, &a->key, sizeof(k));
 	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
+	__u8 event = 0;
 	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
 		verdict = VERDICT_DENY;
 	struct rp_config *cfg = rp_config_active(); /* run outside any hook: the generation in force */
@@ -1466,6 +1474,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 		q->answered_ns = now;
 		q->state = RP_ASKQ_ANSWERED;
 		slot = q->rule_slot;
+		event = q->event;
 	}
 	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
 	bpf_for_each_map_elem(&rp_ask_held, rp_release_held, &c, 0);
@@ -1475,7 +1484,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &rel);
 	if (cnt)
 		*cnt += c.released;
-	rp_ask_log_answer(&k, a->id, slot, verdict,
+	rp_ask_log_answer(&k, a->id, slot, event, verdict,
 			  (a->flags & RP_ASKF_ALWAYS ? RP_LOGF_ALWAYS : 0) |
 				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
 			  now);

@@ -10,11 +10,14 @@
  *   cgroup/recvmsg4/6      remembers that peer (cannot refuse: `receive`
  *                                     is judged at XDP with the owner's identity)
  *   cgroup/post_bind4/6    listen    (bind; records the owner for accept/receive)
+ *   sockops (TCP_LISTEN_CB) listen    (listen() without bind(): the port the
+ *                                     kernel picked; cannot refuse, records a
+ *                                     refused listener)
  *   cgroup/sock_release    removes the owner record of a closing socket
  *
- * Every event carries the caller's app (its executable's device and inode,
- * looked up in rp_apps), cgroup (the nearest named ancestor cgroup, from
- * rp_cgroups) and uid.  It is judged by the same classifier maps, counted
+ * Every event carries the caller's app (its executable's directory and
+ * name, looked up in rp_apps), cgroup (the nearest named ancestor cgroup,
+ * by path: rp_cgroups, rp_cgroup_paths) and uid.  It is judged by the same classifier maps, counted
  * in the same rule counters and logged in the same ring as the datapath's
  * packets: the loader makes this object reuse the datapath object's maps.
  * allow -> the call goes on; deny -> EPERM; reject -> ECONNREFUSED;
@@ -74,6 +77,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct rp_app_stamp);
 } RP_MAP_APP_STAMP SEC(".maps");
+
+/* the named cgroups by path (include/rampart_sock.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the loader sets ncgroups + 1 */
+	__type(key, struct rp_cgroup_path_key);
+	__type(value, __u32);
+} RP_MAP_CGROUP_PATHS SEC(".maps");
+
+/* what `status` compares with the cgroup2 tree now (user space only) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sets ncgroups + 1 */
+	__type(key, __u32);
+	__type(value, struct rp_cgroup_info);
+} RP_MAP_CGROUP_INFO SEC(".maps");
 
 /* Who is calling. */
 struct rp_ident {
@@ -136,12 +155,80 @@ static __always_inline void rp_task_exe(struct task_struct *t, struct rp_app_key
 	k->name_hash = rp_name_hash_kernel(BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
 }
 
-/* Nearest named ancestor-or-self of the current cgroup: walk from its own
- * level up.  Each step is a helper call and a hash lookup (about 0.1 us
- * here: calls are what costs on CPUs with return-stack mitigations), so
- * a policy that names no cgroup skips the walk, and the walk starts at
- * the cgroup's level instead of the deepest one possible
- * (docs/performance.md, "Socket hooks"). */
+/* ---------- the caller's cgroup: by path (include/rampart_sock.h) ---------- */
+
+/* rp_cg_name_hash of a kernfs node's name, read from kernel memory a word
+ * at a time (names are kmalloc'd: the word that holds the terminating NUL
+ * is inside the allocation).  name: the address, as a number (a global
+ * function takes no kernel pointer). */
+__noinline __u64 rp_cg_name_hash_kernel(__u64 name)
+{
+	__u64 h = 0;
+	__u32 len = 0;
+	for (__u32 off = 0; off < RP_NAME_MAX + 9; off += 8) {
+		__u64 w = 0;
+		if (bpf_probe_read_kernel(&w, sizeof(w), (const void *)(name + off)))
+			break;
+		__u32 n = 8;
+		for (__u32 i = 0; i < 8; i++)
+			if (!((w >> (8 * i)) & 0xff)) {
+				n = i;
+				break;
+			}
+		if (n < 8)
+			w &= (1ull << (8 * n)) - 1;
+		len += n;
+		if (n)
+			h = rp_name_mix(h, w);
+		if (n < 8)
+			break;
+	}
+	return rp_name_mix(h, len);
+}
+
+/* The cgroup at level l on the way from the root to cg (cgroup->ancestors). */
+static __always_inline struct cgroup *rp_cg_ancestor(struct cgroup *cg, __u32 l)
+{
+	struct cgroup *a = NULL;
+	bpf_core_read(&a, sizeof(a), &cg->ancestors[l]);
+	return a;
+}
+
+/* The slow way: hash the path of each of cg's ancestors-or-self from the
+ * root down, look each up in rp_cgroup_paths, and remember the answer of
+ * each cgroup id in rp_cgroups (0: not named).  Returns the value of the
+ * deepest named one (0: none).  cg: the cgroup's address, as a number. */
+__noinline __u32 rp_cgroup_resolve(__u64 cg, __u32 level)
+{
+	struct rp_cgroup_path_key k = {};
+	__u32 found = 0;
+	for (__u32 l = 0; l <= RP_CG_MAX_LEVEL; l++) {
+		if (l > level)
+			break;
+		struct kernfs_node *kn = BPF_CORE_READ(rp_cg_ancestor((struct cgroup *)cg, l), kn);
+		if (!kn)
+			break;
+		if (l)
+			k.hash = rp_cg_path_mix(k.hash, rp_cg_name_hash_kernel((__u64)BPF_CORE_READ(kn, name)));
+		k.level = l;
+		__u32 *v = bpf_map_lookup_elem(&rp_cgroup_paths, &k);
+		__u32 val = v ? *v : 0;
+		__u64 id = BPF_CORE_READ(kn, id);
+		bpf_map_update_elem(&rp_cgroups, &id, &val, BPF_ANY);
+		if (val)
+			found = val;
+	}
+	return found;
+}
+
+/* Nearest named ancestor-or-self of the current task's cgroup: walk from
+ * its own level up, by id in the rp_cgroups cache; the first id not in it
+ * sends the whole path to rp_cgroup_resolve (a cgroup created or
+ * re-created since apply: its first socket call).  Each step is a helper
+ * call and a hash lookup (about 0.1 us here: calls are what costs on CPUs
+ * with return-stack mitigations), so a policy that names no cgroup skips
+ * the walk, and the walk starts at the cgroup's level instead of the
+ * deepest one possible (docs/performance.md, "Socket hooks"). */
 static __always_inline __u32 rp_cgroup_value(void)
 {
 	__u32 zero = 0;
@@ -155,10 +242,12 @@ static __always_inline __u32 rp_cgroup_value(void)
 		if (l > level)
 			continue;
 		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
-		if (!id)
-			continue;
 		__u32 *v = bpf_map_lookup_elem(&rp_cgroups, &id);
-		if (v)
+		if (!v) {
+			struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+			return rp_cgroup_resolve((__u64)BPF_CORE_READ(t, cgroups, dfl_cgrp), level);
+		}
+		if (*v)
 			return *v;
 	}
 	return 0;
@@ -762,13 +851,76 @@ int rp_sendmsg6(struct bpf_sock_addr *ctx)
 
 /* ---------- listen: bind, and who owns the port ---------- */
 
-static __always_inline void rp_owner_key(struct rp_owner_key *k, struct bpf_sock *sk, const struct cls_fields *f)
+static __always_inline void rp_owner_key(struct rp_owner_key *k, __u64 netns, const struct cls_fields *f)
 {
 	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = netns;
 	k->port = f->lport;
 	k->proto = f->proto;
 	if (!rp_is_zero(f->laddr) && !(rp_is_v4_mapped(f->laddr) && f->laddr[3] == 0))
 		__builtin_memcpy(k->addr, f->laddr, 16);
+}
+
+/* How a socket is recorded: its namespace and cookie (each program type
+ * reads them with its own helper), and whether its listen was refused. */
+struct rp_owner_how {
+	__u64 netns;
+	__u64 cookie;
+	__u32 refused;
+	__u32 slot; /* the rule that refused it */
+};
+
+/* Records the caller as the owner of the socket's local address and port
+ * (rp_listeners, include/rampart_sock.h): the first owner's record stays
+ * against another uid (counted); a full table is counted and the port
+ * marked as having a socket of no record, so that inbound events to it are
+ * judged as of an unknown owner instead of borrowing a wildcard socket's
+ * identity.  Not inlined: its frame is not on the stack of the
+ * judgement's calls. */
+static __noinline void rp_owner_record(struct bpf_sock *sk, const struct cls_fields *f, const struct rp_ident *id,
+				       const struct rp_owner_how *how)
+{
+	struct rp_owner_key k;
+	struct rp_owner o = {
+		.app = id->app,
+		.cgroup = id->cgroup,
+		.uid = id->uid,
+		.pid = id->pid,
+		.cookie = how->cookie,
+		.exe = id->exe,
+		.cgroup_id = id->cgroup_id,
+		.ino = id->ino,
+		.refused = how->refused,
+		.slot = how->slot,
+	};
+	rp_owner_key(&k, how->netns, f);
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (m)
+		m->bound = 1;
+	long e = bpf_map_update_elem(&rp_listeners, &k, &o, BPF_NOEXIST);
+	if (e == -17 /* EEXIST */) {
+		struct rp_owner *cur = bpf_map_lookup_elem(&rp_listeners, &k);
+		if (cur && cur->uid != id->uid) {
+			rp_count(RPC_OWNER_TAKEOVER);
+			return;
+		}
+		e = bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);
+	}
+	if (e) {
+		rp_count(RPC_OWNER_FULL);
+		__u32 port = f->lport;
+		__u32 *n = bpf_map_lookup_elem(&rp_listen_unowned, &port);
+		if (n && m && !m->unowned) {
+			__sync_fetch_and_add(n, 1);
+			m->owner = k; /* the release hook's port */
+			m->unowned = 1;
+		}
+		return;
+	}
+	if (m) {
+		m->owner = k;
+		m->owns = 1;
+	}
 }
 
 static __always_inline void rp_local_fields(struct cls_fields *f, struct bpf_sock *sk, int v6)
@@ -787,7 +939,11 @@ static __always_inline void rp_local_fields(struct cls_fields *f, struct bpf_soc
 	f->lport = sk->src_port;
 }
 
-static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
+/* A `listen` event for the socket's local address: judged, and the owner
+ * recorded when allowed (refusable: the call fails otherwise) or always
+ * (not refusable: a refused listener is recorded as such, so that nothing
+ * reaches it).  enum rp_sock_act. */
+static __always_inline int rp_listen(struct bpf_sock *sk, int v6, __u64 netns, __u64 cookie, int refusable)
 {
 	struct cls_fields f;
 	struct rp_ident id;
@@ -801,27 +957,17 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	f.has_ports = rp_has_ports(f.proto);
 	f.absent = CLS_ABSENT(F_RADDR) | CLS_ABSENT(F_RPORT) | CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
 	int act = rp_sock_judge(&f, &id, &slot);
-	if (act == RP_SOCK_ALLOW && f.has_ports) {
-		struct rp_owner_key k;
-		struct rp_owner o = {
-			.app = id.app,
-			.cgroup = id.cgroup,
-			.uid = id.uid,
-			.pid = id.pid,
-			.cookie = bpf_get_socket_cookie(sk),
-			.exe = id.exe,
-			.cgroup_id = id.cgroup_id,
-			.ino = id.ino,
-		};
-		rp_owner_key(&k, sk, &f);
-		bpf_map_update_elem(&rp_listeners, &k, &o, BPF_ANY);
-		struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (m) {
-			m->owner = k;
-			m->owns = 1;
-		}
+	int allowed = act == RP_SOCK_ALLOW || act == RP_SOCK_HOLD;
+	if (f.has_ports && (allowed || !refusable)) {
+		struct rp_owner_how how = { .netns = netns, .cookie = cookie, .refused = !allowed, .slot = slot };
+		rp_owner_record(sk, &f, &id, &how);
 	}
-	return rp_sock_ret(act);
+	return act;
+}
+
+static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
+{
+	return rp_sock_ret(rp_listen(sk, v6, bpf_get_netns_cookie(sk), bpf_get_socket_cookie(sk), 1));
 }
 
 SEC("cgroup/post_bind4")
@@ -838,6 +984,28 @@ int rp_bind6(struct bpf_sock *sk)
 	return rp_bind(sk, 1);
 }
 
+/* listen() on a socket that was not bound: the kernel picks the port
+ * (inet_csk_listen_start) and no post_bind hook runs.  The sock_ops hook's
+ * TCP_LISTEN_CB comes right after, in the caller's context, with the port
+ * known: the listen is judged there.  It cannot fail the call: a refused
+ * listener gets an owner record that says so, and the datapath drops
+ * every connection to it (docs/sockets.md, "listen() without bind()"). */
+SEC("sockops")
+int rp_sockops(struct bpf_sock_ops *ops)
+{
+	if (ops->op != BPF_SOCK_OPS_TCP_LISTEN_CB)
+		return 1;
+	struct bpf_sock *sk = ops->sk;
+	if (!sk || (sk->family != RP_AF_INET && sk->family != RP_AF_INET6))
+		return 1;
+	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
+	if (m && m->bound)
+		return 1; /* judged at bind */
+	rp_count(RPC_LISTEN_AUTOBIND);
+	rp_listen(sk, sk->family == RP_AF_INET6, bpf_get_netns_cookie(ops), bpf_get_socket_cookie(ops), 0);
+	return 1;
+}
+
 /* A closing socket takes its owner record with it (only its own: another
  * socket may have bound the port since, e.g. with SO_REUSEADDR). */
 SEC("cgroup/sock_release")
@@ -845,6 +1013,13 @@ int rp_release(struct bpf_sock *sk)
 {
 	RP_GATE(sk, RP_MAP_FWD_RELEASE, 1);
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
+	if (m && m->unowned) {
+		__u32 port = m->owner.port;
+		__u32 *n = bpf_map_lookup_elem(&rp_listen_unowned, &port);
+		if (n && *n)
+			__sync_fetch_and_add(n, -1);
+		m->unowned = 0;
+	}
 	if (!m || !m->owns)
 		return 1;
 	struct rp_owner_key k = m->owner;

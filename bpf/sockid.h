@@ -29,8 +29,8 @@ struct {
 } RP_MAP_APPS SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* the loader sets the number of named cgroups */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* the loader sets the number of named cgroups + RP_CGROUP_CACHE */
 	__type(key, __u64);
 	__type(value, __u32);
 } RP_MAP_CGROUPS SEC(".maps");
@@ -53,30 +53,52 @@ struct {
 	__type(value, struct rp_sk_mark);
 } RP_MAP_SK_MARKS SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} RP_MAP_LISTEN_UNOWNED SEC(".maps");
+
+/* The network namespace the datapath judges in (its cookie, set by the
+ * loader: the namespace it was applied in): owner records of sockets in
+ * other namespaces (containers in the hooked cgroup) are not its. */
+const volatile __u64 rp_netns = 0;
+
 /* An `accept` / `receive` event: the identity of the local socket's owner,
- * by exact local address first, then by a wildcard bind.  Not found: the
- * event carries no app, cgroup or user (rules naming them do not match). */
+ * by exact local address first, then by a wildcard bind - unless a socket
+ * on that port has no record (rp_listen_unowned): the wildcard socket may
+ * not be the one the event goes to.  Not found: the event carries no app,
+ * cgroup or user (rules naming them do not match). */
 static __always_inline struct rp_owner *rp_owner_find(const __u32 laddr[4], __u16 lport, __u8 proto)
 {
-	struct rp_owner_key k = { .port = lport, .proto = proto };
+	struct rp_owner_key k = { .netns = rp_netns, .port = lport, .proto = proto };
 	__builtin_memcpy(k.addr, laddr, 16);
 	struct rp_owner *o = bpf_map_lookup_elem(&rp_listeners, &k);
 	if (!o) {
+		__u32 port = lport;
+		__u32 *unowned = bpf_map_lookup_elem(&rp_listen_unowned, &port);
+		if (unowned && *unowned)
+			return 0;
 		__builtin_memset(k.addr, 0, 16);
 		o = bpf_map_lookup_elem(&rp_listeners, &k);
 	}
 	return o;
 }
 
-static __always_inline void rp_owner_fill(struct cls_fields *f)
+/* Fills the event's identity from the owner; returns the owner (NULL:
+ * unknown).  An owner whose listen was refused (o->refused) gets nothing:
+ * the caller drops the event. */
+static __always_inline struct rp_owner *rp_owner_fill(struct cls_fields *f)
 {
 	struct rp_owner *o = rp_owner_find(f->laddr, f->lport, f->proto);
 	if (!o)
-		return;
+		return o;
 	f->app = o->app;
 	f->cgroup = o->cgroup;
 	f->uid = o->uid;
 	f->has_app = f->has_cgroup = f->has_user = 1;
+	return o;
 }
 
 /* tc egress: what the socket hooks said about the packet's socket.

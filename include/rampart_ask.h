@@ -88,7 +88,8 @@ struct rp_ask_q {
 	__u8 verdict;	   /* answered: VERDICT_ALLOW, _DENY or _REJECT */
 	__u8 flags;	   /* RP_ASKF_* */
 	__u8 kind;	   /* enum rp_ask_kind */
-	__u32 pad;
+	__u8 event;	   /* enum event_type of the event that raised it (the answer's log line) */
+	__u8 pad[3];
 };
 
 /* A flow held by a question (keyed by its conntrack key, struct ct_key). */

@@ -17,7 +17,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 4
+#define RP_ABI_VERSION 5
 
 /* ---------- modes (docs/operations.md) ---------- */
 
@@ -419,6 +419,10 @@ enum rp_counter {
 	RPC_PASS_TCP_SYN_IGNORED, /* SYN on a synchronized connection: passed (the endpoint answers), unchanged */
 	RPC_CT_PRESSURE,	  /* sweeps that found the half-open table at least half full (short timeouts) */
 	RPC_CT_ESTABLISHED_FULL,  /* established flow that found rp_conntrack full: it stays in rp_ct_new */
+	/* identities under attack (docs/sockets.md) */
+	RPC_OWNER_TAKEOVER,  /* bind by another uid to an owned port: the first owner's record stays */
+	RPC_OWNER_FULL,	     /* bind with rp_listeners full: no record, its port judged as of an unknown owner */
+	RPC_LISTEN_AUTOBIND, /* listen() without bind(): judged at listen (sock_ops) */
 	RPC_COUNTER_COUNT
 };
 

@@ -49,8 +49,42 @@ struct rp_app_info {
 	__u32 present; /* 1: the file existed at apply (else it matches nothing) */
 };
 
-/* Map rp_cgroups: HASH cgroup id (the cgroup2 directory's inode number) ->
- * the policy's cgroup value (preorder number, see policy.h). */
+/* A cgroup is its path under the cgroup2 root, not the id it had at apply:
+ * a service restarted by systemd (rmdir + mkdir) or a cgroup created after
+ * apply at a named path is the same cgroup (docs/sockets.md, "Who is
+ * calling").  Map rp_cgroup_paths: HASH (path hash, level) -> the policy's
+ * cgroup value (preorder number, see policy.h), filled at apply.  The hash
+ * of a path is built from the root down: the root (level 0) hashes to 0,
+ * a child to rp_cg_path_mix(parent's hash, rp_cg_name_hash(its name)). */
+struct rp_cgroup_path_key {
+	__u64 hash;
+	__u32 level;
+	__u32 pad;
+};
+
+/* A cgroup's name: its 8-byte words in memory order (the last one
+ * zero-padded) mixed in from 0, then its length. */
+static inline __u64 rp_cg_path_mix(__u64 parent, __u64 name_hash)
+{
+	return rp_name_mix(parent ^ 0x5250434750415448ull /* "RPCGPATH" */, name_hash);
+}
+
+/* Map rp_cgroups: LRU_HASH cgroup id (the cgroup2 directory's inode
+ * number, never reused while the system runs) -> the cgroup's own value
+ * (0: the policy does not name its path).  A cache of rp_cgroup_paths:
+ * the loader writes the named cgroups that exist at apply, the socket
+ * hooks every cgroup they resolve by path (named or not), so that tc
+ * egress, which cannot read paths, finds them by id.  RP_CGROUP_CACHE
+ * entries beyond the named ones; an evicted entry is resolved again. */
+#define RP_CGROUP_CACHE 4096
+
+/* Map rp_cgroup_info: ARRAY i (1..ncgroups, the policy's preorder value)
+ * -> the named cgroup and its id at apply (user space only: `status` says
+ * which were re-created or created since). */
+struct rp_cgroup_info {
+	char path[RP_APP_PATH_LEN]; /* as the policy names it, relative to the cgroup2 mount */
+	__u64 id;		    /* its id at apply (0: it did not exist) */
+};
 
 /* Map rp_sock_config: ARRAY, one entry (policy-scoped). */
 #define RP_ANCESTRY_MAX_DEPTH 8
@@ -64,17 +98,30 @@ struct rp_sock_config {
 	__u32 ncgroups;	   /* cgroups the policy names (0: no cgroup walk) */
 };
 
-/* Map rp_listeners: HASH (proto, local port, local address) -> the
- * identity of the process that bound it, written by the post_bind hooks,
- * removed by the sock_release hook, read by the XDP program when it judges
- * an `accept` or `receive` event.  addr is in network order, IPv4 as
- * ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::). */
+/* Map rp_listeners: HASH (network namespace, proto, local port, local
+ * address) -> the identity of the process that bound it, written by the
+ * post_bind hooks (and for a listen() without bind() by the sock_ops
+ * hook), removed by the sock_release hook, read by the XDP program when it
+ * judges an `accept` or `receive` event.  addr is in network order, IPv4
+ * as ::ffff:a.b.c.d; all zeroes for a wildcard bind (0.0.0.0 or ::).
+ * The first owner keeps its record: a bind of the same key by another uid
+ * (SO_REUSEADDR, SO_REUSEPORT) is counted and changes nothing; by the same
+ * uid it replaces the record (a service's new process).  docs/sockets.md,
+ * "accept and receive". */
 struct rp_owner_key {
+	__u64 netns; /* the network namespace's cookie (bpf_get_netns_cookie; the datapath: rp_netns) */
 	__u32 addr[4];
 	__u16 port; /* host order */
 	__u8 proto;
-	__u8 pad;
+	__u8 pad[5];
 };
+
+/* Map rp_listen_unowned: ARRAY port -> how many sockets bound to that
+ * port (any address, protocol and namespace) have no owner record because
+ * rp_listeners was full.  While it is not 0, an inbound event to the port
+ * that finds no record for its exact address is judged as one of an
+ * unknown owner, not with a wildcard socket's identity (fail closed). */
+#define RP_PORTS 65536
 
 struct rp_owner {
 	__u32 app;    /* app id in the policy that was in force at bind (0: not named) */
@@ -86,6 +133,11 @@ struct rp_owner {
 	struct rp_app_key exe;
 	__u64 cgroup_id; /* the process's cgroup */
 	__u64 ino;	 /* the executable file's inode (ask: the agent checks /proc/PID/exe) */
+	/* 1: its listen() was refused after the call (a listen() without
+	 * bind(), judged by the sock_ops hook, which cannot fail the call):
+	 * every inbound event to it is dropped, counted under rule slot */
+	__u32 refused;
+	__u32 slot;
 };
 
 #define RP_LISTENERS_MAX 16384
@@ -115,9 +167,11 @@ struct rp_sk_mark {
 	__u32 peer_addr[4];
 	__u16 peer_port; /* host order; 0: none */
 	__u8 peer_mode;
-	__u8 pad;
+	__u8 unowned; /* 1: bound while rp_listeners was full: counted in rp_listen_unowned */
 	__u32 peer_gen;
 	__u64 peer_ns; /* bpf_ktime_get_ns() when it was received */
+	__u8 bound;    /* 1: its bind() was judged (listen() then is not judged again) */
+	__u8 pad2[7];
 };
 
 /* ---------- the layouts, as both compilers (clang -target bpf and the
@@ -127,8 +181,12 @@ _Static_assert(sizeof(struct rp_app_key) == 24 && _Alignof(struct rp_app_key) ==
 _Static_assert(sizeof(struct rp_app_info) == 312 && _Alignof(struct rp_app_info) == 8, "struct rp_app_info layout");
 _Static_assert(sizeof(struct rp_sock_config) == 24 && _Alignof(struct rp_sock_config) == 4,
 	       "struct rp_sock_config layout");
-_Static_assert(sizeof(struct rp_owner_key) == 20 && _Alignof(struct rp_owner_key) == 4, "struct rp_owner_key layout");
-_Static_assert(sizeof(struct rp_owner) == 64 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
-_Static_assert(sizeof(struct rp_sk_mark) == 96 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
+_Static_assert(sizeof(struct rp_cgroup_path_key) == 16 && _Alignof(struct rp_cgroup_path_key) == 8,
+	       "struct rp_cgroup_path_key layout");
+_Static_assert(sizeof(struct rp_cgroup_info) == 264 && _Alignof(struct rp_cgroup_info) == 8,
+	       "struct rp_cgroup_info layout");
+_Static_assert(sizeof(struct rp_owner_key) == 32 && _Alignof(struct rp_owner_key) == 8, "struct rp_owner_key layout");
+_Static_assert(sizeof(struct rp_owner) == 72 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_sk_mark) == 112 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

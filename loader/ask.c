@@ -40,7 +40,8 @@ struct ask_agent {
 	struct view v; /* rule metadata, configuration */
 	struct policy pol;
 	bool have_pol;
-	const char **table_names;
+	const char **table_names; /* the tables an answer may jump to */
+	int ntable_names;
 	struct ask_question *qs;
 	int nq, cap;
 	ask_question_fn on_question;
@@ -87,15 +88,18 @@ static void load_policy(struct ask_agent *a)
 		policy_free(&a->pol);
 		return;
 	}
+	/* every table but root: each is reached from root, so a jump to it is a cycle */
 	a->table_names = calloc((size_t)a->pol.ntables + 1, sizeof(char *));
+	a->ntable_names = 0;
 	for (int i = 0; a->table_names && i < a->pol.ntables; i++)
-		a->table_names[i] = a->pol.tables[i].name;
+		if (i != a->pol.root)
+			a->table_names[a->ntable_names++] = a->pol.tables[i].name;
 }
 
 int ask_tables(const struct ask_agent *a, const char ***names)
 {
 	*names = a->table_names;
-	return a->have_pol && a->table_names ? a->pol.ntables : 0;
+	return a->have_pol && a->table_names ? a->ntable_names : 0;
 }
 
 /* FILE:LINE of the rule in slot (for a table default: of the table) and
@@ -478,7 +482,8 @@ static void answer_changed(struct ask_agent *a, const struct ask_question *q, ui
 
 /* ---------- "handle as TABLE" ---------- */
 
-/* The question as an event of `explain` syntax. */
+/* The question as an event of `explain` syntax, with all it carries (a
+ * table may judge by any of it). */
 static void question_event_text(const struct ask_question *q, char *buf, size_t n)
 {
 	size_t len = 0;
@@ -492,7 +497,11 @@ static void question_event_text(const struct ask_question *q, char *buf, size_t 
 	if (q->local_port >= 0 && len < n)
 		len += (size_t)snprintf(buf + len, n - len, " local port %d", q->local_port);
 	if (q->app[0] && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " app %s", q->app);
+		len += (size_t)snprintf(buf + len, n - len, " app \"%s\"", q->app);
+	if (q->cgroup[0] && len < n)
+		len += (size_t)snprintf(buf + len, n - len, " cgroup \"%s\"", q->cgroup);
+	if (q->uid >= 0 && len < n)
+		len += (size_t)snprintf(buf + len, n - len, " user %ld", q->uid);
 	if (q->iface[0] && len < n)
 		snprintf(buf + len, n - len, " on %s", q->iface);
 }
@@ -517,8 +526,9 @@ static enum verdict table_verdict(const struct policy *p, int t, const struct ev
 	return tb->dflt;
 }
 
-/* The verdict of "jump TABLE" for the question (ask and a table that
- * decides nothing: ask-default). */
+/* The verdict of "jump TABLE" for the question: what table TABLE gives
+ * it.  A table that decides nothing (it continues or asks) is no answer:
+ * an error, and the question stays open. */
 static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const char *table, uint32_t *verdict,
 			struct ask_result *r)
 {
@@ -529,6 +539,10 @@ static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const
 	if (t < 0) {
 		snprintf(r->error, sizeof(r->error), "no table `%s` in the running policy", table);
 		return -ENOENT;
+	}
+	if (t == a->pol.root) {
+		snprintf(r->error, sizeof(r->error), "a jump to root is a cycle; answer allow, deny or another table");
+		return -EINVAL;
 	}
 	char text[8192];
 	struct event ev;
@@ -542,7 +556,14 @@ static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const
 		return -EINVAL;
 	}
 	enum verdict v = table_verdict(&a->pol, t, &ev, 0);
-	*verdict = v == VERDICT_ALLOW || v == VERDICT_DENY || v == VERDICT_REJECT ? v : a->v.cfg.ask_default;
+	if (v != VERDICT_ALLOW && v != VERDICT_DENY && v != VERDICT_REJECT) {
+		/* in the kernel the event would come back to the ask rule */
+		snprintf(r->error, sizeof(r->error),
+			 "table %s decides nothing for this question (%s); answer allow, deny or another table", table,
+			 v == VERDICT_ASK ? "it asks" : "it continues");
+		return -ENOENT;
+	}
+	*verdict = v;
 	return 0;
 }
 

@@ -68,8 +68,8 @@ int ask_poll(struct ask_agent *a);
 const struct ask_question *ask_find(const struct ask_agent *a, uint64_t id);
 /* The open question asked first, or NULL. */
 const struct ask_question *ask_oldest(const struct ask_agent *a);
-/* The tables of the running policy (for "handle as"): their count;
- * names[i] valid until the next answer. */
+/* The tables of the running policy an answer may jump to ("handle as":
+ * all but root): their count; names[i] valid until the next answer. */
 int ask_tables(const struct ask_agent *a, const char ***names);
 /* Answers question id: verdict "allow", "deny", "reject" or "jump TABLE";
  * always: write a rule of scope ("host-port", "port", "app") and apply.

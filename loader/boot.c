@@ -88,6 +88,7 @@ int boot_load(struct boot_bpf **bp, struct rampart_bpf *dp, const struct pin_dir
 	/* the mode, the classifier, interfaces and owners are the datapath's;
 	 * drops are counted where the previous boot object left off */
 	b->rodata->rp_gen = dp->rodata->rp_gen;
+	b->rodata->rp_netns = dp->rodata->rp_netns;
 	int e = datapath_share_maps(dp, b->obj, "boot protection");
 	if (!e)
 		e = reuse_pinned(pd, b->maps.rp_boot_sk_drops);

@@ -34,7 +34,8 @@ struct ask_front {
 	uint64_t current;
 	int scope;
 	bool picking_table;
-	char line[65536]; /* --json: the answer line being read */
+	bool picking_always; /* the table picked is the answer for good */
+	char line[65536];    /* --json: the answer line being read */
 	size_t len;
 };
 
@@ -243,14 +244,14 @@ static void term_prompt(struct ask_front *f)
 	const char **tables;
 	int nt = ask_tables(f->a, &tables);
 	if (f->picking_table) {
-		printf("  handle as which table?");
+		printf("  handle as which table%s?", f->picking_always ? ", always" : "");
 		for (int i = 0; i < nt && i < 9; i++)
 			printf("  [%d] %s", i + 1, tables[i]);
 		printf("  [Esc] back\n");
 	} else {
 		printf("  [a] allow once  [d] deny once  [A] allow always  [D] deny always%s  [s] scope of always: "
 		       "%s\n",
-		       nt ? "  [j] handle as a table" : "", scopes[f->scope]);
+		       nt ? "  [j] handle as a table  [J] always" : "", scopes[f->scope]);
 	}
 	fflush(stdout);
 }
@@ -346,7 +347,7 @@ static void term_key(struct ask_front *f, int key)
 		if (key >= '1' && key <= '9' && key - '1' < nt) {
 			char v[300];
 			snprintf(v, sizeof(v), "jump %s", tables[key - '1']);
-			term_answer(f, v, false);
+			term_answer(f, v, f->picking_always);
 		} else {
 			f->picking_table = false;
 			term_prompt(f);
@@ -357,8 +358,9 @@ static void term_key(struct ask_front *f, int key)
 		f->scope = (f->scope + 1) % 3;
 		term_prompt(f);
 		return;
-	} else if (key == 'j') {
+	} else if (key == 'j' || key == 'J') {
 		f->picking_table = true;
+		f->picking_always = key == 'J';
 		term_prompt(f);
 		return;
 	} else {

@@ -13,6 +13,7 @@
 #include "format.h"
 #include "ifplan.h"
 #include "apps.h"
+#include "cgroup.h"
 #include "ask.h"
 #include "json.h"
 #include "log.h"
@@ -76,6 +77,8 @@ static void sock_status_json(const struct pin_dir *pd)
 		printf("null");
 	printf("}, \"apps\": ");
 	apps_report(pd, stdout, APPS_REPORT_JSON);
+	printf(", \"cgroups\": ");
+	cgroups_report(pd, stdout, true);
 }
 
 static void sock_status_text(const struct pin_dir *pd)
@@ -85,6 +88,7 @@ static void sock_status_text(const struct pin_dir *pd)
 	if (n)
 		printf("socket hooks: %d on cgroup %s\n", n, cg[0] ? cg : "(a cgroup that no longer exists)");
 	apps_report(pd, stdout, APPS_REPORT_TEXT);
+	cgroups_report(pd, stdout, false);
 }
 
 /* Which interfaces the policy covers, and the covered ones not protected. */

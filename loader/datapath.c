@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfmap.h"
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "pins.h"
 #include "rampart_ask.h"
+#include "rampart_sock.h"
 #include "rampart.skel.h"
 
 /* Maps whose contents are state rather than policy: a new apply reuses the
@@ -28,7 +30,8 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_CONFIG),
 	RP_NAME(RP_MAP_ACTIVE), /* the generation in force */
 	RP_NAME(RP_MAP_CT_GEN),
-	RP_NAME(RP_MAP_SK_MARKS), /* judgements made at the socket (bpf/sockid.h) */
+	RP_NAME(RP_MAP_SK_MARKS),	/* judgements made at the socket (bpf/sockid.h) */
+	RP_NAME(RP_MAP_LISTEN_UNOWNED), /* ... and the sockets rp_listeners had no room for */
 	/* the FTP helper (bpf/ftp.h) */
 	RP_NAME(RP_MAP_FTP_EXPECT),
 	RP_NAME(RP_MAP_FTP_LIVE),
@@ -67,6 +70,25 @@ static int reuse_state(struct rampart_bpf *skel, const struct pin_dir *pd)
 	return 0;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The cookie of our network namespace, as bpf_get_netns_cookie() gives it
+ * to the socket hooks (0: unknown, and then no owner record matches:
+ * inbound events are judged as of unknown owners). */
+static uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	if (fd >= 0)
+		close(fd);
+	return cookie;
+}
+
 static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 {
 	struct rampart_bpf *skel = rampart_bpf__open();
@@ -75,6 +97,7 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 	uint32_t ct = o->conntrack_size ? o->conntrack_size : 65536;
 	uint32_t slots = o->nslots + DATAPATH_HELPER_SLOTS;
 	skel->rodata->rp_gen = o->generation;
+	skel->rodata->rp_netns = netns_cookie(); /* bpf/sockid.h */
 	int e = bpf_map__set_max_entries(skel->maps.rp_conntrack, ct);
 	if (!e)
 		e = bpf_map__set_max_entries(skel->maps.rp_ct_new, ct);
@@ -88,7 +111,7 @@ static int open_sized(struct rampart_bpf **skelp, const struct datapath_opts *o)
 	if (!e) /* the socket hooks' lookups, shared (bpf/sockid.h) */
 		e = bpf_map__set_max_entries(skel->maps.rp_apps, o->napps + 1);
 	if (!e)
-		e = bpf_map__set_max_entries(skel->maps.rp_cgroups, o->ncgroups + 1);
+		e = bpf_map__set_max_entries(skel->maps.rp_cgroups, o->ncgroups + 1 + RP_CGROUP_CACHE);
 	if (e)
 		pr_err_r(e, "cannot size the datapath maps");
 	if (!e && o->reuse)
@@ -496,6 +519,9 @@ const char *datapath_counter_name(enum rp_counter c)
 		[RPC_PASS_TCP_SYN_IGNORED] = "pass-tcp-syn-in-flow",
 		[RPC_CT_PRESSURE] = "conntrack-half-open-pressure",
 		[RPC_CT_ESTABLISHED_FULL] = "conntrack-established-full",
+		[RPC_OWNER_TAKEOVER] = "owner-takeover-refused",
+		[RPC_OWNER_FULL] = "owner-table-full",
+		[RPC_LISTEN_AUTOBIND] = "listen-without-bind",
 		[RPC_NETNS_ALLOW] = "netns-allow",
 		[RPC_NETNS_DENY] = "netns-deny",
 		[RPC_SOCK_REJUDGED] = "sock-rejudged",

@@ -20,7 +20,8 @@
 
 /* The hooks' names in their pins (pins_cgroup_link, pins_sock_prog), in the order of hook_prog(). */
 static const char *const hook_names[SOCK_NHOOKS] = {
-	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "release", "recvmsg4", "recvmsg6",
+	"network", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4",
+	"bind6",   "release",  "recvmsg4", "recvmsg6", "sockops",
 };
 
 static struct bpf_program *hook_prog(struct sock_bpf *s, int i)
@@ -28,7 +29,7 @@ static struct bpf_program *hook_prog(struct sock_bpf *s, int i)
 	struct bpf_program *p[SOCK_NHOOKS] = {
 		s->progs.rp_network,  s->progs.rp_connect4, s->progs.rp_connect6, s->progs.rp_sendmsg4,
 		s->progs.rp_sendmsg6, s->progs.rp_bind4,    s->progs.rp_bind6,	  s->progs.rp_release,
-		s->progs.rp_recvmsg4, s->progs.rp_recvmsg6,
+		s->progs.rp_recvmsg4, s->progs.rp_recvmsg6, s->progs.rp_sockops,
 	};
 	return p[i];
 }
@@ -124,10 +125,15 @@ int sockhooks_load(struct sock_bpf **sp, struct rampart_bpf *dp, const struct po
 		goto fail;
 	/* the datapath's generation, and its rp_apps / rp_cgroups (sized there) */
 	s->rodata->rp_gen = dp->rodata->rp_gen;
+	s->rodata->rp_netns = dp->rodata->rp_netns;
 	uint32_t napps = (uint32_t)p->napps + 1;
 	e = bpf_map__set_max_entries(s->maps.rp_app_info, napps);
 	if (!e)
 		e = bpf_map__set_max_entries(s->maps.rp_app_stamp, napps);
+	if (!e)
+		e = bpf_map__set_max_entries(s->maps.rp_cgroup_paths, (uint32_t)p->ncgroups + 1);
+	if (!e)
+		e = bpf_map__set_max_entries(s->maps.rp_cgroup_info, (uint32_t)p->ncgroups + 1);
 	if (!e)
 		e = sock_bpf__load(s);
 	if (e) {
@@ -177,6 +183,8 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 		struct rp_owner o = vals[i];
 		o.app = app_of(s, &o.exe);
 		o.cgroup = paths[i] ? policy_cgroup_value(p, paths[i]) : 0;
+		if (o.refused) /* stays refused; the old policy's rule slot means nothing now */
+			o.slot = RP_SLOT_NONE;
 		bpf_map_update_elem(new_fd, &keys[i], &o, BPF_NOEXIST);
 	}
 	cgroup_paths_free(paths, n);
@@ -209,29 +217,33 @@ static int fill_apps(struct sock_bpf *s, const struct policy *p)
 	return 0;
 }
 
-/* rp_cgroups: the cgroup id of each cgroup the policy names. */
+/* rp_cgroup_paths: each cgroup the policy names, by path; rp_cgroups: the
+ * id of those that exist now (tc egress finds them by id; the socket hooks
+ * find the others by path when they come, include/rampart_sock.h). */
 static int fill_cgroups(struct sock_bpf *s, const struct policy *p)
 {
 	char mnt[PATH_MAX];
-	if (!p->ncgroups)
-		return 0;
-	if (cgroup2_mount(mnt, sizeof(mnt))) {
-		pr_warn("no cgroup2 file system is mounted: cgroup rules match nothing");
-		return 0;
-	}
+	bool mounted = cgroup2_mount(mnt, sizeof(mnt)) == 0;
+	if (p->ncgroups && !mounted)
+		pr_warn("no cgroup2 file system is mounted: cgroup rules match a cgroup once one is");
 	for (int i = 0; i < p->ncgroups; i++) {
-		char path[PATH_MAX * 2];
-		struct stat st;
-		cgroup_abs_path(mnt, p->cgroups[i].path, path, sizeof(path));
-		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-			pr_warn("cgroup %s does not exist (%s); rules naming it match nothing until it exists and the "
-				"policy is applied again",
-				p->cgroups[i].path, path);
+		struct rp_cgroup_path_key k = cgroup_path_key(p->cgroups[i].path);
+		uint32_t v = p->cgroups[i].pre;
+		int e = bpf_map__update_elem(s->maps.rp_cgroup_paths, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+		if (e)
+			return e;
+		struct rp_cgroup_info info = { .id = mounted ? cgroup_id_of(mnt, p->cgroups[i].path) : 0 };
+		snprintf(info.path, sizeof(info.path), "%s", p->cgroups[i].path);
+		if ((e = bpf_map__update_elem(s->maps.rp_cgroup_info, &v, sizeof(v), &info, sizeof(info), BPF_ANY)))
+			return e;
+		if (!info.id) {
+			if (mounted)
+				pr_info("cgroup %s does not exist under %s; rules naming it apply to it once it is "
+					"created",
+					p->cgroups[i].path, mnt);
 			continue;
 		}
-		uint64_t cgid = (uint64_t)st.st_ino;
-		uint32_t v = p->cgroups[i].pre;
-		int e = bpf_map__update_elem(s->maps.rp_cgroups, &cgid, sizeof(cgid), &v, sizeof(v), BPF_ANY);
+		e = bpf_map__update_elem(s->maps.rp_cgroups, &info.id, sizeof(info.id), &v, sizeof(v), BPF_ANY);
 		if (e)
 			return e;
 	}

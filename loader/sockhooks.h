@@ -17,7 +17,7 @@
 struct rampart_bpf;
 struct sock_bpf;
 
-#define SOCK_NHOOKS 10
+#define SOCK_NHOOKS 11
 
 /* The cgroup the hooks go to: the request's --cgroup (absolute path), the
  * cgroup the pinned links hold now, or — first apply without --cgroup — the

@@ -14,9 +14,9 @@ cd "$(dirname "$0")/../.."
 rp_setup
 command -v iperf3 >/dev/null || { echo "iperf3 not installed (apt-get install iperf3)"; exit 1; }
 SECS=${BENCH_SECONDS:-4} ROUNDS=${BENCH_ROUNDS:-2}
-in_a iperf3 -s -D -p 5201 >/dev/null
-in_b iperf3 -s -D -p 5202 >/dev/null
-RP_CLEANUP_EXTRA="$RP_CLEANUP_EXTRA; pkill -f 'iperf3 -s -D -p 520[12]'"
+# in the foreground of rp_bg, so that the cleanup kills exactly these two
+rp_bg in_a iperf3 -s -p 5201 >/dev/null 2>&1
+rp_bg in_b iperf3 -s -p 5202 >/dev/null 2>&1
 sleep 0.5
 cat > "$RP_TMP/tc.rules" <<'P'
 table root default deny {

@@ -10,9 +10,16 @@ Each command prints one word (and milliseconds) that a shell test asserts:
   app.py session HOST PORT              one connected UDP socket kept open: for each line
                                         read from stdin, one datagram and "open", "timeout"
                                         or the errno name; "ready" once connected
-  app.py serve tcp|udp PORT SECONDS     bind + listen and answer "pong"; prints
-                                        "listening" once bound, or the bind error
-                                        ("eperm", "refused") and exits
+  app.py serve tcp|udp PORT SECONDS [ADDR]
+                                        bind (to ADDR, default :: dual-stack, with
+                                        SO_REUSEADDR) + listen and answer "pong";
+                                        prints "listening" once bound, or the bind
+                                        error ("eperm", "refused") and exits
+  app.py listen-auto SECONDS            TCP listen() without bind() (the kernel
+                                        picks the port), answer "pong": prints
+                                        "listening PORT"
+  app.py fill N SECONDS                 binds up to N UDP sockets to 127.0.0.1,
+                                        keeps them: prints "filled K"
 Run it as a copy of python3 (a distinct executable) to be a distinct app.
 Every call is bounded by its own timeouts (connect: 1.5 s, or
 APP_CONNECT_TIMEOUT seconds, for a connection held while it is asked about)."""
@@ -108,18 +115,8 @@ def do_session(host, port):
             out(errname(e))
 
 
-def do_serve(proto, port, seconds):
-    end = time.time() + seconds
-    try:
-        s = socket.socket(socket.AF_INET6, kind(proto))
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("::", port))
-        if proto == "tcp":
-            s.listen(16)
-    except OSError as e:
-        return out(errname(e))
-    out("listening")
+def answer(s, proto, end):
+    """Answers "pong" to each connection or datagram until end."""
     while time.time() < end:
         s.settimeout(max(0.05, end - time.time()))
         try:
@@ -139,6 +136,50 @@ def do_serve(proto, port, seconds):
             break
 
 
+def do_serve(proto, port, seconds, addr="::"):
+    end = time.time() + seconds
+    try:
+        s = socket.socket(family(addr), kind(proto))
+        if family(addr) == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        if proto == "tcp":
+            s.listen(16)
+    except OSError as e:
+        return out(errname(e))
+    out("listening")
+    answer(s, proto, end)
+
+
+def do_listen_auto(seconds):
+    """listen() on a TCP socket that was never bound: the kernel picks the port."""
+    end = time.time() + seconds
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    try:
+        s.listen(16)
+    except OSError as e:
+        return out(errname(e))
+    out("listening %d" % s.getsockname()[1])
+    answer(s, "tcp", end)
+
+
+def do_fill(n, seconds):
+    """Binds up to n UDP sockets to 127.0.0.1 (ports the kernel picks) and
+    keeps them for seconds: "filled K"."""
+    socks = []
+    for _ in range(n):
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+        except OSError:
+            break
+        socks.append(s)
+    out("filled %d" % len(socks))
+    time.sleep(seconds)
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 2 and a[0] == "socket":
@@ -149,8 +190,12 @@ def main():
         do_sendto(a[1], int(a[2]))
     elif len(a) == 3 and a[0] == "session":
         do_session(a[1], int(a[2]))
-    elif len(a) == 4 and a[0] == "serve":
-        do_serve(a[1], int(a[2]), float(a[3]))
+    elif len(a) in (4, 5) and a[0] == "serve":
+        do_serve(a[1], int(a[2]), float(a[3]), *a[4:])
+    elif len(a) == 2 and a[0] == "listen-auto":
+        do_listen_auto(float(a[1]))
+    elif len(a) == 3 and a[0] == "fill":
+        do_fill(int(a[1]), float(a[2]))
     else:
         sys.exit(__doc__)
 

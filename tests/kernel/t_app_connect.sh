@@ -35,7 +35,7 @@ table root default deny {
 P
 out=$(rp_apply "$RP_TMP/policy.rules" --iface "$RP_IF_A" --cgroup "$RP_CG") || fail "apply: $out"
 echo "$out"
-echo "$out" | grep -q "cgroup $RP_CG: 10 socket hooks attached" || fail "hooks not reported: $out"
+echo "$out" | grep -q "cgroup $RP_CG: 11 socket hooks attached" || fail "hooks not reported: $out"
 for h in network connect4 connect6 sendmsg4 sendmsg6 bind4 bind6 release recvmsg4 recvmsg6; do
 	[ -e "$RP_PIN/links/cg-$h" ] || fail "link pin cg-$h missing"
 done
@@ -82,7 +82,7 @@ d = json.load(sys.stdin)
 c = d["counters"]
 assert c["new-judged-at-socket"] == 7, c   # the 7 connections that opened above
 assert c["socket-allow"] > 0 and c["socket-deny"] >= 8 and c["socket-reject"] >= 3, c
-assert d["socket_hooks"]["hooks"] == 10 and d["socket_hooks"]["cgroup"] == sys.argv[1], d["socket_hooks"]
+assert d["socket_hooks"]["hooks"] == 11 and d["socket_hooks"]["cgroup"] == sys.argv[1], d["socket_hooks"]
 ' "$RP_CG" || fail "status counters: $st"
 ok "connections allowed at the socket were not judged again on the packet path"
 # the same program outside the hooked subtree is judged by the packets only
@@ -106,7 +106,7 @@ ok "rule counters count socket events"
 id1=$(bpftool -j link show pinned "$RP_PIN/links/cg-connect4" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["prog_id"])')
 sed -i 's/reject out app @web proto tcp remote port 8081/allow out app @web proto tcp remote port 8081/' "$RP_TMP/policy.rules"
 out=$(rp_apply "$RP_TMP/policy.rules") || fail "re-apply: $out"
-echo "$out" | grep -q "cgroup $RP_CG: 10 socket hooks switched" || fail "re-apply without --cgroup: $out"
+echo "$out" | grep -q "cgroup $RP_CG: 11 socket hooks switched" || fail "re-apply without --cgroup: $out"
 id2=$(bpftool -j link show pinned "$RP_PIN/links/cg-connect4" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["prog_id"])')
 [ "${id1% *}" = "${id2% *}" ] && [ "${id1#* }" != "${id2#* }" ] || fail "link not updated in place: $id1 -> $id2"
 ok "re-apply switched the program of the same cgroup link ($id1 -> $id2)"

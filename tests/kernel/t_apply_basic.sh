@@ -73,11 +73,11 @@ assert d["generation"] == 2 and d["replaced"] and d["state_kept"], d
 assert [i["name"] for i in d["interfaces"]] == [sys.argv[1]], d["interfaces"]
 assert d["interfaces"][0]["ingress"] == "tcx" and d["interfaces"][0]["tc"] == "tcx", d
 assert d["rules"] == 2 and len(d["sha256"]) == 64 and d["cgroup"] == sys.argv[2], d
-assert d["socket_hooks"] == 10, d
+assert d["socket_hooks"] == 11, d
 ' "$RP_IF_A" "$RP_CG/app" || fail "apply --json: $js"
 ok "apply --json: generation 2, replaced, interface kept, socket hooks on the cgroup"
 out=$(rp_apply "$good" --cgroup "${RP_CG#$(rp_cgroup2_mount)}/app") || fail "relative --cgroup: $out"
-echo "$out" | grep -q "cgroup $RP_CG/app: 10 socket hooks switched" || fail "relative cgroup: $out"
+echo "$out" | grep -q "cgroup $RP_CG/app: 11 socket hooks switched" || fail "relative cgroup: $out"
 
 # gateway mode: `interface wan = IF` with IF attached
 printf 'interface wan = %s\ntable root default deny {\n    allow out\n    allow in on wan proto tcp local port 22\n}\n' "$RP_IF_A" > "$RP_TMP/gw.rules"
