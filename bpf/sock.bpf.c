@@ -648,6 +648,7 @@ RP_FORWARD_MAP(RP_MAP_FWD_SENDMSG6);
 RP_FORWARD_MAP(RP_MAP_FWD_BIND4);
 RP_FORWARD_MAP(RP_MAP_FWD_BIND6);
 RP_FORWARD_MAP(RP_MAP_FWD_RELEASE);
+RP_FORWARD_MAP(RP_MAP_FWD_SOCKOPS);
 
 SEC("cgroup/sock_create")
 int rp_network(struct bpf_sock *sk)
@@ -993,6 +994,7 @@ int rp_bind6(struct bpf_sock *sk)
 SEC("sockops")
 int rp_sockops(struct bpf_sock_ops *ops)
 {
+	RP_GATE(ops, RP_MAP_FWD_SOCKOPS, 1);
 	if (ops->op != BPF_SOCK_OPS_TCP_LISTEN_CB)
 		return 1;
 	struct bpf_sock *sk = ops->sk;

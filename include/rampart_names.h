@@ -83,6 +83,7 @@
 #define RP_MAP_FWD_BIND4      rp_fwd_bind4
 #define RP_MAP_FWD_BIND6      rp_fwd_bind6
 #define RP_MAP_FWD_RELEASE    rp_fwd_release
+#define RP_MAP_FWD_SOCKOPS    rp_fwd_sockops
 #define RP_MAP_FWD_SK_LOOKUP  rp_fwd_sk_lookup
 
 #endif
