@@ -87,23 +87,12 @@ static int hook_forward(struct hook *h)
 	return 0;
 }
 
-/* The forwarding pin of program id goes; with chain, so do those of the
- * programs it forwarded to (the kernel empties each array as its pin
- * goes, which releases the program in it). */
-static void release_forwarding(const struct pin_dir *pd, __u32 id, bool chain)
+/* Program id's forwarding pin goes (the kernel empties the array once
+ * nothing in user space holds it). */
+static void unpin_forwarding(const struct pin_dir *pd, __u32 id)
 {
 	char path[PINS_PATH_MAX];
-	for (int hops = 0; id && hops < 64; hops++) {
-		__u32 zero = 0, next = 0;
-		int fd = bpf_obj_get(pins_forward(pd, id, false, path));
-		if (fd < 0)
-			return;
-		if (!chain || bpf_map_lookup_elem(fd, &zero, &next))
-			next = 0; /* from user space a PROG_ARRAY gives the program's id */
-		unlink(path);
-		close(fd);
-		id = next;
-	}
+	unlink(pins_forward(pd, id, false, path));
 }
 
 int txn_prepare(struct hook_txn *t)
@@ -162,13 +151,9 @@ void txn_commit(struct hook_txn *t)
 		struct hook *h = &t->v[i];
 		__u32 zero = 0;
 		/* the flip is done: the old program is no longer reached */
-		if (t->flipped && h->fwd_fd >= 0) {
+		if (t->flipped && h->fwd_fd >= 0)
 			bpf_map_delete_elem(h->fwd_fd, &zero);
-			release_forwarding(h->pd, prog_id(h->prog_fd), false);
-			h->fwd_pinned = false;
-		}
-		if (t->flipped && h->old_prog_fd >= 0)
-			release_forwarding(h->pd, prog_id(h->old_prog_fd), true);
+		h->fwd_pinned &= !t->flipped;
 		/* an old link on another target loses its pin: detached */
 		if (h->fresh && h->done && h->staged[0] && rename(h->staged, h->pin))
 			pr_warn("%s is attached but its pin %s could not be made (%s); run `rampart apply` again",
@@ -176,6 +161,11 @@ void txn_commit(struct hook_txn *t)
 		if (h->ops->commit)
 			h->ops->commit(h);
 	}
+	/* every point rampart holds is in this transaction or removed by its
+	 * commit: no program forwards any more, also none a killed apply left
+	 * (orphans attached before their flip, and those never attached) */
+	if (t->flipped && t->n)
+		pins_forward_clear(t->v[0].pd);
 }
 
 void txn_free(struct hook_txn *t)
@@ -187,7 +177,7 @@ void txn_free(struct hook_txn *t)
 		if (h->old_prog_fd >= 0)
 			close(h->old_prog_fd);
 		if (h->fwd_pinned) /* not switched in (rolled back, failed) */
-			release_forwarding(h->pd, prog_id(h->prog_fd), false);
+			unpin_forwarding(h->pd, prog_id(h->prog_fd));
 		if (h->fwd_fd >= 0)
 			close(h->fwd_fd);
 		if (h->target_fd >= 0)

@@ -85,10 +85,10 @@ struct hook_txn {
 	struct hook *v;
 	int n, cap;
 	/* Set by the caller once rp_active names the new programs' generation
-	 * (the flip): commit then ends the forwarding, and releases the
-	 * programs replaced and whatever they forwarded to (what killed
-	 * applies left).  Unset (the daemon's interface sync attaches the
-	 * programs in force), commit leaves every forwarding as it is. */
+	 * (the flip): commit then ends all forwarding (DIR/fwd goes, with
+	 * what killed applies left there).  Unset (the daemon's interface
+	 * sync attaches the programs in force), commit leaves every
+	 * forwarding as it is. */
 	bool flipped;
 };
 

@@ -102,6 +102,7 @@ static bool same_file(int fd, const char *path)
 
 static void recover(struct pin_dir *pd);
 static int make_dir(const char *path);
+static int remove_tree(const char *path);
 
 int pins_lock(struct pin_dir *pd)
 {
@@ -226,6 +227,12 @@ void pins_forward_tidy(const struct pin_dir *pd)
 {
 	char path[PINS_PATH_MAX];
 	rmdir(path_of(pd, SUB_FWD, false, "", NULL, path)); /* fails while not empty */
+}
+
+void pins_forward_clear(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	remove_tree(path_of(pd, SUB_FWD, false, "", NULL, path));
 }
 
 int pins_open_map(const struct pin_dir *pd, const char *name)

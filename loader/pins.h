@@ -116,6 +116,8 @@ const char *pins_netns_link(const struct pin_dir *pd, char *buf);
 const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, char *buf);
 /* DIR/fwd goes when no forwarding pin is left in it. */
 void pins_forward_tidy(const struct pin_dir *pd);
+/* DIR/fwd goes with every forwarding pin in it. */
+void pins_forward_clear(const struct pin_dir *pd);
 
 /* fd of DIR/maps/NAME, or -errno (-ENOENT when not pinned); quiet. */
 int pins_open_map(const struct pin_dir *pd, const char *name);
