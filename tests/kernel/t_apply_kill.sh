@@ -41,10 +41,12 @@ policy "$RP_TMP/A.rules" 9000 8080
 policy "$RP_TMP/B.rules" 9001 8081
 other() { [ "$1" = A ] && echo B || echo A; }
 
-listen in_a tcp 9000
-listen in_a tcp 9001
-listen in_b tcp 8080
-listen in_b tcp 8081
+# the listeners outlive every round (an apply and its checks: under a minute)
+LISTEN_S=$((KILLS * 60 + 300))
+listen in_a tcp 9000 $LISTEN_S
+listen in_a tcp 9001 $LISTEN_S
+listen in_b tcp 8080 $LISTEN_S
+listen in_b tcp 8081 $LISTEN_S
 
 # verdicts: what the four probes get, one word each
 verdicts() {
