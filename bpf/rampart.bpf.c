@@ -1346,9 +1346,12 @@ static __always_inline void rp_count_reject(const struct rp_event *ev, int err)
 
 /* ---------- the programs ---------- */
 
+RP_FORWARD_MAP(RP_MAP_FWD_XDP);
+
 SEC("xdp.frags")
 int rampart_xdp(struct xdp_md *ctx)
 {
+	RP_GATE(ctx, RP_MAP_FWD_XDP, XDP_PASS);
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
 	if (!sc)
@@ -1397,10 +1400,10 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 	return bpf_redirect(ifindex, BPF_F_INGRESS);
 }
 
-RP_SKB_PROG("tc", rampart_tc_ingress, rp_tc, RP_HOOK_TC_IN, 0)
-RP_SKB_PROG("tc", rampart_tc_ingress_l3, rp_tc, RP_HOOK_TC_IN, 1)
-RP_SKB_PROG("tc", rampart_tc_egress, rp_tc, RP_HOOK_TC_OUT, 0)
-RP_SKB_PROG("tc", rampart_tc_egress_l3, rp_tc, RP_HOOK_TC_OUT, 1)
+RP_SKB_PROG("tc", rampart_tc_ingress, RP_MAP_FWD_TC_IN, rp_tc, RP_HOOK_TC_IN, 0)
+RP_SKB_PROG("tc", rampart_tc_ingress_l3, RP_MAP_FWD_TC_IN_L3, rp_tc, RP_HOOK_TC_IN, 1)
+RP_SKB_PROG("tc", rampart_tc_egress, RP_MAP_FWD_TC_OUT, rp_tc, RP_HOOK_TC_OUT, 0)
+RP_SKB_PROG("tc", rampart_tc_egress_l3, RP_MAP_FWD_TC_OUT_L3, rp_tc, RP_HOOK_TC_OUT, 1)
 
 /* ---------- the agent's answer (rampart ask) ---------- */
 

@@ -3,8 +3,10 @@
  *
  * Why this order: until the switch, the running programs keep judging with
  * their own, untouched policy maps, so any failure before it changes
- * nothing.  The switch is one bpf_link_update per hook; a packet is judged
- * either by the old or by the new complete policy.  The state maps
+ * nothing.  The switch is one bpf_link_update per hook, each new program
+ * forwarding to the old one, then one write of rp_active makes every new
+ * program judge (loader/hooks.h): a packet is judged either by the old or
+ * by the new complete policy, also when apply is killed.  The state maps
  * (conntrack, counters, log ring, sweeper, config) are shared by the old
  * and the new object, so established flows survive. */
 #include <errno.h>
@@ -553,10 +555,17 @@ static int switch_all(struct apply_ctx *c)
 		return e;
 	}
 	follow_mode(c);
-	/* user space and the timers follow the new generation from now on */
-	if ((e = datapath_switch_generation(c->skel)))
-		pr_warn("the policy is attached but rp_active could not be written (%s); run `rampart apply` again",
-			strerror(-e));
+	/* the flip: every hook judges with the new policy from now on (until
+	 * here they forwarded to the old programs); user space and the timers
+	 * follow the new generation */
+	if ((e = datapath_switch_generation(c->skel))) {
+		txn_rollback(&c->txn);
+		pr_err("cannot write rp_active (%s): every interface and hook is back to the policy it had; nothing "
+		       "was changed",
+		       strerror(-e));
+		return e;
+	}
+	c->txn.flipped = true;
 	if ((e = datapath_sweeper_start(c->skel)))
 		pr_warn("the conntrack sweeper could not be started (%s): expired flows are removed only when a "
 			"packet finds them; run `rampart apply` again",

@@ -149,6 +149,7 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 	v->pd = pd;
 	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->ct_new_fd =
 		v->log_fd = -1;
+	pins_settle(pd); /* an apply killed after its switch: its pins */
 	if (stat(pins_map(pd, RP_NAME(RP_MAP_CONFIG), false, path), &st) != 0) {
 		int e = errno;
 		if (e != ENOENT && e != ENOTDIR)
