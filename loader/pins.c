@@ -385,24 +385,25 @@ int pins_stage_map(const struct pin_dir *pd, const char *name, int fd)
 	return pins_pin(fd, pins_map(pd, name, true, path));
 }
 
-void pins_stage_carry_map(const struct pin_dir *pd, const char *name)
+/* The current DIR/maps/NAME pinned again as DIR/maps-new/PREFIX NAME (when pinned). */
+static void stage_current_map(const struct pin_dir *pd, const char *prefix, const char *name)
 {
 	char to[PINS_PATH_MAX];
 	int fd = pins_open_map(pd, name);
 	if (fd >= 0) {
-		bpf_obj_pin(fd, pins_map(pd, name, true, to));
+		bpf_obj_pin(fd, path_of(pd, SUB_MAPS, true, prefix, name, to));
 		close(fd);
 	}
 }
 
+void pins_stage_carry_map(const struct pin_dir *pd, const char *name)
+{
+	stage_current_map(pd, "", name);
+}
+
 void pins_stage_previous_map(const struct pin_dir *pd, const char *name)
 {
-	char to[PINS_PATH_MAX];
-	int fd = pins_open_map(pd, name);
-	if (fd >= 0) {
-		bpf_obj_pin(fd, path_of(pd, SUB_MAPS, true, PREV_MAP_PREFIX, name, to));
-		close(fd);
-	}
+	stage_current_map(pd, PREV_MAP_PREFIX, name);
 }
 
 /* DIR/SUB-new becomes DIR/SUB in one step (the old set stays in
