@@ -132,10 +132,11 @@ test: deps
 	@$(MAKE) --no-print-directory rampart $(UNIT_BIN) $(E2E_BIN) $(KTEST_BIN)
 	@bash tests/run-all.sh
 
-# the long floods of docs/datapath.md "Under attack" (make test runs short ones)
+# the long floods and the 50 killed applies of docs/datapath.md "Under attack" (make test runs short ones)
 stress: deps
 	@$(MAKE) --no-print-directory rampart
-	@RP_FLOOD_SECONDS=20 bash tests/run-kernel.sh --scripts tests/kernel/t_ct_flood.sh
+	@RP_FLOOD_SECONDS=20 RP_APPLY_KILLS=50 RP_SCRIPT_TIMEOUT=1800 bash tests/run-kernel.sh --scripts tests/kernel/t_ct_flood.sh \
+		tests/kernel/t_apply_kill.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory rampart

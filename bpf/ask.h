@@ -128,8 +128,9 @@ static __always_inline void rp_ask_key_of(struct rp_ask_key *k, const struct cls
 }
 
 /* A log event that is not rate-limited per rule: questions and answers
- * are limited by the question rate already. */
-static __always_inline struct rp_log_event *rp_ask_log_begin(__u32 slot, __u64 now, __u8 kind)
+ * are limited by the question rate already.  gen: the generation whose
+ * rule slot is (an answer's question may come from an earlier one). */
+static __always_inline struct rp_log_event *rp_ask_log_begin(__u32 slot, __u32 gen, __u64 now, __u8 kind)
 {
 	struct rp_log_event *e = bpf_ringbuf_reserve(&rp_log, sizeof(*e), 0);
 	if (!e) {
@@ -139,6 +140,7 @@ static __always_inline struct rp_log_event *rp_ask_log_begin(__u32 slot, __u64 n
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = now;
 	e->rule_slot = slot;
+	e->gen = gen;
 	e->kind = kind;
 	e->verdict = VERDICT_ASK;
 	e->flags = RP_LOGF_ASK;
@@ -146,10 +148,10 @@ static __always_inline struct rp_log_event *rp_ask_log_begin(__u32 slot, __u64 n
 }
 
 /* "Question q was answered": in rampart log. */
-static __always_inline void rp_ask_log_answer(const struct rp_ask_key *k, __u64 id, __u32 slot, __u8 event,
+static __always_inline void rp_ask_log_answer(const struct rp_ask_key *k, __u64 id, __u32 slot, __u32 gen, __u8 event,
 					      __u8 verdict, __u8 flags, __u64 now)
 {
-	struct rp_log_event *e = rp_ask_log_begin(slot, now, RP_LOG_ANSWER);
+	struct rp_log_event *e = rp_ask_log_begin(slot, gen, now, RP_LOG_ANSWER);
 	if (!e)
 		return;
 	e->event = event;
@@ -177,7 +179,7 @@ static __always_inline void rp_ask_expire(const struct rp_config *cfg, const str
 	q->answered_ns = now;
 	q->state = RP_ASKQ_ANSWERED;
 	rp_count(RPC_ASK_TIMEOUT);
-	rp_ask_log_answer(k, q->id, q->rule_slot, q->event, q->verdict, RP_LOGF_TIMEOUT, now);
+	rp_ask_log_answer(k, q->id, q->rule_slot, q->gen, q->event, q->verdict, RP_LOGF_TIMEOUT, now);
 }
 
 /* Where question k stands: open, answered (q->verdict decides), or none
@@ -231,7 +233,7 @@ static __always_inline struct rp_question *rp_ask_begin(__u64 now)
 /* "Question r was asked": in rampart log, with what the question says. */
 static __always_inline void rp_ask_log_question(const struct rp_question *r, __u64 now)
 {
-	struct rp_log_event *e = rp_ask_log_begin(r->rule_slot, now, RP_LOG_QUESTION);
+	struct rp_log_event *e = rp_ask_log_begin(r->rule_slot, rp_gen, now, RP_LOG_QUESTION);
 	if (!e)
 		return;
 	e->ifindex = r->ifindex;
@@ -269,7 +271,13 @@ static __always_inline __u64 rp_ask_commit(struct rp_question *r, const struct r
 	}
 	__u64 id = __sync_fetch_and_add(&st->next_id, 1) + 1;
 	struct rp_ask_q q = {
-		.id = id, .created_ns = now, .count = 1, .rule_slot = slot, .kind = k->kind, .event = r->event
+		.id = id,
+		.created_ns = now,
+		.count = 1,
+		.rule_slot = slot,
+		.kind = k->kind,
+		.event = r->event,
+		.gen = rp_gen,
 	};
 	if (bpf_map_update_elem(&rp_ask, k, &q, BPF_NOEXIST)) {
 		bpf_ringbuf_discard(r, 0);

@@ -158,7 +158,7 @@ static __always_inline int rp_judge_unattached(struct bpf_sk_lookup *ctx, const 
 		__builtin_memcpy(f.raddr, r6, 16);
 	}
 	struct rp_owner *o = rp_owner_fill(&f);
-	if (o && o->refused) { /* its listen() was refused (bpf/sock.bpf.c, rp_sockops) */
+	if (o && rp_owner_refused(o, cfg->mode)) { /* its listen() was refused (bpf/sock.bpf.c, rp_sockops) */
 		rp_count(RPC_NETNS_DENY);
 		return SK_DROP;
 	}
@@ -178,9 +178,12 @@ static __always_inline int rp_judge_unattached(struct bpf_sk_lookup *ctx, const 
 	return SK_DROP;
 }
 
+RP_FORWARD_MAP(RP_MAP_FWD_SK_LOOKUP);
+
 SEC("sk_lookup")
 int rampart_sk_lookup(struct bpf_sk_lookup *ctx)
 {
+	RP_GATE(ctx, RP_MAP_FWD_SK_LOOKUP, SK_PASS);
 	__u32 zero = 0;
 	struct rp_config *cfg = rp_config_own();
 	if (!cfg || ctx->ingress_ifindex == RP_LOOPBACK_IFINDEX)

@@ -8,6 +8,7 @@
 #define RP_LOG_H
 
 #include "rampart_maps.h"
+#include "config.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -125,6 +126,7 @@ static __always_inline struct rp_log_event *rp_log_begin(const struct rp_config 
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = bpf_ktime_get_ns();
 	e->rule_slot = slot;
+	e->gen = rp_gen;
 	e->kind = RP_LOG_RULE;
 	if (b) {
 		e->missed = b->missed; /* this CPU's: each CPU reports what it suppressed */

@@ -796,7 +796,7 @@ static __always_inline __u32 rp_policy_verdict(const struct rp_config *cfg, stru
 	if (ev->event == EVENT_ACCEPT || ev->event == EVENT_RECEIVE) {
 		/* the listening socket's owner (bpf/sockid.h) */
 		struct rp_owner *o = rp_owner_fill(&sc->f);
-		if (o && o->refused) { /* its listen() was refused: the rule that refused it */
+		if (o && rp_owner_refused(o, cfg->mode)) { /* its listen() was refused: the rule that refused it */
 			*slot = o->slot;
 			rp_rule_hit(*slot, ev->bytes);
 			return VERDICT_DENY;
@@ -1355,9 +1355,12 @@ static __always_inline void rp_count_reject(const struct rp_event *ev, int err)
 
 /* ---------- the programs ---------- */
 
+RP_FORWARD_MAP(RP_MAP_FWD_XDP);
+
 SEC("xdp.frags")
 int rampart_xdp(struct xdp_md *ctx)
 {
+	RP_GATE(ctx, RP_MAP_FWD_XDP, XDP_PASS);
 	__u32 zero = 0;
 	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
 	if (!sc)
@@ -1406,10 +1409,10 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 	return bpf_redirect(ifindex, BPF_F_INGRESS);
 }
 
-RP_SKB_PROG("tc", rampart_tc_ingress, rp_tc, RP_HOOK_TC_IN, 0)
-RP_SKB_PROG("tc", rampart_tc_ingress_l3, rp_tc, RP_HOOK_TC_IN, 1)
-RP_SKB_PROG("tc", rampart_tc_egress, rp_tc, RP_HOOK_TC_OUT, 0)
-RP_SKB_PROG("tc", rampart_tc_egress_l3, rp_tc, RP_HOOK_TC_OUT, 1)
+RP_SKB_PROG("tc", rampart_tc_ingress, RP_MAP_FWD_TC_IN, rp_tc, RP_HOOK_TC_IN, 0)
+RP_SKB_PROG("tc", rampart_tc_ingress_l3, RP_MAP_FWD_TC_IN_L3, rp_tc, RP_HOOK_TC_IN, 1)
+RP_SKB_PROG("tc", rampart_tc_egress, RP_MAP_FWD_TC_OUT, rp_tc, RP_HOOK_TC_OUT, 0)
+RP_SKB_PROG("tc", rampart_tc_egress_l3, RP_MAP_FWD_TC_OUT_L3, rp_tc, RP_HOOK_TC_OUT, 1)
 
 /* ---------- the agent's answer (rampart ask) ---------- */
 
@@ -1437,7 +1440,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	struct rp_ask_key k;
 	__u64 now = bpf_ktime_get_ns();
 	__builtin_memcpy(&k, &a->key, sizeof(k));
-	__u32 verdict = a->verdict, slot = RP_SLOT_NONE;
+	__u32 verdict = a->verdict, slot = RP_SLOT_NONE, gen = rp_gen;
 	__u8 event = 0;
 	if (verdict != VERDICT_ALLOW && verdict != VERDICT_REJECT)
 		verdict = VERDICT_DENY;
@@ -1454,6 +1457,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 		q->answered_ns = now;
 		q->state = RP_ASKQ_ANSWERED;
 		slot = q->rule_slot;
+		gen = q->gen;
 		event = q->event;
 	}
 	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
@@ -1464,7 +1468,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	__u64 *cnt = bpf_map_lookup_elem(&rp_counters, &rel);
 	if (cnt)
 		*cnt += c.released;
-	rp_ask_log_answer(&k, a->id, slot, event, verdict,
+	rp_ask_log_answer(&k, a->id, slot, gen, event, verdict,
 			  (a->flags & RP_ASKF_ALWAYS ? RP_LOGF_ALWAYS : 0) |
 				  (a->flags & RP_ASKF_TIMEOUT ? RP_LOGF_TIMEOUT : 0),
 			  now);

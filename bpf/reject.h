@@ -370,6 +370,7 @@ static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt
 /* ---------- tc ---------- */
 
 #ifndef TC_ACT_OK
+#define TC_ACT_UNSPEC	(-1) /* no verdict: what the hook does without this program */
 #define TC_ACT_OK	0
 #define TC_ACT_SHOT	2
 #define TC_ACT_REDIRECT 7

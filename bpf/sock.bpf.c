@@ -647,9 +647,12 @@ static __always_inline int rp_ancestry(const struct rp_sock_config *sc, struct c
 	return RP_SOCK_ALLOW;
 }
 
+RP_FORWARD_MAP(RP_MAP_FWD_CREATE);
+
 SEC("cgroup/sock_create")
 int rp_network(struct bpf_sock *sk)
 {
+	RP_GATE(sk, RP_MAP_FWD_CREATE, 1);
 	struct cls_fields f;
 	struct rp_ident id;
 	__u32 slot, zero = 0;
@@ -804,12 +807,12 @@ static __always_inline int rp_recv(struct bpf_sock_addr *ctx, int v6)
 	return 1; /* recvmsg hooks cannot refuse */
 }
 
-RP_SOCK_ADDR_PROG("cgroup/recvmsg4", rp_recvmsg4, rp_recv, 0)
-RP_SOCK_ADDR_PROG("cgroup/recvmsg6", rp_recvmsg6, rp_recv, 1)
-RP_SOCK_ADDR_PROG("cgroup/connect4", rp_connect4, rp_sock_out, EVENT_CONNECT, 0)
-RP_SOCK_ADDR_PROG("cgroup/connect6", rp_connect6, rp_sock_out, EVENT_CONNECT, 1)
-RP_SOCK_ADDR_PROG("cgroup/sendmsg4", rp_sendmsg4, rp_sock_out, EVENT_SEND, 0)
-RP_SOCK_ADDR_PROG("cgroup/sendmsg6", rp_sendmsg6, rp_sock_out, EVENT_SEND, 1)
+RP_SOCK_ADDR_PROG("cgroup/recvmsg4", rp_recvmsg4, RP_MAP_FWD_RECVMSG4, rp_recv, 0)
+RP_SOCK_ADDR_PROG("cgroup/recvmsg6", rp_recvmsg6, RP_MAP_FWD_RECVMSG6, rp_recv, 1)
+RP_SOCK_ADDR_PROG("cgroup/connect4", rp_connect4, RP_MAP_FWD_CONNECT4, rp_sock_out, EVENT_CONNECT, 0)
+RP_SOCK_ADDR_PROG("cgroup/connect6", rp_connect6, RP_MAP_FWD_CONNECT6, rp_sock_out, EVENT_CONNECT, 1)
+RP_SOCK_ADDR_PROG("cgroup/sendmsg4", rp_sendmsg4, RP_MAP_FWD_SENDMSG4, rp_sock_out, EVENT_SEND, 0)
+RP_SOCK_ADDR_PROG("cgroup/sendmsg6", rp_sendmsg6, RP_MAP_FWD_SENDMSG6, rp_sock_out, EVENT_SEND, 1)
 
 /* ---------- listen: bind, and who owns the port ---------- */
 
@@ -854,7 +857,11 @@ static __noinline void rp_owner_record(struct bpf_sock *sk, const struct cls_fie
 		.ino = id->ino,
 		.refused = how->refused,
 		.slot = how->slot,
+		.gen = rp_gen,
+		.family = f->family,
 	};
+	struct rp_config *cfg = rp_config_own();
+	o.mode = cfg ? cfg->mode : RP_MODE_ENFORCING;
 	rp_owner_key(&k, how->netns, f);
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (m)
@@ -932,8 +939,8 @@ static __always_inline int rp_bind(struct bpf_sock *sk, int v6)
 	return rp_sock_ret(rp_listen(sk, v6, bpf_get_netns_cookie(sk), bpf_get_socket_cookie(sk), 1));
 }
 
-RP_SOCK_PROG("cgroup/post_bind4", rp_bind4, rp_bind, 0)
-RP_SOCK_PROG("cgroup/post_bind6", rp_bind6, rp_bind, 1)
+RP_SOCK_PROG("cgroup/post_bind4", rp_bind4, RP_MAP_FWD_BIND4, rp_bind, 0)
+RP_SOCK_PROG("cgroup/post_bind6", rp_bind6, RP_MAP_FWD_BIND6, rp_bind, 1)
 
 /* listen() on a socket that was not bound: the kernel picks the port
  * (inet_csk_listen_start) and no post_bind hook runs.  The sock_ops hook's
@@ -941,9 +948,12 @@ RP_SOCK_PROG("cgroup/post_bind6", rp_bind6, rp_bind, 1)
  * known: the listen is judged there.  It cannot fail the call: a refused
  * listener gets an owner record that says so, and the datapath drops
  * every connection to it (docs/sockets.md, "listen() without bind()"). */
+RP_FORWARD_MAP(RP_MAP_FWD_SOCKOPS);
+
 SEC("sockops")
 int rp_sockops(struct bpf_sock_ops *ops)
 {
+	RP_GATE(ops, RP_MAP_FWD_SOCKOPS, 1);
 	if (ops->op != BPF_SOCK_OPS_TCP_LISTEN_CB)
 		return 1;
 	struct bpf_sock *sk = ops->sk;
@@ -959,9 +969,12 @@ int rp_sockops(struct bpf_sock_ops *ops)
 
 /* A closing socket takes its owner record with it (only its own: another
  * socket may have bound the port since, e.g. with SO_REUSEADDR). */
+RP_FORWARD_MAP(RP_MAP_FWD_RELEASE);
+
 SEC("cgroup/sock_release")
 int rp_release(struct bpf_sock *sk)
 {
+	RP_GATE(sk, RP_MAP_FWD_RELEASE, 1);
 	struct rp_sk_mark *m = bpf_sk_storage_get(&rp_sk_marks, sk, 0, 0);
 	if (m && m->unowned) {
 		__u32 port = m->owner.port;

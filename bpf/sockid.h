@@ -87,7 +87,7 @@ static __always_inline struct rp_owner *rp_owner_find(const __u32 laddr[4], __u1
 }
 
 /* Fills the event's identity from the owner; returns the owner (NULL:
- * unknown).  An owner whose listen was refused (o->refused) gets nothing:
+ * unknown).  An owner whose listen was refused (rp_owner_refused) gets nothing:
  * the caller drops the event. */
 static __always_inline struct rp_owner *rp_owner_fill(struct cls_fields *f)
 {
@@ -99,6 +99,16 @@ static __always_inline struct rp_owner *rp_owner_fill(struct cls_fields *f)
 	f->uid = o->uid;
 	f->has_app = f->has_cgroup = f->has_user = 1;
 	return o;
+}
+
+/* The owner's listen() was refused under the generation and mode in
+ * force (bpf/sock.bpf.c, rp_sockops): every inbound event to it is
+ * dropped.  A refusal of another generation or mode is no judgement: the
+ * event is judged as any other, until apply judges the listen again
+ * (loader/sockhooks.c). */
+static __always_inline int rp_owner_refused(const struct rp_owner *o, __u32 mode)
+{
+	return o->refused && o->gen == rp_gen && o->mode == mode;
 }
 
 /* tc egress: what the socket hooks said about the packet's socket.

@@ -90,6 +90,8 @@ struct rp_ask_q {
 	__u8 kind;	   /* enum rp_ask_kind */
 	__u8 event;	   /* enum event_type of the event that raised it (the answer's log line) */
 	__u8 pad[3];
+	__u32 gen; /* the generation that raised it: rule_slot is a slot of its rules */
+	__u32 pad2;
 };
 
 /* A flow held by a question (keyed by its conntrack key, struct ct_key). */
@@ -211,7 +213,7 @@ struct rp_app_stamp {
 enum rp_app_changed { RP_APPCH_ASK = 0, RP_APPCH_KEEP = 1, RP_APPCH_DENY = 2 };
 
 _Static_assert(sizeof(struct rp_ask_key) == 40 && _Alignof(struct rp_ask_key) == 8, "struct rp_ask_key layout");
-_Static_assert(sizeof(struct rp_ask_q) == 40 && _Alignof(struct rp_ask_q) == 8, "struct rp_ask_q layout");
+_Static_assert(sizeof(struct rp_ask_q) == 48 && _Alignof(struct rp_ask_q) == 8, "struct rp_ask_q layout");
 _Static_assert(sizeof(struct rp_ask_held) == 72 && _Alignof(struct rp_ask_held) == 8, "struct rp_ask_held layout");
 _Static_assert(sizeof(struct rp_question) == 136 && _Alignof(struct rp_question) == 8, "struct rp_question layout");
 _Static_assert(sizeof(struct rp_ask_state) == 24 && _Alignof(struct rp_ask_state) == 8, "struct rp_ask_state layout");

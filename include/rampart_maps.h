@@ -17,7 +17,7 @@
 
 /* Bump when a layout below changes: a loader refuses to reuse pinned maps
  * written by another layout version (see struct rp_policy_info). */
-#define RP_ABI_VERSION 5
+#define RP_ABI_VERSION 6
 
 /* ---------- modes (docs/operations.md) ---------- */
 
@@ -487,6 +487,8 @@ struct rp_log_event {
 	__u32 app_id;
 	__u32 pid;
 	__u32 ask_id; /* RP_LOG_QUESTION, RP_LOG_ANSWER: the question (its low 32 bits) */
+	__u32 gen;    /* the generation that judged it: rule_slot is a slot of its rules */
+	__u32 pad;
 };
 
 #define RP_LOG_RING_BYTES (256 * 1024)
@@ -556,7 +558,7 @@ _Static_assert(sizeof(struct rp_rate_bucket) == 24 && _Alignof(struct rp_rate_bu
 _Static_assert(sizeof(struct rp_rule_meta) == 472 && _Alignof(struct rp_rule_meta) == 4, "struct rp_rule_meta layout");
 _Static_assert(sizeof(struct rp_policy_info) == 576 && _Alignof(struct rp_policy_info) == 8,
 	       "struct rp_policy_info layout");
-_Static_assert(sizeof(struct rp_log_event) == 96 && _Alignof(struct rp_log_event) == 8, "struct rp_log_event layout");
+_Static_assert(sizeof(struct rp_log_event) == 104 && _Alignof(struct rp_log_event) == 8, "struct rp_log_event layout");
 _Static_assert(sizeof(struct rp_ftp_expect_key) == 20 && _Alignof(struct rp_ftp_expect_key) == 4,
 	       "struct rp_ftp_expect_key layout");
 _Static_assert(sizeof(struct rp_ftp_expect) == 80 && _Alignof(struct rp_ftp_expect) == 8,

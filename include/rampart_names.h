@@ -67,5 +67,23 @@
 /* ---------- boot protection (bpf/boot.bpf.c) ---------- */
 #define RP_MAP_BOOT_TIMER     rp_boot_timer    /* opens at the boot deadline */
 #define RP_MAP_BOOT_SK_DROPS  rp_boot_sk_drops /* what the SK_LOOKUP program dropped */
+/* ---------- forwarding until the flip (bpf/config.h): one per attached program, pinned only as DIR/fwd/ID ---------- */
+#define RP_MAP_FWD_XDP	      rp_fwd_xdp
+#define RP_MAP_FWD_TC_IN      rp_fwd_tc_in
+#define RP_MAP_FWD_TC_IN_L3   rp_fwd_tc_in_l3
+#define RP_MAP_FWD_TC_OUT     rp_fwd_tc_out
+#define RP_MAP_FWD_TC_OUT_L3  rp_fwd_tc_out_l3
+#define RP_MAP_FWD_CREATE     rp_fwd_create
+#define RP_MAP_FWD_RECVMSG4   rp_fwd_recvmsg4
+#define RP_MAP_FWD_RECVMSG6   rp_fwd_recvmsg6
+#define RP_MAP_FWD_CONNECT4   rp_fwd_connect4
+#define RP_MAP_FWD_CONNECT6   rp_fwd_connect6
+#define RP_MAP_FWD_SENDMSG4   rp_fwd_sendmsg4
+#define RP_MAP_FWD_SENDMSG6   rp_fwd_sendmsg6
+#define RP_MAP_FWD_BIND4      rp_fwd_bind4
+#define RP_MAP_FWD_BIND6      rp_fwd_bind6
+#define RP_MAP_FWD_RELEASE    rp_fwd_release
+#define RP_MAP_FWD_SOCKOPS    rp_fwd_sockops
+#define RP_MAP_FWD_SK_LOOKUP  rp_fwd_sk_lookup
 
 #endif

@@ -135,9 +135,16 @@ struct rp_owner {
 	__u64 ino;	 /* the executable file's inode (ask: the agent checks /proc/PID/exe) */
 	/* 1: its listen() was refused after the call (a listen() without
 	 * bind(), judged by the sock_ops hook, which cannot fail the call):
-	 * every inbound event to it is dropped, counted under rule slot */
+	 * every inbound event to it is dropped, counted under rule slot -
+	 * while the generation and mode it was judged under are in force.
+	 * Otherwise the mark is unjudged (the event is judged by the inbound
+	 * rules) until apply judges the listen again (loader/sockhooks.c). */
 	__u32 refused;
 	__u32 slot;
+	__u32 gen;   /* the generation that judged the listen */
+	__u8 mode;   /* the mode it was judged in (enum rp_mode) */
+	__u8 family; /* 4 or 6: the family of the bound address (a wildcard's key has none) */
+	__u8 pad[2];
 };
 
 #define RP_LISTENERS_MAX 16384
@@ -186,7 +193,7 @@ _Static_assert(sizeof(struct rp_cgroup_path_key) == 16 && _Alignof(struct rp_cgr
 _Static_assert(sizeof(struct rp_cgroup_info) == 264 && _Alignof(struct rp_cgroup_info) == 8,
 	       "struct rp_cgroup_info layout");
 _Static_assert(sizeof(struct rp_owner_key) == 32 && _Alignof(struct rp_owner_key) == 8, "struct rp_owner_key layout");
-_Static_assert(sizeof(struct rp_owner) == 72 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
+_Static_assert(sizeof(struct rp_owner) == 80 && _Alignof(struct rp_owner) == 8, "struct rp_owner layout");
 _Static_assert(sizeof(struct rp_sk_mark) == 112 && _Alignof(struct rp_sk_mark) == 8, "struct rp_sk_mark layout");
 
 #endif

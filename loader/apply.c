@@ -3,8 +3,10 @@
  *
  * Why this order: until the switch, the running programs keep judging with
  * their own, untouched policy maps, so any failure before it changes
- * nothing.  The switch is one bpf_link_update per hook; a packet is judged
- * either by the old or by the new complete policy.  The state maps
+ * nothing.  The switch is one bpf_link_update per hook, each new program
+ * forwarding to the old one, then one write of rp_active makes every new
+ * program judge (loader/hooks.h): a packet is judged either by the old or
+ * by the new complete policy, also when apply is killed.  The state maps
  * (conntrack, counters, log ring, sweeper, config) are shared by the old
  * and the new object, so established flows survive. */
 #include <errno.h>
@@ -422,7 +424,7 @@ static int fill_maps(struct apply_ctx *c)
 {
 	int e = write_policy_maps(c);
 	if (!e && c->sock)
-		e = sockhooks_fill(c->sock, c->skel, &c->p, c->pd);
+		e = sockhooks_fill(c->sock, c->skel, &c->p, &c->t, c->pd);
 	if (e)
 		return e;
 	int old_ct = c->loaded ? pins_open_map(c->pd, RP_NAME(RP_MAP_CONNTRACK)) : -1;
@@ -460,6 +462,9 @@ static int stage_pins(struct apply_ctx *c)
 			return e;
 	if (c->sock && (e = sockhooks_pin(c->sock, skel, c->pd)))
 		return e;
+	/* the outgoing rule metadata: log events judged under it name its slots */
+	pins_stage_previous_map(c->pd, RP_NAME(RP_MAP_RULES));
+	pins_stage_previous_map(c->pd, RP_NAME(RP_MAP_POLICY_INFO));
 	/* boot: the timer and the drops counter; an apply keeps the counter
 	 * (the mode is decided now: the timer goes) */
 	if (c->boot)
@@ -552,10 +557,17 @@ static int switch_all(struct apply_ctx *c)
 		return e;
 	}
 	follow_mode(c);
-	/* user space and the timers follow the new generation from now on */
-	if ((e = datapath_switch_generation(c->skel)))
-		pr_warn("the policy is attached but rp_active could not be written (%s); run `rampart apply` again",
-			strerror(-e));
+	/* the flip: every hook judges with the new policy from now on (until
+	 * here they forwarded to the old programs); user space and the timers
+	 * follow the new generation */
+	if ((e = datapath_switch_generation(c->skel))) {
+		txn_rollback(&c->txn);
+		pr_err("cannot write rp_active (%s): every interface and hook is back to the policy it had; nothing "
+		       "was changed",
+		       strerror(-e));
+		return e;
+	}
+	c->txn.flipped = true;
 	if ((e = datapath_sweeper_start(c->skel)))
 		pr_warn("the conntrack sweeper could not be started (%s): expired flows are removed only when a "
 			"packet finds them; run `rampart apply` again",
@@ -584,7 +596,7 @@ static int commit(struct apply_ctx *c)
 			strerror(-e));
 	txn_commit(&c->txn);
 	if (c->sock) {
-		sockhooks_commit(c->sock, c->skel, &c->p, c->pd);
+		sockhooks_commit(c->sock, c->skel, &c->p, &c->t, c->pd);
 		rep->nsock_hooks = SOCK_NHOOKS;
 		rep->sock_fresh = sockhooks_fresh(&c->txn);
 	}

@@ -133,9 +133,12 @@ static void print_text(struct log_reader *r, const struct rp_log_event *e)
 {
 	char when[48], verdict[32], where[RP_FILE_LEN + RP_TABLE_LEN + 32], proto[16];
 	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], ifn[IF_NAMESIZE + 16], extra[64], evt[64];
-	const struct rp_rule_meta *m = view_rule(r->v, e->rule_slot);
+	bool earlier;
+	const struct rp_rule_meta *m = view_rule_of(r->v, e->gen, e->rule_slot, &earlier);
 	if (e->kind == RP_LOG_HELPER || (m && m->rule_id == RP_RULE_HELPER))
 		snprintf(where, sizeof(where), "ftp helper");
+	else if (earlier)
+		snprintf(where, sizeof(where), "(a rule of an earlier policy, slot %u)", e->rule_slot);
 	else if (m && m->rule_id != RP_SLOT_NONE)
 		snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
 	else if (m)
@@ -183,7 +186,8 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 {
 	char when[48], verdict[32], where[RP_FILE_LEN + 16], proto[16], ifn[IF_NAMESIZE + 16];
 	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], fl[64];
-	const struct rp_rule_meta *m = view_rule(r->v, e->rule_slot);
+	bool earlier;
+	const struct rp_rule_meta *m = view_rule_of(r->v, e->gen, e->rule_slot, &earlier);
 	uint64_t real = mono_to_realtime_ns(e->time_ns);
 	bool ports = proto_has_ports(e->proto);
 	printf("{\"time\": \"%s\", \"time_ns\": %llu, \"verdict\": \"%s\"", fmt_time_utc(when, sizeof(when), real),
@@ -195,7 +199,8 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 	} else {
 		printf("null");
 	}
-	printf(", \"slot\": %u, \"file\": ", e->rule_slot);
+	printf(", \"slot\": %u, \"generation\": %u, \"earlier_policy\": %s, \"file\": ", e->rule_slot, e->gen,
+	       earlier ? "true" : "false");
 	json_str(stdout, m && m->file[0] ? m->file : NULL);
 	printf(", \"line\": %u, \"table\": ", m ? m->line : 0);
 	json_str(stdout, m ? m->table : NULL);
@@ -251,6 +256,10 @@ static int on_event(void *ctx, void *data, size_t len)
 	}
 	struct rp_log_event e;
 	memcpy(&e, data, sizeof(e));
+	/* judged by a generation applied since the rules were read (log -f):
+	 * its rules are pinned by now */
+	if (r->v->have_info && e.gen > r->v->info.generation)
+		view_reload_rules(r->v);
 	if (r->json)
 		print_json(r, &e);
 	else

@@ -3,14 +3,27 @@
  * socket hooks on a cgroup, boot protection's SK_LOOKUP link on the network
  * namespace.  The protocol is the same for all of them:
  *
- *   prepare   read only: what is attached at each point now
+ *   prepare   what is attached at each point now; each new program's
+ *             forwarding slot (bpf/config.h) gets the program in force
+ *             there, which keeps judging until the flip
  *   switch    each point in one step: bpf_link_update() of the pinned link
- *             (or the clsact filter replaced), or a new attachment; a
- *             packet or socket call sees the old program or the new one
+ *             (or the clsact filter replaced), or a new attachment; the
+ *             new programs forward to the old ones, so the old policy
+ *             still judges everything
+ *   (flip)    the caller writes rp_active once: every point's new program
+ *             judges from then on (datapath_switch_generation)
  *   rollback  when one point fails: every point switched so far back to
  *             the program it had, new attachments removed
- *   commit    after every point switched: new pins take their names,
- *             attachments of a kind no longer used go
+ *   commit    after the flip: the forwarding slots are emptied (the old
+ *             programs go), new pins take their names, attachments of a
+ *             kind no longer used go
+ *
+ * A forwarding array stays pinned (DIR/fwd/ID) from prepare to commit: the
+ * kernel empties a PROG_ARRAY that user space no longer holds, and an
+ * apply killed before its flip must leave the new programs forwarding.
+ * A program attached at several points (the XDP program on every
+ * interface) has one slot: the programs it replaces there are of one
+ * generation.
  *
  * A back-end (struct hook_ops) knows one kind of point; the transaction
  * knows the order.  One transaction may hold any points: apply puts every
@@ -53,6 +66,8 @@ struct hook {
 	char staged[PINS_PATH_MAX]; /* a new attachment's pin until commit ("": pin) */
 	int link_fd;		    /* the link (pinned, or new); -1: none */
 	int old_prog_fd;	    /* the program in force before the switch; -1: none */
+	int fwd_fd;		    /* the new program's forwarding array (-1: none) */
+	bool fwd_pinned;	    /* ... pinned by prepare (pins_forward), until commit */
 	bool fresh;		    /* attached by this transaction, not switched */
 	bool done;		    /* switched or attached */
 	/* the back-end's own */
@@ -69,6 +84,12 @@ struct hook {
 struct hook_txn {
 	struct hook *v;
 	int n, cap;
+	/* Set by the caller once rp_active names the new programs' generation
+	 * (the flip): commit then ends all forwarding (DIR/fwd goes, with
+	 * what killed applies left there).  Unset (the daemon's interface
+	 * sync attaches the programs in force), commit leaves every
+	 * forwarding as it is. */
+	bool flipped;
 };
 
 /* A new point, zeroed but for these; NULL when out of memory. */

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include "log.h"
 #include "pins.h"
+#include "rampart_maps.h"
 #include "rampart_names.h"
 
 #ifndef BPF_FS_MAGIC
@@ -27,10 +28,12 @@
 #define SUB_MAPS	 "maps"
 #define SUB_LINKS	 "links"
 #define SUB_PROGS	 "progs"
+#define SUB_FWD		 "fwd"
 #define STAGED_SUFFIX	 "-new"
 #define STAGED_PREFIX	 "new-" /* a staged link, a pin being replaced */
 #define CG_LINK_PREFIX	 "cg-"
 #define SOCK_PROG_PREFIX "sock-"
+#define PREV_MAP_PREFIX	 "prev-" /* DIR/maps/prev-NAME: the generation before's NAME */
 #define NETNS_LINK	 "sk_lookup"
 
 int pins_init(struct pin_dir *pd, const char *dir)
@@ -98,6 +101,10 @@ static bool same_file(int fd, const char *path)
 	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+static void recover(struct pin_dir *pd);
+static int make_dir(const char *path);
+static int remove_tree(const char *path);
+
 int pins_lock(struct pin_dir *pd)
 {
 	char path[PINS_PATH_MAX];
@@ -110,6 +117,7 @@ int pins_lock(struct pin_dir *pd)
 			e = pr_err_r(-errno, "cannot lock %s", path);
 			pins_unlock(pd);
 		} else if (same_file(pd->lock_fd, path)) {
+			recover(pd);
 			return 0;
 		} else {
 			pins_unlock(pd);
@@ -205,10 +213,40 @@ const char *pins_netns_link(const struct pin_dir *pd, char *buf)
 	return path_of(pd, SUB_LINKS, false, "", NETNS_LINK, buf);
 }
 
+const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, char *buf)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%u", id);
+	if (create && make_dir(path_of(pd, SUB_FWD, false, "", NULL, buf)))
+		buf[0] = 0;
+	else
+		path_of(pd, SUB_FWD, false, "", name, buf);
+	return buf;
+}
+
+void pins_forward_tidy(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	rmdir(path_of(pd, SUB_FWD, false, "", NULL, path)); /* fails while not empty */
+}
+
+void pins_forward_clear(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	remove_tree(path_of(pd, SUB_FWD, false, "", NULL, path));
+}
+
 int pins_open_map(const struct pin_dir *pd, const char *name)
 {
 	char path[PINS_PATH_MAX];
 	int fd = bpf_obj_get(pins_map(pd, name, false, path));
+	return fd < 0 ? -errno : fd;
+}
+
+int pins_open_previous_map(const struct pin_dir *pd, const char *name)
+{
+	char path[PINS_PATH_MAX];
+	int fd = bpf_obj_get(path_of(pd, SUB_MAPS, false, PREV_MAP_PREFIX, name, path));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -337,20 +375,39 @@ int pins_pin(int fd, const char *path)
 int pins_stage_map(const struct pin_dir *pd, const char *name, int fd)
 {
 	char path[PINS_PATH_MAX];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	/* a program's forwarding array (bpf/config.h) is its own: a pin
+	 * would let the next apply's program share it */
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_MAP_TYPE_PROG_ARRAY)
+		return 0;
 	return pins_pin(fd, pins_map(pd, name, true, path));
 }
 
-void pins_stage_carry_map(const struct pin_dir *pd, const char *name)
+/* The current DIR/maps/NAME pinned again as DIR/maps-new/PREFIX NAME (when pinned). */
+static void stage_current_map(const struct pin_dir *pd, const char *prefix, const char *name)
 {
 	char to[PINS_PATH_MAX];
 	int fd = pins_open_map(pd, name);
 	if (fd >= 0) {
-		bpf_obj_pin(fd, pins_map(pd, name, true, to));
+		bpf_obj_pin(fd, path_of(pd, SUB_MAPS, true, prefix, name, to));
 		close(fd);
 	}
 }
 
-/* DIR/SUB-new becomes DIR/SUB in one step. */
+void pins_stage_carry_map(const struct pin_dir *pd, const char *name)
+{
+	stage_current_map(pd, "", name);
+}
+
+void pins_stage_previous_map(const struct pin_dir *pd, const char *name)
+{
+	stage_current_map(pd, PREV_MAP_PREFIX, name);
+}
+
+/* DIR/SUB-new becomes DIR/SUB in one step (the old set stays in
+ * DIR/SUB-new until removed). */
 static int commit_sub(const struct pin_dir *pd, const char *sub)
 {
 	char cur[PINS_PATH_MAX], next[PINS_PATH_MAX];
@@ -358,16 +415,21 @@ static int commit_sub(const struct pin_dir *pd, const char *sub)
 	path_of(pd, sub, true, "", NULL, next);
 	if (access(cur, F_OK) != 0)
 		return rename(next, cur) ? -errno : 0;
-	if (renameat2(AT_FDCWD, next, AT_FDCWD, cur, RENAME_EXCHANGE))
-		return -errno;
-	return remove_tree(next);
+	return renameat2(AT_FDCWD, next, AT_FDCWD, cur, RENAME_EXCHANGE) ? -errno : 0;
 }
 
+/* Both exchanges first, one right after the other: a kill between them
+ * is the only moment maps and programs disagree (docs/datapath.md). */
 int pins_stage_commit(struct pin_dir *pd)
 {
+	char path[PINS_PATH_MAX];
 	int e = commit_sub(pd, SUB_MAPS);
 	if (!e)
 		e = commit_sub(pd, SUB_PROGS);
+	if (!e)
+		e = remove_tree(path_of(pd, SUB_MAPS, true, "", NULL, path));
+	if (!e)
+		e = remove_tree(path_of(pd, SUB_PROGS, true, "", NULL, path));
 	pd->created = false; /* DIR is in use now: an abort must leave it */
 	return e;
 }
@@ -400,12 +462,98 @@ int pins_replace(int fd, const char *path)
 	return 0;
 }
 
+/* ---------- what a killed apply left ---------- */
+
+/* The staged set's generation, and the generation its programs read from
+ * rp_active (the flip); false when there is no complete staged set. */
+static bool staged_generations(const struct pin_dir *pd, __u32 *staged, __u32 *active)
+{
+	char path[PINS_PATH_MAX];
+	struct rp_policy_info info;
+	struct rp_active a;
+	__u32 zero = 0;
+	int ifd = bpf_obj_get(pins_map(pd, RP_NAME(RP_MAP_POLICY_INFO), true, path));
+	int afd = bpf_obj_get(pins_map(pd, RP_NAME(RP_MAP_ACTIVE), true, path));
+	bool ok = ifd >= 0 && afd >= 0 && !bpf_map_lookup_elem(ifd, &zero, &info) &&
+		  !bpf_map_lookup_elem(afd, &zero, &a);
+	if (ok) {
+		*staged = info.generation;
+		*active = a.gen;
+	}
+	if (ifd >= 0)
+		close(ifd);
+	if (afd >= 0)
+		close(afd);
+	return ok;
+}
+
+/* DIR/links/new-NAME (a link attached by the apply, not named yet) takes
+ * its name, or goes (its link is detached when nothing else holds it). */
+static void settle_links(const struct pin_dir *pd, bool publish)
+{
+	char dir[PINS_PATH_MAX], from[PINS_PATH_MAX + NAME_MAX + 2], to[PINS_PATH_MAX + NAME_MAX + 2];
+	const size_t plen = strlen(STAGED_PREFIX);
+	DIR *d = opendir(path_of(pd, SUB_LINKS, false, "", NULL, dir));
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, STAGED_PREFIX, plen))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dir, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", dir, e->d_name + plen);
+		if (publish ? rename(from, to) : unlink(from))
+			pr_warn("cannot %s %s (%s)", publish ? "publish" : "remove", from, strerror(errno));
+	}
+	if (d)
+		closedir(d);
+}
+
+/* An apply killed after staging: rp_active says whether it flipped.  A
+ * set whose generation is in force is published (what the kernel runs is
+ * what the pins show), one that never became active is dropped.  With no
+ * staged set left, the apply got past publishing: its links take their
+ * names.  Under the instance lock. */
+static void recover(struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	__u32 staged, active;
+	bool have = access(path_of(pd, SUB_MAPS, true, "", NULL, path), F_OK) == 0;
+	if (!have) {
+		settle_links(pd, true);
+		return;
+	}
+	bool flipped = staged_generations(pd, &staged, &active) && staged == active;
+	if (flipped && !pins_stage_commit(pd)) {
+		settle_links(pd, true);
+		pr_note("%s: an apply was interrupted after its switch; its pins are published now", pd->path);
+		return;
+	}
+	pins_stage_abort(pd);
+	settle_links(pd, false);
+}
+
+int pins_settle(const struct pin_dir *pd)
+{
+	char path[PINS_PATH_MAX];
+	struct pin_dir me = *pd;
+	int e = lock_path(pd, path, sizeof(path));
+	if (e)
+		return e;
+	me.lock_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (me.lock_fd < 0)
+		return 0; /* never locked, or unloaded: nothing staged */
+	if (flock(me.lock_fd, LOCK_EX | LOCK_NB) == 0 && same_file(me.lock_fd, path))
+		recover(&me);
+	close(me.lock_fd);
+	return 0;
+}
+
 /* ---------- unload ---------- */
 
 bool pins_only_ours(const struct pin_dir *pd, int *nentries)
 {
-	static const char *const ours[] = { SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_MAPS STAGED_SUFFIX,
-					    SUB_PROGS STAGED_SUFFIX };
+	static const char *const ours[] = {
+		SUB_MAPS, SUB_LINKS, SUB_PROGS, SUB_FWD, SUB_MAPS STAGED_SUFFIX, SUB_PROGS STAGED_SUFFIX
+	};
 	DIR *d = opendir(pd->path);
 	struct dirent *e;
 	bool ok = true;

@@ -3,6 +3,9 @@
  * opened pin-dir instance (struct pin_dir) and asks it for paths.
  *
  *   DIR/maps/NAME            every map, by its name (include/rampart_names.h)
+ *   DIR/maps/prev-NAME       the rule metadata of the generation before (rp_rules,
+ *                            rp_policy_info): log events judged under it name
+ *                            its slots (one generation back, replaced by each apply)
  *   DIR/progs/xdp, tc-in, tc-in-l3, tc, tc-l3
  *                            the datapath programs in force
  *   DIR/progs/ask-answer     the program the `ask` agent answers with
@@ -16,6 +19,10 @@
  *                            marker that tells unload to remove the filter
  *   DIR/links/cg-HOOK        the socket hooks' cgroup links
  *   DIR/links/sk_lookup      boot protection's network-namespace link
+ *   DIR/fwd/ID               the forwarding array of program ID while it
+ *                            forwards to the program it replaced (until
+ *                            the flip; bpf/config.h): the kernel empties
+ *                            a PROG_ARRAY nothing in user space holds
  *
  * Staging: apply pins a new set in DIR/maps-new and DIR/progs-new, and new
  * cgroup links as DIR/links/new-cg-HOOK, then exchanges each with the
@@ -76,6 +83,13 @@ int pins_check_bpffs(const struct pin_dir *pd);
  * held until pins_unlock(); other instances do not wait. */
 int pins_lock(struct pin_dir *pd);
 void pins_unlock(struct pin_dir *pd);
+/* pins_lock() also settles what an apply killed by a signal left staged
+ * (a new set, links not named yet): published when rp_active says that
+ * apply's generation is in force, dropped otherwise, so the pins always
+ * describe the programs that judge.  pins_settle() does the same for a
+ * reader, when no writer holds the lock (one that does settles it
+ * itself); 0 or -errno. */
+int pins_settle(const struct pin_dir *pd);
 /* The `ask` agent's lock: DIR itself, held while the agent runs (one per
  * pin dir).  The locked fd, -EWOULDBLOCK when another process holds it,
  * or -errno (said). */
@@ -101,9 +115,17 @@ const char *pins_iface_link(const struct pin_dir *pd, const char *hook, const ch
 const char *pins_cgroup_link(const struct pin_dir *pd, const char *hook, bool staged, char *buf);
 /* DIR/links/sk_lookup. */
 const char *pins_netns_link(const struct pin_dir *pd, char *buf);
+/* DIR/fwd/ID (creating DIR/fwd when create is set; "" when it cannot). */
+const char *pins_forward(const struct pin_dir *pd, unsigned id, bool create, char *buf);
+/* DIR/fwd goes when no forwarding pin is left in it. */
+void pins_forward_tidy(const struct pin_dir *pd);
+/* DIR/fwd goes with every forwarding pin in it. */
+void pins_forward_clear(const struct pin_dir *pd);
 
 /* fd of DIR/maps/NAME, or -errno (-ENOENT when not pinned); quiet. */
 int pins_open_map(const struct pin_dir *pd, const char *name);
+/* fd of DIR/maps/prev-NAME, the same way. */
+int pins_open_previous_map(const struct pin_dir *pd, const char *name);
 
 /* ---------- interface link pins ---------- */
 
@@ -125,10 +147,13 @@ int pins_attached_ifaces(const struct pin_dir *pd, char names[][IF_NAMESIZE], in
 /* Creates DIR and its folders as needed, and empty DIR/maps-new and
  * DIR/progs-new (what a crashed apply left there is dropped). */
 int pins_stage_begin(struct pin_dir *pd);
-/* Pins fd at DIR/maps-new/NAME. */
+/* Pins fd at DIR/maps-new/NAME (a PROG_ARRAY is not pinned: a program's forwarding array). */
 int pins_stage_map(const struct pin_dir *pd, const char *name, int fd);
 /* The current DIR/maps/NAME goes into the new set too (when pinned). */
 void pins_stage_carry_map(const struct pin_dir *pd, const char *name);
+/* The current DIR/maps/NAME goes into the new set as prev-NAME (when
+ * pinned); the prev-NAME before it goes with the old set. */
+void pins_stage_previous_map(const struct pin_dir *pd, const char *name);
 /* DIR/maps-new and DIR/progs-new become DIR/maps and DIR/progs, each in
  * one step (renameat2 RENAME_EXCHANGE), so readers see the old complete
  * set or the new one. */

@@ -1,4 +1,5 @@
 /* The socket hooks in the apply pipeline (see sockhooks.h, docs/sockets.md). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "apps.h"
 #include "bpfmap.h"
 #include "cgroup.h"
+#include "classify.h"
 #include "datapath.h"
 #include "log.h"
 #include "pins.h"
@@ -158,9 +160,54 @@ static uint32_t app_of(struct sock_bpf *s, const struct rp_app_key *k)
 	return id;
 }
 
-/* Owners recorded under the running policy, renumbered for the new one:
- * sockets that listen now keep being judged with their owner's identity. */
-static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
+/* The `listen` event of an owner record, as the hooks build it (bpf/sock.bpf.c,
+ * rp_listen): the owner's identity and the bound address and port. */
+static void listen_fields(struct cls_fields *f, const struct rp_owner_key *k, const struct rp_owner *o)
+{
+	memset(f, 0, sizeof(*f));
+	f->app = o->app;
+	f->cgroup = o->cgroup;
+	f->uid = o->uid;
+	f->has_app = f->has_cgroup = f->has_user = 1;
+	memcpy(f->laddr, k->addr, sizeof(f->laddr));
+	f->family = o->family;
+	if (o->family == 4 && !f->laddr[0] && !f->laddr[1] && !f->laddr[2] && !f->laddr[3])
+		f->laddr[2] = htonl(0xffff); /* 0.0.0.0: its key has no address */
+	f->proto = k->proto;
+	f->lport = k->port;
+	f->dir = DIR_IN;
+	f->event = EVENT_LISTEN;
+	f->has_ports = 1; /* only ports have owners */
+	f->absent = CLS_ABSENT(F_RADDR) | CLS_ABSENT(F_RPORT) | CLS_ABSENT(F_IFACE) | CLS_ABSENT(F_ICMPTYPE);
+}
+
+/* The owner's listen judged again by the new policy (its tables, gen):
+ * a listen() judged by the sock_ops hook could not be refused, so its
+ * record carries the refusal, which must follow the policy both ways.
+ * apply enforces (a `rampart stop` during it leaves the records of another
+ * mode, which the datapath takes for no judgement).  Ask counts as not
+ * refused: each connection to it is asked.  A lookup that fails leaves
+ * the old generation's mark: no judgement. */
+static void listen_rejudge(const struct cls_tables *t, uint32_t gen, const struct rp_owner_key *k, struct rp_owner *o)
+{
+	struct cls_fields f;
+	struct cls_result r;
+	listen_fields(&f, k, o);
+	if (cls_lookup(t, &f, &r))
+		return;
+	o->refused = r.verdict == VERDICT_DENY || r.verdict == VERDICT_REJECT;
+	o->slot = r.slot;
+	o->gen = gen;
+	o->mode = RP_MODE_ENFORCING;
+}
+
+/* Owners recorded under the running policy, renumbered for the new one
+ * and their listen judged by it: sockets that listen now keep being judged
+ * with their owner's identity, and a refused listener is refused by the
+ * new policy or not at all.  This is the walk over the owners: the new
+ * programs see only what it wrote. */
+static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p,
+			   const struct cls_tables *t, const struct pin_dir *pd)
 {
 	int old_fd = pins_open_map(pd, RP_NAME(RP_MAP_LISTENERS));
 	int new_fd = bpf_map__fd(dp->maps.rp_listeners);
@@ -183,8 +230,7 @@ static void copy_listeners(struct sock_bpf *s, struct rampart_bpf *dp, const str
 		struct rp_owner o = vals[i];
 		o.app = app_of(s, &o.exe);
 		o.cgroup = paths[i] ? policy_cgroup_value(p, paths[i]) : 0;
-		if (o.refused) /* stays refused; the old policy's rule slot means nothing now */
-			o.slot = RP_SLOT_NONE;
+		listen_rejudge(t, dp->rodata->rp_gen, &keys[i], &o);
 		bpf_map_update_elem(new_fd, &keys[i], &o, BPF_NOEXIST);
 	}
 	cgroup_paths_free(paths, n);
@@ -250,7 +296,8 @@ static int fill_cgroups(struct sock_bpf *s, const struct policy *p)
 	return 0;
 }
 
-int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
+int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct cls_tables *t,
+		   const struct pin_dir *pd)
 {
 	struct rp_sock_config sc = { .ancestry = p->opt.ancestry,
 				     .max_depth = RP_ANCESTRY_MAX_DEPTH,
@@ -266,7 +313,7 @@ int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct poli
 		e = bpf_map__update_elem(s->maps.rp_sock_config, &zero, sizeof(zero), &sc, sizeof(sc), BPF_ANY);
 	if (e)
 		return pr_err_r(e, "cannot write the socket hooks' maps");
-	copy_listeners(s, dp, p, pd);
+	copy_listeners(s, dp, p, t, pd);
 	return 0;
 }
 
@@ -347,9 +394,10 @@ bool sockhooks_fresh(const struct hook_txn *t)
 
 /* After the switch: owners recorded by the old hooks between the first
  * copy and the switch. */
-void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd)
+void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct cls_tables *t,
+		      const struct pin_dir *pd)
 {
-	copy_listeners(s, dp, p, pd);
+	copy_listeners(s, dp, p, t, pd);
 }
 
 void sockhooks_destroy(struct sock_bpf *s)

@@ -14,6 +14,7 @@
 #include "pins.h"
 #include "policy.h"
 
+struct cls_tables;
 struct rampart_bpf;
 struct sock_bpf;
 
@@ -30,9 +31,11 @@ int sockhooks_target(const struct pin_dir *pd, const char *requested, const stru
 int sockhooks_load(struct sock_bpf **s, struct rampart_bpf *dp, const struct policy *p);
 /* Fills rp_apps, rp_app_info (with each file's SHA-256), rp_cgroups,
  * rp_sock_config, and copies the owners of the running policy's listening
- * sockets into the new rp_listeners with app and cgroup renumbered.
+ * sockets into the new rp_listeners with app and cgroup renumbered and
+ * their listen judged by the new policy (t: its compiled tables).
  * Missing files and cgroups are warned about (they match nothing). */
-int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd);
+int sockhooks_fill(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct cls_tables *t,
+		   const struct pin_dir *pd);
 /* Pins the object's own maps and programs in the staged set. */
 int sockhooks_pin(struct sock_bpf *s, struct rampart_bpf *dp, const struct pin_dir *pd);
 /* Adds the hooks on cgroup_path to t (hooks.h): new links are pinned as
@@ -43,7 +46,8 @@ int sockhooks_add(struct hook_txn *t, struct sock_bpf *s, const struct pin_dir *
 bool sockhooks_fresh(const struct hook_txn *t);
 /* After t committed: owners recorded by the old hooks meanwhile are copied
  * too. */
-void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct pin_dir *pd);
+void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct cls_tables *t,
+		      const struct pin_dir *pd);
 void sockhooks_destroy(struct sock_bpf *s);
 /* The cgroup the pinned hooks are attached to ("" if none); returns how
  * many hooks are pinned. */

@@ -71,23 +71,52 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Every slot of a rp_rules map into *meta (malloc'ed, *nslots entries). */
+static int read_meta(int rules_fd, struct rp_rule_meta **meta, uint32_t *nslots)
+{
+	struct bpf_map_info mi = {};
+	uint32_t len = sizeof(mi);
+	if (bpf_obj_get_info_by_fd(rules_fd, &mi, &len) != 0)
+		return -errno;
+	free(*meta);
+	*nslots = mi.max_entries;
+	*meta = calloc(*nslots ? *nslots : 1, sizeof(**meta));
+	if (!*meta)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < *nslots; s++)
+		if (bpf_map_lookup_elem(rules_fd, &s, &(*meta)[s]) != 0)
+			(*meta)[s].valid = 0;
+	return 0;
+}
+
+/* The rule metadata of the generation before (pins.h, prev-NAME), when
+ * it is pinned with this binary's layout; none otherwise. */
+static void read_previous(struct view *v)
+{
+	uint32_t zero = 0;
+	struct bpf_map_info ri, ii;
+	struct rp_policy_info info;
+	int rules = pins_open_previous_map(v->pd, RP_NAME(RP_MAP_RULES));
+	int infofd = pins_open_previous_map(v->pd, RP_NAME(RP_MAP_POLICY_INFO));
+	v->have_prev = rules >= 0 && infofd >= 0 && !bpfmap_info(rules, &ri) && !bpfmap_info(infofd, &ii) &&
+		       ri.value_size == sizeof(struct rp_rule_meta) && ii.value_size == sizeof(info) &&
+		       bpf_map_lookup_elem(infofd, &zero, &info) == 0 && info.abi_version == RP_ABI_VERSION &&
+		       read_meta(rules, &v->prev_meta, &v->prev_nslots) == 0;
+	v->prev_gen = v->have_prev ? info.generation : 0;
+	if (rules >= 0)
+		close(rules);
+	if (infofd >= 0)
+		close(infofd);
+}
+
 static int read_rules(struct view *v)
 {
 	uint32_t zero = 0;
-	struct bpf_map_info mi = {};
-	uint32_t len = sizeof(mi);
 	v->have_info = bpf_map_lookup_elem(v->info_fd, &zero, &v->info) == 0 && v->info.abi_version != 0;
-	if (bpf_obj_get_info_by_fd(v->rules_fd, &mi, &len) != 0)
-		return -errno;
-	free(v->meta);
-	v->nslots = mi.max_entries;
-	v->meta = calloc(v->nslots ? v->nslots : 1, sizeof(*v->meta));
-	if (!v->meta)
-		return -ENOMEM;
-	for (uint32_t s = 0; s < v->nslots; s++)
-		if (bpf_map_lookup_elem(v->rules_fd, &s, &v->meta[s]) != 0)
-			v->meta[s].valid = 0;
-	return 0;
+	int e = read_meta(v->rules_fd, &v->meta, &v->nslots);
+	if (!e)
+		read_previous(v);
+	return e;
 }
 
 /* The rule metadata, its statistics and the policy information. */
@@ -120,6 +149,7 @@ int view_open(struct view *v, const struct pin_dir *pd, unsigned need, bool quie
 	v->pd = pd;
 	v->config_fd = v->info_fd = v->rules_fd = v->stats_fd = v->counters_fd = v->conntrack_fd = v->ct_new_fd =
 		v->log_fd = -1;
+	pins_settle(pd); /* an apply killed after its switch: its pins */
 	if (stat(pins_map(pd, RP_NAME(RP_MAP_CONFIG), false, path), &st) != 0) {
 		int e = errno;
 		if (e != ENOENT && e != ENOTDIR)
@@ -179,6 +209,8 @@ void view_close(struct view *v)
 	close_fd(&v->log_fd);
 	free(v->meta);
 	v->meta = NULL;
+	free(v->prev_meta);
+	v->prev_meta = NULL;
 }
 
 const struct rp_rule_meta *view_rule(const struct view *v, uint32_t slot)
@@ -186,6 +218,17 @@ const struct rp_rule_meta *view_rule(const struct view *v, uint32_t slot)
 	if (!v->meta || slot >= v->nslots || !v->meta[slot].valid)
 		return NULL;
 	return &v->meta[slot];
+}
+
+const struct rp_rule_meta *view_rule_of(const struct view *v, uint32_t gen, uint32_t slot, bool *earlier)
+{
+	*earlier = false;
+	if (!v->have_info || gen == v->info.generation)
+		return view_rule(v, slot);
+	if (v->have_prev && gen == v->prev_gen)
+		return slot < v->prev_nslots && v->prev_meta[slot].valid ? &v->prev_meta[slot] : NULL;
+	*earlier = slot != RP_SLOT_NONE;
+	return NULL;
 }
 
 const char *view_rule_where(const struct view *v, uint32_t slot, char *buf, size_t n)

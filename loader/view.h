@@ -20,6 +20,10 @@ struct view {
 	bool have_info;
 	uint32_t nslots;	   /* entries of rp_rules */
 	struct rp_rule_meta *meta; /* nslots entries (valid == 0 where unreadable) */
+	/* the generation before's (pins.h, prev-NAME), when pinned */
+	bool have_prev;
+	uint32_t prev_gen, prev_nslots;
+	struct rp_rule_meta *prev_meta;
 };
 
 /* What a command needs besides rp_config. */
@@ -42,6 +46,10 @@ int view_reload_rules(struct view *v);
 
 /* Rule metadata of a slot, NULL when the slot is unknown. */
 const struct rp_rule_meta *view_rule(const struct view *v, uint32_t slot);
+/* The same for a slot judged under generation gen (a log event's): the
+ * rules in force or the generation before's.  NULL when unknown; *earlier
+ * when gen is older than both (its rules are gone). */
+const struct rp_rule_meta *view_rule_of(const struct view *v, uint32_t gen, uint32_t slot, bool *earlier);
 /* "file:line" of a rule, "file (default of TABLE)" for a table default,
  * "ftp helper" for the helper's slot, "-" for RP_SLOT_NONE (implicit
  * rules, modes). */

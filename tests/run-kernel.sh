@@ -19,7 +19,7 @@ for t in "${scripts[@]}"; do
 	[ -e "$t" ] || continue
 	log=$(mktemp)
 	start=$(date +%s)
-	timeout 600 bash "$t" >"$log" 2>&1; rc=$?
+	timeout "${RP_SCRIPT_TIMEOUT:-600}" bash "$t" >"$log" 2>&1; rc=$?
 	secs=$(( $(date +%s) - start ))
 	case $rc in
 	0) pass=$((pass+1)); printf '  %-40s ok (%ss)\n' "$(basename "$t")" "$secs" ;;
