@@ -18,7 +18,19 @@ command -v systemd-nspawn >/dev/null || { echo "systemd-nspawn missing (systemd-
 CGMNT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 [ -n "$CGMNT" ] || { echo "no cgroup2 mount"; exit 77; }
 CG=$CGMNT/rampart-test-boot-$$
+# on a hybrid host systemd-nspawn mirrors the container's cgroups in the
+# named v1 hierarchy (name=systemd) at the same path: those go too
+CGV1MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)name=systemd(,|$)/ { print $2; exit }' /proc/mounts)
 NSPAWN_PID=""
+
+# rm_cgroup_tree DIR: kill what is left in DIR and its children, remove them
+rm_cgroup_tree() {
+	[ -d "$1" ] || return 0
+	find "$1" -depth -type d | while read -r d; do
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		rmdir "$d" 2>/dev/null
+	done
+}
 
 boot_cleanup() {
 	set +e
@@ -26,12 +38,8 @@ boot_cleanup() {
 		kill -TERM "$NSPAWN_PID"; sleep 2; kill -TERM "$NSPAWN_PID" 2>/dev/null; sleep 1
 		kill -KILL "$NSPAWN_PID" 2>/dev/null
 	fi
-	if [ -d "$CG" ]; then
-		find "$CG" -depth -type d | while read -r d; do
-			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-			rmdir "$d" 2>/dev/null
-		done
-	fi
+	rm_cgroup_tree "$CG"
+	[ -n "$CGV1MNT" ] && rm_cgroup_tree "$CGV1MNT/${CG#"$CGMNT"/}"
 	pkg_cleanup
 }
 trap boot_cleanup EXIT
