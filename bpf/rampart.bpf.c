@@ -1449,9 +1449,7 @@ int rp_ask_answer(struct rp_ask_answer *a)
 	/* an answer to a question that is no longer open (ask-timeout) is too late */
 	int w = cfg ? rp_ask_where(cfg, &k, &q, now) : RP_ASKW_NONE;
 	a->found = w == RP_ASKW_OPEN && q && q->id == a->id;
-	if (!a->found)
-		return 0;
-	if (q) {
+	if (a->found) {
 		q->verdict = verdict;
 		q->flags |= a->flags & (RP_ASKF_ALWAYS | RP_ASKF_TIMEOUT);
 		q->answered_ns = now;
@@ -1459,9 +1457,20 @@ int rp_ask_answer(struct rp_ask_answer *a)
 		slot = q->rule_slot;
 		gen = q->gen;
 		event = q->event;
+	} else {
+		/* Too late (an agent that ran late, a loaded machine): the
+		 * question timed out, so its flows get what their next packet
+		 * would get anyway (rp_ask_held_verdict: the timeout's verdict,
+		 * ask-default).  Decided now, they go with the agent's sweep
+		 * instead of waiting RP_ASK_HELD_TTL_NS for a packet. */
+		verdict = w == RP_ASKW_ANSWERED && q && q->id == a->id ? q->verdict
+			  : cfg					       ? cfg->ask_default
+								       : VERDICT_DENY;
 	}
 	struct rp_release_ctx c = { .qid = a->id, .verdict = verdict };
 	bpf_for_each_map_elem(&rp_ask_held, rp_release_held, &c, 0);
+	if (!a->found)
+		return 0;
 	a->released = c.released;
 	rp_count(a->flags & RP_ASKF_TIMEOUT ? RPC_ASK_TIMEOUT : RPC_ASK_ANSWERED);
 	__u32 rel = RPC_ASK_RELEASED;
