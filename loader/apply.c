@@ -589,6 +589,10 @@ static int commit(struct apply_ctx *c)
 			snprintf(rep->detached[rep->ndetached++], IF_NAMESIZE, "%.15s", c->old[i]);
 		}
 	}
+	/* before the pins are published: the old owners' map is still the
+	 * pinned one */
+	if (c->sock)
+		sockhooks_commit(c->sock, c->skel, &c->p, &c->t, c->pd);
 	int e = pins_stage_commit(c->pd);
 	if (e)
 		pr_warn("the new policy is in force but its pins could not be published (%s); run `rampart apply` "
@@ -596,7 +600,6 @@ static int commit(struct apply_ctx *c)
 			strerror(-e));
 	txn_commit(&c->txn);
 	if (c->sock) {
-		sockhooks_commit(c->sock, c->skel, &c->p, &c->t, c->pd);
 		rep->nsock_hooks = SOCK_NHOOKS;
 		rep->sock_fresh = sockhooks_fresh(&c->txn);
 	}

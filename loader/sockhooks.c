@@ -392,8 +392,10 @@ bool sockhooks_fresh(const struct hook_txn *t)
 	return false;
 }
 
-/* After the switch: owners recorded by the old hooks between the first
- * copy and the switch. */
+/* After the flip, before the new pins are published (the pinned
+ * rp_listeners is still the old one): owners the old hooks recorded
+ * between the first copy and the flip.  A service that starts listening
+ * while an apply loads its programs (seconds) keeps its owner. */
 void sockhooks_commit(struct sock_bpf *s, struct rampart_bpf *dp, const struct policy *p, const struct cls_tables *t,
 		      const struct pin_dir *pd)
 {
