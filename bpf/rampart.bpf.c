@@ -616,6 +616,7 @@ static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_
 	v->last_seen_ns = now;
 	v->created_ns = now;
 	v->rule_slot = slot;
+	v->rule_gen = (__u16)rp_gen; /* the rules slot numbers: this object's */
 	v->ifindex = ev->ifindex;
 	v->state = rp_ct_initial_state(p);
 	v->flags = (src_is_a ? CT_F_ORIG_IS_A : 0) | (ev->prejudged == RP_PRE_INGRESS ? CT_F_FORWARDED : 0);

@@ -122,7 +122,11 @@ struct ct_value {
 	__u8 event;	 /* enum event_type of the judged event */
 	__u8 family;	 /* 4 or 6 */
 	__u8 fast_gen;	 /* fast path: generation and directions confirmed (bpf/fastpath.h; 0: not) */
-	__u8 pad[2];
+	/* the low 16 bits of the generation that judged the flow (rp_gen):
+	 * rule_slot is a slot of its rules.  Enough to tell the policy in
+	 * force, the one before (DIR/maps/prev-rp_rules) and older ones;
+	 * 0 from a rampart that did not record it (generations start at 1). */
+	__u16 rule_gen;
 	struct ct_tcp_peer tcp[2]; /* TCP: endpoint a of the key, endpoint b */
 };
 

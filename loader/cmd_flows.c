@@ -175,6 +175,35 @@ static struct times flow_times(const struct view *v, const struct flow *f, uint6
 	return t;
 }
 
+/* The rule that allowed a flow, in the policy that judged it: the one in
+ * force, the one before (its rules are pinned as prev-rp_rules) or an
+ * older one, whose rules are gone (view_rule_of). */
+struct flow_rule {
+	const struct rp_rule_meta *m; /* NULL: unknown or gone */
+	uint32_t gen;		      /* the generation that judged it (0: unknown) */
+	bool earlier;		      /* judged under a policy before the one in force */
+	bool gone;		      /* ... older than the one before: no rule text */
+};
+
+/* The latest generation up to the one in force whose low 16 bits are the
+ * flow's rule_gen (what the datapath records); 0 for a flow of a rampart
+ * that did not record it (generations start at 1). */
+static uint32_t flow_generation(const struct view *v, const struct flow *f)
+{
+	if (!v->have_info)
+		return f->v.rule_gen;
+	uint32_t cur = v->info.generation, back = (uint16_t)(cur - f->v.rule_gen);
+	return back <= cur ? cur - back : 0;
+}
+
+static struct flow_rule flow_rule(const struct view *v, const struct flow *f)
+{
+	struct flow_rule r = { .gen = flow_generation(v, f) };
+	r.m = view_rule_of(v, r.gen, f->v.rule_slot, &r.gone);
+	r.earlier = v->have_info && r.gen != v->info.generation;
+	return r;
+}
+
 static void ifname(uint32_t ifindex, char *buf)
 {
 	if (!ifindex || !if_indextoname(ifindex, buf))
@@ -251,7 +280,8 @@ static void print_json(const struct view *v, const struct helper_maps *h, const 
 		printf(", \"iface\": ");
 		json_str(stdout, ifn);
 		printf(", \"ifindex\": %u, \"rule\": ", f->v.ifindex);
-		const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
+		struct flow_rule r = flow_rule(v, f);
+		const struct rp_rule_meta *m = r.m;
 		if (m && m->rule_id != RP_SLOT_NONE && m->rule_id != RP_RULE_HELPER) {
 			snprintf(where, sizeof(where), "%s:%u", m->file, m->line);
 			json_str(stdout, where);
@@ -265,6 +295,14 @@ static void print_json(const struct view *v, const struct helper_maps *h, const 
 			printf("%u", f->v.rule_slot);
 		printf(", \"table\": ");
 		json_str(stdout, m && m->table[0] ? m->table : NULL);
+		printf(", \"text\": ");
+		json_str(stdout, m && m->rule_id != RP_RULE_HELPER ? m->text : NULL);
+		printf(", \"generation\": ");
+		if (r.gen)
+			printf("%u", r.gen);
+		else
+			printf("null");
+		printf(", \"earlier_policy\": %s", r.earlier ? "true" : "false");
 		printf(", \"forwarded\": %s", f->v.flags & CT_F_FORWARDED ? "true" : "false");
 		struct ct_key ctl;
 		printf(", \"related\": ");
@@ -308,6 +346,33 @@ static void print_text_expected(const struct helper_maps *h, const struct expect
 	columns_free(&t);
 }
 
+/* The RULE column of a flow allowed by a rule (or a table default): as
+ * the policy that judged it numbers it, marked when that policy is no
+ * longer in force. */
+static void rule_text(const struct view *v, const struct flow *f, char *buf, size_t n)
+{
+	struct flow_rule r = flow_rule(v, f);
+	const struct rp_rule_meta *m = r.m;
+	char mark[64] = "";
+	if (r.gone) {
+		if (r.gen)
+			snprintf(buf, n, "a rule of an earlier policy (generation %u)", r.gen);
+		else
+			snprintf(buf, n, "a rule of an earlier policy");
+		return;
+	}
+	if (r.earlier)
+		snprintf(mark, sizeof(mark), " (earlier policy, generation %u)", r.gen);
+	if (m && m->rule_id == RP_RULE_HELPER)
+		snprintf(buf, n, "ftp helper");
+	else if (m && m->rule_id == RP_SLOT_NONE)
+		snprintf(buf, n, "default of %s%s", m->table, mark);
+	else if (m)
+		snprintf(buf, n, "%s:%u [%s]%s", m->file, m->line, m->table, mark);
+	else
+		snprintf(buf, n, "slot %u (not in the %s policy)", f->v.rule_slot, r.earlier ? "earlier" : "loaded");
+}
+
 static void print_text(const struct view *v, const struct helper_maps *h, const struct flow *fl, int n,
 		       uint32_t capacity, const struct expectation *x, int nx)
 {
@@ -347,15 +412,7 @@ static void print_text(const struct view *v, const struct helper_maps *h, const 
 		} else if (f->v.rule_slot == RP_SLOT_NONE) {
 			snprintf(where, sizeof(where), "(no rule: boot mode or implicit)");
 		} else {
-			const struct rp_rule_meta *m = view_rule(v, f->v.rule_slot);
-			if (m && m->rule_id == RP_RULE_HELPER)
-				snprintf(where, sizeof(where), "ftp helper");
-			else if (m && m->rule_id == RP_SLOT_NONE)
-				snprintf(where, sizeof(where), "default of %s", m->table);
-			else if (m)
-				snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
-			else
-				snprintf(where, sizeof(where), "slot %u (not in the loaded policy)", f->v.rule_slot);
+			rule_text(v, f, where, sizeof(where));
 		}
 		const char *cells[] = { fmt_proto(proto, sizeof(proto), f->k.proto), orig, resp, state, idle, left,
 					direction_name((enum direction)f->v.dir),    ifn,  where };

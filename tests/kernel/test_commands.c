@@ -689,6 +689,9 @@ static void test_flows_listing(void **state)
 		  "({'addr': '198.51.100.7', 'port': 42000}, {'addr': '192.0.2.1', 'port': 80}, 'established', "
 		  "True, 'in', 'test.rules:2', 'root')");
 	assert_py(d, "[f['iface'] for f in d if f['orig'].get('port') == 42000][0]", "lo");
+	/* judged under the policy in force: its rule and text, not marked */
+	assert_py(d, "[(f['text'], f['earlier_policy']) for f in d if f['orig'].get('port') == 42000][0]",
+		  "('allow in proto tcp local port 80', False)");
 	assert_py(d,
 		  "[3590 < f['expires_in_s'] <= 3600 and f['idle_s'] < 5 for f in d "
 		  "if f['state'] == 'established'][0]",

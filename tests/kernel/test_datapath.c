@@ -95,19 +95,25 @@ static void set_config(void (*edit)(struct rp_config *))
 	kt_edit_config(skel, edit);
 }
 
-/* Compile `text`, load the datapath with conntrack capacity ct_size and
- * write every map, as `rampart apply` does. */
-static void load_policy_sized(const char *text, uint32_t ct_size)
+/* Compile `text`, load the datapath of generation gen (0: none switched
+ * in) with conntrack capacity ct_size and write every map, as `rampart
+ * apply` does. */
+static void load_policy_as(const char *text, uint32_t ct_size, uint32_t gen)
 {
 	unload();
 	pol_loaded = true;
-	kt_load_datapath(text, ct_size, &pol, &skel);
+	kt_load_datapath_gen(text, ct_size, gen, &pol, &skel);
 	uint32_t lo_id = policy_iface_id(&pol, "lo");
 	if (lo_id)
 		assert_int_equal(datapath_set_iface(skel, (uint32_t)lo_ifindex, lo_id), 0);
 	counters_fd = bpf_map__fd(skel->maps.rp_counters);
 	stats_fd = bpf_map__fd(skel->maps.rp_rule_stats);
 	snap();
+}
+
+static void load_policy_sized(const char *text, uint32_t ct_size)
+{
+	load_policy_as(text, ct_size, 0);
 }
 
 static void load_policy(const char *text)
@@ -222,10 +228,10 @@ static void addr16(const char *s, uint32_t a[4])
 	}
 }
 
-static int ct_state(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto)
+/* The entry of a flow in either table: 0, or -1 when it has none. */
+static int ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto, struct ct_value *v)
 {
 	struct ct_key k;
-	struct ct_value v;
 	uint32_t a[4], b[4];
 	addr16(s, a);
 	addr16(d, b);
@@ -244,10 +250,16 @@ done:
 	k.port_a = htons(a_first ? sp : dp);
 	k.port_b = htons(a_first ? dp : sp);
 	k.proto = proto;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, &v) &&
-	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ct_new), &k, &v))
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ct_new), &k, v))
 		return -1;
-	return v.state;
+	return 0;
+}
+
+static int ct_state(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto)
+{
+	struct ct_value v;
+	return ct_entry(s, sp, d, dp, proto, &v) ? -1 : v.state;
 }
 
 /* Entries of a hash map (keys up to 64 bytes). */
@@ -1370,6 +1382,30 @@ static void test_rule_counters(void **state)
 	assert_non_null(strstr(m.text, "8443"));
 }
 
+/* A flow records the rule that allowed it and the generation whose rules
+ * number it (its low 16 bits): `rampart flows` names the rule as that
+ * policy did, after later applies too. */
+static void test_flow_rule_generation(void **state)
+{
+	struct pk p;
+	struct ct_value v;
+	load_policy_as(P0, 1024, 0x12345);
+	tcp4_in(&p, 43211, 8443, 1, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_entry(R4, 43211, L4, 8443, 6, &v), 0);
+	assert_int_equal(v.rule_slot, 1);
+	assert_int_equal(v.rule_gen, 0x2345);
+	/* the reply, and the flow in rp_conntrack, keep them */
+	tcp4_out(&p, 8443, 43211, 1, 2, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, 43211, 8443, 2, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(ct_state(R4, 43211, L4, 8443, 6), CT_TCP_ESTABLISHED);
+	assert_int_equal(ct_entry(R4, 43211, L4, 8443, 6, &v), 0);
+	assert_int_equal(v.rule_slot, 1);
+	assert_int_equal(v.rule_gen, 0x2345);
+}
+
 static void test_log_event_fields(void **state)
 {
 	struct pk p;
@@ -2482,6 +2518,7 @@ int main(int argc, char **argv)
 		T(test_reject_not_answered_to_multicast),
 		T(test_reject_egress_back_to_local_stack),
 		T(test_rule_counters),
+		T(test_flow_rule_generation),
 		T(test_log_event_fields),
 		T(test_continue_rule_recorded),
 		T(test_log_rate_limit),
