@@ -140,8 +140,19 @@ struct {
 
 /* RP_ACT_ASK: rp_judge's "ask the agent" (rp_run asks, outside rp_judge's
  * stack frame, and judges again with the answer in ev->ask_verdict);
- * RP_ACT_REDIRECT: sent on by the gateway fast path (bpf/fastpath.h) */
-enum rp_act { RP_ACT_PASS, RP_ACT_DROP, RP_ACT_REJECT, RP_ACT_JUDGE, RP_ACT_STRAY, RP_ACT_ASK, RP_ACT_REDIRECT };
+ * RP_ACT_REDIRECT: sent on by the gateway fast path (bpf/fastpath.h);
+ * RP_ACT_HOLD: a packet of a flow a question holds, dropped so that its
+ * sender does not notice (rp_tc) */
+enum rp_act {
+	RP_ACT_PASS,
+	RP_ACT_DROP,
+	RP_ACT_REJECT,
+	RP_ACT_JUDGE,
+	RP_ACT_STRAY,
+	RP_ACT_ASK,
+	RP_ACT_REDIRECT,
+	RP_ACT_HOLD
+};
 
 static __always_inline struct rp_config *rp_cfg(void)
 {
@@ -1339,7 +1350,7 @@ static __always_inline int rp_run(void *ctx, const int hook, const int l3, struc
 	__u32 v = rp_ask_flow(p, k, ev, ev->ask_slot);
 	if (v == RP_VERDICT_HOLD) {
 		rp_count(RPC_ASK_HELD);
-		return RP_ACT_DROP;
+		return RP_ACT_HOLD;
 	}
 	if (v == RP_VERDICT_PENDING)
 		ev->asked = 0; /* no question concerns its socket's flow: judged as any other */
@@ -1396,6 +1407,15 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 		return TC_ACT_OK;
 	if (act == RP_ACT_REDIRECT)
 		return TC_ACT_REDIRECT;
+	/* A held SYN is taken (STOLEN: "sent" for the local stack), not shot:
+	 * a shot one is a local transmit failure, which TCP retries every
+	 * 0.5 s and gives up on after tcp_syn_retries + tcp_syn_linear_timeouts
+	 * of them (ETIMEDOUT about 6 s into the question).  Taken, it is
+	 * retransmitted at 1, 3, 7, 15 s ... as if the network had lost it, and
+	 * the connection waits for the answer (and a held datagram's sendto()
+	 * does not fail with ENOBUFS). */
+	if (act == RP_ACT_HOLD)
+		return TC_ACT_STOLEN;
 	if (act != RP_ACT_REJECT)
 		return TC_ACT_SHOT;
 	int err = rp_reject_tc_g(skb, &sc->pkt, l3 ? 0 : 14);

@@ -373,6 +373,7 @@ static __always_inline int rp_reject_xdp(struct xdp_md *ctx, const struct rp_pkt
 #define TC_ACT_UNSPEC	(-1) /* no verdict: what the hook does without this program */
 #define TC_ACT_OK	0
 #define TC_ACT_SHOT	2
+#define TC_ACT_STOLEN	4 /* taken: the sender sees it sent (a held packet, bpf/rampart.bpf.c rp_tc) */
 #define TC_ACT_REDIRECT 7
 #endif
 #define RP_PACKET_BROADCAST 1

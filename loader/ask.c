@@ -524,6 +524,19 @@ static void question_event_text(const struct ask_question *q, char *buf, size_t 
 	text_add_str(buf, n, &len, " on %s", q->iface);
 }
 
+/* The question as an event of the running policy (its ids for the
+ * application, cgroup and interface). */
+static int question_event(const struct ask_agent *a, const struct ask_question *q, struct event *ev)
+{
+	char text[8192];
+	struct diag d;
+	question_event_text(q, text, sizeof(text));
+	diag_init(&d, NULL, NULL);
+	int e = event_parse(ev, &a->pol, text, &d);
+	diag_free(&d);
+	return e ? -EINVAL : 0;
+}
+
 /* Table t's verdict for ev as a jump to it gives it (VERDICT_CONTINUE: it
  * decides nothing).  depth bounds the jumps (the policy has no cycles). */
 static enum verdict table_verdict(const struct policy *p, int t, const struct event *ev, int depth)
@@ -562,14 +575,8 @@ static int jump_verdict(struct ask_agent *a, const struct ask_question *q, const
 		snprintf(r->error, sizeof(r->error), "a jump to root is a cycle; answer allow, deny or another table");
 		return -EINVAL;
 	}
-	char text[8192];
 	struct event ev;
-	struct diag d;
-	question_event_text(q, text, sizeof(text));
-	diag_init(&d, NULL, NULL);
-	int e = event_parse(&ev, &a->pol, text, &d);
-	diag_free(&d);
-	if (e) {
+	if (question_event(a, q, &ev)) {
 		snprintf(r->error, sizeof(r->error), "cannot judge the question by table %s", table);
 		return -EINVAL;
 	}
@@ -687,6 +694,60 @@ static int line_of_rule(const char *text, const char *rule, int from)
 	return 0;
 }
 
+/* Where a learned rule goes: before the ask rule (line > 0), or at the
+ * end of the table whose default asks (line 0). */
+struct ask_origin {
+	char file[PATH_MAX];
+	int line;
+	const char *table;
+};
+
+/* The ask that decides q in the policy in force.  q's own rule slot is one
+ * of the generation it was asked under; an apply since (an "always" answer
+ * to another question, an operator's edit) moves rules to other slots and
+ * lines, so the question is judged again.  When that policy no longer asks
+ * (a rule learned since covers it, or the operator changed it), nothing is
+ * learned: the error says which rule decides. */
+static int ask_origin_in_force(const struct ask_agent *a, const struct ask_question *q, struct ask_origin *o,
+			       struct ask_result *r)
+{
+	struct event ev;
+	if (!a->v.have_info || !a->have_pol) {
+		snprintf(r->error, sizeof(r->error), "the running policy cannot be read; nothing learned");
+		return -ENOENT;
+	}
+	if (question_event(a, q, &ev)) {
+		snprintf(r->error, sizeof(r->error),
+			 "cannot judge the question by the running policy; nothing learned");
+		return -EINVAL;
+	}
+	struct eval_result res;
+	eval_event(&a->pol, &ev, &res, false);
+	const struct table *t = &a->pol.tables[res.table];
+	const struct src_loc *loc = res.rule >= 0 ? &a->pol.rules[res.rule].loc : &t->loc;
+	const char *file = loc->file ? loc->file : a->v.info.path;
+	int e = 0;
+	if (res.verdict != VERDICT_ASK) {
+		if (res.rule >= 0)
+			snprintf(r->error, sizeof(r->error),
+				 "answered once, nothing learned: the running policy no longer asks, %s:%d [%s] "
+				 "decides (%s)",
+				 file, loc->line, t->name, verdict_name(res.verdict));
+		else
+			snprintf(r->error, sizeof(r->error),
+				 "answered once, nothing learned: the running policy no longer asks, the default of %s "
+				 "decides (%s)",
+				 t->name, verdict_name(res.verdict));
+		e = -EALREADY;
+	} else {
+		snprintf(o->file, sizeof(o->file), "%s", file);
+		o->line = res.rule >= 0 ? loc->line : 0;
+		o->table = t->name;
+	}
+	eval_result_free(&res);
+	return e;
+}
+
 /* Writes the rule an "always" answer learns before the ask rule of q (in
  * its file), re-checks the policy and applies it. */
 static int learn(struct ask_agent *a, const struct ask_question *q, const char *verdict, const char *scope,
@@ -697,20 +758,10 @@ static int learn(struct ask_agent *a, const struct ask_question *q, const char *
 		snprintf(r->error, sizeof(r->error), "scope must be host-port, port or app, not `%s`", scope);
 		return -EINVAL;
 	}
-	const struct rp_rule_meta *m = view_rule(&a->v, q->raw.rule_slot);
-	if (!m || !a->v.have_info || !a->have_pol) {
-		snprintf(r->error, sizeof(r->error), "the question names no rule of the running policy");
-		return -ENOENT;
-	}
-	bool dflt = m->rule_id == RP_SLOT_NONE;
-	char file[PATH_MAX];
-	if (dflt)
-		snprintf(file, sizeof(file), "%s",
-			 (int)m->table_idx < a->pol.ntables && a->pol.tables[m->table_idx].loc.file
-				 ? a->pol.tables[m->table_idx].loc.file
-				 : a->v.info.path);
-	else
-		snprintf(file, sizeof(file), "%.*s", (int)sizeof(m->file), m->file);
+	struct ask_origin o;
+	int e = ask_origin_in_force(a, q, &o, r);
+	if (e)
+		return e;
 	bool in = q->raw.dir == DIR_IN;
 	struct learn_event ev = { .dir = (enum direction)q->raw.dir,
 				  .event = (enum event_type)q->raw.event,
@@ -721,7 +772,7 @@ static int learn(struct ask_agent *a, const struct ask_question *q, const char *
 				  .verdict = verdict,
 				  .scope = (enum learn_scope)sc };
 	char rule[8400], comment[512], when[64];
-	int e = learn_rule_text(&ev, rule, sizeof(rule));
+	e = learn_rule_text(&ev, rule, sizeof(rule));
 	if (e) {
 		snprintf(r->error, sizeof(r->error), "the question carries no %s for scope %s",
 			 sc == LEARN_APP ? "application" : "port", scope);
@@ -730,29 +781,29 @@ static int learn(struct ask_agent *a, const struct ask_question *q, const char *
 	fmt_time_utc(when, sizeof(when), now_realtime_ns());
 	snprintf(comment, sizeof(comment), "learned %s from question %llu (%s always, scope %s)", when,
 		 (unsigned long long)q->id, verdict, scope ? scope : "host-port");
-	char *old = read_text(file);
+	char *old = read_text(o.file);
 	if (!old) {
-		snprintf(r->error, sizeof(r->error), "cannot read %s: %s", file, strerror(errno));
+		snprintf(r->error, sizeof(r->error), "cannot read %s: %s", o.file, strerror(errno));
 		return -errno;
 	}
-	char *text = dflt ? learn_insert_in_table(old, m->table, comment, rule)
-			  : learn_insert_before_line(old, (int)m->line, comment, rule);
+	char *text = o.line ? learn_insert_before_line(old, o.line, comment, rule)
+			    : learn_insert_in_table(old, o.table, comment, rule);
 	if (!text) {
 		free(old);
-		snprintf(r->error, sizeof(r->error), "cannot find the ask rule in %s", file);
+		snprintf(r->error, sizeof(r->error), "cannot find the ask rule in %s", o.file);
 		return -ENOENT;
 	}
-	e = write_atomic(file, text, r->error, sizeof(r->error));
+	e = write_atomic(o.file, text, r->error, sizeof(r->error));
 	if (!e && (e = recheck(a->v.info.path, r->error, sizeof(r->error))))
-		write_atomic(file, old, r->error + strlen(r->error), sizeof(r->error) - strlen(r->error));
+		write_atomic(o.file, old, r->error + strlen(r->error), sizeof(r->error) - strlen(r->error));
 	if (!e) {
-		int line = line_of_rule(text, rule, dflt ? 1 : (int)m->line);
-		snprintf(r->rule, sizeof(r->rule), "%s:%d", file, line);
+		int line = line_of_rule(text, rule, o.line ? o.line : 1);
+		snprintf(r->rule, sizeof(r->rule), "%s:%d", o.file, line);
 		struct apply_req rq = { .pins = a->pd, .file = a->v.info.path, .reason = RP_REASON_APPLY };
 		struct apply_report rep;
 		if ((e = apply_policy(&rq, &rep)))
 			snprintf(r->error, sizeof(r->error), "%s was written but not applied (see the messages above)",
-				 file);
+				 o.file);
 	}
 	free(old);
 	free(text);
@@ -765,6 +816,14 @@ static void reread(struct ask_agent *a)
 	view_reload_rules(&a->v);
 	config_read_in_force(a->pd, &a->v.cfg);
 	load_policy(a);
+}
+
+/* Another apply (the daemon's, an operator's) moved the rules: read them. */
+static void follow_applies(struct ask_agent *a)
+{
+	struct rp_config cfg;
+	if (!config_read_in_force(a->pd, &cfg) && cfg.generation != a->v.cfg.generation)
+		reread(a);
 }
 
 static int parse_verdict(const char *s, uint32_t *v, const char **table)
@@ -804,6 +863,7 @@ int ask_answer(struct ask_agent *a, uint64_t id, const char *verdict, bool alway
 			 "a changed application is re-approved once (apply makes it final)");
 		return -EINVAL;
 	}
+	follow_applies(a); /* the answer is judged by the policy in force */
 	int e = table ? jump_verdict(a, &q, table, &v, r) : 0;
 	if (e)
 		return e;
@@ -927,10 +987,7 @@ int ask_poll(struct ask_agent *a)
 	if (now_mono_ns() - a->beat_ns >= ASK_BEAT_NS) {
 		beat(a, true);
 		sweep(a, a->beat_ns);
-		/* another apply (the daemon's, an operator's): the rules moved */
-		struct rp_config cfg;
-		if (!config_read_in_force(a->pd, &cfg) && cfg.generation != a->v.cfg.generation)
-			reread(a);
+		follow_applies(a);
 	}
 	expire(a);
 	return n < 0 ? n : 0;
