@@ -129,20 +129,31 @@ static const char *event_text(const struct rp_log_event *e, char *buf, size_t n)
 	return buf;
 }
 
+/* Judged under a policy before the one in force (as `rampart flows`
+ * marks its flows): its FILE:LINE is of that policy's files. */
+static bool judged_before(const struct log_reader *r, const struct rp_log_event *e)
+{
+	return r->v->have_info && e->gen != r->v->info.generation;
+}
+
 static void print_text(struct log_reader *r, const struct rp_log_event *e)
 {
-	char when[48], verdict[32], where[RP_FILE_LEN + RP_TABLE_LEN + 32], proto[16];
+	char when[48], verdict[32], where[RP_FILE_LEN + RP_TABLE_LEN + 80], proto[16];
 	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], ifn[IF_NAMESIZE + 16], extra[64], evt[64];
-	bool earlier;
-	const struct rp_rule_meta *m = view_rule_of(r->v, e->gen, e->rule_slot, &earlier);
+	bool gone;
+	const struct rp_rule_meta *m = view_rule_of(r->v, e->gen, e->rule_slot, &gone);
+	char mark[48] = "";
+	if (judged_before(r, e))
+		snprintf(mark, sizeof(mark), " (earlier policy, generation %u)", e->gen);
 	if (e->kind == RP_LOG_HELPER || (m && m->rule_id == RP_RULE_HELPER))
 		snprintf(where, sizeof(where), "ftp helper");
-	else if (earlier)
-		snprintf(where, sizeof(where), "(a rule of an earlier policy, slot %u)", e->rule_slot);
+	else if (gone)
+		snprintf(where, sizeof(where), "a rule of an earlier policy (generation %u, slot %u)", e->gen,
+			 e->rule_slot);
 	else if (m && m->rule_id != RP_SLOT_NONE)
-		snprintf(where, sizeof(where), "%s:%u [%s]", m->file, m->line, m->table);
+		snprintf(where, sizeof(where), "%s:%u [%s]%s", m->file, m->line, m->table, mark);
 	else if (m)
-		snprintf(where, sizeof(where), "default [%s]", m->table);
+		snprintf(where, sizeof(where), "default [%s]%s", m->table, mark);
 	else
 		snprintf(where, sizeof(where), "slot %u", e->rule_slot);
 	src_dst(e, src, dst, sizeof(src));
@@ -186,8 +197,8 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 {
 	char when[48], verdict[32], where[RP_FILE_LEN + 16], proto[16], ifn[IF_NAMESIZE + 16];
 	char src[FMT_ADDR_LEN], dst[FMT_ADDR_LEN], fl[64];
-	bool earlier;
-	const struct rp_rule_meta *m = view_rule_of(r->v, e->gen, e->rule_slot, &earlier);
+	bool gone;
+	const struct rp_rule_meta *m = view_rule_of(r->v, e->gen, e->rule_slot, &gone);
 	uint64_t real = mono_to_realtime_ns(e->time_ns);
 	bool ports = proto_has_ports(e->proto);
 	printf("{\"time\": \"%s\", \"time_ns\": %llu, \"verdict\": \"%s\"", fmt_time_utc(when, sizeof(when), real),
@@ -200,7 +211,7 @@ static void print_json(struct log_reader *r, const struct rp_log_event *e)
 		printf("null");
 	}
 	printf(", \"slot\": %u, \"generation\": %u, \"earlier_policy\": %s, \"file\": ", e->rule_slot, e->gen,
-	       earlier ? "true" : "false");
+	       judged_before(r, e) ? "true" : "false");
 	json_str(stdout, m && m->file[0] ? m->file : NULL);
 	printf(", \"line\": %u, \"table\": ", m ? m->line : 0);
 	json_str(stdout, m ? m->table : NULL);

@@ -3,12 +3,14 @@
 # judged under, not the rule that has the same slot in the policy in force
 # when the log is read: each event carries its generation, the loader keeps
 # the rule metadata of the generation before (DIR/maps/prev-rp_rules), and
-# an event of an older generation says so.
+# an event of an older generation says so.  Like `rampart flows`, an
+# event of any policy but the one in force is marked as earlier.
 #  - an event judged under v1, read after `apply` of v2 (a rule inserted
-#    before the one that logged it): v1's FILE:LINE (text and --json, with
-#    the rule's text);
-#  - an event judged two applies before: "(a rule of an earlier policy,
-#    slot N)", and --json "earlier_policy": true.
+#    before the one that logged it): v1's FILE:LINE marked "(earlier
+#    policy, generation N)" (text; --json: the rule's text and
+#    "earlier_policy": true);
+#  - an event judged two applies before: "a rule of an earlier policy
+#    (generation N, slot S)", and --json "earlier_policy": true, rule null.
 # Real traffic from the peer namespace.
 set -u
 RP_ID=${RP_ID:-lg$$}
@@ -49,9 +51,10 @@ hit
 apply v2
 rp_r log > "$RP_TMP/log1.txt" || fail "rampart log"
 grep -q "8080" "$RP_TMP/log1.txt" || fail "no event of port 8080: $(cat "$RP_TMP/log1.txt")"
-grep -q "v1.rules:3 " "$RP_TMP/log1.txt" || fail "the event does not name v1.rules:3: $(cat "$RP_TMP/log1.txt")"
+grep -q "v1.rules:3 \[root\] (earlier policy, generation [0-9]*)" "$RP_TMP/log1.txt" ||
+	fail "the event does not name v1.rules:3 of the earlier policy: $(cat "$RP_TMP/log1.txt")"
 grep -q "v2.rules" "$RP_TMP/log1.txt" && fail "the v1 event names a rule of v2: $(cat "$RP_TMP/log1.txt")"
-ok "an event judged under v1, read under v2: v1.rules:3"
+ok "an event judged under v1, read under v2: v1.rules:3 (earlier policy)"
 
 hit
 apply v1
@@ -60,14 +63,14 @@ rp_r log --json > "$RP_TMP/log2.json" || fail "rampart log --json"
 	fail "expected rule $RP_TMP/v2.rules:4, got: $(cat "$RP_TMP/log2.json")"
 [ "$(field "$RP_TMP/log2.json" text)" = "allow in proto tcp local port 8080 log" ] ||
 	fail "expected the rule's text: $(cat "$RP_TMP/log2.json")"
-[ "$(field "$RP_TMP/log2.json" earlier_policy)" = False ] || fail "earlier_policy: $(cat "$RP_TMP/log2.json")"
+[ "$(field "$RP_TMP/log2.json" earlier_policy)" = True ] || fail "earlier_policy: $(cat "$RP_TMP/log2.json")"
 ok "an event judged under v2, read under v1 again (--json): v2.rules:4 and its text"
 
 hit
 apply v2
 apply v1
 rp_r log > "$RP_TMP/log3.txt" || fail "rampart log"
-grep -q "(a rule of an earlier policy, slot 1)" "$RP_TMP/log3.txt" ||
+grep -q "a rule of an earlier policy (generation [0-9]*, slot 1)" "$RP_TMP/log3.txt" ||
 	fail "an event two policies back: $(cat "$RP_TMP/log3.txt")"
 grep -q "rules:" "$RP_TMP/log3.txt" && fail "an event two policies back names a rule: $(cat "$RP_TMP/log3.txt")"
 hit
@@ -76,5 +79,5 @@ apply v1
 rp_r log --json > "$RP_TMP/log4.json" || fail "rampart log --json"
 [ "$(field "$RP_TMP/log4.json" earlier_policy)" = True ] && [ "$(field "$RP_TMP/log4.json" rule)" = None ] ||
 	fail "an event two policies back (--json): $(cat "$RP_TMP/log4.json")"
-ok "an event two policies back: (a rule of an earlier policy, slot 1)"
+ok "an event two policies back: a rule of an earlier policy (generation N, slot 1)"
 echo PASS
