@@ -78,8 +78,8 @@ ftp_get() {
 # ftp_diag: what a failed transfer leaves to read: the control
 # connection as curl saw it (which command got no answer, whether a data
 # connection came), the last lines of the pyftpdlib servers' own logs, the
-# datapath's drop, TCP and FTP counters that are not 0, and the last log
-# lines
+# datapath's drop, TCP and FTP counters that are not 0, the last log
+# lines and the tracked connections that are not closing (their TCP state)
 ftp_diag() {
 	echo "curl -v:"
 	tail -12 "$RP_TMP/curl.err" 2>/dev/null
@@ -94,6 +94,8 @@ c = json.load(sys.stdin)["counters"]
 print(" ".join("%s=%s" % (k, v) for k, v in sorted(c.items()) if v and any(w in k for w in ("drop", "tcp", "ftp"))))'
 	echo "log:"
 	rp_r log 2>&1 | tail -5
+	echo "flows (not closing):"
+	rp_r flows 2>&1 | grep -v " time-wait \| closed " | tail -8
 }
 
 # ftp_modes HOST4 HOST6: every mode, both families ("LABEL HOST CURL_OPTS")
