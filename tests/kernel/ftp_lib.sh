@@ -32,7 +32,7 @@ ftp_root() {
 # namespace (IPv4 and IPv6)
 ftp_server() {
 	local port=${2:-21}
-	rp_bg $1 $RP_FTPD :: $port "$RP_TMP/root"
+	rp_bg $1 $RP_FTPD :: $port "$RP_TMP/root" --log "$RP_TMP/ftpd-$port.log"
 	local nsname; [ "$1" = in_a ] && nsname=$RP_NS_A || nsname=$RP_NS_B
 	rp_wait_port $nsname $port || fail "the FTP server did not start on port $port"
 }
@@ -66,18 +66,27 @@ C
 # from NS_FN (bounded); 0 when both arrived intact, else prints what failed.
 ftp_get() {
 	local ns=$1 host=$2 out; shift 2
-	out=$($ns timeout 15 curl -sS -g --max-time 8 "$@" "ftp://$host/" 2>&1) ||
-		{ echo "listing failed: $out; $(ftp_diag)"; return 1; }
+	out=$($ns timeout 15 curl -v -sS -g --max-time 8 "$@" "ftp://$host/" 2>"$RP_TMP/curl.err") ||
+		{ echo "listing failed: $(tail -1 "$RP_TMP/curl.err"); $(ftp_diag)"; return 1; }
 	echo "$out" | grep -q big.bin || { echo "listing without big.bin: $out"; return 1; }
 	rm -f "$RP_TMP/dl"
-	out=$($ns timeout 15 curl -sS -g --max-time 8 "$@" -o "$RP_TMP/dl" "ftp://$host/big.bin" 2>&1) ||
-		{ echo "download failed: $out; $(ftp_diag)"; return 1; }
+	out=$($ns timeout 15 curl -v -sS -g --max-time 8 "$@" -o "$RP_TMP/dl" "ftp://$host/big.bin" 2>"$RP_TMP/curl.err") ||
+		{ echo "download failed: $(tail -1 "$RP_TMP/curl.err"); $(ftp_diag)"; return 1; }
 	cmp -s "$RP_TMP/dl" "$RP_TMP/root/big.bin" || { echo "download differs from the file"; return 1; }
 }
 
-# ftp_diag: what a failed transfer leaves to read: the datapath's drop,
-# TCP and FTP counters that are not 0, and the last log lines
+# ftp_diag: what a failed transfer leaves to read: the control
+# connection as curl saw it (which command got no answer, whether a data
+# connection came), the last lines of the pyftpdlib servers' own logs, the
+# datapath's drop, TCP and FTP counters that are not 0, the last log
+# lines and the tracked connections that are not closing (their TCP state)
 ftp_diag() {
+	echo "curl -v:"
+	tail -12 "$RP_TMP/curl.err" 2>/dev/null
+	local f
+	for f in "$RP_TMP"/ftpd-*.log; do
+		[ -e "$f" ] && { echo "$(basename "$f"):"; grep -v '\[debug\]' "$f" | tail -8; }
+	done
 	echo "counters:"
 	rp_r --json status | python3 -c '
 import json, sys
@@ -85,6 +94,8 @@ c = json.load(sys.stdin)["counters"]
 print(" ".join("%s=%s" % (k, v) for k, v in sorted(c.items()) if v and any(w in k for w in ("drop", "tcp", "ftp"))))'
 	echo "log:"
 	rp_r log 2>&1 | tail -5
+	echo "flows (not closing):"
+	rp_r flows 2>&1 | grep -v " time-wait \| closed " | tail -8
 }
 
 # ftp_modes HOST4 HOST6: every mode, both families ("LABEL HOST CURL_OPTS")

@@ -3,7 +3,10 @@
 module: run with /usr/bin/python3).  Anonymous, read-only, serving ROOT on
 ADDR:PORT until killed.
 
-  ftpd.py ADDR PORT ROOT [--passive-ports LO-HI]
+  ftpd.py ADDR PORT ROOT [--passive-ports LO-HI] [--log FILE]
+
+--log FILE: every command, answer and connection (pyftpdlib's debug log),
+for a failed test to show where a session stopped (ftp_lib.sh ftp_diag).
 
 pyftpdlib answers PASV with 227 and EPSV with 229, and for PORT/EPRT
 connects back from its control address, any source port.
@@ -27,8 +30,12 @@ def main():
     ap.add_argument("port", type=int)
     ap.add_argument("root")
     ap.add_argument("--passive-ports")
+    ap.add_argument("--log")
     a = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    if a.log:
+        logging.basicConfig(filename=a.log, level=logging.DEBUG, format="%(asctime)s %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING)
     auth = DummyAuthorizer()
     auth.add_anonymous(a.root, perm="elr")
     handler = FTPHandler
