@@ -141,8 +141,8 @@ struct {
 /* RP_ACT_ASK: rp_judge's "ask the agent" (rp_run asks, outside rp_judge's
  * stack frame, and judges again with the answer in ev->ask_verdict);
  * RP_ACT_REDIRECT: sent on by the gateway fast path (bpf/fastpath.h);
- * RP_ACT_HOLD: a packet of a flow a question holds, dropped so that its
- * sender does not notice (rp_tc) */
+ * RP_ACT_HOLD: a packet of a flow a question holds, taken so that its
+ * sender takes it for lost, not for failed (rp_tc) */
 enum rp_act {
 	RP_ACT_PASS,
 	RP_ACT_DROP,
@@ -1411,9 +1411,10 @@ static __always_inline int rp_tc(struct __sk_buff *skb, const int hook, const in
 	 * a shot one is a local transmit failure, which TCP retries every
 	 * 0.5 s and gives up on after tcp_syn_retries + tcp_syn_linear_timeouts
 	 * of them (ETIMEDOUT about 6 s into the question).  Taken, it is
-	 * retransmitted at 1, 3, 7, 15 s ... as if the network had lost it, and
-	 * the connection waits for the answer (and a held datagram's sendto()
-	 * does not fail with ENOBUFS). */
+	 * retransmitted as if the network had lost it (every second four
+	 * times, then doubling: docs/ask.md "The hold"), and the connection
+	 * waits for the answer (and a held datagram's sendto() does not fail
+	 * with ENOBUFS). */
 	if (act == RP_ACT_HOLD)
 		return TC_ACT_STOLEN;
 	if (act != RP_ACT_REJECT)
