@@ -73,13 +73,19 @@ def probe(proto, host, port, timeout, srcport=0, srcaddr=""):
     print(result, int((time.time() - t0) * 1000))
 
 
-def stream_server(port, seconds):
+def accept_one(port, seconds):
+    """One TCP connection to [::]:PORT (IPv4 too), within SECONDS."""
     s = dual_stack(socket.SOCK_STREAM)
     s.bind(("::", port))
     s.listen(1)
     s.settimeout(seconds)
     c, _ = s.accept()
     c.settimeout(seconds)
+    return c
+
+
+def stream_server(port, seconds):
+    c = accept_one(port, seconds)
     n = 0
     while True:
         b = c.recv(65536)
@@ -117,12 +123,7 @@ def stream_client(host, port, total, seconds, stall_out=False):
 
 
 def talk_server(port, seconds, heard, go):
-    s = dual_stack(socket.SOCK_STREAM)
-    s.bind(("::", port))
-    s.listen(1)
-    s.settimeout(seconds)
-    c, _ = s.accept()
-    c.settimeout(seconds)
+    c = accept_one(port, seconds)
     got = b""
     while not got.endswith(b"end\n"):
         b = c.recv(4096)
