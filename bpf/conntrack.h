@@ -402,6 +402,27 @@ static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const stru
 	return v->last_seen_ns + (to < RP_NSEC ? to : RP_NSEC);
 }
 
+/* This CPU's flow cache answers for flow k (conntrack entry v) from now
+ * on.  hg: the key's hash (high half) and the generation read before the
+ * lookup.  An entry of another flow in the slot may hold numbers its
+ * conntrack entry lacks: folded in first.  Global: verified once, and the
+ * programs that inline the lookups stay small. */
+__noinline int rp_ct_cache(const struct ct_key *k, __u64 hg, __u64 valid_until, const struct ct_value *v)
+{
+	if (!k || !v)
+		return 0;
+	struct rp_fc_entry *e = rp_fc_slot_entry(hg >> 32);
+	if (!e)
+		return 0;
+	if (rp_fc_pushes_out(e, k)) {
+		struct ct_value *o = bpf_map_lookup_elem(&rp_conntrack, &e->key);
+		if (o && o->state == CT_TCP_ESTABLISHED && o->created_ns == e->flow_created)
+			rp_fc_fold(o, e);
+	}
+	rp_fc_fill(e, k, (__u32)hg, valid_until, v);
+	return 0;
+}
+
 /* The flow has earned its place in rp_conntrack: copy it there and mark
  * v CT_F_MOVED (the sweeper deletes it).  Returns 0, 1 when another CPU
  * had copied it first (what this packet changed in v is not in that copy)
@@ -493,9 +514,9 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 		/* what the flow caches passed: this CPU's always; every CPU's
 		 * before a segment that may close the flow is checked, and when
 		 * one does not fit what this CPU knows */
-		rp_fc_fold_local(v, k, h, gen);
+		rp_fc_fold_local(v, k, h);
 		if ((p->tcp_flags & (RP_TCP_FIN | RP_TCP_RST)) || !rp_tcp_fits(v, p, si))
-			rp_fc_fold_all(v, k, h, gen);
+			rp_fc_fold_all(v, k, h);
 	}
 	int r = rp_ct_tcp(v, p, !!(bits & RP_CTT_FROM_ORIG), si, now);
 	int moved = 0;
@@ -513,7 +534,7 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	} else if (!assured) {
 		moved = rp_ct_promote(k, v) == 1; /* the handshake completed */
 	} else if (bits & RP_CTT_CACHE) {
-		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v);
+		rp_ct_cache(k, (__u64)h << 32 | gen, rp_fc_until(cfg, v), v);
 	}
 	/* A segment read from rp_ct_new while another CPU moved the flow to
 	 * rp_conntrack (the handshake's last ACK and the first data cross on
@@ -572,7 +593,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 			rp_ct_promote(k, v);
 	} else if (cacheable) {
 		/* both directions seen: nothing but time changes the entry any more */
-		rp_fc_fill(k, h, gen, rp_fc_until(cfg, v), v);
+		rp_ct_cache(k, (__u64)h << 32 | gen, rp_fc_until(cfg, v), v);
 	}
 	return RP_CT_PASS;
 }

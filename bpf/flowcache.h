@@ -24,7 +24,17 @@
  *     flow's sequence numbers: it is answered only within a window of
  *     what this CPU saw (see struct rp_fc_entry), the entry notes the
  *     highest end and ack of each endpoint, and the conntrack folds them
- *     in, so its window checks know what the caches passed;
+ *     in, so its window checks know what the caches passed.  Those numbers
+ *     are never lost: an entry is folded in whatever happened to the
+ *     generation since (they are facts about segments that passed) as long
+ *     as it is of the same flow (its created_ns, kept in the entry), an
+ *     entry another flow's fill pushes out is folded into its flow first,
+ *     and the map is shared by applies.  A lost number would be a flow
+ *     whose peer acknowledges data the conntrack never saw: dropped as out
+ *     of window, with every retransmission, until the connection dies (an
+ *     idle request-response connection such as FTP's control connection
+ *     or iperf3's, after an apply or a generation counter shared with a
+ *     closing flow);
  *   - every deletion or state change of a conntrack entry (BPF or user
  *     space) bumps a generation counter chosen by the flow's hash
  *     (rp_ct_gen, shared by all CPUs and pinned with the state maps); an
@@ -39,16 +49,15 @@
 #include "rampart_maps.h"
 #include "parse.h"
 
-#define RP_FC_BITS  12 /* 4096 slots per CPU, 80 bytes each */
-#define RP_FC_SLOTS (1u << RP_FC_BITS)
-
+/* RP_FC_SLOTS (include/rampart_maps.h) slots per CPU, 88 bytes each */
 struct rp_fc_entry {
 	struct ct_key key __attribute__((aligned(8)));
-	__u32 gen;	/* rp_ct_gen[slot] when filled */
-	__u8 wscale[2]; /* TCP: each endpoint's window scale */
-	__u8 fast_gen;	/* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
-	__u8 pad;
-	__u64 valid_until; /* coarse ns; 0: empty */
+	__u32 gen;	    /* rp_ct_gen[slot] when filled */
+	__u8 wscale[2];	    /* TCP: each endpoint's window scale */
+	__u8 fast_gen;	    /* the conntrack entry's fast-path stamp (bpf/fastpath.h) */
+	__u8 ahead;	    /* TCP: end or ack may be ahead of the conntrack entry */
+	__u64 valid_until;  /* coarse ns; 0: empty */
+	__u64 flow_created; /* the flow's created_ns: which flow of this key it is */
 	/* TCP, per endpoint (a, b of the key): the highest sequence end and
 	 * ack it sent through this CPU's cache (from the conntrack entry when
 	 * filled), and its largest window then.  A segment is answered here
@@ -64,9 +73,8 @@ struct rp_fc_entry {
 
 /* The 40-byte key read as five 64-bit words (keys are 8-byte aligned:
  * rp_scratch.k, rp_fc_entry.key, hash-map keys). */
-typedef __u64 __attribute__((may_alias)) rp_fc_word;
-#define RP_FC_WORDS (sizeof(struct ct_key) / 8)
 _Static_assert(sizeof(struct ct_key) == 40, "ct_key: five 64-bit words");
+_Static_assert(sizeof(struct rp_fc_entry) == 88, "struct rp_fc_entry layout");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -82,20 +90,16 @@ struct {
 	__type(value, __u32);
 } RP_MAP_CT_GEN SEC(".maps");
 
-/* A multiplicative hash of the canonical flow key: the same function picks
- * the cache slot (high bits) and the generation slot (low bits).  The five
- * products are independent, so they run in parallel. */
+/* The same hash picks the cache slot (high bits) and the generation slot
+ * (low bits): include/rampart_maps.h, where the tests find it too. */
 static __always_inline __u32 rp_fc_hash(const struct ct_key *k)
 {
-	const rp_fc_word *w = (const rp_fc_word *)k;
-	__u64 x = w[0] * 0x9e3779b97f4a7c15ull + w[1] * 0xc2b2ae3d27d4eb4full + w[2] * 0x165667b19e3779f9ull +
-		  w[3] * 0x85ebca77c2b2ae63ull + w[4] * 0x27d4eb2f165667c5ull;
-	return (__u32)(x >> 32) ^ (__u32)x;
+	return rp_flow_hash(k);
 }
 
 static __always_inline __u32 rp_fc_slot(__u32 h)
 {
-	return h >> (32 - RP_FC_BITS);
+	return rp_flow_cache_slot(h);
 }
 
 static __always_inline __u32 rp_ct_gen_slot(__u32 h)
@@ -123,7 +127,7 @@ static __always_inline void rp_ct_gen_bump(__u32 h)
 
 static __always_inline int rp_fc_key_eq(const struct ct_key *x, const struct ct_key *y)
 {
-	const rp_fc_word *a = (const rp_fc_word *)x, *b = (const rp_fc_word *)y;
+	const rp_flow_word *a = (const rp_flow_word *)x, *b = (const rp_flow_word *)y;
 	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
 }
 
@@ -168,32 +172,70 @@ static __always_inline int rp_fc_hit(const struct ct_key *k, __u32 h, const stru
 	if (!(p->tcp_flags & 0x10) || !rp_seq_near(end, e->end[si], e->win[ri]) ||
 	    !rp_seq_near(ack, e->ack[si], e->win[si]) || win > e->win[si])
 		return 0;
-	if (rp_seq_after(end, e->end[si]))
+	if (rp_seq_after(end, e->end[si])) {
 		e->end[si] = end;
-	if (rp_seq_after(ack, e->ack[si]))
+		e->ahead = 1;
+	}
+	if (rp_seq_after(ack, e->ack[si])) {
 		e->ack[si] = ack;
+		e->ahead = 1;
+	}
 	return 1;
 }
 
-/* v: the flow's conntrack entry (a TCP entry's numbers start the cache's). */
-static __always_inline void rp_fc_fill(const struct ct_key *k, __u32 h, __u32 gen, __u64 valid_until,
-				       const struct ct_value *v)
+/* Is e an entry of the flow v of key k (and not of an earlier flow that
+ * had the same key)?  Whatever the generation: the numbers it noted are of
+ * segments that passed. */
+static __always_inline int rp_fc_of(const struct rp_fc_entry *e, const struct ct_key *k, const struct ct_value *v)
+{
+	return e->valid_until && e->flow_created == v->created_ns && rp_fc_key_eq(&e->key, k);
+}
+
+/* This CPU's slot for the key of hash h. */
+static __always_inline struct rp_fc_entry *rp_fc_slot_entry(__u32 h)
 {
 	__u32 slot = rp_fc_slot(h);
-	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
-	if (!e)
-		return;
-	__builtin_memcpy(&e->key, k, sizeof(*k));
-	e->gen = gen;
-	e->fast_gen = v->fast_gen;
-	e->valid_until = valid_until;
+	return bpf_map_lookup_elem(&rp_flow_cache, &slot);
+}
+
+/* Filling e with flow k would push out another flow's numbers that its
+ * conntrack entry may not have (bpf/conntrack.h folds them in first). */
+static __always_inline int rp_fc_pushes_out(const struct rp_fc_entry *e, const struct ct_key *k)
+{
+	return e->valid_until && e->ahead && !rp_fc_key_eq(&e->key, k);
+}
+
+/* Fill slot e with flow k, judged by the conntrack entry v (a TCP entry's
+ * numbers start the cache's).  When e is this flow's already, numbers it
+ * has beyond v's are kept: another CPU may have written v with older ones
+ * since they were folded in. */
+static __always_inline void rp_fc_fill(struct rp_fc_entry *e, const struct ct_key *k, __u32 gen, __u64 valid_until,
+				       const struct ct_value *v)
+{
+	int same = rp_fc_of(e, k, v);
+	__u8 ahead = 0;
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
-		e->end[i] = v->tcp[i].end;
-		e->ack[i] = v->tcp[i].maxack;
+		__u32 end = v->tcp[i].end, ack = v->tcp[i].maxack;
+		if (same && rp_seq_after(e->end[i], end)) {
+			end = e->end[i];
+			ahead = 1;
+		}
+		if (same && rp_seq_after(e->ack[i], ack)) {
+			ack = e->ack[i];
+			ahead = 1;
+		}
+		e->end[i] = end;
+		e->ack[i] = ack;
 		e->win[i] = v->tcp[i].maxwin;
 		e->wscale[i] = v->tcp[i].wscale;
 	}
+	__builtin_memcpy(&e->key, k, sizeof(*k));
+	e->gen = gen;
+	e->fast_gen = v->fast_gen;
+	e->ahead = ahead;
+	e->flow_created = v->created_ns;
+	e->valid_until = valid_until;
 }
 
 /* Fold what a cache entry passed of its flow into the flow's entry v
@@ -215,13 +257,11 @@ static __always_inline void rp_fc_fold(struct ct_value *v, const struct rp_fc_en
 	}
 }
 
-/* This CPU's cache entry of flow k, when it is one (filled under the
- * current generation). */
-static __always_inline void rp_fc_fold_local(struct ct_value *v, const struct ct_key *k, __u32 h, __u32 gen)
+/* This CPU's cache entry of flow k (v), when it has one. */
+static __always_inline void rp_fc_fold_local(struct ct_value *v, const struct ct_key *k, __u32 h)
 {
-	__u32 slot = rp_fc_slot(h);
-	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
-	if (e && e->valid_until && e->gen == gen && rp_fc_key_eq(&e->key, k))
+	struct rp_fc_entry *e = rp_fc_slot_entry(h);
+	if (e && rp_fc_of(e, k, v))
 		rp_fc_fold(v, e);
 }
 
@@ -229,7 +269,6 @@ struct rp_fc_fold_ctx {
 	struct ct_value *v;
 	const struct ct_key *k;
 	__u32 slot;
-	__u32 gen;
 };
 
 static long rp_fc_fold_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
@@ -237,7 +276,7 @@ static long rp_fc_fold_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
 	struct rp_fc_entry *e = bpf_map_lookup_percpu_elem(&rp_flow_cache, &c->slot, (__u32)cpu);
 	if (!e)
 		return 1; /* past the last CPU */
-	if (e->valid_until && e->gen == c->gen && rp_fc_key_eq(&e->key, c->k))
+	if (rp_fc_of(e, c->k, c->v))
 		rp_fc_fold(c->v, e);
 	return 0;
 }
@@ -247,9 +286,9 @@ static long rp_fc_fold_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
 /* Every CPU's cache entry of flow k: before a segment that may change the
  * flow's state is checked against the window (or one that does not fit
  * this CPU's view), the entry must know everything the caches passed. */
-static __always_inline void rp_fc_fold_all(struct ct_value *v, const struct ct_key *k, __u32 h, __u32 gen)
+static __always_inline void rp_fc_fold_all(struct ct_value *v, const struct ct_key *k, __u32 h)
 {
-	struct rp_fc_fold_ctx c = { .v = v, .k = k, .slot = rp_fc_slot(h), .gen = gen };
+	struct rp_fc_fold_ctx c = { .v = v, .k = k, .slot = rp_fc_slot(h) };
 	bpf_loop(RP_FC_MAX_CPUS, rp_fc_fold_cpu, &c, 0);
 }
 

@@ -740,11 +740,11 @@ static __always_inline int rp_ftp_take(const struct rp_config *cfg, const struct
 	return rp_ftp_expect_delete(ek) == 0;
 }
 
-/* After rp_ftp_take: the data flow k was created at now; remember its
- * control flow for `rampart flows`. */
-static __always_inline void rp_ftp_relate(const struct ct_key *k, struct rp_ftp_scratch *s, __u64 now)
+/* After rp_ftp_take: the data flow k was created (its created_ns);
+ * remember its control flow for `rampart flows`. */
+static __always_inline void rp_ftp_relate(const struct ct_key *k, struct rp_ftp_scratch *s, __u64 created)
 {
-	s->rel.data_created_ns = now;
+	s->rel.data_created_ns = created;
 	bpf_map_update_elem(&rp_ftp_related, k, &s->rel, BPF_ANY);
 }
 

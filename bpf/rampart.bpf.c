@@ -625,7 +625,9 @@ static __always_inline int rp_ct_create(const struct rp_pkt *p, const struct ct_
 	struct ct_value *v = &sc->v; /* (the stack is too small for it) */
 	__builtin_memset(v, 0, sizeof(*v));
 	v->last_seen_ns = now;
-	v->created_ns = now;
+	/* the fine clock: created_ns tells the flow from an earlier flow of the
+	 * same key (the flow cache folds an entry only into its own flow) */
+	v->created_ns = bpf_ktime_get_ns();
 	v->rule_slot = slot;
 	v->rule_gen = (__u16)rp_gen; /* the rules slot numbers: this object's */
 	v->ifindex = ev->ifindex;
@@ -868,15 +870,18 @@ __noinline int rp_ftp_announce_g(const struct rp_pkt *p, const struct ct_key *k,
 	return 0;
 }
 
-/* The data flow k (packet p) was admitted and created at now: related to
- * its control flow, counted in the helper's slot, logged. */
+/* The data flow k (packet p) was admitted and its entry just made by
+ * rp_ct_create (rp_scratch.v): related to its control flow, counted in the
+ * helper's slot, logged. */
 static __always_inline void rp_ftp_admitted(const struct rp_config *cfg, const struct rp_pkt *p, const struct ct_key *k,
-					    const struct rp_event *ev, __u64 now)
+					    const struct rp_event *ev)
 {
+	__u32 zero = 0;
+	struct rp_scratch *sc = bpf_map_lookup_elem(&rp_scratch, &zero);
 	struct rp_ftp_scratch *s = rp_ftp_scratch_get();
-	if (!s)
+	if (!sc || !s)
 		return;
-	rp_ftp_relate(k, s, now);
+	rp_ftp_relate(k, s, sc->v.created_ns);
 	rp_count(RPC_NEW_FTP_DATA);
 	rp_rule_hit(cfg->helper_slot, ev->bytes);
 	rp_log_flow(cfg, cfg->helper_slot, VERDICT_ALLOW, 0, RP_HELPER_FTP_DATA, s->rel_cmd, p, ev);
@@ -987,7 +992,7 @@ __noinline int rp_judge(struct rp_pkt *p, const struct ct_key *k, struct rp_even
 			rp_frag_remember(p, now, &fk);
 		}
 		if (ftp)
-			rp_ftp_admitted(cfg, p, k, ev, now);
+			rp_ftp_admitted(cfg, p, k, ev);
 		else if (!ev->prejudged && !ev->asked)
 			rp_count(RPC_NEW_ALLOW);
 		return RP_ACT_PASS;

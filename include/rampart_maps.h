@@ -113,15 +113,15 @@ struct ct_tcp_peer {
  * the others in rp_conntrack.  Both maps have this layout. */
 struct ct_value {
 	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(); refreshed when it moved >= 1 s */
-	__u64 created_ns;
-	__u32 rule_slot; /* the rule that allowed the flow (RP_SLOT_NONE: implicit/mode) */
-	__u32 ifindex;	 /* where the first packet was seen */
-	__u8 state;	 /* enum rp_ct_state */
-	__u8 flags;	 /* CT_F_* */
-	__u8 dir;	 /* enum direction of the judged event */
-	__u8 event;	 /* enum event_type of the judged event */
-	__u8 family;	 /* 4 or 6 */
-	__u8 fast_gen;	 /* fast path: generation and directions confirmed (bpf/fastpath.h; 0: not) */
+	__u64 created_ns;   /* bpf_ktime_get_ns(): also which flow of this key it is */
+	__u32 rule_slot;    /* the rule that allowed the flow (RP_SLOT_NONE: implicit/mode) */
+	__u32 ifindex;	    /* where the first packet was seen */
+	__u8 state;	    /* enum rp_ct_state */
+	__u8 flags;	    /* CT_F_* */
+	__u8 dir;	    /* enum direction of the judged event */
+	__u8 event;	    /* enum event_type of the judged event */
+	__u8 family;	    /* 4 or 6 */
+	__u8 fast_gen;	    /* fast path: generation and directions confirmed (bpf/fastpath.h; 0: not) */
 	/* the low 16 bits of the generation that judged the flow (rp_gen):
 	 * rule_slot is a slot of its rules.  Enough to tell the policy in
 	 * force, the one before (DIR/maps/prev-rp_rules) and older ones;
@@ -148,6 +148,32 @@ struct ct_value {
  * (all of them, from user space: datapath_flow_cache_invalidate()), or a
  * CPU may keep passing that flow's packets for up to a second. */
 #define RP_CT_GEN_SLOTS 4096
+
+/* Map rp_flow_cache: PERCPU_ARRAY of RP_FC_SLOTS entries (struct
+ * rp_fc_entry, bpf/flowcache.h), a state map: an apply shares it, so what
+ * a CPU's cache passed of a flow and the conntrack entry has not yet
+ * folded in survives the apply. */
+#define RP_FC_BITS  12
+#define RP_FC_SLOTS (1u << RP_FC_BITS)
+
+/* The hash of a canonical flow key (struct ct_key, 8-byte aligned, read as
+ * five 64-bit words): its high RP_FC_BITS bits pick the flow-cache slot,
+ * its low bits the rp_ct_gen counter.  A multiplicative hash: the five
+ * products are independent, so they run in parallel. */
+typedef __u64 __attribute__((may_alias)) rp_flow_word;
+
+static inline __attribute__((always_inline)) __u32 rp_flow_hash(const struct ct_key *k)
+{
+	const rp_flow_word *w = (const rp_flow_word *)k;
+	__u64 x = w[0] * 0x9e3779b97f4a7c15ull + w[1] * 0xc2b2ae3d27d4eb4full + w[2] * 0x165667b19e3779f9ull +
+		  w[3] * 0x85ebca77c2b2ae63ull + w[4] * 0x27d4eb2f165667c5ull;
+	return (__u32)(x >> 32) ^ (__u32)x;
+}
+
+static inline __attribute__((always_inline)) __u32 rp_flow_cache_slot(__u32 h)
+{
+	return h >> (32 - RP_FC_BITS);
+}
 
 /* skb->mark of a reject answer built by a tc program on its way back: it
  * crosses more rampart hooks (out of the interface it came in on and, on a

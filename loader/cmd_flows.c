@@ -243,6 +243,30 @@ static void print_json_expected(const struct helper_maps *h, const struct expect
 	}
 }
 
+/* A TCP endpoint's window tracking (RFC 793 numbers as the conntrack keeps
+ * them; what a per-CPU flow cache passed since its last fold is not in
+ * them yet). */
+static void json_tcp_peer(const struct ct_tcp_peer *t)
+{
+	printf("{\"seen\": %s, \"end\": %u, \"maxend\": %u, \"maxwin\": %u, \"maxack\": ",
+	       t->flags & CT_TP_SEEN ? "true" : "false", t->end, t->maxend, t->maxwin);
+	if (t->flags & CT_TP_MAXACK)
+		printf("%u", t->maxack);
+	else
+		printf("null");
+	printf(", \"wscale\": %u}", t->wscale);
+}
+
+static void json_tcp(const struct flow *f)
+{
+	bool a_first = f->v.flags & CT_F_ORIG_IS_A;
+	printf(", \"tcp\": {\"orig\": ");
+	json_tcp_peer(&f->v.tcp[a_first ? 0 : 1]);
+	printf(", \"reply\": ");
+	json_tcp_peer(&f->v.tcp[a_first ? 1 : 0]);
+	printf("}");
+}
+
 static void print_json(const struct view *v, const struct helper_maps *h, const struct flow *fl, int n,
 		       const struct expectation *x, int nx)
 {
@@ -304,6 +328,8 @@ static void print_json(const struct view *v, const struct helper_maps *h, const 
 			printf("null");
 		printf(", \"earlier_policy\": %s", r.earlier ? "true" : "false");
 		printf(", \"forwarded\": %s", f->v.flags & CT_F_FORWARDED ? "true" : "false");
+		if (f->k.proto == IPPROTO_TCP)
+			json_tcp(f);
 		struct ct_key ctl;
 		printf(", \"related\": ");
 		if (related_control(h, f, &ctl)) {

@@ -30,6 +30,8 @@ const char *const datapath_state_maps[] = {
 	RP_NAME(RP_MAP_CONFIG),
 	RP_NAME(RP_MAP_ACTIVE), /* the generation in force */
 	RP_NAME(RP_MAP_CT_GEN),
+	/* what the caches passed and the conntrack has not folded in yet */
+	RP_NAME(RP_MAP_FLOW_CACHE),
 	RP_NAME(RP_MAP_SK_MARKS),	/* judgements made at the socket (bpf/sockid.h) */
 	RP_NAME(RP_MAP_LISTEN_UNOWNED), /* ... and the sockets rp_listeners had no room for */
 	/* the FTP helper (bpf/ftp.h) */

@@ -4,7 +4,7 @@ set -eu
 pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev libcmocka-dev bpftool iproute2
       make gcc pkg-config iputils-ping netcat-openbsd python3 python3-scapy xdp-tools
       jq curl socat python3-pyftpdlib vsftpd libmnl-dev nmap ethtool libmicrohttpd-dev prometheus-node-exporter prometheus bash-completion groff
-      clang-format tmux strace"
+      clang-format tmux strace iperf3 tcpdump"
 # `deps.sh package`: what `make deb` and `make package-test` need in addition
 case ${1:-} in
 package) pkgs="debhelper dpkg-dev fakeroot lintian debootstrap systemd-container man-db" ;;

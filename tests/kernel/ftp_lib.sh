@@ -79,7 +79,8 @@ ftp_get() {
 # connection as curl saw it (which command got no answer, whether a data
 # connection came), the last lines of the pyftpdlib servers' own logs, the
 # datapath's drop, TCP and FTP counters that are not 0, the last log
-# lines and the tracked connections that are not closing (their TCP state)
+# lines and the tracked connections that are not closing (their TCP state
+# and sequence numbers)
 ftp_diag() {
 	echo "curl -v:"
 	tail -12 "$RP_TMP/curl.err" 2>/dev/null
@@ -96,6 +97,14 @@ print(" ".join("%s=%s" % (k, v) for k, v in sorted(c.items()) if v and any(w in 
 	rp_r log 2>&1 | tail -5
 	echo "flows (not closing):"
 	rp_r flows 2>&1 | grep -v " time-wait \| closed " | tail -8
+	echo "their TCP numbers (orig end/maxend/maxack, reply end/maxend/maxack):"
+	rp_r --json flows | python3 -c '
+import json, sys
+for f in json.load(sys.stdin):
+    t = f.get("tcp")
+    if t and f["state"] not in ("time-wait", "closed"):
+        n = lambda p: "%s/%s/%s" % (p["end"], p["maxend"], p["maxack"])
+        print(" %s:%s %s, %s" % (f["orig"]["port"], f["reply"]["port"], n(t["orig"]), n(t["reply"])))' 2>&1 | tail -8
 }
 
 # ftp_modes HOST4 HOST6: every mode, both families ("LABEL HOST CURL_OPTS")

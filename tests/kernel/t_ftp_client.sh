@@ -27,7 +27,11 @@ assert len(rel) == 12, len(rel)
 for f in rel:
     assert f["related"]["helper"] == "ftp"
     assert f["related"]["control"]["reply"].endswith(":21"), f
-' || fail "flows --json: data connections not marked RELATED: $(rp_r flows)"
+    # closed cleanly: the conntrack saw every byte and every ack (tcp numbers)
+    t = f["tcp"]
+    if f["state"] == "time-wait":
+        assert t["orig"]["maxack"] == t["reply"]["end"] and t["reply"]["maxack"] == t["orig"]["end"], f
+' || fail "flows --json: data connections not marked RELATED, or their numbers do not add up: $(rp_r --json flows)"
 rp_r flows | grep -q "ftp helper: RELATED to" || fail "flows: no RELATED mark"
 ok "flows: 12 data connections RELATED to their control connections"
 # rampart log: the helper's decisions (rate-limited like a rule: some may be counted only)

@@ -228,10 +228,9 @@ static void addr16(const char *s, uint32_t a[4])
 	}
 }
 
-/* The entry of a flow in either table: 0, or -1 when it has none. */
-static int ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto, struct ct_value *v)
+/* The conntrack key of a flow. */
+static void flow_key(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto, struct ct_key *k)
 {
-	struct ct_key k;
 	uint32_t a[4], b[4];
 	addr16(s, a);
 	addr16(d, b);
@@ -244,12 +243,19 @@ static int ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp, uint
 		}
 	a_first = htons(sp) <= htons(dp);
 done:
-	memset(&k, 0, sizeof(k));
-	memcpy(k.addr_a, a_first ? a : b, 16);
-	memcpy(k.addr_b, a_first ? b : a, 16);
-	k.port_a = htons(a_first ? sp : dp);
-	k.port_b = htons(a_first ? dp : sp);
-	k.proto = proto;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr_a, a_first ? a : b, 16);
+	memcpy(k->addr_b, a_first ? b : a, 16);
+	k->port_a = htons(a_first ? sp : dp);
+	k->port_b = htons(a_first ? dp : sp);
+	k->proto = proto;
+}
+
+/* The entry of a flow in either table: 0, or -1 when it has none. */
+static int ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t proto, struct ct_value *v)
+{
+	struct ct_key k;
+	flow_key(s, sp, d, dp, proto, &k);
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_conntrack), &k, v) &&
 	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.rp_ct_new), &k, v))
 		return -1;
@@ -1961,6 +1967,94 @@ static void test_flow_cache_never_outlives_timeout(void **state)
 	assert_int_equal(ctr(RPC_PASS_FLOW), 0);
 }
 
+/* The conntrack entry's end of R (R:sp -> L:80): the sequence number after
+ * the last byte it knows R sent. */
+static uint32_t remote_end(uint16_t sp)
+{
+	struct ct_value v;
+	assert_int_equal(ct_entry(R4, sp, L4, 80, 6, &v), 0);
+	return v.tcp[(v.flags & CT_F_ORIG_IS_A) ? 0 : 1].end;
+}
+
+/* R:sp -> L:80 established (open_tcp_flow: both next sequence numbers 2),
+ * then two 100-byte segments from R: the first on the conntrack's path
+ * (it fills this CPU's cache), the second answered by the cache.  Only the
+ * cache knows that R sent up to 202; the conntrack entry says 102. */
+static void flow_with_cached_data(uint16_t sp)
+{
+	struct pk p;
+	open_tcp_flow(sp, 0);
+	for (uint32_t seq = 2; seq < 202; seq += 100) {
+		pk_tcp4(&p, R4, sp, L4, 80, TF_ACK | TF_PSH, seq, 2, 100);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	assert_int_equal(remote_end(sp), 102);
+}
+
+/* L acknowledges all R sent: a flow that lost what the cache passed drops
+ * it as out of window, and every retransmission of it. */
+static void local_acks_all(uint16_t sp)
+{
+	struct pk p;
+	snap();
+	tcp4_out(&p, 80, sp, 2, 202, TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_DROP_TCP_WINDOW), 0);
+}
+
+/* An apply invalidates every cached flow (new timeouts, new fast-path
+ * stamps): what the caches passed must still reach the conntrack. */
+static void test_flow_cache_numbers_outlive_invalidation(void **state)
+{
+	flow_with_cached_data(40010);
+	assert_int_equal(datapath_flow_cache_invalidate(bpf_map__fd(skel->maps.rp_ct_gen)), 0);
+	local_acks_all(40010);
+	assert_int_equal(remote_end(40010), 202);
+}
+
+/* Another flow that maps to the same cache slot takes it over: the numbers
+ * of the flow it pushes out go into that flow's entry first. */
+static void test_flow_cache_numbers_outlive_push_out(void **state)
+{
+	struct ct_key k1 __attribute__((aligned(8))), k2 __attribute__((aligned(8)));
+	flow_key(R4, 40011, L4, 80, 6, &k1);
+	uint32_t slot = rp_flow_cache_slot(rp_flow_hash(&k1));
+	uint16_t sp = 1024;
+	for (; sp < 65535; sp++) {
+		flow_key(R4, sp, L4, 80, 6, &k2);
+		if (sp != 40011 && rp_flow_cache_slot(rp_flow_hash(&k2)) == slot)
+			break;
+	}
+	assert_int_not_equal(sp, 65535);
+	flow_with_cached_data(40011);
+	flow_with_cached_data(sp); /* fills the slot with the other flow */
+	assert_int_equal(remote_end(40011), 202);
+	local_acks_all(40011);
+}
+
+/* A flow deleted and opened again on the same ports is a new flow: what
+ * the cache passed of the old one is not its history.  The new R starts
+ * just below 2^32, so the old numbers (202) would look ahead of it. */
+static void test_flow_cache_numbers_stay_with_their_flow(void **state)
+{
+	struct pk p;
+	flow_with_cached_data(40012);
+	struct ct_key k;
+	flow_key(R4, 40012, L4, 80, 6, &k);
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.rp_conntrack), &k), 0);
+	assert_int_equal(datapath_flow_cache_invalidate(bpf_map__fd(skel->maps.rp_ct_gen)), 0);
+	uint32_t isn = 0xffffff00u;
+	tcp4_in(&p, 40012, 80, isn, 0, TF_SYN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, 40012, 1, isn + 1, TF_SYN | TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, 40012, 80, isn + 1, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	pk_tcp4(&p, R4, 40012, L4, 80, TF_ACK | TF_PSH, isn + 1, 2, 10);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	assert_int_equal(remote_end(40012), isn + 11);
+}
+
 /* ---------- the FTP helper (bpf/ftp.h) ---------- */
 
 /* Only the control connections are allowed by rules: every data
@@ -2542,6 +2636,9 @@ int main(int argc, char **argv)
 		T(test_flow_cache_forgets_deleted_flows),
 		T(test_flow_cache_follows_new_timeouts),
 		T(test_flow_cache_never_outlives_timeout),
+		T(test_flow_cache_numbers_outlive_invalidation),
+		T(test_flow_cache_numbers_outlive_push_out),
+		T(test_flow_cache_numbers_stay_with_their_flow),
 #undef T
 #define F(f) cmocka_unit_test_setup_teardown(f, setup_ftp, teardown)
 		F(test_ftp_active_port),

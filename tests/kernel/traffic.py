@@ -14,10 +14,18 @@ one word, so a shell test can assert it.
         send BYTES spread over SECONDS, then print "sent N acked M" (M: the
         server's count; with `stall` also "max_stall_ms S", the longest one of
         the 100 chunks took to go out), or "error WHAT after N"
+  traffic.py talk-server PORT SECONDS HEARD GO
+        accept one connection, read requests up to "end", create the file
+        HEARD, wait for the file GO (up to SECONDS), answer, print "answered"
+  traffic.py talk-client HOST PORT N
+        N small requests 5 ms apart (each its own segment), then "end"; print
+        "answered MS" when the answer came within 10 s of "end", else
+        "timeout MS" (or "error WHAT")
   traffic.py count PORT SECONDS              UDP datagrams that reach PORT, printed at the end
   traffic.py spray HOST PORT SECONDS INTERVAL
         one UDP datagram every INTERVAL seconds, print how many were sent
 Every call is bounded by its own timeouts."""
+import os
 import socket
 import sys
 import time
@@ -65,13 +73,19 @@ def probe(proto, host, port, timeout, srcport=0, srcaddr=""):
     print(result, int((time.time() - t0) * 1000))
 
 
-def stream_server(port, seconds):
+def accept_one(port, seconds):
+    """One TCP connection to [::]:PORT (IPv4 too), within SECONDS."""
     s = dual_stack(socket.SOCK_STREAM)
     s.bind(("::", port))
     s.listen(1)
     s.settimeout(seconds)
     c, _ = s.accept()
     c.settimeout(seconds)
+    return c
+
+
+def stream_server(port, seconds):
+    c = accept_one(port, seconds)
     n = 0
     while True:
         b = c.recv(65536)
@@ -106,6 +120,45 @@ def stream_client(host, port, total, seconds, stall_out=False):
         print("sent", sent, "acked", acked, *(["max_stall_ms", int(stall * 1000)] if stall_out else []))
     except OSError as e:
         print("error", type(e).__name__, "after", sent)
+
+
+def talk_server(port, seconds, heard, go):
+    c = accept_one(port, seconds)
+    got = b""
+    while not got.endswith(b"end\n"):
+        b = c.recv(4096)
+        if not b:
+            sys.exit("talk-server: the client left before \"end\"")
+        got += b
+    open(heard, "w").close()
+    end = time.time() + seconds
+    while not os.path.exists(go) and time.time() < end:
+        time.sleep(0.02)
+    c.sendall(b"answer\n")
+    c.settimeout(12)
+    c.recv(100)  # until the client closes: the answer was read
+    print("answered")
+
+
+def talk_client(host, port, n):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(5)
+    try:
+        s.connect((host, port))
+        for _ in range(n):
+            s.sendall(b"req\n")
+            time.sleep(0.005)
+        s.sendall(b"end\n")
+        t0 = time.time()
+        s.settimeout(10)
+        try:
+            s.recv(100)
+            print("answered", int((time.time() - t0) * 1000))
+        except socket.timeout:
+            print("timeout", int((time.time() - t0) * 1000))
+    except OSError as e:
+        print("error", type(e).__name__)
 
 
 def count(port, seconds):
@@ -145,6 +198,10 @@ def main():
         spray(a[1], int(a[2]), float(a[3]), float(a[4]))
     elif len(a) == 3 and a[0] == "stream-server":
         stream_server(int(a[1]), float(a[2]))
+    elif len(a) == 5 and a[0] == "talk-server":
+        talk_server(int(a[1]), float(a[2]), a[3], a[4])
+    elif len(a) == 4 and a[0] == "talk-client":
+        talk_client(a[1], int(a[2]), int(a[3]))
     elif len(a) in (5, 6) and a[0] == "stream-client":
         stream_client(a[1], int(a[2]), int(a[3]), float(a[4]), len(a) == 6 and a[5] == "stall")
     else:
