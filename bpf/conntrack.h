@@ -558,7 +558,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 {
 	*src_is_a = rp_ct_key(k, p->saddr, p->sport, p->daddr, p->dport, p->proto);
 	int si = !*src_is_a;
-	__u32 h = rp_fc_hash(k);
+	__u32 h = rp_flow_hash(k);
 	int cacheable = p->frag == RP_FRAG_NONE && !(p->tcp_flags & (RP_TCP_SYN | RP_TCP_FIN | RP_TCP_RST));
 	if (cacheable && rp_fc_hit(k, h, p, si, now))
 		return RP_CT_PASS;
@@ -631,7 +631,7 @@ static long rp_sweep_elem(struct bpf_map *map, struct ct_key *k, struct ct_value
 	if (rp_ct_expired(c->cfg, v, c->now)) {
 		if (bpf_map_delete_elem(map, k) == 0) {
 			c->deleted++;
-			rp_ct_gen_bump(rp_fc_hash(k));
+			rp_ct_gen_bump(rp_flow_hash(k));
 		}
 	}
 	return 0;

@@ -89,9 +89,8 @@ static __always_inline int rp_fp_candidate(const struct rp_config *cfg, const st
  * the stamp of this policy generation. */
 static __always_inline struct rp_fc_entry *rp_fp_cached(const struct ct_key *k, __u8 stamp, __u64 now)
 {
-	__u32 h = rp_fc_hash(k);
-	__u32 slot = rp_fc_slot(h);
-	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
+	__u32 h = rp_flow_hash(k);
+	struct rp_fc_entry *e = rp_fc_slot_entry(h);
 	if (!e || now > e->valid_until || !rp_fc_key_eq(&e->key, k) || e->gen != rp_ct_gen_read(h))
 		return 0;
 	return e->fast_gen == stamp ? e : 0;
@@ -120,8 +119,7 @@ static __always_inline void rp_fp_confirm(const struct rp_config *cfg, const str
 	fg |= from_orig ? RP_FP_ORIG_OK : RP_FP_REPLY_OK;
 	v->fast_gen = fg;
 	/* this CPU's copy now; other CPUs copy the stamp when they refill */
-	__u32 slot = rp_fc_slot(rp_fc_hash(k));
-	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
+	struct rp_fc_entry *e = rp_fc_slot_entry(rp_flow_hash(k));
 	if (e && rp_fc_key_eq(&e->key, k))
 		e->fast_gen = fg;
 }

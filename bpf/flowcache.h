@@ -90,16 +90,14 @@ struct {
 	__type(value, __u32);
 } RP_MAP_CT_GEN SEC(".maps");
 
-/* The same hash picks the cache slot (high bits) and the generation slot
- * (low bits): include/rampart_maps.h, where the tests find it too. */
-static __always_inline __u32 rp_fc_hash(const struct ct_key *k)
-{
-	return rp_flow_hash(k);
-}
+/* rp_flow_hash (include/rampart_maps.h, where the tests find it too)
+ * picks the cache slot (high bits) and the generation slot (low bits). */
 
-static __always_inline __u32 rp_fc_slot(__u32 h)
+/* This CPU's slot for the key of hash h. */
+static __always_inline struct rp_fc_entry *rp_fc_slot_entry(__u32 h)
 {
-	return rp_flow_cache_slot(h);
+	__u32 slot = rp_flow_cache_slot(h);
+	return bpf_map_lookup_elem(&rp_flow_cache, &slot);
 }
 
 static __always_inline __u32 rp_ct_gen_slot(__u32 h)
@@ -157,8 +155,7 @@ static __always_inline int rp_fc_hit(const struct ct_key *k, __u32 h, const stru
 {
 	if (p->tcp_flags & 0x07) /* FIN, SYN, RST: the state machine decides */
 		return 0;
-	__u32 slot = rp_fc_slot(h);
-	struct rp_fc_entry *e = bpf_map_lookup_elem(&rp_flow_cache, &slot);
+	struct rp_fc_entry *e = rp_fc_slot_entry(h);
 	if (!e || now > e->valid_until || !rp_fc_key_eq(&e->key, k))
 		return 0;
 	if (e->gen != rp_ct_gen_read(h))
@@ -189,13 +186,6 @@ static __always_inline int rp_fc_hit(const struct ct_key *k, __u32 h, const stru
 static __always_inline int rp_fc_of(const struct rp_fc_entry *e, const struct ct_key *k, const struct ct_value *v)
 {
 	return e->valid_until && e->flow_created == v->created_ns && rp_fc_key_eq(&e->key, k);
-}
-
-/* This CPU's slot for the key of hash h. */
-static __always_inline struct rp_fc_entry *rp_fc_slot_entry(__u32 h)
-{
-	__u32 slot = rp_fc_slot(h);
-	return bpf_map_lookup_elem(&rp_flow_cache, &slot);
 }
 
 /* Filling e with flow k would push out another flow's numbers that its
@@ -288,7 +278,7 @@ static long rp_fc_fold_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
  * this CPU's view), the entry must know everything the caches passed. */
 static __always_inline void rp_fc_fold_all(struct ct_value *v, const struct ct_key *k, __u32 h)
 {
-	struct rp_fc_fold_ctx c = { .v = v, .k = k, .slot = rp_fc_slot(h) };
+	struct rp_fc_fold_ctx c = { .v = v, .k = k, .slot = rp_flow_cache_slot(h) };
 	bpf_loop(RP_FC_MAX_CPUS, rp_fc_fold_cpu, &c, 0);
 }
 
