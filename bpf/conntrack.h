@@ -404,10 +404,11 @@ static __always_inline __u64 rp_fc_until(const struct rp_config *cfg, const stru
 
 /* This CPU's flow cache answers for flow k (conntrack entry v) from now
  * on.  hg: the key's hash (high half) and the generation read before the
- * lookup.  An entry of another flow in the slot may hold numbers its
- * conntrack entry lacks: folded in first.  Global: verified once, and the
- * programs that inline the lookups stay small. */
-__noinline int rp_ct_cache(const struct ct_key *k, __u64 hg, __u64 valid_until, const struct ct_value *v)
+ * lookup; kept: this slow path took numbers of this CPU's entry of the
+ * flow (rp_fc_fill).  An entry of another flow in the slot may hold
+ * numbers its conntrack entry lacks: taken first.  Global: verified once,
+ * and the programs that inline the lookups stay small. */
+__noinline int rp_ct_cache(const struct ct_key *k, __u64 hg, __u64 valid_until, const struct ct_value *v, int kept)
 {
 	if (!k || !v)
 		return 0;
@@ -417,9 +418,9 @@ __noinline int rp_ct_cache(const struct ct_key *k, __u64 hg, __u64 valid_until, 
 	if (rp_fc_pushes_out(e, k)) {
 		struct ct_value *o = bpf_map_lookup_elem(&rp_conntrack, &e->key);
 		if (o && o->state == CT_TCP_ESTABLISHED && o->created_ns == e->flow_created)
-			rp_fc_fold(o, e);
+			rp_fc_take(o, e);
 	}
-	rp_fc_fill(e, k, (__u32)hg, valid_until, v);
+	rp_fc_fill(e, k, (__u32)hg, valid_until, v, kept);
 	return 0;
 }
 
@@ -510,15 +511,22 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	int assured = bits & RP_CTT_ASSURED, si = !!(bits & RP_CTT_SI);
 	__u64 now = rp_ct_clock();
 	__u8 st0 = v->state;
+	struct rp_fc_blocks blocks = {};
+	int kept = 0;
 	if (assured && st0 == CT_TCP_ESTABLISHED) {
 		/* what the flow caches passed: this CPU's always; every CPU's
 		 * before a segment that may close the flow is checked, and when
 		 * one does not fit what this CPU knows */
-		rp_fc_fold_local(v, k, h);
+		rp_fc_blocks_of(&blocks, v);
+		kept = rp_fc_take_local(v, k, h);
 		if ((p->tcp_flags & (RP_TCP_FIN | RP_TCP_RST)) || !rp_tcp_fits(v, p, si))
-			rp_fc_fold_all(v, k, h);
+			rp_fc_take_all(v, k, h);
 	}
 	int r = rp_ct_tcp(v, p, !!(bits & RP_CTT_FROM_ORIG), si, now);
+	/* a number entered another block: every CPU's entry, while none can
+	 * be far behind (flowcache.h) */
+	if (assured && st0 == CT_TCP_ESTABLISHED && r == RP_CT_PASS && rp_fc_blocks_moved(&blocks, v))
+		rp_fc_take_all(v, k, h);
 	int moved = 0;
 	if (r == RP_CT_NEW) {
 		bpf_map_delete_elem(assured ? (void *)&rp_conntrack : (void *)&rp_ct_new, k);
@@ -534,7 +542,7 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	} else if (!assured) {
 		moved = rp_ct_promote(k, v) == 1; /* the handshake completed */
 	} else if (bits & RP_CTT_CACHE) {
-		rp_ct_cache(k, (__u64)h << 32 | gen, rp_fc_until(cfg, v), v);
+		rp_ct_cache(k, (__u64)h << 32 | gen, rp_fc_until(cfg, v), v, kept);
 	}
 	/* A segment read from rp_ct_new while another CPU moved the flow to
 	 * rp_conntrack (the handshake's last ACK and the first data cross on
@@ -593,7 +601,7 @@ static __always_inline int rp_ct_track(const struct rp_config *cfg, const struct
 			rp_ct_promote(k, v);
 	} else if (cacheable) {
 		/* both directions seen: nothing but time changes the entry any more */
-		rp_ct_cache(k, (__u64)h << 32 | gen, rp_fc_until(cfg, v), v);
+		rp_ct_cache(k, (__u64)h << 32 | gen, rp_fc_until(cfg, v), v, 0);
 	}
 	return RP_CT_PASS;
 }

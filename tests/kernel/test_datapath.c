@@ -127,8 +127,18 @@ static int setup_p0(void **state)
 	return 0;
 }
 
+/* Run the next packets on this CPU (the flow cache is per CPU). */
+static void on_cpu(int cpu)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+}
+
 static int teardown(void **state)
 {
+	on_cpu(0); /* where kt_private_netns put the tests */
 	unload();
 	return 0;
 }
@@ -2055,6 +2065,76 @@ static void test_flow_cache_numbers_stay_with_their_flow(void **state)
 	assert_int_equal(remote_end(40012), isn + 11);
 }
 
+/* A handshake packet of R:sp <-> L:80 with the window scale option. */
+static void tcp4_ws(struct pk *p, int from_r, uint16_t sp, uint32_t seq, uint32_t ack, uint8_t fl, uint8_t ws)
+{
+	const uint8_t opt[4] = { 1, 3, 3, ws }; /* NOP, window scale */
+	pk_eth(p, 0, ETH_P_IP);
+	pk_ip4(p, from_r ? R4 : L4, from_r ? L4 : R4, 0, 0, 1);
+	pk_tcp(p, from_r ? sp : 80, from_r ? 80 : sp, seq, ack, fl, 0);
+	p->d[p->l4 + 12] = 6 << 4; /* the header has one option word */
+	pk_put(p, opt, sizeof(opt));
+	pk_fin(p);
+}
+
+/* A long transfer moves to another CPU.  CPU 0's cache passes R's first
+ * bytes and L's ack of them; then R sends 3 GB (more than half the
+ * sequence space) through CPU 1, whose segments all fit what the
+ * conntrack knows, and R's FIN arrives on CPU 0 again.  CPU 0's entry is
+ * then 3 GB behind, which in sequence arithmetic looks 1.3 GB ahead:
+ * folded in, it would move the flow back, and the FIN and all that
+ * follows would be out of window.  Nor may CPU 1's cache run more than
+ * 2 GB ahead of the conntrack entry, where its numbers would look behind
+ * and be lost.  Windows are 8 MB (scale 7); each segment of R sits at the
+ * far edge of L's window and L acknowledges it (holes do not matter to
+ * the conntrack), so 3 GB take 400 steps. */
+static void test_flow_cache_numbers_survive_wraparound(void **state)
+{
+	struct pk p;
+	const uint16_t sp = 40013;
+	const uint32_t win = 65535u << 7;
+	if (libbpf_num_possible_cpus() < 2)
+		skip();
+	tcp4_ws(&p, 1, sp, 1, 0, TF_SYN, 7);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_ws(&p, 0, sp, 1, 2, TF_SYN | TF_ACK, 7);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, sp, 80, 2, 2, TF_ACK);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, sp, 2, 2, TF_ACK); /* L's scaled window; fills CPU 0's cache */
+	assert_int_equal(run_tc(&p), TC_OK);
+	for (uint32_t seq = 2; seq < 202; seq += 100) {
+		pk_tcp4(&p, R4, sp, L4, 80, TF_ACK | TF_PSH, seq, 2, 100);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+	}
+	tcp4_out(&p, 80, sp, 2, 202, TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(remote_end(sp), 2); /* only CPU 0's cache saw them */
+	uint32_t end = 202;
+	on_cpu(1);
+	for (uint64_t sent = 0; sent < (3ull << 30); sent += win - 380) {
+		pk_tcp4(&p, R4, sp, L4, 80, TF_ACK | TF_PSH, end + win - 480, 2, 100);
+		assert_int_equal(run_xdp(&p), XDP_PASS);
+		end += win - 380;
+		tcp4_out(&p, 80, sp, 2, end, TF_ACK);
+		assert_int_equal(run_tc(&p), TC_OK);
+	}
+	on_cpu(0);
+	snap();
+	/* CPU 0 refills its entry: with the flow's numbers, not its own */
+	pk_tcp4(&p, R4, sp, L4, 80, TF_ACK | TF_PSH, end, 2, 100);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	end += 100;
+	tcp4_out(&p, 80, sp, 2, end, TF_ACK);
+	assert_int_equal(run_tc(&p), TC_OK);
+	tcp4_in(&p, sp, 80, end, 2, TF_ACK | TF_FIN);
+	assert_int_equal(run_xdp(&p), XDP_PASS);
+	tcp4_out(&p, 80, sp, 2, end + 1, TF_ACK | TF_FIN);
+	assert_int_equal(run_tc(&p), TC_OK);
+	assert_int_equal(ctr(RPC_DROP_TCP_WINDOW), 0);
+	assert_int_equal(remote_end(sp), end + 1);
+}
+
 /* ---------- the FTP helper (bpf/ftp.h) ---------- */
 
 /* Only the control connections are allowed by rules: every data
@@ -2639,6 +2719,7 @@ int main(int argc, char **argv)
 		T(test_flow_cache_numbers_outlive_invalidation),
 		T(test_flow_cache_numbers_outlive_push_out),
 		T(test_flow_cache_numbers_stay_with_their_flow),
+		T(test_flow_cache_numbers_survive_wraparound),
 #undef T
 #define F(f) cmocka_unit_test_setup_teardown(f, setup_ftp, teardown)
 		F(test_ftp_active_port),
