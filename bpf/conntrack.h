@@ -417,8 +417,8 @@ __noinline int rp_ct_cache(const struct ct_key *k, __u64 hg, __u64 valid_until, 
 		return 0;
 	if (rp_fc_pushes_out(e, k)) {
 		struct ct_value *o = bpf_map_lookup_elem(&rp_conntrack, &e->key);
-		if (o && o->state == CT_TCP_ESTABLISHED && o->created_ns == e->flow_created)
-			rp_fc_take(o, e);
+		if (o && o->state == CT_TCP_ESTABLISHED)
+			rp_fc_take(o, e); /* only when e is of o's flow (created_ns) */
 	}
 	rp_fc_fill(e, k, (__u32)hg, valid_until, v, kept);
 	return 0;
@@ -511,9 +511,10 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	int assured = bits & RP_CTT_ASSURED, si = !!(bits & RP_CTT_SI);
 	__u64 now = rp_ct_clock();
 	__u8 st0 = v->state;
+	int cached = assured && st0 == CT_TCP_ESTABLISHED; /* caches may hold its numbers */
 	struct rp_fc_blocks blocks = {};
 	int kept = 0;
-	if (assured && st0 == CT_TCP_ESTABLISHED) {
+	if (cached) {
 		/* what the flow caches passed: this CPU's always; every CPU's
 		 * before a segment that may close the flow is checked, and when
 		 * one does not fit what this CPU knows */
@@ -525,7 +526,7 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	int r = rp_ct_tcp(v, p, !!(bits & RP_CTT_FROM_ORIG), si, now);
 	/* a number entered another block: every CPU's entry, while none can
 	 * be far behind (flowcache.h) */
-	if (assured && st0 == CT_TCP_ESTABLISHED && r == RP_CT_PASS && rp_fc_blocks_moved(&blocks, v))
+	if (cached && r == RP_CT_PASS && rp_fc_blocks_moved(&blocks, v))
 		rp_fc_take_all(v, k, h);
 	int moved = 0;
 	if (r == RP_CT_NEW) {
@@ -535,7 +536,7 @@ __noinline int rp_ct_track_tcp(const struct rp_pkt *p, struct ct_value *v, const
 	} else if (r != RP_CT_PASS) {
 		/* nothing changed */
 	} else if (v->state != CT_TCP_ESTABLISHED) {
-		if (assured && st0 == CT_TCP_ESTABLISHED)
+		if (cached)
 			rp_ct_gen_bump(h); /* FIN or RST: cached copies are stale */
 		else if (!assured)
 			moved = v->flags & CT_F_MOVED;

@@ -338,13 +338,13 @@ static __always_inline int rp_fc_take_local(struct ct_value *v, const struct ct_
 	return e && rp_fc_of(e, k, v) && rp_fc_take(v, e);
 }
 
-struct rp_fc_fold_ctx {
+struct rp_fc_take_ctx {
 	struct ct_value *v;
 	const struct ct_key *k;
 	__u32 slot;
 };
 
-static long rp_fc_take_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
+static long rp_fc_take_cpu(__u64 cpu, struct rp_fc_take_ctx *c)
 {
 	struct rp_fc_entry *e = bpf_map_lookup_percpu_elem(&rp_flow_cache, &c->slot, (__u32)cpu);
 	if (!e)
@@ -363,7 +363,7 @@ static long rp_fc_take_cpu(__u64 cpu, struct rp_fc_fold_ctx *c)
  * left behind on some CPU holds must be taken before it can look ahead. */
 static __always_inline void rp_fc_take_all(struct ct_value *v, const struct ct_key *k, __u32 h)
 {
-	struct rp_fc_fold_ctx c = { .v = v, .k = k, .slot = rp_flow_cache_slot(h) };
+	struct rp_fc_take_ctx c = { .v = v, .k = k, .slot = rp_flow_cache_slot(h) };
 	bpf_loop(RP_FC_MAX_CPUS, rp_fc_take_cpu, &c, 0);
 }
 
